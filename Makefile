@@ -1,0 +1,34 @@
+# eqconform: the two set-up commands of the README, plus benchmarks and the long soak.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+REPORT_DIR ?= conformance-report
+STAMP := $(VENV)/.installed
+
+.PHONY: report test bench soak install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever the packaging or any source file changes, so `make` never tests stale code.
+$(STAMP): $(BIN)/python pyproject.toml $(shell find specs impl verify reports -name '*.py' -o -name '*.html' -o -name '*.css' 2>/dev/null)
+	$(BIN)/python -m pip install --quiet ".[test,browser]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/eqconform report --target numpy -o $(REPORT_DIR)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+soak: $(STAMP)
+	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest -p no:cacheprovider tests -k soak
+
+clean:
+	rm -rf $(VENV) $(REPORT_DIR) build *.egg-info .hypothesis .eqconform

@@ -1,0 +1,1 @@
+"""NumPy implementations of the components, in the 11-785 homework API."""

@@ -1,0 +1,82 @@
+"""The equation catalogue: every equation of the source documents as a SymPy :class:`Spec`.
+
+Adding a family is one module plus one line in :data:`FAMILIES`. Look a spec up by id with
+:func:`get_spec`, or select several with shell-style patterns through :func:`select_specs`.
+
+>>> from eqconform.specs import get_spec
+>>> get_spec("layernorm.mean").source.cite()
+'CMU 11-785 Homework 1 Bonus, Spring 2026, sec. 6.1, eq. (1)'
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from types import ModuleType
+
+from . import adam, adamw, dropout, layernorm, layernorm_exam
+from .model import Claim, ProofOutcome, ProofStatus, Source, Spec, SymbolInfo, Variant
+
+__all__ = [
+    "CATALOGUE",
+    "CLAIMS",
+    "FAMILIES",
+    "PROOF_ONLY",
+    "Claim",
+    "ProofOutcome",
+    "ProofStatus",
+    "Source",
+    "Spec",
+    "SymbolInfo",
+    "UnknownSpecError",
+    "Variant",
+    "get_spec",
+    "select_specs",
+]
+
+#: The spec families, in catalogue order.
+FAMILIES: tuple[ModuleType, ...] = (adam, adamw, layernorm, layernorm_exam, dropout)
+
+CATALOGUE: dict[str, Spec] = {spec.id: spec for family in FAMILIES for spec in family.SPECS}
+CLAIMS: tuple[Claim, ...] = tuple(claim for family in FAMILIES for claim in family.CLAIMS)
+#: Specs settled by proof only (they state matrices, not quantities an implementation returns).
+PROOF_ONLY: frozenset[str] = frozenset().union(
+    *(getattr(family, "PROOF_ONLY", frozenset()) for family in FAMILIES)
+)
+
+
+class UnknownSpecError(LookupError):
+    """A spec id or pattern that names nothing in the catalogue."""
+
+
+def get_spec(spec_id: str) -> Spec:
+    try:
+        return CATALOGUE[spec_id]
+    except KeyError:
+        close = fnmatch.filter(CATALOGUE, f"{spec_id.split('.')[0]}.*")
+        hint = f"; {spec_id.split('.')[0]} has: {', '.join(close)}" if close else ""
+        raise UnknownSpecError(f"unknown spec {spec_id!r}{hint} (see `eqconform specs`)") from None
+
+
+def select_specs(patterns: Iterable[str] = ()) -> list[Spec]:
+    """The specs matching any of the shell-style ``patterns`` (all specs when none are given).
+
+    A pattern without wildcards that is a family name (``adam``) selects the whole family.
+    Raises :class:`UnknownSpecError` naming every pattern that matches nothing.
+    """
+    patterns = list(patterns)
+    if not patterns:
+        return list(CATALOGUE.values())
+    chosen: dict[str, Spec] = {}
+    unmatched = []
+    for pattern in patterns:
+        expanded = pattern if any(ch in pattern for ch in "*?[") or "." in pattern else f"{pattern}.*"
+        hits = fnmatch.filter(CATALOGUE, expanded)
+        if not hits:
+            unmatched.append(pattern)
+        chosen.update((spec_id, CATALOGUE[spec_id]) for spec_id in hits)
+    if unmatched:
+        raise UnknownSpecError(
+            f"no spec matches {', '.join(map(repr, unmatched))} (see `eqconform specs`)"
+        )
+    return [spec for spec_id, spec in CATALOGUE.items() if spec_id in chosen]

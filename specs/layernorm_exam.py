@@ -1,0 +1,242 @@
+r"""LayerNorm as demean ``f`` then normalize ``h``: UC Berkeley EECS 182 Final Exam, Q12.
+
+For a row :math:`x \in \mathbb{R}^d` (no epsilon, no affine parameters):
+
+.. math::
+
+    z = f(x) = (I - \tfrac1d \mathbf 1 \mathbf 1^\top) x \;(15), \qquad
+    \frac{\partial z}{\partial x} = I - \tfrac1d \mathbf 1 \mathbf 1^\top \;(16), \qquad
+    g^{(x)} = (I - \tfrac1d \mathbf 1 \mathbf 1^\top) g^{(z)} \;(17)
+
+    y = h(z) = \sqrt d\, z / \|z\|_2 \;(18), \qquad
+    \frac{\partial y}{\partial z} = \frac{\sqrt d}{\|z\|_2}\Big(I - \frac{z z^\top}{\|z\|_2^2}\Big) \;(21),
+    \qquad g^{(z)} = \frac{\sqrt d}{\|z\|_2}\Big(I - \frac{z z^\top}{\|z\|_2^2}\Big) g^{(y)} \;(22)
+
+Rows are indexed by ``i`` (axis 0) and features by ``j``, ``k`` (axis 1), as for
+:mod:`eqconform.specs.layernorm`. The Jacobians (16) and (21) are d x d per row; they are checked
+by proof only.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from . import layernorm as hw
+from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .sources import exam
+
+__all__ = ["CLAIMS", "SPECS"]
+
+i, j, k, r = sp.symbols("i j k r", integer=True, positive=True)
+d = sp.Symbol("d", integer=True, positive=True)
+AXES = {i: 0, j: 1, k: 1, r: 1}
+x, z, y = sp.IndexedBase("x"), sp.IndexedBase("z"), sp.IndexedBase("y")
+gx, gz, gy = sp.IndexedBase("gx"), sp.IndexedBase("gz"), sp.IndexedBase("gy")
+Jf, Jh = sp.IndexedBase("Jf"), sp.IndexedBase("Jh")
+
+SYMBOLS = {
+    "x": SymbolInfo(x, "input row", display="x"),
+    "z": SymbolInfo(z, "demeaned row", display="z"),
+    "y": SymbolInfo(y, "normalized row", display="y"),
+    "gx": SymbolInfo(gx, "gradient with respect to x", display="g^(x)"),
+    "gz": SymbolInfo(gz, "gradient with respect to z", display="g^(z)"),
+    "gy": SymbolInfo(gy, "upstream gradient with respect to y", display="g^(y)"),
+    "Jf": SymbolInfo(Jf, "Jacobian dz/dx, d x d", display="J_f"),
+    "Jh": SymbolInfo(Jh, "Jacobian dy/dz, d x d", display="J_h"),
+    "d": SymbolInfo(d, "row length", sp.S.Naturals),
+}
+
+_Q12 = "Q12"
+
+
+def _norm_squared(row: sp.IndexedBase) -> sp.Expr:
+    return sp.Sum(row[i, r] ** 2, (r, 1, d))
+
+
+def _spec(id: str, title: str, equation: str, names: tuple[str, ...], relation: dict) -> Spec:
+    return Spec(
+        id=id,
+        title=title,
+        source=exam(_Q12, equation),
+        component="layernorm_exam",
+        symbols=tuple(SYMBOLS[name] for name in names),
+        variants=(Variant("canonical", relation),),
+        axes=AXES,
+    )
+
+
+DEMEAN = _spec(
+    "lnexam.demean", "Demeaning f", "(15)", ("z", "x", "d"),
+    {z[i, j]: x[i, j] - sp.Sum(x[i, k], (k, 1, d)) / d},
+)
+DEMEAN_JACOBIAN = _spec(
+    "lnexam.demean_jacobian", "Jacobian of the demeaning f", "(16)", ("Jf", "d"),
+    {Jf[j, k]: sp.KroneckerDelta(j, k) - sp.Integer(1) / d},
+)
+DEMEAN_GRAD = _spec(
+    "lnexam.demean_grad", "Backpropagation through f", "(17)", ("gx", "gz", "d"),
+    {gx[i, j]: gz[i, j] - sp.Sum(gz[i, k], (k, 1, d)) / d},
+)
+NORMALIZE = _spec(
+    "lnexam.normalize", "Normalizing h", "(18)", ("y", "z", "d"),
+    {y[i, j]: sp.sqrt(d) * z[i, j] / sp.sqrt(_norm_squared(z))},
+)
+NORMALIZE_JACOBIAN = _spec(
+    "lnexam.normalize_jacobian", "Jacobian of the normalizing h", "(21)", ("Jh", "z", "d"),
+    {
+        Jh[j, k]: sp.sqrt(d) / sp.sqrt(_norm_squared(z))
+        * (sp.KroneckerDelta(j, k) - z[i, j] * z[i, k] / _norm_squared(z))
+    },
+)
+NORMALIZE_GRAD = _spec(
+    "lnexam.normalize_grad", "Backpropagation through h", "(22)", ("gz", "gy", "z", "d"),
+    {
+        gz[i, j]: sp.sqrt(d) / sp.sqrt(_norm_squared(z))
+        * (gy[i, j] - z[i, j] * sp.Sum(z[i, k] * gy[i, k], (k, 1, d)) / _norm_squared(z))
+    },
+)
+
+SPECS = (DEMEAN, DEMEAN_JACOBIAN, DEMEAN_GRAD, NORMALIZE, NORMALIZE_JACOBIAN, NORMALIZE_GRAD)
+#: Specs stated for d x d Jacobians: settled by proof, not evaluated on implementations.
+PROOF_ONLY = frozenset({DEMEAN_JACOBIAN.id, NORMALIZE_JACOBIAN.id})
+
+
+def _row(name: str, width: int, real: bool = True) -> list[sp.Symbol]:
+    return [sp.Symbol(f"{name}_{col}", real=real) for col in range(1, width + 1)]
+
+
+def _instantiate(spec: Spec, width: int, col: int, rows: dict[sp.IndexedBase, list[sp.Symbol]],
+                 other: int | None = None) -> sp.Expr:
+    (relation,) = spec.canonical.relations.values()
+    bound = {i: 1, j: col, d: width} | ({k: other} if other is not None else {})
+    expr = relation.subs(bound).doit()
+    return expr.xreplace({base[1, c]: rows[base][c - 1] for base in rows for c in range(1, width + 1)})
+
+
+def _jacobian_claim(forward: Spec, jacobian: Spec, source: sp.IndexedBase, max_width: int,
+                    condition: str, normalizes: bool = False) -> ProofOutcome:
+    """Compare every Jacobian entry with ``sympy.diff`` of the forward spec.
+
+    For the normalizer the inputs are left without a realness assumption so that
+    ``sqrt(z_1**2)`` is not folded into ``Abs(z_1)``; the norm is then eliminated exactly as a
+    positive symbol (see :func:`eqconform.specs.layernorm.residual_is_zero`).
+    """
+    for width in range(1, max_width + 1):
+        inputs = _row(str(source), width, real=not normalizes)
+        rows = {source: inputs}
+        radicand = sum(value**2 for value in inputs)
+        outputs = [_instantiate(forward, width, col, rows) for col in range(1, width + 1)]
+        for row_index in range(1, width + 1):
+            for col_index in range(1, width + 1):
+                exact = sp.diff(outputs[row_index - 1], inputs[col_index - 1])
+                claimed = _instantiate(jacobian, width, row_index, rows, other=col_index)
+                residual = exact - claimed
+                vanishes = (
+                    hw.residual_is_zero(residual, radicand) if normalizes
+                    else sp.simplify(residual) == 0
+                )
+                if not vanishes:
+                    return ProofOutcome(
+                        ProofStatus.REFUTED,
+                        f"sympy.diff of {forward.id} compared with {jacobian.id}",
+                        f"entry ({row_index}, {col_index}) differs at d = {width}",
+                    )
+    return ProofOutcome(
+        ProofStatus.PROVED,
+        f"every entry of the Jacobian of {forward.id} by sympy.diff, compared with {jacobian.id}",
+        f"exact for every d = 1..{max_width}{condition}",
+    )
+
+
+def _prove_demean_jacobian() -> ProofOutcome:
+    return _jacobian_claim(DEMEAN, DEMEAN_JACOBIAN, x, 8, "")
+
+
+def _prove_normalize_jacobian() -> ProofOutcome:
+    return _jacobian_claim(NORMALIZE, NORMALIZE_JACOBIAN, z, 6, " (wherever z != 0)", normalizes=True)
+
+
+def _prove_matches_homework(max_width: int = 6) -> ProofOutcome:
+    r"""Eq. (17) after eq. (22) equals the homework's eq. (7) with gamma = 1, beta = 0, eps = 0.
+
+    At a demeaned input (mu = 0) the homework's Zhat is the exam's y, and its dL/dZ must be
+    the exam's g^(x) = (17)(22) g^(y). Eq. (22) alone differs from eq. (7) by
+    sqrt(d) / ||z|| * mean(g^(y)), so the two agree on their own only for a DC-free upstream
+    gradient; the detail reports both facts.
+    """
+    composed_ok = alone_ok_when_dc_free = True
+    alone_differs = False
+    for width in range(2, max_width + 1):
+        zs, gs = _row("z", width), _row("g", width)
+        constraint = {zs[-1]: -sum(zs[:-1])}  # a demeaned input
+        dz = [_instantiate(NORMALIZE_GRAD, width, col, {z: zs, gy: gs}) for col in range(1, width + 1)]
+        dx = [_instantiate(DEMEAN_GRAD, width, col, {gz: dz}) for col in range(1, width + 1)]
+        homework = _homework_grad(width, zs, gs)
+        for col in range(width):
+            if sp.simplify((dx[col] - homework[col]).subs(constraint)) != 0:
+                composed_ok = False
+            residual = sp.simplify((dz[col] - homework[col]).subs(constraint))
+            alone_differs |= residual != 0
+            dc_free = {gs[-1]: -sum(gs[:-1])}
+            if sp.simplify(residual.subs(dc_free)) != 0:
+                alone_ok_when_dc_free = False
+    detail = (
+        f"d = 2..{max_width}: (17)(22) equals eq. (7) exactly on every demeaned input. "
+        + (
+            "Eq. (22) alone differs from eq. (7) by sqrt(d)/||z|| * mean(g^(y)); it agrees when "
+            "the upstream gradient sums to zero."
+            if alone_differs and alone_ok_when_dc_free
+            else "Eq. (22) alone also equals eq. (7)."
+        )
+    )
+    return ProofOutcome(
+        ProofStatus.PROVED if composed_ok else ProofStatus.REFUTED,
+        "homework eqs. (1)-(7) instantiated with gamma = 1, beta = 0, eps = 0 at a symbolic "
+        "demeaned row, compared with the exam's (17) after (22) by SymPy",
+        detail,
+    )
+
+
+def _homework_grad(width: int, zs: list[sp.Symbol], gs: list[sp.Symbol]) -> list[sp.Expr]:
+    """Homework eq. (7) for one row with gamma = 1, beta = 0, eps = 0, from the homework specs."""
+    inputs, forward = hw.forward_row(width)
+    (dzhat,) = hw.GRAD_NORMALIZED.canonical.relations.values()
+    (grad,) = hw.GRAD_INPUT.canonical.relations.values()
+    values = dict(zip(inputs, zs))
+    zhat = {hw.Zhat[1, c]: forward["Zhat"][c - 1].subs(hw.eps, 0).xreplace(values) for c in range(1, width + 1)}
+    upstream = {
+        hw.dLdZhat[1, c]: dzhat.subs({hw.i: 1, hw.j: c}).xreplace({hw.G[1, c]: gs[c - 1], hw.gamma[c]: 1})
+        for c in range(1, width + 1)
+    }
+    variance = forward["sigma2"].xreplace(values)
+    return [
+        grad.subs({hw.i: 1, hw.j: c, hw.C: width}).doit().xreplace(upstream).xreplace(zhat)
+        .xreplace({hw.sigma2[1]: variance}).subs(hw.eps, 0)
+        for c in range(1, width + 1)
+    ]
+
+
+CLAIMS = (
+    Claim(
+        id="lnexam.demean_jacobian.exact",
+        title="Eq. (16) is the Jacobian of the demeaning f (15)",
+        source=exam(_Q12, "(16)"),
+        specs=(DEMEAN.id, DEMEAN_JACOBIAN.id),
+        prove=_prove_demean_jacobian,
+    ),
+    Claim(
+        id="lnexam.normalize_jacobian.exact",
+        title="Eq. (21) is the Jacobian of the normalizing h (18)",
+        source=exam(_Q12, "(21)"),
+        specs=(NORMALIZE.id, NORMALIZE_JACOBIAN.id),
+        prove=_prove_normalize_jacobian,
+    ),
+    Claim(
+        id="lnexam.matches_homework_grad",
+        title="The exam's backward pass (17) after (22) is the homework's eq. (7) with "
+        "gamma = 1, beta = 0, eps = 0 on a demeaned input",
+        source=exam(_Q12, "(17), (22)"),
+        specs=(DEMEAN_GRAD.id, NORMALIZE_GRAD.id, "layernorm.grad_input"),
+        prove=_prove_matches_homework,
+    ),
+)

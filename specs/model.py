@@ -1,0 +1,191 @@
+"""The data model of the equation catalogue.
+
+A :class:`Spec` is one numbered equation (or a small group the document states together) of a
+source document, held as SymPy data: the quantities it defines, the symbols it uses with their
+domains, and the variants the documents (or well-known implementations) give for it. Specs
+reference each other through the quantities they define, so a chain such as LayerNorm
+eq. (1) -> (2) -> (3) -> (4) is a small graph that the verifier resolves and that the proofs
+differentiate.
+
+Nothing here evaluates numbers; :mod:`eqconform.verify.compiler` turns these expressions into
+vectorized NumPy callables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+import sympy as sp
+
+__all__ = [
+    "Claim",
+    "ProofOutcome",
+    "ProofStatus",
+    "Source",
+    "Spec",
+    "SymbolInfo",
+    "Variant",
+    "quantity_name",
+]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an equation is stated: document, edition, section and equation number."""
+
+    document: str
+    edition: str
+    section: str
+    equation: str | None = None
+
+    def cite(self) -> str:
+        """The citation used in reports, e.g. ``11-785 HW1 Bonus, Spring 2026, sec. 6.1, eq. (1)``."""
+        parts = [self.document, self.edition, self.section]
+        if self.equation:
+            parts.append(f"eq. {self.equation}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class SymbolInfo:
+    """A symbol of a spec, what it means, and the set of values the document allows."""
+
+    symbol: sp.Symbol | sp.IndexedBase
+    meaning: str
+    domain: sp.Set = sp.S.Reals
+    #: How the document writes the symbol, as a SymPy name (``m_t-1``, ``hat(m)_t``); used only
+    #: for display, so identifiers stay valid Python names for the compiler.
+    display: str | None = None
+
+    @property
+    def name(self) -> str:
+        return quantity_name(self.symbol)
+
+    def describe_domain(self) -> str:
+        """The domain as a short human-readable condition (``0 < beta1 < 1``)."""
+        domain = self.domain
+        if domain == sp.S.Reals:
+            return f"{self.name} real"
+        if isinstance(domain, sp.Interval):
+            lower = "" if domain.start == -sp.oo else f"{domain.start} {'<' if domain.left_open else '<='} "
+            upper = "" if domain.end == sp.oo else f" {'<' if domain.right_open else '<='} {domain.end}"
+            return f"{lower}{self.name}{upper}"
+        if domain == sp.S.Naturals:
+            return f"{self.name} in {{1, 2, ...}}"
+        return f"{self.name} in {domain}"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One form of an equation.
+
+    ``relations`` maps each defined quantity (a Symbol, or an Indexed such as ``mu[i]``) to its
+    expression. ``accepted`` says whether following this form conforms to the catalogue: the
+    documents' own alternatives are accepted; forms seen elsewhere that the documents rule out
+    (a known deviation) are named so a failure can say which one the implementation follows.
+    """
+
+    id: str
+    relations: Mapping[sp.Basic, sp.Expr]
+    source: Source | None = None
+    accepted: bool = True
+    note: str = ""
+
+    def expression(self, quantity: str) -> sp.Expr:
+        for lhs, rhs in self.relations.items():
+            if quantity_name(lhs) == quantity:
+                return rhs
+        raise KeyError(f"variant {self.id!r} does not define {quantity!r}")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One equation of the catalogue.
+
+    ``variants[0]`` is the canonical form (the one the newest edition prints); a spec without
+    documented alternatives has exactly one variant, whose id is ``"canonical"``.
+    ``axes`` maps each index symbol to the array axis it runs along, so that a ``Sum`` over an
+    index compiles to a reduction along that axis.
+    """
+
+    id: str
+    title: str
+    source: Source
+    component: str
+    symbols: tuple[SymbolInfo, ...]
+    variants: tuple[Variant, ...]
+    axes: Mapping[sp.Symbol, int] = field(default_factory=dict)
+    statement: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.variants:
+            raise ValueError(f"spec {self.id!r} has no variants")
+        ids = [variant.id for variant in self.variants]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"spec {self.id!r} repeats a variant id: {ids}")
+        defined = [tuple(sorted(map(quantity_name, v.relations))) for v in self.variants]
+        if len(set(defined)) != 1:
+            raise ValueError(f"variants of {self.id!r} define different quantities: {defined}")
+
+    @property
+    def canonical(self) -> Variant:
+        return self.variants[0]
+
+    @property
+    def defines(self) -> tuple[str, ...]:
+        """Names of the quantities this spec defines, in the order the document states them."""
+        return tuple(quantity_name(lhs) for lhs in self.canonical.relations)
+
+    @property
+    def has_documented_variants(self) -> bool:
+        return len(self.variants) > 1
+
+    def variant(self, variant_id: str) -> Variant:
+        for variant in self.variants:
+            if variant.id == variant_id:
+                return variant
+        known = ", ".join(v.id for v in self.variants)
+        raise KeyError(f"spec {self.id!r} has no variant {variant_id!r} (known: {known})")
+
+    def symbol(self, name: str) -> SymbolInfo:
+        for info in self.symbols:
+            if info.name == name:
+                return info
+        raise KeyError(f"spec {self.id!r} has no symbol {name!r}")
+
+
+def quantity_name(expr: sp.Basic) -> str:
+    """The name of a quantity: ``mu[i]`` and ``mu`` are both ``"mu"``."""
+    if isinstance(expr, sp.Indexed):
+        return str(expr.base.label)
+    if isinstance(expr, sp.IndexedBase):
+        return str(expr.label)
+    return str(expr)
+
+
+class ProofStatus(str, Enum):
+    PROVED = "proved"
+    REFUTED = "refuted"
+    NOT_PROVED = "not proved"
+
+
+@dataclass(frozen=True)
+class ProofOutcome:
+    """What a symbolic check established and how."""
+
+    status: ProofStatus
+    method: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim a document makes about its equations, with the computation that settles it."""
+
+    id: str
+    title: str
+    source: Source
+    specs: tuple[str, ...]
+    prove: Callable[[], ProofOutcome] = field(compare=False, repr=False)

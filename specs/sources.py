@@ -1,0 +1,33 @@
+"""The source documents, cited by title and edition (never by file name)."""
+
+from __future__ import annotations
+
+from .model import Source
+
+__all__ = ["EECS182_FINAL", "HW1_BONUS", "HW1_BONUS_FALL_2025", "HW1_BONUS_SPRING_2026", "cite"]
+
+HW1_BONUS = "CMU 11-785 Homework 1 Bonus"
+HW1_BONUS_SPRING_2026 = "Spring 2026"
+HW1_BONUS_FALL_2025 = "Fall 2025"
+EECS182_FINAL = "UC Berkeley EECS 182 Final Exam"
+EECS182_FINAL_EDITION = "Spring 2023"
+
+
+def cite(document: str, edition: str, section: str, equation: str | None = None) -> Source:
+    return Source(document=document, edition=edition, section=section, equation=equation)
+
+
+def spring(section: str, equation: str | None = None) -> Source:
+    return cite(HW1_BONUS, HW1_BONUS_SPRING_2026, section, equation)
+
+
+def fall(section: str, equation: str | None = None) -> Source:
+    return cite(HW1_BONUS, HW1_BONUS_FALL_2025, section, equation)
+
+
+def both_editions(section: str, equation: str | None = None) -> Source:
+    return cite(HW1_BONUS, f"{HW1_BONUS_SPRING_2026} and {HW1_BONUS_FALL_2025}", section, equation)
+
+
+def exam(section: str, equation: str | None = None) -> Source:
+    return cite(EECS182_FINAL, EECS182_FINAL_EDITION, section, equation)
