@@ -1,0 +1,121 @@
+"""The specs a component is checked against, as one graph of quantities.
+
+A component (Adam, LayerNorm, ...) is checked against several specs that reference each other
+through the quantities they define: ``adam.update`` uses ``mhat`` defined by
+``adam.bias_correction``. A :class:`SpecGraph` knows, for every quantity, which spec defines
+it, and builds the expression that predicts an observed quantity from the other observed
+quantities, expanding only what the target does not expose. That is what lets a check land on
+the first equation that breaks: a quantity the target exposes is judged by its own equation
+applied to the target's own inputs.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from eqconform.specs.model import Spec, quantity_name
+
+from .compiler import CompiledFunction, compile_expressions, compose, lower
+from .rounding import error_bound
+
+__all__ = ["Combination", "SpecGraph", "SpecUse"]
+
+
+@dataclass(frozen=True)
+class SpecUse:
+    """A spec as a component uses it; ``rename`` maps the spec's quantity names to the
+    component's (AdamW calls ``adam.update``'s ``theta`` ``theta_adam``)."""
+
+    spec: Spec
+    rename: Mapping[str, str] = field(default_factory=dict)
+
+
+#: One choice of variant per spec, as sorted ``(spec id, variant id)`` pairs.
+Combination = tuple[tuple[str, str], ...]
+
+
+class SpecGraph:
+    """The quantities, definitions and variants of one component's specs."""
+
+    def __init__(self, uses: Sequence[SpecUse]):
+        self.uses = {use.spec.id: use for use in uses}
+        self.definer: dict[str, str] = {}
+        self._forms: dict[tuple[str, str], dict[str, sp.Expr]] = {}
+        self._compiled: dict[tuple, CompiledFunction] = {}
+        for use in uses:
+            renames = {sp.Symbol(old): sp.Symbol(new) for old, new in use.rename.items()}
+            for variant in use.spec.variants:
+                form = {}
+                for lhs, rhs in variant.relations.items():
+                    name = use.rename.get(quantity_name(lhs), quantity_name(lhs))
+                    if _is_random(rhs):
+                        continue
+                    form[name] = lower(rhs, use.spec.axes).xreplace(renames)
+                self._forms[(use.spec.id, variant.id)] = form
+            for quantity in use.spec.defines:
+                name = use.rename.get(quantity, quantity)
+                if name in self.definer:
+                    raise ValueError(f"{name!r} is defined by both {self.definer[name]} and {use.spec.id}")
+                self.definer[name] = use.spec.id
+
+    def spec(self, spec_id: str) -> Spec:
+        return self.uses[spec_id].spec
+
+    def defines(self, spec_id: str) -> tuple[str, ...]:
+        use = self.uses[spec_id]
+        return tuple(use.rename.get(q, q) for q in use.spec.defines)
+
+    def form(self, spec_id: str, variant_id: str) -> Mapping[str, sp.Expr]:
+        return self._forms[(spec_id, variant_id)]
+
+    def chain(self, quantity: str, observed: Iterable[str]) -> tuple[str, ...]:
+        """The specs whose equations predict ``quantity`` from observed quantities and inputs,
+        the quantity's own spec first, then upstream ones in the order they are reached."""
+        observed = frozenset(observed)
+        order: list[str] = []
+        pending = [quantity]
+        while pending:
+            name = pending.pop(0)
+            spec_id = self.definer.get(name)
+            if spec_id is None or spec_id in order:
+                continue
+            order.append(spec_id)
+            for expr in self.form(spec_id, self.spec(spec_id).canonical.id).values():
+                for symbol in sorted(expr.free_symbols, key=lambda s: s.name):
+                    if symbol.name in self.definer and symbol.name not in observed:
+                        pending.append(symbol.name)
+        return tuple(order)
+
+    def combinations(self, spec_ids: Sequence[str]) -> Iterator[Combination]:
+        """Every choice of one variant per spec."""
+        choices = [[(spec_id, v.id) for v in self.spec(spec_id).variants] for spec_id in spec_ids]
+        for combo in itertools.product(*choices):
+            yield tuple(sorted(combo))
+
+    def predictor(self, quantity: str, combination: Combination, observed: frozenset[str]) -> CompiledFunction:
+        """Compiled ``(value, bound)`` of ``quantity`` from the observed quantities and inputs,
+        with every spec in the combination in its chosen form."""
+        key = (quantity, combination, observed)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            chosen = dict(combination)
+            definitions = {}
+            for spec_id, variant_id in chosen.items():
+                for name, expr in self.form(spec_id, variant_id).items():
+                    if name not in observed or name == quantity:
+                        definitions[name] = expr
+            target = definitions.pop(quantity)
+            expr = compose(target, definitions)
+            compiled = compile_expressions((expr, error_bound(expr)))
+            self._compiled[key] = compiled
+        return compiled
+
+
+def _is_random(expr: sp.Basic) -> bool:
+    from sympy.stats.rv import RandomSymbol
+
+    return bool(expr.atoms(RandomSymbol)) or isinstance(expr, RandomSymbol)

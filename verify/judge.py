@@ -1,0 +1,145 @@
+"""Judge one spec on one record of what a target did.
+
+A :class:`Record` holds the inputs a target received and the quantities it produced (its
+output and whatever inner state it exposes). :func:`judge` predicts a quantity of the spec
+from the record with the spec graph, under every combination of variants of the equations
+involved, and compares the prediction with the observation within the derived tolerance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import tolerance
+from .graph import Combination, SpecGraph
+
+__all__ = ["Finding", "Record", "compare", "judge"]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One observation: ``values`` has inputs and observed outputs, ``observed`` names the
+    latter, ``dtype`` is the precision the target computed in, ``label`` says where it is."""
+
+    label: str
+    values: Mapping[str, Any]
+    observed: frozenset[str]
+    dtype: np.dtype
+
+
+@dataclass(frozen=True)
+class Comparison:
+    ratio: float
+    abs_error: float
+    detail: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The verdict of one spec on one record.
+
+    ``variants``: the spec's accepted variants the record agrees with; ``deviations``: its
+    rejected variants the record agrees with; ``ratio``: the error in tolerance units under the
+    closest accepted form.
+    """
+
+    observable: bool
+    passed: bool
+    variants: frozenset[str] = frozenset()
+    deviations: frozenset[str] = frozenset()
+    ratio: float = 0.0
+    abs_error: float = 0.0
+    through: str | None = None
+    detail: str = ""
+
+
+def compare(observed: Any, predicted: np.ndarray, bound: np.ndarray, dtype: np.dtype, name: str) -> Comparison:
+    """The worst entry of ``|observed - predicted|`` relative to the tolerance."""
+    observed_array = np.asarray(observed)
+    if observed_array.shape != np.shape(predicted):
+        return Comparison(
+            float("inf"), float("inf"),
+            f"{name} has shape {observed_array.shape}; the equation gives {np.shape(predicted)}",
+        )
+    if not np.issubdtype(observed_array.dtype, np.number):
+        return Comparison(float("inf"), float("inf"), f"{name} is not numeric ({observed_array.dtype})")
+    values = observed_array.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        allowed = tolerance.SAFETY * np.where(np.isnan(bound), np.inf, bound) + tolerance.floor(dtype)
+        error = np.abs(values - predicted)
+        both_nan = np.isnan(values) & np.isnan(predicted)
+        same_inf = np.isinf(values) & (values == predicted)
+        error = np.where(both_nan | same_inf, 0.0, error)
+        error = np.where(np.isnan(error), np.inf, error)
+        ratio = np.where(np.isinf(allowed), 0.0, error / allowed)
+    if ratio.size == 0:
+        return Comparison(0.0, 0.0, "")
+    worst = int(np.argmax(ratio))
+    index = np.unravel_index(worst, ratio.shape)
+    where = f"[{', '.join(map(str, index))}]" if ratio.ndim else ""
+    return Comparison(
+        float(ratio.flat[worst]),
+        float(error.flat[worst]),
+        f"{name}{where} = {values.flat[worst]!r}, the equation gives {float(predicted.flat[worst])!r} "
+        f"(tolerance {float(allowed.flat[worst]):.3g})",
+    )
+
+
+def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
+    checked, through = _checked_quantities(graph, spec_id, record.observed)
+    if not checked:
+        return Finding(observable=False, passed=True, detail=f"{spec_id} is not observable here")
+    chain: list[str] = []
+    for quantity in checked:
+        chain.extend(s for s in graph.chain(quantity, record.observed) if s not in chain)
+    spec = graph.spec(spec_id)
+    accepted = {variant.id for variant in spec.variants if variant.accepted}
+    u = tolerance.oracle_unit_roundoff(record.dtype)
+    values = {**record.values, "unit_roundoff": u}
+    matching_accepted: set[str] = set()
+    matching_rejected: set[str] = set()
+    closest: Comparison | None = None
+    for combination in graph.combinations(chain):
+        comparison = _compare_combination(graph, combination, checked, record, values)
+        own = dict(combination)[spec_id]
+        if comparison.ratio <= 1.0:
+            (matching_accepted if own in accepted else matching_rejected).add(own)
+        if own in accepted and (closest is None or comparison.ratio < closest.ratio):
+            closest = comparison
+    assert closest is not None  # every spec has at least one accepted variant
+    return Finding(
+        observable=True,
+        passed=bool(matching_accepted),
+        variants=frozenset(matching_accepted),
+        deviations=frozenset(matching_rejected),
+        ratio=closest.ratio,
+        abs_error=closest.abs_error,
+        through=through,
+        detail=f"{record.label}: {closest.detail}" if closest.detail else record.label,
+    )
+
+
+def _checked_quantities(graph: SpecGraph, spec_id: str, observed: frozenset[str]) -> tuple[list[str], str | None]:
+    direct = [q for q in graph.defines(spec_id) if q in observed]
+    if direct:
+        return direct, None
+    for quantity in graph.definer:
+        if quantity in observed and spec_id in graph.chain(quantity, observed):
+            return [quantity], quantity
+    return [], None
+
+
+def _compare_combination(graph: SpecGraph, combination: Combination, checked: list[str],
+                         record: Record, values: Mapping[str, Any]) -> Comparison:
+    worst: Comparison | None = None
+    for quantity in checked:
+        predicted, bound = graph.predictor(quantity, combination, record.observed)(values)
+        comparison = compare(record.values[quantity], predicted, bound, record.dtype, quantity)
+        if worst is None or comparison.ratio > worst.ratio:
+            worst = comparison
+    assert worst is not None
+    return worst
