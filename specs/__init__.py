@@ -20,6 +20,7 @@ from .model import Claim, ProofOutcome, ProofStatus, Source, Spec, SymbolInfo, V
 __all__ = [
     "CATALOGUE",
     "CLAIMS",
+    "ERRATA",
     "FAMILIES",
     "PROOF_ONLY",
     "Claim",
@@ -39,6 +40,9 @@ FAMILIES: tuple[ModuleType, ...] = (adam, adamw, layernorm, layernorm_exam, drop
 
 CATALOGUE: dict[str, Spec] = {spec.id: spec for family in FAMILIES for spec in family.SPECS}
 CLAIMS: tuple[Claim, ...] = tuple(claim for family in FAMILIES for claim in family.CLAIMS)
+#: Discrepancies between and inside the documents (each a mapping with id, document, location,
+#: says, resolution), listed in every report.
+ERRATA: tuple[dict[str, str], ...] = tuple(e for family in FAMILIES for e in getattr(family, "ERRATA", ()))
 #: Specs settled by proof only (they state matrices, not quantities an implementation returns).
 PROOF_ONLY: frozenset[str] = frozenset().union(
     *(getattr(family, "PROOF_ONLY", frozenset()) for family in FAMILIES)

@@ -170,3 +170,17 @@ CLAIMS = (
         prove=_prove_bias_correction_recovers_constant_gradient,
     ),
 )
+
+#: Discrepancies between and inside the documents, surfaced in every report.
+ERRATA = (
+    {
+        "id": "adam.update.edition_difference",
+        "document": "CMU 11-785 Homework 1 Bonus",
+        "location": "sec. 4, parameter update",
+        "says": "Spring 2026: theta_t = theta_(t-1) - alpha mhat_t / (sqrt(vhat_t) + eps); "
+        "Fall 2025: theta_t = theta_(t-1) - alpha mhat_t / sqrt(vhat_t + eps)",
+        "resolution": "Both are accepted variants of adam.update (eps-outside-sqrt, eps-inside-sqrt); "
+        "results name the one an implementation follows. They differ when sqrt(vhat) is comparable "
+        "to eps (small gradients, early steps).",
+    },
+)

@@ -100,3 +100,16 @@ CLAIMS = (
         prove=_prove_orderings_agree,
     ),
 )
+
+#: Discrepancies between and inside the documents, surfaced in every report.
+ERRATA = (
+    {
+        "id": "adamw.decay_scaling",
+        "document": "CMU 11-785 Homework 1 Bonus vs UC Berkeley EECS 182 Final Exam (Spring 2023)",
+        "location": "11-785 sec. 5; EECS 182 Q4",
+        "says": "11-785 decays by alpha * lambda * theta_(t-1); the exam writes (1 - lambda_r) theta_t, "
+        "with no learning rate",
+        "resolution": "Both are accepted variants of adamw.decoupled_decay (decay-scaled-by-lr, "
+        "decay-unscaled); lambda means different things in the two conventions.",
+    },
+)

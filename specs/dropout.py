@@ -149,3 +149,18 @@ CLAIMS = (
         prove=_prove_moments,
     ),
 )
+
+#: Discrepancies between and inside the documents, surfaced in every report.
+ERRATA = (
+    {
+        "id": "dropout.p_meaning",
+        "document": "CMU 11-785 Homework 1 Bonus (both editions)",
+        "location": "Dropout section, first paragraph",
+        "says": "p is called the 'dropout rate', and then 'the probability of zero-ing out a neuron "
+        "output is then 1 - p'",
+        "resolution": "The two sentences give opposite readings of p. Both are variants of "
+        "dropout.mask (p-is-drop-probability, p-is-keep-probability); with inverted scaling by the "
+        "keep probability, E[y] = x holds under either. Results name the reading an implementation "
+        "follows (p = 0.3 separates them).",
+    },
+)

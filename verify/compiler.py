@@ -110,7 +110,8 @@ class CompiledFunction:
             shape = np.broadcast_shapes(*(np.shape(arrays[name]) for name in self.arguments if name in arrays))
             for name, axis in self.sizes.items():
                 if name not in given:
-                    arrays[name] = shape[axis] if axis < len(shape) else 1
+                    # A float, so that a variant dividing by C - 1 gives inf at C = 1, not an error.
+                    arrays[name] = np.float64(shape[axis] if axis < len(shape) else 1)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             results = self.function(*(arrays[name] for name in self.arguments))
         return tuple(np.asarray(result, dtype=np.float64) for result in results)

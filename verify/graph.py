@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import sympy as sp
 
 from eqconform.specs.model import Spec, quantity_name
@@ -96,6 +97,36 @@ class SpecGraph:
         for combo in itertools.product(*choices):
             yield tuple(sorted(combo))
 
+    def evaluate(self, quantity: str, values: Mapping[str, object]) -> np.ndarray:
+        """The canonical form's value of ``quantity`` from the values of its direct inputs
+        (used to carry state a target does not expose, such as Adam's moments)."""
+        spec_id = self.definer[quantity]
+        expr = self.form(spec_id, self.spec(spec_id).canonical.id)[quantity]
+        return compile_expressions((expr,))(values)[0]
+
+    def _recomputation_bounds(self, expr: sp.Expr, chosen: Mapping[str, str]) -> dict[sp.Symbol, sp.Expr]:
+        """For each observed intermediate in ``expr``, the error bound of computing it from the
+        raw inputs: an implementation may recompute it (with its own rounding) rather than
+        reuse the value it exposed, and the tolerance must allow for that."""
+        bounds = {}
+        for symbol in expr.free_symbols:
+            spec_id = self.definer.get(symbol.name)
+            form = self._form_for(spec_id, chosen) if spec_id is not None else {}
+            if symbol.name not in form:  # an input, or a random quantity such as a dropout mask
+                continue
+            from_inputs = compose(form[symbol.name], self._all_forms(chosen))
+            bounds[symbol] = error_bound(from_inputs)
+        return bounds
+
+    def _form_for(self, spec_id: str, chosen: Mapping[str, str]) -> Mapping[str, sp.Expr]:
+        return self.form(spec_id, chosen.get(spec_id, self.spec(spec_id).canonical.id))
+
+    def _all_forms(self, chosen: Mapping[str, str]) -> dict[str, sp.Expr]:
+        forms: dict[str, sp.Expr] = {}
+        for spec_id in self.uses:
+            forms.update(self._form_for(spec_id, chosen))
+        return forms
+
     def predictor(self, quantity: str, combination: Combination, observed: frozenset[str]) -> CompiledFunction:
         """Compiled ``(value, bound)`` of ``quantity`` from the observed quantities and inputs,
         with every spec in the combination in its chosen form."""
@@ -110,7 +141,7 @@ class SpecGraph:
                         definitions[name] = expr
             target = definitions.pop(quantity)
             expr = compose(target, definitions)
-            compiled = compile_expressions((expr, error_bound(expr)))
+            compiled = compile_expressions((expr, error_bound(expr, self._recomputation_bounds(expr, chosen))))
             self._compiled[key] = compiled
         return compiled
 

@@ -8,7 +8,7 @@ involved, and compares the prediction with the observation within the derived to
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +23,22 @@ __all__ = ["Finding", "Record", "compare", "judge"]
 @dataclass(frozen=True)
 class Record:
     """One observation: ``values`` has inputs and observed outputs, ``observed`` names the
-    latter, ``dtype`` is the precision the target computed in, ``label`` says where it is."""
+    latter, ``dtype`` is the precision the target was given, ``label`` says what was run.
+
+    ``locate`` turns an index into an observed array into words (a flattened optimizer run
+    says which step, parameter and entry it is).
+    """
 
     label: str
     values: Mapping[str, Any]
     observed: frozenset[str]
     dtype: np.dtype
+    locate: Callable[[tuple[int, ...]], str] | None = None
+
+    def where(self, index: tuple[int, ...]) -> str:
+        if self.locate is not None:
+            return self.locate(index)
+        return f"[{', '.join(map(str, index))}]" if index else ""
 
 
 @dataclass(frozen=True)
@@ -55,9 +65,18 @@ class Finding:
     abs_error: float = 0.0
     through: str | None = None
     detail: str = ""
+    #: Other specs whose unexposed quantities were part of the prediction.
+    together_with: tuple[str, ...] = ()
 
 
-def compare(observed: Any, predicted: np.ndarray, bound: np.ndarray, dtype: np.dtype, name: str) -> Comparison:
+def _working_dtype(given: np.dtype, observed: np.ndarray) -> np.dtype:
+    """The coarser of the dtype the target was given and the one it returned."""
+    if observed.dtype.kind == "f" and np.finfo(observed.dtype).eps > np.finfo(given).eps:
+        return observed.dtype
+    return given
+
+
+def compare(observed: Any, predicted: np.ndarray, bound: np.ndarray, record: Record, name: str) -> Comparison:
     """The worst entry of ``|observed - predicted|`` relative to the tolerance."""
     observed_array = np.asarray(observed)
     if observed_array.shape != np.shape(predicted):
@@ -68,8 +87,10 @@ def compare(observed: Any, predicted: np.ndarray, bound: np.ndarray, dtype: np.d
     if not np.issubdtype(observed_array.dtype, np.number):
         return Comparison(float("inf"), float("inf"), f"{name} is not numeric ({observed_array.dtype})")
     values = observed_array.astype(np.float64)
+    dtype = _working_dtype(record.dtype, observed_array)
+    scale = tolerance.oracle_unit_roundoff(dtype) / tolerance.oracle_unit_roundoff(record.dtype)
     with np.errstate(invalid="ignore", over="ignore"):
-        allowed = tolerance.SAFETY * np.where(np.isnan(bound), np.inf, bound) + tolerance.floor(dtype)
+        allowed = scale * tolerance.SAFETY * np.where(np.isnan(bound), np.inf, bound) + tolerance.floor(dtype)
         error = np.abs(values - predicted)
         both_nan = np.isnan(values) & np.isnan(predicted)
         same_inf = np.isinf(values) & (values == predicted)
@@ -78,13 +99,14 @@ def compare(observed: Any, predicted: np.ndarray, bound: np.ndarray, dtype: np.d
         ratio = np.where(np.isinf(allowed), 0.0, error / allowed)
     if ratio.size == 0:
         return Comparison(0.0, 0.0, "")
-    worst = int(np.argmax(ratio))
-    index = np.unravel_index(worst, ratio.shape)
-    where = f"[{', '.join(map(str, index))}]" if ratio.ndim else ""
+    # The first entry out of tolerance (in a flattened run, the earliest step), else the worst.
+    outside = np.flatnonzero(ratio > 1.0)
+    worst = int(outside[0]) if outside.size else int(np.argmax(ratio))
+    index = tuple(int(i) for i in np.unravel_index(worst, ratio.shape))
     return Comparison(
-        float(ratio.flat[worst]),
+        float(np.max(ratio)),
         float(error.flat[worst]),
-        f"{name}{where} = {values.flat[worst]!r}, the equation gives {float(predicted.flat[worst])!r} "
+        f"{name}{record.where(index)} = {float(values.flat[worst])!r}, the equation gives {float(predicted.flat[worst])!r} "
         f"(tolerance {float(allowed.flat[worst]):.3g})",
     )
 
@@ -119,7 +141,8 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
         ratio=closest.ratio,
         abs_error=closest.abs_error,
         through=through,
-        detail=f"{record.label}: {closest.detail}" if closest.detail else record.label,
+        detail=f"{closest.detail} ({record.label})" if closest.detail else record.label,
+        together_with=tuple(s for s in chain if s != spec_id),
     )
 
 
@@ -127,10 +150,15 @@ def _checked_quantities(graph: SpecGraph, spec_id: str, observed: frozenset[str]
     direct = [q for q in graph.defines(spec_id) if q in observed]
     if direct:
         return direct, None
-    for quantity in graph.definer:
-        if quantity in observed and spec_id in graph.chain(quantity, observed):
-            return [quantity], quantity
-    return [], None
+    witnesses = [
+        (len(chain), quantity)
+        for quantity in graph.definer
+        if quantity in observed and spec_id in (chain := graph.chain(quantity, observed))
+    ]
+    if not witnesses:
+        return [], None
+    _, closest = min(witnesses)
+    return [closest], closest
 
 
 def _compare_combination(graph: SpecGraph, combination: Combination, checked: list[str],
@@ -138,7 +166,7 @@ def _compare_combination(graph: SpecGraph, combination: Combination, checked: li
     worst: Comparison | None = None
     for quantity in checked:
         predicted, bound = graph.predictor(quantity, combination, record.observed)(values)
-        comparison = compare(record.values[quantity], predicted, bound, record.dtype, quantity)
+        comparison = compare(record.values[quantity], predicted, bound, record, quantity)
         if worst is None or comparison.ratio > worst.ratio:
             worst = comparison
     assert worst is not None

@@ -24,7 +24,7 @@ in float64, elementwise; :mod:`eqconform.verify.tolerance` scales it by a safety
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable, Mapping
 
 import sympy as sp
 
@@ -41,13 +41,32 @@ def _positive_part(value: sp.Expr) -> sp.Expr:
     return (value + sp.Abs(value)) / 2
 
 
-def error_bound(expr: sp.Expr) -> sp.Expr:
-    """A bound on ``|computed - exact|`` for ``expr`` in array form, in terms of ``unit_roundoff``."""
-    return _bound(expr)
+def error_bound(expr: sp.Expr, leaf_bounds: Mapping[sp.Symbol, sp.Expr] | None = None) -> sp.Expr:
+    """A bound on ``|computed - exact|`` for ``expr`` in array form, in terms of ``unit_roundoff``.
+
+    ``leaf_bounds`` gives the error already carried by some leaves (an intermediate quantity
+    the implementation may have computed itself); other leaves carry one rounding.
+    """
+    return _Bounds(dict(leaf_bounds or {})).of(expr)
 
 
-@functools.lru_cache(maxsize=4096)
-def _bound(expr: sp.Expr) -> sp.Expr:
+class _Bounds:
+    def __init__(self, leaf_bounds: dict[sp.Symbol, sp.Expr]):
+        self.leaf_bounds = leaf_bounds
+        self.memo: dict[sp.Expr, sp.Expr] = {}
+
+    def of(self, expr: sp.Expr) -> sp.Expr:
+        if expr not in self.memo:
+            self.memo[expr] = self._rule(expr)
+        return self.memo[expr]
+
+    def _rule(self, expr: sp.Expr) -> sp.Expr:
+        if expr in self.leaf_bounds:
+            return self.leaf_bounds[expr] + u * sp.Abs(expr)
+        return _rule(self.of, expr)
+
+
+def _rule(_bound: Callable[[sp.Expr], sp.Expr], expr: sp.Expr) -> sp.Expr:
     if expr.is_Integer or isinstance(expr, sp.core.numbers.IntegerConstant):
         return sp.Integer(0)
     if expr.is_Rational:
@@ -68,7 +87,7 @@ def _bound(expr: sp.Expr) -> sp.Expr:
         widened = sp.Mul(*(m + _bound(f) for m, f in zip(magnitudes, expr.args)))
         return widened - sp.Mul(*magnitudes) + (len(expr.args) - 1) * u * widened
     if isinstance(expr, sp.Pow):
-        return _power_bound(expr)
+        return _power_bound(_bound, expr)
     if isinstance(expr, ReduceAxis):
         body, axis, size = expr.args
         return ReduceAxis(_bound(body), axis, size) + (size - 1) * u * ReduceAxis(sp.Abs(body), axis, size)
@@ -77,7 +96,7 @@ def _bound(expr: sp.Expr) -> sp.Expr:
     raise NotImplementedError(f"no rounding-error rule for {type(expr).__name__}: {expr}")
 
 
-def _power_bound(expr: sp.Pow) -> sp.Expr:
+def _power_bound(_bound: Callable[[sp.Expr], sp.Expr], expr: sp.Pow) -> sp.Expr:
     base, exponent = expr.args
     error = _bound(base)
     magnitude = sp.Abs(base)

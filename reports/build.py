@@ -1,0 +1,91 @@
+"""Assemble a :class:`Report` from the catalogue, the proofs and the results of a run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from eqconform.specs.model import Claim, ProofStatus, Spec
+
+from .mathml import relation_latex, relation_mathml
+from .model import ProofRecord, Report, Result, SpecSummary, SymbolSummary, TargetSummary, VariantSummary
+
+__all__ = ["build_report", "run_claims", "summarize_spec", "tool_version"]
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version("eqconform")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def summarize_spec(spec: Spec) -> SpecSummary:
+    return SpecSummary(
+        id=spec.id,
+        title=spec.title,
+        component=spec.component,
+        source=spec.source.cite(),
+        symbols=tuple(SymbolSummary(s.name, s.meaning, s.describe_domain()) for s in spec.symbols),
+        variants=tuple(
+            VariantSummary(
+                id=variant.id,
+                accepted=variant.accepted,
+                source=variant.source.cite() if variant.source else None,
+                note=variant.note,
+                mathml=relation_mathml(spec, variant),
+                latex=relation_latex(spec, variant),
+            )
+            for variant in spec.variants
+        ),
+    )
+
+
+def run_claims(claims: Iterable[Claim]) -> list[ProofRecord]:
+    """Settle every claim now; a proof that raises is recorded as not proved, with the error."""
+    records = []
+    for claim in claims:
+        started = time.perf_counter()
+        try:
+            outcome = claim.prove()
+            status, method, detail = outcome.status.value, outcome.method, outcome.detail
+        except Exception as error:  # a proof that crashes settles nothing, and says why
+            status, method, detail = ProofStatus.NOT_PROVED.value, "the proof raised", f"{type(error).__name__}: {error}"
+        records.append(ProofRecord(
+            id=claim.id, title=claim.title, source=claim.source.cite(), specs=claim.specs,
+            status=status, method=method, detail=detail, seconds=round(time.perf_counter() - started, 3),
+        ))
+    return records
+
+
+def build_report(
+    specs: Sequence[Spec],
+    targets: Sequence[TargetSummary],
+    results: Sequence[Result],
+    proofs: Sequence[ProofRecord],
+    errata: Sequence[Mapping[str, str]] = (),
+    settings: Mapping[str, Any] | None = None,
+) -> Report:
+    meta = {
+        "version": tool_version(),
+        "date": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "sympy": sp.__version__,
+        **(settings or {}),
+    }
+    return Report(
+        meta=meta,
+        targets=tuple(targets),
+        specs=tuple(summarize_spec(spec) for spec in specs),
+        proofs=tuple(proofs),
+        results=tuple(results),
+        errata=tuple(errata),
+    )

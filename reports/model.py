@@ -1,0 +1,188 @@
+"""The one result model every renderer reads.
+
+A :class:`Report` is plain data: what was checked (the catalogue entries, as display-ready
+summaries), what was proved, and one :class:`Result` per (spec, target). Renderers receive a
+``Report`` and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Outcome",
+    "ProofRecord",
+    "Report",
+    "Result",
+    "SpecSummary",
+    "StatisticalTest",
+    "SymbolSummary",
+    "TargetSummary",
+    "VariantSummary",
+]
+
+#: Version of the JSON layout; bumped whenever a field changes meaning or disappears.
+FORMAT_VERSION = 1
+
+
+class Outcome(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class StatisticalTest:
+    """One hypothesis test run on a stochastic equation, with its error rates."""
+
+    name: str
+    statistic: str
+    p_value: float
+    alpha: float
+    power: str
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Result:
+    """The verdict on one spec for one target.
+
+    ``max_error`` is the worst discrepancy seen, in units of the tolerance (a pass has it at
+    most 1); ``max_abs_error`` is the same point's absolute difference from the oracle.
+    ``counterexample`` is the minimal failing input (after Hypothesis shrank it), rendered as
+    text; ``reproduce`` is a shell command that re-runs exactly this check.
+    """
+
+    spec: str
+    target: str
+    outcome: Outcome
+    variant: str | None = None
+    examples: int = 0
+    max_error: float | None = None
+    max_abs_error: float | None = None
+    counterexample: str | None = None
+    reproduce: str | None = None
+    message: str = ""
+    observed_through: str | None = None
+    statistics: tuple[StatisticalTest, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (Outcome.PASS, Outcome.SKIP)
+
+
+@dataclass(frozen=True)
+class ProofRecord:
+    id: str
+    title: str
+    source: str
+    specs: tuple[str, ...]
+    status: str
+    method: str
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class SymbolSummary:
+    name: str
+    meaning: str
+    domain: str
+
+
+@dataclass(frozen=True)
+class VariantSummary:
+    id: str
+    accepted: bool
+    source: str | None
+    note: str
+    mathml: str
+    latex: str
+
+
+@dataclass(frozen=True)
+class SpecSummary:
+    """A catalogue entry ready for display: the statement as MathML and LaTeX from SymPy."""
+
+    id: str
+    title: str
+    component: str
+    source: str
+    symbols: tuple[SymbolSummary, ...]
+    variants: tuple[VariantSummary, ...]
+
+    @property
+    def mathml(self) -> str:
+        return self.variants[0].mathml
+
+    @property
+    def latex(self) -> str:
+        return self.variants[0].latex
+
+
+@dataclass(frozen=True)
+class TargetSummary:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a renderer may show."""
+
+    meta: Mapping[str, Any]
+    targets: tuple[TargetSummary, ...]
+    specs: tuple[SpecSummary, ...]
+    proofs: tuple[ProofRecord, ...]
+    results: tuple[Result, ...]
+    errata: tuple[Mapping[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        return all(result.ok for result in self.results)
+
+    def counts(self) -> dict[str, int]:
+        counts = {outcome.value: 0 for outcome in Outcome}
+        for result in self.results:
+            counts[result.outcome.value] += 1
+        return counts
+
+    def results_for(self, spec_id: str) -> Iterator[Result]:
+        return (result for result in self.results if result.spec == spec_id)
+
+    def proofs_for(self, spec_id: str) -> Iterator[ProofRecord]:
+        return (proof for proof in self.proofs if spec_id in proof.specs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The versioned JSON layout (``format`` is :data:`FORMAT_VERSION`)."""
+        return {
+            "format": FORMAT_VERSION,
+            "tool": {"name": "eqconform", "version": self.meta.get("version", "unknown")},
+            "meta": dict(self.meta),
+            "targets": [asdict(target) for target in self.targets],
+            "specs": [_spec_dict(spec) for spec in self.specs],
+            "proofs": [asdict(proof) for proof in self.proofs],
+            "results": [_result_dict(result) for result in self.results],
+            "errata": [dict(entry) for entry in self.errata],
+            "summary": self.counts(),
+        }
+
+
+def _result_dict(result: Result) -> dict[str, Any]:
+    data = asdict(result)
+    data["outcome"] = result.outcome.value
+    data["statistics"] = [asdict(test) for test in result.statistics]
+    return data
+
+
+def _spec_dict(spec: SpecSummary) -> dict[str, Any]:
+    data = asdict(spec)
+    for variant in data["variants"]:
+        variant.pop("mathml")
+    return data

@@ -1,0 +1,144 @@
+"""What the checker must report for each test handin in this folder.
+
+``EXPECTED[folder]`` has five keys:
+
+* ``fails``    -- spec ids whose check must FAIL (a real deviation from the equation);
+* ``errors``   -- spec ids that must be reported as ERRORED (the handin could not be run);
+* ``skips``    -- spec ids that must be SKIPPED (the component is absent from the handin);
+* ``variants`` -- for every variant-bearing spec that must pass, the documented variant the
+  checker must identify; for a failing spec that matches a known deviation, that deviation's
+  name (only ``bug_adam_no_bias_correction``: ``adam.bias_correction`` -> ``"uncorrected"``);
+* ``why``      -- one sentence describing the handin.
+
+Every spec id not listed in ``fails``/``errors``/``skips`` must pass. Every ``bug_*`` folder is
+a complete copy of ``correct_spring`` with exactly one planted bug.
+"""
+
+ADAM = {"adam.first_moment", "adam.second_moment", "adam.bias_correction", "adam.update"}
+ADAMW = {"adamw.decoupled_decay"}
+LAYERNORM = {
+    "layernorm.mean",
+    "layernorm.variance",
+    "layernorm.normalize",
+    "layernorm.affine",
+    "layernorm.grad_gamma",
+    "layernorm.grad_beta",
+    "layernorm.grad_normalized",
+    "layernorm.grad_input",
+}
+DROPOUT = {"dropout.mask", "dropout.scaling", "dropout.eval", "dropout.backward"}
+ALL_SPECS = ADAM | ADAMW | LAYERNORM | DROPOUT
+
+SPRING_VARIANTS = {
+    "adam.update": "eps-outside-sqrt",
+    "adamw.decoupled_decay": "decay-scaled-by-lr",
+    "dropout.mask": "p-is-drop-probability",
+}
+FALL_VARIANTS = {
+    "adam.update": "eps-inside-sqrt",
+    "adamw.decoupled_decay": "decay-unscaled",
+    "dropout.mask": "p-is-keep-probability",
+}
+
+
+def _bug(fails, why, **extra_variants):
+    variants = {k: v for k, v in SPRING_VARIANTS.items() if k not in fails}
+    variants.update({k.replace("__", "."): v for k, v in extra_variants.items()})
+    return {"fails": set(fails), "errors": set(), "skips": set(), "variants": variants, "why": why}
+
+
+EXPECTED: dict[str, dict] = {
+    "correct_spring": {
+        "fails": set(),
+        "errors": set(),
+        "skips": set(),
+        "variants": dict(SPRING_VARIANTS),
+        "why": "Correct Spring 2026 handin (adam/adamW/LayerNorm, nn/dropout.py): eps outside the "
+        "sqrt, decay scaled by lr, p is the drop probability, two-pass variance.",
+    },
+    "correct_fall": {
+        "fails": set(),
+        "errors": set(),
+        "skips": set(),
+        "variants": dict(FALL_VARIANTS),
+        "why": "Independent correct handin (Adam/AdamW/LayerNorm1d, nn/modules/dropout.py) using "
+        "the documented alternatives: eps inside the sqrt (also in AdamW), decay not scaled by "
+        "lr, p is the keep probability, LayerNorm backward via dL/dvar and dL/dmu.",
+    },
+    "bug_adam_swapped_beta1": _bug(
+        {"adam.first_moment"},
+        "First moment uses m = (1-b1) m + b1 g (beta1 and 1-beta1 swapped).",
+    ),
+    "bug_adam_v_not_squared": _bug(
+        {"adam.second_moment"},
+        "Second moment accumulates |g| instead of g**2.",
+    ),
+    "bug_adam_no_bias_correction": _bug(
+        {"adam.bias_correction"},
+        "Update uses m_t and v_t directly, skipping the 1/(1-beta^t) bias correction.",
+        adam__bias_correction="uncorrected",
+    ),
+    "bug_adam_t_per_layer": _bug(
+        {"adam.bias_correction"},
+        "self.t is incremented inside the per-layer loop, so with 2+ layers each layer's bias "
+        "correction uses the wrong t (identical to correct with one layer).",
+    ),
+    "bug_adamw_decays_updated_weights": _bug(
+        {"adamw.decoupled_decay"},
+        "Weight decay is applied to the already Adam-updated weights (W_t - W_t*lr*wd) instead "
+        "of W_{t-1}.",
+    ),
+    "bug_layernorm_unbiased_variance": _bug(
+        {"layernorm.variance"},
+        "Per-sample variance uses np.var(..., ddof=1) (divides by C-1 instead of C).",
+    ),
+    "bug_layernorm_eps_outside_sqrt": _bug(
+        {"layernorm.normalize"},
+        "Normalization divides by sqrt(V) + eps instead of sqrt(V + eps).",
+    ),
+    "bug_layernorm_square_transpose": _bug(
+        {"layernorm.grad_beta"},
+        "Backward transposes dLdLNZ before summing for dLdbeta whenever its first dimension "
+        "equals num_features, so dLdbeta is wrong only when N == C.",
+    ),
+    "bug_layernorm_grad_missing_term": _bug(
+        {"layernorm.grad_input"},
+        "dLdZ omits the last term of eq. (7), -NZ * sum_k(dLdNZ * NZ).",
+    ),
+    "bug_layernorm_dgamma_no_sum": _bug(
+        {"layernorm.grad_gamma"},
+        "dLdgamma sums dLdLNZ * Z (raw input) instead of dLdLNZ * NZ; shape stays (1, C).",
+    ),
+    "bug_dropout_reused_mask": _bug(
+        {"dropout.mask"},
+        "The mask is drawn on the first training forward and reused on every later call.",
+    ),
+    "bug_dropout_no_rescale": _bug(
+        {"dropout.scaling"},
+        "Training output is x * mask without the 1/(1-p) rescaling (backward still rescales).",
+    ),
+    "bug_dropout_scales_in_eval": _bug(
+        {"dropout.eval"},
+        "With train=False the output is x * (1-p) instead of x (double compensation).",
+    ),
+    "bug_dropout_backward_new_mask": _bug(
+        {"dropout.backward"},
+        "backward draws a fresh binomial mask instead of reusing the forward's mask.",
+    ),
+    "broken_import": {
+        "fails": set(),
+        "errors": set(ADAM),
+        "skips": ADAMW | LAYERNORM | DROPOUT,
+        "variants": {},
+        "why": "optim/adam.py raises ModuleNotFoundError at import (import numpyy); adamW, "
+        "LayerNorm and Dropout files are absent.",
+    },
+    "partial": {
+        "fails": set(),
+        "errors": set(),
+        "skips": ADAM | ADAMW | DROPOUT,
+        "variants": {},
+        "why": "Only a correct Spring 2026 LayerNorm (mytorch/nn/layernorm.py); every other "
+        "component is absent.",
+    },
+}

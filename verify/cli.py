@@ -1,0 +1,152 @@
+"""The ``eqconform`` command.
+
+``eqconform specs`` lists the catalogue; ``eqconform report`` checks targets against it and
+writes ``report.json``, ``report.md``, ``index.html`` and ``junit.xml``. Exit status: 0 when
+every result passes or skips, 1 when any fails or errors, 2 for a usage error (one line on
+stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input to the tool itself: reported in one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="eqconform", description="Check implementations against the equations of their documents.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    listing = commands.add_parser("specs", help="list the equation catalogue")
+    listing.add_argument("--spec", action="append", default=[], metavar="PATTERN", help="only specs matching PATTERN")
+    report = commands.add_parser("report", help="check targets and write the conformance report")
+    report.add_argument("--target", action="append", default=[], metavar="T",
+                        help="numpy (default), or mytorch:PATH for a handin; repeatable")
+    report.add_argument("--spec", action="append", default=[], metavar="PATTERN",
+                        help="spec id, family (adam) or shell pattern (layernorm.grad_*); repeatable")
+    report.add_argument("--max-examples", type=_positive_int, default=100, metavar="N",
+                        help="Hypothesis examples per (spec, target) (default 100)")
+    report.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed; same seed, same verdicts (default 0)")
+    report.add_argument("-o", "--output", default="conformance-report", metavar="DIR",
+                        help="directory for the report files (default conformance-report)")
+    report.add_argument("--quiet", action="store_true", help="print only where the report is")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "specs":
+            return _list_specs(args.spec)
+        return _report(args)
+    except UsageError as error:
+        print(f"eqconform: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _list_specs(patterns: Sequence[str]) -> int:
+    from eqconform.specs import PROOF_ONLY, UnknownSpecError, select_specs
+
+    try:
+        specs = select_specs(patterns)
+    except UnknownSpecError as error:
+        raise UsageError(str(error)) from None
+    width = max(len(spec.id) for spec in specs)
+    for spec in specs:
+        variants = f"  [variants: {', '.join(v.id for v in spec.variants)}]" if len(spec.variants) > 1 else ""
+        proof_only = "  (proof only)" if spec.id in PROOF_ONLY else ""
+        print(f"{spec.id:<{width}}  {spec.title} — {spec.source.cite()}{variants}{proof_only}")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from eqconform.reports import ReportWriteError, write_report
+    from eqconform.reports.build import build_report, run_claims
+    from eqconform.reports.model import Result, TargetSummary
+    from eqconform.specs import CLAIMS, ERRATA, UnknownSpecError, select_specs
+
+    from . import engine
+    from .search import SearchSettings
+    from .targets import HandinPathError, UnknownTargetError, resolve_target
+
+    try:
+        specs = select_specs(args.spec)
+        targets = [resolve_target(reference) for reference in (args.target or ["numpy"])]
+    except (UnknownSpecError, UnknownTargetError, HandinPathError) as error:
+        raise UsageError(str(error).strip("'\"")) from None
+    output = Path(args.output)
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"output {args.output!r} exists and is not a directory")
+
+    started = time.perf_counter()
+    chosen = {spec.id for spec in specs}
+    claims = [claim for claim in CLAIMS if chosen & set(claim.specs)]
+    proofs = run_claims(claims)
+    options = SearchSettings(max_examples=args.max_examples, seed=args.seed)
+
+    def progress(result: Result) -> None:
+        if not args.quiet:
+            print(f"  {result.outcome.value:<5} {result.spec} [{result.target}]"
+                  + (f" variant {result.variant}" if result.variant else ""), file=sys.stderr)
+
+    results = engine.run(specs, targets, options, progress)
+    report = build_report(
+        specs,
+        [TargetSummary(t.name, t.description) for t in targets],
+        results,
+        proofs,
+        ERRATA,
+        settings={"seed": args.seed, "max_examples": args.max_examples,
+                  "seconds": round(time.perf_counter() - started, 2),
+                  "command": "eqconform " + " ".join(sys.argv[1:]) if sys.argv[1:] else "eqconform report"},
+    )
+    try:
+        written = write_report(report, output)
+    except ReportWriteError as error:
+        raise UsageError(str(error)) from None
+    counts = report.counts()
+    proved = sum(1 for proof in proofs if proof.status == "proved")
+    print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, {counts['skip']} skipped; "
+          f"{proved}/{len(proofs)} proofs proved ({time.perf_counter() - started:.1f} s)")
+    index = next((path for path in written if path.name == "index.html"), written[0] if written else output)
+    print(f"Report written to {index}")
+    return EXIT_OK if report.passed else EXIT_FINDINGS
+
+
+if __name__ == "__main__":
+    sys.exit(main())

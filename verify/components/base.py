@@ -1,0 +1,181 @@
+"""What every component check shares.
+
+A component is the unit a target provides (``adam``, ``layernorm``, ...). It knows how to draw
+cases, drive a target's adapter through one case, and judge the specs it reports. The engine
+only calls :meth:`Component.check`; it never looks at which family a spec belongs to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hypothesis import strategies as st
+
+from eqconform.reports.model import Outcome, StatisticalTest
+from eqconform.specs.model import Spec
+
+from ..graph import SpecGraph
+from ..judge import Finding, Record, judge
+from ..search import Mismatch, SearchSettings, SearchSummary, TargetRaised, run_search
+
+__all__ = [
+    "CheckOutcome",
+    "Component",
+    "DeterministicComponent",
+    "combine_findings",
+    "outcome_from_search",
+    "quiet_target",
+]
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """A verdict before it is attached to a target (see :class:`eqconform.reports.model.Result`)."""
+
+    outcome: Outcome
+    variant: str | None = None
+    examples: int = 0
+    max_error: float | None = None
+    max_abs_error: float | None = None
+    counterexample: str | None = None
+    message: str = ""
+    observed_through: str | None = None
+    statistics: tuple[StatisticalTest, ...] = field(default_factory=tuple)
+
+
+class Component(Protocol):
+    #: The name specs use in ``Spec.component``.
+    name: str
+    #: The adapter a target must provide to be checked (``Target.component(adapter)``).
+    adapter: str
+
+    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome: ...
+
+
+@contextlib.contextmanager
+def quiet_target() -> Iterator[None]:
+    """Silence the warnings audited code emits (a student's division by zero is a finding for
+    the verdict, not noise for the terminal)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def combine_findings(findings: Sequence[Finding]) -> Finding:
+    """One finding for a case from its records: the first failing record, else the worst."""
+    observable = [f for f in findings if f.observable]
+    if not observable:
+        return Finding(observable=False, passed=True)
+    failing = [f for f in observable if not f.passed]
+    if failing:
+        return failing[0]
+    variants = frozenset.intersection(*(f.variants for f in observable))
+    worst = max(observable, key=lambda f: f.ratio)
+    return Finding(
+        observable=True,
+        passed=True,
+        variants=variants,
+        ratio=worst.ratio,
+        abs_error=worst.abs_error,
+        through=worst.through,
+        detail=worst.detail,
+        together_with=worst.together_with,
+    )
+
+
+def outcome_from_search(spec: Spec, summary: SearchSummary, describe: Callable[[Any], str]) -> CheckOutcome:
+    """Turn what a search saw into a verdict, naming the variant the target follows."""
+    failure = summary.failure
+    worst = summary.worst
+    common = dict(
+        examples=summary.examples,
+        max_error=worst.ratio if worst else None,
+        max_abs_error=worst.abs_error if worst else None,
+        observed_through=summary.through,
+    )
+    if isinstance(failure, TargetRaised):
+        return CheckOutcome(
+            Outcome.ERROR,
+            counterexample=describe(failure.case),
+            message=f"the target raised {type(failure.error).__name__}: {failure.error}",
+            **common,
+        )
+    if isinstance(failure, Mismatch):
+        finding = failure.finding
+        deviation = sorted(finding.deviations)[0] if finding.deviations else None
+        message = f"{finding.detail}"
+        if deviation:
+            note = spec.variant(deviation).note
+            message += f". It follows the known deviation {deviation!r}" + (f": {note}" if note else "")
+        if finding.together_with:
+            message += _together_note(spec, finding)
+        return CheckOutcome(
+            Outcome.FAIL,
+            variant=deviation,
+            counterexample=f"{describe(failure.case)}\n{finding.detail}",
+            message=message,
+            **{**common, "max_error": max(finding.ratio, common["max_error"] or 0.0),
+               "max_abs_error": finding.abs_error, "observed_through": finding.through},
+        )
+    if summary.observable_examples == 0:
+        return CheckOutcome(
+            Outcome.SKIP,
+            message=f"not observable through this target: it exposes none of "
+            f"{', '.join(spec.defines)} nor anything computed from them",
+            examples=summary.examples,
+        )
+    return _passing_outcome(spec, summary, common)
+
+
+def _together_note(spec: Spec, finding: Finding) -> str:
+    how = f"through {finding.through}" if finding.through else "directly"
+    return (
+        f". Not isolated: this target does not expose every intermediate quantity, so "
+        f"{spec.id} was checked {how} together with {', '.join(finding.together_with)}; "
+        "the discrepancy lies in at least one of them"
+    )
+
+
+def _passing_outcome(spec: Spec, summary: SearchSummary, common: dict[str, Any]) -> CheckOutcome:
+    if len(spec.variants) == 1:
+        return CheckOutcome(Outcome.PASS, **common)
+    consistent = [v.id for v in spec.variants if summary.variants and v.id in summary.variants]
+    if not consistent:
+        return CheckOutcome(
+            Outcome.FAIL,
+            message="every example matched an accepted form, but no single variant matched them "
+            "all: the target follows different variants on different inputs",
+            **common,
+        )
+    message = ""
+    if len(consistent) > 1:
+        message = f"the inputs tried never separated the variants {', '.join(consistent)}"
+    return CheckOutcome(Outcome.PASS, variant=consistent[0], message=message, **common)
+
+
+@dataclass
+class DeterministicComponent:
+    """A component whose specs are deterministic: every check is oracle versus observation."""
+
+    name: str
+    adapter: str
+    graph: SpecGraph
+    cases: Callable[[], st.SearchStrategy[Any]]
+    explicit: Callable[[], Sequence[Any]]
+    observe: Callable[[Any, Any, SpecGraph], list[Record]]
+
+    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
+        def examine(case: Any) -> Finding:
+            try:
+                with quiet_target():
+                    records = self.observe(adapter, case, self.graph)
+            except Exception as error:  # raised by the target: shrink it like a mismatch
+                raise TargetRaised(case, error) from error
+            return combine_findings([judge(self.graph, spec.id, record) for record in records])
+
+        summary = run_search(self.cases(), examine, self.explicit(), options)
+        return outcome_from_search(spec, summary, lambda case: case.describe())

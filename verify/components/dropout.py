@@ -1,0 +1,209 @@
+"""Dropout: exact checks on drawn inputs, statistical tests on large samples.
+
+Exact (Hypothesis): every training output is 0 or ``x / q`` (``dropout.scaling``; which ``q``
+identifies the reading of ``p``), ``train=False`` returns ``x`` (``dropout.eval``), and
+``backward`` routes the gradient through the mask of the *last* forward pass
+(``dropout.backward``; two forwards precede it). The mask is read off the output's zeros.
+
+Statistical (``dropout.mask``, and the mean for ``dropout.scaling``): on 512 x 512 inputs, an
+exact binomial test of the drop rate for each reading of ``p`` at p = 0.3 and p = 0.8, then
+independence of the mask across calls, across neighbouring features and across neighbouring
+rows (joint keep rate against q^2), and E[y] = x. The expected rates, mean and variance are
+computed with ``sympy.stats`` from the specs. Each test's false-alarm probability is
+:data:`~eqconform.verify.statistics.ALPHA`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from sympy import stats
+
+from eqconform.reports.model import Outcome, StatisticalTest
+from eqconform.specs import dropout as specs
+from eqconform.specs.model import Spec
+
+from ..graph import SpecGraph, SpecUse
+from ..judge import Record
+from ..search import SearchSettings
+from ..statistics import ALPHA, DETECTABLE_SHIFT, binomial_test, normal_two_sided, power_against_shift
+from ..strategies import ArrayRecipe, DropoutInput, dropout_inputs
+from .base import CheckOutcome, DeterministicComponent, quiet_target
+
+__all__ = ["DROPOUT", "DropoutComponent"]
+
+SAMPLE_SHAPE = (512, 512)
+PROBABILITIES = (0.3, 0.8)
+
+
+def _observe(adapter: Any, case: DropoutInput, graph: SpecGraph) -> list[Record]:
+    session = adapter.open(case.p, case.seed)
+    first = np.asarray(session.forward(case.x.copy(), True))
+    second = np.asarray(session.forward(case.x.copy(), True))
+    gradient = np.asarray(session.backward(case.delta.copy()))
+    evaluated = np.asarray(session.forward(case.x.copy(), False))
+    shape = f"a {case.x.shape[0]} x {case.x.shape[1]} input"
+
+    def kept(output: np.ndarray) -> np.ndarray:
+        return (output != 0).astype(np.float64) if output.shape == case.x.shape else np.ones(case.x.shape)
+
+    return [
+        Record(f"first training forward on {shape}", {"x": case.x, "p": case.p, "mask": kept(first), "y": first},
+               frozenset({"y", "mask"}), case.dtype),
+        Record(f"second training forward on {shape}", {"x": case.x, "p": case.p, "mask": kept(second), "y": second},
+               frozenset({"y", "mask"}), case.dtype),
+        Record("backward after the second forward", {"delta": case.delta, "p": case.p, "mask": kept(second), "dLdx": gradient},
+               frozenset({"dLdx", "mask"}), case.dtype),
+        Record(f"forward with train=False on {shape}", {"x": case.x, "y_eval": evaluated}, frozenset({"y_eval"}), case.dtype),
+    ]
+
+
+def _separating_input() -> DropoutInput:
+    f64 = np.dtype(np.float64)
+    return DropoutInput(f64, 0.3, ArrayRecipe((8, 8), f64, seed=1), ArrayRecipe((8, 8), f64, seed=2), seed=3)
+
+
+@functools.lru_cache(maxsize=None)
+def _laws(variant_id: str) -> dict[str, Callable[..., float]]:
+    """Drop probability, E[y] and Var[y] for unit input, as functions of p, from the specs."""
+    variant = specs.MASK.variant(variant_id)
+    draw = variant.relations[specs.mask[specs.i, specs.j]]
+    output = specs.output_distribution(variant, sp.Integer(1))
+    return {
+        "drop": sp.lambdify(specs.p, stats.P(sp.Eq(draw, 0))),
+        "mean": sp.lambdify(specs.p, stats.E(output)),
+        "variance": sp.lambdify(specs.p, stats.variance(output)),
+    }
+
+
+def _samples(adapter: Any, seed: int) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+    ones = np.ones(SAMPLE_SHAPE)
+    samples = {}
+    for index, p in enumerate(PROBABILITIES):
+        session = adapter.open(p, seed + index)
+        samples[p] = (np.asarray(session.forward(ones.copy(), True), dtype=np.float64),
+                      np.asarray(session.forward(ones.copy(), True), dtype=np.float64))
+    return samples
+
+
+def _binomial(name: str, what: str, successes: int, trials: int, probability: float) -> StatisticalTest:
+    test = binomial_test(successes, trials, probability)
+    return StatisticalTest(
+        name=name,
+        statistic=f"{what}: {successes} of {trials} ({test.rate:.4f}; expected {probability:.4f})",
+        p_value=test.p_value,
+        alpha=ALPHA,
+        power=f"{power_against_shift(trials, probability):.6f} against a rate off by {DETECTABLE_SHIFT}",
+        passed=test.p_value >= ALPHA,
+    )
+
+
+def _rate_tests(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> dict[str, list[StatisticalTest]]:
+    tests: dict[str, list[StatisticalTest]] = {}
+    for variant in specs.MASK.variants:
+        drop = _laws(variant.id)["drop"]
+        tests[variant.id] = [
+            _binomial(f"drop rate at p = {p} under {variant.id}", "zeros", int(np.count_nonzero(first == 0)), first.size, float(drop(p)))
+            for p, (first, _) in samples.items()
+        ]
+    return tests
+
+
+def _independence_tests(first: np.ndarray, second: np.ndarray, keep: float) -> list[StatisticalTest]:
+    a, b = first != 0, second != 0
+    joint = keep * keep
+    return [
+        _binomial("independent across calls", "kept in both of two calls", int(np.count_nonzero(a & b)), a.size, joint),
+        _binomial("independent across features", "both of features (2j, 2j+1) kept",
+                  int(np.count_nonzero(a[:, 0::2] & a[:, 1::2])), a[:, 0::2].size, joint),
+        _binomial("independent across rows", "both of rows (2i, 2i+1) kept",
+                  int(np.count_nonzero(a[0::2, :] & a[1::2, :])), a[0::2, :].size, joint),
+    ]
+
+
+def _mean_test(first: np.ndarray, p: float, variant_id: str) -> StatisticalTest:
+    laws = _laws(variant_id)
+    expected, variance = float(laws["mean"](p)), float(laws["variance"](p))
+    mean = float(first.mean())
+    z = (mean - expected) / np.sqrt(variance / first.size)
+    p_value = normal_two_sided(z)
+    return StatisticalTest(
+        name=f"E[y] = x at p = {p} (x = 1)",
+        statistic=f"mean {mean:.5f} over {first.size} entries; expected {expected:.5f}, sd of the mean "
+        f"{np.sqrt(variance / first.size):.2e} (z = {z:.2f}, normal approximation)",
+        p_value=p_value,
+        alpha=ALPHA,
+        power=f"{power_against_shift(first.size, 1 - float(laws['drop'](p))):.6f} against a keep rate off by {DETECTABLE_SHIFT}",
+        passed=p_value >= ALPHA,
+    )
+
+
+class DropoutComponent:
+    name = "dropout"
+    adapter = "dropout"
+
+    def __init__(self) -> None:
+        self.graph = SpecGraph([
+            SpecUse(specs.MASK), SpecUse(specs.SCALING), SpecUse(specs.EVAL, rename={"y": "y_eval"}), SpecUse(specs.BACKWARD),
+        ])
+        self.exact = DeterministicComponent(
+            name=self.name, adapter=self.adapter, graph=self.graph,
+            cases=lambda: dropout_inputs(min_p=0.05), explicit=lambda: [_separating_input()], observe=_observe,
+        )
+
+    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
+        if spec.id == specs.MASK.id:
+            return self._check_mask(adapter, options)
+        outcome = self.exact.check(spec, adapter, options)
+        if spec.id != specs.SCALING.id or outcome.outcome is not Outcome.PASS:
+            return outcome
+        with quiet_target():
+            samples = _samples(adapter, options.seed)
+        variant = self._identify(samples)[0] or specs.MASK.canonical.id
+        p = PROBABILITIES[0]
+        test = _mean_test(samples[p][0], p, variant)
+        if test.passed:
+            return CheckOutcome(**{**outcome.__dict__, "statistics": (test,)})
+        return CheckOutcome(**{**outcome.__dict__, "outcome": Outcome.FAIL, "statistics": (test,),
+                               "message": f"the training output's mean is not the input: {test.statistic}"})
+
+    def _identify(self, samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[str | None, dict[str, list[StatisticalTest]]]:
+        rates = _rate_tests(samples)
+        consistent = [variant for variant, tests in rates.items() if all(t.passed for t in tests)]
+        return (consistent[0] if consistent else None), rates
+
+    def _check_mask(self, adapter: Any, options: SearchSettings) -> CheckOutcome:
+        with quiet_target():
+            samples = _samples(adapter, options.seed)
+        variant, rates = self._identify(samples)
+        examples = 2 * len(samples)
+        if variant is None:
+            tests = tuple(t for group in rates.values() for t in group)
+            observed = ", ".join(f"{np.mean(first == 0):.4f} at p = {p}" for p, (first, _) in samples.items())
+            return CheckOutcome(
+                Outcome.FAIL, examples=examples, statistics=tests,
+                message=f"the drop rate matches no reading of p: zeros in {observed}",
+                counterexample=f"Dropout(p).forward(np.ones({SAMPLE_SHAPE}), train=True) for p in {PROBABILITIES}",
+            )
+        keep = 1 - float(_laws(variant)["drop"](PROBABILITIES[0]))
+        independence = _independence_tests(*samples[PROBABILITIES[0]], keep)
+        tests = (*rates[variant], *independence)
+        failed = [t for t in independence if not t.passed]
+        if failed:
+            return CheckOutcome(
+                Outcome.FAIL, variant=variant, examples=examples, statistics=tests,
+                message="the mask is not a fresh independent draw: " + "; ".join(f"{t.name} ({t.statistic})" for t in failed),
+                counterexample=f"two calls of Dropout(p={PROBABILITIES[0]}).forward(np.ones({SAMPLE_SHAPE}), train=True)",
+            )
+        family = len(tests) * ALPHA
+        return CheckOutcome(
+            Outcome.PASS, variant=variant, examples=examples, statistics=tests,
+            message=f"{len(tests)} tests at false-alarm probability {ALPHA:g} each (at most {family:.0e} together)",
+        )
+
+
+DROPOUT = DropoutComponent()

@@ -1,0 +1,128 @@
+"""Adam and AdamW: runs of several steps over several layers, judged step by step.
+
+At every step and for every parameter the record holds the gradient, the parameter before and
+after, and the moments when the target exposes them. A moment the target exposes is judged
+against its own equation from the target's previous moment, so an error is caught at the step
+and equation where it first appears; a moment it hides is carried by the oracle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from eqconform.specs import adam as adam_specs
+from eqconform.specs import adamw as adamw_specs
+
+from ..graph import SpecGraph, SpecUse
+from ..judge import Record
+from ..strategies import AdamHyperparameters, ArrayRecipe, OptimizerRun, optimizer_runs
+from .base import DeterministicComponent
+
+__all__ = ["ADAM", "ADAMW"]
+
+_MOMENTS = ("m", "v")
+
+
+def _parameter_names(run: OptimizerRun) -> list[str]:
+    names = []
+    for index in range(len(run.layer_shapes)):
+        names += [f"layers[{index}].W", f"layers[{index}].b"]
+    return names
+
+
+class _RunLayout:
+    """Where each entry of a flattened run comes from: step, parameter and index in it."""
+
+    def __init__(self, run: OptimizerRun):
+        self.names = _parameter_names(run)
+        self.shapes = run.parameter_shapes
+        self.sizes = [int(np.prod(shape)) for shape in self.shapes]
+        self.per_step = sum(self.sizes)
+        self.offsets = np.cumsum([0, *self.sizes])
+
+    def locate(self, index: tuple[int, ...]) -> str:
+        (flat,) = index
+        step, within = divmod(flat, self.per_step)
+        parameter = int(np.searchsorted(self.offsets, within, side="right") - 1)
+        entry = np.unravel_index(within - self.offsets[parameter], self.shapes[parameter])
+        return f" at step {step + 1}, {self.names[parameter]}[{', '.join(map(str, entry))}]"
+
+
+def _flat(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.asarray(a).ravel() for a in arrays])
+
+
+def _observe(adapter: Any, run: OptimizerRun, graph: SpecGraph, *, expose_moments: bool) -> list[Record]:
+    """One record for the whole run: every equation is elementwise, so all steps and all
+    parameters are judged at once, each entry from its own step's inputs."""
+    hyper = run.hyperparameters
+    layout = _RunLayout(run)
+    initial = [array.copy() for array in run.initial_parameters]
+    session = adapter.open([(initial[i].copy(), initial[i + 1].copy()) for i in range(0, len(initial), 2)], hyper)
+    constants = {"alpha": hyper.lr, "beta1": hyper.beta1, "beta2": hyper.beta2, "eps": hyper.eps, "lam": hyper.weight_decay}
+    before = _flat(initial)
+    moments = {"m": np.zeros(layout.per_step), "v": np.zeros(layout.per_step)}
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in ("g", "theta_prev", "theta", "t", "m_prev", "v_prev", "m", "v")}
+    exposed = {"m": expose_moments, "v": expose_moments}
+    for step in range(run.steps):
+        gradients = run.gradients[step]
+        observations = session.step([g.copy() for g in gradients])
+        values: dict[str, Any] = {**constants, "g": _flat(gradients), "theta_prev": before,
+                                  "t": np.full(layout.per_step, step + 1.0),
+                                  "m_prev": moments["m"], "v_prev": moments["v"],
+                                  "theta": _flat([o["theta"] for o in observations])}
+        for moment in _MOMENTS:
+            exposed[moment] = exposed[moment] and all(moment in o for o in observations)
+            values[moment] = _flat([o[moment] for o in observations]) if exposed[moment] else graph.evaluate(moment, values)
+        for name in columns:
+            columns[name].append(np.asarray(values[name]))
+        moments = {moment: values[moment] for moment in _MOMENTS}
+        before = values["theta"]
+    record_values = {**constants, **{name: np.concatenate(parts) for name, parts in columns.items()}}
+    observed = {"theta"} | {moment for moment in _MOMENTS if exposed[moment]}
+    return [Record(f"{run.steps}-step run", record_values, frozenset(observed), run.dtype, layout.locate)]
+
+
+def _separating_run(*, weight_decay: float) -> OptimizerRun:
+    """Small gradients against a large eps at t = 1 separate eps inside/outside the root and
+    corrected/uncorrected moments; two layers expose per-layer step counters; lr * lambda of
+    0.05 separates decay of the previous from decay of the updated weights."""
+    dtype = np.dtype(np.float64)
+    layers = ((3, 2), (2, 3))
+    shapes = [(3, 2), (3, 1), (2, 3), (2, 1)]
+    parameters = tuple(ArrayRecipe(s, dtype, seed=10 + i) for i, s in enumerate(shapes))
+    hyper = AdamHyperparameters(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-3, weight_decay=weight_decay)
+    return OptimizerRun(dtype, hyper, layers, parameters, gradient_seed=100, gradient_scales=(1e-3, 1e-3, 1e-3))
+
+
+def _component(name: str, uses: Sequence[SpecUse], *, weight_decay: bool, expose_moments: bool) -> DeterministicComponent:
+    return DeterministicComponent(
+        name=name,
+        adapter=name,
+        graph=SpecGraph(uses),
+        cases=lambda: optimizer_runs(weight_decay=weight_decay),
+        explicit=lambda: [_separating_run(weight_decay=0.5 if weight_decay else 0.0)],
+        observe=lambda adapter, run, graph: _observe(adapter, run, graph, expose_moments=expose_moments),
+    )
+
+
+_ADAM_USES = [SpecUse(spec) for spec in adam_specs.SPECS]
+
+ADAM = _component("adam", _ADAM_USES, weight_decay=False, expose_moments=True)
+
+# AdamW's moments are not judged on their own (they would be reported under the adam.* ids):
+# its whole step is checked through theta, with the Adam equations as part of the chain.
+ADAMW = _component(
+    "adamw",
+    [
+        *(SpecUse(spec) for spec in adam_specs.SPECS[:-1]),
+        SpecUse(adam_specs.UPDATE, rename={"theta": "theta_adam"}),
+        SpecUse(adamw_specs.DECOUPLED_DECAY),
+    ],
+    weight_decay=True,
+    expose_moments=False,
+)

@@ -1,0 +1,82 @@
+"""Run checks: every selected spec against every target, one :class:`Result` each.
+
+Nothing a target does stops the run: a component the target lacks is ``skip``, code that fails
+to load or raises is ``error`` with the reason, and every other result is kept.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from eqconform.reports.model import Outcome, Result
+from eqconform.specs import PROOF_ONLY
+from eqconform.specs.model import Spec
+
+from .components import component_for
+from .components.base import CheckOutcome
+from .search import SearchSettings
+from .targets import ComponentMissing, Target, TargetLoadError
+
+__all__ = ["check", "checkable", "reproduce_command", "run"]
+
+
+def checkable(specs: Iterable[Spec]) -> list[Spec]:
+    """The specs that are checked on implementations (proof-only ones are left out)."""
+    return [spec for spec in specs if spec.id not in PROOF_ONLY]
+
+
+def reproduce_command(spec: Spec, target: Target, options: SearchSettings) -> str:
+    return shlex.join([
+        "eqconform", "report", "--target", target.name, "--spec", spec.id,
+        "--seed", str(options.seed), "--max-examples", str(options.max_examples), "-o", "eqconform-repro",
+    ])
+
+
+def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
+    """The verdict on one spec for one target."""
+    started = time.perf_counter()
+    component = component_for(spec.component)
+    try:
+        adapter = target.component(component.adapter)
+        outcome = component.check(spec, adapter, options)
+    except ComponentMissing as missing:
+        outcome = CheckOutcome(Outcome.SKIP, message=str(missing))
+    except TargetLoadError as error:
+        outcome = CheckOutcome(Outcome.ERROR, message=str(error))
+    except Exception as error:  # the check itself must never take the run down
+        outcome = CheckOutcome(Outcome.ERROR, message=f"checking stopped: {type(error).__name__}: {error}")
+    reproduce = reproduce_command(spec, target, options) if outcome.outcome in (Outcome.FAIL, Outcome.ERROR) else None
+    return Result(
+        spec=spec.id,
+        target=target.name,
+        outcome=outcome.outcome,
+        variant=outcome.variant,
+        examples=outcome.examples,
+        max_error=outcome.max_error,
+        max_abs_error=outcome.max_abs_error,
+        counterexample=outcome.counterexample,
+        reproduce=reproduce,
+        message=outcome.message,
+        observed_through=outcome.observed_through,
+        statistics=outcome.statistics,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def run(
+    specs: Sequence[Spec],
+    targets: Sequence[Target],
+    options: SearchSettings,
+    progress: Callable[[Result], None] | None = None,
+) -> list[Result]:
+    """Check every spec on every target, in catalogue order then target order."""
+    results = []
+    for spec in checkable(specs):
+        for target in targets:
+            result = check(spec, target, options)
+            results.append(result)
+            if progress is not None:
+                progress(result)
+    return results

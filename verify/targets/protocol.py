@@ -1,0 +1,81 @@
+"""What a target provides: one adapter per component, bridging through NumPy arrays.
+
+A :class:`Target` answers :meth:`Target.component` with an adapter for a component name
+(``adam``, ``adamw``, ``layernorm``, ``dropout``) or raises :class:`ComponentMissing`. Adapters
+take and return NumPy arrays only; a framework target converts with its own ``from_numpy`` and
+``to_numpy`` inside the adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..strategies import AdamHyperparameters
+
+__all__ = [
+    "ComponentMissing",
+    "DropoutAdapter",
+    "DropoutSession",
+    "LayerNormAdapter",
+    "OptimizerAdapter",
+    "OptimizerSession",
+    "Target",
+    "TargetLoadError",
+]
+
+
+class ComponentMissing(LookupError):
+    """The target does not provide this component (the result is ``skip`` with this reason)."""
+
+
+class TargetLoadError(RuntimeError):
+    """The target's code could not be loaded (the result is ``error`` with this reason)."""
+
+
+class OptimizerSession(Protocol):
+    def step(self, gradients: Sequence[np.ndarray]) -> list[Mapping[str, np.ndarray]]:
+        """Apply one step with one gradient per parameter (``W0, b0, W1, b1, ...``).
+
+        Returns, per parameter, ``{"theta": new value}`` plus ``"m"`` and ``"v"`` (the biased
+        moments after the step) when the implementation exposes them.
+        """
+        ...
+
+
+class OptimizerAdapter(Protocol):
+    def open(self, layers: Sequence[tuple[np.ndarray, np.ndarray]],
+             hyperparameters: AdamHyperparameters) -> OptimizerSession: ...
+
+
+class LayerNormAdapter(Protocol):
+    def run(self, Z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float,
+            G: np.ndarray) -> Mapping[str, np.ndarray]:
+        """Forward ``Z`` then backward ``G`` on a fresh layer.
+
+        Returns ``Ztilde``, ``dLdZ``, ``dLdgamma``, ``dLdbeta`` and, when exposed, ``mu``,
+        ``sigma2``, ``Zhat``.
+        """
+        ...
+
+
+class DropoutSession(Protocol):
+    def forward(self, x: np.ndarray, train: bool) -> np.ndarray: ...
+    def backward(self, delta: np.ndarray) -> np.ndarray: ...
+
+
+class DropoutAdapter(Protocol):
+    def open(self, p: float, seed: int) -> DropoutSession:
+        """A fresh layer whose random draws are seeded with ``seed``."""
+        ...
+
+
+class Target(Protocol):
+    name: str
+    description: str
+
+    def component(self, name: str) -> Any:
+        """The adapter for ``name``; raises :class:`ComponentMissing` or :class:`TargetLoadError`."""
+        ...
