@@ -17,7 +17,22 @@ import numpy as np
 from . import tolerance
 from .graph import Combination, SpecGraph
 
-__all__ = ["Finding", "Record", "compare", "judge"]
+__all__ = ["Finding", "QuantityRaised", "Raised", "Record", "compare", "judge"]
+
+
+@dataclass(frozen=True)
+class Raised:
+    """Stands for a quantity the target failed to produce: the phase computing it raised."""
+
+    error: BaseException
+
+
+class QuantityRaised(Exception):
+    """A quantity needed for a check is :class:`Raised`: the target raised producing it."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -115,6 +130,9 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
     checked, through = _checked_quantities(graph, spec_id, record.observed)
     if not checked:
         return Finding(observable=False, passed=True, detail=f"{spec_id} is not observable here")
+    for quantity in checked:
+        if isinstance(record.values.get(quantity), Raised):
+            raise QuantityRaised(record.values[quantity].error)
     chain: list[str] = []
     for quantity in checked:
         chain.extend(s for s in graph.chain(quantity, record.observed) if s not in chain)

@@ -19,7 +19,7 @@ from eqconform.reports.model import Outcome, StatisticalTest
 from eqconform.specs.model import Spec
 
 from ..graph import SpecGraph
-from ..judge import Finding, Record, judge
+from ..judge import Finding, QuantityRaised, Record, judge
 from ..search import Mismatch, SearchSettings, SearchSummary, TargetRaised, run_search
 
 __all__ = [
@@ -173,9 +173,12 @@ class DeterministicComponent:
             try:
                 with quiet_target():
                     records = self.observe(adapter, case, self.graph)
-            except Exception as error:  # raised by the target: shrink it like a mismatch
+            except Exception as error:  # raised while driving the target: the target's
                 raise TargetRaised(case, error) from error
-            return combine_findings([judge(self.graph, spec.id, record) for record in records])
+            try:
+                return combine_findings([judge(self.graph, spec.id, record) for record in records])
+            except QuantityRaised as raised:  # a phase of the target that this spec needs raised
+                raise TargetRaised(case, raised.error) from raised.error
 
         summary = run_search(self.cases(), examine, self.explicit(), options)
         return outcome_from_search(spec, summary, lambda case: case.describe())
