@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import datetime as dt
+import multiprocessing
 import platform
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
@@ -17,7 +20,7 @@ from eqconform.specs.model import Claim, ProofStatus, Spec
 from .mathml import relation_latex, relation_mathml
 from .model import ProofRecord, Report, Result, SpecSummary, SymbolSummary, TargetSummary, VariantSummary
 
-__all__ = ["build_report", "run_claims", "summarize_spec", "tool_version"]
+__all__ = ["build_report", "prove_in_background", "run_claims", "summarize_spec", "tool_version"]
 
 
 def tool_version() -> str:
@@ -63,6 +66,32 @@ def run_claims(claims: Iterable[Claim]) -> list[ProofRecord]:
             status=status, method=method, detail=detail, seconds=round(time.perf_counter() - started, 3),
         ))
     return records
+
+
+def _run_claims_by_id(claim_ids: tuple[str, ...]) -> list[ProofRecord]:
+    from eqconform.specs import CLAIMS
+
+    return run_claims(claim for claim in CLAIMS if claim.id in claim_ids)
+
+
+@contextlib.contextmanager
+def prove_in_background(claims: Sequence[Claim]) -> Iterator[Callable[[], list[ProofRecord]]]:
+    """Settle the claims in a second process while the caller runs checks in this one.
+
+    Yields a function returning the proof records (waiting for them if need be). Where a
+    process cannot be started, the claims are settled in this process instead.
+    """
+    ids = tuple(claim.id for claim in claims)
+    try:
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        future = pool.submit(_run_claims_by_id, ids)
+    except (OSError, ValueError):
+        yield lambda: run_claims(claims)
+        return
+    try:
+        yield lambda: future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def build_report(

@@ -96,7 +96,7 @@ def _list_specs(patterns: Sequence[str]) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from eqconform.reports import ReportWriteError, write_report
-    from eqconform.reports.build import build_report, run_claims
+    from eqconform.reports.build import build_report, prove_in_background
     from eqconform.reports.model import Result, TargetSummary
     from eqconform.specs import CLAIMS, ERRATA, UnknownSpecError, select_specs
 
@@ -116,7 +116,6 @@ def _report(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     chosen = {spec.id for spec in specs}
     claims = [claim for claim in CLAIMS if chosen & set(claim.specs)]
-    proofs = run_claims(claims)
     options = SearchSettings(max_examples=args.max_examples, seed=args.seed)
 
     def progress(result: Result) -> None:
@@ -124,7 +123,9 @@ def _report(args: argparse.Namespace) -> int:
             print(f"  {result.outcome.value:<5} {result.spec} [{result.target}]"
                   + (f" variant {result.variant}" if result.variant else ""), file=sys.stderr)
 
-    results = engine.run(specs, targets, options, progress)
+    with prove_in_background(claims) as proved:
+        results = engine.run(specs, targets, options, progress)
+        proofs = proved()
     report = build_report(
         specs,
         [TargetSummary(t.name, t.description) for t in targets],

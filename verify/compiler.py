@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
 
 from eqconform.specs.model import quantity_name
 
-__all__ = ["CompiledFunction", "ReduceAxis", "compile_expressions", "compose", "lower"]
+__all__ = ["CompiledFunction", "ReduceAxis", "compile_expressions", "compile_program", "compose", "lower"]
 
 
 class ReduceAxis(sp.Function):
@@ -128,17 +129,42 @@ def compile_expressions(expressions: Sequence[sp.Expr]) -> CompiledFunction:
     return _compile(tuple(expressions))
 
 
-@functools.lru_cache(maxsize=None)
-def _compile(expressions: tuple[sp.Expr, ...]) -> CompiledFunction:
+def _reduced_sizes(expressions: Sequence[sp.Expr]) -> dict[str, int]:
+    """Size symbols of reductions, with the axis each one is read from."""
     sizes: dict[str, int] = {}
     for expr in expressions:
-        for node in sp.preorder_traversal(expr):
-            if isinstance(node, ReduceAxis):
-                size = node.args[2]
-                if size.free_symbols:
-                    if not isinstance(size, sp.Symbol):
-                        raise ValueError(f"a reduction must span a whole axis, not {size} entries")
-                    sizes[size.name] = int(node.args[1])
+        for node in expr.atoms(ReduceAxis):
+            size = node.args[2]
+            if size.free_symbols:
+                if not isinstance(size, sp.Symbol):
+                    raise ValueError(f"a reduction must span a whole axis, not {size} entries")
+                sizes[size.name] = int(node.args[1])
+    return sizes
+
+
+def compile_program(assignments: Sequence[tuple[sp.Symbol, sp.Expr]], outputs: Sequence[sp.Expr]) -> CompiledFunction:
+    """Compile straight-line code (``symbol = expression`` in order, then ``outputs``) into a
+    NumPy function, printing each expression with SymPy's NumPy printer."""
+    assigned = {symbol for symbol, _ in assignments}
+    expressions = [expr for _, expr in assignments] + list(outputs)
+    symbols = sorted({s for expr in expressions for s in expr.free_symbols} - assigned, key=lambda s: s.name)
+    printer = NumPyPrinter({"allow_unknown_functions": True, "fully_qualified_modules": True})
+    lines = [f"def program({', '.join(s.name for s in symbols)}):"]
+    lines += [f"    {symbol.name} = {printer.doprint(expr)}" for symbol, expr in assignments]
+    lines.append(f"    return ({', '.join(printer.doprint(expr) for expr in outputs)},)")
+    namespace: dict[str, Any] = {"numpy": np, "ReduceAxis": _reduce_axis}
+    exec(compile("\n".join(lines), "<eqconform-program>", "exec"), namespace)  # noqa: S102 - our own generated code
+    return CompiledFunction(
+        arguments=tuple(s.name for s in symbols),
+        sizes=_reduced_sizes(expressions),
+        function=namespace["program"],
+        expressions=tuple(outputs),
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _compile(expressions: tuple[sp.Expr, ...]) -> CompiledFunction:
+    sizes = _reduced_sizes(expressions)
     symbols = sorted(
         {symbol for expr in expressions for symbol in expr.free_symbols}, key=lambda s: s.name
     )

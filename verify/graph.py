@@ -20,10 +20,23 @@ import sympy as sp
 
 from eqconform.specs.model import Spec, quantity_name
 
-from .compiler import CompiledFunction, compile_expressions, compose, lower
-from .rounding import error_bound
+from .compiler import CompiledFunction, compile_expressions, compile_program, compose, lower
+from .rounding import error_bound_program
 
-__all__ = ["Combination", "SpecGraph", "SpecUse"]
+__all__ = ["Combination", "Predictor", "SpecGraph", "SpecUse"]
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """The oracle for one quantity (lambdify with cse) and its rounding-error bound program."""
+
+    value: CompiledFunction
+    bound: CompiledFunction
+
+    def __call__(self, values: Mapping[str, object]) -> tuple[np.ndarray, np.ndarray]:
+        (value,) = self.value(values)
+        (bound,) = self.bound(values)
+        return value, bound
 
 
 @dataclass(frozen=True)
@@ -46,7 +59,7 @@ class SpecGraph:
         self.uses = {use.spec.id: use for use in uses}
         self.definer: dict[str, str] = {}
         self._forms: dict[tuple[str, str], dict[str, sp.Expr]] = {}
-        self._compiled: dict[tuple, CompiledFunction] = {}
+        self._compiled: dict[tuple, Predictor] = {}
         for use in uses:
             renames = {sp.Symbol(old): sp.Symbol(new) for old, new in use.rename.items()}
             for variant in use.spec.variants:
@@ -104,19 +117,18 @@ class SpecGraph:
         expr = self.form(spec_id, self.spec(spec_id).canonical.id)[quantity]
         return compile_expressions((expr,))(values)[0]
 
-    def _recomputation_bounds(self, expr: sp.Expr, chosen: Mapping[str, str]) -> dict[sp.Symbol, sp.Expr]:
-        """For each observed intermediate in ``expr``, the error bound of computing it from the
-        raw inputs: an implementation may recompute it (with its own rounding) rather than
-        reuse the value it exposed, and the tolerance must allow for that."""
-        bounds = {}
+    def _recomputable(self, expr: sp.Expr, chosen: Mapping[str, str]) -> dict[sp.Symbol, sp.Expr]:
+        """Each observed intermediate in ``expr`` with its expression in the raw inputs: an
+        implementation may recompute it (with its own rounding) rather than reuse the value it
+        exposed, and the tolerance must allow for that."""
+        chains = {}
         for symbol in expr.free_symbols:
             spec_id = self.definer.get(symbol.name)
             form = self._form_for(spec_id, chosen) if spec_id is not None else {}
             if symbol.name not in form:  # an input, or a random quantity such as a dropout mask
                 continue
-            from_inputs = compose(form[symbol.name], self._all_forms(chosen))
-            bounds[symbol] = error_bound(from_inputs)
-        return bounds
+            chains[symbol] = compose(form[symbol.name], self._all_forms(chosen))
+        return chains
 
     def _form_for(self, spec_id: str, chosen: Mapping[str, str]) -> Mapping[str, sp.Expr]:
         return self.form(spec_id, chosen.get(spec_id, self.spec(spec_id).canonical.id))
@@ -127,7 +139,7 @@ class SpecGraph:
             forms.update(self._form_for(spec_id, chosen))
         return forms
 
-    def predictor(self, quantity: str, combination: Combination, observed: frozenset[str]) -> CompiledFunction:
+    def predictor(self, quantity: str, combination: Combination, observed: frozenset[str]) -> Predictor:
         """Compiled ``(value, bound)`` of ``quantity`` from the observed quantities and inputs,
         with every spec in the combination in its chosen form."""
         key = (quantity, combination, observed)
@@ -141,7 +153,8 @@ class SpecGraph:
                         definitions[name] = expr
             target = definitions.pop(quantity)
             expr = compose(target, definitions)
-            compiled = compile_expressions((expr, error_bound(expr, self._recomputation_bounds(expr, chosen))))
+            program = error_bound_program(expr, self._recomputable(expr, chosen))
+            compiled = Predictor(compile_expressions((expr,)), compile_program(program.assignments, (program.error,)))
             self._compiled[key] = compiled
         return compiled
 

@@ -4,124 +4,155 @@ An implementation that evaluates an equation in floating point with unit roundof
 (``2**-24`` for float32, ``2**-53`` for float64) cannot match the exact value; how far it may
 drift depends on the equation *and* the input: subtracting nearly equal numbers (a row with a
 large mean in LayerNorm, ``1 - beta**t`` with ``beta`` near 1) amplifies earlier errors. So the
-tolerance is not a constant: :func:`error_bound` walks the array-form expression and builds a
-second SymPy expression, a forward error bound in the style of a running error analysis
-(Wilkinson; Higham, *Accuracy and Stability of Numerical Algorithms*, ch. 3):
+tolerance is not a constant: :func:`error_bound_program` walks the array-form expression and
+derives a forward error bound in the style of a running error analysis (Wilkinson; Higham,
+*Accuracy and Stability of Numerical Algorithms*, ch. 3). For each node with value ``v`` and
+children ``a_i`` carrying errors ``e(a_i)``:
 
-- every non-integer leaf may be rounded once on the way in: ``|e(x)| <= u |x|``;
+- a non-integer leaf may be rounded once on the way in: ``e(x) = u |x|``;
 - ``a_1 + ... + a_n``: ``sum e(a_i) + (n - 1) u sum |a_i|``;
-- products: ``prod(|f_i| + e(f_i)) - prod |f_i|``, plus ``(n - 1) u`` times the product;
-- ``1 / b``: ``e(b) / (|b| (|b| - e(b)))``, infinite once ``e(b) >= |b|`` (nothing is known);
-- ``sqrt(b)``: ``e(b) / (sqrt|b| + sqrt(|b| - e(b)))``, exact for the square root;
+- products: ``prod(|a_i| + e(a_i)) - prod |a_i|``, plus ``(n - 1) u`` times the first product;
+- ``1 / b``: ``e(b) / (|b| (|b| - e(b))) + u / (|b| - e(b))``, infinite once ``e(b) >= |b|``;
+- ``sqrt(b)``: ``e(b) / (sqrt|b| + sqrt(|b| - e(b))) + u sqrt(|b| + e(b))``;
 - ``b**t`` with an integer symbol ``t``: ``|b|^t ((1 + e(b)/|b|)^t - 1) + (t + 1) u |b|^t``;
 - a reduction of ``n`` terms: the reduction of the terms' bounds plus ``(n - 1) u`` times the
   reduction of their absolute values (recursive summation, the worst order).
 
-The products and powers are bounded without linearization, so the bound stays valid however
-large the propagated error is. The bound is compiled and evaluated like the oracle itself,
-in float64, elementwise; :mod:`eqconform.verify.tolerance` scales it by a safety factor.
+Products and powers are bounded without linearization, so the bound stays valid however large
+the propagated error grows. The result is a straight-line program with one value and one error
+per distinct node of the expression DAG (so its size is linear in the expression's, where a
+single nested formula would repeat shared subexpressions exponentially often); it is printed by
+SymPy's NumPy printer and evaluated in float64 next to the oracle. :mod:`.tolerance` scales it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import sympy as sp
 
 from .compiler import ReduceAxis
 
-__all__ = ["UNIT_ROUNDOFF", "error_bound"]
+__all__ = ["UNIT_ROUNDOFF", "BoundProgram", "error_bound_program"]
 
-#: The symbol of the unit roundoff in bound expressions.
+#: The symbol of the unit roundoff in bound programs.
 UNIT_ROUNDOFF = sp.Symbol("unit_roundoff", positive=True)
 u = UNIT_ROUNDOFF
+
+
+@dataclass(frozen=True)
+class BoundProgram:
+    """Assignments ``symbol = expression`` in order; ``error`` bounds the root's error."""
+
+    assignments: tuple[tuple[sp.Symbol, sp.Expr], ...]
+    error: sp.Expr
 
 
 def _positive_part(value: sp.Expr) -> sp.Expr:
     return (value + sp.Abs(value)) / 2
 
 
-def error_bound(expr: sp.Expr, leaf_bounds: Mapping[sp.Symbol, sp.Expr] | None = None) -> sp.Expr:
-    """A bound on ``|computed - exact|`` for ``expr`` in array form, in terms of ``unit_roundoff``.
+def error_bound_program(expr: sp.Expr, recomputable: Mapping[sp.Symbol, sp.Expr] | None = None) -> BoundProgram:
+    """A program bounding ``|computed - exact|`` for ``expr`` in array form.
 
-    ``leaf_bounds`` gives the error already carried by some leaves (an intermediate quantity
-    the implementation may have computed itself); other leaves carry one rounding.
+    ``recomputable`` maps leaves that are intermediate quantities to their expressions in the
+    raw inputs: the implementation may have computed such a value itself, so the leaf carries
+    the error bound of that computation. Every other leaf carries one rounding.
     """
-    return _Bounds(dict(leaf_bounds or {})).of(expr)
+    builder = _Builder()
+    for symbol, from_inputs in (recomputable or {}).items():
+        builder.leaf_errors[symbol] = builder.error(from_inputs) + u * sp.Abs(symbol)
+    root = builder.error(expr)
+    return BoundProgram(tuple(builder.assignments), root)
 
 
-class _Bounds:
-    def __init__(self, leaf_bounds: dict[sp.Symbol, sp.Expr]):
-        self.leaf_bounds = leaf_bounds
-        self.memo: dict[sp.Expr, sp.Expr] = {}
+class _Builder:
+    """Walks an expression DAG once, naming each distinct node's value and error bound."""
 
-    def of(self, expr: sp.Expr) -> sp.Expr:
-        if expr not in self.memo:
-            self.memo[expr] = self._rule(expr)
-        return self.memo[expr]
+    def __init__(self) -> None:
+        self.assignments: list[tuple[sp.Symbol, sp.Expr]] = []
+        self.values: dict[sp.Expr, sp.Expr] = {}
+        self.errors: dict[sp.Expr, sp.Expr] = {}
+        self.leaf_errors: dict[sp.Symbol, sp.Expr] = {}
+
+    def _name(self, prefix: str, expr: sp.Expr) -> sp.Symbol:
+        symbol = sp.Symbol(f"_{prefix}{len(self.assignments)}")
+        self.assignments.append((symbol, expr))
+        return symbol
+
+    def value(self, expr: sp.Expr) -> sp.Expr:
+        """A symbol (or atom) holding the value of ``expr``."""
+        if expr.is_Atom:
+            return expr
+        if expr not in self.values:
+            children = [self.value(arg) for arg in expr.args]
+            self.values[expr] = self._name("v", expr.func(*children, evaluate=False))
+        return self.values[expr]
+
+    def error(self, expr: sp.Expr) -> sp.Expr:
+        """A symbol (or zero) holding the error bound of ``expr``."""
+        if expr in self.errors:
+            return self.errors[expr]
+        bound = self._rule(expr)
+        if not bound.is_Atom:
+            bound = self._name("e", bound)
+        self.errors[expr] = bound
+        return bound
+
+    def _abs(self, expr: sp.Expr) -> sp.Expr:
+        return sp.Abs(self.value(expr))
 
     def _rule(self, expr: sp.Expr) -> sp.Expr:
-        if expr in self.leaf_bounds:
-            return self.leaf_bounds[expr] + u * sp.Abs(expr)
-        return _rule(self.of, expr)
+        if expr in self.leaf_errors:
+            return self.leaf_errors[expr]
+        if expr.is_Integer or isinstance(expr, sp.core.numbers.IntegerConstant):
+            return sp.Integer(0)
+        if expr.is_Rational:
+            denominator = int(expr.q)
+            return sp.Integer(0) if denominator & (denominator - 1) == 0 else u * sp.Abs(expr)
+        if expr.is_Number:
+            return u * sp.Abs(expr)
+        if isinstance(expr, sp.Symbol):
+            return sp.Integer(0) if expr.is_integer else u * sp.Abs(expr)
+        if isinstance(expr, sp.Add):
+            terms = expr.args
+            return sp.Add(*(self.error(t) for t in terms)) + (len(terms) - 1) * u * sp.Add(*(self._abs(t) for t in terms))
+        if isinstance(expr, sp.Mul):
+            magnitudes = [self._abs(f) for f in expr.args]
+            widened = sp.Mul(*(m + self.error(f) for m, f in zip(magnitudes, expr.args)))
+            return widened - sp.Mul(*magnitudes) + (len(expr.args) - 1) * u * widened
+        if isinstance(expr, sp.Pow):
+            return self._power(expr)
+        if isinstance(expr, ReduceAxis):
+            body, axis, size = expr.args
+            return ReduceAxis(self.error(body), axis, size) + (size - 1) * u * ReduceAxis(self._abs(body), axis, size)
+        if isinstance(expr, sp.Abs):
+            return self.error(expr.args[0])
+        raise NotImplementedError(f"no rounding-error rule for {type(expr).__name__}: {expr}")
+
+    def _power(self, expr: sp.Pow) -> sp.Expr:
+        base, exponent = expr.args
+        error = self.error(base)
+        magnitude = self._abs(base)
+        if exponent.is_Integer and exponent > 0:
+            n = int(exponent)
+            widened = (magnitude + error) ** n
+            return widened - magnitude**n + (n - 1) * u * widened
+        if exponent.is_Integer and exponent < 0:
+            positive = sp.Pow(base, -exponent, evaluate=False) if exponent != -1 else base
+            return _reciprocal(self._abs(positive), self.error(positive))
+        if exponent == sp.Rational(1, 2):
+            return error / (sp.sqrt(magnitude) + sp.sqrt(_positive_part(magnitude - error))) + u * sp.sqrt(magnitude + error)
+        if exponent.is_Rational and exponent.q == 2:
+            # b**(n/2) = (sqrt(b))**n: bound the root, then the integer power of it.
+            return self.error(sp.Pow(sp.Pow(base, sp.Rational(1, 2), evaluate=False), exponent.p, evaluate=False))
+        if exponent.is_Symbol and exponent.is_integer and exponent.is_positive:
+            power = magnitude**exponent
+            return power * ((1 + error / magnitude) ** exponent - 1) + (exponent + 1) * u * power
+        raise NotImplementedError(f"no rounding-error rule for the power {expr}")
 
 
-def _rule(_bound: Callable[[sp.Expr], sp.Expr], expr: sp.Expr) -> sp.Expr:
-    if expr.is_Integer or isinstance(expr, sp.core.numbers.IntegerConstant):
-        return sp.Integer(0)
-    if expr.is_Rational:
-        denominator = int(expr.q)
-        exact = denominator & (denominator - 1) == 0
-        return sp.Integer(0) if exact else u * sp.Abs(expr)
-    if expr.is_Number:
-        return u * sp.Abs(expr)
-    if isinstance(expr, sp.Symbol):
-        return sp.Integer(0) if expr.is_integer else u * sp.Abs(expr)
-    if isinstance(expr, sp.Add):
-        terms = expr.args
-        return sp.Add(*(_bound(term) for term in terms)) + (len(terms) - 1) * u * sp.Add(
-            *(sp.Abs(term) for term in terms)
-        )
-    if isinstance(expr, sp.Mul):
-        magnitudes = [sp.Abs(factor) for factor in expr.args]
-        widened = sp.Mul(*(m + _bound(f) for m, f in zip(magnitudes, expr.args)))
-        return widened - sp.Mul(*magnitudes) + (len(expr.args) - 1) * u * widened
-    if isinstance(expr, sp.Pow):
-        return _power_bound(_bound, expr)
-    if isinstance(expr, ReduceAxis):
-        body, axis, size = expr.args
-        return ReduceAxis(_bound(body), axis, size) + (size - 1) * u * ReduceAxis(sp.Abs(body), axis, size)
-    if isinstance(expr, sp.Abs):
-        return _bound(expr.args[0])
-    raise NotImplementedError(f"no rounding-error rule for {type(expr).__name__}: {expr}")
-
-
-def _power_bound(_bound: Callable[[sp.Expr], sp.Expr], expr: sp.Pow) -> sp.Expr:
-    base, exponent = expr.args
-    error = _bound(base)
-    magnitude = sp.Abs(base)
-    if exponent.is_Integer and exponent > 0:
-        n = int(exponent)
-        widened = (magnitude + error) ** n
-        return widened - magnitude**n + (n - 1) * u * widened
-    if exponent.is_Integer and exponent < 0:
-        positive = base ** (-exponent)
-        return _reciprocal_bound(positive, _bound(positive))
-    if exponent == sp.Rational(1, 2):
-        return error / (sp.sqrt(magnitude) + sp.sqrt(_positive_part(magnitude - error))) + u * sp.sqrt(
-            magnitude + error
-        )
-    if exponent.is_Rational and exponent.q == 2:
-        # b**(n/2) = (sqrt(b))**n: bound the root, then the integer power of it.
-        return _bound(sp.Pow(sp.sqrt(base, evaluate=False), exponent.p, evaluate=False))
-    if exponent.is_Symbol and exponent.is_integer and exponent.is_positive:
-        power = magnitude**exponent
-        relative = error / magnitude
-        return power * ((1 + relative) ** exponent - 1) + (exponent + 1) * u * power
-    raise NotImplementedError(f"no rounding-error rule for the power {expr}")
-
-
-def _reciprocal_bound(denominator: sp.Expr, error: sp.Expr) -> sp.Expr:
-    magnitude = sp.Abs(denominator)
+def _reciprocal(magnitude: sp.Expr, error: sp.Expr) -> sp.Expr:
     slack = _positive_part(magnitude - error)
     return error / (magnitude * slack) + u / slack

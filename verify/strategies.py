@@ -16,6 +16,7 @@ a few draws, and shrinking heads for small shapes, seed 0, unit scale and zero o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -108,6 +109,7 @@ def float_dtypes(*, dtypes: Sequence[np.dtype | type | str] = FLOAT_DTYPES) -> s
     return st.sampled_from(_check_dtypes(dtypes))
 
 
+@functools.lru_cache(maxsize=None)
 def _magnitudes(low: float, high: float) -> st.SearchStrategy[float]:
     """Scales spread over decades, shrinking toward 1 (or the nearest bound)."""
     if low <= 1.0 <= high:
@@ -133,18 +135,20 @@ def array_recipes(
         raise InvalidArgument(f"need 0 < min_scale={min_scale!r} <= max_scale={max_scale!r}")
     if max_offset < 0:
         raise InvalidArgument(f"max_offset={max_offset!r} must be >= 0")
+    shape, dtype = tuple(shape), np.dtype(dtype)
+    return _recipe_settings(min_scale, max_scale, max_offset).map(
+        lambda drawn: ArrayRecipe(shape, dtype, *drawn, row_offsets=row_offsets)
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _recipe_settings(min_scale: float, max_scale: float, max_offset: float) -> st.SearchStrategy[tuple[int, float, float]]:
+    """(seed, scale, offset), built once per bounds: composite strategies draw from it for
+    every array, and rebuilding (and revalidating) it each time dominated generation."""
     offsets = st.just(0.0) if max_offset == 0 else st.one_of(
         st.just(0.0), _magnitudes(1.0, max_offset), _magnitudes(1.0, max_offset).map(lambda x: -x)
     )
-    return st.builds(
-        ArrayRecipe,
-        shape=st.just(tuple(shape)),
-        dtype=st.just(np.dtype(dtype)),
-        seed=st.integers(0, 2**32 - 1),
-        scale=_magnitudes(min_scale, max_scale),
-        offset=offsets,
-        row_offsets=st.just(row_offsets),
-    )
+    return st.tuples(st.integers(0, 2**32 - 1), _magnitudes(min_scale, max_scale), offsets)
 
 
 def batch_shapes(
