@@ -28,6 +28,7 @@ __all__ = ["BIAS_CORRECTION", "CLAIMS", "FIRST_MOMENT", "SECOND_MOMENT", "SPECS"
 
 OPEN_UNIT = sp.Interval.open(0, 1)
 POSITIVE = sp.Interval.open(0, sp.oo)
+NONNEGATIVE = sp.Interval(0, sp.oo)
 
 g = sp.Symbol("g", real=True)
 m_prev, v_prev = sp.Symbol("m_prev", real=True), sp.Symbol("v_prev", nonnegative=True)
@@ -41,11 +42,11 @@ t = sp.Symbol("t", integer=True, positive=True)
 SYMBOLS = {
     "g": SymbolInfo(g, "gradient of the loss at step t", display="g_t"),
     "m_prev": SymbolInfo(m_prev, "first moment after step t-1 (m_0 = 0)", display="m_t-1"),
-    "v_prev": SymbolInfo(v_prev, "second moment after step t-1 (v_0 = 0)", display="v_t-1"),
+    "v_prev": SymbolInfo(v_prev, "second moment after step t-1 (v_0 = 0)", NONNEGATIVE, display="v_t-1"),
     "m": SymbolInfo(m, "biased first moment estimate", display="m_t"),
-    "v": SymbolInfo(v, "biased second moment estimate", display="v_t"),
+    "v": SymbolInfo(v, "biased second moment estimate", NONNEGATIVE, display="v_t"),
     "mhat": SymbolInfo(mhat, "bias-corrected first moment", display="mhat_t"),
-    "vhat": SymbolInfo(vhat, "bias-corrected second moment", display="vhat_t"),
+    "vhat": SymbolInfo(vhat, "bias-corrected second moment", NONNEGATIVE, display="vhat_t"),
     "theta_prev": SymbolInfo(theta_prev, "parameter before the step", display="theta_t-1"),
     "theta": SymbolInfo(theta, "parameter after the step", display="theta_t"),
     "beta1": SymbolInfo(beta1, "decay rate of the first moment", OPEN_UNIT, display="beta_1"),

@@ -43,10 +43,12 @@ class ReduceAxis(sp.Function):
 
 def _reduce_axis(values: Any, axis: int, size: Any) -> np.ndarray:
     array = np.asarray(values)
-    axis = int(axis)
-    if array.ndim <= axis or (array.shape[axis] == 1 and int(size) != 1):
+    axis, count = int(axis), int(size)
+    if array.ndim <= axis or (array.shape[axis] == 1 and count != 1):
         # The summand does not vary along the axis (e.g. a row statistic summed over features).
         return array * size
+    if array.shape[axis] != count:
+        raise ValueError(f"a sum over {count} entries along axis {axis} met an array with {array.shape[axis]}")
     return np.sum(array, axis=axis, keepdims=True)
 
 

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 __all__ = [
+    "FLOAT_DTYPES",
     "AdamHyperparameters",
     "ArrayRecipe",
     "DropoutInput",
@@ -145,8 +146,9 @@ def array_recipes(
 def _recipe_settings(min_scale: float, max_scale: float, max_offset: float) -> st.SearchStrategy[tuple[int, float, float]]:
     """(seed, scale, offset), built once per bounds: composite strategies draw from it for
     every array, and rebuilding (and revalidating) it each time dominated generation."""
+    smallest = min(1.0, max_offset)
     offsets = st.just(0.0) if max_offset == 0 else st.one_of(
-        st.just(0.0), _magnitudes(1.0, max_offset), _magnitudes(1.0, max_offset).map(lambda x: -x)
+        st.just(0.0), _magnitudes(smallest, max_offset), _magnitudes(smallest, max_offset).map(lambda x: -x)
     )
     return st.tuples(st.integers(0, 2**32 - 1), _magnitudes(min_scale, max_scale), offsets)
 

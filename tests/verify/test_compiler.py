@@ -11,9 +11,8 @@ import dataclasses
 import numpy as np
 import pytest
 import sympy as sp
-
-from eqconform.specs import get_spec
 from eqconform.specs import adam as adam_specs
+from eqconform.specs import get_spec
 from eqconform.specs import layernorm as ln
 from eqconform.verify.compiler import ReduceAxis, compile_expressions, compose, lower
 from eqconform.verify.graph import SpecGraph, SpecUse
@@ -124,10 +123,12 @@ def test_eq7_compiled_matches_numpy_formula_and_is_zero_for_one_feature():
             np.testing.assert_allclose(dLdZ, 0, atol=1e-15)
 
 
-def test_sizes_can_be_given_explicitly():
+def test_sizes_can_be_given_explicitly_but_must_match_the_array():
     compiled = compile_expressions((_lowered("layernorm.mean", "mu"),))
-    Z = np.ones((2, 4))
-    np.testing.assert_allclose(compiled(Z=Z, C=2)[0], 2.0)
+    Z = np.arange(8.0).reshape(2, 4)
+    np.testing.assert_allclose(compiled(Z=Z, C=4)[0], Z.mean(axis=1, keepdims=True))
+    with pytest.raises(ValueError, match="sum over 2 entries along axis 1 met an array with 4"):
+        compiled(Z=Z, C=2)
 
 
 def test_missing_argument_raises_key_error_naming_it():

@@ -7,7 +7,6 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-
 from eqconform.verify.statistics import (
     ALPHA,
     DETECTABLE_SHIFT,
@@ -139,7 +138,7 @@ def test_power_matches_the_exact_binomial_test():
     assert abs(critical - p * n) > 4 * math.sqrt(n * p * (1 - p)), "level 1e-6 needs about 4.9 sd"
     # Exact power against the rate p + shift: P(K in rejection region), from math.lgamma.
     q = p + shift
-    log_pmf = lambda k: (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)  # noqa: E731
+    log_pmf = lambda k: (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
                          + k * math.log(q) + (n - k) * math.log(1 - q))
     exact_upper = sum(math.exp(log_pmf(k)) for k in range(critical, n + 1))
     approximate = power_against_shift(n, p, shift)

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, find, given, settings
-from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
-
 from eqconform.verify.strategies import (
     AdamHyperparameters,
     ArrayRecipe,
@@ -19,8 +15,11 @@ from eqconform.verify.strategies import (
     layernorm_inputs,
     optimizer_runs,
 )
+from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
-SMALL = dict(max_rows=6, max_features=6)
+SMALL = {"max_rows": 6, "max_features": 6}
 #: For hypothesis.find: the first example that satisfies the condition, without shrinking it.
 FIND = settings(database=None, max_examples=2000, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
 
