@@ -4,6 +4,7 @@ Drives Debian's Chromium through Playwright. Skipped, with the reason, when eith
 `make test` installs the `browser` extra and CI installs the `chromium` package.
 """
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from eqconform.reports import write_report
-from eqconform.reports.model import Report
+from eqconform.reports.build import build_report
+from eqconform.reports.model import Report, TargetSummary
+from eqconform.specs import select_specs
 
 if TYPE_CHECKING:
     from conftest import Sample
@@ -36,8 +39,9 @@ class Visit:
     dialogs: list[str] = field(default_factory=list)
 
 
-@pytest.fixture
-def visit(tmp_path: Path, report: Report) -> Iterator[Visit]:
+@contextlib.contextmanager
+def opened_in_chromium(index: Path) -> Iterator[Visit]:
+    """Load a written report in headless Chromium, recording what the browser reports."""
     sync_api = pytest.importorskip(
         "playwright.sync_api",
         reason="playwright is not installed; pip install 'eqconform[browser]'",
@@ -45,7 +49,6 @@ def visit(tmp_path: Path, report: Report) -> Iterator[Visit]:
     if not CHROMIUM.exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}; install Debian's chromium "
                     "(apt-get install chromium)")
-    [index] = write_report(report, tmp_path, ["html"])
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -65,6 +68,27 @@ def visit(tmp_path: Path, report: Report) -> Iterator[Visit]:
             yield seen
         finally:
             browser.close()
+
+
+@pytest.fixture
+def visit(tmp_path: Path, report: Report) -> Iterator[Visit]:
+    [index] = write_report(report, tmp_path, ["html"])
+    with opened_in_chromium(index) as seen:
+        yield seen
+
+
+def test_every_catalogue_equation_is_laid_out(tmp_path: Path) -> None:
+    """The real statements, printed by SymPy from the specs, render as laid-out MathML."""
+    specs = select_specs()
+    report = build_report(specs, [TargetSummary("numpy", "bundled")], [], [])
+    [index] = write_report(report, tmp_path, ["html"])
+    with opened_in_chromium(index) as seen:
+        for spec in specs:
+            math = seen.page.locator(f'[id="{spec.id}"] math').first
+            box = math.bounding_box()
+            assert box is not None and box["width"] > 20 and box["height"] > 10, spec.id
+        assert seen.console_errors == [] and seen.page_errors == []
+        assert seen.requests == [seen.url]
 
 
 def test_page_loads_without_errors_or_network(visit: Visit) -> None:
