@@ -22,7 +22,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
-from .sources import both_editions, exam, fall, spring
+from .sources import both_editions, cite, exam, fall, spring
 
 __all__ = ["BIAS_CORRECTION", "CLAIMS", "FIRST_MOMENT", "SECOND_MOMENT", "SPECS", "UPDATE"]
 
@@ -97,12 +97,14 @@ BIAS_CORRECTION = Spec(
     ),
 )
 
+_KINGMA_BA = cite("Kingma & Ba, Adam: A Method for Stochastic Optimization", "ICLR 2015", "sec. 2, last paragraph")
+
 UPDATE = Spec(
     id="adam.update",
     title="Adam parameter update",
     source=spring("sec. 4", "theta_t (third display)"),
     component="adam",
-    symbols=_symbols("theta", "theta_prev", "alpha", "mhat", "vhat", "eps"),
+    symbols=_symbols("theta", "theta_prev", "alpha", "mhat", "vhat", "eps", "beta2", "t"),
     variants=(
         Variant(
             "eps-outside-sqrt",
@@ -114,6 +116,15 @@ UPDATE = Spec(
             {theta: theta_prev - alpha * mhat / sp.sqrt(vhat + eps)},
             source=fall("sec. 4", "theta_t (third display)"),
             note="The Fall 2025 edition puts epsilon under the square root.",
+        ),
+        Variant(
+            "eps-hat",
+            {theta: theta_prev - alpha * mhat / (sp.sqrt(vhat) + eps / sp.sqrt(1 - beta2**t))},
+            source=_KINGMA_BA,
+            accepted=False,
+            note="The bias correction folded into the step size, alpha_t = alpha sqrt(1 - beta2^t) / "
+            "(1 - beta1^t), with epsilon added to the uncorrected sqrt(v_t) (Keras/TensorFlow): "
+            "the same as eps / sqrt(1 - beta2^t) added to sqrt(vhat_t).",
         ),
     ),
 )

@@ -44,7 +44,8 @@ class Source:
         """The citation used in reports, e.g. ``11-785 HW1 Bonus, Spring 2026, sec. 6.1, eq. (1)``."""
         parts = [self.document, self.edition, self.section]
         if self.equation:
-            parts.append(f"eq. {self.equation}")
+            # A numbered equation is cited as "eq. (7)"; anything else is a description of where.
+            parts.append(f"eq. {self.equation}" if self.equation.startswith("(") else self.equation)
         return ", ".join(parts)
 
 

@@ -39,6 +39,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -64,7 +74,12 @@ def _parser() -> _Parser:
     report.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed; same seed, same verdicts (default 0)")
     report.add_argument("-o", "--output", default="conformance-report", metavar="DIR",
                         help="directory for the report files (default conformance-report)")
-    report.add_argument("--quiet", action="store_true", help="print only where the report is")
+    report.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
+                        help="time limit per (spec, target) check, after which its worker is stopped "
+                        "(default 300)")
+    report.add_argument("--in-process", action="store_true",
+                        help="run audited code in this process (no isolation or time limit; for debugging)")
+    report.add_argument("--quiet", action="store_true", help="print only the summary line and where the report is")
     return parser
 
 
@@ -101,6 +116,7 @@ def _report(args: argparse.Namespace) -> int:
     from eqconform.specs import CLAIMS, ERRATA, UnknownSpecError, select_specs
 
     from . import engine
+    from .isolation import DEFAULT_TIMEOUT, run_isolated
     from .search import SearchSettings
     from .targets import HandinPathError, UnknownTargetError, resolve_target
 
@@ -124,14 +140,19 @@ def _report(args: argparse.Namespace) -> int:
                   + (f" variant {result.variant}" if result.variant else ""), file=sys.stderr)
 
     with prove_in_background(claims) as proved:
-        results = engine.run(specs, targets, options, progress)
+        if args.in_process:
+            results = engine.run(specs, targets, options, progress)
+        else:
+            references = [(reference, target.name) for reference, target in zip(args.target or ["numpy"], targets)]
+            results = run_isolated(engine.checkable(specs), references, options,
+                                   timeout=args.timeout or DEFAULT_TIMEOUT, progress=progress)
         proofs = proved()
     report = build_report(
         specs,
         [TargetSummary(t.name, t.description) for t in targets],
         results,
         proofs,
-        ERRATA,
+        [entry for entry in ERRATA if entry["id"].split(".")[0] in {spec.id.split(".")[0] for spec in specs}],
         settings={"seed": args.seed, "max_examples": args.max_examples,
                   "seconds": round(time.perf_counter() - started, 2),
                   "command": "eqconform " + " ".join(sys.argv[1:]) if sys.argv[1:] else "eqconform report"},

@@ -37,8 +37,8 @@ def reproduce_command(spec: Spec, target: Target, options: SearchSettings) -> st
 def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
     """The verdict on one spec for one target."""
     started = time.perf_counter()
-    component = component_for(spec.component)
     try:
+        component = component_for(spec.component)
         adapter = target.component(component.adapter)
         outcome = component.check(spec, adapter, options)
     except ComponentMissing as missing:

@@ -61,14 +61,16 @@ class SpecGraph:
         self._forms: dict[tuple[str, str], dict[str, sp.Expr]] = {}
         self._compiled: dict[tuple, Predictor] = {}
         for use in uses:
-            renames = {sp.Symbol(old): sp.Symbol(new) for old, new in use.rename.items()}
             for variant in use.spec.variants:
                 form = {}
                 for lhs, rhs in variant.relations.items():
                     name = use.rename.get(quantity_name(lhs), quantity_name(lhs))
                     if _is_random(rhs):
                         continue
-                    form[name] = lower(rhs, use.spec.axes).xreplace(renames)
+                    lowered = lower(rhs, use.spec.axes)
+                    renames = {s: sp.Symbol(use.rename[s.name], **s.assumptions0)
+                               for s in lowered.free_symbols if s.name in use.rename}
+                    form[name] = lowered.xreplace(renames)
                 self._forms[(use.spec.id, variant.id)] = form
             for quantity in use.spec.defines:
                 name = use.rename.get(quantity, quantity)
@@ -113,9 +115,10 @@ class SpecGraph:
     def evaluate(self, quantity: str, values: Mapping[str, object]) -> np.ndarray:
         """The canonical form's value of ``quantity`` from the values of its direct inputs
         (used to carry state a target does not expose, such as Adam's moments)."""
-        spec_id = self.definer[quantity]
-        expr = self.form(spec_id, self.spec(spec_id).canonical.id)[quantity]
-        return compile_expressions((expr,))(values)[0]
+        canonical = {spec_id: self.spec(spec_id).canonical.id for spec_id in self.uses}
+        expr = self._form_for(self.definer[quantity], canonical)[quantity]
+        missing = {name: e for name, e in self._all_forms(canonical).items() if name not in values and name != quantity}
+        return compile_expressions((compose(expr, missing),))(values)[0]
 
     def _recomputable(self, expr: sp.Expr, chosen: Mapping[str, str]) -> dict[sp.Symbol, sp.Expr]:
         """Each observed intermediate in ``expr`` with its expression in the raw inputs: an

@@ -107,12 +107,13 @@ def outcome_from_search(spec: Spec, summary: SearchSummary, describe: Callable[[
     if isinstance(failure, Mismatch):
         finding = failure.finding
         deviation = sorted(finding.deviations)[0] if finding.deviations else None
-        message = f"{finding.detail}"
+        sentences = [finding.detail]
         if deviation:
             note = spec.variant(deviation).note
-            message += f". It follows the known deviation {deviation!r}" + (f": {note}" if note else "")
+            sentences.append(f"It follows the known deviation {deviation!r}" + (f": {note}" if note else ""))
         if finding.together_with:
-            message += _together_note(spec, finding)
+            sentences.append(_together_note(spec, finding))
+        message = " ".join(sentence.rstrip(".") + "." for sentence in sentences)
         return CheckOutcome(
             Outcome.FAIL,
             variant=deviation,
@@ -134,7 +135,7 @@ def outcome_from_search(spec: Spec, summary: SearchSummary, describe: Callable[[
 def _together_note(spec: Spec, finding: Finding) -> str:
     how = f"through {finding.through}" if finding.through else "directly"
     return (
-        f". Not isolated: this target does not expose every intermediate quantity, so "
+        f"Not isolated: this target does not expose every intermediate quantity, so "
         f"{spec.id} was checked {how} together with {', '.join(finding.together_with)}; "
         "the discrepancy lies in at least one of them"
     )

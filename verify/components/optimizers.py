@@ -115,11 +115,15 @@ _ADAM_USES = [SpecUse(spec) for spec in adam_specs.SPECS]
 ADAM = _component("adam", _ADAM_USES, weight_decay=False, expose_moments=True)
 
 # AdamW's moments are not judged on their own (they would be reported under the adam.* ids):
-# its whole step is checked through theta, with the Adam equations as part of the chain.
+# its whole step is checked through theta, with the Adam equations as part of the chain. The
+# moments see the effective gradient g_eff, which the decay spec defines (the gradient itself,
+# or with lambda theta added for L2-coupled decay).
 ADAMW = _component(
     "adamw",
     [
-        *(SpecUse(spec) for spec in adam_specs.SPECS[:-1]),
+        SpecUse(adam_specs.FIRST_MOMENT, rename={"g": "g_eff"}),
+        SpecUse(adam_specs.SECOND_MOMENT, rename={"g": "g_eff"}),
+        SpecUse(adam_specs.BIAS_CORRECTION),
         SpecUse(adam_specs.UPDATE, rename={"theta": "theta_adam"}),
         SpecUse(adamw_specs.DECOUPLED_DECAY),
     ],

@@ -1,0 +1,360 @@
+"""What eqconform costs: a full report, and its oracle against the NumPy implementation.
+
+Run with ``make bench`` (``.venv/bin/python benchmarks/run.py``). Everything is printed;
+nothing is written into the repository (the report goes to a temporary directory).
+
+1. Wall time of the default report for the ``numpy`` target at 100 examples per
+   (equation, target): ``eqconform report --target numpy --max-examples 100 --quiet`` run as a
+   subprocess and timed from outside, next to the seconds the report records in its own meta.
+
+2. Oracle cost against implementation cost on large inputs, at three sizes so that linear
+   growth shows (time per element):
+
+   * Adam: one ``eqconform.impl.Adam.step()`` on a single layer whose ``W`` has n entries,
+     against the compiled oracle of ``adam.update``'s whole chain (eqs. m_t, v_t, the bias
+     correction and the update composed into one expression of theta_(t-1), g, m_(t-1),
+     v_(t-1)) on the same arrays, with t the scalar the implementation holds (the checks,
+     which flatten several steps into one record, pass t per entry).
+   * LayerNorm forward: ``LayerNorm.forward(Z)`` against the oracle of eqs. (1)-(4) composed
+     into one expression of Z, gamma, beta.
+   * LayerNorm backward: ``LayerNorm.backward(G)`` (which computes eqs. (5), (6) and (7))
+     against one compiled function of eqs. (5), (6) and (7) (with dL/dZhat = G gamma
+     substituted) of G, gamma and the layer's own Zhat and sigma^2, as the checks feed them.
+
+   The oracle expressions are built exactly as ``SpecGraph.predictor`` builds them (the
+   spec graphs are the components' own, from ``eqconform.verify.components``), with
+   ``compiler.compose`` and ``compiler.compile_expressions`` (lambdify + cse). "oracle" is the
+   value alone; "oracle+bound" is what a check evaluates, ``SpecGraph.predictor``: the value and
+   its rounding-error bound (``eqconform.verify.rounding``), one call per checked quantity.
+
+   Timing is the best of ``REPEATS`` calls with ``time.perf_counter``, after a warm-up call
+   that also compiles; the three calls are interleaved so that load changes hit them alike.
+   The target is oracle / implementation <= 1.5. As a sanity check, the implementation's
+   output for the oracle's inputs is compared with the oracle in tolerance units, as a check
+   would compare it ("agree"; at most 1 passes).
+
+3. Memory: the peak of what ``tracemalloc`` sees (NumPy reports its array allocations to it)
+   while one call runs, divided by the bytes of the arrays the call receives.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from eqconform import impl
+from eqconform.verify import tolerance
+from eqconform.verify.compiler import CompiledFunction, compile_expressions, compose
+from eqconform.verify.components.layernorm import LAYERNORM
+from eqconform.verify.components.optimizers import ADAM
+from eqconform.verify.graph import Combination, SpecGraph
+
+REPEATS = 5
+TARGET_RATIO = 1.5
+ADAM_SIZES = (10**5, 10**6, 10**7)
+ADAM_INPUTS = 1000  # W is (n / ADAM_INPUTS, ADAM_INPUTS)
+LAYERNORM_SHAPES = ((512, 1024), (1024, 1024), (4096, 1024))
+#: What the homework-API LayerNorm exposes, so eq. (7) is predicted from its own Zhat, sigma^2.
+LAYERNORM_OBSERVED = frozenset({"mu", "sigma2", "Zhat", "Ztilde", "dLdZ", "dLdgamma", "dLdbeta"})
+UNIT_ROUNDOFF = tolerance.oracle_unit_roundoff(np.float64)
+
+
+# --------------------------------------------------------------------------- oracles
+
+@dataclass(frozen=True)
+class Oracle:
+    """The compiled value of some quantities, and the predictors the checks call for them."""
+
+    value: CompiledFunction
+    checked: tuple[Callable[[Mapping[str, Any]], tuple[np.ndarray, np.ndarray]], ...]
+
+    def evaluate(self, values: Mapping[str, Any]) -> tuple[np.ndarray, ...]:
+        return self.value(values)
+
+    def evaluate_with_bound(self, values: Mapping[str, Any]) -> list[tuple[np.ndarray, ...]]:
+        with_roundoff = {**values, "unit_roundoff": UNIT_ROUNDOFF}
+        return [predictor(with_roundoff) for predictor in self.checked]
+
+    def worst_error(self, values: Mapping[str, Any], observed: Sequence[np.ndarray]) -> float:
+        """The largest ``|observed - value|`` in tolerance units, as a check computes it for a
+        float64 target (a pass has it at most 1)."""
+        worst = 0.0
+        for (value, bound), seen in zip(self.evaluate_with_bound(values), observed):
+            allowed = tolerance.SAFETY * bound + tolerance.floor(np.float64)
+            worst = max(worst, float(np.max(np.abs(np.asarray(seen) - value) / allowed)))
+        return worst
+
+
+def canonical_combination(graph: SpecGraph, quantity: str, observed: frozenset[str]) -> Combination:
+    """Every spec that predicts ``quantity`` from ``observed``, in its canonical form."""
+    chain = graph.chain(quantity, observed)
+    return tuple(sorted((spec_id, graph.spec(spec_id).canonical.id) for spec_id in chain))
+
+
+def oracle_expression(graph: SpecGraph, quantity: str, observed: frozenset[str]) -> sp.Expr:
+    """The array-form expression of ``quantity``, composed as ``SpecGraph.predictor`` does."""
+    definitions: dict[str, sp.Expr] = {}
+    for spec_id, variant_id in canonical_combination(graph, quantity, observed):
+        for name, expr in graph.form(spec_id, variant_id).items():
+            if name not in observed or name == quantity:
+                definitions[name] = expr
+    return compose(definitions.pop(quantity), definitions)
+
+
+def build_oracle(graph: SpecGraph, quantities: Sequence[str], observed: frozenset[str]) -> Oracle:
+    expressions = tuple(oracle_expression(graph, q, observed) for q in quantities)
+    checked = tuple(
+        graph.predictor(q, canonical_combination(graph, q, observed), observed) for q in quantities
+    )
+    for expr, predictor in zip(expressions, checked):
+        # A predictor is called as ``predictor(values) -> (value, bound)``; its value part is
+        # the same expression the benchmark times alone.
+        value_part = getattr(predictor, "value", predictor)
+        assert value_part.expressions[0] == expr, "the benchmark's oracle differs from the checks'"
+    return Oracle(compile_expressions(expressions), checked)
+
+
+# --------------------------------------------------------------------------- workloads
+
+@dataclass
+class Workload:
+    """One size of one comparison: the implementation's call, the oracle's inputs, and what
+    the implementation returned for exactly those inputs (to check that both agree)."""
+
+    name: str
+    elements: int
+    implementation: Callable[[], Any]
+    oracle: Oracle
+    inputs: dict[str, Any]
+    implementation_output: tuple[np.ndarray, ...]
+
+    @property
+    def input_bytes(self) -> int:
+        """Bytes of the arrays the value oracle takes (the bound may read more)."""
+        arrays = (self.inputs[name] for name in self.oracle.value.arguments if name in self.inputs)
+        return sum(value.nbytes for value in arrays if isinstance(value, np.ndarray))
+
+
+def adam_workload(elements: int, rng: np.random.Generator) -> Workload:
+    rows = elements // ADAM_INPUTS
+    layer = SimpleNamespace(
+        W=rng.standard_normal((rows, ADAM_INPUTS)), b=rng.standard_normal((rows, 1)),
+        dLdW=rng.standard_normal((rows, ADAM_INPUTS)), dLdb=rng.standard_normal((rows, 1)),
+    )
+    optimizer = impl.Adam(SimpleNamespace(layers=[layer]), lr=1e-3)
+    optimizer.step()  # non-zero moments, t = 1; every later step costs the same
+    inputs = {
+        "theta_prev": layer.W, "g": layer.dLdW, "m_prev": optimizer.m_W[0], "v_prev": optimizer.v_W[0],
+        "alpha": optimizer.lr, "beta1": optimizer.beta1, "beta2": optimizer.beta2, "eps": optimizer.eps,
+        "t": optimizer.t + 1,
+    }
+    optimizer.step()  # step t = 2 from exactly these inputs (it replaces, not mutates, W)
+    oracle = build_oracle(ADAM.graph, ["theta"], frozenset({"theta"}))
+    return Workload("Adam step", elements, optimizer.step, oracle, inputs, (layer.W,))
+
+
+def layernorm_layer(shape: tuple[int, int], rng: np.random.Generator) -> tuple[impl.LayerNorm, np.ndarray, np.ndarray]:
+    features = shape[1]
+    layer = impl.LayerNorm(features, eps=1e-8)
+    layer.gamma, layer.beta = rng.standard_normal((1, features)), rng.standard_normal((1, features))
+    Z = 3.0 + rng.standard_normal(shape)
+    G = rng.standard_normal(shape)
+    return layer, Z, G
+
+
+def layernorm_forward_workload(shape: tuple[int, int], rng: np.random.Generator) -> Workload:
+    layer, Z, _ = layernorm_layer(shape, rng)
+    inputs = {"Z": Z, "gamma": layer.gamma, "beta": layer.beta, "eps": layer.eps}
+    oracle = build_oracle(LAYERNORM.graph, ["Ztilde"], frozenset({"Ztilde"}))
+    return Workload("LayerNorm forward", Z.size, lambda: layer.forward(Z), oracle, inputs, (layer.forward(Z),))
+
+
+def layernorm_backward_workload(shape: tuple[int, int], rng: np.random.Generator) -> Workload:
+    layer, Z, G = layernorm_layer(shape, rng)
+    layer.forward(Z)
+    inputs = {"G": G, "gamma": layer.gamma, "Zhat": layer.NZ, "sigma2": layer.V, "eps": layer.eps,
+              "Z": Z, "mu": layer.M}  # Z and mu only enter the bound (recomputing Zhat, sigma^2)
+    dLdZ = layer.backward(G)
+    oracle = build_oracle(LAYERNORM.graph, ["dLdZ", "dLdgamma", "dLdbeta"], LAYERNORM_OBSERVED)
+    return Workload("LayerNorm backward", G.size, lambda: layer.backward(G), oracle, inputs,
+                    (dLdZ, layer.dLdgamma, layer.dLdbeta))
+
+
+# --------------------------------------------------------------------------- measuring
+
+def best_times(calls: Mapping[str, Callable[[], Any]], repeats: int = REPEATS) -> dict[str, float]:
+    """Best of ``repeats`` timed calls of each, after one untimed warm-up call of each.
+
+    The calls are interleaved (a, b, c, a, b, c, ...), so a change in the machine's load during
+    the run affects all of them alike and the ratios stay meaningful.
+    """
+    for call in calls.values():
+        call()
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(repeats):
+        for name, call in calls.items():
+            gc.collect()
+            started = time.perf_counter()
+            call()
+            best[name] = min(best[name], time.perf_counter() - started)
+    return best
+
+
+def peak_bytes(call: Callable[[], Any]) -> int:
+    """The peak of traced memory above what was allocated before ``call``."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        baseline, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        call()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak - baseline
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    elements: int
+    implementation: float
+    oracle: float
+    oracle_with_bound: float
+    memory: dict[str, float]  # peak bytes / input bytes, per call
+    worst_error: float  # implementation vs oracle, in tolerance units
+
+    @property
+    def ratio(self) -> float:
+        return self.oracle / self.implementation
+
+    @property
+    def ratio_with_bound(self) -> float:
+        return self.oracle_with_bound / self.implementation
+
+
+def measure(workload: Workload, with_memory: bool) -> Measurement:
+    calls = {
+        "implementation": workload.implementation,
+        "oracle": lambda: workload.oracle.evaluate(workload.inputs),
+        "oracle+bound": lambda: workload.oracle.evaluate_with_bound(workload.inputs),
+    }
+    worst = workload.oracle.worst_error(workload.inputs, workload.implementation_output)
+    times = best_times(calls)
+    memory = {}
+    if with_memory:
+        memory = {name: peak_bytes(call) / workload.input_bytes for name, call in calls.items()}
+    return Measurement(workload.name, workload.elements, times["implementation"], times["oracle"],
+                       times["oracle+bound"], memory, worst)
+
+
+# --------------------------------------------------------------------------- the full report
+
+def eqconform_command() -> list[str]:
+    script = Path(sys.executable).with_name("eqconform")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "eqconform.verify"]
+
+
+def time_full_report(max_examples: int = 100) -> tuple[float, float, dict[str, int]]:
+    """Wall time of the default numpy report, the seconds it records, and its outcome counts."""
+    with tempfile.TemporaryDirectory(prefix="eqconform-bench-") as directory:
+        output = Path(directory) / "report"
+        command = [*eqconform_command(), "report", "--target", "numpy",
+                   "--max-examples", str(max_examples), "-o", str(output), "--quiet"]
+        started = time.perf_counter()
+        finished = subprocess.run(command, cwd=directory, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - started
+        if finished.returncode not in (0, 1):
+            raise RuntimeError(f"{' '.join(command)} exited {finished.returncode}: {finished.stderr.strip()}")
+        report = json.loads((output / "report.json").read_text())
+    return wall, float(report["meta"]["seconds"]), report["summary"]
+
+
+# --------------------------------------------------------------------------- printing
+
+def print_header() -> None:
+    print("eqconform benchmark")
+    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, sympy {sp.__version__}, "
+          f"{os.cpu_count()} CPUs; best of {REPEATS} after a warm-up; float64")
+    print()
+
+
+def print_full_report(wall: float, recorded: float, summary: Mapping[str, int]) -> None:
+    print("1. Full default report, numpy target, 100 examples per (equation, target)")
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in summary.items())
+    print(f"   wall time {wall:.1f} s (subprocess, including interpreter start and imports); "
+          f"report meta: {recorded:.1f} s; {counts}")
+    print()
+
+
+def print_measurements(measurements: Sequence[Measurement]) -> None:
+    print(f"2. Oracle vs implementation (target: oracle / impl <= {TARGET_RATIO})")
+    header = (f"   {'workload':<19}{'elements':>11}{'impl':>10}{'oracle':>10}{'ratio':>7}"
+              f"{'+bound':>10}{'ratio':>7}{'agree':>7}   ns/element: impl, oracle, +bound")
+    print("   (oracle = value only; +bound = value and rounding-error bound, as the checks evaluate it;")
+    print("    agree = worst |impl - oracle| in tolerance units, a check passes at <= 1)")
+    print(header)
+    for m in measurements:
+        per = [1e9 * seconds / m.elements for seconds in (m.implementation, m.oracle, m.oracle_with_bound)]
+        flag = "" if m.ratio <= TARGET_RATIO else "  <- over target"
+        print(f"   {m.name:<19}{m.elements:>11,}{_ms(m.implementation):>10}{_ms(m.oracle):>10}"
+              f"{m.ratio:>6.2f}x{_ms(m.oracle_with_bound):>10}{m.ratio_with_bound:>6.2f}x{m.worst_error:>7.3f}"
+              f"   {per[0]:.2f}, {per[1]:.2f}, {per[2]:.2f}{flag}")
+    print()
+
+
+def print_memory(measurements: Sequence[Measurement]) -> None:
+    print("3. Peak traced memory during one call / bytes of the arrays it receives")
+    for m in measurements:
+        if m.memory:
+            parts = ", ".join(f"{name} {ratio:.1f}x" for name, ratio in m.memory.items())
+            print(f"   {m.name:<19}{m.elements:>11,}   {parts}")
+    print()
+
+
+def _ms(seconds: float) -> str:
+    return f"{1e3 * seconds:.1f} ms"
+
+
+def main() -> int:
+    print_header()
+    wall, recorded, summary = time_full_report()
+    print_full_report(wall, recorded, summary)
+    rng = np.random.default_rng(0)
+    largest = (max(ADAM_SIZES), LAYERNORM_SHAPES[-1][0] * LAYERNORM_SHAPES[-1][1])
+    measurements = []
+    for build, sizes in (
+        (adam_workload, ADAM_SIZES),
+        (layernorm_forward_workload, LAYERNORM_SHAPES),
+        (layernorm_backward_workload, LAYERNORM_SHAPES),
+    ):
+        for size in sizes:
+            workload = build(size, rng)
+            measurements.append(measure(workload, with_memory=workload.elements in largest))
+            del workload
+            gc.collect()
+    print_measurements(measurements)
+    print_memory(measurements)
+    over = [m for m in measurements if m.ratio > TARGET_RATIO]
+    if over:
+        print("Over target: " + "; ".join(f"{m.name} at {m.elements:,} ({m.ratio:.2f}x)" for m in over))
+    else:
+        print(f"Every oracle is within {TARGET_RATIO}x of the implementation.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Audited code runs in worker processes: a target that hangs or kills its own process gives
+``error`` results with the reason, and every other result of the run is complete."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from eqconform.reports.model import Outcome
+from eqconform.specs import select_specs
+from eqconform.verify import engine
+from eqconform.verify.isolation import run_isolated
+from eqconform.verify.search import SearchSettings
+
+HANDINS = Path(__file__).parent.parent / "handins"
+OPTIONS = SearchSettings(max_examples=10, seed=0)
+
+
+def _handin_with(tmp_path: Path, name: str, dropout_forward: str) -> Path:
+    """A copy of the correct Spring handin whose Dropout.forward begins with ``dropout_forward``."""
+    root = tmp_path / name
+    shutil.copytree(HANDINS / "correct_spring", root)
+    path = root / "mytorch" / "nn" / "dropout.py"
+    source = path.read_text()
+    marker = "def forward(self, x, train=True):\n"
+    assert marker in source
+    path.write_text("import os, ctypes, time\n" + source.replace(marker, marker + f"        {dropout_forward}\n"))
+    return root
+
+
+@pytest.fixture
+def misbehaving(tmp_path: Path) -> dict[str, Path]:
+    return {
+        "hangs": _handin_with(tmp_path, "hangs", "time.sleep(3600)"),
+        "exits": _handin_with(tmp_path, "exits", "os._exit(3)"),
+        "segfaults": _handin_with(tmp_path, "segfaults", "ctypes.string_at(0)"),
+    }
+
+
+def test_hanging_and_dying_targets_give_errors_and_the_rest_is_complete(misbehaving: dict[str, Path]) -> None:
+    specs = engine.checkable(select_specs(["dropout.eval", "layernorm.mean", "adam.update"]))
+    targets = [("numpy", "numpy")] + [(f"mytorch:{path}", name) for name, path in misbehaving.items()]
+    results = run_isolated(specs, targets, OPTIONS, timeout=5)
+    assert len(results) == len(specs) * len(targets)
+    by_key = {(r.spec, r.target): r for r in results}
+
+    hang = by_key[("dropout.eval", "hangs")]
+    assert hang.outcome is Outcome.ERROR and "timed out" in hang.message and "5 s" in hang.message
+    exited = by_key[("dropout.eval", "exits")]
+    assert exited.outcome is Outcome.ERROR and "worker process died (exit code 3)" in exited.message
+    crashed = by_key[("dropout.eval", "segfaults")]
+    assert crashed.outcome is Outcome.ERROR and "SIGSEGV" in crashed.message
+
+    # Everything else, on every target, ran to a verdict in a fresh worker.
+    for (spec, target), result in by_key.items():
+        if spec != "dropout.eval":
+            assert result.outcome is Outcome.PASS, (spec, target, result.message)
+    assert by_key[("dropout.eval", "numpy")].outcome is Outcome.PASS
+
+
+def test_results_come_back_in_catalogue_then_target_order() -> None:
+    specs = engine.checkable(select_specs(["adam.first_moment", "dropout.eval"]))
+    handin = f"mytorch:{HANDINS / 'correct_fall'}"
+    results = run_isolated(specs, [("numpy", "numpy"), (handin, "fall")], OPTIONS, timeout=60)
+    assert [(r.spec, r.target) for r in results] == [
+        ("adam.first_moment", "numpy"), ("adam.first_moment", "fall"),
+        ("dropout.eval", "numpy"), ("dropout.eval", "fall"),
+    ]
+    assert all(r.outcome is Outcome.PASS for r in results)
