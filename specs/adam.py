@@ -61,13 +61,27 @@ def _symbols(*names: str) -> tuple[SymbolInfo, ...]:
     return tuple(SYMBOLS[name] for name in names)
 
 
+_TORCH_LERP = cite("PyTorch torch.optim.Adam", "2.x", "single-tensor and foreach paths: exp_avg.lerp_(grad, 1 - beta1)")
+
 FIRST_MOMENT = Spec(
     id="adam.first_moment",
     title="Adam first moment (running mean of the gradient)",
     source=both_editions("sec. 4", "m_t (first display)"),
     component="adam",
     symbols=_symbols("m", "m_prev", "g", "beta1"),
-    variants=(Variant("canonical", {m: beta1 * m_prev + (1 - beta1) * g}),),
+    variants=(
+        Variant("weighted-sum", {m: beta1 * m_prev + (1 - beta1) * g}),
+        Variant(
+            "interpolation",
+            {m: m_prev + (1 - beta1) * (g - m_prev)},
+            source=_TORCH_LERP,
+            rounding_only=True,
+            note="The same value written as a linear interpolation (torch.lerp). It is equal in exact "
+            "arithmetic but rounds differently: with a small beta1 the m_(t-1) terms cancel, so its "
+            "error is a few ulps of m_(t-1) rather than of beta1 m_(t-1); its own rounding bound "
+            "applies.",
+        ),
+    ),
 )
 
 SECOND_MOMENT = Spec(

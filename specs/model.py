@@ -93,6 +93,9 @@ class Variant:
     source: Source | None = None
     accepted: bool = True
     note: str = ""
+    #: Equal to the canonical form in exact arithmetic, written the way an implementation
+    #: computes it, so that its own rounding bound applies (PyTorch's lerp for Adam's m_t).
+    rounding_only: bool = False
 
     def expression(self, quantity: str) -> sp.Expr:
         for lhs, rhs in self.relations.items():

@@ -242,7 +242,7 @@ def test_changing_adam_update_changes_the_full_chain_prediction():
     uses = [SpecUse(adam_specs.FIRST_MOMENT), SpecUse(adam_specs.SECOND_MOMENT),
             SpecUse(adam_specs.BIAS_CORRECTION), SpecUse(adam_specs.UPDATE)]
     combination = tuple(sorted((
-        ("adam.first_moment", "canonical"), ("adam.second_moment", "canonical"),
+        ("adam.first_moment", adam_specs.FIRST_MOMENT.canonical.id), ("adam.second_moment", "canonical"),
         ("adam.bias_correction", "bias-corrected"), ("adam.update", "eps-outside-sqrt"),
     )))
     values = {"theta_prev": np.array([1.0]), "m_prev": np.array([0.0]), "v_prev": np.array([0.0]),

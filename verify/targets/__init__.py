@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import bundled, mytorch
+from . import bundled, mytorch, pytorch
 from .mytorch import HandinPathError
 from .protocol import ComponentMissing, Target, TargetLoadError
 
@@ -26,11 +26,12 @@ __all__ = [
 TARGETS: dict[str, Callable[[str | None], Target]] = {
     "numpy": bundled.make,
     "mytorch": mytorch.make,
+    "torch": pytorch.make,
 }
 
 
 class UnknownTargetError(LookupError):
-    """A target reference that names no registered target."""
+    """A target reference that names no registered target, or names one with a bad argument."""
 
 
 def resolve_target(reference: str) -> Target:
@@ -40,4 +41,9 @@ def resolve_target(reference: str) -> Target:
     if factory is None:
         known = ", ".join(f"{n}:PATH" if n == "mytorch" else n for n in TARGETS)
         raise UnknownTargetError(f"unknown target {reference!r} (known: {known})")
-    return factory(argument or None)
+    try:
+        return factory(argument or None)
+    except ValueError as error:
+        if isinstance(error, HandinPathError):
+            raise
+        raise UnknownTargetError(str(error)) from None
