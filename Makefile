@@ -13,7 +13,7 @@ $(BIN)/python:
 
 # Reinstall whenever the packaging or any source file changes, so `make` never tests stale code.
 $(STAMP): $(BIN)/python pyproject.toml $(shell find specs impl verify reports -name '*.py' -o -name '*.html' -o -name '*.css' 2>/dev/null)
-	$(BIN)/python -m pip install --quiet ".[test,browser]"
+	$(BIN)/python -m pip install --quiet ".[test,browser,frameworks]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -128,8 +128,12 @@ class SpecSummary:
 
 @dataclass(frozen=True)
 class TargetSummary:
+    """A checked target; ``defaults`` holds its hyperparameter defaults by component
+    (``{"adam": {"eps": 1e-08, ...}, "layernorm": {"eps": 1e-05}, ...}``), as far as known."""
+
     name: str
     description: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,8 @@ class Report:
     proofs: tuple[ProofRecord, ...]
     results: tuple[Result, ...]
     errata: tuple[Mapping[str, str], ...] = field(default_factory=tuple)
+    #: The documents' defaults by component: ``{"adam": {"eps": [1e-08, "where stated"]}}``.
+    documented_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -170,6 +176,7 @@ class Report:
             "proofs": [asdict(proof) for proof in self.proofs],
             "results": [_result_dict(result) for result in self.results],
             "errata": [dict(entry) for entry in self.errata],
+            "documented_defaults": {k: {p: list(v) for p, v in d.items()} for k, d in self.documented_defaults.items()},
             "summary": self.counts(),
         }
 

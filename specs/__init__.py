@@ -15,11 +15,13 @@ from collections.abc import Iterable
 from types import ModuleType
 
 from . import adam, adamw, dropout, layernorm, layernorm_exam
+from .defaults import DOCUMENTED_DEFAULTS
 from .model import Claim, ProofOutcome, ProofStatus, Source, Spec, SymbolInfo, Variant
 
 __all__ = [
     "CATALOGUE",
     "CLAIMS",
+    "DOCUMENTED_DEFAULTS",
     "ERRATA",
     "FAMILIES",
     "PROOF_ONLY",

@@ -70,12 +70,12 @@ FIRST_MOMENT = Spec(
     component="adam",
     symbols=_symbols("m", "m_prev", "g", "beta1"),
     variants=(
-        Variant("weighted-sum", {m: beta1 * m_prev + (1 - beta1) * g}),
+        Variant("canonical", {m: beta1 * m_prev + (1 - beta1) * g}),
         Variant(
-            "interpolation",
+            "interpolation-arrangement",
             {m: m_prev + (1 - beta1) * (g - m_prev)},
             source=_TORCH_LERP,
-            rounding_only=True,
+            rounding_of="canonical",
             note="The same value written as a linear interpolation (torch.lerp). It is equal in exact "
             "arithmetic but rounds differently: with a small beta1 the m_(t-1) terms cancel, so its "
             "error is a few ulps of m_(t-1) rather than of beta1 m_(t-1); its own rounding bound "

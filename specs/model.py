@@ -93,9 +93,10 @@ class Variant:
     source: Source | None = None
     accepted: bool = True
     note: str = ""
-    #: Equal to the canonical form in exact arithmetic, written the way an implementation
-    #: computes it, so that its own rounding bound applies (PyTorch's lerp for Adam's m_t).
-    rounding_only: bool = False
+    #: The id of the variant this one equals in exact arithmetic: an arrangement an
+    #: implementation computes (PyTorch's lerp for Adam's m_t), present so that its own
+    #: rounding bound applies. Matching it counts as matching that variant.
+    rounding_of: str | None = None
 
     def expression(self, quantity: str) -> sp.Expr:
         for lhs, rhs in self.relations.items():
@@ -144,7 +145,16 @@ class Spec:
 
     @property
     def has_documented_variants(self) -> bool:
-        return len(self.variants) > 1
+        return len(self.forms) > 1
+
+    @property
+    def forms(self) -> tuple[Variant, ...]:
+        """The mathematically distinct variants (rearrangements left out)."""
+        return tuple(v for v in self.variants if v.rounding_of is None)
+
+    def form_of(self, variant_id: str) -> str:
+        """The mathematically distinct variant that ``variant_id`` is (or rearranges)."""
+        return self.variant(variant_id).rounding_of or variant_id
 
     def variant(self, variant_id: str) -> Variant:
         for variant in self.variants:

@@ -145,7 +145,7 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
     closest: Comparison | None = None
     for combination in graph.combinations(chain):
         comparison = _compare_combination(graph, combination, checked, record, values)
-        own = dict(combination)[spec_id]
+        own = spec.form_of(dict(combination)[spec_id])
         if comparison.ratio <= 1.0:
             (matching_accepted if own in accepted else matching_rejected).add(own)
         if own in accepted and (closest is None or comparison.ratio < closest.ratio):

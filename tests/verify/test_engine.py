@@ -20,7 +20,6 @@ EXPECTED_VARIANTS = {
     "adamw.decoupled_decay": "decay-scaled-by-lr",
     "dropout.mask": "p-is-drop-probability",
     "adam.bias_correction": "bias-corrected",
-    "adam.first_moment": "weighted-sum",
     "layernorm.variance": "biased",
     "layernorm.normalize": "eps-inside-sqrt",
 }

@@ -142,9 +142,9 @@ def _together_note(spec: Spec, finding: Finding) -> str:
 
 
 def _passing_outcome(spec: Spec, summary: SearchSummary, common: dict[str, Any]) -> CheckOutcome:
-    if len(spec.variants) == 1:
+    if len(spec.forms) == 1:
         return CheckOutcome(Outcome.PASS, **common)
-    consistent = [v.id for v in spec.variants if summary.variants and v.id in summary.variants]
+    consistent = [v.id for v in spec.forms if summary.variants and v.id in summary.variants]
     if not consistent:
         return CheckOutcome(
             Outcome.FAIL,
@@ -153,9 +153,8 @@ def _passing_outcome(spec: Spec, summary: SearchSummary, common: dict[str, Any])
             **common,
         )
     message = ""
-    distinct = [v for v in consistent if not spec.variant(v).rounding_only]
-    if len(distinct) > 1:
-        message = f"the inputs tried never separated the variants {', '.join(distinct)}"
+    if len(consistent) > 1:
+        message = f"the inputs tried never separated the variants {', '.join(consistent)}"
     return CheckOutcome(Outcome.PASS, variant=consistent[0], message=message, **common)
 
 
