@@ -101,6 +101,7 @@ def build_report(
     proofs: Sequence[ProofRecord],
     errata: Sequence[Mapping[str, str]] = (),
     settings: Mapping[str, Any] | None = None,
+    documented_defaults: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Report:
     meta = {
         "version": tool_version(),
@@ -117,4 +118,5 @@ def build_report(
         proofs=tuple(proofs),
         results=tuple(results),
         errata=tuple(errata),
+        documented_defaults=dict(documented_defaults or {}),
     )

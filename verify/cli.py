@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["main"]
 
@@ -113,7 +113,7 @@ def _report(args: argparse.Namespace) -> int:
     from eqconform.reports import ReportWriteError, write_report
     from eqconform.reports.build import build_report, prove_in_background
     from eqconform.reports.model import Result, TargetSummary
-    from eqconform.specs import CLAIMS, ERRATA, UnknownSpecError, select_specs
+    from eqconform.specs import CLAIMS, DOCUMENTED_DEFAULTS, ERRATA, UnknownSpecError, select_specs
 
     from . import engine
     from .isolation import DEFAULT_TIMEOUT, run_isolated
@@ -139,23 +139,27 @@ def _report(args: argparse.Namespace) -> int:
             print(f"  {result.outcome.value:<5} {result.spec} [{result.target}]"
                   + (f" variant {result.variant}" if result.variant else ""), file=sys.stderr)
 
+    defaults: dict[str, Any] = {}
     with prove_in_background(claims) as proved:
         if args.in_process:
             results = engine.run(specs, targets, options, progress)
+            defaults = {target.name: engine.target_defaults(target) for target in targets}
         else:
             references = [(reference, target.name) for reference, target in zip(args.target or ["numpy"], targets)]
             results = run_isolated(engine.checkable(specs), references, options,
-                                   timeout=args.timeout or DEFAULT_TIMEOUT, progress=progress)
+                                   timeout=args.timeout or DEFAULT_TIMEOUT, progress=progress, defaults=defaults)
         proofs = proved()
     report = build_report(
         specs,
-        [TargetSummary(t.name, t.description) for t in targets],
+        [TargetSummary(t.name, t.description, defaults.get(t.name, {})) for t in targets],
         results,
         proofs,
         [entry for entry in ERRATA if entry["id"].split(".")[0] in {spec.id.split(".")[0] for spec in specs}],
         settings={"seed": args.seed, "max_examples": args.max_examples,
                   "seconds": round(time.perf_counter() - started, 2),
                   "command": "eqconform " + " ".join(sys.argv[1:]) if sys.argv[1:] else "eqconform report"},
+        documented_defaults={component: DOCUMENTED_DEFAULTS[component] for component in {s.component for s in specs}
+                             if component in DOCUMENTED_DEFAULTS},
     )
     try:
         written = write_report(report, output)

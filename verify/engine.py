@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from eqconform.reports.model import Outcome, Result
 from eqconform.specs import PROOF_ONLY
@@ -19,7 +20,7 @@ from .components.base import CheckOutcome
 from .search import SearchSettings
 from .targets import ComponentMissing, Target, TargetLoadError
 
-__all__ = ["check", "checkable", "reproduce_command", "run"]
+__all__ = ["check", "checkable", "reproduce_command", "run", "target_defaults"]
 
 
 def checkable(specs: Iterable[Spec]) -> list[Spec]:
@@ -63,6 +64,17 @@ def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
         statistics=outcome.statistics,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def target_defaults(target: Target) -> dict[str, Any]:
+    """The target's hyperparameter defaults by component, or {} when it cannot say."""
+    reader = getattr(target, "defaults", None)
+    if reader is None:
+        return {}
+    try:
+        return {key: value for key, value in dict(reader()).items()}
+    except Exception:  # defaults are informative; a target that cannot report them still runs
+        return {}
 
 
 def run(

@@ -59,11 +59,13 @@ def _serve(connection: Connection, reference: str) -> None:
     target = resolve_target(reference)
     while True:
         try:
-            request = connection.recv()
+            spec_id, options = connection.recv()
         except EOFError:
             return
-        spec_id, options = request
-        connection.send(engine.check(get_spec(spec_id), target, options))
+        if spec_id is None:
+            connection.send(engine.target_defaults(target))
+        else:
+            connection.send(engine.check(get_spec(spec_id), target, options))
 
 
 @dataclass
@@ -112,6 +114,20 @@ class IsolatedTarget:
         return Result(spec=spec.id, target=self.name, outcome=Outcome.ERROR, message=message,
                       seconds=round(time.perf_counter() - started, 3))
 
+    def defaults(self) -> dict[str, Any]:
+        """The target's hyperparameter defaults, read in its worker ({} if that fails)."""
+        if self._process is None or not self._process.is_alive():
+            self._start()
+        assert self._connection is not None
+        try:
+            self._connection.send((None, None))
+            if self._connection.poll(min(self.timeout, 60.0)):
+                return self._connection.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            pass
+        self._stop()
+        return {}
+
     def _exit_description(self) -> str:
         assert self._process is not None
         self._process.join(timeout=5)
@@ -132,9 +148,11 @@ def run_isolated(
     options: SearchSettings,
     timeout: float = DEFAULT_TIMEOUT,
     progress: Callable[[Result], None] | None = None,
+    defaults: dict[str, Any] | None = None,
 ) -> list[Result]:
     """Check every spec on every target ``(reference, name)``, each target in its own worker;
-    targets run concurrently. Results come back in catalogue order, then target order."""
+    targets run concurrently. Results come back in catalogue order, then target order. When
+    ``defaults`` is given, each target's hyperparameter defaults are stored in it by name."""
     workers = [IsolatedTarget(reference, name, timeout) for reference, name in targets]
 
     def run_target(worker: IsolatedTarget) -> list[Result]:
@@ -145,6 +163,8 @@ def run_isolated(
                 results.append(result)
                 if progress is not None:
                     progress(result)
+            if defaults is not None:
+                defaults[worker.name] = worker.defaults()
         finally:
             worker.close()
         return results

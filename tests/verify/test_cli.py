@@ -94,3 +94,17 @@ def test_console_script_prints_no_traceback() -> None:
     assert "Traceback" not in completed.stderr
     line = completed.stderr.strip()
     assert "\n" not in line and line.startswith("eqconform: error: unknown target 'nope' (known: numpy, mytorch:PATH")
+
+
+def test_report_tabulates_target_and_documented_defaults(tmp_path: Path) -> None:
+    handin = HANDINS / "correct_fall"
+    code = main(["report", "--target", "numpy", "--target", f"mytorch:{handin}", "--spec", "adamw.decoupled_decay",
+                 "--spec", "dropout.eval", "--max-examples", "3", "-o", str(tmp_path), "--quiet"])
+    assert code == 0
+    data = json.loads((tmp_path / "report.json").read_text())
+    defaults = {t["name"]: t["defaults"] for t in data["targets"]}
+    assert defaults["numpy"]["adamw"] == {"lr": None, "beta1": 0.9, "beta2": 0.999, "eps": 1e-08, "weight_decay": 0.01}
+    assert defaults[f"mytorch:{handin}"]["dropout"] == {"p": 0.5}
+    documented = data["documented_defaults"]
+    assert documented["adamw"]["weight_decay"][0] == 0.01 and documented["dropout"]["p"][0] == 0.5
+    assert "sec. 4" in documented["adamw"]["beta1"][1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .homework import HomeworkDropout, HomeworkLayerNorm, HomeworkOptimizer
+from .homework import HomeworkDropout, HomeworkLayerNorm, HomeworkOptimizer, signature_defaults
 from .protocol import ComponentMissing
 
 __all__ = ["BundledTarget"]
@@ -26,6 +26,9 @@ class BundledTarget:
         if name not in adapters:
             raise ComponentMissing(f"the bundled implementation has no {name!r}")
         return adapters[name]
+
+    def defaults(self) -> dict[str, Any]:
+        return {name: signature_defaults(name, self.component(name)) for name in ("adam", "adamw", "layernorm", "dropout")}
 
 
 def make(argument: str | None) -> BundledTarget:

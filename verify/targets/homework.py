@@ -19,7 +19,29 @@ import numpy as np
 from ..judge import Raised
 from ..strategies import AdamHyperparameters
 
-__all__ = ["HomeworkDropout", "HomeworkLayerNorm", "HomeworkOptimizer"]
+__all__ = ["HomeworkDropout", "HomeworkLayerNorm", "HomeworkOptimizer", "signature_defaults"]
+
+_DEFAULT_PARAMETERS = {
+    "adam": ("lr", "beta1", "beta2", "eps"),
+    "adamw": ("lr", "beta1", "beta2", "eps", "weight_decay"),
+    "layernorm": ("eps",),
+    "dropout": ("p",),
+}
+
+
+def signature_defaults(component: str, adapter: Any) -> dict[str, Any]:
+    """The defaults of a homework-API class's constructor, for the parameters that matter."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(adapter.cls).parameters
+    except (TypeError, ValueError, AttributeError):
+        return {}
+    return {
+        name: (None if parameters[name].default is inspect.Parameter.empty else parameters[name].default)
+        for name in _DEFAULT_PARAMETERS[component]
+        if name in parameters
+    }
 
 _MOMENT_LISTS = {"m": ("m_W", "m_b"), "v": ("v_W", "v_b")}
 _PARAMETER_NAMES = (("gamma", "beta", "dLdgamma", "dLdbeta"), ("BW", "Bb", "dLdBW", "dLdBb"))

@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .homework import HomeworkDropout, HomeworkLayerNorm, HomeworkOptimizer
+from .homework import HomeworkDropout, HomeworkLayerNorm, HomeworkOptimizer, signature_defaults
 from .protocol import ComponentMissing, TargetLoadError
 
 __all__ = ["HANDIN_LAYOUT", "MytorchTarget", "make"]
@@ -45,6 +45,16 @@ class MytorchTarget:
         if name not in self._loaded:
             self._loaded[name] = self._load(name)
         return self._loaded[name]
+
+    def defaults(self) -> dict[str, Any]:
+        """The handin's constructor defaults, for each component it provides and can import."""
+        found = {}
+        for name in HANDIN_LAYOUT:
+            try:
+                found[name] = signature_defaults(name, self.component(name))
+            except (ComponentMissing, TargetLoadError):
+                continue
+        return found
 
     def _load(self, name: str) -> Any:
         files, class_names, adapter = HANDIN_LAYOUT[name]

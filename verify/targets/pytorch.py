@@ -145,14 +145,16 @@ class TorchTarget:
 
     def defaults(self) -> Mapping[str, Any]:
         torch = _torch()
-        adam = inspect.signature(torch.optim.Adam).parameters
-        adamw = inspect.signature(torch.optim.AdamW).parameters
+        def optimizer(cls: Any) -> dict[str, Any]:
+            parameters = inspect.signature(cls).parameters
+            beta1, beta2 = parameters["betas"].default
+            return {"lr": parameters["lr"].default, "beta1": beta1, "beta2": beta2,
+                    "eps": parameters["eps"].default, "weight_decay": parameters["weight_decay"].default}
+
         return {
             "version": torch.__version__,
-            "adam": {"lr": adam["lr"].default, "betas": adam["betas"].default, "eps": adam["eps"].default,
-                     "weight_decay": adam["weight_decay"].default},
-            "adamw": {"lr": adamw["lr"].default, "betas": adamw["betas"].default, "eps": adamw["eps"].default,
-                      "weight_decay": adamw["weight_decay"].default},
+            "adam": optimizer(torch.optim.Adam),
+            "adamw": optimizer(torch.optim.AdamW),
             "layernorm": {"eps": inspect.signature(torch.nn.LayerNorm).parameters["eps"].default},
             "dropout": {"p": inspect.signature(torch.nn.Dropout).parameters["p"].default},
         }
