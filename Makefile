@@ -28,7 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 soak: $(STAMP)
-	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest -p no:cacheprovider tests -k soak
+	$(BIN)/python benchmarks/soak.py --seeds 20
 
 clean:
 	rm -rf $(VENV) $(REPORT_DIR) build *.egg-info .hypothesis .eqconform

@@ -83,7 +83,8 @@ def prove_in_background(claims: Sequence[Claim]) -> Iterator[Callable[[], list[P
     """
     ids = tuple(claim.id for claim in claims)
     try:
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        # forkserver, not fork: the caller may have imported a multithreaded framework.
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
         future = pool.submit(_run_claims_by_id, ids)
     except (OSError, ValueError):
         yield lambda: run_claims(claims)

@@ -28,9 +28,19 @@ from eqconform.reports.model import (
     VariantSummary,
 )
 from eqconform.reports.render_markdown import (
+    ABSENT,
+    MISSING,
+    DefaultsRow,
+    ScoreboardRow,
     components,
+    defaults_rows,
+    format_error,
     format_number,
+    format_value,
     meta_items,
+    scoreboard,
+    scoreboard_targets,
+    target_version,
     visible_controls,
 )
 
@@ -40,6 +50,10 @@ MATHML_NAMESPACE = "http://www.w3.org/1998/Math/MathML"
 
 # Worst first: the badge of an equation is that of its worst result.
 _SEVERITY = {Outcome.FAIL: 3, Outcome.ERROR: 2, Outcome.SKIP: 1, Outcome.PASS: 0}
+
+# The scoreboard's outcome marks. Unlike the Markdown labels' emoji, these are in every text
+# font (DejaVu included), so a browser without an emoji font still shows them.
+_MARKS = {Outcome.PASS: "✓", Outcome.FAIL: "✗", Outcome.ERROR: "⚠", Outcome.SKIP: "↷"}
 
 
 class HtmlRenderer:
@@ -60,8 +74,9 @@ def render(report: Report) -> str:
         css=_template_text("report.css"),
         header=_header(report),
         nav=_nav(report),
-        main="\n".join([_targets(report), _proofs(report), _equations(report),
-                        _errata(report)]),
+        main="\n".join(part for part in [
+            _scoreboard(report), _targets(report), _defaults(report), _proofs(report),
+            _equations(report), _errata(report)] if part),
         footer=_footer(report),
     )
 
@@ -108,8 +123,12 @@ def _nav(report: Report) -> str:
     parts = [
         '<nav class="toc" aria-label="Contents">',
         '<ul class="toc-sections">',
-        '<li><a href="#eqc-targets">Targets</a></li>',
     ]
+    if scoreboard(report):
+        parts.append('<li><a href="#eqc-scoreboard">Scoreboard</a></li>')
+    parts.append('<li><a href="#eqc-targets">Targets</a></li>')
+    if defaults_rows(report):
+        parts.append('<li><a href="#eqc-defaults">Defaults</a></li>')
     if report.proofs:
         parts.append('<li><a href="#eqc-proofs">Proofs</a></li>')
     if report.errata:
@@ -129,17 +148,139 @@ def _nav(report: Report) -> str:
     return "\n".join(parts)
 
 
+def _scoreboard(report: Report) -> str:
+    """Equations down (grouped by component), targets across, one verdict per cell."""
+    groups = scoreboard(report)
+    if not groups:
+        return ""
+    columns = scoreboard_targets(report)
+    head = "".join(f'<th scope="col" class="sb-target" title="{_e(name)}">'
+                   f"<span>{_breakable(name)}</span></th>" for name in columns)
+    bodies = "".join(
+        f'<tbody><tr class="sb-group"><th colspan="{len(columns) + 1}" scope="colgroup">'
+        f"<span>{_e(component)}</span></th></tr>"
+        + "".join(_scoreboard_row(row, columns) for row in rows)
+        + "</tbody>"
+        for component, rows in groups.items()
+    )
+    table = (
+        '<div class="table-wrap scoreboard-wrap" role="region" aria-label="Scoreboard" '
+        'tabindex="0"><table class="scoreboard">'
+        f'<thead><tr><th scope="col" class="sb-corner">Equation</th>{head}</tr></thead>'
+        f"{bodies}</table></div>"
+    )
+    legend = ('<p class="legend">One cell per equation and target: the verdict and the variant '
+              "the implementation matched; <span class=\"muted\">—</span> where the equation "
+              "was not checked on that target.</p>")
+    return _section("eqc-scoreboard", "Scoreboard", legend + table)
+
+
+def _scoreboard_row(row: ScoreboardRow, columns: Sequence[str]) -> str:
+    spec = row.spec
+    cells = "".join(_scoreboard_cell(spec, name, results)
+                    for name, results in zip(columns, row.cells))
+    return (f'<tr><th scope="row"><a href="{_href(spec.id)}" title="{_e(spec.title)}">'
+            f"{_e(spec.id)}</a></th>{cells}</tr>")
+
+
+def _scoreboard_cell(spec: SpecSummary, target: str, results: Sequence[Result]) -> str:
+    if not results:
+        return (f'<td class="sb none" title="{_e(spec.id)} was not checked on {_e(target)}">'
+                f"{MISSING}</td>")
+    worst = max((result.outcome for result in results), key=_SEVERITY.__getitem__)
+    title = "\n".join(_verdict_title(result) for result in results)
+    verdicts = "<br>".join(_verdict(result) for result in results)
+    return f'<td class="sb {worst.value}" title="{_e(title)}">{verdicts}</td>'
+
+
+def _verdict(result: Result) -> str:
+    # The space between the two spans is where the variant may wrap under the verdict.
+    variant = (f' <span class="sb-variant">· {_e(result.variant)}</span>'
+               if result.variant else "")
+    return (f'<span class="sb-verdict"><span class="sb-mark" aria-hidden="true">'
+            f"{_MARKS[result.outcome]}</span> {_e(result.outcome.value)}</span>{variant}")
+
+
+def _verdict_title(result: Result) -> str:
+    """The cell's tooltip: everything the scoreboard leaves out, on one line."""
+    facts = [f"{result.spec} on {result.target}: {result.outcome.value}"]
+    if result.variant:
+        facts.append(f"variant {result.variant}")
+    facts.append(f"{result.examples} examples")
+    if result.max_error is not None or result.max_abs_error is not None:
+        facts.append(f"worst error {format_error(result)}")
+    return ", ".join(facts)
+
+
 def _targets(report: Report) -> str:
+    versions = [target_version(target) for target in report.targets]
+    show_versions = any(version is not None for version in versions)
     rows = []
-    for target in report.targets:
+    for target, version in zip(report.targets, versions):
         results = [result for result in report.results if result.target == target.name]
         counts = ", ".join(
             f"{sum(1 for r in results if r.outcome is outcome)} {outcome.value}"
             for outcome in Outcome
         )
-        rows.append([f"<code>{_e(target.name)}</code>", _e(target.description), _e(counts)])
-    return _section("eqc-targets", "Targets",
-                    _table(["Target", "Description", "Results"], rows, "card"))
+        row = [f"<code>{_breakable(target.name)}</code>", _e(target.description), _e(counts)]
+        if show_versions:
+            row.insert(1, _code_or_dash(version))
+        rows.append(row)
+    header = ["Target", "Description", "Results"]
+    if show_versions:
+        header.insert(1, "Version")
+    return _section("eqc-targets", "Targets", _table(header, rows, "card"))
+
+
+def _defaults(report: Report) -> str:
+    """The documents' hyperparameter defaults beside each target's; differences highlighted."""
+    rows = defaults_rows(report)
+    if not rows:
+        return ""
+    head = "".join(f'<th scope="col" class="sb-target" title="{_e(target.name)}">'
+                   f"<span>{_breakable(target.name)}</span></th>" for target in report.targets)
+    groups: dict[str, list[DefaultsRow]] = {}
+    for row in rows:
+        groups.setdefault(row.component, []).append(row)
+    span = len(report.targets) + 2
+    bodies = "".join(
+        f'<tbody><tr class="sb-group"><th colspan="{span}" scope="colgroup">'
+        f"<span>{_e(component)}</span></th></tr>"
+        + "".join(_defaults_row(row) for row in group)
+        + "</tbody>"
+        for component, group in groups.items()
+    )
+    table = (
+        '<div class="table-wrap defaults-wrap"><table class="defaults">'
+        '<thead><tr><th scope="col">Parameter</th><th scope="col">Documents</th>'
+        f"{head}</tr></thead>{bodies}</table></div>"
+    )
+    legend = ('<p class="legend">Each target\'s own defaults beside the values the documents '
+              'state (hover a documented value for where it is stated); '
+              '<span class="differs-key">highlighted</span> values differ from the documents.</p>')
+    return _section("eqc-defaults", "Hyperparameter defaults", legend + table)
+
+
+def _defaults_row(row: DefaultsRow) -> str:
+    documented = _default_value(row.documented)
+    if row.stated:
+        documented = f'<span class="stated" title="{_e(row.stated)}">{documented}</span>'
+    cells = "".join(_defaults_cell(row, index) for index in range(len(row.values)))
+    return (f'<tr><th scope="row"><code>{_e(row.parameter)}</code></th>'
+            f'<td class="dv documented">{documented}</td>{cells}</tr>')
+
+
+def _defaults_cell(row: DefaultsRow, index: int) -> str:
+    value = _default_value(row.values[index])
+    if not row.differs(index):
+        return f'<td class="dv">{value}</td>'
+    title = f"differs from the documents' {format_value(row.documented)}"
+    return f'<td class="dv differs" title="{_e(title)}">{value}</td>'
+
+
+def _default_value(value: object) -> str:
+    text = _e(format_value(value))
+    return f'<span class="muted">{text}</span>' if value is None or value is ABSENT else text
 
 
 def _proofs(report: Report) -> str:
@@ -329,6 +470,11 @@ def _footer(report: Report) -> str:
 
 def _e(value: object) -> str:
     return html.escape(visible_controls(str(value)), quote=True)
+
+
+def _breakable(text: str) -> str:
+    """``text`` escaped, with a line-break opportunity after every ``/`` (long target paths)."""
+    return _e(text).replace("/", "/<wbr>")
 
 
 def _href(spec_id: str) -> str:

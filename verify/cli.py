@@ -158,8 +158,8 @@ def _report(args: argparse.Namespace) -> int:
         settings={"seed": args.seed, "max_examples": args.max_examples,
                   "seconds": round(time.perf_counter() - started, 2),
                   "command": "eqconform " + " ".join(sys.argv[1:]) if sys.argv[1:] else "eqconform report"},
-        documented_defaults={component: DOCUMENTED_DEFAULTS[component] for component in {s.component for s in specs}
-                             if component in DOCUMENTED_DEFAULTS},
+        documented_defaults={component: values for component, values in DOCUMENTED_DEFAULTS.items()
+                             if component in {spec.component for spec in specs}},
     )
     try:
         written = write_report(report, output)

@@ -1,9 +1,10 @@
 """A hand-built, realistic :class:`Report` shared by the report tests.
 
 Two targets (the reference NumPy implementation and a hostile "student" target whose name,
-messages and counterexamples carry markup), four equations over three components (one with
-documented variants, one stochastic with statistical tests), every outcome, every proof status,
-non-finite errors, and the MathML exactly as SymPy's presentation printer produces it.
+messages, counterexamples and hyperparameter defaults carry markup), four equations over three
+components (one with documented variants, one stochastic with statistical tests), every outcome,
+every proof status, non-finite errors, the documents' defaults with where each is stated, and
+the MathML exactly as SymPy's presentation printer produces it.
 """
 
 from dataclasses import dataclass
@@ -34,6 +35,34 @@ COUNTEREXAMPLE = (
 )
 REPRODUCE = "eqconform check adam.update --target 'student' --seed 20260121 --example 17"
 PIPE_TITLE = "Inverted dropout keeps E[|mask|] / n = 1 - p"
+EVIL_PARAMETER = f"amsgrad{SCRIPT}"
+EVIL_COMPONENT = f"custom{ATTRIBUTE}"
+EVIL_VERSION = f"0.1{SCRIPT}"
+SEC4 = "CMU 11-785 HW1 Bonus, Spring 2026, sec. 4, 'default values are beta1 = 0.9 ...'"
+API = "the homework API (constructor signature)"
+
+# The shape of eqconform.specs.DOCUMENTED_DEFAULTS: (value, where stated), as tuples or lists.
+DOCUMENTED_DEFAULTS = {
+    "adam": {"beta1": (0.9, SEC4), "beta2": (0.999, SEC4), "eps": (1e-08, API)},
+    "adamw": {"beta1": [0.9, SEC4], "beta2": [0.999, SEC4], "eps": [1e-08, API],
+              "weight_decay": [0.01, API]},
+    "layernorm": {"eps": (1e-08, API)},
+    "dropout": {"p": (0.5, API)},
+}
+NUMPY_DEFAULTS = {
+    "adam": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-08, "weight_decay": 0.0},
+    "adamw": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-08, "weight_decay": 0.01},
+    "layernorm": {"eps": 1e-05},  # differs from the documents' 1e-08
+    "dropout": {"p": 0.5},
+    "version": "2.1.3",
+}
+# No adamw or layernorm; betas as one pair; an unknown eps; NaN; markup in names and version.
+STUDENT_DEFAULTS = {
+    "adam": {"lr": 0.01, "betas": (0.9, 0.99), "eps": None, EVIL_PARAMETER: False},
+    "dropout": {"p": float("nan")},
+    EVIL_COMPONENT: {"alpha": 1},
+    "version": EVIL_VERSION,
+}
 
 
 def presentation(expr: sp.Expr) -> str:
@@ -166,13 +195,15 @@ def build_report() -> Report:
     return Report(
         meta={"version": "0.1.0", "seed": 20260121, "max_examples": 200,
               "date": "2026-01-21T10:00:00Z", "numpy_version": "2.1.3"},
-        targets=(TargetSummary("numpy", "reference NumPy implementation"),
-                 TargetSummary(EVIL_TARGET, f"third-party code under audit {SCRIPT}")),
+        targets=(TargetSummary("numpy", "reference NumPy implementation", NUMPY_DEFAULTS),
+                 TargetSummary(EVIL_TARGET, f"third-party code under audit {SCRIPT}",
+                               STUDENT_DEFAULTS)),
         specs=(adam, normalize, affine, dropout),
         proofs=proofs,
         results=results,
         errata=({"spec": "layernorm.affine", "document": "HW1 Bonus handout",
                  "note": "eq. (4) prints beta | gamma in the wrong order"},),
+        documented_defaults=DOCUMENTED_DEFAULTS,
     )
 
 
@@ -193,6 +224,11 @@ class Sample:
     counterexample: str = COUNTEREXAMPLE
     reproduce: str = REPRODUCE
     pipe_title: str = PIPE_TITLE
+    evil_parameter: str = EVIL_PARAMETER
+    evil_component: str = EVIL_COMPONENT
+    evil_version: str = EVIL_VERSION
+    sec4: str = SEC4
+    api: str = API
 
 
 @pytest.fixture

@@ -141,7 +141,8 @@ def test_markdown_has_title_meta_summary_and_proofs(report: Report) -> None:
 def test_markdown_has_one_table_per_component_with_every_result(report: Report) -> None:
     text = get_renderer("markdown").render(report)
     headings = [line for line in text.splitlines() if line.startswith("## ")]
-    assert headings[:4] == ["## Proofs", "## Adam", "## LayerNorm", "## Dropout"]
+    assert headings[:5] == ["## Hyperparameter defaults", "## Proofs", "## Adam", "## LayerNorm",
+                            "## Dropout"]
     for label in ("✅ pass", "❌ fail", "⚠️ error", "⏭ skip"):
         assert label in text
     rows = [line for line in text.splitlines() if line.startswith("| `")]

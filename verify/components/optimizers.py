@@ -67,7 +67,7 @@ def _observe(adapter: Any, run: OptimizerRun, graph: SpecGraph, *, expose_moment
     before = _flat(initial)
     moments = {"m": np.zeros(layout.per_step), "v": np.zeros(layout.per_step)}
     columns: dict[str, list[np.ndarray]] = {name: [] for name in ("g", "theta_prev", "theta", "t", "m_prev", "v_prev", "m", "v")}
-    exposed = {"m": expose_moments, "v": expose_moments}
+    exposed = {"m": expose_moments, "v": expose_moments}  # judged as adam.* outputs
     for step in range(run.steps):
         gradients = run.gradients[step]
         observations = session.step([g.copy() for g in gradients])
@@ -75,12 +75,18 @@ def _observe(adapter: Any, run: OptimizerRun, graph: SpecGraph, *, expose_moment
                                   "t": np.full(layout.per_step, step + 1.0),
                                   "m_prev": moments["m"], "v_prev": moments["v"],
                                   "theta": _flat([o["theta"] for o in observations])}
+        carried = {}
         for moment in _MOMENTS:
-            exposed[moment] = exposed[moment] and all(moment in o for o in observations)
+            available = all(moment in o for o in observations)
+            exposed[moment] = exposed[moment] and available
             values[moment] = _flat([o[moment] for o in observations]) if exposed[moment] else graph.evaluate(moment, values)
+            # The next step starts from the target's own moments whenever it shows them, judged
+            # or not: a target following another variant (L2-coupled decay) is then predicted
+            # from its own history, not from the canonical one.
+            carried[moment] = _flat([o[moment] for o in observations]) if available else values[moment]
         for name in columns:
             columns[name].append(np.asarray(values[name]))
-        moments = {moment: values[moment] for moment in _MOMENTS}
+        moments = carried
         before = values["theta"]
     record_values = {**constants, **{name: np.concatenate(parts) for name, parts in columns.items()}}
     observed = {"theta"} | {moment for moment in _MOMENTS if exposed[moment]}

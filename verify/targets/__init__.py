@@ -2,13 +2,17 @@
 
 ``numpy`` is the bundled implementation; ``mytorch:PATH`` is a handin. Adding a target is one
 module plus one line in :data:`TARGETS`. Unknown names fail loudly with the known ones.
+
+``python:MODULE:ATTR`` and ``file:PATH.py:ATTR`` name an adapter object of your own
+(:mod:`.user`), and a name that is not registered here is looked up among the entry points of
+the group ``eqconform.targets``, so an installed package can add targets without a line here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import bundled, mytorch, pytorch
+from . import bundled, jaxflax, mytorch, pytorch, user
 from .mytorch import HandinPathError
 from .protocol import ComponentMissing, Target, TargetLoadError
 
@@ -27,7 +31,13 @@ TARGETS: dict[str, Callable[[str | None], Target]] = {
     "numpy": bundled.make,
     "mytorch": mytorch.make,
     "torch": pytorch.make,
+    "jax": jaxflax.make,
+    "python": user.make_python,
+    "file": user.make_file,
 }
+
+#: How the unknown-target message shows a target that needs an argument.
+_USAGE = {"mytorch": "mytorch:PATH", "python": "python:MODULE:ATTR", "file": "file:PATH.py:ATTR"}
 
 
 class UnknownTargetError(LookupError):
@@ -35,11 +45,16 @@ class UnknownTargetError(LookupError):
 
 
 def resolve_target(reference: str) -> Target:
-    """The target for ``name`` or ``name:argument`` (``mytorch:path/to/handin``)."""
+    """The target for ``name`` or ``name:argument`` (``mytorch:path/to/handin``); a name
+    not in :data:`TARGETS` is looked up among the ``eqconform.targets`` entry points."""
     name, _, argument = reference.partition(":")
     factory = TARGETS.get(name)
     if factory is None:
-        known = ", ".join(f"{n}:PATH" if n == "mytorch" else n for n in TARGETS)
+        factory = user.entry_point_factory(name)
+    if factory is None:
+        known = ", ".join(_USAGE.get(n, n) for n in TARGETS)
+        plugins = [n for n in user.entry_point_names() if n not in TARGETS]
+        known += f"; installed ({user.ENTRY_POINT_GROUP}): {', '.join(plugins)}" if plugins else ""
         raise UnknownTargetError(f"unknown target {reference!r} (known: {known})")
     try:
         return factory(argument or None)
