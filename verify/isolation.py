@@ -6,9 +6,10 @@ parent sees the pipe close. Each of these becomes an ``error`` result naming wha
 new worker is started for the next check, and every other result is kept.
 
 Workers are forked from a ``forkserver`` that has eqconform preloaded, so they start quickly
-and inherit no threads from the parent. Their standard output and error go to ``/dev/null``
-(audited code that floods the terminal cannot drown the run) and they ignore Ctrl-C, which the
-parent handles.
+and inherit no threads from the parent. Their standard output and error are drained by a thread
+that counts and discards them (audited code that floods the terminal cannot drown the run; a
+result says how much it printed), and they ignore Ctrl-C, which the parent handles. The parent
+watches each worker's resident memory and stops it past ``memory_limit`` bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import dataclasses
 import multiprocessing
 import os
 import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,10 +32,14 @@ from eqconform.specs.model import Spec
 
 from .search import SearchSettings
 
-__all__ = ["DEFAULT_TIMEOUT", "IsolatedTarget", "run_isolated"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "DEFAULT_TIMEOUT", "IsolatedTarget", "run_isolated"]
 
 #: Seconds one (spec, target) check may take before its worker is killed.
 DEFAULT_TIMEOUT = 300.0
+#: Resident memory a worker may use before it is killed (bytes).
+DEFAULT_MEMORY_LIMIT = 8 * 2**30
+#: How often the parent looks at a running check (seconds).
+_POLL = 0.2
 
 _context: Any = None
 
@@ -45,12 +52,55 @@ def _worker_context() -> Any:
     return _context
 
 
+class _OutputCounter:
+    """Points file descriptors 1 and 2 at a pipe and counts (and drops) what arrives."""
+
+    def __init__(self) -> None:
+        read, write = os.pipe()
+        os.dup2(write, 1)
+        os.dup2(write, 2)
+        os.close(write)
+        self._read = read
+        self._count = 0
+        self._lock = threading.Lock()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        while chunk := os.read(self._read, 1 << 16):
+            with self._lock:
+                self._count += len(chunk)
+
+    def take(self) -> int:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        time.sleep(0.01)  # let the drain thread catch up with what was just flushed
+        with self._lock:
+            count, self._count = self._count, 0
+        return count
+
+
+def _with_output_note(result: Result, printed: int) -> Result:
+    if printed <= 0:
+        return result
+    note = f"The target printed {_size(printed)} to its standard output and error (discarded)."
+    message = f"{result.message} {note}".strip() if result.message else note
+    return dataclasses.replace(result, message=message)
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"
+
+
 def _serve(connection: Connection, reference: str) -> None:
     """The worker's loop: load the target, then answer (spec id, settings) with results."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+    output = _OutputCounter()
     from eqconform.specs import get_spec
 
     from . import engine
@@ -65,7 +115,8 @@ def _serve(connection: Connection, reference: str) -> None:
         if spec_id is None:
             connection.send(engine.target_defaults(target))
         else:
-            connection.send(engine.check(get_spec(spec_id), target, options))
+            result = engine.check(get_spec(spec_id), target, options)
+            connection.send(_with_output_note(result, output.take()))
 
 
 @dataclass
@@ -75,6 +126,7 @@ class IsolatedTarget:
     reference: str
     name: str
     timeout: float = DEFAULT_TIMEOUT
+    memory_limit: int = DEFAULT_MEMORY_LIMIT
     _process: Any = None
     _connection: Connection | None = None
 
@@ -105,9 +157,17 @@ class IsolatedTarget:
         started = time.perf_counter()
         try:
             self._connection.send((spec.id, options))
-            if self._connection.poll(self.timeout):
+            while not self._connection.poll(_POLL):
+                used = _resident_bytes(self._process.pid)
+                if used > self.memory_limit:
+                    message = (f"out of memory: the worker used {_size(used)}, over the limit of "
+                               f"{_size(self.memory_limit)}, so it was stopped")
+                    break
+                if time.perf_counter() - started > self.timeout:
+                    message = f"timed out: the check did not finish within {self.timeout:g} s, so its worker was stopped"
+                    break
+            else:
                 return dataclasses.replace(self._connection.recv(), target=self.name)
-            message = f"timed out: the check did not finish within {self.timeout:g} s, so its worker was stopped"
         except (EOFError, BrokenPipeError, ConnectionResetError):
             message = f"the worker process died ({self._exit_description()}) while running the target's code"
         self._stop()
@@ -142,6 +202,18 @@ class IsolatedTarget:
         return f"exit code {code}"
 
 
+def _resident_bytes(pid: int) -> int:
+    """Resident memory of a process, from /proc (0 where that cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def run_isolated(
     specs: Sequence[Spec],
     targets: Sequence[tuple[str, str]],
@@ -149,11 +221,12 @@ def run_isolated(
     timeout: float = DEFAULT_TIMEOUT,
     progress: Callable[[Result], None] | None = None,
     defaults: dict[str, Any] | None = None,
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
 ) -> list[Result]:
     """Check every spec on every target ``(reference, name)``, each target in its own worker;
     targets run concurrently. Results come back in catalogue order, then target order. When
     ``defaults`` is given, each target's hyperparameter defaults are stored in it by name."""
-    workers = [IsolatedTarget(reference, name, timeout) for reference, name in targets]
+    workers = [IsolatedTarget(reference, name, timeout, memory_limit) for reference, name in targets]
 
     def run_target(worker: IsolatedTarget) -> list[Result]:
         results = []

@@ -17,7 +17,7 @@ import numpy as np
 from . import tolerance
 from .graph import Combination, SpecGraph
 
-__all__ = ["Finding", "QuantityRaised", "Raised", "Record", "compare", "judge"]
+__all__ = ["ContractViolation", "Finding", "QuantityRaised", "Raised", "Record", "compare", "ensure_unchanged", "judge"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,23 @@ class Raised:
     """Stands for a quantity the target failed to produce: the phase computing it raised."""
 
     error: BaseException
+
+
+class ContractViolation(Exception):
+    """The target broke the rules of the game rather than an equation: it wrote into its
+    inputs, or gave different answers to the same question."""
+
+
+def ensure_unchanged(given: Mapping[str, np.ndarray], pristine: Mapping[str, np.ndarray], phase: str) -> None:
+    """Raise :class:`ContractViolation` if the target wrote into an array it was handed."""
+    for name, array in given.items():
+        before = pristine[name]
+        if np.shape(array) != np.shape(before) or not np.array_equal(array, before, equal_nan=True):
+            changed = int(np.sum(np.asarray(array) != before)) if np.shape(array) == np.shape(before) else "all"
+            raise ContractViolation(
+                f"the target modified its input {name} in place during {phase} ({changed} of "
+                f"{np.size(before)} entries changed); inputs must be left as they were given"
+            )
 
 
 class QuantityRaised(Exception):
@@ -99,8 +116,11 @@ def compare(observed: Any, predicted: np.ndarray, bound: np.ndarray, record: Rec
             float("inf"), float("inf"),
             f"{name} has shape {observed_array.shape}; the equation gives {np.shape(predicted)}",
         )
-    if not np.issubdtype(observed_array.dtype, np.number):
-        return Comparison(float("inf"), float("inf"), f"{name} is not numeric ({observed_array.dtype})")
+    if observed_array.dtype.kind not in "fc":
+        return Comparison(
+            float("inf"), float("inf"),
+            f"{name} has dtype {observed_array.dtype}; the equation gives real numbers ({record.dtype} inputs)",
+        )
     values = observed_array.astype(np.float64)
     dtype = _working_dtype(record.dtype, observed_array)
     scale = tolerance.oracle_unit_roundoff(dtype) / tolerance.oracle_unit_roundoff(record.dtype)
@@ -127,7 +147,7 @@ def compare(observed: Any, predicted: np.ndarray, bound: np.ndarray, record: Rec
 
 
 def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
-    checked, through = _checked_quantities(graph, spec_id, record.observed)
+    checked, through = checked_quantities(graph, spec_id, record.observed)
     if not checked:
         return Finding(observable=False, passed=True, detail=f"{spec_id} is not observable here")
     for quantity in checked:
@@ -164,7 +184,9 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
     )
 
 
-def _checked_quantities(graph: SpecGraph, spec_id: str, observed: frozenset[str]) -> tuple[list[str], str | None]:
+def checked_quantities(graph: SpecGraph, spec_id: str, observed: frozenset[str]) -> tuple[list[str], str | None]:
+    """The observed quantities a spec is judged by: its own, else the closest downstream one
+    (returned second as well, as the quantity it is checked through)."""
     direct = [q for q in graph.defines(spec_id) if q in observed]
     if direct:
         return direct, None

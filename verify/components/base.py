@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+
+import numpy as np
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,7 +21,7 @@ from eqconform.reports.model import Outcome, StatisticalTest
 from eqconform.specs.model import Spec
 
 from ..graph import SpecGraph
-from ..judge import Finding, QuantityRaised, Record, judge
+from ..judge import ContractViolation, Finding, QuantityRaised, Record, checked_quantities, judge
 from ..search import Mismatch, SearchSettings, SearchSummary, TargetRaised, run_search
 
 __all__ = [
@@ -98,10 +100,11 @@ def outcome_from_search(spec: Spec, summary: SearchSummary, describe: Callable[[
         observed_through=summary.through,
     )
     if isinstance(failure, TargetRaised):
+        violated = isinstance(failure.error, ContractViolation)
         return CheckOutcome(
             Outcome.ERROR,
             counterexample=describe(failure.case),
-            message=f"the target raised {type(failure.error).__name__}: {failure.error}",
+            message=str(failure.error) if violated else f"the target raised {type(failure.error).__name__}: {failure.error}",
             **common,
         )
     if isinstance(failure, Mismatch):
@@ -168,8 +171,38 @@ class DeterministicComponent:
     cases: Callable[[], st.SearchStrategy[Any]]
     explicit: Callable[[], Sequence[Any]]
     observe: Callable[[Any, Any, SpecGraph], list[Record]]
+    #: Whether the same input must give the same output (not for a stochastic layer).
+    repeatable: bool = True
 
     def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
+        outcome = self._search(spec, adapter, options)
+        if outcome.outcome is Outcome.PASS and self.repeatable:
+            return self._repeatability(spec, adapter, outcome)
+        return outcome
+
+    def _repeatability(self, spec: Spec, adapter: Any, outcome: CheckOutcome) -> CheckOutcome:
+        """Run one hand-picked case twice: the equation is deterministic, so must the target be."""
+        cases = list(self.explicit())
+        if not cases:
+            return outcome
+        case = cases[0]
+        with quiet_target():
+            first, second = (self.observe(adapter, case, self.graph) for _ in range(2))
+        for one, other in zip(first, second):
+            for name in checked_quantities(self.graph, spec.id, one.observed)[0]:
+                a, b = np.asarray(one.values[name]), np.asarray(other.values[name])
+                if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True):
+                    difference = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("inf")
+                    return CheckOutcome(
+                        Outcome.FAIL,
+                        examples=outcome.examples,
+                        counterexample=case.describe(),
+                        message=f"nondeterministic: two runs on the same input gave different {name} "
+                        f"(largest difference {difference:.3g}), where the equation is deterministic",
+                    )
+        return outcome
+
+    def _search(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
         def examine(case: Any) -> Finding:
             try:
                 with quiet_target():

@@ -28,7 +28,7 @@ from eqconform.specs import dropout as specs
 from eqconform.specs.model import Spec
 
 from ..graph import SpecGraph, SpecUse
-from ..judge import Record
+from ..judge import Record, ensure_unchanged
 from ..search import SearchSettings
 from ..statistics import ALPHA, DETECTABLE_SHIFT, binomial_test, normal_two_sided, power_against_shift
 from ..strategies import ArrayRecipe, DropoutInput, dropout_inputs
@@ -42,10 +42,12 @@ PROBABILITIES = (0.3, 0.8)
 
 def _observe(adapter: Any, case: DropoutInput, graph: SpecGraph) -> list[Record]:
     session = adapter.open(case.p, case.seed)
-    first = np.asarray(session.forward(case.x.copy(), True))
-    second = np.asarray(session.forward(case.x.copy(), True))
-    gradient = np.asarray(session.backward(case.delta.copy()))
-    evaluated = np.asarray(session.forward(case.x.copy(), False))
+    given = {"x": case.x.copy(), "delta": case.delta.copy()}
+    first = np.asarray(session.forward(given["x"], True))
+    second = np.asarray(session.forward(given["x"], True))
+    gradient = np.asarray(session.backward(given["delta"]))
+    evaluated = np.asarray(session.forward(given["x"], False))
+    ensure_unchanged(given, {"x": case.x, "delta": case.delta}, "forward and backward")
     shape = f"a {case.x.shape[0]} x {case.x.shape[1]} input"
 
     def kept(output: np.ndarray) -> np.ndarray:
@@ -153,6 +155,7 @@ class DropoutComponent:
         self.exact = DeterministicComponent(
             name=self.name, adapter=self.adapter, graph=self.graph,
             cases=lambda: dropout_inputs(min_p=0.05), explicit=lambda: [_separating_input()], observe=_observe,
+            repeatable=False,
         )
 
     def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:

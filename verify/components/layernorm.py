@@ -14,7 +14,7 @@ import numpy as np
 from eqconform.specs import layernorm as specs
 
 from ..graph import SpecGraph, SpecUse
-from ..judge import Record
+from ..judge import Record, ensure_unchanged
 from ..strategies import ArrayRecipe, LayerNormInput, layernorm_inputs
 from .base import DeterministicComponent
 
@@ -22,7 +22,9 @@ __all__ = ["LAYERNORM"]
 
 
 def _observe(adapter: Any, case: LayerNormInput, graph: SpecGraph) -> list[Record]:
-    observed = adapter.run(case.Z.copy(), case.gamma.copy(), case.beta.copy(), case.eps, case.G.copy())
+    given = {"Z": case.Z.copy(), "dL/dZtilde": case.G.copy()}
+    observed = adapter.run(given["Z"], case.gamma.copy(), case.beta.copy(), case.eps, given["dL/dZtilde"])
+    ensure_unchanged(given, {"Z": case.Z, "dL/dZtilde": case.G}, "forward and backward")
     values = {"Z": case.Z, "gamma": case.gamma, "beta": case.beta, "eps": case.eps, "G": case.G, **observed}
     label = f"forward and backward on a {case.rows} x {case.features} input"
     return [Record(label, values, frozenset(observed), case.dtype)]

@@ -18,7 +18,7 @@ from eqconform.specs import adam as adam_specs
 from eqconform.specs import adamw as adamw_specs
 
 from ..graph import SpecGraph, SpecUse
-from ..judge import Record
+from ..judge import Record, ensure_unchanged
 from ..strategies import AdamHyperparameters, ArrayRecipe, OptimizerRun, optimizer_runs
 from .base import DeterministicComponent
 
@@ -70,7 +70,10 @@ def _observe(adapter: Any, run: OptimizerRun, graph: SpecGraph, *, expose_moment
     exposed = {"m": expose_moments, "v": expose_moments}  # judged as adam.* outputs
     for step in range(run.steps):
         gradients = run.gradients[step]
-        observations = session.step([g.copy() for g in gradients])
+        given = [g.copy() for g in gradients]
+        observations = session.step(given)
+        ensure_unchanged({f"gradient of {name}": g for name, g in zip(layout.names, given)},
+                         {f"gradient of {name}": g for name, g in zip(layout.names, gradients)}, f"step {step + 1}")
         values: dict[str, Any] = {**constants, "g": _flat(gradients), "theta_prev": before,
                                   "t": np.full(layout.per_step, step + 1.0),
                                   "m_prev": moments["m"], "v_prev": moments["v"],

@@ -1,0 +1,120 @@
+"""Adapters (the user protocol of eqconform.verify.targets.user) that each misbehave in one way.
+
+Every adapter wraps the bundled, correct NumPy implementation and breaks exactly one thing, so
+a test can show the fault is reported with a specific message and nothing else is disturbed.
+"""
+
+import os
+import sys
+import time
+
+import numpy as np
+
+from eqconform import impl
+
+
+def _layernorm(Z, gamma, beta, eps, G):
+    layer = impl.LayerNorm(Z.shape[1], eps=eps)
+    layer.gamma, layer.beta = gamma, beta
+    out = layer.forward(Z)
+    return layer, {"Ztilde": out, "dLdZ": layer.backward(G), "dLdgamma": layer.dLdgamma, "dLdbeta": layer.dLdbeta}
+
+
+class Correct:
+    def layernorm(self, Z, gamma, beta, eps, G):
+        return _layernorm(Z, gamma, beta, eps, G)[1]
+
+
+class Raises(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        raise ZeroDivisionError("planted")
+
+
+class ReturnsNaN(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        observed = super().layernorm(Z, gamma, beta, eps, G)
+        observed["Ztilde"] = np.full_like(observed["Ztilde"], np.nan)
+        return observed
+
+
+class ReturnsInf(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        observed = super().layernorm(Z, gamma, beta, eps, G)
+        observed["dLdZ"] = np.full_like(observed["dLdZ"], np.inf)
+        return observed
+
+
+class WrongShape(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        observed = super().layernorm(Z, gamma, beta, eps, G)
+        observed["dLdgamma"] = observed["dLdgamma"].ravel()
+        return observed
+
+
+class WrongDtype(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        observed = super().layernorm(Z, gamma, beta, eps, G)
+        observed["dLdbeta"] = observed["dLdbeta"].astype(np.int64)
+        return observed
+
+
+class EditsItsInput(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        observed = super().layernorm(Z, gamma, beta, eps, G)
+        Z -= Z.mean(axis=1, keepdims=True)  # "saves memory" by centering in place
+        return observed
+
+
+class OverwritesGradients:
+    def adam(self, layers, hyperparameters):
+        return _OverwritingAdam(layers, hyperparameters)
+
+
+class _OverwritingAdam:
+    def __init__(self, layers, h):
+        from types import SimpleNamespace
+
+        self.layers = [SimpleNamespace(W=W, b=b, dLdW=None, dLdb=None) for W, b in layers]
+        self.optimizer = impl.Adam(SimpleNamespace(layers=self.layers), lr=h.lr, beta1=h.beta1, beta2=h.beta2, eps=h.eps)
+
+    def step(self, gradients):
+        for index, layer in enumerate(self.layers):
+            layer.dLdW, layer.dLdb = gradients[2 * index], gradients[2 * index + 1]
+        self.optimizer.step()
+        for gradient in gradients:
+            gradient[...] = 0  # "zero_grad" on the caller's arrays
+        return [{"theta": p} for layer in self.layers for p in (layer.W, layer.b)]
+
+
+class Nondeterministic(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        observed = super().layernorm(Z, gamma, beta, eps, G)
+        # One ulp of run-to-run noise, as an unordered parallel reduction gives: within any
+        # tolerance, but not the same answer twice.
+        gradient = observed["dLdZ"]
+        observed["dLdZ"] = gradient + np.random.default_rng().choice([-1, 1], gradient.shape) * np.spacing(gradient)
+        return observed
+
+
+class Hangs(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        time.sleep(3600)
+
+
+class Exits(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        os._exit(7)
+
+
+class Hoards(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        hoard = []
+        while True:
+            hoard.append(np.ones(2**24))  # 128 MB at a time, never freed
+
+
+class Floods(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        sys.stdout.write("debug " * 50_000)
+        sys.stderr.write("warning " * 50_000)
+        return super().layernorm(Z, gamma, beta, eps, G)

@@ -1,0 +1,107 @@
+"""The fault matrix: audited code that misbehaves gets a recorded verdict with a specific
+message, the run continues, and every other result is intact. One test per fault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eqconform.reports.model import Outcome, Result
+from eqconform.specs import select_specs
+from eqconform.verify import engine
+from eqconform.verify.isolation import run_isolated
+from eqconform.verify.search import SearchSettings
+from eqconform.verify.targets import resolve_target
+
+ADAPTERS = Path(__file__).with_name("faulty_adapters.py")
+OPTIONS = SearchSettings(max_examples=15, seed=0)
+LAYERNORM = engine.checkable(select_specs(["layernorm"]))
+
+
+def _reference(name: str) -> str:
+    return f"file:{ADAPTERS}:{name}"
+
+
+def _in_process(name: str, patterns: list[str] | None = None) -> dict[str, Result]:
+    specs = select_specs(patterns) if patterns else LAYERNORM
+    return {r.spec: r for r in engine.run(specs, [resolve_target(_reference(name))], OPTIONS)}
+
+
+def _isolated(name: str, **limits: float) -> dict[tuple[str, str], Result]:
+    """The faulty target beside a correct one, each in its own worker."""
+    specs = engine.checkable(select_specs(["layernorm.affine", "layernorm.grad_beta"]))
+    targets = [(_reference("Correct"), "correct"), (_reference(name), name)]
+    return {(r.spec, r.target): r for r in run_isolated(specs, targets, OPTIONS, **limits)}
+
+
+def _correct_results_intact(results: dict[tuple[str, str], Result]) -> None:
+    assert {r.outcome for (spec, target), r in results.items() if target == "correct"} == {Outcome.PASS}
+
+
+def test_raises() -> None:
+    results = _in_process("Raises")
+    assert {r.outcome for r in results.values()} == {Outcome.ERROR}
+    assert "the target raised ZeroDivisionError: planted" in results["layernorm.mean"].message
+
+
+@pytest.mark.parametrize(("name", "spec", "text", "untouched"), [
+    ("ReturnsNaN", "layernorm.affine", "Ztilde[0, 0] = nan", {"layernorm.grad_gamma", "layernorm.grad_beta"}),
+    ("ReturnsInf", "layernorm.grad_input", "dLdZ[0, 0] = inf", {"layernorm.affine", "layernorm.grad_beta"}),
+    ("WrongShape", "layernorm.grad_gamma", "dLdgamma has shape (1,); the equation gives (1, 1)",
+     {"layernorm.affine", "layernorm.grad_input", "layernorm.grad_beta"}),
+    ("WrongDtype", "layernorm.grad_beta", "dLdbeta has dtype int64; the equation gives real numbers",
+     {"layernorm.affine", "layernorm.grad_input", "layernorm.grad_gamma"}),
+])
+def test_bad_values_fail_on_their_equation_only(name: str, spec: str, text: str, untouched: set[str]) -> None:
+    results = _in_process(name)
+    assert results[spec].outcome is Outcome.FAIL and text in results[spec].message, results[spec].message
+    # Equations whose quantities the fault does not touch still pass.
+    assert {results[s].outcome for s in untouched} == {Outcome.PASS}
+
+
+def test_layernorm_that_edits_its_input() -> None:
+    result = _in_process("EditsItsInput")["layernorm.affine"]
+    assert result.outcome is Outcome.ERROR
+    assert "modified its input Z in place" in result.message
+
+
+def test_optimizer_that_overwrites_the_gradients() -> None:
+    result = _in_process("OverwritesGradients", ["adam.update"])["adam.update"]
+    assert result.outcome is Outcome.ERROR
+    assert "modified its input gradient of layers[0].W in place during step 1" in result.message
+
+
+def test_nondeterministic_where_the_equation_is_deterministic() -> None:
+    result = _in_process("Nondeterministic")["layernorm.grad_input"]
+    assert result.outcome is Outcome.FAIL
+    assert "nondeterministic: two runs on the same input gave different dLdZ" in result.message
+    assert result.counterexample
+
+
+def test_hangs() -> None:
+    results = _isolated("Hangs", timeout=3)
+    assert "timed out" in results[("layernorm.affine", "Hangs")].message
+    assert results[("layernorm.grad_beta", "Hangs")].outcome is Outcome.ERROR
+    _correct_results_intact(results)
+
+
+def test_exits_its_process() -> None:
+    results = _isolated("Exits", timeout=60)
+    assert "worker process died (exit code 7)" in results[("layernorm.affine", "Exits")].message
+    _correct_results_intact(results)
+
+
+def test_allocates_without_bound() -> None:
+    results = _isolated("Hoards", timeout=60, memory_limit=1 * 2**30)
+    result = results[("layernorm.affine", "Hoards")]
+    assert result.outcome is Outcome.ERROR and "out of memory" in result.message and "1.0 GB" in result.message
+    _correct_results_intact(results)
+
+
+def test_floods_its_output() -> None:
+    results = _isolated("Floods", timeout=60)
+    result = results[("layernorm.affine", "Floods")]
+    assert result.outcome is Outcome.PASS
+    assert "printed" in result.message and "MB to its standard output and error (discarded)" in result.message
+    _correct_results_intact(results)
