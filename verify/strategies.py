@@ -246,6 +246,12 @@ class OptimizerRun:
             for scale in self.gradient_scales
         ]
 
+    def in_float64(self) -> OptimizerRun:
+        """The same run computed in float64 (parameters and gradients from the same recipes)."""
+        f64 = np.dtype(np.float64)
+        parameters = tuple(ArrayRecipe(r.shape, f64, r.seed, r.scale, r.offset, r.row_offsets) for r in self.parameters)
+        return OptimizerRun(f64, self.hyperparameters, self.layer_shapes, parameters, self.gradient_seed, self.gradient_scales)
+
     def describe(self) -> str:
         return "\n".join([
             f"dtype={self.dtype}, {self.hyperparameters.describe()}",
@@ -335,15 +341,35 @@ class LayerNormInput:
 
     @cached_property
     def gamma(self) -> np.ndarray:
+        if "gamma" in self.fixed:
+            return self.fixed["gamma"]
         if self.gamma_recipe is None:
             return np.ones((1, self.features), dtype=self.dtype)
         return self.gamma_recipe.build()
 
     @cached_property
     def beta(self) -> np.ndarray:
+        if "beta" in self.fixed:
+            return self.fixed["beta"]
         if self.beta_recipe is None:
             return np.zeros((1, self.features), dtype=self.dtype)
         return self.beta_recipe.build()
+
+    def with_arrays(self, dtype: np.dtype, **arrays: np.ndarray) -> LayerNormInput:
+        """The same case with some arrays replaced and every array cast to ``dtype``."""
+        current = {"Z": self.Z, "G": self.G, "gamma": self.gamma, "beta": self.beta, **arrays}
+        fixed = {name: np.asarray(value, dtype=np.float64).astype(dtype) for name, value in current.items()}
+        return LayerNormInput(np.dtype(dtype), self.eps, self.z, self.gamma_recipe, self.beta_recipe, self.upstream, fixed)
+
+    def in_float64(self) -> LayerNormInput:
+        """Exactly the same numbers, held in float64."""
+        return self.with_arrays(np.dtype(np.float64))
+
+    def recentered(self) -> LayerNormInput:
+        """Every row shifted to (nearly) zero mean: LayerNorm's output does not change, but a
+        computation that loses accuracy on rows with a large mean no longer does."""
+        rows = np.asarray(self.Z, dtype=np.float64)
+        return self.with_arrays(self.dtype, Z=rows - rows.mean(axis=1, keepdims=True))
 
     @cached_property
     def G(self) -> np.ndarray:

@@ -118,3 +118,32 @@ class Floods(Correct):
         sys.stdout.write("debug " * 50_000)
         sys.stderr.write("warning " * 50_000)
         return super().layernorm(Z, gamma, beta, eps, G)
+
+
+class OnePassVariance:
+    """LayerNorm with sigma^2 = E[x^2] - E[x]^2: the right formula, computed unstably."""
+
+    def layernorm(self, Z, gamma, beta, eps, G):
+        mean = Z.mean(axis=1, keepdims=True)
+        variance = np.maximum((Z * Z).mean(axis=1, keepdims=True) - mean * mean, 0)
+        normalized = (Z - mean) / np.sqrt(variance + eps)
+        return {**_gradients(Z, gamma, beta, eps, G),
+                "Ztilde": gamma * normalized + beta, "mu": mean, "sigma2": variance, "Zhat": normalized}
+
+
+def _gradients(Z, gamma, beta, eps, G):
+    """The backward pass of the bundled layer (only the forward statistics are under test)."""
+    observed = _layernorm(Z, gamma, beta, eps, G)[1]
+    return {key: observed[key] for key in ("dLdZ", "dLdgamma", "dLdbeta")}
+
+
+class TwoPassVariance:
+    """The same layer with the variance computed in two passes."""
+
+    def layernorm(self, Z, gamma, beta, eps, G):
+        mean = Z.mean(axis=1, keepdims=True)
+        centered = Z - mean
+        variance = (centered * centered).mean(axis=1, keepdims=True)
+        normalized = centered / np.sqrt(variance + eps)
+        return {**_gradients(Z, gamma, beta, eps, G),
+                "Ztilde": gamma * normalized + beta, "mu": mean, "sigma2": variance, "Zhat": normalized}

@@ -173,12 +173,53 @@ class DeterministicComponent:
     observe: Callable[[Any, Any, SpecGraph], list[Record]]
     #: Whether the same input must give the same output (not for a stochastic layer).
     repeatable: bool = True
+    #: Better-conditioned versions of a case on which the equation's answer is equivalent,
+    #: each with a description (the same numbers in float64; LayerNorm rows shifted to zero
+    #: mean). Used to tell a wrong formula from a right one that loses accuracy.
+    recondition: Callable[[Any], Sequence[tuple[str, Any]]] = lambda case: ()
 
     def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        outcome = self._search(spec, adapter, options)
+        outcome, failure = self._search(spec, adapter, options)
+        if isinstance(failure, Mismatch):
+            return self._diagnose(spec, adapter, failure, outcome)
         if outcome.outcome is Outcome.PASS and self.repeatable:
             return self._repeatability(spec, adapter, outcome)
         return outcome
+
+    def _examine(self, spec: Spec, adapter: Any, case: Any) -> Finding:
+        try:
+            with quiet_target():
+                records = self.observe(adapter, case, self.graph)
+            return combine_findings([judge(self.graph, spec.id, record) for record in records])
+        except (QuantityRaised, ContractViolation) as raised:
+            raise TargetRaised(case, raised) from raised
+        except Exception as error:  # raised while driving the target: the target's
+            raise TargetRaised(case, error) from error
+
+    def _diagnose(self, spec: Spec, adapter: Any, failure: Mismatch, outcome: CheckOutcome) -> CheckOutcome:
+        """Re-run the minimal counterexample in better-conditioned forms: passing there means
+        the formula is right and the failure is a loss of accuracy at this input."""
+        alternatives = list(self.recondition(failure.case))
+        if not alternatives:
+            return outcome
+        passed_on = []
+        for description, alternative in alternatives:
+            try:
+                finding = self._examine(spec, adapter, alternative)
+            except TargetRaised:
+                continue
+            if finding.passed and finding.observable:
+                passed_on.append(description)
+        ratio = failure.finding.ratio
+        if passed_on:
+            verdict = (f"Right formula, numerically unstable: the error here is {ratio:.3g} times the tolerance, "
+                       f"but the same check passes on {' and on '.join(passed_on)}, so the implementation "
+                       "follows the equation and loses accuracy at inputs like this one.")
+        else:
+            tried = " or ".join(description for description, _ in alternatives)
+            verdict = (f"Follows another formula: it also fails on {tried}, so the discrepancy is not a loss "
+                       "of accuracy.")
+        return CheckOutcome(**{**outcome.__dict__, "message": f"{verdict} {outcome.message}"})
 
     def _repeatability(self, spec: Spec, adapter: Any, outcome: CheckOutcome) -> CheckOutcome:
         """Run one hand-picked case twice: the equation is deterministic, so must the target be."""
@@ -202,7 +243,7 @@ class DeterministicComponent:
                     )
         return outcome
 
-    def _search(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
+    def _search(self, spec: Spec, adapter: Any, options: SearchSettings) -> tuple[CheckOutcome, Any]:
         def examine(case: Any) -> Finding:
             try:
                 with quiet_target():
@@ -215,4 +256,4 @@ class DeterministicComponent:
                 raise TargetRaised(case, raised.error) from raised.error
 
         summary = run_search(self.cases(), examine, self.explicit(), options)
-        return outcome_from_search(spec, summary, lambda case: case.describe())
+        return outcome_from_search(spec, summary, lambda case: case.describe()), summary.failure

@@ -46,6 +46,15 @@ def separating_inputs() -> list[LayerNormInput]:
     return [case(4, 4, 0.5, 0.3), case(3, 5, 1e-8, 1.0), case(6, 6, 1e-8, 1.0)]
 
 
+def reconditioned(case: LayerNormInput) -> list[tuple[str, LayerNormInput]]:
+    """The same numbers in float64, and the rows shifted to zero mean (LayerNorm's output is
+    shift-invariant, so only the conditioning changes)."""
+    alternatives = [("the same rows shifted to zero mean", case.recentered())]
+    if case.dtype != np.float64:
+        alternatives.append(("the same numbers in float64", case.in_float64()))
+    return alternatives
+
+
 LAYERNORM = DeterministicComponent(
     name="layernorm",
     adapter="layernorm",
@@ -53,4 +62,5 @@ LAYERNORM = DeterministicComponent(
     cases=lambda: layernorm_inputs(),
     explicit=separating_inputs,
     observe=_observe,
+    recondition=reconditioned,
 )

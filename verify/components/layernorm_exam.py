@@ -13,6 +13,7 @@ from ..graph import SpecGraph, SpecUse
 from ..judge import Record
 from ..strategies import LayerNormInput, layernorm_inputs
 from .base import DeterministicComponent
+from .layernorm import reconditioned
 
 __all__ = ["LAYERNORM_EXAM"]
 
@@ -33,4 +34,5 @@ LAYERNORM_EXAM = DeterministicComponent(
     cases=lambda: layernorm_inputs(min_features=2, affine=False, eps=0.0),
     explicit=lambda: [],
     observe=_observe,
+    recondition=reconditioned,
 )

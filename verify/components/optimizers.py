@@ -116,6 +116,7 @@ def _component(name: str, uses: Sequence[SpecUse], *, weight_decay: bool, expose
         cases=lambda: optimizer_runs(weight_decay=weight_decay),
         explicit=lambda: [_separating_run(weight_decay=0.5 if weight_decay else 0.0)],
         observe=lambda adapter, run, graph: _observe(adapter, run, graph, expose_moments=expose_moments),
+        recondition=lambda run: [("the same run in float64", run.in_float64())] if run.dtype != np.float64 else [],
     )
 
 
