@@ -142,6 +142,16 @@ class SpecGraph:
             forms.update(self._form_for(spec_id, chosen))
         return forms
 
+    def expression(self, quantity: str, combination: Combination, observed: frozenset[str]) -> sp.Expr:
+        """The array-form expression predicting ``quantity`` from observed quantities and
+        inputs, with every spec in the combination in its chosen form."""
+        definitions = {}
+        for spec_id, variant_id in dict(combination).items():
+            for name, expr in self.form(spec_id, variant_id).items():
+                if name not in observed or name == quantity:
+                    definitions[name] = expr
+        return compose(definitions.pop(quantity), definitions)
+
     def predictor(self, quantity: str, combination: Combination, observed: frozenset[str]) -> Predictor:
         """Compiled ``(value, bound)`` of ``quantity`` from the observed quantities and inputs,
         with every spec in the combination in its chosen form."""
@@ -149,13 +159,7 @@ class SpecGraph:
         compiled = self._compiled.get(key)
         if compiled is None:
             chosen = dict(combination)
-            definitions = {}
-            for spec_id, variant_id in chosen.items():
-                for name, expr in self.form(spec_id, variant_id).items():
-                    if name not in observed or name == quantity:
-                        definitions[name] = expr
-            target = definitions.pop(quantity)
-            expr = compose(target, definitions)
+            expr = self.expression(quantity, combination, observed)
             program = error_bound_program(expr, self._recomputable(expr, chosen))
             compiled = Predictor(compile_expressions((expr,)), compile_program(program.assignments, (program.error,)))
             self._compiled[key] = compiled

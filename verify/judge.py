@@ -78,6 +78,8 @@ class Comparison:
     ratio: float
     abs_error: float
     detail: str
+    quantity: str = ""
+    index: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,11 @@ class Finding:
     detail: str = ""
     #: Other specs whose unexposed quantities were part of the prediction.
     together_with: tuple[str, ...] = ()
+    #: Where the closest accepted form was compared: quantity, entry, variants and record.
+    quantity: str = ""
+    index: tuple[int, ...] = ()
+    combination: tuple[tuple[str, str], ...] = ()
+    record: Record | None = None
 
 
 def _working_dtype(given: np.dtype, observed: np.ndarray) -> np.dtype:
@@ -143,6 +150,8 @@ def compare(observed: Any, predicted: np.ndarray, bound: np.ndarray, record: Rec
         float(error.flat[worst]),
         f"{name}{record.where(index)} = {float(values.flat[worst])!r}, the equation gives {float(predicted.flat[worst])!r} "
         f"(tolerance {float(allowed.flat[worst]):.3g})",
+        name,
+        index,
     )
 
 
@@ -163,13 +172,14 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
     matching_accepted: set[str] = set()
     matching_rejected: set[str] = set()
     closest: Comparison | None = None
+    closest_combination: tuple[tuple[str, str], ...] = ()
     for combination in graph.combinations(chain):
         comparison = _compare_combination(graph, combination, checked, record, values)
         own = spec.form_of(dict(combination)[spec_id])
         if comparison.ratio <= 1.0:
             (matching_accepted if own in accepted else matching_rejected).add(own)
         if own in accepted and (closest is None or comparison.ratio < closest.ratio):
-            closest = comparison
+            closest, closest_combination = comparison, combination
     assert closest is not None  # every spec has at least one accepted variant
     return Finding(
         observable=True,
@@ -181,6 +191,10 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
         through=through,
         detail=f"{closest.detail} ({record.label})" if closest.detail else record.label,
         together_with=tuple(s for s in chain if s != spec_id),
+        quantity=closest.quantity,
+        index=closest.index,
+        combination=closest_combination,
+        record=record,
     )
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Mapping
 
+import mpmath
 import numpy as np
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +23,8 @@ from eqconform.reports.model import Outcome, StatisticalTest
 from eqconform.specs.model import Spec
 
 from ..graph import SpecGraph
-from ..judge import ContractViolation, Finding, QuantityRaised, Record, checked_quantities, judge
+from ..judge import ContractViolation, Finding, QuantityRaised, Raised, Record, checked_quantities, judge
+from ..precise import DIGITS, exact
 from ..search import Mismatch, SearchSettings, SearchSummary, TargetRaised, run_search
 
 __all__ = [
@@ -67,6 +70,42 @@ def quiet_target() -> Iterator[None]:
         yield
 
 
+def exact_note(graph: SpecGraph, finding: Finding) -> str:
+    """The failing entry measured against the spec evaluated with 50-digit arithmetic."""
+    record = finding.record
+    if record is None or not finding.quantity or finding.quantity not in record.values:
+        return ""
+    try:
+        expr = graph.expression(finding.quantity, finding.combination, record.observed)
+        values = {k: v for k, v in record.values.items() if not isinstance(v, Raised)}
+        exact_values = exact(expr, values, _sizes(expr, values))
+    except Exception:  # the measurement is a courtesy; the verdict stands without it
+        return ""
+    if exact_values is None:
+        return ""
+    index = finding.index if np.ndim(exact_values) else ()
+    truth = exact_values[index] if index else exact_values.item() if exact_values.ndim == 0 else exact_values.flat[0]
+    observed = float(np.asarray(record.values[finding.quantity], dtype=np.float64)[index])
+    predicted = float(graph.predictor(finding.quantity, finding.combination, record.observed)(
+        {**values, "unit_roundoff": 0.0})[0][index])
+    with mpmath.workdps(DIGITS):
+        scale = abs(truth) if truth != 0 else mpmath.mpf(1)
+        target_error = float(abs(mpmath.mpf(observed) - truth) / scale)
+        oracle_error = float(abs(mpmath.mpf(predicted) - truth) / scale)
+        shown = mpmath.nstr(truth, 20)
+    return (f"Against the equation evaluated with {DIGITS}-digit arithmetic ({shown}), the implementation's "
+            f"relative error is {target_error:.2g}; the float64 oracle's is {oracle_error:.2g}.")
+
+
+def _sizes(expr: Any, values: Mapping[str, Any]) -> dict[str, int]:
+    """Sizes of reduced axes (C, N, ...) read off the arrays, as the float64 oracle does."""
+    from ..compiler import _reduced_sizes
+
+    arrays = [np.shape(v) for v in values.values() if np.ndim(v)]
+    shape = np.broadcast_shapes(*arrays) if arrays else ()
+    return {name: shape[axis] if axis < len(shape) else 1 for name, axis in _reduced_sizes([expr]).items()}
+
+
 def combine_findings(findings: Sequence[Finding]) -> Finding:
     """One finding for a case from its records: the first failing record, else the worst."""
     observable = [f for f in findings if f.observable]
@@ -86,6 +125,10 @@ def combine_findings(findings: Sequence[Finding]) -> Finding:
         through=worst.through,
         detail=worst.detail,
         together_with=worst.together_with,
+        quantity=worst.quantity,
+        index=worst.index,
+        combination=worst.combination,
+        record=worst.record,
     )
 
 
@@ -211,6 +254,7 @@ class DeterministicComponent:
             if finding.passed and finding.observable:
                 passed_on.append(description)
         ratio = failure.finding.ratio
+        exactness = exact_note(self.graph, failure.finding)
         if passed_on:
             verdict = (f"Right formula, numerically unstable: the error here is {ratio:.3g} times the tolerance, "
                        f"but the same check passes on {' and on '.join(passed_on)}, so the implementation "
@@ -219,7 +263,7 @@ class DeterministicComponent:
             tried = " or ".join(description for description, _ in alternatives)
             verdict = (f"Follows another formula: it also fails on {tried}, so the discrepancy is not a loss "
                        "of accuracy.")
-        return CheckOutcome(**{**outcome.__dict__, "message": f"{verdict} {outcome.message}"})
+        return CheckOutcome(**{**outcome.__dict__, "message": f"{verdict} {outcome.message} {exactness}".strip()})
 
     def _repeatability(self, spec: Spec, adapter: Any, outcome: CheckOutcome) -> CheckOutcome:
         """Run one hand-picked case twice: the equation is deterministic, so must the target be."""
