@@ -26,6 +26,7 @@ def test_one_pass_variance_is_numerically_unstable_and_two_pass_passes_the_same_
     assert unstable.message.startswith("Right formula, numerically unstable")
     assert "times the tolerance" in unstable.message and unstable.max_error > 1
     assert unstable.counterexample and "Z = np.array(" in unstable.counterexample
+    assert "50-digit arithmetic" in unstable.message
     stable = _check(f"file:{ADAPTERS}:TwoPassVariance", "layernorm.variance")
     assert stable.outcome is Outcome.PASS, stable.message
 
