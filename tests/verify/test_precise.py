@@ -27,7 +27,7 @@ def test_variance_matches_exact_rational_arithmetic_on_an_ill_conditioned_row() 
     with mpmath.workdps(DIGITS):
         assert abs(value - mpmath.mpf(truth.numerator) / truth.denominator) < mpmath.mpf(10) ** -45
     one_pass = np.mean(row * row) - np.mean(row) ** 2
-    assert abs(one_pass - float(truth)) > 1  # float64 one-pass arithmetic is nowhere near it
+    assert abs(one_pass - float(truth)) / float(truth) > 0.1  # float64 one-pass arithmetic is 28% off
 
 
 def test_rationals_in_the_spec_stay_exact() -> None:
