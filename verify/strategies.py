@@ -37,6 +37,8 @@ __all__ = [
     "batch_shapes",
     "dropout_inputs",
     "float_dtypes",
+    "hard_layernorm_inputs",
+    "hard_optimizer_runs",
     "layernorm_inputs",
     "optimizer_runs",
 ]
@@ -312,6 +314,15 @@ def optimizer_runs(
                            min_gradient_scale, max_gradient_scale)
 
 
+def hard_optimizer_runs(*, weight_decay: bool = False) -> st.SearchStrategy[OptimizerRun]:
+    """The hard corners: gradients from 1e-30 to 1e30, float16, and long runs on a small layer
+    that reach step t = 10**4 (where 1 - beta**t is 1 to working precision)."""
+    wide = optimizer_runs(weight_decay=weight_decay, max_steps=20, dtypes=(np.float16, np.float32, np.float64),
+                          min_gradient_scale=1e-30, max_gradient_scale=1e30)
+    long = optimizer_runs(weight_decay=weight_decay, min_steps=1000, max_steps=10_000, max_layers=1, max_width=1)
+    return st.one_of(wide, long)
+
+
 # --------------------------------------------------------------------------- layernorm
 
 @dataclass(frozen=True)
@@ -391,10 +402,12 @@ def _show(array: np.ndarray) -> str:
 
 @st.composite
 def _layernorm_inputs(draw: st.DrawFn, shapes: st.SearchStrategy[tuple[int, int]], dtypes: tuple[np.dtype, ...],
-                      max_offset: float, affine: bool, eps: st.SearchStrategy[float]) -> LayerNormInput:
+                      max_offset: float, affine: bool, eps: st.SearchStrategy[float],
+                      scales: tuple[float, float] = (1e-3, 1e3)) -> LayerNormInput:
     rows, features = draw(shapes)
     dtype = draw(st.sampled_from(dtypes))
-    z = draw(array_recipes((rows, features), dtype, min_scale=1e-3, max_scale=1e3, max_offset=max_offset, row_offsets=True))
+    z = draw(array_recipes((rows, features), dtype, min_scale=scales[0], max_scale=scales[1], max_offset=max_offset,
+                           row_offsets=True))
     gamma = draw(array_recipes((1, features), dtype, min_scale=1e-1, max_scale=1e1)) if affine else None
     beta = draw(array_recipes((1, features), dtype, min_scale=1e-1, max_scale=1e1)) if affine else None
     upstream = draw(array_recipes((rows, features), dtype, min_scale=1e-2, max_scale=1e2))
@@ -411,6 +424,8 @@ def layernorm_inputs(
     max_offset: float = 1e3,
     affine: bool = True,
     eps: st.SearchStrategy[float] | float | None = None,
+    min_scale: float = 1e-3,
+    max_scale: float = 1e3,
 ) -> st.SearchStrategy[LayerNormInput]:
     """LayerNorm inputs: shapes from :func:`batch_shapes`, rows with large offsets
     (``|mean| / std`` up to ``max_offset / 1e-3``), random ``gamma``/``beta`` unless
@@ -425,8 +440,21 @@ def layernorm_inputs(
         eps_strategy = st.just(float(eps))
     else:
         eps_strategy = eps
+    if not 0 < min_scale <= max_scale:
+        raise InvalidArgument(f"need 0 < min_scale={min_scale!r} <= max_scale={max_scale!r}")
     shapes = batch_shapes(min_rows=min_rows, max_rows=max_rows, min_features=min_features, max_features=max_features)
-    return _layernorm_inputs(shapes, _check_dtypes(dtypes), max_offset, affine, eps_strategy)
+    return _layernorm_inputs(shapes, _check_dtypes(dtypes), max_offset, affine, eps_strategy, (min_scale, max_scale))
+
+
+def hard_layernorm_inputs() -> st.SearchStrategy[LayerNormInput]:
+    """The hard corners: rows whose |mean| / std reaches 1e4 and far beyond (up to 1e8 in
+    float64 and past it), near-constant rows (spread down to 1e-12), eps down to 1e-30, and
+    float16."""
+    return layernorm_inputs(
+        max_rows=32, max_features=64, dtypes=(np.float16, np.float32, np.float64), max_offset=1e8,
+        min_scale=1e-12, max_scale=1.0,
+        eps=st.one_of(st.sampled_from([1e-30, 1e-12, 1e-8]), st.floats(1e-30, 1e-3)),
+    )
 
 
 # --------------------------------------------------------------------------- dropout

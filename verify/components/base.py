@@ -220,6 +220,8 @@ class DeterministicComponent:
     #: each with a description (the same numbers in float64; LayerNorm rows shifted to zero
     #: mean). Used to tell a wrong formula from a right one that loses accuracy.
     recondition: Callable[[Any], Sequence[tuple[str, Any]]] = lambda case: ()
+    #: The hard corners, drawn instead of ``cases`` under the ``hard`` profile.
+    hard_cases: Callable[[], st.SearchStrategy[Any]] | None = None
 
     def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
         outcome, failure = self._search(spec, adapter, options)
@@ -299,5 +301,7 @@ class DeterministicComponent:
             except QuantityRaised as raised:  # a phase of the target that this spec needs raised
                 raise TargetRaised(case, raised.error) from raised.error
 
-        summary = run_search(self.cases(), examine, self.explicit(), options)
+        hard = getattr(options, "profile", "default") == "hard" and self.hard_cases is not None
+        cases = self.hard_cases() if hard and self.hard_cases is not None else self.cases()
+        summary = run_search(cases, examine, self.explicit(), options)
         return outcome_from_search(spec, summary, lambda case: case.describe()), summary.failure

@@ -15,7 +15,7 @@ from eqconform.specs import layernorm as specs
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record, ensure_unchanged
-from ..strategies import ArrayRecipe, LayerNormInput, layernorm_inputs
+from ..strategies import ArrayRecipe, LayerNormInput, hard_layernorm_inputs, layernorm_inputs
 from .base import DeterministicComponent
 
 __all__ = ["LAYERNORM"]
@@ -63,4 +63,5 @@ LAYERNORM = DeterministicComponent(
     explicit=separating_inputs,
     observe=_observe,
     recondition=reconditioned,
+    hard_cases=hard_layernorm_inputs,
 )

@@ -19,7 +19,7 @@ from eqconform.specs import adamw as adamw_specs
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record, ensure_unchanged
-from ..strategies import AdamHyperparameters, ArrayRecipe, OptimizerRun, optimizer_runs
+from ..strategies import AdamHyperparameters, ArrayRecipe, OptimizerRun, hard_optimizer_runs, optimizer_runs
 from .base import DeterministicComponent
 
 __all__ = ["ADAM", "ADAMW"]
@@ -117,6 +117,7 @@ def _component(name: str, uses: Sequence[SpecUse], *, weight_decay: bool, expose
         explicit=lambda: [_separating_run(weight_decay=0.5 if weight_decay else 0.0)],
         observe=lambda adapter, run, graph: _observe(adapter, run, graph, expose_moments=expose_moments),
         recondition=lambda run: [("the same run in float64", run.in_float64())] if run.dtype != np.float64 else [],
+        hard_cases=lambda: hard_optimizer_runs(weight_decay=weight_decay),
     )
 
 
