@@ -32,7 +32,15 @@ from eqconform.specs.model import Spec
 
 from .search import SearchSettings
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "DEFAULT_TIMEOUT", "IsolatedTarget", "run_isolated"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "DEFAULT_TIMEOUT", "IsolatedTarget", "RunInterrupted", "run_isolated"]
+
+
+class RunInterrupted(Exception):
+    """The run was interrupted (Ctrl-C); ``results`` holds every check that had finished."""
+
+    def __init__(self, results: list[Result]):
+        super().__init__(f"interrupted after {len(results)} results")
+        self.results = results
 
 #: Seconds one (spec, target) check may take before its worker is killed.
 DEFAULT_TIMEOUT = 300.0
@@ -227,21 +235,38 @@ def run_isolated(
     targets run concurrently. Results come back in catalogue order, then target order. When
     ``defaults`` is given, each target's hyperparameter defaults are stored in it by name."""
     workers = [IsolatedTarget(reference, name, timeout, memory_limit) for reference, name in targets]
+    stop = threading.Event()
+    finished: list[list[Result]] = [[] for _ in workers]
 
-    def run_target(worker: IsolatedTarget) -> list[Result]:
-        results = []
+    def run_target(index: int) -> None:
+        worker = workers[index]
         try:
             for spec in specs:
+                if stop.is_set():
+                    return
                 result = worker.check(spec, options)
-                results.append(result)
+                if stop.is_set():  # cut short by the interruption: not a verdict
+                    return
+                finished[index].append(result)
                 if progress is not None:
                     progress(result)
             if defaults is not None:
                 defaults[worker.name] = worker.defaults()
         finally:
             worker.close()
-        return results
 
-    with ThreadPoolExecutor(max_workers=max(1, len(workers))) as pool:
-        per_target = list(pool.map(run_target, workers))
+    pool = ThreadPoolExecutor(max_workers=max(1, len(workers)))
+    futures = [pool.submit(run_target, index) for index in range(len(workers))]
+    try:
+        for future in futures:
+            future.result()
+    except KeyboardInterrupt:
+        stop.set()
+        for worker in workers:
+            worker.close()
+        pool.shutdown(wait=True, cancel_futures=True)
+        ordered = [result for spec in specs for per_target in finished for result in per_target if result.spec == spec.id]
+        raise RunInterrupted(ordered) from None
+    pool.shutdown(wait=True)
+    per_target = finished
     return [per_target[t][s] for s in range(len(specs)) for t in range(len(workers))]

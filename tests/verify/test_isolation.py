@@ -69,3 +69,27 @@ def test_results_come_back_in_catalogue_then_target_order() -> None:
         ("dropout.eval", "numpy"), ("dropout.eval", "fall"),
     ]
     assert all(r.outcome is Outcome.PASS for r in results)
+
+
+def test_ctrl_c_keeps_every_finished_result() -> None:
+    import os
+    import signal
+    import threading
+
+    from eqconform.verify.isolation import RunInterrupted
+
+    adapters = Path(__file__).parent.parent / "faults" / "faulty_adapters.py"
+    specs = engine.checkable(select_specs(["dropout.eval", "layernorm.affine"]))
+    targets = [("numpy", "numpy"), (f"file:{adapters}:Hangs", "hangs")]
+    timer = threading.Timer(8.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(RunInterrupted) as interrupted:
+            run_isolated(specs, targets, OPTIONS, timeout=600)
+    finally:
+        timer.cancel()
+    kept = {(r.spec, r.target): r.outcome for r in interrupted.value.results}
+    assert kept[("dropout.eval", "numpy")] is Outcome.PASS
+    assert kept[("layernorm.affine", "numpy")] is Outcome.PASS
+    assert kept[("dropout.eval", "hangs")] is Outcome.SKIP  # it provides no dropout
+    assert ("layernorm.affine", "hangs") not in kept  # interrupted mid-check: no verdict
