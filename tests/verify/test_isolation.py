@@ -91,5 +91,6 @@ def test_ctrl_c_keeps_every_finished_result() -> None:
     kept = {(r.spec, r.target): r.outcome for r in interrupted.value.results}
     assert kept[("dropout.eval", "numpy")] is Outcome.PASS
     assert kept[("layernorm.affine", "numpy")] is Outcome.PASS
-    assert kept[("dropout.eval", "hangs")] is Outcome.SKIP  # it provides no dropout
-    assert ("layernorm.affine", "hangs") not in kept  # interrupted mid-check: no verdict
+    # The hanging target was interrupted in its first check (catalogue order puts LayerNorm
+    # first): a check cut short is no verdict, so nothing is kept for it.
+    assert not [key for key in kept if key[1] == "hangs"]
