@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any
 
 __all__ = [
+    "CHANGES",
     "FORMAT_VERSION",
     "Outcome",
     "ProofRecord",
@@ -27,6 +28,12 @@ __all__ = [
 
 #: Version of the JSON layout; bumped whenever a field changes meaning or disappears.
 FORMAT_VERSION = 1
+
+#: How a result can differ from the baseline's (:attr:`Result.change`): it went from pass or
+#: skip to fail or error; from fail or error to pass; it kept its outcome but follows another
+#: variant; its outcome changed otherwise (fail to error, pass to skip, ...); the baseline has
+#: no result for it.
+CHANGES = ("regressed", "fixed", "variant changed", "changed", "new")
 
 
 class Outcome(str, Enum):
@@ -55,7 +62,9 @@ class Result:
     ``max_error`` is the worst discrepancy seen, in units of the tolerance (a pass has it at
     most 1); ``max_abs_error`` is the same point's absolute difference from the oracle.
     ``counterexample`` is the minimal failing input (after Hypothesis shrank it), rendered as
-    text; ``reproduce`` is a shell command that re-runs exactly this check.
+    text; ``reproduce`` is a shell command that re-runs exactly this check. ``change`` is set
+    only in a report made against a baseline (``eqconform report --baseline``): how this
+    result differs from the baseline's, one of :data:`CHANGES`, or ``None`` when it does not.
     """
 
     spec: str
@@ -71,6 +80,7 @@ class Result:
     observed_through: str | None = None
     statistics: tuple[StatisticalTest, ...] = ()
     seconds: float = 0.0
+    change: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -148,6 +158,10 @@ class Report:
     errata: tuple[Mapping[str, str], ...] = field(default_factory=tuple)
     #: The documents' defaults by component: ``{"adam": {"eps": [1e-08, "where stated"]}}``.
     documented_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Set when the report was made against a baseline report: ``file`` (as given), ``counts``
+    #: (results by :data:`CHANGES` entry) and ``removed`` (the baseline's results that have
+    #: no counterpart here, as ``{"spec", "target", "outcome"}``). JSON key only when set.
+    baseline: Mapping[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -178,6 +192,7 @@ class Report:
             "errata": [dict(entry) for entry in self.errata],
             "documented_defaults": {k: {p: list(v) for p, v in d.items()} for k, d in self.documented_defaults.items()},
             "summary": self.counts(),
+            **({"baseline": _plain(self.baseline)} if self.baseline is not None else {}),
         }
 
 
@@ -185,7 +200,18 @@ def _result_dict(result: Result) -> dict[str, Any]:
     data = asdict(result)
     data["outcome"] = result.outcome.value
     data["statistics"] = [asdict(test) for test in result.statistics]
+    if result.change is None:  # only reports made against a baseline carry the key
+        del data["change"]
     return data
+
+
+def _plain(value: Any) -> Any:
+    """Mappings and sequences as dicts and lists, for the JSON layout."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _spec_dict(spec: SpecSummary) -> dict[str, Any]:

@@ -29,9 +29,11 @@ from eqconform.reports.model import (
 )
 from eqconform.reports.render_markdown import (
     ABSENT,
+    CHANGE_LABELS,
     MISSING,
     DefaultsRow,
     ScoreboardRow,
+    baseline_text,
     components,
     defaults_rows,
     format_error,
@@ -110,7 +112,8 @@ def _header(report: Report) -> str:
         f'{_badge(verdict.upper(), verdict, "verdict")}</h1>'
         f'<ul class="meta">{meta}</ul>'
         f'<ul class="counts">{"".join(chips)}</ul>'
-        "</div></header>"
+        + (f'<p class="baseline legend">{_e(baseline_text(report))}</p>' if report.baseline is not None else "")
+        + "</div></header>"
     )
 
 
@@ -198,12 +201,24 @@ def _verdict(result: Result) -> str:
     variant = (f' <span class="sb-variant">· {_e(result.variant)}</span>'
                if result.variant else "")
     return (f'<span class="sb-verdict"><span class="sb-mark" aria-hidden="true">'
-            f"{_MARKS[result.outcome]}</span> {_e(result.outcome.value)}</span>{variant}")
+            f"{_MARKS[result.outcome]}</span> {_e(result.outcome.value)}</span>{variant}"
+            + (f" {_change_badge(result.change)}" if result.change else ""))
+
+
+# Baseline changes borrow the outcome colours: a regression looks like a failure, a fix like a pass.
+_CHANGE_CSS = {"regressed": "fail", "fixed": "pass", "variant changed": "skip", "changed": "error", "new": "skip"}
+
+
+def _change_badge(change: str) -> str:
+    """The mark of a change since the baseline (``eqconform report --baseline``)."""
+    text = CHANGE_LABELS.get(change, change).split(" ", 1)[-1]
+    return _badge(text, _CHANGE_CSS.get(change, "skip"), "change")
 
 
 def _verdict_title(result: Result) -> str:
     """The cell's tooltip: everything the scoreboard leaves out, on one line."""
-    facts = [f"{result.spec} on {result.target}: {result.outcome.value}"]
+    facts = [f"{result.spec} on {result.target}: {result.outcome.value}"
+             + (f" ({result.change} since the baseline)" if result.change else "")]
     if result.variant:
         facts.append(f"variant {result.variant}")
     facts.append(f"{result.examples} examples")
@@ -392,7 +407,8 @@ def _results(results: Sequence[Result]) -> str:
         body.append(
             "<tr>"
             f"<td><code>{_e(result.target)}</code></td>"
-            f"<td>{_badge(result.outcome.value, result.outcome.value)}</td>"
+            f"<td>{_badge(result.outcome.value, result.outcome.value)}"
+            f"{(' ' + _change_badge(result.change)) if result.change else ''}</td>"
             f"<td>{_code_or_dash(result.variant)}</td>"
             f'<td class="num">{result.examples}</td>'
             f'<td class="num{" bad" if bad else ""}">{_worst_error(result)}</td>'

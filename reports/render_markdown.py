@@ -30,12 +30,15 @@ from eqconform.reports.model import (
 
 __all__ = [
     "ABSENT",
+    "CHANGE_LABELS",
     "MISSING",
     "OUTCOME_LABELS",
     "PROOF_LABELS",
     "DefaultsRow",
     "MarkdownRenderer",
     "ScoreboardRow",
+    "baseline_text",
+    "change_label",
     "components",
     "defaults_rows",
     "format_error",
@@ -349,6 +352,7 @@ def render(report: Report) -> str:
         ),
         f"**{_inline(summary_text(report))}**",
     ]
+    blocks += _baseline(report)
     blocks += _scoreboard(report)
     if report.targets:
         blocks.append("\n".join(_target_item(target) for target in report.targets))
@@ -360,6 +364,46 @@ def render(report: Report) -> str:
     blocks += _failures(report)
     blocks += _errata(report.errata)
     return "\n\n".join(blocks) + "\n"
+
+
+#: How each baseline change is marked (``eqconform report --baseline``).
+CHANGE_LABELS: Mapping[str, str] = {
+    "regressed": "🔺 regressed",
+    "fixed": "✅ fixed",
+    "variant changed": "🔀 variant changed",
+    "changed": "↔️ changed",
+    "new": "➕ new",
+}
+
+
+def change_label(change: str | None) -> str:
+    """The mark of a result's change since the baseline; an em dash when it did not change."""
+    return MISSING if change is None else CHANGE_LABELS.get(change, change)
+
+
+def baseline_text(report: Report) -> str:
+    """``Against the baseline old.json: 1 regressed, 2 fixed, ...`` (empty without a baseline)."""
+    if report.baseline is None:
+        return ""
+    counts = report.baseline.get("counts", {})
+    parts = [f"{counts.get(kind, 0)} {kind}" for kind in CHANGE_LABELS]
+    removed = len(report.baseline.get("removed", ()))
+    text = f"Against the baseline {report.baseline.get('file', '')}: {', '.join(parts)}"
+    if removed:
+        text += f"; {removed} of its results are not in this report"
+    return text
+
+
+def _baseline(report: Report) -> list[str]:
+    if report.baseline is None:
+        return []
+    blocks = [_inline(baseline_text(report))]
+    removed = report.baseline.get("removed", ())
+    if removed:
+        rows = [[_code(str(item.get("spec"))), _inline(str(item.get("target"))), _inline(str(item.get("outcome")))]
+                for item in removed]
+        blocks.append(_table(["Spec", "Target", "Outcome in the baseline"], rows))
+    return blocks
 
 
 def _target_item(target: TargetSummary) -> str:
@@ -434,12 +478,15 @@ def _proofs(proofs: Sequence[ProofRecord]) -> list[str]:
 
 def _component_table(report: Report, specs: Iterable[SpecSummary]) -> str:
     header = ["Spec", "Title", "Source", "Target", "Outcome", "Variant", "Examples", "Max error"]
+    marked = report.baseline is not None
+    if marked:
+        header.append("Change")
     rows: list[list[str]] = []
     for spec in specs:
         results = list(report.results_for(spec.id))
         described = [_code(spec.id), _inline(spec.title), _inline(spec.source)]
         if not results:
-            rows.append([*described, "—", "not checked", "—", "—", "—"])
+            rows.append([*described, "—", "not checked", "—", "—", "—", *(["—"] if marked else [])])
         for index, result in enumerate(results):
             # The title and source are given once per spec; later rows only repeat the id.
             spec_cells = described if index == 0 else [_code(spec.id), "", ""]
@@ -450,6 +497,7 @@ def _component_table(report: Report, specs: Iterable[SpecSummary]) -> str:
                 _code(result.variant) if result.variant else "—",
                 str(result.examples),
                 format_error(result),
+                *([change_label(result.change)] if marked else []),
             ])
     return _table(header, rows)
 
@@ -464,6 +512,7 @@ def _failures(report: Report) -> list[str]:
         blocks.append(
             f"### {_inline(result.spec)} on {_inline(result.target)}: "
             f"{OUTCOME_LABELS[result.outcome]}"
+            + (f" ({CHANGE_LABELS.get(result.change, result.change)} since the baseline)" if result.change else "")
         )
         facts = [f"variant {_code(result.variant)}" if result.variant else "",
                  f"{result.examples} examples",

@@ -3,7 +3,8 @@
 ``eqconform specs`` lists the catalogue; ``eqconform report`` checks targets against it and
 writes ``report.json``, ``report.md``, ``index.html`` and ``junit.xml``. Exit status: 0 when
 every result passes or skips, 1 when any fails or errors, 2 for a usage error (one line on
-stderr, no traceback).
+stderr, no traceback). ``eqconform diff OLD NEW`` compares two ``report.json`` files and exits 1
+when any result regressed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, NoReturn
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageError(Exception):
@@ -79,7 +80,22 @@ def _parser() -> _Parser:
                         "(default 300)")
     report.add_argument("--in-process", action="store_true",
                         help="run audited code in this process (no isolation or time limit; for debugging)")
+    report.add_argument("--profile", choices=("default", "hard"), default="default",
+                        help="'hard' draws the numerical hard corners instead (huge offsets, near-constant "
+                        "rows, tiny eps, gradients from 1e-30 to 1e30, t up to 1e4, float16)")
     report.add_argument("--quiet", action="store_true", help="print only the summary line and where the report is")
+    report.add_argument("--examples-dir", default=None, metavar="DIR",
+                        help="where counterexamples are remembered and replayed from "
+                        "(default .eqconform/examples)")
+    report.add_argument("--no-examples-db", action="store_true",
+                        help="neither replay nor remember counterexamples: the verdicts depend on the seed alone")
+    report.add_argument("--baseline", default=None, metavar="OLD.json",
+                        help="an earlier report.json: mark what regressed, was fixed or changed since")
+    diff = commands.add_parser("diff", help="compare two report.json files; exit 1 if anything regressed")
+    diff.add_argument("old", metavar="OLD.json", help="the earlier report (a report.json, or its folder)")
+    diff.add_argument("new", metavar="NEW.json", help="the later report")
+    diff.add_argument("-o", "--output", default="-", metavar="FILE",
+                      help="write the Markdown to FILE instead of standard output")
     return parser
 
 
@@ -88,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "specs":
             return _list_specs(args.spec)
+        if args.command == "diff":
+            return _diff(args)
         return _report(args)
     except UsageError as error:
         print(f"eqconform: error: {error}", file=sys.stderr)
@@ -116,8 +134,9 @@ def _report(args: argparse.Namespace) -> int:
     from eqconform.specs import CLAIMS, DOCUMENTED_DEFAULTS, ERRATA, UnknownSpecError, select_specs
 
     from . import engine
-    from .isolation import DEFAULT_TIMEOUT, run_isolated
-    from .search import SearchSettings
+    from .diff import ReportFileError, diff_reports, load_report, mark_report
+    from .isolation import DEFAULT_TIMEOUT, RunInterrupted, run_isolated
+    from .search import DEFAULT_EXAMPLES_DIR, SearchSettings, examples_database
     from .targets import HandinPathError, UnknownTargetError, resolve_target
 
     try:
@@ -128,11 +147,22 @@ def _report(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.exists() and not output.is_dir():
         raise UsageError(f"output {args.output!r} exists and is not a directory")
+    _ensure_writable(output)
+    if args.no_examples_db and args.examples_dir is not None:
+        raise UsageError("--examples-dir and --no-examples-db exclude each other")
+    examples_dir = Path(args.examples_dir or DEFAULT_EXAMPLES_DIR)
+    if not args.no_examples_db and examples_dir.exists() and not examples_dir.is_dir():
+        raise UsageError(f"examples directory {str(examples_dir)!r} exists and is not a directory")
+    try:
+        baseline = load_report(args.baseline) if args.baseline is not None else None
+    except ReportFileError as error:
+        raise UsageError(f"--baseline: {error}") from None
 
     started = time.perf_counter()
     chosen = {spec.id for spec in specs}
     claims = [claim for claim in CLAIMS if chosen & set(claim.specs)]
-    options = SearchSettings(max_examples=args.max_examples, seed=args.seed)
+    options = SearchSettings(max_examples=args.max_examples, seed=args.seed, profile=args.profile,
+                             database=None if args.no_examples_db else examples_database(examples_dir))
 
     def progress(result: Result) -> None:
         if not args.quiet:
@@ -140,27 +170,49 @@ def _report(args: argparse.Namespace) -> int:
                   + (f" variant {result.variant}" if result.variant else ""), file=sys.stderr)
 
     defaults: dict[str, Any] = {}
+    interrupted = ""
+    finished: list[Result] = []
+
+    def keep(result: Result) -> None:
+        finished.append(result)
+        progress(result)
+
     with prove_in_background(claims) as proved:
-        if args.in_process:
-            results = engine.run(specs, targets, options, progress)
-            defaults = {target.name: engine.target_defaults(target) for target in targets}
-        else:
-            references = [(reference, target.name) for reference, target in zip(args.target or ["numpy"], targets)]
-            results = run_isolated(engine.checkable(specs), references, options,
-                                   timeout=args.timeout or DEFAULT_TIMEOUT, progress=progress, defaults=defaults)
-        proofs = proved()
+        try:
+            if args.in_process:
+                results = engine.run(specs, targets, options, keep)
+                defaults = {target.name: engine.target_defaults(target) for target in targets}
+            else:
+                references = [(reference, target.name) for reference, target in zip(args.target or ["numpy"], targets)]
+                results = run_isolated(engine.checkable(specs), references, options,
+                                       timeout=args.timeout or DEFAULT_TIMEOUT, progress=keep, defaults=defaults)
+            proofs = proved()
+        except (KeyboardInterrupt, RunInterrupted) as stop:
+            results = stop.results if isinstance(stop, RunInterrupted) else finished
+            planned = len(engine.checkable(specs)) * len(targets)
+            interrupted = f"INCOMPLETE: interrupted (Ctrl-C) after {len(results)} of {planned} checks"
+            proofs = []
     report = build_report(
         specs,
         [TargetSummary(t.name, t.description, defaults.get(t.name, {})) for t in targets],
         results,
         proofs,
         [entry for entry in ERRATA if entry["id"].split(".")[0] in {spec.id.split(".")[0] for spec in specs}],
-        settings={"seed": args.seed, "max_examples": args.max_examples,
+        settings={**({"status": interrupted} if interrupted else {}), "seed": args.seed, "max_examples": args.max_examples,
+                  "profile": args.profile,
                   "seconds": round(time.perf_counter() - started, 2),
                   "command": "eqconform " + " ".join(sys.argv[1:]) if sys.argv[1:] else "eqconform report"},
         documented_defaults={component: values for component, values in DOCUMENTED_DEFAULTS.items()
                              if component in {spec.component for spec in specs}},
     )
+    against = ""
+    if baseline is not None:
+        from eqconform.reports.render_json import finite_json
+
+        compared = diff_reports(baseline, finite_json(report.to_dict()), args.baseline, str(output / "report.json"))
+        report = mark_report(report, compared, args.baseline)
+        against = (f"; against the baseline: {len(compared.regressions)} regressed, {len(compared.fixes)} fixed, "
+                   f"{len(compared.variant_changes)} variant changes")
     try:
         written = write_report(report, output)
     except ReportWriteError as error:
@@ -168,10 +220,41 @@ def _report(args: argparse.Namespace) -> int:
     counts = report.counts()
     proved = sum(1 for proof in proofs if proof.status == "proved")
     print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, {counts['skip']} skipped; "
-          f"{proved}/{len(proofs)} proofs proved ({time.perf_counter() - started:.1f} s)")
+          f"{proved}/{len(proofs)} proofs proved ({time.perf_counter() - started:.1f} s){against}")
     index = next((path for path in written if path.name == "index.html"), written[0] if written else output)
     print(f"Report written to {index}")
+    if interrupted:
+        print(f"eqconform: {interrupted}; the report holds what had finished", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_OK if report.passed else EXIT_FINDINGS
+
+
+def _ensure_writable(directory: Path) -> None:
+    """Fail before the run, not after it, when the report could not be written."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".eqconform-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise UsageError(f"cannot write the report to {str(directory)!r}: {error.strerror or error}") from None
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from eqconform.reports import ReportWriteError, write_text
+
+    from .diff import ReportFileError, diff_reports, load_report, render_diff
+
+    try:
+        old, new = load_report(args.old), load_report(args.new)
+    except ReportFileError as error:
+        raise UsageError(str(error)) from None
+    compared = diff_reports(old, new, args.old, args.new)
+    try:
+        write_text(args.output, render_diff(compared))
+    except ReportWriteError as error:
+        raise UsageError(str(error)) from None
+    return EXIT_FINDINGS if compared.regressed else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ def reproduce_command(spec: Spec, target: Target, options: SearchSettings) -> st
 def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
     """The verdict on one spec for one target."""
     started = time.perf_counter()
+    options = options.for_check(spec.id, target.name)  # its own entry in the example database
     try:
         component = component_for(spec.component)
         adapter = target.component(component.adapter)

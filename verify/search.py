@@ -5,29 +5,78 @@ The check is an ordinary ``@given`` test over the component's cases. Each exampl
 that raises is wrapped in :class:`TargetRaised`, so Hypothesis shrinks either to a minimal
 counterexample. Hypothesis re-runs the minimal example last and re-raises its exception,
 which carries that case: that is the counterexample reported.
+
+Counterexamples are remembered when :attr:`SearchSettings.database` is set (the command line
+and the pytest plugin use :func:`examples_database`, a directory, ``.eqconform/examples`` by
+default): Hypothesis saves every failing example it shrank, and the next search of the same
+check replays the saved ones first (its *reuse* phase), so a bug that random search finds
+rarely is caught every time after it was found once. An example that no longer fails is
+dropped. Each check has its own entry, keyed by :attr:`SearchSettings.database_key`, which
+:func:`eqconform.verify.engine.check` sets to ``spec[target]`` (:func:`check_key`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
-from hypothesis.database import ExampleDatabase
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
 from .judge import Finding
 
-__all__ = ["Mismatch", "SearchSettings", "SearchSummary", "TargetRaised", "run_search"]
+__all__ = [
+    "DEFAULT_EXAMPLES_DIR",
+    "Mismatch",
+    "SearchSettings",
+    "SearchSummary",
+    "TargetRaised",
+    "check_key",
+    "examples_database",
+    "run_search",
+]
+
+#: Where the command line and the pytest plugin keep counterexamples unless told otherwise.
+DEFAULT_EXAMPLES_DIR = ".eqconform/examples"
+
+# Prefix of every database key eqconform writes; the number changes if what is stored under a
+# key ever changes meaning, so that old entries are ignored rather than misread.
+_KEY_PREFIX = b"eqconform/1:"
+
+
+def check_key(spec_id: str, target_name: str) -> str:
+    """The name of one check in the example database: ``adam.update[torch]``."""
+    return f"{spec_id}[{target_name}]"
+
+
+def examples_database(directory: str | os.PathLike[str]) -> ExampleDatabase:
+    """The example database kept in ``directory`` (created when first written).
+
+    The path is made absolute, so the database can be sent to a worker process (it pickles)
+    and still names the same directory there.
+    """
+    return DirectoryBasedExampleDatabase(Path(directory).expanduser().absolute())
 
 
 @dataclass(frozen=True)
 class SearchSettings:
     max_examples: int = 100
     seed: int = 0
+    #: Where failing examples are saved and replayed from; ``None`` remembers nothing.
     database: ExampleDatabase | None = None
+    #: The check's entry in ``database`` (:func:`check_key`); set by :meth:`for_check`.
+    database_key: str | None = None
+    #: ``"default"``, or ``"hard"`` for the numerical hard corners (where a component has them).
+    profile: str = "default"
+
+    def for_check(self, spec_id: str, target_name: str) -> SearchSettings:
+        """These settings for the check of ``spec_id`` on ``target_name``."""
+        return replace(self, database_key=check_key(spec_id, target_name))
 
 
 class Mismatch(Exception):
@@ -90,6 +139,10 @@ def run_search(
             raise Mismatch(case, finding)
 
     test = given(case=cases)(check)
+    # The seed goes on before the settings: `@seed` turns the database off in the settings it
+    # finds, and these settings, applied after it, turn it back on when one is configured (the
+    # replayed examples come first; the seed still decides every example that is generated).
+    test = hypothesis_seed(options.seed)(test)
     test = settings(
         max_examples=options.max_examples,
         database=options.database,
@@ -101,7 +154,12 @@ def run_search(
         print_blob=False,
         phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
     )(test)
-    test = hypothesis_seed(options.seed)(test)
+    if options.database is not None:
+        # Hypothesis keys its database by the test function; this one is built afresh for
+        # every check, so it is given its key explicitly, as `hypothesis.find` does for its
+        # own searches: one entry per (spec, target), stable across runs and code changes.
+        key = options.database_key if options.database_key is not None else "*"
+        test._hypothesis_internal_database_key = _KEY_PREFIX + key.encode()  # type: ignore[attr-defined]
     try:
         test()
     except (Mismatch, TargetRaised) as failure:

@@ -1,0 +1,278 @@
+"""Check your implementation on one input, from your own Hypothesis tests.
+
+:func:`assert_conforms` runs an implementation on one drawn case and judges what it returns
+against every spec of the component, exactly as ``eqconform report`` judges each example of its
+own search (same oracle, same tolerances, same named deviations); on a mismatch it raises
+:class:`ConformanceError`, an :class:`AssertionError` naming the spec, its source and the
+discrepancy, so Hypothesis shrinks the case as it would for any failing assertion.
+
+>>> from hypothesis import given, settings
+>>> from eqconform.impl import LayerNorm
+>>> @settings(max_examples=10)
+... @given(layernorm_inputs(max_rows=8, max_features=8))
+... def test_layernorm_conforms(case):
+...     assert_conforms(LayerNorm, case)
+>>> test_layernorm_conforms()
+
+The implementation can be given as
+
+- a class in the 11-785 homework API (``LayerNorm(num_features, eps)`` with ``forward`` and
+  ``backward``, ``Dropout(p)``, ``Adam(model, lr, beta1, beta2, eps)``; see the README's
+  "Auditing a handin"), as for ``--target mytorch:PATH``;
+- an adapter object, or its class, with a method per component (``layernorm(Z, gamma, beta,
+  eps, G)`` and so on, see :mod:`eqconform.verify.targets.user`), or that one method alone as a
+  function;
+- a target or a target reference (``"numpy"``, ``"torch"``, ``"file:adapter.py:Adapter"``).
+
+Which specs are judged follows from the case: a :class:`~.strategies.LayerNormInput` is judged
+against ``layernorm.*``, an :class:`~.strategies.OptimizerRun` against ``adam.*`` (pass
+``component="adamw"`` for AdamW), a :class:`~.strategies.DropoutInput` against the exact
+dropout specs (``dropout.mask`` is a statistical test on large samples, which one case cannot
+settle). ``specs=`` narrows this down with the patterns of ``eqconform report --spec``.
+
+One case settles one case: that a target follows *the same* documented variant on every
+input, and the statistical dropout tests, are judged by ``eqconform report`` and ``pytest
+--eqconform``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from eqconform.specs import CATALOGUE, PROOF_ONLY, select_specs
+from eqconform.specs.model import Spec
+
+from .components import COMPONENTS
+from .components.base import combine_findings, quiet_target
+from .judge import ContractViolation, Finding, QuantityRaised, judge
+from .strategies import (
+    DropoutInput,
+    LayerNormInput,
+    OptimizerRun,
+    dropout_inputs,
+    layernorm_inputs,
+    optimizer_runs,
+)
+
+__all__ = [
+    "ConformanceError",
+    "SpecVerdict",
+    "assert_conforms",
+    "check_case",
+    "dropout_inputs",
+    "layernorm_inputs",
+    "optimizer_runs",
+]
+
+#: The component each kind of case is judged by, unless ``component=`` says otherwise.
+_DEFAULT_COMPONENT = {LayerNormInput: "layernorm", OptimizerRun: "adam", DropoutInput: "dropout"}
+#: The case type each component's specs take, and the strategy that draws it.
+_CASE_TYPES = {
+    "layernorm": (LayerNormInput, "layernorm_inputs()"),
+    "layernorm_exam": (LayerNormInput, "layernorm_inputs(min_features=2, affine=False, eps=0.0)"),
+    "adam": (OptimizerRun, "optimizer_runs()"),
+    "adamw": (OptimizerRun, "optimizer_runs(weight_decay=True)"),
+    "dropout": (DropoutInput, "dropout_inputs()"),
+}
+#: Specs settled by statistical tests on large samples, not on a drawn case.
+_STATISTICAL = frozenset({"dropout.mask"})
+
+
+class ConformanceError(AssertionError):
+    """The implementation disagrees with at least one spec on the case; ``verdicts`` has all."""
+
+    def __init__(self, message: str, verdicts: tuple[SpecVerdict, ...] = ()):
+        super().__init__(message)
+        self.verdicts = verdicts
+
+
+@dataclass(frozen=True)
+class SpecVerdict:
+    """The judgement of one spec on one case.
+
+    ``observable`` is false when the implementation exposes nothing the spec can be checked
+    through; ``variants`` are the documented forms the case agrees with; ``deviation`` is the
+    known deviation it follows when it fails; ``error`` is the worst discrepancy in units of
+    the tolerance (at most 1 passes).
+    """
+
+    spec: str
+    title: str
+    source: str
+    observable: bool
+    passed: bool
+    variants: frozenset[str] = frozenset()
+    deviation: str | None = None
+    error: float = 0.0
+    detail: str = ""
+
+    def describe(self) -> str:
+        """``spec — title (source): detail``, with the deviation's note when there is one."""
+        text = f"{self.spec} — {self.title} ({self.source})"
+        if not self.observable:
+            return f"{text}: not observable through this implementation"
+        if self.passed:
+            return f"{text}: holds (variant {', '.join(sorted(self.variants))})"
+        sentences = [self.detail.rstrip(".")]
+        if self.deviation:
+            note = CATALOGUE[self.spec].variant(self.deviation).note
+            sentences.append(f"It follows the known deviation {self.deviation!r}" + (f": {note}" if note else ""))
+        return f"{text}: " + " ".join(sentence.rstrip(".") + "." for sentence in sentences)
+
+
+def check_case(implementation: Any, case: Any, *, component: str | None = None,
+               specs: Iterable[str] | None = None) -> list[SpecVerdict]:
+    """Run ``implementation`` on ``case`` and judge it against each selected spec.
+
+    Exceptions the implementation raises propagate unchanged (your test fails with your own
+    traceback); one that writes into its inputs raises :class:`ConformanceError`.
+    """
+    selected = _select(case, component, specs)
+    verdicts = []
+    by_component: dict[str, list[Spec]] = {}
+    for spec in selected:
+        by_component.setdefault(spec.component, []).append(spec)
+    for name, chosen in by_component.items():
+        checker = _per_case(name)
+        adapter = _adapter(implementation, checker.adapter)
+        try:
+            with quiet_target():
+                records = checker.observe(adapter, case, checker.graph)
+        except ContractViolation as violation:
+            raise ConformanceError(str(violation)) from None
+        for spec in chosen:
+            try:
+                finding = combine_findings([judge(checker.graph, spec.id, record) for record in records])
+            except QuantityRaised as raised:  # a phase of the implementation raised
+                raise raised.error
+            verdicts.append(_verdict(spec, finding))
+    return verdicts
+
+
+def assert_conforms(implementation: Any, case: Any, *, component: str | None = None,
+                    specs: Iterable[str] | None = None) -> list[SpecVerdict]:
+    """:func:`check_case`, raising :class:`ConformanceError` when any spec fails on ``case``
+    (or when none of them can be observed); returns the verdicts otherwise."""
+    verdicts = check_case(implementation, case, component=component, specs=specs)
+    failing = [verdict for verdict in verdicts if verdict.observable and not verdict.passed]
+    if failing:
+        lines = [f"{_label(implementation)} does not conform on this input:"]
+        lines += [f"  {verdict.describe()}" for verdict in failing]
+        lines.append("input: " + _describe(case).replace("\n", "\n  "))
+        raise ConformanceError("\n".join(lines), tuple(verdicts))
+    if not any(verdict.observable for verdict in verdicts):
+        raise ConformanceError(
+            f"{_label(implementation)} exposes nothing that {', '.join(v.spec for v in verdicts)} "
+            "can be checked through", tuple(verdicts))
+    return verdicts
+
+
+# --------------------------------------------------------------------------- internals
+
+def _select(case: Any, component: str | None, patterns: Iterable[str] | None) -> list[Spec]:
+    if patterns is not None:
+        chosen = [spec for spec in select_specs(list(patterns)) if spec.id not in PROOF_ONLY]
+        statistical = [spec.id for spec in chosen if spec.id in _STATISTICAL]
+        if statistical:
+            raise ValueError(f"{', '.join(statistical)} is settled by statistical tests on large samples, "
+                             "not on one case: check it with `eqconform report` or `pytest --eqconform`")
+        if component is not None:
+            chosen = [spec for spec in chosen if spec.component == component]
+    else:
+        name = component or next((c for kind, c in _DEFAULT_COMPONENT.items() if isinstance(case, kind)), None)
+        if name is None:
+            raise TypeError(f"{type(case).__name__} is not a case eqconform can judge: draw one from "
+                            "layernorm_inputs(), optimizer_runs() or dropout_inputs()")
+        chosen = [spec for spec in CATALOGUE.values()
+                  if spec.component == name and spec.id not in PROOF_ONLY and spec.id not in _STATISTICAL]
+    if not chosen:
+        raise ValueError(f"no spec to check: {list(patterns or [])} selects none of component {component!r}")
+    for spec in chosen:
+        kind, strategy = _CASE_TYPES.get(spec.component, (None, ""))
+        if kind is not None and not isinstance(case, kind):
+            raise TypeError(f"{spec.id} is checked on cases of type {kind.__name__} (drawn from {strategy}), "
+                            f"not on {type(case).__name__}")
+    return chosen
+
+
+def _per_case(name: str) -> Any:
+    """The part of a component that judges one case: its graph, adapter name and ``observe``."""
+    component = COMPONENTS[name]
+    checker = component if hasattr(component, "observe") else getattr(component, "exact", None)
+    if checker is None:  # pragma: no cover - every registered component has one today
+        raise ValueError(f"component {name!r} cannot judge a single case")
+    return checker
+
+
+@functools.lru_cache(maxsize=32)
+def _resolve(reference: str) -> Any:
+    from .targets import resolve_target
+
+    return resolve_target(reference)
+
+
+def _homework_adapter(cls: type, adapter: str) -> Any:
+    from .targets.homework import HomeworkDropout, HomeworkLayerNorm, HomeworkOptimizer
+
+    if adapter == "layernorm":
+        return HomeworkLayerNorm(cls)
+    if adapter == "dropout":
+        return HomeworkDropout(cls)
+    return HomeworkOptimizer(cls, decoupled_decay=adapter == "adamw")
+
+
+def _adapter(implementation: Any, adapter: str) -> Any:
+    """The component adapter (see :mod:`eqconform.verify.targets.protocol`) for what was given."""
+    from .targets.user import ObjectTarget
+
+    if isinstance(implementation, str):
+        return _resolve(implementation).component(adapter)
+    if callable(getattr(implementation, "component", None)):  # a target
+        return implementation.component(adapter)
+    if inspect.isclass(implementation):
+        if callable(getattr(implementation, adapter, None)):  # an adapter class
+            return ObjectTarget(implementation()).component(adapter)
+        return _homework_adapter(implementation, adapter)
+    if inspect.isroutine(implementation):  # the adapter method on its own
+        name = getattr(implementation, "__name__", adapter)
+        return ObjectTarget(SimpleNamespace(**{adapter: implementation}), name=name).component(adapter)
+    if callable(getattr(implementation, adapter, None)):  # an adapter object
+        return ObjectTarget(implementation).component(adapter)
+    if callable(getattr(implementation, "run" if adapter == "layernorm" else "open", None)):
+        return implementation  # already a component adapter
+    raise TypeError(f"{_label(implementation)} is neither a class in the homework API, an adapter object with a "
+                    f"{adapter!r} method, a function, nor a target")
+
+
+def _label(implementation: Any) -> str:
+    if isinstance(implementation, str):
+        return implementation
+    name = getattr(implementation, "name", None)
+    if isinstance(name, str):
+        return name
+    return getattr(implementation, "__qualname__", None) or type(implementation).__name__
+
+
+def _describe(case: Any) -> str:
+    describe = getattr(case, "describe", None)
+    return describe() if callable(describe) else repr(case)
+
+
+def _verdict(spec: Spec, finding: Finding) -> SpecVerdict:
+    deviation = min(finding.deviations) if finding.deviations and not finding.passed else None
+    return SpecVerdict(
+        spec=spec.id,
+        title=spec.title,
+        source=spec.source.cite(),
+        observable=finding.observable,
+        passed=finding.passed or not finding.observable,
+        variants=frozenset(finding.variants),
+        deviation=deviation,
+        error=finding.ratio,
+        detail=finding.detail,
+    )
