@@ -14,7 +14,19 @@ import fnmatch
 from collections.abc import Iterable
 from types import ModuleType
 
-from . import adam, adamw, dropout, layernorm, layernorm_exam
+from . import (
+    adam,
+    adamw,
+    attention,
+    autoencoder,
+    diffusion,
+    dropout,
+    layernorm,
+    layernorm_exam,
+    ln_scaling,
+    noise,
+    weight_decay,
+)
 from .defaults import DOCUMENTED_DEFAULTS
 from .model import Claim, ProofOutcome, ProofStatus, Source, Spec, SymbolInfo, Variant
 
@@ -38,7 +50,10 @@ __all__ = [
 ]
 
 #: The spec families, in catalogue order.
-FAMILIES: tuple[ModuleType, ...] = (adam, adamw, layernorm, layernorm_exam, dropout)
+FAMILIES: tuple[ModuleType, ...] = (
+    adam, adamw, layernorm, layernorm_exam, dropout,
+    weight_decay, noise, ln_scaling, diffusion, attention, autoencoder,
+)
 
 CATALOGUE: dict[str, Spec] = {spec.id: spec for family in FAMILIES for spec in family.SPECS}
 CLAIMS: tuple[Claim, ...] = tuple(claim for family in FAMILIES for claim in family.CLAIMS)

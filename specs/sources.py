@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from .model import Source
 
-__all__ = ["EECS182_FINAL", "HW1_BONUS", "HW1_BONUS_FALL_2025", "HW1_BONUS_SPRING_2026", "cite"]
+__all__ = [
+    "EECS182_FINAL",
+    "EECS182_HW7",
+    "HW1_BONUS",
+    "HW1_BONUS_FALL_2025",
+    "HW1_BONUS_SPRING_2026",
+    "cite",
+    "exam",
+    "hw7",
+]
 
 HW1_BONUS = "CMU 11-785 Homework 1 Bonus"
 HW1_BONUS_SPRING_2026 = "Spring 2026"
 HW1_BONUS_FALL_2025 = "Fall 2025"
 EECS182_FINAL = "UC Berkeley EECS 182 Final Exam"
 EECS182_FINAL_EDITION = "Spring 2023"
+EECS182_HW7 = "UC Berkeley EECS 182 Homework 7"
+EECS182_HW7_EDITION = "Spring 2023"
 
 
 def cite(document: str, edition: str, section: str, equation: str | None = None) -> Source:
@@ -31,3 +42,9 @@ def both_editions(section: str, equation: str | None = None) -> Source:
 
 def exam(section: str, equation: str | None = None) -> Source:
     return cite(EECS182_FINAL, EECS182_FINAL_EDITION, section, equation)
+
+
+def hw7(section: str, equation: str | None = None) -> Source:
+    """UC Berkeley EECS 182 Homework 7 with solutions, Spring 2023 (``section`` is the question,
+    e.g. ``"Q5(d)"``)."""
+    return cite(EECS182_HW7, EECS182_HW7_EDITION, section, equation)

@@ -147,7 +147,6 @@ def _report(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.exists() and not output.is_dir():
         raise UsageError(f"output {args.output!r} exists and is not a directory")
-    _ensure_writable(output)
     if args.no_examples_db and args.examples_dir is not None:
         raise UsageError("--examples-dir and --no-examples-db exclude each other")
     examples_dir = Path(args.examples_dir or DEFAULT_EXAMPLES_DIR)
@@ -158,6 +157,7 @@ def _report(args: argparse.Namespace) -> int:
     except ReportFileError as error:
         raise UsageError(f"--baseline: {error}") from None
 
+    _ensure_writable(output)  # last of the checks on the input, so a refused run leaves nothing
     started = time.perf_counter()
     chosen = {spec.id for spec in specs}
     claims = [claim for claim in CLAIMS if chosen & set(claim.specs)]

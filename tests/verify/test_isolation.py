@@ -42,12 +42,12 @@ def misbehaving(tmp_path: Path) -> dict[str, Path]:
 def test_hanging_and_dying_targets_give_errors_and_the_rest_is_complete(misbehaving: dict[str, Path]) -> None:
     specs = engine.checkable(select_specs(["dropout.eval", "layernorm.mean", "adam.update"]))
     targets = [("numpy", "numpy")] + [(f"mytorch:{path}", name) for name, path in misbehaving.items()]
-    results = run_isolated(specs, targets, OPTIONS, timeout=5)
+    results = run_isolated(specs, targets, OPTIONS, timeout=20)  # room for the others on a loaded machine
     assert len(results) == len(specs) * len(targets)
     by_key = {(r.spec, r.target): r for r in results}
 
     hang = by_key[("dropout.eval", "hangs")]
-    assert hang.outcome is Outcome.ERROR and "timed out" in hang.message and "5 s" in hang.message
+    assert hang.outcome is Outcome.ERROR and "timed out" in hang.message and "20 s" in hang.message
     exited = by_key[("dropout.eval", "exits")]
     assert exited.outcome is Outcome.ERROR and "worker process died (exit code 3)" in exited.message
     crashed = by_key[("dropout.eval", "segfaults")]

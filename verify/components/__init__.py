@@ -6,10 +6,16 @@ Adding a component is one module plus one line in :data:`COMPONENTS`; the key is
 
 from __future__ import annotations
 
+from .adaptive_decay import ADAPTIVE_DECAY
+from .attention import ARGMAX_ATTENTION, ATTENTION, KERNEL_ATTENTION
+from .autoencoder import AUTOENCODER
 from .base import CheckOutcome, Component
+from .diffusion import DIFFUSION
 from .dropout import DROPOUT
 from .layernorm import LAYERNORM
 from .layernorm_exam import LAYERNORM_EXAM
+from .ln_scaling import LN_SCALING
+from .noise import NOISE
 from .optimizers import ADAM, ADAMW
 
 __all__ = ["COMPONENTS", "CheckOutcome", "Component", "component_for"]
@@ -17,6 +23,7 @@ __all__ = ["COMPONENTS", "CheckOutcome", "Component", "component_for"]
 COMPONENTS: dict[str, Component] = {
     component.name: component
     for component in (ADAM, ADAMW, LAYERNORM, LAYERNORM_EXAM, DROPOUT)
+    + (ADAPTIVE_DECAY, NOISE, LN_SCALING, DIFFUSION, ATTENTION, ARGMAX_ATTENTION, KERNEL_ATTENTION, AUTOENCODER)
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .bundled_extra import bundled_adapters
 from .homework import HomeworkDropout, HomeworkLayerNorm, HomeworkOptimizer, signature_defaults
 from .protocol import ComponentMissing
 
@@ -22,6 +23,7 @@ class BundledTarget:
             "adamw": HomeworkOptimizer(impl.AdamW, decoupled_decay=True),
             "layernorm": HomeworkLayerNorm(impl.LayerNorm),
             "dropout": HomeworkDropout(impl.Dropout),
+            **bundled_adapters(),
         }
         if name not in adapters:
             raise ComponentMissing(f"the bundled implementation has no {name!r}")

@@ -1,0 +1,56 @@
+"""Moments of polynomials in independent random variables, for the proofs of the EECS 182 claims.
+
+``sympy.stats`` computes ``E`` and ``variance`` of a sum of products of normals by integrating
+the joint density, which takes seconds already for three terms. For a polynomial in
+*independent* random symbols, linearity and independence reduce every expectation to moments of
+single variables: ``E[X^a Y^b] = E[X^a] E[Y^b]``. :func:`expectation` expands the polynomial and
+asks ``sympy.stats`` only for those one-variable moments (cached), so the distributions still
+come from the specs' own ``sympy.stats`` draws.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import sympy as sp
+from sympy import stats
+from sympy.stats.rv import RandomSymbol
+
+__all__ = ["covariance", "expectation", "moment", "variance"]
+
+
+@functools.cache
+def moment(variable: RandomSymbol, power: int) -> sp.Expr:
+    """``E[variable ** power]`` from ``sympy.stats``."""
+    return sp.simplify(stats.E(variable**power))
+
+
+def _random_symbols(expr: sp.Expr) -> list[RandomSymbol]:
+    return sorted(expr.atoms(RandomSymbol), key=str)
+
+
+def expectation(expr: sp.Expr, variables: Sequence[RandomSymbol] | None = None) -> sp.Expr:
+    """``E[expr]`` for a polynomial in independent random symbols (all of them by default)."""
+    variables = list(variables) if variables is not None else _random_symbols(expr)
+    if not variables:
+        return sp.expand(expr)
+    stand_ins = [sp.Dummy(str(variable)) for variable in variables]
+    polynomial = sp.Poly(sp.expand(expr.xreplace(dict(zip(variables, stand_ins)))), *stand_ins)
+    total = sp.Integer(0)
+    for powers, coefficient in polynomial.terms():
+        term = coefficient
+        for variable, power in zip(variables, powers):
+            if power:
+                term *= moment(variable, int(power))
+        total += term
+    return sp.expand(total)
+
+
+def variance(expr: sp.Expr) -> sp.Expr:
+    mean = expectation(expr)
+    return sp.expand(expectation(expr**2) - mean**2)
+
+
+def covariance(first: sp.Expr, second: sp.Expr) -> sp.Expr:
+    return sp.expand(expectation(first * second) - expectation(first) * expectation(second))

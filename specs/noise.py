@@ -1,0 +1,222 @@
+r"""Multiplicative noise as generalized dropout: UC Berkeley EECS 182 Final Exam (Spring 2023), Q5.
+
+Linear regression with every input feature multiplied by an iid draw :math:`R_{ij}`; the
+expected training loss is a ridge-like loss:
+
+.. math::
+
+    \mathcal L(w) = E\,\|y - (R \odot X) w\|_2^2 = \|y - \mu X w\|_2^2 + \sigma^2 \|\Gamma w\|_2^2,
+    \qquad \Gamma = \mathrm{diag}(X^\top X)^{1/2},
+
+for :math:`R_{ij} \sim \mathcal N(\mu, \sigma^2)`. Dropout is the special case of Bernoulli
+draws (the hint of Q5): :math:`R_{ij} \sim \mathrm{Bernoulli}(\kappa)` has :math:`\mu = \kappa`
+and :math:`\sigma^2 = \kappa (1 - \kappa)`, and inverted dropout :math:`R_{ij}/\kappa` has
+:math:`\mu = 1`, :math:`\sigma^2 = (1 - \kappa)/\kappa`.
+
+Samples ``i`` (rows of X, entries of y) run along axis 0 and features ``j`` along axis 1, so
+``X`` is (N, P), ``y`` is (N, 1), ``w`` is (1, P) and the losses are (1, 1).
+"""
+
+from __future__ import annotations
+
+import time
+
+import sympy as sp
+from sympy import stats
+
+from . import dropout, moments
+from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .sources import exam
+
+__all__ = ["CLAIMS", "DRAW", "DROPOUT_DRAW", "ERRATA", "EXPECTED_LOSS", "GAMMA", "PERTURBED_LOSS", "SPECS"]
+
+i, j = sp.symbols("i j", integer=True, positive=True)
+N, P = sp.symbols("N P", integer=True, positive=True)
+AXES = {i: 0, j: 1}
+X, y, w, R = sp.IndexedBase("X"), sp.IndexedBase("y"), sp.IndexedBase("w"), sp.IndexedBase("R")
+Gamma = sp.IndexedBase("Gamma")
+mu = sp.Symbol("mu", real=True)
+sigma = sp.Symbol("sigma", positive=True)
+keep = sp.Symbol("keep", positive=True)
+ell, Lexp = sp.Symbol("ell", nonnegative=True), sp.Symbol("Lexp", nonnegative=True)
+
+SYMBOLS = {
+    "X": SymbolInfo(X, "design matrix, one sample per row (N x P)", display="X"),
+    "y": SymbolInfo(y, "targets (N)", display="y"),
+    "w": SymbolInfo(w, "weights (P)", display="w"),
+    "R": SymbolInfo(R, "multiplicative noise, one draw per entry of X", display="R"),
+    "Gamma": SymbolInfo(Gamma, "diagonal of Gamma = diag(X^T X)^(1/2)", sp.Interval(0, sp.oo), "Gamma"),
+    "mu": SymbolInfo(mu, "mean of every R_ij", display="mu"),
+    "sigma": SymbolInfo(sigma, "standard deviation of every R_ij", sp.Interval.open(0, sp.oo), "sigma"),
+    "keep": SymbolInfo(keep, "probability that a Bernoulli R_ij is 1", sp.Interval.Lopen(0, 1), "kappa"),
+    "ell": SymbolInfo(ell, "loss of one draw of R", sp.Interval(0, sp.oo), "l"),
+    "Lexp": SymbolInfo(Lexp, "expected loss over the draws of R", sp.Interval(0, sp.oo), "L"),
+    "N": SymbolInfo(N, "number of samples", sp.S.Naturals),
+    "P": SymbolInfo(P, "number of features", sp.S.Naturals),
+}
+
+
+def _spec(id: str, title: str, equation: str | None, names: tuple[str, ...], relations: dict,
+          section: str = "Q5") -> Spec:
+    return Spec(
+        id=id, title=title, source=exam(section, equation), component="noise",
+        symbols=tuple(SYMBOLS[name] for name in names), variants=(Variant("canonical", relations),),
+        axes=AXES,
+    )
+
+
+DRAW = _spec("noise.draw", "Gaussian multiplicative noise: R_ij ~ N(mu, sigma^2), iid", "R_ij ~ N(mu, sigma^2)",
+             ("R", "mu", "sigma"), {R[i, j]: stats.Normal("R", mu, sigma)})
+DROPOUT_DRAW = _spec(
+    "noise.dropout_draw", "Bernoulli multiplicative noise (dropout): R_ij ~ Bernoulli(kappa), iid",
+    "hint: dropout as the 0/1 case", ("R", "keep"), {R[i, j]: stats.Bernoulli("R", keep)},
+)
+PERTURBED_LOSS = _spec(
+    "noise.perturbed_loss", "Squared loss of the regression on the noisy inputs R o X", "||y - (R o X) w||^2",
+    ("ell", "y", "R", "X", "w", "N", "P"),
+    {ell: sp.Sum((y[i] - sp.Sum(R[i, j] * X[i, j] * w[j], (j, 1, P))) ** 2, (i, 1, N))},
+)
+GAMMA = _spec(
+    "noise.gamma", "Gamma = diag(X^T X)^(1/2): the column norms of X", "Gamma = (diag(X^T X))^(1/2)",
+    ("Gamma", "X", "N"), {Gamma[j]: sp.sqrt(sp.Sum(X[i, j] ** 2, (i, 1, N)))},
+)
+EXPECTED_LOSS = _spec(
+    "noise.expected_loss", "Expected loss: ||y - mu X w||^2 + sigma^2 ||Gamma w||^2",
+    "L(w), final display (answers (A) = mu, (B) = sigma^2)", ("Lexp", "y", "X", "w", "Gamma", "mu", "sigma", "N", "P"),
+    {
+        Lexp: sp.Sum((y[i] - mu * sp.Sum(X[i, j] * w[j], (j, 1, P))) ** 2, (i, 1, N))
+        + sigma**2 * sp.Sum(Gamma[j] ** 2 * w[j] ** 2, (j, 1, P))
+    },
+)
+
+SPECS = (DRAW, DROPOUT_DRAW, PERTURBED_LOSS, GAMMA, EXPECTED_LOSS)
+
+
+def instantiate(expr: sp.Expr, rows: int, cols: int, arrays: dict) -> sp.Expr:
+    """``expr`` for an explicit N x P problem, ``X[a, b]`` replaced by ``arrays[X][a - 1][b - 1]``
+    (and likewise the vectors ``y``, ``w``, ``Gamma`` by their single index)."""
+    concrete = expr.subs({N: rows, P: cols}).doit()
+    replacements = {}
+    for entry in concrete.atoms(sp.Indexed):
+        if entry.base in arrays:
+            value = arrays[entry.base]
+            for index in entry.indices:
+                value = value[int(index) - 1]
+            replacements[entry] = value
+    return concrete.xreplace(replacements)
+
+
+def expected_loss_at(rows: int, cols: int, arrays: dict, mean: sp.Expr, var: sp.Expr) -> sp.Expr:
+    """The closed form of noise.expected_loss with noise.gamma substituted, at explicit sizes."""
+    gammas = [instantiate(GAMMA.canonical.expression("Gamma").subs(j, col), rows, cols, arrays)
+              for col in range(1, cols + 1)]
+    closed = EXPECTED_LOSS.canonical.expression("Lexp").xreplace({mu: mean, sigma: sp.sqrt(var)})
+    return instantiate(closed, rows, cols, {**arrays, Gamma: gammas})
+
+
+def _problem(rows: int, cols: int) -> dict:
+    return {
+        X: [[sp.Symbol(f"x_{a}_{b}", real=True) for b in range(1, cols + 1)] for a in range(1, rows + 1)],
+        y: [sp.Symbol(f"y_{a}", real=True) for a in range(1, rows + 1)],
+        w: [sp.Symbol(f"w_{b}", real=True) for b in range(1, cols + 1)],
+    }
+
+
+def _expected_perturbed_loss(rows: int, cols: int, arrays: dict, draw: object) -> sp.Expr:
+    """E over iid copies of ``draw`` (a sympy.stats variable) of noise.perturbed_loss."""
+    noise = [[_copy(draw, a, b) for b in range(1, cols + 1)] for a in range(1, rows + 1)]
+    loss = instantiate(PERTURBED_LOSS.canonical.expression("ell"), rows, cols, {**arrays, R: noise})
+    return moments.expectation(loss)
+
+
+def _copy(draw: object, row: int, col: int) -> object:
+    """An independent copy of the sympy.stats variable ``draw`` (same distribution)."""
+    distribution = draw.pspace.distribution
+    name = f"R_{row}_{col}"
+    if isinstance(distribution, stats.crv_types.NormalDistribution):
+        return stats.Normal(name, *distribution.args)
+    if isinstance(distribution, stats.frv_types.BernoulliDistribution):
+        return stats.Bernoulli(name, distribution.p, distribution.succ, distribution.fail)
+    raise TypeError(f"no independent copy for {distribution}")
+
+
+SIZES = ((1, 1), (2, 1), (1, 2), (2, 2), (3, 2), (2, 3))
+
+
+def _prove_expected_loss(sizes: tuple[tuple[int, int], ...] = SIZES) -> ProofOutcome:
+    started = time.perf_counter()
+    draw = DRAW.canonical.relations[R[i, j]]
+    for rows, cols in sizes:
+        arrays = _problem(rows, cols)
+        expected = _expected_perturbed_loss(rows, cols, arrays, draw)
+        closed = expected_loss_at(rows, cols, arrays, mu, sigma**2)
+        if sp.expand(expected - closed) != 0:
+            return ProofOutcome(ProofStatus.REFUTED, "E of noise.perturbed_loss against noise.expected_loss",
+                                f"differs at N = {rows}, P = {cols}")
+    arrays = _problem(2, 2)
+    noise = [[_copy(draw, a, b) for b in range(1, 3)] for a in range(1, 3)]
+    perturbed = sum(noise[0][b] * arrays[X][0][b] * arrays[w][b] for b in range(2))
+    cross = sp.factor(moments.expectation(-2 * arrays[y][0] * perturbed))
+    return ProofOutcome(
+        ProofStatus.PROVED,
+        "noise.perturbed_loss expanded with iid sympy.stats Normal(mu, sigma) draws; E by linearity and "
+        "independence (one-variable moments from sympy.stats), against noise.expected_loss with noise.gamma",
+        f"exact for (N, P) in {', '.join(map(str, sizes))} with symbolic X, y, w, mu, sigma "
+        f"({time.perf_counter() - started:.2f} s). The cross term of sample 1 is E[-2 y_1 (R o X)_1 w] = {cross}, "
+        "i.e. -2 mu y^T X w over all samples (no transpose on R o X).",
+    )
+
+
+def _prove_dropout_special_case(rows: int = 2, cols: int = 2) -> ProofOutcome:
+    """With Bernoulli(kappa) draws (noise.dropout_draw) the same closed form holds with mu = E[R] and
+    sigma^2 = Var[R]; with inverted dropout, R = M / kappa from dropout.scaling, mu = 1 and
+    sigma^2 = (1 - kappa)/kappa."""
+    arrays = _problem(rows, cols)
+    draw = DROPOUT_DRAW.canonical.relations[R[i, j]]
+    mean, var = moments.moment(draw, 1), sp.factor(moments.moment(draw, 2) - moments.moment(draw, 1) ** 2)
+    bernoulli_ok = sp.expand(_expected_perturbed_loss(rows, cols, arrays, draw)
+                             - expected_loss_at(rows, cols, arrays, mean, var)) == 0
+    variant = dropout.MASK.variant("p-is-keep-probability")
+    inverted = dropout.output_distribution(variant, sp.Integer(1)).xreplace({dropout.p: keep})
+    inv_mean, inv_var = sp.simplify(stats.E(inverted)), sp.factor(stats.variance(inverted))
+    copies = [[inverted.xreplace({next(iter(inverted.atoms(stats.rv.RandomSymbol))):
+                                  stats.Bernoulli(f"M_{a}_{b}", keep)}) for b in range(cols)] for a in range(rows)]
+    loss = instantiate(PERTURBED_LOSS.canonical.expression("ell"), rows, cols, {**arrays, R: copies})
+    inverted_ok = sp.expand(moments.expectation(loss) - expected_loss_at(rows, cols, arrays, inv_mean, inv_var)) == 0
+    ok = bernoulli_ok and inverted_ok and inv_mean == 1
+    kappa = sp.Symbol("kappa", positive=True)
+    var, inv_var = sp.factor(-var.subs(keep, kappa)) * -1, inv_var.subs(keep, kappa)
+    mean = mean.subs(keep, kappa)
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "E of noise.perturbed_loss with Bernoulli draws (noise.dropout_draw) and with inverted-dropout draws "
+        "M/kappa (dropout.scaling at x = 1), against noise.expected_loss at the draws' mean and variance",
+        f"N = {rows}, P = {cols}, symbolic: R ~ Bernoulli(kappa) gives mu = {mean}, sigma^2 = {var}; inverted dropout "
+        f"gives mu = {inv_mean}, sigma^2 = {inv_var} (= p/(1 - p) with the drop probability p = 1 - kappa, as in "
+        "dropout.moments); both match the closed form exactly",
+    )
+
+
+CLAIMS = (
+    Claim("noise.expected_loss.exact",
+          "E||y - (R o X) w||^2 = ||y - mu X w||^2 + sigma^2 ||Gamma w||^2 for iid R_ij ~ N(mu, sigma^2)",
+          exam("Q5"), (PERTURBED_LOSS.id, EXPECTED_LOSS.id, GAMMA.id, DRAW.id), _prove_expected_loss),
+    Claim("noise.dropout_special_case",
+          "Bernoulli noise (dropout) obeys the same law with mu and sigma^2 the mean and variance of the draw",
+          exam("Q5", "hint"), (DROPOUT_DRAW.id, PERTURBED_LOSS.id, EXPECTED_LOSS.id, "dropout.scaling"),
+          _prove_dropout_special_case),
+)
+
+ERRATA = (
+    {
+        "id": "noise.q5_cross_term",
+        "document": "UC Berkeley EECS 182 Final Exam (Spring 2023)",
+        "location": "Q5, solution (the linear and the quadratic term)",
+        "says": "the linear term as E[2 y^T (R o X)^T w], and the quadratic term's first sum with entries "
+        "R_ik^T X_ik^T R_kj X_kj",
+        "resolution": "(R o X)^T w is undefined unless N = P; the term is 2 y^T E[R o X] w = 2 mu y^T X w, as the "
+        "solution then uses. The (i, j) entry of (R o X)^T (R o X) is sum_k R_ki X_ki R_kj X_kj (the next "
+        "expression). Proof noise.expected_loss.exact computes the cross term and the whole expectation; the final "
+        "answer ((A) = mu, (B) = sigma^2) is right.",
+    },
+)

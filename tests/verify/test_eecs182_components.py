@@ -1,0 +1,335 @@
+"""The EECS 182 components: the bundled implementation conforms, and planted bugs are caught on
+the right spec (and only there).
+
+Each planted bug is a small subclass of a bundled class, handed to the checker as a target of
+its own (an object with ``component(name)``), so the check runs exactly as for any target.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from eqconform import impl
+from eqconform.impl import diffusion as impl_diffusion
+from eqconform.impl import noise as impl_noise
+from eqconform.reports.model import Outcome
+from eqconform.specs import select_specs
+from eqconform.verify import engine
+from eqconform.verify.search import SearchSettings
+from eqconform.verify.targets import resolve_target
+from eqconform.verify.targets.bundled_extra import (
+    AdaptiveDecayAdapter,
+    ArgmaxAttentionAdapter,
+    AutoencoderAdapter,
+    DiffusionAdapter,
+    KernelAttentionAdapter,
+    NoiseAdapter,
+    SoftmaxAttentionAdapter,
+    bundled_adapters,
+)
+from eqconform.verify.targets.homework import HomeworkLayerNorm
+from eqconform.verify.targets.protocol import ComponentMissing
+
+OPTIONS = SearchSettings(max_examples=30, seed=0)
+FAMILIES = ["wdexam", "noise", "lnscale", "diffusion", "attention", "autoencoder"]
+
+
+class PlantedTarget:
+    """The bundled adapters with some replaced."""
+
+    def __init__(self, name: str, **replaced: Any):
+        self.name = name
+        self.description = f"the bundled implementation with a planted bug ({name})"
+        self.replaced = replaced
+
+    def component(self, name: str) -> Any:
+        if name in self.replaced:
+            return self.replaced[name]
+        adapters = bundled_adapters() | {"layernorm": HomeworkLayerNorm(impl.LayerNorm)}
+        if name not in adapters:
+            raise ComponentMissing(name)
+        return adapters[name]
+
+
+def _audit(target: Any, patterns: list[str]) -> dict[str, Any]:
+    return {result.spec: result for result in engine.run(select_specs(patterns), [target], OPTIONS)}
+
+
+def _failing(results: dict[str, Any]) -> set[str]:
+    return {spec for spec, result in results.items() if result.outcome is not Outcome.PASS}
+
+
+def test_bundled_implementation_passes_every_new_spec() -> None:
+    results = _audit(resolve_target("numpy"), FAMILIES)
+    assert results, "no spec was checked"
+    for spec, result in results.items():
+        assert result.outcome is Outcome.PASS, f"{spec}: {result.message}\n{result.counterexample}"
+        assert result.examples > 0
+
+
+# --------------------------------------------------------------------------- attention
+
+
+class UnscaledAttention(impl.SoftmaxAttention):
+    """Planted bug: the scores are Q K^T, without the division by sqrt(D)."""
+
+    def forward(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> np.ndarray:
+        self.scores = Q @ K.T
+        self.weights = impl.attention.softmax(self.scores, axis=1)
+        return self.weights @ V
+
+
+class HiddenUnscaledAttention(UnscaledAttention):
+    """The same bug in a layer that exposes only its output."""
+
+    def forward(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> np.ndarray:
+        out = super().forward(Q, K, V)
+        del self.scores, self.weights
+        return out
+
+
+def test_missing_sqrt_d_fails_the_scores_and_the_statistics() -> None:
+    results = _audit(PlantedTarget("unscaled", attention=SoftmaxAttentionAdapter(UnscaledAttention)), ["attention"])
+    assert _failing(results) == {"attention.scores", "attention.dot_statistics"}
+    assert "S[" in results["attention.scores"].message
+    failed = [test for test in results["attention.dot_statistics"].statistics if not test.passed]
+    assert any("Var" in test.name and "D = 16" in test.name for test in failed)
+
+
+def test_missing_sqrt_d_is_caught_through_the_output_when_scores_are_hidden() -> None:
+    results = _audit(PlantedTarget("hidden", attention=SoftmaxAttentionAdapter(HiddenUnscaledAttention)),
+                     ["attention.scores", "attention.output"])
+    assert results["attention.scores"].outcome is Outcome.FAIL
+    assert results["attention.scores"].observed_through == "O"
+
+
+class MeanNormalizedLinearAttention(impl.LinearAttention):
+    """Planted bug: eq. (11)'s denominator uses the mean of phi(K_j) instead of the sum."""
+
+    def forward(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> np.ndarray:
+        self.phi_Q, self.phi_K = self.feature_map(Q), self.feature_map(K)
+        return (self.phi_Q @ (self.phi_K.T @ V)) / (self.phi_Q @ self.phi_K.mean(axis=0))[:, None]
+
+
+def test_wrong_normalizer_in_linear_attention_fails_eq11_only() -> None:
+    adapter = KernelAttentionAdapter(impl.KernelAttention, MeanNormalizedLinearAttention)
+    results = _audit(PlantedTarget("normalizer", kernel_attention=adapter), ["attention"])
+    assert _failing(results) == {"attention.linear_output"}
+    assert "Olin" in results["attention.linear_output"].message
+
+
+class FirstMinimumArgmax(impl.ArgmaxAttention):
+    """Planted bug: the key with the smallest inner product."""
+
+    def forward(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> np.ndarray:
+        self.scores = Q @ K.T
+        self.weights = np.zeros_like(self.scores)
+        self.weights[np.arange(len(Q)), np.argmin(self.scores, axis=1)] = 1.0
+        return self.weights @ V
+
+
+def test_argmin_attention_fails_argmax() -> None:
+    results = _audit(PlantedTarget("argmin", argmax_attention=ArgmaxAttentionAdapter(FirstMinimumArgmax)),
+                     ["attention.argmax"])
+    assert results["attention.argmax"].outcome is Outcome.FAIL
+    assert "Amax" in results["attention.argmax"].message
+
+
+def test_quadratic_feature_map_without_root_two_fails_the_feature_map() -> None:
+    def unscaled(X: np.ndarray) -> np.ndarray:
+        phi = impl.quadratic_feature_map(X)
+        phi[:, 1:1 + X.shape[1]] /= np.sqrt(2.0)
+        return phi
+
+    class Linear(impl.LinearAttention):
+        def __init__(self) -> None:
+            super().__init__(unscaled)
+
+    results = _audit(PlantedTarget("phi", kernel_attention=KernelAttentionAdapter(impl.KernelAttention, Linear)),
+                     ["attention.feature_map", "attention.linear_output"])
+    assert results["attention.feature_map"].outcome is Outcome.FAIL
+    # Eq. (11) is judged from the feature vectors the target used, so it still holds.
+    assert results["attention.linear_output"].outcome is Outcome.PASS
+
+
+# --------------------------------------------------------------------------- diffusion
+
+
+class AlphaNotRootSampler(impl.ForwardDiffusion):
+    """Planted bug: z_t = alpha z_0 + sqrt(1 - alpha) eps (alpha where sqrt(alpha) belongs)."""
+
+    def sample_at(self, z0: np.ndarray, alpha: Any) -> np.ndarray:
+        noise = self.rng.standard_normal(np.broadcast(np.asarray(z0), np.asarray(alpha)).shape)
+        self.last_noise = (noise,)
+        return alpha * z0 + np.sqrt(1.0 - alpha) * noise
+
+
+class SilentAlphaNotRootSampler(AlphaNotRootSampler):
+    """The same bug in a sampler that does not expose its draws."""
+
+    def sample_at(self, z0: np.ndarray, alpha: Any) -> np.ndarray:
+        out = super().sample_at(z0, alpha)
+        self.last_noise = ()
+        return out
+
+
+@pytest.mark.parametrize("sampler", [AlphaNotRootSampler, SilentAlphaNotRootSampler])
+def test_alpha_instead_of_sqrt_alpha_fails_the_marginal(sampler: type) -> None:
+    target = PlantedTarget("alpha", diffusion=DiffusionAdapter(sampler, impl_diffusion))
+    results = _audit(target, ["diffusion"])
+    assert _failing(results) == {"diffusion.marginal"}
+    result = results["diffusion.marginal"]
+    assert result.outcome is Outcome.FAIL
+    if sampler is SilentAlphaNotRootSampler:
+        assert any(not test.passed and test.name.startswith("E[") for test in result.statistics)
+
+
+class JumpingPairSampler(impl.ForwardDiffusion):
+    """Planted bug: the second sample drawn from z_0 directly, not from the first (the mistake
+    Q10(c) warns about): right marginals, wrong joint distribution."""
+
+    def sample_pair(self, z0: np.ndarray, eta1: Any, eta2: Any) -> tuple[np.ndarray, np.ndarray]:
+        first = self.sample_at(z0, impl_diffusion.alpha_from_eta(eta1))
+        v1 = self.last_noise[0]
+        second = self.sample_at(z0, impl_diffusion.alpha_from_eta(eta2))
+        self.last_noise = (v1, self.last_noise[0])
+        return first, second
+
+
+def test_pair_drawn_from_z0_fails_the_two_time_sampler() -> None:
+    results = _audit(PlantedTarget("jump", diffusion=DiffusionAdapter(JumpingPairSampler, impl_diffusion)),
+                     ["diffusion.two_time", "diffusion.marginal"])
+    assert results["diffusion.two_time"].outcome is Outcome.FAIL
+    assert results["diffusion.marginal"].outcome is Outcome.PASS
+
+
+def test_cumulative_sum_schedule_fails_alpha() -> None:
+    class SumModule:
+        cumulative_alphas = staticmethod(lambda betas: 1.0 - np.cumsum(betas))
+        gamma = staticmethod(impl_diffusion.gamma)
+        alpha_from_eta = staticmethod(impl_diffusion.alpha_from_eta)
+
+    results = _audit(PlantedTarget("cumsum", diffusion=DiffusionAdapter(impl.ForwardDiffusion, SumModule)),
+                     ["diffusion.alpha", "diffusion.gamma"])
+    assert results["diffusion.alpha"].outcome is Outcome.FAIL
+    assert results["diffusion.gamma"].outcome is Outcome.PASS  # judged on the target's own alphas
+
+
+# --------------------------------------------------------------------------- noise
+
+
+class VarianceAsScaleNoise(impl.MultiplicativeNoise):
+    """Planted bug: sigma^2 used as the standard deviation."""
+
+    def sample(self, shape: tuple[int, ...]) -> np.ndarray:
+        if self.kind == "bernoulli":
+            return super().sample(shape)
+        return self.mu + self.sigma**2 * self.rng.standard_normal(shape)
+
+
+def test_variance_as_scale_fails_the_draw_and_the_expected_loss() -> None:
+    results = _audit(PlantedTarget("variance", noise=NoiseAdapter(VarianceAsScaleNoise, impl_noise)), ["noise"])
+    assert _failing(results) == {"noise.draw", "noise.expected_loss"}
+
+
+def test_expected_loss_without_the_penalty_fails() -> None:
+    class NoPenalty:
+        perturbed_loss = staticmethod(impl_noise.perturbed_loss)
+        column_norms = staticmethod(impl_noise.column_norms)
+        expected_loss = staticmethod(lambda X, y, w, mu, sigma: impl_noise.expected_loss(X, y, w, mu, 0.0))
+
+    results = _audit(PlantedTarget("penalty", noise=NoiseAdapter(impl.MultiplicativeNoise, NoPenalty)),
+                     ["noise.expected_loss"])
+    assert results["noise.expected_loss"].outcome is Outcome.FAIL
+
+
+# --------------------------------------------------------------------------- Algorithm 1
+
+
+class L2InBlankA(impl.Algorithm1Adam):
+    """Planted bug: asked for decoupled decay, it puts the penalty in blank A (an L2 step)."""
+
+    def __init__(self, *args: Any, decoupled: bool = True, **kwargs: Any):
+        super().__init__(*args, decoupled=False, **kwargs)
+
+
+def test_decay_in_blank_a_fails_algorithm1_and_the_decay_display() -> None:
+    results = _audit(PlantedTarget("blank A", adaptive_decay=AdaptiveDecayAdapter(L2InBlankA)), ["wdexam"])
+    assert _failing(results) == {"wdexam.algorithm1", "wdexam.decay_update"}
+
+
+# --------------------------------------------------------------------------- autoencoder
+
+
+class PrintedGradients(impl.LinearAutoencoder):
+    """Planted bug: the gradients as the solution of Q1(b)(i) prints them (-n times the true ones)."""
+
+    def gradients(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dW1, dW2 = super().gradients(X)
+        n = X.shape[1]
+        return -n * dW1, -n * dW2
+
+
+def test_printed_gradients_fail_both_gradient_specs() -> None:
+    results = _audit(PlantedTarget("printed", autoencoder=AutoencoderAdapter(PrintedGradients)), ["autoencoder"])
+    assert _failing(results) == {"autoencoder.grad_encoder", "autoencoder.grad_decoder"}
+
+
+# --------------------------------------------------------------------------- LayerNorm scale laws
+
+
+class HiddenEpsLayerNorm(impl.LayerNorm):
+    """Planted bug: an epsilon of 1e-5 is added whatever eps the layer is given."""
+
+    def __init__(self, num_features: int, eps: float = 1e-8):
+        super().__init__(num_features, eps)
+
+    def forward(self, Z: np.ndarray) -> np.ndarray:
+        self.eps = 1e-5
+        return super().forward(Z)
+
+
+def test_hidden_eps_breaks_scale_invariance() -> None:
+    results = _audit(PlantedTarget("eps", layernorm=HomeworkLayerNorm(HiddenEpsLayerNorm)),
+                     ["lnscale.output_scale", "lnscale.grad_scale"])
+    assert results["lnscale.output_scale"].outcome is Outcome.FAIL
+
+
+class NoNormalizationBackward(impl.LayerNorm):
+    """Planted bug: the backward pass forgets to divide by the standard deviation."""
+
+    def backward(self, dLdLNZ: np.ndarray) -> np.ndarray:
+        return super().backward(dLdLNZ) * np.sqrt(self.V + self.eps)
+
+
+def test_backward_without_the_speed_bump_breaks_the_gradient_bound() -> None:
+    results = _audit(PlantedTarget("speed bump", layernorm=HomeworkLayerNorm(NoNormalizationBackward)),
+                     ["lnscale.grad_bound", "lnscale.prenorm_forward"])
+    assert results["lnscale.grad_bound"].outcome is Outcome.FAIL
+    assert results["lnscale.prenorm_forward"].outcome is Outcome.PASS
+
+
+def test_other_targets_skip_the_new_components() -> None:
+    target = resolve_target("mytorch:tests/handins/correct_spring")
+    results = _audit(target, ["attention.scores", "diffusion.alpha", "lnscale.output_scale"])
+    assert results["attention.scores"].outcome is Outcome.SKIP
+    assert results["diffusion.alpha"].outcome is Outcome.SKIP
+    assert results["lnscale.output_scale"].outcome is Outcome.PASS  # a handin's LayerNorm is checked
+
+
+def test_a_handin_with_an_unbiased_variance_breaks_the_stack_identity() -> None:
+    target = resolve_target("mytorch:tests/handins/bug_layernorm_unbiased_variance")
+    results = _audit(target, ["lnscale"])
+    assert results["lnscale.prenorm_forward"].outcome is Outcome.FAIL
+    # Scale invariance holds whatever the variance's divisor.
+    assert results["lnscale.output_scale"].outcome is Outcome.PASS
+
+
+def test_statistical_checks_state_their_false_alarm_rate() -> None:
+    results = _audit(resolve_target("numpy"), ["attention.dot_statistics", "noise.draw", "diffusion.two_time"])
+    for result in results.values():
+        assert result.statistics, result.spec
+        assert all(test.alpha == 1e-6 and test.passed for test in result.statistics)
+        assert "false-alarm probability 1e-06" in result.message

@@ -1,0 +1,103 @@
+"""Algorithm 1 and the two updates of EECS 182 Final Exam Q4, judged step by step.
+
+``wdexam.algorithm1``: a run of Algorithm 1 with the decay in blank D (``decoupled=True``);
+every step is a record with the gradient, the parameter and moments before, and the parameter
+and (when exposed) moments after; moments the target hides are carried by the oracle.
+``wdexam.decay_update`` and ``wdexam.l2_update``: the same run without momentum (beta1 = 0,
+outside Algorithm 1's range but the setting of Q4's displays), decoupled and with the penalty
+in blank A, with M_t = diag(1/sqrt(v_t)) read from the target's second moment (or the oracle's
+when hidden).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from eqconform.specs import weight_decay as specs
+from eqconform.specs.model import Spec
+
+from ..graph import SpecGraph, SpecUse
+from ..judge import Record
+from ..search import SearchSettings
+from ..strategies import ArrayRecipe
+from ..strategies_extra import AdaptiveRun, adaptive_runs
+from .base import CheckOutcome, DeterministicComponent
+
+__all__ = ["ADAPTIVE_DECAY"]
+
+_ALGORITHM = SpecGraph([SpecUse(specs.ALGORITHM1)])
+
+
+def _steps(adapter: Any, run: AdaptiveRun, *, beta1: float, decoupled: bool) -> list[dict[str, Any]]:
+    """Drive the target through the run; each step's inputs, outputs and moments (carried by the
+    oracle when the target hides them)."""
+    session = adapter.open(run.lr, beta1, run.beta2, run.weight_decay, decoupled)
+    theta = run.theta
+    m_prev = v_prev = np.zeros_like(theta)
+    steps = []
+    for grad in run.gradients:
+        out = session.step(theta.copy(), grad.copy())
+        values = {"theta_prev": theta, "grad": grad, "m_prev": m_prev, "v_prev": v_prev, "alpha": run.lr,
+                  "beta1": beta1, "beta2": run.beta2, "lam_r": run.weight_decay}
+        exposed = {key for key in ("m", "v") if key in out}
+        carried_grad = grad if decoupled else grad + run.weight_decay * theta.astype(np.float64)
+        for key in ("m", "v"):
+            if key not in out:  # carried by the oracle: line 7 or 8 with the gradient this placement feeds
+                out[key] = _ALGORITHM.evaluate(key, {**values, "g": carried_grad})
+        steps.append({"values": values, "theta": np.asarray(out["theta"]), "m": np.asarray(out["m"]),
+                      "v": np.asarray(out["v"]), "exposed": exposed})
+        theta, m_prev, v_prev = np.asarray(out["theta"]), np.asarray(out["m"]), np.asarray(out["v"])
+    return steps
+
+
+def _observe_algorithm(adapter: Any, run: AdaptiveRun, graph: SpecGraph) -> list[Record]:
+    records = []
+    for index, step in enumerate(_steps(adapter, run, beta1=run.beta1, decoupled=True), start=1):
+        values = {**step["values"], "theta": step["theta"], "m": step["m"], "v": step["v"]}
+        observed = frozenset({"theta"} | step["exposed"])
+        records.append(Record(f"step {index} of {len(run.gradients)}", values, observed, run.dtype))
+    return records
+
+
+def _observe_displays(adapter: Any, run: AdaptiveRun, graph: SpecGraph) -> list[Record]:
+    records = []
+    for decoupled, quantity in ((True, "theta_decay"), (False, "theta_l2")):
+        for index, step in enumerate(_steps(adapter, run, beta1=0.0, decoupled=decoupled), start=1):
+            previous = step["values"]
+            values = {"theta": previous["theta_prev"], "grad": previous["grad"], "alpha": run.lr,
+                      "M": 1.0 / np.sqrt(step["v"].astype(np.float64)), "lam_r": run.weight_decay,
+                      "lam_w": run.weight_decay, quantity: step["theta"]}
+            kind = "weight decay" if decoupled else "L2 penalty"
+            records.append(Record(f"step {index} with beta1 = 0 and {kind}", values, frozenset({quantity}), run.dtype))
+    return records
+
+
+def _separating_run() -> AdaptiveRun:
+    f64 = np.dtype(np.float64)
+    return AdaptiveRun(f64, 0.1, 0.9, 0.999, 0.1, ArrayRecipe((3, 2), f64, seed=1, scale=2.0), 5, (1.0, 0.01, 100.0))
+
+
+class AdaptiveDecayComponent:
+    name = "adaptive_decay"
+    adapter = "adaptive_decay"
+
+    def __init__(self) -> None:
+        self.algorithm = DeterministicComponent(
+            name=self.name, adapter=self.adapter, graph=_ALGORITHM, cases=lambda: adaptive_runs(),
+            explicit=lambda: [_separating_run()], observe=_observe_algorithm,
+        )
+        displays = SpecGraph([SpecUse(specs.DECAY_UPDATE, rename={"theta_next": "theta_decay"}),
+                              SpecUse(specs.L2_UPDATE, rename={"theta_next": "theta_l2"})])
+        self.displays = DeterministicComponent(
+            name=self.name, adapter=self.adapter, graph=displays, cases=lambda: adaptive_runs(),
+            explicit=lambda: [_separating_run()], observe=_observe_displays,
+        )
+
+    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
+        if spec.id == specs.ALGORITHM1.id:
+            return self.algorithm.check(spec, adapter, options)
+        return self.displays.check(spec, adapter, options)
+
+
+ADAPTIVE_DECAY = AdaptiveDecayComponent()

@@ -1,0 +1,186 @@
+"""The forward diffusion (EECS 182 Final Exam, Q10): the schedule exactly, the samplers exactly
+(when they expose their standard-normal draws) and statistically.
+
+Exact (Hypothesis): ``alpha_t`` against the cumulative product of ``diffusion.alpha`` (array
+form through :mod:`eqconform.verify.extended`), ``gamma`` from the target's own alphas at a
+drawn pair t < tau, ``alpha(eta)`` of eq. (8), and every sampler's output against its
+reparameterized equation at the draws it reports.
+
+Statistical, at false-alarm probability 1e-6 per test: 20 000 draws of each sampler from a
+fixed z_0 (from -1 to 3); the standardized sample ``(z - E[z]) / sd(z)`` must have mean 0 and
+variance 1 (the variance's spread from the spec's fourth moment), and for the two-time sampler
+the correlation of the pair must be Cov[z_1, z_2] / (sd sd). Every E, sd, fourth moment and Cov
+is computed with ``sympy.stats`` from the spec's relation with its draws as standard normals
+(``diffusion.sampled``). A sampler using alpha where the equation has sqrt(alpha) fails the
+mean test (and the variance test).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from eqconform.reports.model import Outcome, StatisticalTest
+from eqconform.specs import diffusion as specs
+from eqconform.specs import moments
+from eqconform.specs.model import Spec
+from sympy.stats.rv import RandomSymbol
+
+from ..extended import ExtendedSpecGraph
+from ..graph import SpecGraph, SpecUse
+from ..judge import Record
+from ..moment_tests import covariance_test, mean_test, variance_test
+from ..search import SearchSettings
+from ..strategies import ArrayRecipe
+from ..strategies_extra import DiffusionInput, diffusion_inputs
+from .base import CheckOutcome, DeterministicComponent, quiet_target
+from .eecs182_support import with_statistics
+
+__all__ = ["DIFFUSION", "DiffusionComponent"]
+
+SAMPLES = 20_000
+#: (name of the setting, values) for the statistical tests of each sampler.
+STEP_SETTINGS = ({"beta_t": 0.3}, {"beta_t": 0.02})
+MARGINAL_SETTINGS = ({"abar_t": 0.5}, {"abar_t": 0.05}, {"abar_t": 0.95})
+PAIR_SETTINGS = ({"eta1": 0.5, "eta2": 3.0}, {"eta1": 0.05, "eta2": 0.1})
+
+
+def _observe(adapter: Any, case: DiffusionInput, graph: SpecGraph) -> list[Record]:
+    dtype, z0 = case.dtype, case.z0
+    records = []
+    alphas = np.asarray(adapter.alphas(case.betas.copy()))
+    records.append(Record(f"alphas of a {case.steps}-step schedule", {"beta": case.betas, "abar": alphas},
+                          frozenset({"abar"}), dtype))
+    earlier, later = case.times
+    if alphas.shape == (case.steps,):
+        pair = {"abar_tau": alphas[later - 1], "abar_t": alphas[earlier - 1]}
+        gamma = np.asarray(adapter.gamma(pair["abar_tau"], pair["abar_t"]))
+        records.append(Record(f"gamma from t = {earlier} to tau = {later}", {**pair, "gam": gamma}, frozenset({"gam"}), dtype))
+    etas = np.array(case.etas, dtype=dtype)
+    records.append(Record("alpha of eta_1, eta_2", {"eta": etas, "abar_eta": np.asarray(adapter.alpha_from_eta(etas.copy()))},
+                          frozenset({"abar_eta"}), dtype))
+    beta = float(case.betas[0])
+    sample, noise = adapter.step(z0.copy(), beta, case.seed)
+    if noise is not None:
+        records.append(Record(f"one step at beta = {beta:g}", {"z_prev": z0, "beta_t": beta, "noise_step": noise,
+                                                               "z_next": sample}, frozenset({"z_next"}), dtype))
+    sample, noise = adapter.marginal(z0.copy(), case.alpha, case.seed)
+    if noise is not None:
+        records.append(Record(f"z_t given z_0 at alpha = {case.alpha:g}",
+                              {"z0": z0, "abar_t": case.alpha, "noise": noise, "zt": sample}, frozenset({"zt"}), dtype))
+    first, second, draws = adapter.pair(z0.copy(), case.etas[0], case.etas[1], case.seed)
+    if draws is not None:
+        values = {"z0": z0, "eta1": case.etas[0], "eta2": case.etas[1], "V1": draws[0], "V2": draws[1],
+                  "z1": first, "z2": second}
+        records.append(Record(f"the pair at eta = {case.etas}", values, frozenset({"z1", "z2"}), dtype))
+    return records
+
+
+def _separating_input() -> DiffusionInput:
+    f64 = np.dtype(np.float64)
+    return DiffusionInput(f64, 20, 7, 0.2, ArrayRecipe((8, 3), f64, seed=5, scale=3.0), 0.3, (4, 17), (0.5, 4.0), 11)
+
+
+@functools.cache
+def _laws(spec_id: str, quantity: str, others: tuple[str, ...] = ()) -> dict[str, Any]:
+    """E and sd of a sampler's output (and Cov with ``others``) as functions of the spec's
+    deterministic symbols, by sympy.stats on the relation with its draws substituted."""
+    spec = next(s for s in specs.SPECS if s.id == spec_id)
+    sample = specs.sampled(spec, quantity)
+    partners = {other: specs.sampled(spec, other) for other in others}
+    symbols = set().union(sample.free_symbols, *(p.free_symbols for p in partners.values()))
+    inputs = sorted((s for s in symbols if not isinstance(s, RandomSymbol)), key=str)
+    mean, variance = moments.expectation(sample), moments.variance(sample)
+    laws = {"spec": spec_id, "quantity": quantity, "inputs": tuple(str(symbol) for symbol in inputs),
+            "mean": sp.lambdify(inputs, mean), "sd": sp.lambdify(inputs, sp.sqrt(variance))}
+    for other, partner in partners.items():
+        laws[f"cov_{other}"] = sp.lambdify(inputs, moments.covariance(sample, partner))
+    return laws
+
+
+def _evaluate(law: Any, names: tuple[str, ...], values: dict[str, Any]) -> Any:
+    return law(*(values[name] for name in names))
+
+
+@functools.cache
+def _kurtosis(spec_id: str, quantity: str, setting: tuple[tuple[str, float], ...]) -> float:
+    """E[(z - E z)^4] / Var[z]^2 of a sampler's output at a setting, by sympy.stats on the spec
+    (z_0 shifts the mean only, so it is set to 0)."""
+    spec = next(s for s in specs.SPECS if s.id == spec_id)
+    sample = specs.sampled(spec, quantity)
+    numbers = {symbol: 0 for symbol in sample.free_symbols if str(symbol) in ("z0", "z_prev")}
+    numbers |= {symbol: sp.Float(dict(setting)[str(symbol)]) for symbol in sample.free_symbols
+                if str(symbol) in dict(setting)}
+    sample = sample.xreplace(numbers)
+    centred = sample - moments.expectation(sample)
+    return float(moments.expectation(centred**4) / moments.expectation(centred**2) ** 2)
+
+
+def _standardized_tests(name: str, sample: np.ndarray, laws: dict[str, Any], values: dict[str, Any]) -> list[StatisticalTest]:
+    """Mean 0 and variance 1 of the sample standardized with the spec's E and sd; the variance's
+    spread uses the spec's kurtosis (3: the samplers are Gaussian)."""
+    mean, sd = _evaluate(laws["mean"], laws["inputs"], values), _evaluate(laws["sd"], laws["inputs"], values)
+    setting = tuple(sorted((key, float(value)) for key, value in values.items() if np.ndim(value) == 0))
+    kurtosis = _kurtosis(laws["spec"], laws["quantity"], setting)
+    standardized = (np.asarray(sample, dtype=np.float64) - mean) / sd
+    return [mean_test(f"E[{name}]", standardized, 0.0, 1.0),
+            variance_test(f"Var[{name}]", standardized, 0.0, 1.0, kurtosis)]
+
+
+class DiffusionComponent:
+    name = "diffusion"
+    adapter = "diffusion"
+
+    def __init__(self) -> None:
+        uses = [SpecUse(specs.STEP, rename={"noise": "noise_step"}), SpecUse(specs.ALPHA), SpecUse(specs.MARGINAL),
+                SpecUse(specs.GAMMA), SpecUse(specs.ETA_TO_ALPHA), SpecUse(specs.TWO_TIME)]
+        self.exact = DeterministicComponent(
+            name=self.name, adapter=self.adapter, graph=ExtendedSpecGraph(uses),
+            cases=lambda: diffusion_inputs(), explicit=lambda: [_separating_input()], observe=_observe,
+        )
+
+    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
+        outcome = self.exact.check(spec, adapter, options)
+        tests: list[StatisticalTest] = []
+        if outcome.outcome is Outcome.FAIL or outcome.outcome is Outcome.ERROR:
+            return outcome
+        z0 = np.linspace(-1.0, 3.0, SAMPLES)  # one fixed z_0 per draw (not symmetric, so a wrong mean shows)
+        rng = np.random.default_rng(options.seed)
+        with quiet_target():
+            if spec.id == specs.STEP.id:
+                laws = _laws(specs.STEP.id, "z_next")
+                for setting in STEP_SETTINGS:
+                    sample, _ = adapter.step(z0.copy(), setting["beta_t"], int(rng.integers(2**31)))
+                    values = {"z_prev": z0, **setting}
+                    tests += _standardized_tests(f"z_t at beta_t = {setting['beta_t']}", sample, laws, values)
+            elif spec.id == specs.MARGINAL.id:
+                laws = _laws(specs.MARGINAL.id, "zt")
+                for setting in MARGINAL_SETTINGS:
+                    sample, _ = adapter.marginal(z0.copy(), setting["abar_t"], int(rng.integers(2**31)))
+                    values = {"z0": z0, **setting}
+                    tests += _standardized_tests(f"z_t at alpha_t = {setting['abar_t']}", sample, laws, values)
+            elif spec.id == specs.TWO_TIME.id:
+                first_laws, second_laws = _laws(specs.TWO_TIME.id, "z1", ("z2",)), _laws(specs.TWO_TIME.id, "z2")
+                for setting in PAIR_SETTINGS:
+                    first, second, _ = adapter.pair(z0.copy(), setting["eta1"], setting["eta2"], int(rng.integers(2**31)))
+                    values = {"z0": z0, **setting}
+                    where = f"eta = ({setting['eta1']}, {setting['eta2']})"
+                    mean1 = _evaluate(first_laws["mean"], first_laws["inputs"], values)
+                    sd1 = _evaluate(first_laws["sd"], first_laws["inputs"], values)
+                    mean2 = _evaluate(second_laws["mean"], second_laws["inputs"], values)
+                    sd2 = _evaluate(second_laws["sd"], second_laws["inputs"], values)
+                    tests += _standardized_tests(f"ztilde(eta_1) at {where}", first, first_laws, values)
+                    tests += _standardized_tests(f"ztilde(eta_2) at {where}", second, second_laws, values)
+                    correlation = _evaluate(first_laws["cov_z2"], first_laws["inputs"], values) / (sd1 * sd2)
+                    tests.append(covariance_test(f"Corr[ztilde(eta_1), ztilde(eta_2)] at {where}",
+                                                 (np.asarray(first) - mean1) / sd1, (np.asarray(second) - mean2) / sd2,
+                                                 (0.0, 0.0), float(np.mean(correlation))))
+        if not tests:
+            return outcome
+        return with_statistics(outcome, tests, "the sampler's draws",
+                               counterexample=f"{SAMPLES} draws from z_0 = linspace(-1, 3, {SAMPLES})")
+
+
+DIFFUSION = DiffusionComponent()

@@ -1,0 +1,198 @@
+"""LayerNorm's scale laws and pre-LN stacks (EECS 182 Final Exam, Q12(a), (c), (e), (f)), checked
+on a target's LayerNorm with eps = 0, gamma = 1, beta = 0 (the exam's LN = h(f(x))).
+
+- ``lnscale.output_scale``, ``lnscale.grad_scale``: a forward and backward pass at x and at a x
+  with the same upstream gradient; LN(a x) against LN(x) and the gradient at a x against the
+  gradient at x over a. Their tolerance is the bound of recomputing LN(x) and its gradient from
+  x (the exam's specs f, h and their backward passes).
+- ``lnscale.prenorm_forward``: the checker builds the stack of Q12(e) from the target's LayerNorm
+  (identity attention and feed-forward blocks: each layer is x -> x + LN(x), twice) on a
+  normalized input, and compares every layer's output with (2l + 1) x^(0). The value is the
+  spec's closed form; the tolerance is the rounding bound of the computation the stack performs
+  (2l applications of the exam's f and h, nested), from :mod:`eqconform.verify.extended`.
+- ``lnscale.grad_bound``: the upstream gradient of norm sqrt(d) is propagated back through the
+  stack with the target's LayerNorm backward pass, and every layer's gradient norm must be at
+  most the spec's bound (2L + 1)/(2l + 1) sqrt(d) (eq. (23)), up to the rounding bound of each
+  backward step (the exam's eqs. (17), (22)) amplified by at most 2L + 1. Half the cases use an
+  upstream gradient orthogonal to 1 and x^(0), where the bound is attained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from eqconform.specs import layernorm_exam as exam_specs
+from eqconform.specs import ln_scaling as specs
+from eqconform.specs.model import Spec
+
+from .. import tolerance
+from ..compiler import compile_expressions, compile_program, lower
+from ..extended import ExtendedSpecGraph, bound_program
+from ..graph import SpecGraph, SpecUse
+from ..judge import Comparison, Finding, Record, compare
+from ..search import SearchSettings, TargetRaised, run_search
+from ..strategies_extra import (
+    PreNormStack,
+    ScaledLayerNormInput,
+    prenorm_stacks,
+    scaled_layernorm_inputs,
+)
+from .base import (
+    CheckOutcome,
+    DeterministicComponent,
+    combine_findings,
+    outcome_from_search,
+    quiet_target,
+)
+from .eecs182_support import finding_from
+
+__all__ = ["LN_SCALING"]
+
+_EXAM = [exam_specs.DEMEAN, exam_specs.NORMALIZE, exam_specs.DEMEAN_GRAD, exam_specs.NORMALIZE_GRAD]
+
+
+def _layernorm(adapter: Any, x: np.ndarray, upstream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    features = x.shape[1]
+    ones, zeros = np.ones((1, features), dtype=x.dtype), np.zeros((1, features), dtype=x.dtype)
+    out = adapter.run(x.copy(), ones, zeros, 0.0, upstream.copy())
+    return np.asarray(out["Ztilde"]), np.asarray(out["dLdZ"])
+
+
+def _observe_scaled(adapter: Any, case: ScaledLayerNormInput, graph: Any) -> list[Record]:
+    base = case.base
+    x, upstream = base.Z, base.G
+    scaled = (case.a * x.astype(np.float64)).astype(base.dtype)
+    y, gx = _layernorm(adapter, x, upstream)
+    ys, gxs = _layernorm(adapter, scaled, upstream)
+    values = {"x": x, "gy": upstream, "a": case.a, "y": y, "gx": gx, "ys": ys, "gxs": gxs}
+    label = f"LayerNorm (eps = 0) at x and at {case.a:g} x on a {base.rows} x {base.features} input"
+    return [Record(label, values, frozenset({"y", "gx", "ys", "gxs"}), base.dtype)]
+
+
+def _separating_scaled() -> ScaledLayerNormInput:
+    from .layernorm import separating_inputs
+
+    base = separating_inputs()[1]
+    return ScaledLayerNormInput(dataclasses.replace(base, eps=0.0, gamma_recipe=None, beta_recipe=None), 1e-3)
+
+
+# --------------------------------------------------------------------------- the stack
+
+
+@functools.cache
+def _stack_program(operators: int) -> Any:
+    """Rounding bound of ``operators`` applications of x -> x + LN(x) to x0, LN = h(f(x)) from the
+    exam's specs in array form (x0 rows along axis 0, features along axis 1)."""
+    demean = lower(exam_specs.DEMEAN.canonical.expression("z"), exam_specs.DEMEAN.axes)
+    normalize = lower(exam_specs.NORMALIZE.canonical.expression("y"), exam_specs.NORMALIZE.axes)
+    x, z = sp.Symbol("x"), sp.Symbol("z")
+    current = sp.Symbol("x0")
+    for _ in range(operators):
+        current = current + normalize.xreplace({z: demean.xreplace({x: current})})
+    assignments, (error,) = bound_program((current,))
+    return compile_program(assignments, (error,))
+
+
+@functools.cache
+def _closed_form() -> Any:
+    expression = lower(specs.PRENORM_FORWARD.canonical.expression("xl"), specs.PRENORM_FORWARD.axes)
+    return compile_expressions((expression,))
+
+
+@functools.cache
+def _bound_of_layer() -> Any:
+    return sp.lambdify((specs.nlayers, specs.lyr, specs.d), specs.GRAD_BOUND.canonical.expression("gbound"))
+
+
+class LnScalingComponent:
+    name = "ln_scaling"
+    adapter = "layernorm"
+
+    def __init__(self) -> None:
+        uses = [SpecUse(spec) for spec in (*_EXAM, specs.OUTPUT_SCALE, specs.GRAD_SCALE)]
+        self.exact = DeterministicComponent(
+            name=self.name, adapter=self.adapter, graph=ExtendedSpecGraph(uses),
+            cases=lambda: scaled_layernorm_inputs(), explicit=lambda: [_separating_scaled()], observe=_observe_scaled,
+        )
+        self.backward = SpecGraph([SpecUse(spec) for spec in _EXAM])
+
+    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
+        if spec.id in (specs.OUTPUT_SCALE.id, specs.GRAD_SCALE.id):
+            return self.exact.check(spec, adapter, options)
+        examine = self._forward if spec.id == specs.PRENORM_FORWARD.id else self._gradients
+        explicit = [PreNormStack(np.dtype(np.float64), 3, 2, 8, 3, True), PreNormStack(np.dtype(np.float32), 4, 3, 16, 5, False)]
+        summary = run_search(prenorm_stacks(), lambda case: examine(adapter, case), explicit, options)
+        return outcome_from_search(spec, summary, lambda case: case.describe())
+
+    def _run_stack(self, adapter: Any, case: PreNormStack) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Inputs of the 2L maps x -> x + LN(x) and the layer outputs x^(1..L)."""
+        x, inputs, outputs = case.x0, [], []
+        try:
+            with quiet_target():
+                for operator in range(1, 2 * case.layers + 1):
+                    inputs.append(x)
+                    y, _ = _layernorm(adapter, x, np.zeros_like(x))
+                    x = (x + y).astype(case.dtype)
+                    if operator % 2 == 0:
+                        outputs.append(x)
+        except Exception as error:
+            raise TargetRaised(case, error) from error
+        return inputs, outputs
+
+    def _forward(self, adapter: Any, case: PreNormStack) -> Finding:
+        _, outputs = self._run_stack(adapter, case)
+        u = tolerance.oracle_unit_roundoff(case.dtype)
+        findings = []
+        for layer, observed in enumerate(outputs, start=1):
+            predicted = _closed_form()({"x0": case.x0, "lyr": layer})[0]
+            (bound,) = _stack_program(2 * layer)({"x0": case.x0, "unit_roundoff": u})
+            record = Record(f"layer {layer} of {case.layers}", {"x0": case.x0, "lyr": layer, "xl": observed},
+                            frozenset({"xl"}), case.dtype)
+            findings.append(finding_from(compare(observed, predicted, bound, record, "x^(l)"), record))
+        return combine_findings(findings)
+
+    def _gradients(self, adapter: Any, case: PreNormStack) -> Finding:
+        inputs, _ = self._run_stack(adapter, case)
+        combination = next(self.backward.combinations(self.backward.chain("gx", {"gx"})))
+        u = tolerance.oracle_unit_roundoff(case.dtype)
+        g = case.upstream
+        accumulated = np.zeros(case.rows)
+        findings = []
+        amplification = 2 * case.layers + 1
+        try:
+            with quiet_target():
+                for operator in range(2 * case.layers, 0, -1):
+                    x = inputs[operator - 1]
+                    _, gx = _layernorm(adapter, x, g)
+                    _, step_bound = self.backward.predictor("gx", combination, frozenset({"gx"}))(
+                        {"x": x, "gy": g, "unit_roundoff": u})
+                    step_error = tolerance.SAFETY * step_bound + u * np.abs(np.asarray(g, dtype=np.float64))
+                    accumulated += amplification * np.linalg.norm(step_error, axis=1)
+                    g = (g + gx).astype(case.dtype)
+                    if operator % 2 == 1:
+                        findings.append(self._bound_finding(case, (operator - 1) // 2, g, accumulated))
+        except TargetRaised:
+            raise
+        except Exception as error:
+            raise TargetRaised(case, error) from error
+        return combine_findings(findings)
+
+    def _bound_finding(self, case: PreNormStack, layer: int, gradient: np.ndarray, accumulated: np.ndarray) -> Finding:
+        norms = np.linalg.norm(np.asarray(gradient, dtype=np.float64), axis=1)
+        bound = float(_bound_of_layer()(case.layers, layer, case.features)) if layer >= 1 else np.inf
+        allowed = accumulated + tolerance.floor(case.dtype)
+        excess = np.maximum(norms - bound, 0.0)
+        ratios = excess / allowed
+        worst = int(np.argmax(ratios if np.any(ratios > 0) else norms))
+        record = Record(f"layer {layer} of {case.layers}", {}, frozenset({"gbound"}), case.dtype)
+        detail = (f"||g^({layer})|| of row {worst} = {norms[worst]!r}, the bound (23) is {bound!r} "
+                  f"(ratio {norms[worst] / bound:.6f}; rounding allowance {allowed[worst]:.3g})")
+        comparison = Comparison(float(np.max(ratios)), float(excess[worst]), detail, "gbound", (worst,))
+        return finding_from(comparison, record, observable=layer >= 1)
+
+
+LN_SCALING = LnScalingComponent()

@@ -1,0 +1,184 @@
+"""Multiplicative noise (EECS 182 Final Exam, Q5): exact checks of the losses, statistical
+checks of the sampler.
+
+Exact (Hypothesis): the loss of one draw ``||y - (R o X) w||^2`` on a drawn R, the column norms
+Gamma, and the closed-form expected loss, each against its spec (samples along axis 0,
+features along axis 1).
+
+Statistical, at false-alarm probability 1e-6 per test, with every expected number computed
+from the specs (``sympy.stats`` on the draw's distribution, the closed form compiled):
+
+- ``noise.draw``: 10^5 Gaussian draws at (mu, sigma) = (1, 0.5) and (-0.3, 2): mean, variance
+  (its spread from the spec's fourth central moment) and independence of neighbouring entries;
+- ``noise.dropout_draw``: 10^5 Bernoulli draws at kappa = 0.3 and 0.8: every draw is 0 or 1, an
+  exact binomial test of the rate, and independence of neighbours (joint rate kappa^2);
+- ``noise.expected_loss``: the mean loss of 20 000 draws (the sampler's empirical loss) against
+  the spec's closed form, for Gaussian noise and for the Bernoulli (dropout) case with
+  mu = E[R], sigma^2 = Var[R] from ``noise.dropout_draw``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from eqconform.reports.model import Outcome, StatisticalTest
+from eqconform.specs import moments
+from eqconform.specs import noise as specs
+from eqconform.specs.model import Spec
+from sympy import stats
+
+from ..graph import SpecGraph, SpecUse
+from ..judge import Record
+from ..moment_tests import covariance_test, mean_test, variance_test
+from ..search import SearchSettings
+from ..statistics import ALPHA, DETECTABLE_SHIFT, binomial_test, power_against_shift
+from ..strategies import ArrayRecipe
+from ..strategies_extra import NoiseInput, noise_inputs
+from .base import CheckOutcome, DeterministicComponent, quiet_target
+from .eecs182_support import with_statistics
+
+__all__ = ["NOISE", "NoiseComponent"]
+
+SHAPE = (200, 500)
+GAUSSIAN_SETTINGS = ((1.0, 0.5), (-0.3, 2.0))
+KEEP_SETTINGS = (0.3, 0.8)
+LOSS_DRAWS = 20_000
+
+
+def _observe(adapter: Any, case: NoiseInput, graph: SpecGraph) -> list[Record]:
+    X, y, w, R = case.X, case.y, case.w, case.R
+    ell = adapter.perturbed_loss(X.copy(), y.copy(), w.copy(), R.copy())
+    gamma = adapter.gamma(X.copy())
+    expected = adapter.expected_loss(X.copy(), y.copy(), w.copy(), case.mu, case.sigma)
+    values = {
+        "X": X, "y": y[:, None], "w": w[None, :], "R": R, "mu": case.mu, "sigma": case.sigma,
+        "ell": np.reshape(np.asarray(ell, dtype=np.float64), (1, 1)),
+        "Gamma": np.asarray(gamma)[None, :] if np.ndim(gamma) == 1 else np.asarray(gamma),
+        "Lexp": np.reshape(np.asarray(expected, dtype=np.float64), (1, 1)),
+    }
+    label = f"a {X.shape[0]} x {X.shape[1]} regression problem"
+    return [Record(label, values, frozenset({"ell", "Gamma", "Lexp"}), case.dtype)]
+
+
+def _separating_input() -> NoiseInput:
+    f64 = np.dtype(np.float64)
+    return NoiseInput(f64, ArrayRecipe((6, 3), f64, seed=1), ArrayRecipe((6,), f64, seed=2),
+                      ArrayRecipe((3,), f64, seed=3), ArrayRecipe((6, 3), f64, seed=4), 0.7, 0.4)
+
+
+@functools.cache
+def _gaussian_laws() -> dict[str, Any]:
+    """Mean, variance and fourth central moment of noise.draw, as functions of (mu, sigma)."""
+    draw = specs.DRAW.canonical.relations[specs.R[specs.i, specs.j]]
+    mean = moments.moment(draw, 1)
+    variance = sp.simplify(moments.moment(draw, 2) - mean**2)
+    fourth = sp.simplify(stats.E((draw - mean) ** 4))
+    other = stats.Normal("R_other", specs.mu, specs.sigma)
+    covariance = moments.covariance(draw, other)
+    args = (specs.mu, specs.sigma)
+    return {name: sp.lambdify(args, expr) for name, expr in
+            (("mean", mean), ("variance", variance), ("fourth", fourth), ("covariance", covariance))}
+
+
+@functools.cache
+def _bernoulli_laws() -> dict[str, Any]:
+    """P(R = 1), the support, mean and variance of noise.dropout_draw as functions of kappa."""
+    draw = specs.DROPOUT_DRAW.canonical.relations[specs.R[specs.i, specs.j]]
+    mean = moments.moment(draw, 1)
+    variance = sp.factor(moments.moment(draw, 2) - mean**2)
+    support = sorted(float(value) for value in stats.density(draw).dict)
+    return {"one": sp.lambdify(specs.keep, stats.P(sp.Eq(draw, 1))), "mean": sp.lambdify(specs.keep, mean),
+            "variance": sp.lambdify(specs.keep, variance), "support": support}
+
+
+def _binomial(name: str, what: str, successes: int, trials: int, probability: float) -> StatisticalTest:
+    test = binomial_test(successes, trials, probability)
+    return StatisticalTest(
+        name=name, statistic=f"{what}: {successes} of {trials} ({test.rate:.4f}; expected {probability:.4f})",
+        p_value=test.p_value, alpha=ALPHA,
+        power=f"{power_against_shift(trials, probability):.6f} against a rate off by {DETECTABLE_SHIFT}",
+        passed=test.p_value >= ALPHA,
+    )
+
+
+class NoiseComponent:
+    name = "noise"
+    adapter = "noise"
+
+    def __init__(self) -> None:
+        self.graph = SpecGraph([SpecUse(spec) for spec in (specs.PERTURBED_LOSS, specs.GAMMA, specs.EXPECTED_LOSS)])
+        self.exact = DeterministicComponent(
+            name=self.name, adapter=self.adapter, graph=self.graph, cases=lambda: noise_inputs(),
+            explicit=lambda: [_separating_input()], observe=_observe,
+        )
+
+    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
+        if spec.id == specs.DRAW.id:
+            return self._gaussian_draws(adapter, options)
+        if spec.id == specs.DROPOUT_DRAW.id:
+            return self._bernoulli_draws(adapter, options)
+        outcome = self.exact.check(spec, adapter, options)
+        if spec.id != specs.EXPECTED_LOSS.id or outcome.outcome is not Outcome.PASS:
+            return outcome
+        return with_statistics(outcome, self._loss_tests(adapter, options), "the empirical loss of the sampler",
+                               counterexample=f"the mean loss of {LOSS_DRAWS} draws on a fixed 6 x 4 problem")
+
+    def _gaussian_draws(self, adapter: Any, options: SearchSettings) -> CheckOutcome:
+        laws = _gaussian_laws()
+        tests = []
+        with quiet_target():
+            for index, (mu, sigma) in enumerate(GAUSSIAN_SETTINGS):
+                R = np.asarray(adapter.draw(SHAPE, mu, sigma, options.seed + index), dtype=np.float64)
+                mean, variance = float(laws["mean"](mu, sigma)), float(laws["variance"](mu, sigma))
+                where = f"mu = {mu:g}, sigma = {sigma:g}"
+                tests.append(mean_test(f"E[R_ij] at {where}", R, mean, variance))
+                tests.append(variance_test(f"Var[R_ij] at {where}", R, mean, variance, float(laws["fourth"](mu, sigma))))
+                tests.append(covariance_test(f"neighbouring R_ij independent at {where}", R[:, 0::2], R[:, 1::2],
+                                             (mean, mean), float(laws["covariance"](mu, sigma))))
+        return with_statistics(CheckOutcome(Outcome.PASS, examples=len(GAUSSIAN_SETTINGS) * int(np.prod(SHAPE))),
+                               tests, "the Gaussian draws", counterexample=f"draw({SHAPE}, mu, sigma) at {GAUSSIAN_SETTINGS}")
+
+    def _bernoulli_draws(self, adapter: Any, options: SearchSettings) -> CheckOutcome:
+        laws = _bernoulli_laws()
+        tests = []
+        with quiet_target():
+            for index, keep in enumerate(KEEP_SETTINGS):
+                R = np.asarray(adapter.draw_bernoulli(SHAPE, keep, options.seed + index), dtype=np.float64)
+                outside = int(np.count_nonzero(~np.isin(R, laws["support"])))
+                if outside:
+                    return CheckOutcome(Outcome.FAIL, examples=R.size,
+                                        message=f"{outside} draws at kappa = {keep} are not in {laws['support']}",
+                                        counterexample=f"draw_bernoulli({SHAPE}, {keep})")
+                one = float(laws["one"](keep))
+                ones = R == laws["support"][-1]
+                tests.append(_binomial(f"P(R_ij = 1) at kappa = {keep}", "ones", int(np.count_nonzero(ones)), R.size, one))
+                tests.append(_binomial(f"neighbours independent at kappa = {keep}", "both of (2j, 2j+1) equal 1",
+                                       int(np.count_nonzero(ones[:, 0::2] & ones[:, 1::2])), ones[:, 0::2].size, one * one))
+        return with_statistics(CheckOutcome(Outcome.PASS, examples=len(KEEP_SETTINGS) * int(np.prod(SHAPE))),
+                               tests, "the Bernoulli draws", counterexample=f"draw_bernoulli({SHAPE}, kappa) at {KEEP_SETTINGS}")
+
+    def _loss_tests(self, adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
+        rng = np.random.default_rng(options.seed)
+        X, y, w = rng.standard_normal((6, 4)), rng.standard_normal(6), rng.standard_normal(4)
+        problem = {"X": X, "y": y[:, None], "w": w[None, :]}
+        tests = []
+        mu, sigma = 0.8, 0.6
+        with quiet_target():
+            losses = np.asarray(adapter.empirical_losses(X, y, w, mu, sigma, LOSS_DRAWS, options.seed), dtype=np.float64)
+        expected = float(self.graph.evaluate("Lexp", {**problem, "mu": mu, "sigma": sigma}).item())
+        tests.append(mean_test(f"mean loss of Gaussian noise at mu = {mu}, sigma = {sigma}", losses, expected))
+        laws, keep = _bernoulli_laws(), 0.7
+        with quiet_target():
+            losses = np.asarray(adapter.empirical_bernoulli_losses(X, y, w, keep, LOSS_DRAWS, options.seed + 1),
+                                dtype=np.float64)
+        mean, variance = float(laws["mean"](keep)), float(laws["variance"](keep))
+        expected = float(self.graph.evaluate("Lexp", {**problem, "mu": mean, "sigma": np.sqrt(variance)}).item())
+        tests.append(mean_test(f"mean loss of Bernoulli (dropout) noise at kappa = {keep} (mu = {mean:g}, "
+                               f"sigma^2 = {variance:g})", losses, expected))
+        return tests
+
+
+NOISE = NoiseComponent()
