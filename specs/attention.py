@@ -37,6 +37,7 @@ import sympy as sp
 from sympy import stats
 
 from . import moments
+from .model import instantiate as instantiate_entries
 from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
 from .sources import hw7
 
@@ -202,15 +203,7 @@ def instantiate(expr: sp.Expr, indices: Mapping[sp.Symbol, int], sizes: Mapping[
                 arrays: Mapping[sp.IndexedBase, object]) -> sp.Expr:
     """``expr`` at concrete indices and sizes, every entry ``X[a, b]`` replaced by
     ``arrays[X][a - 1][b - 1]`` (a nested sequence or a SymPy matrix)."""
-    concrete = expr.subs({**indices, **sizes}).doit()
-    replacements = {}
-    for entry in concrete.atoms(sp.Indexed):
-        if entry.base in arrays:
-            value = arrays[entry.base]
-            for index in entry.indices:
-                value = value[int(index) - 1]
-            replacements[entry] = value
-    return concrete.xreplace(replacements)
+    return instantiate_entries(expr, {**indices, **sizes}, arrays)
 
 
 def symbol_matrix(name: str, rows: int, cols: int, **assumptions: bool) -> list[list[sp.Symbol]]:

@@ -25,6 +25,7 @@ import time
 
 import sympy as sp
 
+from .model import instantiate
 from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
 from .sources import hw7
 
@@ -112,15 +113,7 @@ PROOF_ONLY = frozenset({PRINTED_GRADIENTS.id})
 
 
 def _entries(expr: sp.Expr, sizes: dict, arrays: dict) -> sp.Expr:
-    concrete = expr.subs(sizes).doit()
-    replacements = {}
-    for entry in concrete.atoms(sp.Indexed):
-        if entry.base in arrays:
-            value = arrays[entry.base]
-            for index in entry.indices:
-                value = value[int(index) - 1]
-            replacements[entry] = value
-    return concrete.xreplace(replacements)
+    return instantiate(expr, sizes, arrays)
 
 
 def forward(data: list[list[sp.Expr]], encoder: list[list[sp.Expr]], decoder: list[list[sp.Expr]]) -> dict:

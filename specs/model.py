@@ -27,6 +27,7 @@ __all__ = [
     "Spec",
     "SymbolInfo",
     "Variant",
+    "instantiate",
     "quantity_name",
 ]
 
@@ -168,6 +169,21 @@ class Spec:
             if info.name == name:
                 return info
         raise KeyError(f"spec {self.id!r} has no symbol {name!r}")
+
+
+def instantiate(expr: sp.Expr, bindings: Mapping[sp.Symbol, int], arrays: Mapping[sp.IndexedBase, object]) -> sp.Expr:
+    """``expr`` with indices and sizes bound to numbers (``bindings``), each ``Sum`` expanded,
+    and every entry ``X[a, b]`` replaced by ``arrays[X][a - 1][b - 1]`` (nested sequences or
+    SymPy matrices; 1-based like the documents)."""
+    concrete = expr.subs(dict(bindings)).doit()
+    replacements = {}
+    for entry in concrete.atoms(sp.Indexed):
+        if entry.base in arrays:
+            value = arrays[entry.base]
+            for index in entry.indices:
+                value = value[int(index) - 1]
+            replacements[entry] = value
+    return concrete.xreplace(replacements)
 
 
 def quantity_name(expr: sp.Basic) -> str:

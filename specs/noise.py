@@ -25,6 +25,7 @@ import sympy as sp
 from sympy import stats
 
 from . import dropout, moments
+from .model import instantiate as instantiate_entries
 from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
 from .sources import exam
 
@@ -95,15 +96,7 @@ SPECS = (DRAW, DROPOUT_DRAW, PERTURBED_LOSS, GAMMA, EXPECTED_LOSS)
 def instantiate(expr: sp.Expr, rows: int, cols: int, arrays: dict) -> sp.Expr:
     """``expr`` for an explicit N x P problem, ``X[a, b]`` replaced by ``arrays[X][a - 1][b - 1]``
     (and likewise the vectors ``y``, ``w``, ``Gamma`` by their single index)."""
-    concrete = expr.subs({N: rows, P: cols}).doit()
-    replacements = {}
-    for entry in concrete.atoms(sp.Indexed):
-        if entry.base in arrays:
-            value = arrays[entry.base]
-            for index in entry.indices:
-                value = value[int(index) - 1]
-            replacements[entry] = value
-    return concrete.xreplace(replacements)
+    return instantiate_entries(expr, {N: rows, P: cols}, arrays)
 
 
 def expected_loss_at(rows: int, cols: int, arrays: dict, mean: sp.Expr, var: sp.Expr) -> sp.Expr:
