@@ -232,14 +232,18 @@ class DeterministicComponent:
         return outcome
 
     def _examine(self, spec: Spec, adapter: Any, case: Any) -> Finding:
+        """Drive the target through one case and judge ``spec`` on what it did. Anything raised
+        while driving it, or a phase this spec needs that raised, is the target's
+        (:class:`TargetRaised`); anything raised while judging is the checker's own."""
         try:
             with quiet_target():
                 records = self.observe(adapter, case, self.graph)
-            return combine_findings([judge(self.graph, spec.id, record) for record in records])
-        except (QuantityRaised, ContractViolation) as raised:
-            raise TargetRaised(case, raised) from raised
         except Exception as error:  # raised while driving the target: the target's
             raise TargetRaised(case, error) from error
+        try:
+            return combine_findings([judge(self.graph, spec.id, record) for record in records])
+        except QuantityRaised as raised:  # a phase of the target that this spec needs raised
+            raise TargetRaised(case, raised.error) from raised.error
 
     def _diagnose(self, spec: Spec, adapter: Any, failure: Mismatch, outcome: CheckOutcome) -> CheckOutcome:
         """Re-run the minimal counterexample in better-conditioned forms: passing there means
@@ -290,18 +294,7 @@ class DeterministicComponent:
         return outcome
 
     def _search(self, spec: Spec, adapter: Any, options: SearchSettings) -> tuple[CheckOutcome, Any]:
-        def examine(case: Any) -> Finding:
-            try:
-                with quiet_target():
-                    records = self.observe(adapter, case, self.graph)
-            except Exception as error:  # raised while driving the target: the target's
-                raise TargetRaised(case, error) from error
-            try:
-                return combine_findings([judge(self.graph, spec.id, record) for record in records])
-            except QuantityRaised as raised:  # a phase of the target that this spec needs raised
-                raise TargetRaised(case, raised.error) from raised.error
-
-        hard = getattr(options, "profile", "default") == "hard" and self.hard_cases is not None
-        cases = self.hard_cases() if hard and self.hard_cases is not None else self.cases()
-        summary = run_search(cases, examine, self.explicit(), options)
+        hard = options.profile == "hard" and self.hard_cases is not None
+        cases = self.hard_cases() if hard else self.cases()  # type: ignore[misc]
+        summary = run_search(cases, lambda case: self._examine(spec, adapter, case), self.explicit(), options)
         return outcome_from_search(spec, summary, lambda case: case.describe()), summary.failure
