@@ -33,6 +33,13 @@ nothing is written into the repository (the report goes to a temporary directory
    output for the oracle's inputs is compared with the oracle in tolerance units, as a check
    would compare it ("agree"; at most 1 passes).
 
+4. What the trust boundary costs: one handin's audit (``tests/handins/correct_spring``, every
+   spec it provides, 100 examples) run three ways from the same command line: the judge and
+   the audited code in one process (``--in-process``, as before the split), the audited code
+   in a plain runner process (``--sandbox off``) and in the bubblewrap sandbox (``--sandbox
+   auto``). Per example: wall time divided by the examples the report counts. Target: the
+   sandboxed audit at most 20% over the in-process one.
+
 3. Memory: the peak of what ``tracemalloc`` sees (NumPy reports its array allocations to it)
    while one call runs, divided by the bytes of the arrays the call receives.
 """
@@ -268,19 +275,54 @@ def eqconform_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "eqconform.verify"]
 
 
-def time_full_report(max_examples: int = 100) -> tuple[float, float, dict[str, int]]:
-    """Wall time of the default numpy report, the seconds it records, and its outcome counts."""
+def timed_report(arguments: Sequence[str]) -> tuple[float, dict[str, Any]]:
+    """Wall time of ``eqconform report ARGUMENTS`` (output in a temporary folder, timed from
+    outside) and the report it wrote."""
     with tempfile.TemporaryDirectory(prefix="eqconform-bench-") as directory:
         output = Path(directory) / "report"
-        command = [*eqconform_command(), "report", "--target", "numpy",
-                   "--max-examples", str(max_examples), "-o", str(output), "--quiet"]
+        command = [*eqconform_command(), "report", *arguments, "-o", str(output), "--quiet"]
         started = time.perf_counter()
         finished = subprocess.run(command, cwd=directory, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - started
         if finished.returncode not in (0, 1):
             raise RuntimeError(f"{' '.join(command)} exited {finished.returncode}: {finished.stderr.strip()}")
-        report = json.loads((output / "report.json").read_text())
+        return wall, json.loads((output / "report.json").read_text())
+
+
+def time_full_report(max_examples: int = 100) -> tuple[float, float, dict[str, int]]:
+    """Wall time of the default numpy report, the seconds it records, and its outcome counts."""
+    wall, report = timed_report(["--target", "numpy", "--max-examples", str(max_examples)])
     return wall, float(report["meta"]["seconds"]), report["summary"]
+
+
+HANDIN = Path(__file__).resolve().parent.parent / "tests" / "handins" / "correct_spring"
+SPLIT_TARGET = 1.20
+
+
+def time_handin_audit(mode: list[str], max_examples: int = 100) -> tuple[float, int]:
+    """Wall time of one handin's audit under ``mode`` (extra CLI arguments), and its examples."""
+    wall, report = timed_report(["--target", f"mytorch:{HANDIN}", "--max-examples", str(max_examples),
+                                 "--no-examples-db", *mode])
+    return wall, sum(int(result.get("examples") or 0) for result in report["results"])
+
+
+def print_split_cost() -> None:
+    print(f"4. The trust boundary: one handin's audit (target: sandboxed <= {SPLIT_TARGET:.2f}x in-process)")
+    from eqconform.verify.sandbox import bubblewrap_problem
+
+    modes = {"in-process (no split)": ["--in-process"], "runner, plain process": ["--sandbox", "off"]}
+    problem = bubblewrap_problem()
+    if problem is None:
+        modes["runner in bubblewrap"] = ["--sandbox", "require"]
+    timings = {name: time_handin_audit(mode) for name, mode in modes.items()}
+    base_wall, base_examples = timings["in-process (no split)"]
+    for name, (wall, examples) in timings.items():
+        per = 1e3 * wall / max(examples, 1)
+        ratio = (wall / max(examples, 1)) / (base_wall / max(base_examples, 1))
+        print(f"   {name:<24}{wall:>7.1f} s  {examples:>6} examples  {per:.2f} ms/example  {ratio:.2f}x")
+    if problem is not None:
+        print(f"   (no bubblewrap here: {problem})")
+    print()
 
 
 # --------------------------------------------------------------------------- printing
@@ -348,6 +390,7 @@ def main() -> int:
             gc.collect()
     print_measurements(measurements)
     print_memory(measurements)
+    print_split_cost()
     over = [m for m in measurements if m.ratio > TARGET_RATIO]
     if over:
         print("Over target: " + "; ".join(f"{m.name} at {m.elements:,} ({m.ratio:.2f}x)" for m in over))

@@ -2,7 +2,11 @@
 
 Each class's docstring gives the equations it implements and their source; the specs of the
 same names in :mod:`eqconform.specs` are what :mod:`eqconform.verify` checks them against.
+``ADAPTER`` (from :mod:`.adapter`, loaded on first use) drives them all through eqconform's
+adapter protocol: ``--target numpy`` is ``python:eqconform.impl:ADAPTER``.
 """
+
+from typing import Any
 
 from .adam import Adam, AdamW
 from .adaptive import Algorithm1Adam
@@ -21,6 +25,7 @@ from .linear import Linear
 from .noise import MultiplicativeNoise, column_norms, expected_loss, perturbed_loss
 
 __all__ = [
+    "ADAPTER",
     "Adam",
     "AdamW",
     "Algorithm1Adam",
@@ -42,3 +47,12 @@ __all__ = [
     "perturbed_loss",
     "quadratic_feature_map",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded lazily: the classes above need nothing of eqconform.verify, the adapter does.
+    if name == "ADAPTER":
+        from .adapter import ADAPTER
+
+        return ADAPTER
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

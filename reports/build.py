@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
-import multiprocessing
 import platform
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -75,22 +74,44 @@ def _run_claims_by_id(claim_ids: tuple[str, ...]) -> list[ProofRecord]:
 
 
 @contextlib.contextmanager
-def prove_in_background(claims: Sequence[Claim]) -> Iterator[Callable[[], list[ProofRecord]]]:
+def prove_in_background(
+    claims: Sequence[Claim],
+    *,
+    prover: Callable[[tuple[str, ...]], list[ProofRecord]] | None = None,
+) -> Iterator[Callable[[], list[ProofRecord]]]:
     """Settle the claims in a second process while the caller runs checks in this one.
 
     Yields a function returning the proof records (waiting for them if need be). Where a
-    process cannot be started, the claims are settled in this process instead.
+    process cannot be started, the claims are settled in this process instead; where the proof
+    process dies, every claim is "not proved" with that reason. The proof process dies with
+    the caller (a parent-death signal), so killing eqconform leaves no prover behind.
+    ``prover`` settles claims by id in that process (default: the catalogue's own proofs); it
+    must be importable there, as a module-level function.
     """
+    from eqconform.verify.isolation import worker_context
+    from eqconform.verify.sandbox import set_parent_death_signal
+
     ids = tuple(claim.id for claim in claims)
     try:
         # forkserver, not fork: the caller may have imported a multithreaded framework.
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
-        future = pool.submit(_run_claims_by_id, ids)
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=worker_context(),
+                                                      initializer=set_parent_death_signal)
+        future = pool.submit(prover or _run_claims_by_id, ids)
     except (OSError, ValueError):
         yield lambda: run_claims(claims)
         return
+
+    def records() -> list[ProofRecord]:
+        try:
+            return future.result()
+        except concurrent.futures.BrokenExecutor as error:
+            return [ProofRecord(id=claim.id, title=claim.title, source=claim.source.cite(), specs=claim.specs,
+                                status=ProofStatus.NOT_PROVED.value, method="not proved: worker died",
+                                detail=f"the proof process died before it finished ({error})", seconds=0.0)
+                    for claim in claims]
+
     try:
-        yield lambda: future.result()
+        yield records
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 

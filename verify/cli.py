@@ -10,7 +10,12 @@ when any result regressed.
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
+import shutil
+import signal
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,6 +85,10 @@ def _parser() -> _Parser:
                         "(default 300)")
     report.add_argument("--in-process", action="store_true",
                         help="run audited code in this process (no isolation or time limit; for debugging)")
+    report.add_argument("--sandbox", choices=("auto", "require", "off"), default="auto",
+                        help="where audited code runs: 'auto' (default) in a bubblewrap sandbox where the "
+                        "machine has a working bwrap, else in plain processes (said on stderr); 'require' "
+                        "refuses to run without the sandbox; 'off' always uses plain processes")
     report.add_argument("--profile", choices=("default", "hard"), default="default",
                         help="'hard' draws the numerical hard corners instead (huge offsets, near-constant "
                         "rows, tiny eps, gradients from 1e-30 to 1e30, t up to 1e4, float16)")
@@ -136,6 +145,7 @@ def _report(args: argparse.Namespace) -> int:
     from . import engine
     from .diff import ReportFileError, diff_reports, load_report, mark_report
     from .isolation import DEFAULT_TIMEOUT, RunInterrupted, run_isolated
+    from .sandbox import hidden_paths
     from .search import DEFAULT_EXAMPLES_DIR, SearchSettings, examples_database
     from .targets import HandinPathError, UnknownTargetError, resolve_target
 
@@ -157,7 +167,21 @@ def _report(args: argparse.Namespace) -> int:
     except ReportFileError as error:
         raise UsageError(f"--baseline: {error}") from None
 
+    from .sandbox import Confinement, SandboxUnavailable, bubblewrap_problem, isolation_summary
+
+    isolation = "none: audited code ran in this process (--in-process)"
+    if not args.in_process:
+        try:
+            confinement = Confinement(mode=args.sandbox)
+            confinement.uses_bubblewrap  # noqa: B018 -- raises for --sandbox require without bwrap
+        except SandboxUnavailable as error:
+            raise UsageError(str(error)) from None
+        isolation = isolation_summary(confinement)
+        if args.sandbox == "auto" and bubblewrap_problem() and not args.quiet:
+            print(f"eqconform: no sandbox ({bubblewrap_problem()}); audited code runs in plain processes",
+                  file=sys.stderr)
     _ensure_writable(output)  # last of the checks on the input, so a refused run leaves nothing
+    _private_hypothesis_storage()
     started = time.perf_counter()
     chosen = {spec.id for spec in specs}
     claims = [claim for claim in CLAIMS if chosen & set(claim.specs)]
@@ -177,20 +201,23 @@ def _report(args: argparse.Namespace) -> int:
         finished.append(result)
         progress(result)
 
-    with prove_in_background(claims) as proved:
+    terminated = _Termination()
+    with terminated, prove_in_background(claims) as proved:
         try:
             if args.in_process:
                 results = engine.run(specs, targets, options, keep)
                 defaults = {target.name: engine.target_defaults(target) for target in targets}
             else:
                 references = [(reference, target.name) for reference, target in zip(args.target or ["numpy"], targets)]
+                hidden = hidden_paths([output, None if args.no_examples_db else examples_dir])
                 results = run_isolated(engine.checkable(specs), references, options,
-                                       timeout=args.timeout or DEFAULT_TIMEOUT, progress=keep, defaults=defaults)
+                                       timeout=args.timeout or DEFAULT_TIMEOUT, progress=keep, defaults=defaults,
+                                       sandbox=args.sandbox, hidden=hidden)
             proofs = proved()
         except (KeyboardInterrupt, RunInterrupted) as stop:
             results = stop.results if isinstance(stop, RunInterrupted) else finished
             planned = len(engine.checkable(specs)) * len(targets)
-            interrupted = f"INCOMPLETE: interrupted (Ctrl-C) after {len(results)} of {planned} checks"
+            interrupted = f"INCOMPLETE: interrupted ({terminated.name or 'Ctrl-C'}) after {len(results)} of {planned} checks"
             proofs = []
     report = build_report(
         specs,
@@ -199,7 +226,7 @@ def _report(args: argparse.Namespace) -> int:
         proofs,
         [entry for entry in ERRATA if entry["id"].split(".")[0] in {spec.id.split(".")[0] for spec in specs}],
         settings={**({"status": interrupted} if interrupted else {}), "seed": args.seed, "max_examples": args.max_examples,
-                  "profile": args.profile,
+                  "profile": args.profile, "isolation": isolation,
                   "seconds": round(time.perf_counter() - started, 2),
                   "command": "eqconform " + " ".join(sys.argv[1:]) if sys.argv[1:] else "eqconform report"},
         documented_defaults={component: values for component, values in DOCUMENTED_DEFAULTS.items()
@@ -225,8 +252,44 @@ def _report(args: argparse.Namespace) -> int:
     print(f"Report written to {index}")
     if interrupted:
         print(f"eqconform: {interrupted}; the report holds what had finished", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return 128 + signal.SIGTERM if terminated.name == "SIGTERM" else EXIT_INTERRUPTED
     return EXIT_OK if report.passed else EXIT_FINDINGS
+
+
+def _private_hypothesis_storage() -> None:
+    """Point Hypothesis's own storage (it caches constants there) at a temporary folder removed
+    at exit, unless the caller chose one: a run writes nothing into the current directory but
+    what it is asked to (the report; the example database, unless --no-examples-db). Set in
+    the environment, so that the judge workers started after it inherit it."""
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    scratch = tempfile.mkdtemp(prefix="eqconform-hypothesis-")
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = scratch
+    atexit.register(shutil.rmtree, scratch, True)
+
+
+class _Termination:
+    """While active, SIGTERM stops the run as Ctrl-C does (the report of what finished is
+    written, marked INCOMPLETE with the signal named); ``name`` is set when it came."""
+
+    def __init__(self) -> None:
+        self.name = ""
+        self._previous: Any = None
+
+    def __enter__(self) -> _Termination:
+        def stop(signum: int, frame: Any) -> None:
+            self.name = signal.Signals(signum).name
+            raise KeyboardInterrupt
+
+        try:
+            self._previous = signal.signal(signal.SIGTERM, stop)
+        except ValueError:  # not the main thread: leave SIGTERM as it is
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
 
 
 def _ensure_writable(directory: Path) -> None:

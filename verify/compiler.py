@@ -105,7 +105,8 @@ class CompiledFunction:
 
     def __call__(self, values: Mapping[str, Any] | None = None, /, **more: Any) -> tuple[np.ndarray, ...]:
         given = {**(values or {}), **more}
-        arrays = {name: _as_float64(value) for name, value in given.items()}
+        # Only the arguments: a record also holds quantities this expression does not read.
+        arrays = {name: _as_float64(given[name]) for name in self.arguments if name in given}
         missing = [name for name in self.arguments if name not in arrays and name not in self.sizes]
         if missing:
             raise KeyError(f"missing values for {missing} (needs {list(self.arguments)})")

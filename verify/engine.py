@@ -17,6 +17,7 @@ from eqconform.specs.model import Spec
 
 from .components import component_for
 from .components.base import CheckOutcome
+from .remote import RunnerFailure
 from .search import SearchSettings
 from .targets import ComponentMissing, Target, TargetLoadError
 
@@ -47,6 +48,8 @@ def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
         outcome = CheckOutcome(Outcome.SKIP, message=str(missing))
     except TargetLoadError as error:
         outcome = CheckOutcome(Outcome.ERROR, message=str(error))
+    except RunnerFailure as failure:  # the runner died, hung or broke the protocol: no verdict
+        outcome = CheckOutcome(Outcome.ERROR, message=str(failure))
     except Exception as error:  # the check itself must never take the run down
         outcome = CheckOutcome(Outcome.ERROR, message=f"checking stopped: {type(error).__name__}: {error}")
     reproduce = reproduce_command(spec, target, options) if outcome.outcome in (Outcome.FAIL, Outcome.ERROR) else None
@@ -74,7 +77,7 @@ def target_defaults(target: Target) -> dict[str, Any]:
         return {}
     try:
         return {key: value for key, value in dict(reader()).items()}
-    except Exception:  # defaults are informative; a target that cannot report them still runs
+    except (Exception, RunnerFailure):  # defaults are informative; a target that cannot report them still runs
         return {}
 
 

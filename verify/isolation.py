@@ -1,15 +1,16 @@
-"""Run audited code in worker processes, one per target, with a time limit per check.
+"""Run checks per target in judge workers, each driving its target's runner.
 
-A target's code runs only in its worker: if it raises, the check says so; if it hangs past the
-time limit, the worker is killed; if it kills its own process (a segfault, ``os._exit``), the
-parent sees the pipe close. Each of these becomes an ``error`` result naming what happened, a
-new worker is started for the next check, and every other result is kept.
+Every target gets a *judge worker*: a process of eqconform's own (forked from a ``forkserver``
+with the checker preloaded) that searches, computes the spec's numbers and judges. It never
+imports the target's code: it drives a :class:`~.remote.RemoteTarget`, whose runner process
+(sandboxed, see :mod:`.sandbox`) imports and calls the audited code and answers in plain data.
+So whatever the audited code does, it can change neither the judge's numbers nor its verdict,
+nor reach another target's worker: at worst it ends its own checks with ``error``.
 
-Workers are forked from a ``forkserver`` that has eqconform preloaded, so they start quickly
-and inherit no threads from the parent. Their standard output and error are drained by a thread
-that counts and discards them (audited code that floods the terminal cannot drown the run; a
-result says how much it printed), and they ignore Ctrl-C, which the parent handles. The parent
-watches each worker's resident memory and stops it past ``memory_limit`` bytes.
+The judge worker ends a check whose runner dies, hangs past the time limit or runs out of
+memory, and says why; a component that did so is not called again in the run. The parent
+keeps a looser time limit on each judge worker as a backstop, reads the results (plain
+dataclasses from a trusted process) and handles Ctrl-C. Targets run concurrently.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import dataclasses
 import multiprocessing
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,64 +30,62 @@ from typing import Any
 from eqconform.reports.model import Outcome, Result
 from eqconform.specs.model import Spec
 
+from .sandbox import Confinement, confinements, remove_cgroups, set_parent_death_signal
 from .search import SearchSettings
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "DEFAULT_TIMEOUT", "IsolatedTarget", "RunInterrupted", "run_isolated"]
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "DEFAULT_TIMEOUT",
+    "IsolatedTarget",
+    "RunInterrupted",
+    "run_isolated",
+    "worker_context",
+]
 
 
 class RunInterrupted(Exception):
-    """The run was interrupted (Ctrl-C); ``results`` holds every check that had finished."""
+    """The run was interrupted (Ctrl-C or SIGTERM); ``results`` holds every check that had finished."""
 
     def __init__(self, results: list[Result]):
         super().__init__(f"interrupted after {len(results)} results")
         self.results = results
 
-#: Seconds one (spec, target) check may take before its worker is killed.
+#: Seconds one (spec, target) check may take before its runner is stopped.
 DEFAULT_TIMEOUT = 300.0
-#: Resident memory a worker may use before it is killed (bytes).
+#: Memory the audited code (with every process it starts) may use before it is stopped (bytes).
 DEFAULT_MEMORY_LIMIT = 8 * 2**30
 #: How often the parent looks at a running check (seconds).
 _POLL = 0.2
+#: Extra time the parent gives a judge worker beyond the check's own limit before it stops it
+#: (the judge's own work after the last call of the target: diagnosis, 50-digit measurements).
+_BACKSTOP = 120.0
 
 _context: Any = None
 
 
-def _worker_context() -> Any:
+def worker_context() -> Any:
+    """The multiprocessing context of every process eqconform forks for itself (judge workers,
+    the proof worker): one forkserver, with the checker preloaded, set up before it starts,
+    whoever asks first.
+
+    Asked from the main thread, the forkserver is started at once and tied to eqconform's life
+    (:mod:`.lifeline`). The kernel's parent-death signal follows the *thread* that started a
+    process, so a forkserver first started from another thread (a thread pool's) would be killed
+    when that thread ends; it is then started without the tie instead.
+    """
     global _context
     if _context is None:
-        _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(["eqconform.verify.engine"])
+        import multiprocessing.forkserver
+
+        context = multiprocessing.get_context("forkserver")
+        preload = ["eqconform.verify.engine"]
+        if threading.current_thread() is threading.main_thread():
+            preload.insert(0, "eqconform.verify.lifeline")
+        context.set_forkserver_preload(preload)
+        if threading.current_thread() is threading.main_thread():
+            multiprocessing.forkserver.ensure_running()
+        _context = context
     return _context
-
-
-class _OutputCounter:
-    """Points file descriptors 1 and 2 at a pipe and counts (and drops) what arrives."""
-
-    def __init__(self) -> None:
-        read, write = os.pipe()
-        os.dup2(write, 1)
-        os.dup2(write, 2)
-        os.close(write)
-        self._read = read
-        self._count = 0
-        self._lock = threading.Lock()
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        while chunk := os.read(self._read, 1 << 16):
-            with self._lock:
-                self._count += len(chunk)
-
-    def take(self) -> int:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        time.sleep(0.01)  # let the drain thread catch up with what was just flushed
-        with self._lock:
-            count, self._count = self._count, 0
-        return count
 
 
 def _with_output_note(result: Result, printed: int) -> Result:
@@ -105,46 +103,55 @@ def _size(count: int) -> str:
     return f"{count} bytes"
 
 
-def _serve(connection: Connection, reference: str) -> None:
-    """The worker's loop: load the target, then answer (spec id, settings) with results."""
+def _serve(connection: Connection, reference: str, name: str, timeout: float, confinement: Confinement) -> None:
+    """The judge worker's loop: answer (spec id, settings) with results, driving the runner."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    output = _OutputCounter()
+    set_parent_death_signal()  # the forkserver is our parent; it goes when eqconform goes
     from eqconform.specs import get_spec
 
     from . import engine
-    from .targets import resolve_target
+    from .remote import RemoteTarget
 
-    target = resolve_target(reference)
-    while True:
-        try:
-            spec_id, options = connection.recv()
-        except EOFError:
-            return
-        if spec_id is None:
-            connection.send(engine.target_defaults(target))
-        else:
-            result = engine.check(get_spec(spec_id), target, options)
-            connection.send(_with_output_note(result, output.take()))
+    target = RemoteTarget(reference, name, name, confinement)
+    try:
+        while True:
+            try:
+                spec_id, options = connection.recv()
+            except EOFError:
+                return
+            if spec_id is None:
+                target.begin("", timeout)
+                connection.send(engine.target_defaults(target))
+                continue
+            spec = get_spec(spec_id)
+            target.begin(spec.id, timeout)
+            result = engine.check(spec, target, options)
+            connection.send(_with_output_note(result, target.take_printed()))
+    finally:
+        target.close()
 
 
 @dataclass
 class IsolatedTarget:
-    """The parent's handle on one target's worker."""
+    """The parent's handle on one target's judge worker."""
 
     reference: str
     name: str
     timeout: float = DEFAULT_TIMEOUT
-    memory_limit: int = DEFAULT_MEMORY_LIMIT
+    confinement: Confinement = dataclasses.field(default_factory=Confinement)
     _process: Any = None
     _connection: Connection | None = None
 
     def _start(self) -> None:
-        context = _worker_context()
+        context = worker_context()
         parent, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, self.reference), daemon=True)
-        self._process.start()
-        child.close()
-        self._connection = parent
+        process = context.Process(target=_serve, args=(child, self.reference, self.name, self.timeout,
+                                                       self.confinement), daemon=True)
+        try:
+            process.start()
+        finally:
+            child.close()
+        self._process, self._connection = process, parent
 
     def _stop(self) -> None:
         if self._process is not None and self._process.is_alive():
@@ -155,7 +162,15 @@ class IsolatedTarget:
             self._connection.close()
         self._process = self._connection = None
 
-    def close(self) -> None:
+    def close(self, wait: float = 10.0) -> None:
+        """End the judge worker: it sees its pipe close and closes its runner (emptying the
+        runner's cgroup) before it exits; one that has not within ``wait`` seconds is killed
+        (its runner dies with it; :func:`~.sandbox.remove_cgroups` removes the cgroup)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if wait > 0 and self._process is not None and self._process.is_alive():
+            self._process.join(timeout=wait)
         self._stop()
 
     def check(self, spec: Spec, options: SearchSettings) -> Result:
@@ -166,30 +181,29 @@ class IsolatedTarget:
         try:
             self._connection.send((spec.id, options))
             while not self._connection.poll(_POLL):
-                used = _resident_bytes(self._process.pid)
-                if used > self.memory_limit:
-                    message = (f"out of memory: the worker used {_size(used)}, over the limit of "
-                               f"{_size(self.memory_limit)}, so it was stopped")
+                if time.perf_counter() - started > self.timeout + _BACKSTOP:
+                    message = (f"timed out: the check did not finish within {self.timeout:g} s "
+                               f"(and {_BACKSTOP:g} s more for the judge), so it was stopped")
                     break
-                if time.perf_counter() - started > self.timeout:
-                    message = f"timed out: the check did not finish within {self.timeout:g} s, so its worker was stopped"
+                if not self._process.is_alive():
+                    message = f"the judge worker died ({self._exit_description()}); this is a fault of eqconform"
                     break
             else:
                 return dataclasses.replace(self._connection.recv(), target=self.name)
         except (EOFError, BrokenPipeError, ConnectionResetError):
-            message = f"the worker process died ({self._exit_description()}) while running the target's code"
+            message = f"the judge worker died ({self._exit_description()}); this is a fault of eqconform"
         self._stop()
         return Result(spec=spec.id, target=self.name, outcome=Outcome.ERROR, message=message,
                       seconds=round(time.perf_counter() - started, 3))
 
     def defaults(self) -> dict[str, Any]:
-        """The target's hyperparameter defaults, read in its worker ({} if that fails)."""
+        """The target's hyperparameter defaults, read by its runner ({} if that fails)."""
         if self._process is None or not self._process.is_alive():
             self._start()
         assert self._connection is not None
         try:
             self._connection.send((None, None))
-            if self._connection.poll(min(self.timeout, 60.0)):
+            if self._connection.poll(min(self.timeout, 60.0) + _BACKSTOP):
                 return self._connection.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError):
             pass
@@ -210,18 +224,6 @@ class IsolatedTarget:
         return f"exit code {code}"
 
 
-def _resident_bytes(pid: int) -> int:
-    """Resident memory of a process, from /proc (0 where that cannot be read)."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
 def run_isolated(
     specs: Sequence[Spec],
     targets: Sequence[tuple[str, str]],
@@ -230,11 +232,19 @@ def run_isolated(
     progress: Callable[[Result], None] | None = None,
     defaults: dict[str, Any] | None = None,
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    sandbox: str = "auto",
+    hidden: Sequence[str] = (),
 ) -> list[Result]:
-    """Check every spec on every target ``(reference, name)``, each target in its own worker;
-    targets run concurrently. Results come back in catalogue order, then target order. When
-    ``defaults`` is given, each target's hyperparameter defaults are stored in it by name."""
-    workers = [IsolatedTarget(reference, name, timeout, memory_limit) for reference, name in targets]
+    """Check every spec on every target ``(reference, name)``, each target in its own judge
+    worker and runner; targets run concurrently. Results come back in catalogue order, then
+    target order. When ``defaults`` is given, each target's hyperparameter defaults are stored
+    in it by name. ``sandbox`` and ``hidden`` say how the runners are confined (:mod:`.sandbox`)."""
+    worker_context()  # the forkserver starts here, in the caller's thread, not in the pool's
+    remove_cgroups(None)  # what earlier runs that were killed left
+    confined = confinements([reference for reference, _ in targets], mode=sandbox, memory_limit=memory_limit,
+                            hidden=hidden)
+    workers = [IsolatedTarget(reference, name, timeout, confinement)
+               for (reference, name), confinement in zip(targets, confined)]
     stop = threading.Event()
     finished: list[list[Result]] = [[] for _ in workers]
 
@@ -263,10 +273,12 @@ def run_isolated(
     except KeyboardInterrupt:
         stop.set()
         for worker in workers:
-            worker.close()
+            worker.close(wait=0)
         pool.shutdown(wait=True, cancel_futures=True)
+        remove_cgroups(os.getpid())
         ordered = [result for spec in specs for per_target in finished for result in per_target if result.spec == spec.id]
         raise RunInterrupted(ordered) from None
     pool.shutdown(wait=True)
+    remove_cgroups(os.getpid())  # what a judge worker killed mid-check could not remove itself
     per_target = finished
     return [per_target[t][s] for s in range(len(specs)) for t in range(len(workers))]

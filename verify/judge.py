@@ -8,6 +8,7 @@ involved, and compares the prediction with the observation within the derived to
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,15 +17,9 @@ import numpy as np
 
 from . import tolerance
 from .graph import Combination, SpecGraph
+from .targets.protocol import NotAnArray, Raised
 
 __all__ = ["ContractViolation", "Finding", "QuantityRaised", "Raised", "Record", "compare", "ensure_unchanged", "judge"]
-
-
-@dataclass(frozen=True)
-class Raised:
-    """Stands for a quantity the target failed to produce: the phase computing it raised."""
-
-    error: BaseException
 
 
 class ContractViolation(Exception):
@@ -108,15 +103,19 @@ class Finding:
     record: Record | None = None
 
 
-def _working_dtype(given: np.dtype, observed: np.ndarray) -> np.dtype:
-    """The coarser of the dtype the target was given and the one it returned."""
-    if observed.dtype.kind == "f" and np.finfo(observed.dtype).eps > np.finfo(given).eps:
-        return observed.dtype
-    return given
+def _narrower(given: np.dtype, observed: np.dtype) -> bool:
+    """Whether an answer of dtype ``observed`` carries less precision than inputs of ``given``."""
+    if observed.kind not in "fc" or given.kind not in "fc":
+        return False
+    return bool(np.finfo(observed).eps > np.finfo(given).eps)
 
 
 def compare(observed: Any, predicted: np.ndarray, bound: np.ndarray, record: Record, name: str) -> Comparison:
-    """The worst entry of ``|observed - predicted|`` relative to the tolerance."""
+    """The worst entry of ``|observed - predicted|`` relative to the tolerance of the dtype the
+    target was given (an answer in a narrower dtype than its inputs fails as such: judging it at
+    the looser tolerance of the dtype it chose would let it pick its own tolerance)."""
+    if isinstance(observed, NotAnArray):
+        return Comparison(float("inf"), float("inf"), f"{name} is {observed.description}")
     observed_array = np.asarray(observed)
     if observed_array.shape != np.shape(predicted):
         return Comparison(
@@ -128,11 +127,15 @@ def compare(observed: Any, predicted: np.ndarray, bound: np.ndarray, record: Rec
             float("inf"), float("inf"),
             f"{name} has dtype {observed_array.dtype}; the equation gives real numbers ({record.dtype} inputs)",
         )
+    if _narrower(record.dtype, observed_array.dtype):
+        return Comparison(
+            float("inf"), float("inf"),
+            f"{name} came back as {observed_array.dtype} for {record.dtype} inputs: the answer is narrower "
+            f"than its inputs (compute and return in {record.dtype})",
+        )
     values = observed_array.astype(np.float64)
-    dtype = _working_dtype(record.dtype, observed_array)
-    scale = tolerance.oracle_unit_roundoff(dtype) / tolerance.oracle_unit_roundoff(record.dtype)
     with np.errstate(invalid="ignore", over="ignore"):
-        allowed = scale * tolerance.SAFETY * np.where(np.isnan(bound), np.inf, bound) + tolerance.floor(dtype)
+        allowed = tolerance.SAFETY * np.where(np.isnan(bound), np.inf, bound) + tolerance.floor(record.dtype)
         error = np.abs(values - predicted)
         both_nan = np.isnan(values) & np.isnan(predicted)
         same_inf = np.isinf(values) & (values == predicted)
@@ -156,6 +159,15 @@ def compare(observed: Any, predicted: np.ndarray, bound: np.ndarray, record: Rec
 
 
 def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
+    # An answer that is not an array fails the equation that defines it, as it is; to the other
+    # equations it is a quantity the target did not expose (the oracle carries it instead).
+    unusable = {q for q in record.observed if isinstance(record.values.get(q), NotAnArray)}
+    own = [q for q in graph.defines(spec_id) if q in unusable]
+    if own:
+        return Finding(observable=True, passed=False, ratio=float("inf"), abs_error=float("inf"),
+                       detail=f"{own[0]} is {record.values[own[0]]} ({record.label})", quantity=own[0], record=record)
+    if unusable:
+        record = dataclasses.replace(record, observed=record.observed - unusable)
     checked, through = checked_quantities(graph, spec_id, record.observed)
     if not checked:
         return Finding(observable=False, passed=True, detail=f"{spec_id} is not observable here")

@@ -34,6 +34,7 @@ __all__ = ["EqconformCheck", "EqconformCollector", "EqconformXfailWarning", "pyt
 _DEFAULT_TARGET = "numpy"
 _DEFAULT_MAX_EXAMPLES = 100
 _DEFAULT_EXAMPLES_DIR = ".eqconform/examples"  # eqconform.verify.search.DEFAULT_EXAMPLES_DIR
+_CHECK_TIMEOUT = 300.0  # eqconform.verify.isolation.DEFAULT_TIMEOUT
 
 
 class EqconformXfailWarning(pytest.PytestWarning):
@@ -118,7 +119,11 @@ class _Checks:
         from eqconform.specs import UnknownSpecError, select_specs
         from eqconform.verify.engine import checkable
         from eqconform.verify.search import SearchSettings, examples_database
-        from eqconform.verify.targets import HandinPathError, UnknownTargetError, resolve_target
+        import dataclasses
+
+        from eqconform.verify.remote import remote_target
+        from eqconform.verify.sandbox import hidden_paths
+        from eqconform.verify.targets import HandinPathError, UnknownTargetError
 
         option = config.getoption
         root = Path(config.rootpath)
@@ -126,7 +131,9 @@ class _Checks:
         patterns = list(option("eqconform_spec") or config.getini("eqconform_specs") or [])
         try:
             self.specs = checkable(select_specs(patterns))
-            self.targets = [resolve_target(reference) for reference in self.references]
+            # Each target runs in a runner process, sandboxed where the machine allows, as in
+            # `eqconform report`; the runners go when the session ends.
+            self.targets = [remote_target(reference) for reference in self.references]
         except (UnknownSpecError, UnknownTargetError, HandinPathError) as error:
             raise _usage(str(error).strip("'\"")) from None
 
@@ -147,6 +154,9 @@ class _Checks:
             self.examples_dir = (Path(given) if given else root / (ini or _DEFAULT_EXAMPLES_DIR)).absolute()
             if self.examples_dir.exists() and not self.examples_dir.is_dir():
                 raise _usage(f"examples directory {str(self.examples_dir)!r} exists and is not a directory")
+        hidden = hidden_paths([self.examples_dir])
+        for target in self.targets:  # the runners must not see the example database
+            target.confinement = dataclasses.replace(target.confinement, hidden=hidden)
         self.options = SearchSettings(
             max_examples=self.max_examples, seed=self.seed,
             database=examples_database(self.examples_dir) if self.examples_dir is not None else None,
@@ -180,6 +190,10 @@ class _Checks:
         if value < 1:
             raise _usage(f"the number of examples must be at least 1, got {value}")
         return value
+
+    def pytest_sessionfinish(self) -> None:
+        for target in self.targets:
+            target.close()
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         database = f"counterexamples remembered in {self.examples_dir}" if self.examples_dir else "no example database"
@@ -264,6 +278,7 @@ class EqconformCheck(pytest.Item):
         from eqconform.reports.model import Outcome
         from eqconform.verify import engine
 
+        self.target.begin(self.spec.id, _CHECK_TIMEOUT)
         result = engine.check(self.spec, self.target, self.checks.options)
         self.result = result
         self.user_properties += [("eqconform_outcome", result.outcome.value), ("eqconform_examples", result.examples)]

@@ -25,6 +25,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from .targets.protocol import AdamHyperparameters
+
 __all__ = [
     "FLOAT_DTYPES",
     "AdamHyperparameters",
@@ -183,19 +185,6 @@ def batch_shapes(
 
 # --------------------------------------------------------------------------- optimizers
 
-@dataclass(frozen=True)
-class AdamHyperparameters:
-    lr: float
-    beta1: float
-    beta2: float
-    eps: float
-    weight_decay: float = 0.0
-
-    def describe(self) -> str:
-        decay = f", weight_decay={self.weight_decay!r}" if self.weight_decay else ""
-        return f"lr={self.lr!r}, beta1={self.beta1!r}, beta2={self.beta2!r}, eps={self.eps!r}{decay}"
-
-
 def adam_hyperparameters(*, weight_decay: bool = False) -> st.SearchStrategy[AdamHyperparameters]:
     """Hyperparameters over the documented domains: ``0 < beta1, beta2 < 1``, ``lr, eps > 0``,
     ``weight_decay >= 0``; the documents' defaults (0.9, 0.999, 1e-8, 0.01) are drawn often."""
@@ -271,6 +260,14 @@ def _parameter_shapes(layer_shapes: Sequence[tuple[int, int]]) -> list[tuple[int
     return shapes
 
 
+#: How many gradient scales a run draws at most; a longer run cycles through them.
+_DISTINCT_SCALES = 64
+
+
+def _cycled(cycle: Sequence[float], length: int) -> tuple[float, ...]:
+    return tuple(cycle[i % len(cycle)] for i in range(length))
+
+
 @st.composite
 def _optimizer_runs(draw: st.DrawFn, min_steps: int, max_steps: int, max_layers: int, max_width: int,
                     weight_decay: bool, dtypes: tuple[np.dtype, ...], min_gradient_scale: float,
@@ -280,9 +277,13 @@ def _optimizer_runs(draw: st.DrawFn, min_steps: int, max_steps: int, max_layers:
     parameters = tuple(draw(array_recipes(shape, dtype, min_scale=1e-2, max_scale=1e2)) for shape in _parameter_shapes(layers))
     steps = draw(st.one_of(st.integers(min_steps, min(max_steps, min_steps + 4)), st.integers(min_steps, max_steps)))
     scale = _magnitudes(min_gradient_scale, max_gradient_scale)
+    # A run longer than _DISTINCT_SCALES steps repeats a cycle of that many drawn scales: one
+    # draw per step would exceed what Hypothesis can draw for one example (a list of more than
+    # 8192 elements is refused outright, and far fewer already overrun its buffer).
+    distinct = min(steps, _DISTINCT_SCALES)
     scales = draw(st.one_of(
         scale.map(lambda s: (s,) * steps),
-        st.lists(scale, min_size=steps, max_size=steps).map(tuple),
+        st.lists(scale, min_size=distinct, max_size=distinct).map(lambda cycle: _cycled(cycle, steps)),
     ))
     return OptimizerRun(dtype, draw(adam_hyperparameters(weight_decay=weight_decay)), tuple(layers), parameters,
                         draw(st.integers(0, 2**32 - 1)), scales)
@@ -314,11 +315,31 @@ def optimizer_runs(
                            min_gradient_scale, max_gradient_scale)
 
 
+#: The dtypes of the hard profiles.
+_HARD_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _hard_gradient_scales(dtype: np.dtype) -> tuple[float, float]:
+    """Gradient scales from 1e-30 to 1e30, kept where the dtype holds the answers: at the top,
+    ``g**2`` (Adam's second moment, several standard deviations out) must not overflow, or the
+    exact result is a number the dtype cannot represent and no implementation could return it;
+    at the bottom, below the smallest subnormal every gradient is 0 and nothing is tested."""
+    info = np.finfo(dtype)
+    top = 10.0 ** (int(np.floor(np.log10(np.sqrt(float(info.max))))) - 1)
+    bottom = 10.0 ** int(np.ceil(np.log10(float(info.smallest_subnormal))))
+    return max(1e-30, bottom), min(1e30, top)
+
+
 def hard_optimizer_runs(*, weight_decay: bool = False) -> st.SearchStrategy[OptimizerRun]:
-    """The hard corners: gradients from 1e-30 to 1e30, float16, and long runs on a small layer
+    """The hard corners: gradients from 1e-30 to 1e30 (within what each dtype can hold:
+    float16 gets 1e-7 to 10, float32 1e-30 to 1e18), float16, and long runs on a small layer
     that reach step t = 10**4 (where 1 - beta**t is 1 to working precision)."""
-    wide = optimizer_runs(weight_decay=weight_decay, max_steps=20, dtypes=(np.float16, np.float32, np.float64),
-                          min_gradient_scale=1e-30, max_gradient_scale=1e30)
+    wide = st.one_of(*(
+        optimizer_runs(weight_decay=weight_decay, max_steps=20, dtypes=(dtype,),
+                       min_gradient_scale=_hard_gradient_scales(dtype)[0],
+                       max_gradient_scale=_hard_gradient_scales(dtype)[1])
+        for dtype in _HARD_DTYPES
+    ))
     long = optimizer_runs(weight_decay=weight_decay, min_steps=1000, max_steps=10_000, max_layers=1, max_width=1)
     return st.one_of(wide, long)
 
@@ -446,15 +467,28 @@ def layernorm_inputs(
     return _layernorm_inputs(shapes, _check_dtypes(dtypes), max_offset, affine, eps_strategy, (min_scale, max_scale))
 
 
+def _hard_eps(dtype: np.dtype) -> st.SearchStrategy[float]:
+    """eps from 1e-30 to 1e-3, but never below the dtype's smallest normal number: a smaller eps
+    rounds to zero (or loses its relative accuracy) on the way into the dtype, so the layer
+    would divide by zero on a constant row where the equation, with the eps it was given, does
+    not."""
+    smallest = max(1e-30, float(np.finfo(dtype).smallest_normal))
+    fixed = [eps for eps in (1e-30, 1e-12, 1e-8) if eps >= smallest] or [smallest]
+    return st.one_of(st.sampled_from(fixed), st.floats(smallest, 1e-3))
+
+
 def hard_layernorm_inputs() -> st.SearchStrategy[LayerNormInput]:
     """The hard corners: rows whose |mean| / std reaches 1e4 and far beyond (up to 1e8 in
-    float64 and past it), near-constant rows (spread down to 1e-12), eps down to 1e-30, and
-    float16."""
-    return layernorm_inputs(
-        max_rows=32, max_features=64, dtypes=(np.float16, np.float32, np.float64), max_offset=1e8,
-        min_scale=1e-12, max_scale=1.0,
-        eps=st.one_of(st.sampled_from([1e-30, 1e-12, 1e-8]), st.floats(1e-30, 1e-3)),
-    )
+    float32 and float64 and past it; float16, which overflows at 65504, up to 1e3), near-constant
+    rows (spread down to 1e-12), eps down to 1e-30 (down to the smallest normal number of the
+    dtype: 6.1e-5 in float16), and float16."""
+    return st.one_of(*(
+        layernorm_inputs(
+            max_rows=32, max_features=64, dtypes=(dtype,), max_offset=1e3 if dtype == np.float16 else 1e8,
+            min_scale=1e-12, max_scale=1.0, eps=_hard_eps(dtype),
+        )
+        for dtype in _HARD_DTYPES
+    ))
 
 
 # --------------------------------------------------------------------------- dropout

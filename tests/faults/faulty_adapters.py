@@ -58,6 +58,15 @@ class WrongDtype(Correct):
         return observed
 
 
+class NarrowsItsAnswer(Correct):
+    """Answers float64 inputs in float32: judged at float32's looser tolerance it would pass."""
+
+    def layernorm(self, Z, gamma, beta, eps, G):
+        observed = super().layernorm(Z, gamma, beta, eps, G)
+        observed["Ztilde"] = observed["Ztilde"].astype(np.float32 if Z.dtype == np.float64 else Z.dtype)
+        return observed
+
+
 class EditsItsInput(Correct):
     def layernorm(self, Z, gamma, beta, eps, G):
         observed = super().layernorm(Z, gamma, beta, eps, G)

@@ -60,6 +60,31 @@ def test_bad_values_fail_on_their_equation_only(name: str, spec: str, text: str,
     assert {results[s].outcome for s in untouched} == {Outcome.PASS}
 
 
+def test_an_answer_narrower_than_its_inputs_fails_and_says_so() -> None:
+    results = _in_process("NarrowsItsAnswer")
+    affine = results["layernorm.affine"]
+    assert affine.outcome is Outcome.FAIL, affine.message
+    assert "Ztilde came back as float32 for float64 inputs" in affine.message
+    assert results["layernorm.grad_input"].outcome is Outcome.PASS  # dLdZ is still float64
+
+
+def test_a_list_where_the_homework_api_requires_an_array_fails_and_says_so(tmp_path: Path) -> None:
+    import shutil
+
+    handin = tmp_path / "lists"
+    shutil.copytree(Path(__file__).parent.parent / "handins" / "correct_spring", handin)
+    layer = handin / "mytorch" / "nn" / "layernorm.py"
+    source = layer.read_text()
+    assert "        return self.LNZ\n" in source
+    layer.write_text(source.replace("        return self.LNZ\n", "        return self.LNZ.tolist()\n"))
+    specs = select_specs(["layernorm.affine", "layernorm.mean"])
+    results = {r.spec: r for r in engine.run(specs, [resolve_target(f"mytorch:{handin}")], OPTIONS)}
+    assert results["layernorm.affine"].outcome is Outcome.FAIL
+    assert "Ztilde is a list of length" in results["layernorm.affine"].message
+    assert "not a NumPy array" in results["layernorm.affine"].message
+    assert results["layernorm.mean"].outcome is Outcome.PASS
+
+
 def test_layernorm_that_edits_its_input() -> None:
     result = _in_process("EditsItsInput")["layernorm.affine"]
     assert result.outcome is Outcome.ERROR
@@ -88,7 +113,7 @@ def test_hangs() -> None:
 
 def test_exits_its_process() -> None:
     results = _isolated("Exits", timeout=60)
-    assert "worker process died (exit code 7)" in results[("layernorm.affine", "Exits")].message
+    assert "runner process died (exit code 7)" in results[("layernorm.affine", "Exits")].message
     _correct_results_intact(results)
 
 

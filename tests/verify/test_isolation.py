@@ -49,7 +49,7 @@ def test_hanging_and_dying_targets_give_errors_and_the_rest_is_complete(misbehav
     hang = by_key[("dropout.eval", "hangs")]
     assert hang.outcome is Outcome.ERROR and "timed out" in hang.message and "20 s" in hang.message
     exited = by_key[("dropout.eval", "exits")]
-    assert exited.outcome is Outcome.ERROR and "worker process died (exit code 3)" in exited.message
+    assert exited.outcome is Outcome.ERROR and "runner process died (exit code 3)" in exited.message
     crashed = by_key[("dropout.eval", "segfaults")]
     assert crashed.outcome is Outcome.ERROR and "SIGSEGV" in crashed.message
 

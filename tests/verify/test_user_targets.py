@@ -342,3 +342,40 @@ def test_entry_point_usage_errors_and_listing(plugin: Path) -> None:
         resolve_target("eqdemo_broken")
     with pytest.raises(UnknownTargetError, match=r"installed \(eqconform\.targets\): .*eqdemo, eqdemo_broken, eqdemo_object"):
         resolve_target("eqdemo_nope")
+
+
+ATTENTION_ADAPTER = '''
+import numpy as np
+from eqconform.impl.attention import softmax
+from eqconform.verify.targets.bundled_extra import SoftmaxAttentionAdapter
+
+
+class Unscaled:
+    """Softmax attention without the 1/sqrt(D) of eq. (8)."""
+
+    def forward(self, Q, K, V):
+        self.scores = Q @ K.T
+        self.weights = softmax(self.scores, axis=1)
+        return self.weights @ V
+
+
+class Adapter:
+    attention = SoftmaxAttentionAdapter(Unscaled)
+'''
+
+
+def test_an_adapter_object_can_provide_any_component(tmp_path: Path) -> None:
+    """Not only the homework API's four: an attribute named after the component holds its
+    adapter, and the check runs through the runner like every other target."""
+    from eqconform.verify.isolation import run_isolated
+
+    path = tmp_path / "attention_adapter.py"
+    path.write_text(ATTENTION_ADAPTER)
+    specs = engine.checkable(select_specs(["attention.scores", "attention.softmax", "layernorm.mean"]))
+    results = {(r.spec, r.target): r for r in run_isolated(
+        specs, [(f"file:{path}:Adapter", "unscaled"), ("numpy", "numpy")], SearchSettings(max_examples=10), timeout=120)}
+    assert results[("attention.scores", "unscaled")].outcome is Outcome.FAIL
+    assert results[("attention.softmax", "unscaled")].outcome is Outcome.PASS  # softmax of its own scores
+    assert results[("layernorm.mean", "unscaled")].outcome is Outcome.SKIP
+    assert "provides no 'layernorm' method" in results[("layernorm.mean", "unscaled")].message
+    assert {results[(s.id, "numpy")].outcome for s in specs} == {Outcome.PASS}

@@ -23,6 +23,7 @@ __all__ = [
     "Target",
     "TargetLoadError",
     "UnknownTargetError",
+    "describe_reference",
     "resolve_target",
 ]
 
@@ -62,3 +63,15 @@ def resolve_target(reference: str) -> Target:
         if isinstance(error, HandinPathError):
             raise
         raise UnknownTargetError(str(error)) from None
+
+
+def describe_reference(reference: str) -> tuple[str, str]:
+    """``(name, description)`` of a target reference, checked as :func:`resolve_target` checks
+    it (unknown names and bad arguments raise the same errors) but without running any of the
+    target's code: built-in targets load their code lazily, and an entry-point plugin is only
+    looked up by name here (it is loaded by the runner)."""
+    name, _, argument = reference.partition(":")
+    if name not in TARGETS and name in user.entry_point_names():
+        return reference, f"target plugin {name} (entry point group {user.ENTRY_POINT_GROUP})"
+    target = resolve_target(reference)
+    return target.name, target.description

@@ -1,39 +1,19 @@
-"""The ``numpy`` target: eqconform's own implementation in :mod:`eqconform.impl`."""
+"""The ``numpy`` target: eqconform's own implementation, ``python:eqconform.impl:ADAPTER``."""
 
 from __future__ import annotations
 
-from typing import Any
+from . import user
 
-from .bundled_extra import bundled_adapters
-from .homework import HomeworkDropout, HomeworkLayerNorm, HomeworkOptimizer, signature_defaults
-from .protocol import ComponentMissing
+__all__ = ["REFERENCE", "make"]
 
-__all__ = ["BundledTarget"]
-
-
-class BundledTarget:
-    name = "numpy"
-    description = "eqconform's bundled NumPy implementation (eqconform.impl)"
-
-    def component(self, name: str) -> Any:
-        from eqconform import impl
-
-        adapters = {
-            "adam": HomeworkOptimizer(impl.Adam, decoupled_decay=False),
-            "adamw": HomeworkOptimizer(impl.AdamW, decoupled_decay=True),
-            "layernorm": HomeworkLayerNorm(impl.LayerNorm),
-            "dropout": HomeworkDropout(impl.Dropout),
-            **bundled_adapters(),
-        }
-        if name not in adapters:
-            raise ComponentMissing(f"the bundled implementation has no {name!r}")
-        return adapters[name]
-
-    def defaults(self) -> dict[str, Any]:
-        return {name: signature_defaults(name, self.component(name)) for name in ("adam", "adamw", "layernorm", "dropout")}
+#: What ``numpy`` stands for: the bundled implementation's adapter object.
+REFERENCE = "eqconform.impl:ADAPTER"
 
 
-def make(argument: str | None) -> BundledTarget:
+def make(argument: str | None) -> user.ObjectTarget:
     if argument:
         raise ValueError(f"the numpy target takes no argument (got {argument!r})")
-    return BundledTarget()
+    target = user.make_python(REFERENCE)
+    target.name = "numpy"
+    target.description = "eqconform's bundled NumPy implementation (eqconform.impl)"
+    return target

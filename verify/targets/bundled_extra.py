@@ -180,16 +180,9 @@ class AutoencoderAdapter:
 
 
 def bundled_adapters() -> dict[str, Any]:
-    """The adapters of the EECS 182 components over :mod:`eqconform.impl`."""
-    from eqconform import impl
-    from eqconform.impl import diffusion, noise
+    """The adapters of the EECS 182 components over :mod:`eqconform.impl` (those of its ``ADAPTER``)."""
+    from eqconform.impl import ADAPTER
 
-    return {
-        "attention": SoftmaxAttentionAdapter(impl.SoftmaxAttention),
-        "argmax_attention": ArgmaxAttentionAdapter(impl.ArgmaxAttention),
-        "kernel_attention": KernelAttentionAdapter(impl.KernelAttention, impl.LinearAttention),
-        "noise": NoiseAdapter(impl.MultiplicativeNoise, noise),
-        "diffusion": DiffusionAdapter(impl.ForwardDiffusion, diffusion),
-        "adaptive_decay": AdaptiveDecayAdapter(impl.Algorithm1Adam),
-        "autoencoder": AutoencoderAdapter(impl.LinearAutoencoder),
-    }
+    from .user import COMPONENT_ADAPTERS
+
+    return {name: getattr(ADAPTER, name) for name in COMPONENT_ADAPTERS}

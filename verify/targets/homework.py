@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..judge import Raised
-from ..strategies import AdamHyperparameters
+from .protocol import AdamHyperparameters, NotAnArray, Raised
 
 __all__ = ["HomeworkDropout", "HomeworkLayerNorm", "HomeworkOptimizer", "signature_defaults"]
 
@@ -47,8 +46,15 @@ _MOMENT_LISTS = {"m": ("m_W", "m_b"), "v": ("v_W", "v_b")}
 _PARAMETER_NAMES = (("gamma", "beta", "dLdgamma", "dLdbeta"), ("BW", "Bb", "dLdBW", "dLdBb"))
 
 
-def _snapshot(value: Any) -> np.ndarray:
-    return np.array(value, copy=True)
+def _snapshot(value: Any) -> np.ndarray | NotAnArray:
+    """A copy of an array the class returned or keeps; the homework API deals in NumPy arrays
+    only, so anything else is passed on as what it is, for the judge to fail."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    kind = type(value)
+    shape = getattr(value, "shape", None)
+    where = f" of shape {tuple(shape)}" if isinstance(shape, tuple) else f" of length {len(value)}" if isinstance(value, (list, tuple)) else ""
+    return NotAnArray(f"a {kind.__module__}.{kind.__qualname__}{where}, not a NumPy array".replace("builtins.", ""))
 
 
 @dataclass

@@ -15,9 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..judge import Raised
-from ..strategies import AdamHyperparameters
-from .protocol import ComponentMissing, TargetLoadError
+from .protocol import AdamHyperparameters, ComponentMissing, Raised, TargetLoadError
 
 __all__ = ["JaxTarget", "make"]
 

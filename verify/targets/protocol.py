@@ -9,22 +9,60 @@ take and return NumPy arrays only; a framework target converts with its own ``fr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from ..strategies import AdamHyperparameters
 
 __all__ = [
+    "AdamHyperparameters",
     "ComponentMissing",
     "DropoutAdapter",
     "DropoutSession",
     "LayerNormAdapter",
     "OptimizerAdapter",
+    "NotAnArray",
     "OptimizerSession",
+    "Raised",
     "Target",
     "TargetLoadError",
 ]
+
+
+# The plain values adapters receive and return. They live here, with the adapters, because the
+# runner (which imports no checker module) builds and sends them.
+
+@dataclass(frozen=True)
+class AdamHyperparameters:
+    lr: float
+    beta1: float
+    beta2: float
+    eps: float
+    weight_decay: float = 0.0
+
+    def describe(self) -> str:
+        decay = f", weight_decay={self.weight_decay!r}" if self.weight_decay else ""
+        return f"lr={self.lr!r}, beta1={self.beta1!r}, beta2={self.beta2!r}, eps={self.eps!r}{decay}"
+
+
+
+@dataclass(frozen=True)
+class Raised:
+    """Stands for a quantity the target failed to produce: the phase computing it raised."""
+
+    error: BaseException
+
+
+@dataclass(frozen=True)
+class NotAnArray:
+    """Stands for an answer that is not the NumPy array the homework API requires (a list, a
+    framework tensor): ``description`` says what came back. The judge fails it as it is."""
+
+    description: str
+
+    def __str__(self) -> str:
+        return self.description
 
 
 class ComponentMissing(LookupError):

@@ -16,9 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..judge import Raised
-from ..strategies import AdamHyperparameters
-from .protocol import ComponentMissing, TargetLoadError
+from .protocol import AdamHyperparameters, ComponentMissing, Raised, TargetLoadError
 
 __all__ = ["TorchTarget", "make"]
 

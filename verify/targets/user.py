@@ -26,6 +26,14 @@ component it provides. Each method has exactly the shape of the matching adapter
     A fresh layer with drop probability ``p`` whose random draws are seeded with ``seed``.
     Return a session with ``forward(x, train) -> array`` and ``backward(delta) -> array``
     (the gradient with respect to the input of the last training forward).
+``attention``, ``argmax_attention``, ``kernel_attention``, ``noise``, ``diffusion``,
+``adaptive_decay``, ``autoencoder``
+    The components of the EECS 182 documents: an attribute holding the component's adapter (an
+    object with the methods listed in :mod:`eqconform.verify.targets.bundled_extra`, for example
+    ``run(Q, K, V)`` for attention), or a method without arguments returning it.
+
+The bundled implementation is itself such an object: ``eqconform.impl:ADAPTER``
+(``--target numpy`` is ``python:eqconform.impl:ADAPTER``).
 
 Optional: ``name`` and ``description`` attributes (used when the object is handed to
 :class:`ObjectTarget` directly or returned by a plugin) and a ``defaults()`` method returning
@@ -84,10 +92,10 @@ from typing import Any
 
 import numpy as np
 
-from ..strategies import AdamHyperparameters
-from .protocol import ComponentMissing, TargetLoadError
+from .protocol import AdamHyperparameters, ComponentMissing, TargetLoadError
 
 __all__ = [
+    "COMPONENT_ADAPTERS",
     "COMPONENT_METHODS",
     "ENTRY_POINT_GROUP",
     "ObjectTarget",
@@ -101,8 +109,13 @@ __all__ = [
 #: The entry-point group plugins register their target factories under.
 ENTRY_POINT_GROUP = "eqconform.targets"
 
-#: The methods an adapter object may have, one per component.
+#: The methods an adapter object may have for the components of the homework API.
 COMPONENT_METHODS = ("adam", "adamw", "layernorm", "dropout")
+#: The other components: the adapter object's attribute of that name is the component's adapter
+#: (an object with the methods documented in :mod:`.bundled_extra`), or a method without
+#: arguments that returns it.
+COMPONENT_ADAPTERS = ("adaptive_decay", "noise", "diffusion", "attention", "argmax_attention",
+                      "kernel_attention", "autoencoder")
 
 _LAYERNORM_REQUIRED = ("Ztilde", "dLdZ", "dLdgamma", "dLdbeta")
 _LAYERNORM_OPTIONAL = ("mu", "sigma2", "Zhat")
@@ -256,11 +269,13 @@ class ObjectTarget:
         value = self.adapter_object()
         if _is_target(value):
             return value.component(name)
-        if name not in _ADAPTERS:
+        if name not in _ADAPTERS and name not in COMPONENT_ADAPTERS:
             raise ComponentMissing(f"adapter objects have no {name!r} component")
         method = getattr(value, name, None)
         if method is None:
             raise ComponentMissing(f"{self.name} provides no {name!r} method")
+        if name in COMPONENT_ADAPTERS:
+            return method() if inspect.ismethod(method) else method
         if not callable(method):
             raise ComponentMissing(f"{self.name} has a {name!r} attribute, but it is not a method")
         return _ADAPTERS[name](method, name)
@@ -474,7 +489,7 @@ def entry_point_factory(name: str) -> Callable[[str | None], Any] | None:
                 raise UserTargetError(f"target plugin {name!r} ({entry.value}) returned a target without "
                                       f"{' or '.join(missing)}")
             return made
-        if any(callable(getattr(made, method, None)) for method in COMPONENT_METHODS):
+        if any(getattr(made, method, None) is not None for method in COMPONENT_METHODS + COMPONENT_ADAPTERS):
             return ObjectTarget(made, name=reference,
                                 description=getattr(made, "description", None) or f"plugin {name} ({entry.value})")
         raise UserTargetError(

@@ -1,0 +1,323 @@
+"""The judge's side of the wire: a target whose code runs in a runner process.
+
+:class:`RemoteTarget` looks like any other target to the engine (``component(name)`` returns an
+adapter, ``defaults()`` the hyperparameter defaults), but its adapters are
+:class:`RemoteObject` proxies: each method call is sent to the runner as plain data
+(:mod:`eqconform.verify.runner.wire`) and its answer is decoded and checked there before the
+judge reads it. Exceptions of the audited code come back as :class:`~.runner.wire.RemoteError`
+subclasses named like the originals.
+
+A runner that dies, hangs past the check's deadline, sends a malformed answer or runs out of
+memory ends the check at once with :class:`RunnerFailure` (a ``BaseException``, so that neither
+a component nor Hypothesis mistakes it for a finding about one input), and the component is
+not called again in this run: later checks of it are ``error`` at once, naming the check where
+it first went wrong. A fresh runner serves the target's other components.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .runner.wire import Handle, Limits, RemoteError, WireError, read_frame, remote_error, write_frame
+from .sandbox import Cgroup, Confinement, limited, runner_command, target_path
+from .targets.protocol import ComponentMissing, TargetLoadError
+
+__all__ = ["RemoteError", "RemoteObject", "RemoteTarget", "RunnerFailure", "remote_target"]
+
+
+class RunnerFailure(BaseException):  # noqa: N818 -- a BaseException on purpose, see the module docstring
+    """The runner could not answer: it died, hung, broke the protocol or ran out of memory.
+
+    ``what`` says it in a few words ("hung", "crashed", ...), for the checks that follow."""
+
+    def __init__(self, message: str, what: str = "failed"):
+        super().__init__(message)
+        self.what = what
+
+
+class RunnerProcess:
+    """One runner process and its two pipes."""
+
+    def __init__(self, reference: str, confinement: Confinement):
+        self.reference = reference
+        self.confinement = confinement
+        self.limits = Limits()
+        to_runner_read, self._to_runner = os.pipe()
+        self._from_runner, from_runner_write = os.pipe()
+        config = json.dumps({"reference": reference, "path": [p for p in sys.path if p], "cwd": os.getcwd()})
+        self.cgroup: Cgroup | None = Cgroup(confinement.memory_limit, confinement.process_limit, owner=confinement.owner)
+        if not self.cgroup.create():
+            self.cgroup = None
+        command = limited(runner_command(config, to_runner_read, from_runner_write, confinement), self.cgroup,
+                          confinement.memory_limit)
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        # What the runner says on stderr before it starts counting the audited code's output
+        # (a failure to start): kept to explain a runner that dies at once.
+        self._startup = tempfile.TemporaryFile()
+        try:
+            self.process = subprocess.Popen(
+                command, pass_fds=(to_runner_read, from_runner_write), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=self._startup, start_new_session=True, env=env,
+            )
+        finally:
+            os.close(to_runner_read)
+            os.close(from_runner_write)
+        self.printed = 0
+
+    def request(self, message: Mapping[str, Any], deadline: float | None) -> dict[str, Any]:
+        try:
+            write_frame(self._to_runner, dict(message))
+        except (BrokenPipeError, OSError):
+            raise RunnerFailure(*self._death()) from None
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([self._from_runner], [], [], 1.0 if wait is None else min(wait, 1.0))
+            if ready:
+                break
+            if self.process.poll() is not None:
+                raise RunnerFailure(*self._death())
+            if deadline is not None and time.monotonic() >= deadline:
+                self.close()
+                raise RunnerFailure("timed out", "hung")
+        try:
+            answer = read_frame(self._from_runner, self.limits, deadline=deadline)
+        except TimeoutError:
+            self.close()
+            raise RunnerFailure("timed out", "hung") from None
+        except EOFError:
+            raise RunnerFailure(*self._death()) from None
+        except (WireError, OSError) as error:
+            self.close()
+            raise RunnerFailure(f"the runner broke the protocol: {error}", "broke the protocol") from None
+        if not isinstance(answer, dict) or not isinstance(answer.get("printed", 0), int):
+            self.close()
+            raise RunnerFailure("the runner broke the protocol: an answer that is not a message", "broke the protocol")
+        self.printed += max(0, answer.get("printed", 0))
+        return answer
+
+    def _death(self) -> tuple[str, str]:
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        out_of_memory = self.cgroup is not None and self.cgroup.ran_out_of_memory()
+        code = self.process.returncode
+        said = self._startup_lines()
+        self.close()
+        if out_of_memory:
+            return (f"out of memory: the audited code used more than the limit of "
+                    f"{self.confinement.memory_limit / 2**30:.1f} GB, so it was stopped", "ran out of memory")
+        if code is None:
+            how = "no exit status"
+        elif code < 0:
+            try:
+                how = f"killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"killed by signal {-code}"
+        elif code > 128 and self.confinement.uses_bubblewrap:  # bwrap reports a signal as 128 + n
+            try:
+                how = f"killed by signal {signal.Signals(code - 128).name}"
+            except ValueError:
+                how = f"exit code {code}"
+        else:
+            how = f"exit code {code}"
+        return f"the runner process died ({how}) while running the target's code{said}", "crashed"
+
+    def _startup_lines(self) -> str:
+        try:
+            self._startup.seek(0)
+            text = self._startup.read(4000).decode(errors="replace").strip()
+        except (OSError, ValueError):
+            return ""
+        return f"; before the audited code ran, it said: {text.splitlines()[-1]}" if text else ""
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except OSError:
+                self.process.kill()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        if self.cgroup is not None:
+            self.cgroup.remove()
+        self._startup.close()
+        for fd in (self._to_runner, self._from_runner):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._to_runner = self._from_runner = -1
+
+
+class RemoteTarget:
+    """A target served by a runner process (started on first use, restarted after a failure)."""
+
+    def __init__(self, reference: str, name: str, description: str, confinement: Confinement):
+        self.reference = reference
+        self.name = name
+        self.description = description
+        self.confinement = confinement
+        self._runner: RunnerProcess | None = None
+        #: adapter -> why it is not called again ("hung in check layernorm.affine").
+        self.broken: dict[str, str] = {}
+        #: The adapter whose calls are under way (the one a failure is charged to).
+        self._adapter = ""
+        #: When the check under way must have finished (``time.monotonic()``), or None.
+        self.deadline: float | None = None
+        self.timeout: float | None = None
+        #: The check under way, named in what :attr:`broken` records.
+        self.current_check = ""
+
+    def begin(self, check: str, timeout: float | None) -> None:
+        """Start the check ``check``: its calls must finish within ``timeout`` seconds from now
+        (None: no limit)."""
+        self.current_check, self.timeout, self._adapter = check, timeout, ""
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+
+    def _request(self, message: Mapping[str, Any]) -> Any:
+        if self._runner is None:
+            self._runner = RunnerProcess(self.reference, self.confinement)
+        try:
+            answer = self._runner.request(message, self.deadline)
+        except RunnerFailure as failure:
+            self._runner = None
+            reason = str(failure)
+            if failure.what == "hung":
+                reason = f"timed out: the check did not finish within {self.timeout:g} s, so its runner was stopped"
+            if self._adapter:
+                self.broken.setdefault(self._adapter, f"{failure.what} in check {self.current_check}")
+            raise RunnerFailure(reason, failure.what) from None
+        error = answer.get("error")
+        if error is not None:
+            if not (isinstance(error, list) and len(error) == 3 and all(isinstance(e, str) for e in error)):
+                self.close()
+                raise RunnerFailure("the runner broke the protocol: a malformed error", "broke the protocol")
+            kind, type_name, text = error
+            if kind == "missing":
+                raise ComponentMissing(text)
+            if kind == "load":
+                raise TargetLoadError(text)
+            if kind == "protocol":
+                self.close()
+                raise RunnerFailure(f"the runner broke the protocol: {text}", "broke the protocol")
+            raise remote_error(type_name, text)
+        return answer
+
+    def take_printed(self) -> int:
+        """Bytes the audited code printed since the last call (counted in the runner)."""
+        if self._runner is None:
+            return 0
+        printed, self._runner.printed = self._runner.printed, 0
+        return printed
+
+    def component(self, name: str) -> RemoteObject:
+        if name in self.broken:
+            raise RunnerFailure(f"not run: the target's {name} {self.broken[name]}, so it is not called again "
+                                "in this run", "skipped")
+        self._adapter = name
+        answer = self._request({"op": "component", "name": name})
+        handle = answer.get("ok")
+        if not isinstance(handle, Handle):
+            raise RunnerFailure("the runner broke the protocol: a component that is not a handle", "broke the protocol")
+        return RemoteObject(self, handle)
+
+    def defaults(self) -> dict[str, Any]:
+        value = self._request({"op": "defaults"}).get("ok")
+        if not isinstance(value, dict):
+            raise TargetLoadError("defaults() did not return a dict")
+        return value
+
+    def call(self, handle: Handle, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        answer = self._request({"op": "call", "handle": handle.number, "method": method,
+                                "args": list(args), "kwargs": kwargs})
+        _write_back(answer.get("mutated", []), [list(args), kwargs])
+        return self._proxies(answer.get("ok"))
+
+    def _proxies(self, value: Any) -> Any:
+        """The answer with every handle in it turned into a proxy."""
+        if isinstance(value, Handle):
+            return RemoteObject(self, value)
+        if isinstance(value, list):
+            return [self._proxies(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self._proxies(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self._proxies(v) for k, v in value.items()}
+        return value
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+
+
+def _write_back(mutated: Any, arguments: Any) -> None:
+    """Mirror into the judge's arguments what the audited code wrote into its copies, so the
+    components see an implementation that edits its inputs exactly as they would in-process."""
+    if not isinstance(mutated, list):
+        return
+    for entry in mutated:
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list)):
+            continue
+        path, value = entry
+        target: Any = arguments
+        try:
+            for key in path:
+                target = target[key]
+        except (KeyError, IndexError, TypeError):
+            continue
+        if isinstance(target, np.ndarray) and isinstance(value, np.ndarray) and target.flags.writeable:
+            if value.shape == target.shape:
+                np.copyto(target, value, casting="unsafe")
+            else:  # resized in place: mark it changed all the same
+                target[...] = np.nan if target.dtype.kind in "fc" else ~target if target.dtype.kind == "b" else target + 1
+
+
+class RemoteObject:
+    """An object that stays in the runner; its public methods are called there."""
+
+    def __init__(self, target: RemoteTarget, handle: Handle):
+        self._target = target
+        self._handle = handle
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            return self._target.call(self._handle, name, args, kwargs)
+
+        method.__name__ = name
+        return method
+
+    def __repr__(self) -> str:
+        return f"<{self._handle.type_name} in the runner of {self._target.name}>"
+
+
+def remote_target(reference: str, confinement: Confinement | None = None) -> RemoteTarget:
+    """The target ``reference`` served by a runner; the reference is checked here (unknown
+    targets and bad paths raise as :func:`~.targets.resolve_target` does) without running any
+    of its code."""
+    from .targets import describe_reference
+
+    name, description = describe_reference(reference)
+    own = target_path(reference)
+    confinement = confinement or Confinement()
+    if own and own not in confinement.visible:
+        confinement = dataclasses.replace(confinement, visible=(*confinement.visible, own))
+    return RemoteTarget(reference, name, description, confinement)
