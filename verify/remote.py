@@ -237,10 +237,13 @@ class RemoteTarget:
         return RemoteObject(self, handle)
 
     def defaults(self) -> dict[str, Any]:
+        """The target's hyperparameter defaults, as the report can show them: numbers, strings,
+        booleans and None, in dicts and lists; anything else the runner sent (an object it kept,
+        an array) is shown as a short description, never called or evaluated."""
         value = self._request({"op": "defaults"}).get("ok")
         if not isinstance(value, dict):
             raise TargetLoadError("defaults() did not return a dict")
-        return value
+        return _shown(value)
 
     def call(self, handle: Handle, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         answer = self._request({"op": "call", "handle": handle.number, "method": method,
@@ -264,6 +267,22 @@ class RemoteTarget:
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+
+
+def _shown(value: Any, depth: int = 0) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic) and value.ndim == 0 and value.dtype.kind in "biuf":
+        return value.item()
+    if isinstance(value, dict) and depth < 4:
+        return {str(k): _shown(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and depth < 4:
+        return [_shown(v, depth + 1) for v in value][:50]
+    if isinstance(value, Handle):
+        return f"<{value.type_name}>"
+    if isinstance(value, np.ndarray):
+        return f"<array of shape {value.shape} and dtype {value.dtype}>"
+    return f"<{type(value).__name__}>"
 
 
 def _write_back(mutated: Any, arguments: Any) -> None:

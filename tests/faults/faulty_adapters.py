@@ -122,6 +122,32 @@ class Hoards(Correct):
             hoard.append(np.ones(2**24))  # 128 MB at a time, never freed
 
 
+class ExitsBySystemExit(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        raise SystemExit(3)
+
+
+class RaisesGeneratorExit(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        raise GeneratorExit("closing")
+
+
+class RaisesAClassMadeOnTheFly(Correct):
+    def layernorm(self, Z, gamma, beta, eps, G):
+        raise type("GradeMeHigher", (Exception,), {"__str__": lambda self: "made on the fly"})()
+
+
+class InterruptsItself(Correct):
+    """Sends itself SIGINT, as a Ctrl-C would: it is the target's exception, not the user's."""
+
+    def layernorm(self, Z, gamma, beta, eps, G):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+        return super().layernorm(Z, gamma, beta, eps, G)
+
+
 class Floods(Correct):
     def layernorm(self, Z, gamma, beta, eps, G):
         sys.stdout.write("debug " * 50_000)

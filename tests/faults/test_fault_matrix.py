@@ -130,3 +130,19 @@ def test_floods_its_output() -> None:
     assert result.outcome is Outcome.PASS
     assert "printed" in result.message and "MB to its standard output and error (discarded)" in result.message
     _correct_results_intact(results)
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("ExitsBySystemExit", "the target raised SystemExit: 3"),
+    ("RaisesGeneratorExit", "the target raised GeneratorExit: closing"),
+    ("RaisesAClassMadeOnTheFly", "the target raised GradeMeHigher: made on the fly"),
+    ("InterruptsItself", "the target raised KeyboardInterrupt"),
+])
+def test_whatever_audited_code_raises_is_its_error_with_the_input(name: str, text: str) -> None:
+    """Even exceptions that end a Python process, and a SIGINT it sends itself (not the user's
+    Ctrl-C): an error of that target with the type, the message and the shrunk input."""
+    results = _isolated(name, timeout=60)
+    result = results[("layernorm.affine", name)]
+    assert result.outcome is Outcome.ERROR and text in result.message, result.message
+    assert result.counterexample  # the input that raised
+    _correct_results_intact(results)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -154,3 +155,22 @@ def test_sandbox_require_without_bubblewrap_is_a_usage_error(tmp_path: Path, mon
     assert finished.returncode == 2
     assert finished.stderr.startswith("eqconform: error: --sandbox require: bubblewrap cannot be used here")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_without_the_example_database_writes_nothing_but_the_report(tmp_path: Path) -> None:
+    """Not Hypothesis's own storage in the current directory, not an example database, not
+    bytecode next to the audited code."""
+    work = tmp_path / "work"
+    work.mkdir()
+    handin = work / "handin"
+    shutil.copytree(Path(__file__).parent.parent / "handins" / "correct_spring", handin)
+    before = sorted(str(p.relative_to(work)) for p in work.rglob("*"))
+    command = [str(Path(sys.executable).with_name("eqconform")), "report", "--target", f"mytorch:{handin}",
+               "--spec", "adam.update", "--spec", "dropout.eval", "--max-examples", "5", "--no-examples-db",
+               "-o", "out", "--quiet", "--sandbox", "off"]  # off: the plain runner could write, if it tried
+    finished = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=300,
+                              env={k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"})
+    assert finished.returncode == 0, finished.stderr
+    after = sorted(str(p.relative_to(work)) for p in work.rglob("*") if work / "out" not in p.parents)
+    assert after == sorted([*before, "out"])
+    assert sorted(p.name for p in (work / "out").iterdir()) == ["index.html", "junit.xml", "report.json", "report.md"]

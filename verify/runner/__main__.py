@@ -41,7 +41,13 @@ def _out_of_the_way(fd: int) -> int:
 
 
 def main(argv: list[str]) -> None:
+    import signal
+
     _die_with_parent()
+    # The judge worker ignores SIGINT and that is inherited; here a SIGINT can only come from
+    # the audited code itself (the runner has its own session), so it is raised in that code as
+    # KeyboardInterrupt and reported as its exception, never taken for the user's Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     read_fd, write_fd, config_text = _out_of_the_way(int(argv[0])), _out_of_the_way(int(argv[1])), argv[2]
     config = json.loads(config_text)
     for folder in reversed(config.get("path", [])):
