@@ -30,9 +30,11 @@ def checkable(specs: Iterable[Spec]) -> list[Spec]:
 
 
 def reproduce_command(spec: Spec, target: Target, options: SearchSettings) -> str:
+    """The command that runs this check again with every option that decides its verdict."""
+    profile = ["--profile", options.profile] if options.profile != "default" else []
     return shlex.join([
         "eqconform", "report", "--target", target.name, "--spec", spec.id,
-        "--seed", str(options.seed), "--max-examples", str(options.max_examples), "-o", "eqconform-repro",
+        "--seed", str(options.seed), "--max-examples", str(options.max_examples), *profile, "-o", "eqconform-repro",
     ])
 
 
