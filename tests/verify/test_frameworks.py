@@ -59,3 +59,21 @@ def test_flax_fast_variance_is_caught_and_two_pass_conforms() -> None:
     assert "float32" in default.counterexample
     two_pass = _audit("jax:use_fast_variance=False", ["layernorm.affine", "layernorm.grad_input"])
     assert {r.outcome for r in two_pass.values()} == {Outcome.PASS}
+
+
+@pytest.mark.parametrize(("reference", "missing", "extra"), [
+    ("torch", "torch", "eqconform[torch]"),
+    ("jax:use_fast_variance=False", "flax", "eqconform[jax]"),
+])
+def test_a_framework_target_without_its_framework_is_a_one_line_usage_error(
+        reference: str, missing: str, extra: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], tmp_path: object) -> None:
+    import importlib.util
+
+    from eqconform.verify.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == missing else real(name, *a))
+    assert main(["report", "--target", reference, "--spec", "adam.update", "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("eqconform: error: ") and extra in err and missing in err

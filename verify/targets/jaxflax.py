@@ -20,6 +20,8 @@ from .protocol import AdamHyperparameters, ComponentMissing, Raised, TargetLoadE
 __all__ = ["JaxTarget", "make"]
 
 _HINT = "pip install jax jaxlib optax flax"
+#: How to get what this target needs (the usage error names it when a package is missing).
+EXTRA = "pip install 'eqconform[jax]'"
 
 
 def _modules() -> tuple[Any, Any, Any, Any]:
@@ -181,6 +183,11 @@ class JaxTarget:
 def make(argument: str | None) -> JaxTarget:
     """``jax`` audits Flax's LayerNorm as configured by default; ``jax:use_fast_variance=False``
     audits its two-pass variance instead of E[x^2] - E[x]^2."""
+    import importlib.util
+
+    missing = [name for name in ("jax", "optax", "flax") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ValueError(f"the jax target needs {', '.join(missing)}, not installed: {EXTRA}")
     if argument is None:
         return JaxTarget()
     choices = {"use_fast_variance=False": False, "use_fast_variance=True": True}

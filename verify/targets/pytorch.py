@@ -21,6 +21,8 @@ from .protocol import AdamHyperparameters, ComponentMissing, Raised, TargetLoadE
 __all__ = ["TorchTarget", "make"]
 
 _VERSION_HINT = "pip install torch==2.13.0 (a CPU build)"
+#: How to get what this target needs (the usage error names it when PyTorch is missing).
+EXTRA = "pip install 'eqconform[torch]'"
 
 
 def _torch() -> Any:
@@ -159,6 +161,10 @@ class TorchTarget:
 
 
 def make(argument: str | None) -> TorchTarget:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:  # looked up, not imported: nothing runs here
+        raise ValueError(f"the torch target needs PyTorch, which is not installed: {EXTRA}")
     if argument is None:
         return TorchTarget()
     choices = {"foreach=True": True, "foreach=False": False}
