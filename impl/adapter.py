@@ -9,12 +9,16 @@ the same wrappers as a student's handin.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-
 from eqconform.verify.targets import bundled_extra as eecs182
-from eqconform.verify.targets.homework import HomeworkDropout, HomeworkLayerNorm, HomeworkOptimizer, signature_defaults
+from eqconform.verify.targets.homework import (
+    HomeworkDropout,
+    HomeworkLayerNorm,
+    HomeworkOptimizer,
+    signature_defaults,
+)
 
 from . import diffusion, noise
 from .adam import Adam, AdamW
@@ -35,7 +39,7 @@ class BundledAdapter:
     name = "numpy"
     description = "eqconform's bundled NumPy implementation (eqconform.impl)"
 
-    _homework = {
+    _homework: ClassVar[dict[str, Any]] = {
         "adam": HomeworkOptimizer(Adam, decoupled_decay=False),
         "adamw": HomeworkOptimizer(AdamW, decoupled_decay=True),
         "layernorm": HomeworkLayerNorm(LayerNorm),

@@ -16,7 +16,6 @@ dataclasses from a trusted process) and handles Ctrl-C. Targets run concurrently
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 import signal
 import threading

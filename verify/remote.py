@@ -30,14 +30,22 @@ from typing import Any
 
 import numpy as np
 
-from .runner.wire import Handle, Limits, RemoteError, WireError, read_frame, remote_error, write_frame
+from .runner.wire import (
+    Handle,
+    Limits,
+    RemoteError,
+    WireError,
+    read_frame,
+    remote_error,
+    write_frame,
+)
 from .sandbox import Cgroup, Confinement, limited, runner_command, target_path
 from .targets.protocol import ComponentMissing, TargetLoadError
 
 __all__ = ["RemoteError", "RemoteObject", "RemoteTarget", "RunnerFailure", "remote_target"]
 
 
-class RunnerFailure(BaseException):  # noqa: N818 -- a BaseException on purpose, see the module docstring
+class RunnerFailure(BaseException):
     """The runner could not answer: it died, hung, broke the protocol or ran out of memory.
 
     ``what`` says it in a few words ("hung", "crashed", ...), for the checks that follow."""

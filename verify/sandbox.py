@@ -30,7 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,7 +95,7 @@ def bubblewrap_problem() -> str | None:
         return "no bwrap on PATH (Debian package bubblewrap)"
     try:
         probe = subprocess.run([executable, *_namespaces(), "--ro-bind", "/", "/", "--", "/bin/true"],
-                               capture_output=True, timeout=30)
+                               capture_output=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bwrap could not be started: {error}"
     if probe.returncode != 0:

@@ -6,7 +6,6 @@ import shlex
 from pathlib import Path
 
 import pytest
-
 from eqconform.specs import get_spec
 from eqconform.verify import engine
 from eqconform.verify.search import SearchSettings

@@ -9,7 +9,6 @@ import struct
 
 import numpy as np
 import pytest
-
 from eqconform.verify.runner.wire import (
     Handle,
     Limits,
