@@ -3,7 +3,10 @@
 Each format is a :class:`Renderer`, an object with a ``name``, the ``filename`` it is written
 to and a pure ``render(report) -> str``. :data:`RENDERERS` registers them by name and
 :func:`write_report` (in :mod:`eqconform.reports.output`, the only module that writes files)
-renders and writes a chosen set atomically.
+renders and writes a chosen set atomically. What the human-readable formats say, before any
+markup (labels, numbers, the rows of the overview tables), is the shared view model in
+:mod:`eqconform.reports.view`; the HTML page is laid out by the Jinja2 templates in
+``templates/`` (package data).
 """
 
 # Only modules and the re-exported names below are imported: every public name is in __all__.

@@ -13,8 +13,13 @@ from enum import Enum
 from typing import Any
 
 __all__ = [
+    "CHANGED",
     "CHANGES",
+    "FIXED",
     "FORMAT_VERSION",
+    "NEW",
+    "REGRESSED",
+    "VARIANT_CHANGED",
     "Outcome",
     "ProofRecord",
     "Report",
@@ -29,11 +34,21 @@ __all__ = [
 #: Version of the JSON layout; bumped whenever a field changes meaning or disappears.
 FORMAT_VERSION = 1
 
-#: How a result can differ from the baseline's (:attr:`Result.change`): it went from pass or
-#: skip to fail or error; from fail or error to pass; it kept its outcome but follows another
-#: variant; its outcome changed otherwise (fail to error, pass to skip, ...); the baseline has
-#: no result for it.
-CHANGES = ("regressed", "fixed", "variant changed", "changed", "new")
+# The change vocabulary: how a result can differ from the baseline's (:attr:`Result.change`).
+# Each word is written here once; `eqconform diff` classifies with these constants and
+# :data:`eqconform.reports.view.CHANGE_STYLES` says how each is shown.
+#: It went from pass or skip to fail or error.
+REGRESSED = "regressed"
+#: It went from fail or error to pass.
+FIXED = "fixed"
+#: It kept its outcome but follows another variant.
+VARIANT_CHANGED = "variant changed"
+#: Its outcome changed otherwise (fail to error, pass to skip, ...).
+CHANGED = "changed"
+#: The baseline has no result for it.
+NEW = "new"
+#: Every change, in the order reports list them.
+CHANGES = (REGRESSED, FIXED, VARIANT_CHANGED, CHANGED, NEW)
 
 
 class Outcome(str, Enum):

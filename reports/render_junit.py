@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from eqconform.reports.model import Outcome, ProofRecord, Report, Result
-from eqconform.reports.render_markdown import format_error
+from eqconform.reports.view import format_error
 
 __all__ = ["JunitRenderer", "xml_text"]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -109,8 +110,12 @@ def _parser() -> _Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = _parser().parse_args(argv)
+        args = _parser().parse_args(arguments)
+        # What the report records as its command: what eqconform was asked, not the arguments
+        # of whatever process called main().
+        args.arguments = arguments
         if args.command == "specs":
             return _list_specs(args.spec)
         if args.command == "diff":
@@ -228,7 +233,7 @@ def _report(args: argparse.Namespace) -> int:
         settings={**({"status": interrupted} if interrupted else {}), "seed": args.seed, "max_examples": args.max_examples,
                   "profile": args.profile, "isolation": isolation,
                   "seconds": round(time.perf_counter() - started, 2),
-                  "command": "eqconform " + " ".join(sys.argv[1:]) if sys.argv[1:] else "eqconform report"},
+                  "command": shlex.join(["eqconform", *args.arguments])},
         documented_defaults={component: values for component, values in DOCUMENTED_DEFAULTS.items()
                              if component in {spec.component for spec in specs}},
     )

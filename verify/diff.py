@@ -25,8 +25,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eqconform.reports.model import FORMAT_VERSION, Outcome, Report
-from eqconform.reports.render_markdown import OUTCOME_LABELS, _code, _fenced, _inline, _table
+from eqconform.reports.model import (
+    CHANGED,
+    FIXED,
+    FORMAT_VERSION,
+    NEW,
+    REGRESSED,
+    VARIANT_CHANGED,
+    Outcome,
+    Report,
+)
+from eqconform.reports.render_markdown import code_span, escape_inline, fenced_block, markdown_table
+from eqconform.reports.view import OUTCOME_LABELS
 
 __all__ = [
     "CHANGED",
@@ -42,8 +52,6 @@ __all__ = [
     "mark_report",
     "render_diff",
 ]
-
-REGRESSED, FIXED, VARIANT_CHANGED, CHANGED, NEW = "regressed", "fixed", "variant changed", "changed", "new"
 
 _OK = {Outcome.PASS.value, Outcome.SKIP.value}
 _BAD = {Outcome.FAIL.value, Outcome.ERROR.value}
@@ -243,7 +251,7 @@ def _outcome(result: Mapping[str, Any] | None) -> str:
     except ValueError:
         label = str(result["outcome"])
     variant = result.get("variant")
-    return label + (f" · {_code(str(variant))}" if variant else "")
+    return label + (f" · {code_span(str(variant))}" if variant else "")
 
 
 def _headline(diff: ReportDiff) -> str:
@@ -264,24 +272,24 @@ def _describe_run(label: str, meta: Mapping[str, Any]) -> str:
     facts = [f"{key.replace('_', ' ')} {meta[key]}" for key in ("seed", "max_examples") if key in meta]
     if "date" in meta:
         facts.append(str(meta["date"]))
-    return _code(label) + (f" ({_inline(', '.join(facts))})" if facts else "")
+    return code_span(label) + (f" ({escape_inline(', '.join(facts))})" if facts else "")
 
 
 def _change_table(changes: Sequence[Change]) -> str:
-    rows = [[_code(c.spec), _inline(c.target), _outcome(c.before), _outcome(c.after)] for c in changes]
-    return _table(["Spec", "Target", "Before", "After"], rows)
+    rows = [[code_span(c.spec), escape_inline(c.target), _outcome(c.before), _outcome(c.after)] for c in changes]
+    return markdown_table(["Spec", "Target", "Before", "After"], rows)
 
 
 def _details(change: Change) -> list[str]:
     """What the new report says about a regression: message, counterexample, reproduction."""
     result = change.after or {}
-    blocks = [f"<details><summary>{_inline(change.spec)} on {_inline(change.target)}</summary>", ""]
+    blocks = [f"<details><summary>{escape_inline(change.spec)} on {escape_inline(change.target)}</summary>", ""]
     if result.get("message"):
-        blocks += [_inline(str(result["message"]), newlines="  \n"), ""]
+        blocks += [escape_inline(str(result["message"]), newlines="  \n"), ""]
     if result.get("counterexample"):
-        blocks += ["Minimal counterexample:", "", _fenced(str(result["counterexample"]), "text"), ""]
+        blocks += ["Minimal counterexample:", "", fenced_block(str(result["counterexample"]), "text"), ""]
     if result.get("reproduce"):
-        blocks += ["Reproduce:", "", _fenced(str(result["reproduce"]), "bash"), ""]
+        blocks += ["Reproduce:", "", fenced_block(str(result["reproduce"]), "bash"), ""]
     blocks.append("</details>")
     return ["\n".join(blocks)]
 
@@ -301,12 +309,12 @@ def render_diff(diff: ReportDiff) -> str:
                f"{_describe_run(diff.new_label, diff.new_meta)} (after).")]
     if diff.paired_targets:
         old, new = diff.paired_targets
-        blocks.append(f"The reports have one target each, so {_code(old)} (before) is compared with "
-                      f"{_code(new)} (after).")
+        blocks.append(f"The reports have one target each, so {code_span(old)} (before) is compared with "
+                      f"{code_span(new)} (after).")
     if diff.settings:
         blocks.append("The runs differ in their settings, which can change verdicts by themselves: "
-                      + "; ".join(f"{_inline(name.replace('_', ' '))} {_inline(str(a))} before, "
-                                  f"{_inline(str(b))} after" for name, a, b in diff.settings) + ".")
+                      + "; ".join(f"{escape_inline(name.replace('_', ' '))} {escape_inline(str(a))} before, "
+                                  f"{escape_inline(str(b))} after" for name, a, b in diff.settings) + ".")
     summary = [
         ["❌ Regressions (pass or skip → fail or error)", str(len(diff.regressions))],
         ["✅ Fixes (fail or error → pass)", str(len(diff.fixes))],
@@ -318,7 +326,7 @@ def render_diff(diff: ReportDiff) -> str:
         summary.append(["➕ Results only after", str(len(diff.added))])
     if diff.removed or diff.removed_specs or diff.removed_targets:
         summary.append(["➖ Results only before", str(len(diff.removed))])
-    blocks.append(_table(["", "Results"], summary))
+    blocks.append(markdown_table(["", "Results"], summary))
 
     if diff.regressions:
         blocks += ["### ❌ Regressions", _change_table(diff.regressions)]
@@ -350,7 +358,7 @@ def render_diff(diff: ReportDiff) -> str:
             continue
         blocks.append(f"### {title}")
         if names:
-            blocks.append(", ".join(_code(name) for name in names))
+            blocks.append(", ".join(code_span(name) for name in names))
         if changes:
             blocks.append(_change_table(changes))
     if not diff.changes() and not any(names or changes for _, names, changes in sections):
