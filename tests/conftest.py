@@ -81,25 +81,29 @@ class CheckoutWatch:
 
     def __init__(self, root: Path = CHECKOUT):
         self.root = root
-        self.initial, self._folders = checkout_listing(root)
+        self.initial, folders = checkout_listing(root)
         self.known = set(self.initial)
+        self._watch(folders)
+
+    def _watch(self, folders: set[str]) -> None:
+        self._folders = [os.path.join(self.root, folder) for folder in sorted(folders)]
         self._times = self._folder_times()
 
-    def _folder_times(self) -> dict[str, int]:
-        times = {}
+    def _folder_times(self) -> list[int]:
+        times = []
         for folder in self._folders:
             try:
-                times[folder] = os.stat(self.root / folder).st_mtime_ns
+                times.append(os.stat(folder).st_mtime_ns)
             except OSError:  # removed since: a change, noticed by the next listing
-                times[folder] = -1
+                times.append(-1)
         return times
 
     def new_paths(self) -> list[str]:
         """Paths that appeared since the last call (each reported once)."""
         if self._folder_times() == self._times:
             return []
-        paths, self._folders = checkout_listing(self.root)
-        self._times = self._folder_times()
+        paths, folders = checkout_listing(self.root)
+        self._watch(folders)
         new = sorted(paths - self.known)
         self.known |= paths
         return new

@@ -92,7 +92,7 @@ def _parser() -> _Parser:
                         "refuses to run without the sandbox; 'off' always uses plain processes")
     report.add_argument("--profile", choices=("default", "hard"), default="default",
                         help="'hard' draws the numerical hard corners instead (huge offsets, near-constant "
-                        "rows, tiny eps, gradients from 1e-30 to 1e30, t up to 1e4, float16)")
+                        "rows, tiny eps, gradients from 1e-30 to 1e30, t up to 1e4, float16 LayerNorm)")
     report.add_argument("--quiet", action="store_true", help="print only the summary line and where the report is")
     report.add_argument("--examples-dir", default=None, metavar="DIR",
                         help="where counterexamples are remembered and replayed from "

@@ -47,8 +47,19 @@ def test_softmax_attention_rows_are_distributions_and_scale_by_sqrt_d():
     np.testing.assert_allclose(layer.weights.sum(axis=1), 1.0)
     np.testing.assert_allclose(layer.scores * 4.0, Q @ K.T)  # sqrt(16) = 4
     np.testing.assert_allclose(out, layer.weights @ V)
-    # Shifting every score of a row by a constant (a key-independent query offset) changes nothing.
-    assert np.all(np.isfinite(SoftmaxAttention().forward(1e3 * Q, K, V)))
+    # Shifting every score of a row by a constant (a key-independent query offset) changes nothing,
+    # even a shift far past where exp overflows (exp(2500) is inf in float64): an extra feature
+    # that is 1 for every key and c_i for query i adds c_i / sqrt(17) to every score of row i.
+    ones = np.ones((5, 1))
+    plain = SoftmaxAttention()
+    expected = plain.forward(np.hstack([Q, np.zeros((3, 1))]), np.hstack([K, ones]), V)
+    offsets = np.array([[1e4], [-1e4], [3.0]])
+    shifted = SoftmaxAttention()
+    out = shifted.forward(np.hstack([Q, offsets]), np.hstack([K, ones]), V)
+    np.testing.assert_allclose(shifted.scores - plain.scores, np.broadcast_to(offsets / np.sqrt(17.0), (3, 5)),
+                               rtol=1e-12)
+    np.testing.assert_allclose(shifted.weights, plain.weights, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(out, expected, rtol=1e-9, atol=1e-12)
 
 
 def test_argmax_attention_worked_example_and_gradient_free_choice():

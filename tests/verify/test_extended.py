@@ -107,7 +107,9 @@ def test_cases_describe_themselves(strategy):
     @given(strategy)
     def check(case):
         text = case.describe()
-        assert isinstance(text, str) and "dtype" in text or "float" in text
+        dtype = case.dtype if hasattr(case, "dtype") else case.base.dtype
+        assert isinstance(text, str) and f"dtype={dtype}" in text, text
+        assert "np.array(" in text  # the arrays themselves, as code that rebuilds them
 
     check()
 

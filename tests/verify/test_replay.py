@@ -188,12 +188,16 @@ def test_pytest_remembers_counterexamples_across_runs(pytester: pytest.Pytester)
     seed = first_seed(lambda s: _passed(_pytest(pytester, SMALL_EXAMPLES, s, "--eqconform-examples-dir",
                                                  f"empty-{s}")), True, 30)
     _pytest(pytester, SMALL_EXAMPLES, seed).assert_outcomes(passed=1)
-    finding = first_seed(lambda s: _passed(_pytest(pytester, FINDING_EXAMPLES, s)), False, 30)
+    default = pytester.path / ".eqconform" / "examples"  # the default, under the rootdir
+    assert not default.exists()  # the runs above used their own empty folders or missed the bug
+    first_seed(lambda s: _passed(_pytest(pytester, FINDING_EXAMPLES, s)), False, 30)
+    assert any(path.is_file() for path in default.rglob("*")), "the failing run saved nothing under the default folder"
     found = _pytest(pytester, SMALL_EXAMPLES, seed)
     found.assert_outcomes(failed=1)
     found.stdout.fnmatch_lines(["*dropout.eval?file:rare_dropout.py:RareDropout?*", "*Minimal counterexample:*",
                                 "*x 13 input*"])
-    assert finding >= 0 and (pytester.path / ".eqconform" / "examples").is_dir()  # the default, under the rootdir
+    # Another, empty folder: the same small run misses the bug, so it was the default folder's.
+    _pytest(pytester, SMALL_EXAMPLES, seed, "--eqconform-examples-dir", "elsewhere").assert_outcomes(passed=1)
     _pytest(pytester, SMALL_EXAMPLES, seed, "--eqconform-no-examples-db").assert_outcomes(passed=1)
 
 

@@ -12,6 +12,8 @@ from eqconform.verify.strategies import (
     batch_shapes,
     dropout_inputs,
     float_dtypes,
+    hard_layernorm_inputs,
+    hard_optimizer_runs,
     layernorm_inputs,
     optimizer_runs,
 )
@@ -71,15 +73,41 @@ def test_bad_options_raise_invalid_argument_when_called(factory, options, named)
     assert named in str(info.value), f"message does not name {named!r}: {info.value}"
 
 
-@pytest.mark.parametrize(
-    ("factory", "options"),
-    [(batch_shapes, {}), (layernorm_inputs, {}), (dropout_inputs, {}), (optimizer_runs, {}),
-     (adam_hyperparameters, {}), (float_dtypes, {}), (dropout_inputs, {"min_p": 0.0, "max_p": 0.0}),
-     (layernorm_inputs, {"eps": 0.0, "max_offset": 0.0})],
-)
-def test_good_options_are_accepted(factory, options):
+def _is_float_dtype(dtype) -> bool:
+    return dtype in (np.dtype(np.float32), np.dtype(np.float64))
+
+
+#: A factory, options it must accept, and what every value it then draws must satisfy.
+GOOD_OPTIONS = [
+    (batch_shapes, {}, lambda s: isinstance(s, tuple) and 1 <= s[0] <= 256 and 1 <= s[1] <= 256),
+    (layernorm_inputs, {},
+     lambda c: c.Z.shape == c.G.shape == (c.rows, c.features) and c.gamma.shape == (1, c.features)
+     and _is_float_dtype(c.dtype) and c.Z.dtype == c.dtype and 1e-12 <= c.eps <= 1.0),
+    (dropout_inputs, {}, lambda c: 0.0 <= c.p <= 0.95 and c.x.shape == c.delta.shape and _is_float_dtype(c.x.dtype)),
+    (optimizer_runs, {},
+     lambda r: 1 <= r.steps <= 50 and len(r.gradient_scales) == r.steps and r.hyperparameters.weight_decay == 0.0
+     and all(1e-6 <= scale <= 1e4 for scale in r.gradient_scales)),
+    (adam_hyperparameters, {}, lambda h: 0 < h.beta1 < 1 and 0 < h.beta2 < 1 and h.lr > 0 and h.eps > 0
+     and h.weight_decay == 0.0),
+    (float_dtypes, {}, _is_float_dtype),
+    (dropout_inputs, {"min_p": 0.0, "max_p": 0.0}, lambda c: c.p == 0.0),
+    (layernorm_inputs, {"eps": 0.0, "max_offset": 0.0}, lambda c: c.eps == 0.0 and c.z.offset == 0.0),
+]
+
+
+@pytest.mark.parametrize(("factory", "options", "holds"), GOOD_OPTIONS,
+                         ids=[f"{factory.__name__}-{'-'.join(f'{k}={v}' for k, v in options.items()) or 'defaults'}"
+                              for factory, options, _ in GOOD_OPTIONS])
+def test_good_options_are_accepted(factory, options, holds):
+    """Accepted means: the strategy builds, draws, and every value it draws honours the options."""
     strategy = factory(**options)
-    find(strategy, lambda value: True, settings=FIND)  # builds and draws without complaint
+
+    @settings(database=None, max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def draws(value):
+        assert holds(value), f"{factory.__name__}({options}) drew {value!r}"
+
+    draws()
 
 
 # --------------------------------------------------------------------------- bounds
@@ -232,6 +260,57 @@ def test_optimizer_run_gradients_are_reproducible():
             np.testing.assert_array_equal(x, y)
     for x, y in zip(run.initial_parameters, again.initial_parameters):
         np.testing.assert_array_equal(x, y)
+
+
+# --------------------------------------------------------------------------- the hard profile
+
+
+def test_hard_optimizer_runs_reach_ten_thousand_steps():
+    """A run longer than 8192 steps: drawing one gradient scale per step, Hypothesis refused such
+    a run outright (``InvalidArgument: ... min_size=8_193``) and the hard profile ended in error."""
+    run = find(hard_optimizer_runs(), lambda r: r.steps > 8192, settings=FIND)
+    assert len(run.gradient_scales) == run.steps > 8192
+    assert run.dtype in (np.float32, np.float64)
+
+
+@settings(database=None, max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hard_optimizer_runs(weight_decay=True))
+def test_hard_optimizer_runs_stay_where_the_dtype_holds_the_answer(run):
+    """Gradients (and so the second moment g**2) stay finite in the dtype of the run."""
+    assert run.dtype != np.float16
+    assert len(run.gradient_scales) == run.steps
+    assert run.hyperparameters.weight_decay >= 0
+    for step in run.gradients[:20]:
+        for gradient in step:
+            wide = gradient.astype(np.float64)
+            assert np.all(np.isfinite(gradient)) and np.all(np.isfinite((wide * wide).astype(run.dtype)))
+
+
+@settings(database=None, max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hard_layernorm_inputs())
+def test_hard_layernorm_inputs_stay_where_the_dtype_holds_eps_and_the_input(case):
+    """eps survives the cast into the dtype (it is at least its smallest normal number), and the
+    input is finite (float16 overflows at 65504)."""
+    assert case.dtype in (np.float16, np.float32, np.float64)
+    assert np.finfo(case.dtype).smallest_normal <= case.eps <= 1e-3
+    assert 1e-30 <= case.eps
+    assert np.all(np.isfinite(case.Z)) and case.Z.shape[0] <= 32 and case.Z.shape[1] <= 64
+
+
+@pytest.mark.parametrize(
+    ("name", "condition"),
+    [
+        ("float16", lambda c: c.dtype == np.float16),
+        ("eps below 1e-20", lambda c: c.eps < 1e-20),
+        ("|mean| / spread above 1e6", lambda c: c.dtype != np.float16 and c.z.offset != 0 and
+         abs(c.z.offset) / c.z.scale > 1e6),
+        ("float16 with |mean| / spread above 1e3", lambda c: c.dtype == np.float16 and c.z.offset != 0
+         and abs(c.z.offset) / c.z.scale > 1e3 and np.all(np.isfinite(c.Z))),
+    ],
+)
+def test_hard_layernorm_inputs_reach_the_corners(name, condition):
+    found = find(hard_layernorm_inputs(), condition, settings=FIND)
+    assert condition(found), name
 
 
 # --------------------------------------------------------------------------- recipes
