@@ -16,11 +16,14 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall whenever the packaging or any source file changes, so `make` never tests stale code.
+# setuptools' build/ keeps modules deleted since, which would be installed again: start clean.
 $(REPORT_STAMP): $(BIN)/python $(SOURCES)
+	rm -rf build
 	$(BIN)/python -m pip install --quiet .
 	touch $(REPORT_STAMP)
 
 $(STAMP): $(BIN)/python $(SOURCES)
+	rm -rf build
 	$(BIN)/python -m pip install --quiet ".[test,browser,frameworks]"
 	touch $(STAMP) $(REPORT_STAMP)
 

@@ -9,7 +9,7 @@ adapter protocol: ``--target numpy`` is ``python:eqconform.impl:ADAPTER``.
 from typing import Any
 
 from .adam import Adam, AdamW
-from .adaptive import Algorithm1Adam
+from .weight_decay import WeightDecayAdam
 from .attention import (
     ArgmaxAttention,
     KernelAttention,
@@ -28,7 +28,7 @@ __all__ = [
     "ADAPTER",
     "Adam",
     "AdamW",
-    "Algorithm1Adam",
+    "WeightDecayAdam",
     "ArgmaxAttention",
     "Dropout",
     "ForwardDiffusion",

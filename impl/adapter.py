@@ -22,7 +22,7 @@ from eqconform.verify.targets.homework import (
 
 from . import diffusion, noise
 from .adam import Adam, AdamW
-from .adaptive import Algorithm1Adam
+from .weight_decay import WeightDecayAdam
 from .attention import ArgmaxAttention, KernelAttention, LinearAttention, SoftmaxAttention
 from .autoencoder import LinearAutoencoder
 from .diffusion import ForwardDiffusion
@@ -51,7 +51,7 @@ class BundledAdapter:
     kernel_attention = eecs182.KernelAttentionAdapter(KernelAttention, LinearAttention)
     noise = eecs182.NoiseAdapter(MultiplicativeNoise, noise)
     diffusion = eecs182.DiffusionAdapter(ForwardDiffusion, diffusion)
-    adaptive_decay = eecs182.AdaptiveDecayAdapter(Algorithm1Adam)
+    weight_decay = eecs182.WeightDecayAdapter(WeightDecayAdam)
     autoencoder = eecs182.AutoencoderAdapter(LinearAutoencoder)
 
     def adam(self, layers: Sequence[tuple[np.ndarray, np.ndarray]], hyperparameters: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Report rendering: one :class:`~eqconform.reports.model.Report`, several file formats.
+"""Report rendering: one :class:`~eqconform.verify.results.Report`, several file formats.
 
 Each format is a :class:`Renderer`, an object with a ``name``, the ``filename`` it is written
 to and a pure ``render(report) -> str``. :data:`RENDERERS` registers them by name and
@@ -12,7 +12,9 @@ markup (labels, numbers, the rows of the overview tables), is the shared view mo
 # Only modules and the re-exported names below are imported: every public name is in __all__.
 import typing
 
-from eqconform.reports import model, render_html, render_json, render_junit, render_markdown
+from eqconform.verify import results
+
+from eqconform.reports import render_html, render_json, render_junit, render_markdown
 from eqconform.reports.output import ReportWriteError, write_report, write_text
 
 __all__ = [
@@ -32,7 +34,7 @@ class Renderer(typing.Protocol):
     name: str
     filename: str
 
-    def render(self, report: model.Report) -> str: ...
+    def render(self, report: results.Report) -> str: ...
 
 
 RENDERERS: dict[str, Renderer] = {

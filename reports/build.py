@@ -17,7 +17,7 @@ import sympy as sp
 from eqconform.specs.model import Claim, ProofStatus, Spec
 
 from .mathml import relation_latex, relation_mathml
-from .model import ProofRecord, Report, Result, SpecSummary, SymbolSummary, TargetSummary, VariantSummary
+from eqconform.verify.results import ProofRecord, Report, Result, SpecSummary, SymbolSummary, TargetSummary, VariantSummary
 
 __all__ = ["build_report", "prove_in_background", "run_claims", "summarize_spec", "tool_version"]
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from eqconform.reports.model import Report
+from eqconform.verify.results import Report
 
 if TYPE_CHECKING:
     from eqconform.reports import Renderer

@@ -32,7 +32,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
-from eqconform.reports.model import (
+from eqconform.verify.results import (
     Outcome,
     ProofRecord,
     Report,

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from eqconform.reports.model import Report
+from eqconform.verify.results import Report
 
 __all__ = ["JsonRenderer", "finite_json"]
 

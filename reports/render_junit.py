@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from eqconform.reports.model import Outcome, ProofRecord, Report, Result
+from eqconform.verify.results import Outcome, ProofRecord, Report, Result
 from eqconform.reports.view import format_error
 
 __all__ = ["JunitRenderer", "xml_text"]

@@ -15,7 +15,7 @@ any backtick run they contain.
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from eqconform.reports.model import Outcome, ProofRecord, Report, Result, SpecSummary, TargetSummary
+from eqconform.verify.results import Outcome, ProofRecord, Report, Result, SpecSummary, TargetSummary
 from eqconform.reports.view import (
     MISSING,
     NOT_CHECKED,

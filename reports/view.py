@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eqconform.reports.model import (
+from eqconform.verify.results import (
     CHANGED,
     CHANGES,
     FIXED,
@@ -93,7 +93,7 @@ class ChangeStyle:
 
 
 #: The one table of change styles, keyed by the change vocabulary of :mod:`~.model`
-#: (:data:`~eqconform.reports.model.CHANGES`), in its order.
+#: (:data:`~eqconform.verify.results.CHANGES`), in its order.
 CHANGE_STYLES: Mapping[str, ChangeStyle] = {
     REGRESSED: ChangeStyle("🔺", Outcome.FAIL),
     FIXED: ChangeStyle("✅", Outcome.PASS),

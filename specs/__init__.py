@@ -36,6 +36,7 @@ __all__ = [
     "DOCUMENTED_DEFAULTS",
     "ERRATA",
     "FAMILIES",
+    "FORMER_NAMES",
     "PROOF_ONLY",
     "Claim",
     "ProofOutcome",
@@ -45,6 +46,7 @@ __all__ = [
     "SymbolInfo",
     "UnknownSpecError",
     "Variant",
+    "current_id",
     "get_spec",
     "select_specs",
 ]
@@ -66,11 +68,23 @@ PROOF_ONLY: frozenset[str] = frozenset().union(
 )
 
 
+#: Family prefixes of spec ids before each family had one name (reports written then still use
+#: them; ``--spec`` and ``eqconform diff`` accept them).
+FORMER_NAMES: dict[str, str] = {"wdexam": "weight_decay", "lnexam": "layernorm_exam", "lnscale": "ln_scaling"}
+
+
+def current_id(spec_id: str) -> str:
+    """``spec_id`` under its family's current name (``lnexam.demean`` is ``layernorm_exam.demean``)."""
+    family, dot, rest = spec_id.partition(".")
+    return FORMER_NAMES.get(family, family) + dot + rest
+
+
 class UnknownSpecError(LookupError):
     """A spec id or pattern that names nothing in the catalogue."""
 
 
 def get_spec(spec_id: str) -> Spec:
+    spec_id = current_id(spec_id)
     try:
         return CATALOGUE[spec_id]
     except KeyError:
@@ -90,7 +104,7 @@ def select_specs(patterns: Iterable[str] = ()) -> list[Spec]:
         return list(CATALOGUE.values())
     chosen: dict[str, Spec] = {}
     unmatched = []
-    for pattern in patterns:
+    for pattern in map(current_id, patterns):
         expanded = pattern if any(ch in pattern for ch in "*?[") or "." in pattern else f"{pattern}.*"
         hits = fnmatch.filter(CATALOGUE, expanded)
         if not hits:

@@ -66,30 +66,30 @@ def _spec(id: str, title: str, equation: str, names: tuple[str, ...], relation: 
 
 
 DEMEAN = _spec(
-    "lnexam.demean", "Demeaning f", "(15)", ("z", "x", "d"),
+    "layernorm_exam.demean", "Demeaning f", "(15)", ("z", "x", "d"),
     {z[i, j]: x[i, j] - sp.Sum(x[i, k], (k, 1, d)) / d},
 )
 DEMEAN_JACOBIAN = _spec(
-    "lnexam.demean_jacobian", "Jacobian of the demeaning f", "(16)", ("Jf", "d"),
+    "layernorm_exam.demean_jacobian", "Jacobian of the demeaning f", "(16)", ("Jf", "d"),
     {Jf[j, k]: sp.KroneckerDelta(j, k) - sp.Integer(1) / d},
 )
 DEMEAN_GRAD = _spec(
-    "lnexam.demean_grad", "Backpropagation through f", "(17)", ("gx", "gz", "d"),
+    "layernorm_exam.demean_grad", "Backpropagation through f", "(17)", ("gx", "gz", "d"),
     {gx[i, j]: gz[i, j] - sp.Sum(gz[i, k], (k, 1, d)) / d},
 )
 NORMALIZE = _spec(
-    "lnexam.normalize", "Normalizing h", "(18)", ("y", "z", "d"),
+    "layernorm_exam.normalize", "Normalizing h", "(18)", ("y", "z", "d"),
     {y[i, j]: sp.sqrt(d) * z[i, j] / sp.sqrt(_norm_squared(z))},
 )
 NORMALIZE_JACOBIAN = _spec(
-    "lnexam.normalize_jacobian", "Jacobian of the normalizing h", "(21)", ("Jh", "z", "d"),
+    "layernorm_exam.normalize_jacobian", "Jacobian of the normalizing h", "(21)", ("Jh", "z", "d"),
     {
         Jh[j, k]: sp.sqrt(d) / sp.sqrt(_norm_squared(z))
         * (sp.KroneckerDelta(j, k) - z[i, j] * z[i, k] / _norm_squared(z))
     },
 )
 NORMALIZE_GRAD = _spec(
-    "lnexam.normalize_grad", "Backpropagation through h", "(22)", ("gz", "gy", "z", "d"),
+    "layernorm_exam.normalize_grad", "Backpropagation through h", "(22)", ("gz", "gy", "z", "d"),
     {
         gz[i, j]: sp.sqrt(d) / sp.sqrt(_norm_squared(z))
         * (gy[i, j] - z[i, j] * sp.Sum(z[i, k] * gy[i, k], (k, 1, d)) / _norm_squared(z))
@@ -218,21 +218,21 @@ def _homework_grad(width: int, zs: list[sp.Symbol], gs: list[sp.Symbol]) -> list
 
 CLAIMS = (
     Claim(
-        id="lnexam.demean_jacobian.exact",
+        id="layernorm_exam.demean_jacobian.exact",
         title="Eq. (16) is the Jacobian of the demeaning f (15)",
         source=exam(_Q12, "(16)"),
         specs=(DEMEAN.id, DEMEAN_JACOBIAN.id),
         prove=_prove_demean_jacobian,
     ),
     Claim(
-        id="lnexam.normalize_jacobian.exact",
+        id="layernorm_exam.normalize_jacobian.exact",
         title="Eq. (21) is the Jacobian of the normalizing h (18)",
         source=exam(_Q12, "(21)"),
         specs=(NORMALIZE.id, NORMALIZE_JACOBIAN.id),
         prove=_prove_normalize_jacobian,
     ),
     Claim(
-        id="lnexam.matches_homework_grad",
+        id="layernorm_exam.matches_homework_grad",
         title="The exam's backward pass (17) after (22) is the homework's eq. (7) with "
         "gamma = 1, beta = 0, eps = 0 on a demeaned input",
         source=exam(_Q12, "(17), (22)"),

@@ -60,22 +60,22 @@ def _spec(id: str, title: str, section: str, equation: str | None, names: tuple[
 
 
 OUTPUT_SCALE = _spec(
-    "lnscale.output_scale", "LayerNorm is scale-invariant: LN(a x) = LN(x)", "Q12(a), (c)",
+    "ln_scaling.output_scale", "LayerNorm is scale-invariant: LN(a x) = LN(x)", "Q12(a), (c)",
     "f(x') = a f(x) then h(z') = h(z)", ("ys", "y"), {ys[i, j]: y[i, j]},
     "for every a > 0, with LN = h(f(x)) as in Q12 (no epsilon)",
 )
 GRAD_SCALE = _spec(
-    "lnscale.grad_scale", "LayerNorm's input gradient scales as 1/a", "Q12(a), (c)",
+    "ln_scaling.grad_scale", "LayerNorm's input gradient scales as 1/a", "Q12(a), (c)",
     "g^(x') = g^(x) through f, g^(z') = g^(z)/a through h", ("gxs", "gx", "a"), {gxs[i, j]: gx[i, j] / a},
     "same upstream gradient g^(y) at x and at a x",
 )
 PRENORM_FORWARD = _spec(
-    "lnscale.prenorm_forward", "Pre-LN stack with identity blocks: x^(l) = (2l + 1) x^(0)", "Q12(e)",
+    "ln_scaling.prenorm_forward", "Pre-LN stack with identity blocks: x^(l) = (2l + 1) x^(0)", "Q12(e)",
     "x^(l) as a function of l and x^(0)", ("xl", "lyr", "x0"), {xl[i, j]: (2 * lyr + 1) * x0[i, j]},
     "each layer maps x to x + LN(x) + LN(x + LN(x)); x^(0) has mean 0 and norm sqrt(d)",
 )
 GRAD_BOUND = _spec(
-    "lnscale.grad_bound", "Gradient-norm bound in a pre-LN stack with identity blocks", "Q12(f)", "(23)",
+    "ln_scaling.grad_bound", "Gradient-norm bound in a pre-LN stack with identity blocks", "Q12(f)", "(23)",
     ("gbound", "nlayers", "lyr", "d"), {gbound: (2 * nlayers + 1) / (2 * lyr + 1) * sp.sqrt(d)},
     "||g^(l)||_2 <= B_l for l = 1..L when ||g^(L)||_2 = sqrt(d) (an inequality: checked as one)",
 )
@@ -126,7 +126,7 @@ def _prove_demean_law(max_width: int = 6) -> ProofOutcome:
             return ProofOutcome(ProofStatus.REFUTED, "eq. (17) depends on x", f"at d = {width}")
     return ProofOutcome(
         ProofStatus.PROVED,
-        "lnexam.demean at a x against a times lnexam.demean at x; free symbols of eq. (17)",
+        "layernorm_exam.demean at a x against a times layernorm_exam.demean at x; free symbols of eq. (17)",
         f"f(a x) = a f(x) entrywise, so ||f(a x)|| = a ||f(x)||; eq. (17) does not involve x, so g^(x') = g^(x) "
         f"(choices 2 and 4), for every d = 1..{max_width}",
     )
@@ -147,7 +147,7 @@ def _prove_normalize_law(max_width: int = 5) -> ProofOutcome:
                 return ProofOutcome(ProofStatus.REFUTED, "h and eq. (22) at a z against z", f"differs at d = {width}")
     return ProofOutcome(
         ProofStatus.PROVED,
-        "lnexam.normalize and lnexam.normalize_grad at a z against z (sympy.simplify)",
+        "layernorm_exam.normalize and layernorm_exam.normalize_grad at a z against z (sympy.simplify)",
         f"h(a z) = h(z) and g^(z') = g^(z) / a entrywise, so ||h(z')|| = ||h(z)|| and ||g^(z')|| = ||g^(z)|| / a "
         f"(choices 1 and 6), for every d = 1..{max_width} with real z (z != 0)",
     )
@@ -185,7 +185,7 @@ def _prove_prenorm_forward(max_width: int = 5) -> ProofOutcome:
     layer_output = layer_output.subs(lyr, sp.Symbol("l", integer=True, positive=True))
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        "lnexam.demean and lnexam.normalize at k x0 with x0 of mean 0 (last entry eliminated) and ||x0||^2 = d; "
+        "layernorm_exam.demean and layernorm_exam.normalize at k x0 with x0 of mean 0 (last entry eliminated) and ||x0||^2 = d; "
         "then sympy.rsolve of c(n + 1) = c(n) + 1, c(1) = 1 for the input c(n) x0 of the n-th map x -> x + LN(x)",
         f"LN(k x0) = x0 for every k > 0 and d = 2..{max_width}; the n-th map's input is {solution} x0, and layer l's "
         f"output is the input of map 2l + 1: ({layer_output}) x0",
@@ -193,7 +193,7 @@ def _prove_prenorm_forward(max_width: int = 5) -> ProofOutcome:
 
 
 def _demean_jacobian(width: int) -> sp.Matrix:
-    """Eq. (16) of lnexam as a width x width matrix."""
+    """Eq. (16) of layernorm_exam as a width x width matrix."""
     relation = _relation(ex.DEMEAN_JACOBIAN)
     return sp.Matrix(width, width, lambda r_, c_: relation.subs({ex.j: r_ + 1, ex.k: c_ + 1, ex.d: width}))
 
@@ -232,7 +232,7 @@ def _prove_grad_bound(max_width: int = 4) -> ProofOutcome:
     growth, bound = growth.subs(shown), bound.subs(shown)
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        "Jacobians (16), (21) of lnexam at k x0 (mean 0, ||x0||^2 = d), composed symbolically; sympy.product of "
+        "Jacobians (16), (21) of layernorm_exam at k x0 (mean 0, ||x0||^2 = d), composed symbolically; sympy.product of "
         "the per-map factors",
         f"for d = 2..{max_width} the Jacobian of x -> x + LN(x) at k x0 is I + P/k, P = I - 11^T/d - x0 x0^T/d a "
         f"symmetric projection. Hence g^(l) = (I - P) g^(L) + c P g^(L) with c = prod_(k=2l+1)^(2L) (1 + 1/k) = "
@@ -268,7 +268,7 @@ def _prove_lemma1() -> ProofOutcome:
     fails = sp.N(gradient - printed) > 0 and sp.N(corrected - gradient) >= 0
     return ProofOutcome(
         ProofStatus.PROVED if fails else ProofStatus.REFUTED,
-        "J_h of lnexam (21) scaled by ||z||/sqrt(d) and J_f (16) are symmetric idempotent (d = 2..4), so the "
+        "J_h of layernorm_exam (21) scaled by ||z||/sqrt(d) and J_f (16) are symmetric idempotent (d = 2..4), so the "
         "backward pass (17)(22) has norm at most sqrt(d)/||z|| ||g^(y)||; a counterexample evaluated exactly",
         f"At x = (11/10, 9/10, 1), g^(y) = (1, 1, -2): ||g^(x)|| = {gradient}, above the printed bound "
         f"sqrt(d)/||x|| ||g^(y)|| = {sp.nsimplify(printed)} (~{float(printed):.3f}) and within sqrt(d)/||f(x)|| ||g^(y)|| = "
@@ -278,15 +278,15 @@ def _prove_lemma1() -> ProofOutcome:
 
 
 CLAIMS = (
-    Claim("lnscale.demean_scale_law", "||f(a x)|| = a ||f(x)|| and ||g^(x')|| = ||g^(x)|| (choices 2 and 4)",
+    Claim("ln_scaling.demean_scale_law", "||f(a x)|| = a ||f(x)|| and ||g^(x')|| = ||g^(x)|| (choices 2 and 4)",
           exam("Q12(a)"), (OUTPUT_SCALE.id, GRAD_SCALE.id, ex.DEMEAN.id, ex.DEMEAN_GRAD.id), _prove_demean_law),
-    Claim("lnscale.normalize_scale_law", "||h(a z)|| = ||h(z)|| and ||g^(z')|| = ||g^(z)|| / a (choices 1 and 6)",
+    Claim("ln_scaling.normalize_scale_law", "||h(a z)|| = ||h(z)|| and ||g^(z')|| = ||g^(z)|| / a (choices 1 and 6)",
           exam("Q12(c)"), (OUTPUT_SCALE.id, GRAD_SCALE.id, ex.NORMALIZE.id, ex.NORMALIZE_GRAD.id), _prove_normalize_law),
-    Claim("lnscale.prenorm_forward.induction", "With identity blocks, x^(l) = (2l + 1) x^(0)",
+    Claim("ln_scaling.prenorm_forward.induction", "With identity blocks, x^(l) = (2l + 1) x^(0)",
           exam("Q12(e)", "Lemma 2"), (PRENORM_FORWARD.id, ex.DEMEAN.id, ex.NORMALIZE.id), _prove_prenorm_forward),
-    Claim("lnscale.grad_bound.tight", "||g^(l)|| <= (2L + 1)/(2l + 1) sqrt(d), with equality for g^(L) orthogonal to 1 and x^(0)",
+    Claim("ln_scaling.grad_bound.tight", "||g^(l)|| <= (2L + 1)/(2l + 1) sqrt(d), with equality for g^(L) orthogonal to 1 and x^(0)",
           exam("Q12(f)", "(23)"), (GRAD_BOUND.id, ex.DEMEAN_JACOBIAN.id, ex.NORMALIZE_JACOBIAN.id), _prove_grad_bound),
-    Claim("lnscale.lemma1_demeaned", "Lemma 1 holds with ||f(x)||, the demeaned input's norm, in place of ||x||",
+    Claim("ln_scaling.lemma1_demeaned", "Lemma 1 holds with ||f(x)||, the demeaned input's norm, in place of ||x||",
           exam("Q12(f)", "Lemma 1"), (GRAD_BOUND.id, ex.NORMALIZE_GRAD.id, ex.DEMEAN_GRAD.id), _prove_lemma1),
 )
 
@@ -294,23 +294,23 @@ _EXAM = "UC Berkeley EECS 182 Final Exam (Spring 2023)"
 
 ERRATA = (
     {
-        "id": "lnscale.q12f_lemma1",
+        "id": "ln_scaling.q12f_lemma1",
         "document": _EXAM,
         "location": "Q12(f), Lemma 1 (given without proof)",
         "says": "if y = LN(x), then ||dL/dx|| <= sqrt(d)/||x|| ||dL/dy||",
         "resolution": "True with ||x - mean(x) 1|| = ||f(x)|| in place of ||x||; as printed it fails whenever x has a "
-        "nonzero mean (proof lnscale.lemma1_demeaned: at x = (1.1, 0.9, 1), g^(y) = (1, 1, -2) the gradient norm is 30 "
+        "nonzero mean (proof ln_scaling.lemma1_demeaned: at x = (1.1, 0.9, 1), g^(y) = (1, 1, -2) the gradient norm is 30 "
         "against a printed bound near 2.44). The exam applies it only to inputs k x^(0) of mean 0, where the two "
-        "agree, so eq. (23) is right (lnscale.grad_bound.tight).",
+        "agree, so eq. (23) is right (ln_scaling.grad_bound.tight).",
     },
     {
-        "id": "lnscale.q12f_norms",
+        "id": "ln_scaling.q12f_norms",
         "document": _EXAM,
         "location": "Q12(f), solution, proof of Lemma 3",
         "says": "the downstream gradient 'is at most g^(f) + sqrt(d)/||x|| g^(f)', then 'g^(x) <= ...', and the base "
         "case names the last layer's gradient g*",
         "resolution": "Norm bars are missing (a vector is compared with a number): the step is ||g^(x)|| <= "
         "(1 + sqrt(d)/||x||) ||g^(f)||, by the triangle inequality and Lemma 1; g* is g^(L). With them the induction "
-        "gives (2L + 1)/k sqrt(d); lnscale.grad_bound.tight proves the bound and that it is attained.",
+        "gives (2L + 1)/k sqrt(d); ln_scaling.grad_bound.tight proves the bound and that it is attained.",
     },
 )

@@ -59,18 +59,18 @@ SYMBOLS = {
 
 def _spec(id: str, title: str, section: str, equation: str, names: tuple[str, ...], relations: dict) -> Spec:
     return Spec(
-        id=id, title=title, source=exam(section, equation), component="adaptive_decay",
+        id=id, title=title, source=exam(section, equation), component="weight_decay",
         symbols=tuple(SYMBOLS[name] for name in names), variants=(Variant("canonical", relations),),
     )
 
 
 L2_UPDATE = _spec(
-    "wdexam.l2_update", "Adaptive update with an L2 penalty", "Q4", "L2 regularization (first display)",
+    "weight_decay.l2_update", "Adaptive update with an L2 penalty", "Q4", "L2 regularization (first display)",
     ("theta_next", "theta", "alpha", "M", "grad", "lam_w"),
     {theta_next: theta - alpha * M * (grad + lam_w * theta)},
 )
 DECAY_UPDATE = _spec(
-    "wdexam.decay_update", "Adaptive update with weight decay", "Q4", "weight decay (second display)",
+    "weight_decay.decay_update", "Adaptive update with weight decay", "Q4", "weight decay (second display)",
     ("theta_next", "lam_r", "theta", "alpha", "M", "grad"),
     {theta_next: (1 - lam_r) * theta - alpha * M * grad},
 )
@@ -104,7 +104,7 @@ def algorithm1_with_term(blank: str, term: sp.Expr = lam_r * theta_prev) -> dict
 
 
 ALGORITHM1 = _spec(
-    "wdexam.algorithm1", "Algorithm 1 (Adam without bias correction) with decoupled weight decay",
+    "weight_decay.algorithm1", "Algorithm 1 (Adam without bias correction) with decoupled weight decay",
     "Q4(b)", "Algorithm 1, lines 6-9, lambda_r theta_t-1 in blank D",
     ("g", "grad", "m", "beta1", "m_prev", "v", "beta2", "v_prev", "theta", "theta_prev", "alpha", "lam_r"),
     algorithm1_with_term("D"),
@@ -123,7 +123,7 @@ def _prove_coincide() -> ProofOutcome:
     ok = roots == [claimed] and sp.simplify(difference.subs(M, claimed)) == 0
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        "wdexam.l2_update minus wdexam.decay_update, factored, and sympy.solve for M",
+        "weight_decay.l2_update minus weight_decay.decay_update, factored, and sympy.solve for M",
         f"the difference is {difference}, linear in theta with no theta-free part, so the updates agree for every "
         f"theta exactly when every diagonal entry of M_t is {roots[0] if roots else '?'}, i.e. "
         "M_t = lambda_r / (lambda_w alpha) I (eq. (4)); otherwise they differ for every theta != 0 in that coordinate",
@@ -161,8 +161,8 @@ def _prove_blank_d() -> ProofOutcome:
 
 
 CLAIMS = (
-    Claim("wdexam.coincide", "The L2 and weight-decay updates coincide exactly when M_t = (lambda_r / (lambda_w alpha)) I",
+    Claim("weight_decay.coincide", "The L2 and weight-decay updates coincide exactly when M_t = (lambda_r / (lambda_w alpha)) I",
           exam("Q4(a)", "(1)-(4)"), (L2_UPDATE.id, DECAY_UPDATE.id), _prove_coincide),
-    Claim("wdexam.decay_in_blank_d", "In Algorithm 1 the decay term belongs in blank D (line 9); in blank A it is L2",
+    Claim("weight_decay.decay_in_blank_d", "In Algorithm 1 the decay term belongs in blank D (line 9); in blank A it is L2",
           exam("Q4(b)"), (ALGORITHM1.id, L2_UPDATE.id, DECAY_UPDATE.id), _prove_blank_d),
 )

@@ -144,11 +144,11 @@ def _list_specs(patterns: Sequence[str]) -> int:
 def _report(args: argparse.Namespace) -> int:
     from eqconform.reports import ReportWriteError, write_report
     from eqconform.reports.build import build_report, prove_in_background
-    from eqconform.reports.model import Result, TargetSummary
+    from eqconform.verify.results import Result, TargetSummary
     from eqconform.specs import CLAIMS, DOCUMENTED_DEFAULTS, ERRATA, UnknownSpecError, select_specs
 
     from . import engine
-    from .diff import ReportFileError, diff_reports, load_report, mark_report
+    from eqconform.reports.diff import ReportFileError, diff_reports, load_report, mark_report
     from .isolation import DEFAULT_TIMEOUT, RunInterrupted, run_isolated
     from .sandbox import hidden_paths
     from .search import DEFAULT_EXAMPLES_DIR, SearchSettings, examples_database
@@ -311,7 +311,7 @@ def _ensure_writable(directory: Path) -> None:
 def _diff(args: argparse.Namespace) -> int:
     from eqconform.reports import ReportWriteError, write_text
 
-    from .diff import ReportFileError, diff_reports, load_report, render_diff
+    from eqconform.reports.diff import ReportFileError, diff_reports, load_report, render_diff
 
     try:
         old, new = load_report(args.old), load_report(args.new)

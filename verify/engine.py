@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from eqconform.reports.model import Outcome, Result
+from eqconform.verify.results import Outcome, Result
 from eqconform.specs import PROOF_ONLY
 from eqconform.specs.model import Spec
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from eqconform.reports.model import Outcome, Result
+from eqconform.verify.results import Outcome, Result
 from eqconform.specs.model import Spec
 
 from .sandbox import Confinement, confinements, remove_cgroups, set_parent_death_signal

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from eqconform.reports.model import StatisticalTest
+from eqconform.verify.results import StatisticalTest
 
 from .statistics import ALPHA, normal_two_sided
 

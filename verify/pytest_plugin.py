@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from eqconform.reports.model import Result
+    from eqconform.verify.results import Result
 
 __all__ = ["EqconformCheck", "EqconformCollector", "EqconformXfailWarning", "pytest_addoption", "pytest_configure"]
 
@@ -275,7 +275,7 @@ class EqconformCheck(pytest.Item):
         self.add_marker("eqconform")
 
     def runtest(self) -> None:
-        from eqconform.reports.model import Outcome
+        from eqconform.verify.results import Outcome
         from eqconform.verify import engine
 
         self.target.begin(self.spec.id, _CHECK_TIMEOUT)
@@ -298,7 +298,7 @@ class EqconformCheck(pytest.Item):
         return self.path, None, f"eqconform {self.name}"
 
     def _describe_failure(self, result: Result) -> str:
-        from eqconform.reports.model import Outcome
+        from eqconform.verify.results import Outcome
 
         spec = self.spec
         if result.outcome is Outcome.ERROR:

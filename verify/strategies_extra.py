@@ -38,14 +38,14 @@ from .strategies import (
 )
 
 __all__ = [
-    "AdaptiveRun",
+    "WeightDecayRun",
     "AttentionInput",
     "AutoencoderInput",
     "DiffusionInput",
     "NoiseInput",
     "PreNormStack",
     "ScaledLayerNormInput",
-    "adaptive_runs",
+    "weight_decay_runs",
     "attention_inputs",
     "autoencoder_inputs",
     "diffusion_inputs",
@@ -236,7 +236,7 @@ def diffusion_inputs(*, max_steps: int = 64, dtypes: Sequence[np.dtype | type | 
 # --------------------------------------------------------------------------- Algorithm 1
 
 @dataclass(frozen=True)
-class AdaptiveRun:
+class WeightDecayRun:
     """A parameter, Algorithm 1's hyperparameters and one gradient per step."""
 
     dtype: np.dtype
@@ -265,12 +265,12 @@ class AdaptiveRun:
 
 
 @st.composite
-def _adaptive_runs(draw: st.DrawFn, max_steps: int, dtypes: tuple[np.dtype, ...]) -> AdaptiveRun:
+def _weight_decay_runs(draw: st.DrawFn, max_steps: int, dtypes: tuple[np.dtype, ...]) -> WeightDecayRun:
     dtype = draw(st.sampled_from(dtypes))
     shape = (draw(_sizes(1, 8)), draw(_sizes(1, 4)))
     steps = draw(_sizes(1, max_steps))
     unit = lambda default: st.one_of(st.just(default), st.floats(0.01, 0.999))
-    return AdaptiveRun(
+    return WeightDecayRun(
         dtype,
         draw(st.one_of(st.just(1e-3), st.floats(1e-5, 1.0))), draw(unit(0.9)), draw(unit(0.999)),
         draw(st.one_of(st.sampled_from([0.01, 0.1]), st.floats(1e-4, 0.5))),
@@ -280,10 +280,10 @@ def _adaptive_runs(draw: st.DrawFn, max_steps: int, dtypes: tuple[np.dtype, ...]
     )
 
 
-def adaptive_runs(*, max_steps: int = 6, dtypes: Sequence[np.dtype | type | str] = FLOAT_DTYPES) -> st.SearchStrategy[AdaptiveRun]:
+def weight_decay_runs(*, max_steps: int = 6, dtypes: Sequence[np.dtype | type | str] = FLOAT_DTYPES) -> st.SearchStrategy[WeightDecayRun]:
     """Runs of Algorithm 1: 0 < beta1, beta2 < 1, lr from 1e-5 to 1, weight decay from 1e-4 to 0.5."""
     _check_positive_int("max_steps", max_steps)
-    return _adaptive_runs(max_steps, _check_dtypes(dtypes))
+    return _weight_decay_runs(max_steps, _check_dtypes(dtypes))
 
 
 # --------------------------------------------------------------------------- autoencoder

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eqconform.reports.model import Outcome
+from eqconform.verify.results import Outcome
 from eqconform.specs import get_spec
 from eqconform.verify import engine
 from eqconform.verify.search import SearchSettings

@@ -12,7 +12,7 @@ import importlib
 import numpy as np
 import pytest
 from eqconform.impl import (
-    Algorithm1Adam,
+    WeightDecayAdam,
     ArgmaxAttention,
     ForwardDiffusion,
     KernelAttention,
@@ -27,7 +27,7 @@ from eqconform.impl import (
 )
 
 MODULES = ["eqconform.impl.attention", "eqconform.impl.noise", "eqconform.impl.diffusion",
-           "eqconform.impl.autoencoder", "eqconform.impl.adaptive"]
+           "eqconform.impl.autoencoder", "eqconform.impl.weight_decay"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -187,9 +187,9 @@ def test_principal_components_are_stationary():
 
 def test_algorithm1_decay_and_l2_without_momentum():
     theta, grad = np.array([1.5, -1.0]), np.array([0.3, 0.4])
-    decay = Algorithm1Adam(lr=0.1, beta1=0.0, beta2=0.5, weight_decay=0.2, decoupled=True)
+    decay = WeightDecayAdam(lr=0.1, beta1=0.0, beta2=0.5, weight_decay=0.2, decoupled=True)
     new = decay.step(theta, grad)
     np.testing.assert_allclose(new, (1 - 0.2) * theta - 0.1 * grad / np.sqrt(0.5 * grad**2))
-    l2 = Algorithm1Adam(lr=0.1, beta1=0.0, beta2=0.5, weight_decay=0.2, decoupled=False)
+    l2 = WeightDecayAdam(lr=0.1, beta1=0.0, beta2=0.5, weight_decay=0.2, decoupled=False)
     effective = grad + 0.2 * theta
     np.testing.assert_allclose(l2.step(theta, grad), theta - 0.1 * effective / np.sqrt(0.5 * effective**2))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 import sympy as sp
-from eqconform.reports.model import (
+from eqconform.verify.results import (
     Outcome,
     ProofRecord,
     Report,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from eqconform.reports import write_report
 from eqconform.reports.build import build_report
-from eqconform.reports.model import Report, TargetSummary
+from eqconform.verify.results import Report, TargetSummary
 from eqconform.specs import select_specs
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from eqconform.reports import RENDERERS, ReportWriteError, output, write_report, write_text
-from eqconform.reports.model import Report
+from eqconform.verify.results import Report
 
 OLD_FILES = {"report.json": '{"old": true}\n', "index.html": "<p>old</p>\n",
              "report.md": "# old\n", "junit.xml": "<testsuites/>\n"}

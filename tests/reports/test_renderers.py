@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import pytest
 from eqconform import reports
 from eqconform.reports import RENDERERS, Renderer, get_renderer
-from eqconform.reports.model import FORMAT_VERSION, Outcome, Report
+from eqconform.verify.results import FORMAT_VERSION, Outcome, Report
 from eqconform.reports.render_html import math_block
 from eqconform.reports.render_json import finite_json
 

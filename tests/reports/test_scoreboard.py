@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 from eqconform.reports import get_renderer, write_report
-from eqconform.reports.model import Outcome, Report, Result, TargetSummary
+from eqconform.verify.results import Outcome, Report, Result, TargetSummary
 
 if TYPE_CHECKING:
     from conftest import Sample

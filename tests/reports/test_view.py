@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 
 import jinja2
 import pytest
-from eqconform.reports import get_renderer, model, render_html, view
-from eqconform.reports.model import Outcome, Report, Result
+from eqconform.reports import get_renderer, render_html, view
+from eqconform.verify import results as model
+from eqconform.verify.results import Outcome, Report, Result
 from eqconform.reports.render_markdown import code_span, escape_inline, fenced_block, markdown_table
-from eqconform.verify import diff
+from eqconform.reports import diff
 from markupsafe import Markup
 
 if TYPE_CHECKING:

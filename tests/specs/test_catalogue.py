@@ -28,7 +28,7 @@ from sympy.stats.rv import RandomSymbol
 
 SPECS = list(CATALOGUE.values())
 SPEC_IDS = [spec.id for spec in SPECS]
-ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*\.[a-z][a-z0-9_]*$")
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 
 def _spec_param(spec: Spec):
@@ -60,6 +60,15 @@ def test_catalogue_is_not_empty_and_ids_are_unique():
 def test_id_is_family_dot_name(spec):
     assert ID_PATTERN.match(spec.id), f"{spec.id!r} is not of the form family.name"
     assert CATALOGUE[spec.id] is spec
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda module: module.__name__.rsplit(".", 1)[-1])
+def test_a_family_has_one_name(family):
+    """The module, its spec ids and its claim ids share one name, which ``--spec`` selects."""
+    name = family.__name__.rsplit(".", 1)[-1]
+    assert {spec.id.split(".")[0] for spec in family.SPECS} == {name}
+    assert {claim.id.split(".")[0] for claim in family.CLAIMS} <= {name}
+    assert select_specs([name]) == list(family.SPECS)
 
 
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda module: module.__name__.rsplit(".", 1)[-1])

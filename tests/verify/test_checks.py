@@ -150,8 +150,8 @@ def test_check_case_returns_every_verdict_without_raising() -> None:
     only = check_case(impl.LayerNorm, case(), specs=["layernorm.grad_*"])
     assert [v.spec for v in only] == ["layernorm.grad_gamma", "layernorm.grad_beta", "layernorm.grad_normalized",
                                       "layernorm.grad_input"]
-    exam = check_case(impl.LayerNorm, case(), specs=["lnexam"])
-    assert [v.spec for v in exam] == ["lnexam.demean", "lnexam.demean_grad", "lnexam.normalize", "lnexam.normalize_grad"]
+    exam = check_case(impl.LayerNorm, case(), specs=["layernorm_exam"])
+    assert [v.spec for v in exam] == ["layernorm_exam.demean", "layernorm_exam.demean_grad", "layernorm_exam.normalize", "layernorm_exam.normalize_grad"]
 
 
 def test_the_implementations_own_exceptions_propagate() -> None:

@@ -14,13 +14,13 @@ import pytest
 from eqconform import impl
 from eqconform.impl import diffusion as impl_diffusion
 from eqconform.impl import noise as impl_noise
-from eqconform.reports.model import Outcome
+from eqconform.verify.results import Outcome
 from eqconform.specs import select_specs
 from eqconform.verify import engine
 from eqconform.verify.search import SearchSettings
 from eqconform.verify.targets import resolve_target
 from eqconform.verify.targets.bundled_extra import (
-    AdaptiveDecayAdapter,
+    WeightDecayAdapter,
     ArgmaxAttentionAdapter,
     AutoencoderAdapter,
     DiffusionAdapter,
@@ -33,7 +33,7 @@ from eqconform.verify.targets.homework import HomeworkLayerNorm
 from eqconform.verify.targets.protocol import ComponentMissing
 
 OPTIONS = SearchSettings(max_examples=30, seed=0)
-FAMILIES = ["wdexam", "noise", "lnscale", "diffusion", "attention", "autoencoder"]
+FAMILIES = ["weight_decay", "noise", "ln_scaling", "diffusion", "attention", "autoencoder"]
 
 
 class PlantedTarget:
@@ -248,7 +248,7 @@ def test_expected_loss_without_the_penalty_fails() -> None:
 # --------------------------------------------------------------------------- Algorithm 1
 
 
-class L2InBlankA(impl.Algorithm1Adam):
+class L2InBlankA(impl.WeightDecayAdam):
     """Planted bug: asked for decoupled decay, it puts the penalty in blank A (an L2 step)."""
 
     def __init__(self, *args: Any, decoupled: bool = True, **kwargs: Any):
@@ -256,8 +256,8 @@ class L2InBlankA(impl.Algorithm1Adam):
 
 
 def test_decay_in_blank_a_fails_algorithm1_and_the_decay_display() -> None:
-    results = _audit(PlantedTarget("blank A", adaptive_decay=AdaptiveDecayAdapter(L2InBlankA)), ["wdexam"])
-    assert _failing(results) == {"wdexam.algorithm1", "wdexam.decay_update"}
+    results = _audit(PlantedTarget("blank A", weight_decay=WeightDecayAdapter(L2InBlankA)), ["weight_decay"])
+    assert _failing(results) == {"weight_decay.algorithm1", "weight_decay.decay_update"}
 
 
 # --------------------------------------------------------------------------- autoencoder
@@ -293,8 +293,8 @@ class HiddenEpsLayerNorm(impl.LayerNorm):
 
 def test_hidden_eps_breaks_scale_invariance() -> None:
     results = _audit(PlantedTarget("eps", layernorm=HomeworkLayerNorm(HiddenEpsLayerNorm)),
-                     ["lnscale.output_scale", "lnscale.grad_scale"])
-    assert results["lnscale.output_scale"].outcome is Outcome.FAIL
+                     ["ln_scaling.output_scale", "ln_scaling.grad_scale"])
+    assert results["ln_scaling.output_scale"].outcome is Outcome.FAIL
 
 
 class NoNormalizationBackward(impl.LayerNorm):
@@ -306,25 +306,25 @@ class NoNormalizationBackward(impl.LayerNorm):
 
 def test_backward_without_the_speed_bump_breaks_the_gradient_bound() -> None:
     results = _audit(PlantedTarget("speed bump", layernorm=HomeworkLayerNorm(NoNormalizationBackward)),
-                     ["lnscale.grad_bound", "lnscale.prenorm_forward"])
-    assert results["lnscale.grad_bound"].outcome is Outcome.FAIL
-    assert results["lnscale.prenorm_forward"].outcome is Outcome.PASS
+                     ["ln_scaling.grad_bound", "ln_scaling.prenorm_forward"])
+    assert results["ln_scaling.grad_bound"].outcome is Outcome.FAIL
+    assert results["ln_scaling.prenorm_forward"].outcome is Outcome.PASS
 
 
 def test_other_targets_skip_the_new_components() -> None:
     target = resolve_target("mytorch:tests/handins/correct_spring")
-    results = _audit(target, ["attention.scores", "diffusion.alpha", "lnscale.output_scale"])
+    results = _audit(target, ["attention.scores", "diffusion.alpha", "ln_scaling.output_scale"])
     assert results["attention.scores"].outcome is Outcome.SKIP
     assert results["diffusion.alpha"].outcome is Outcome.SKIP
-    assert results["lnscale.output_scale"].outcome is Outcome.PASS  # a handin's LayerNorm is checked
+    assert results["ln_scaling.output_scale"].outcome is Outcome.PASS  # a handin's LayerNorm is checked
 
 
 def test_a_handin_with_an_unbiased_variance_breaks_the_stack_identity() -> None:
     target = resolve_target("mytorch:tests/handins/bug_layernorm_unbiased_variance")
-    results = _audit(target, ["lnscale"])
-    assert results["lnscale.prenorm_forward"].outcome is Outcome.FAIL
+    results = _audit(target, ["ln_scaling"])
+    assert results["ln_scaling.prenorm_forward"].outcome is Outcome.FAIL
     # Scale invariance holds whatever the variance's divisor.
-    assert results["lnscale.output_scale"].outcome is Outcome.PASS
+    assert results["ln_scaling.output_scale"].outcome is Outcome.PASS
 
 
 def test_statistical_checks_state_their_false_alarm_rate() -> None:

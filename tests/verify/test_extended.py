@@ -17,7 +17,7 @@ from eqconform.verify.extended import (
 )
 from eqconform.verify.moment_tests import covariance_test, mean_test, power_of_z_test, variance_test
 from eqconform.verify.strategies_extra import (
-    adaptive_runs,
+    weight_decay_runs,
     attention_inputs,
     autoencoder_inputs,
     diffusion_inputs,
@@ -97,7 +97,7 @@ def test_moment_tests_accept_the_truth_and_reject_a_shift():
 
 # --------------------------------------------------------------------------- strategies
 
-STRATEGIES = [attention_inputs(), noise_inputs(), diffusion_inputs(), adaptive_runs(), autoencoder_inputs(),
+STRATEGIES = [attention_inputs(), noise_inputs(), diffusion_inputs(), weight_decay_runs(), autoencoder_inputs(),
               scaled_layernorm_inputs(), prenorm_stacks()]
 
 
@@ -142,7 +142,7 @@ def test_diffusion_inputs_are_in_range(case):
         (attention_inputs, {"max_scale": 100.0}, "max_scale"),
         (noise_inputs, {"max_samples": 0}, "max_samples"),
         (diffusion_inputs, {"max_steps": -1}, "max_steps"),
-        (adaptive_runs, {"dtypes": ["int32"]}, "dtypes"),
+        (weight_decay_runs, {"dtypes": ["int32"]}, "dtypes"),
         (autoencoder_inputs, {"max_dim": 0}, "max_dim"),
         (prenorm_stacks, {"max_features": 2}, "max_features"),
     ],

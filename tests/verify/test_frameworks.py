@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from eqconform.reports.model import Outcome
+from eqconform.verify.results import Outcome
 from eqconform.specs import select_specs
 from eqconform.verify import engine
 from eqconform.verify.search import SearchSettings
@@ -33,7 +33,7 @@ def _audit(reference: str, patterns: list[str]) -> dict[str, object]:
 @pytest.mark.parametrize("reference", ["torch", "torch:foreach=False", "torch:foreach=True"])
 def test_torch_conforms_and_its_conventions_are_named(reference: str) -> None:
     pytest.importorskip("torch", reason="PyTorch is not installed (make test installs torch==2.13.0)")
-    families = ["adam", "adamw", "layernorm", "lnexam", "dropout"] if reference == "torch" else ["adam", "adamw"]
+    families = ["adam", "adamw", "layernorm", "layernorm_exam", "dropout"] if reference == "torch" else ["adam", "adamw"]
     results = _audit(reference, families)
     for spec, result in results.items():
         assert result.outcome is Outcome.PASS, f"{reference} {spec}: {result.message}\n{result.counterexample}"

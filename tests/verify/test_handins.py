@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from eqconform.reports.model import Outcome, Result
+from eqconform.verify.results import Outcome, Result
 from eqconform.specs import select_specs
 from eqconform.verify import engine
 from eqconform.verify.search import SearchSettings
@@ -40,7 +40,7 @@ def _patterns(name: str) -> list[str]:
     """Correct and special handins are audited in full; a bug handin on its own family."""
     expected = EXPECTED[name]
     if not name.startswith("bug_"):
-        return list(FAMILIES) + (["lnexam"] if name.startswith("correct") else [])
+        return list(FAMILIES) + (["layernorm_exam"] if name.startswith("correct") else [])
     return sorted({spec.split(".")[0] for spec in expected["fails"]})
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from eqconform.reports.model import Outcome, Result
+from eqconform.verify.results import Outcome, Result
 from eqconform.specs import CATALOGUE
 from eqconform.verify import engine
 from eqconform.verify.cli import main

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eqconform.reports.model import Outcome
+from eqconform.verify.results import Outcome
 from eqconform.specs import select_specs
 from eqconform.verify import engine
 from eqconform.verify.isolation import run_isolated

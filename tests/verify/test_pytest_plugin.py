@@ -123,7 +123,7 @@ def test_collect_only_and_keyword_selection(project: pytest.Pytester) -> None:
     collected = [line for line in result.outlines if line.startswith("eqconform::")]
     assert collected and all(line.endswith("[numpy]") for line in collected)  # numpy is the default
     assert "eqconform::adam.update[numpy]" in collected
-    assert "eqconform::lnexam.demean_jacobian[numpy]" not in collected  # proof only: not checked on targets
+    assert "eqconform::layernorm_exam.demean_jacobian[numpy]" not in collected  # proof only: not checked on targets
 
 
 def test_xfail_file(project: pytest.Pytester) -> None:

@@ -17,7 +17,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from eqconform.reports.model import Outcome
+from eqconform.verify.results import Outcome
 from eqconform.specs import get_spec
 from eqconform.verify import engine
 from eqconform.verify.cli import main

@@ -6,7 +6,7 @@ Adding a component is one module plus one line in :data:`COMPONENTS`; the key is
 
 from __future__ import annotations
 
-from .adaptive_decay import ADAPTIVE_DECAY
+from .weight_decay import WEIGHT_DECAY
 from .attention import ARGMAX_ATTENTION, ATTENTION, KERNEL_ATTENTION
 from .autoencoder import AUTOENCODER
 from .base import CheckOutcome, Component
@@ -23,7 +23,7 @@ __all__ = ["COMPONENTS", "CheckOutcome", "Component", "component_for"]
 COMPONENTS: dict[str, Component] = {
     component.name: component
     for component in (ADAM, ADAMW, LAYERNORM, LAYERNORM_EXAM, DROPOUT)
-    + (ADAPTIVE_DECAY, NOISE, LN_SCALING, DIFFUSION, ATTENTION, ARGMAX_ATTENTION, KERNEL_ATTENTION, AUTOENCODER)
+    + (WEIGHT_DECAY, NOISE, LN_SCALING, DIFFUSION, ATTENTION, ARGMAX_ATTENTION, KERNEL_ATTENTION, AUTOENCODER)
 }
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from eqconform.reports.model import Outcome
+from eqconform.verify.results import Outcome
 from eqconform.specs import attention as specs
 from eqconform.specs.model import Spec, Variant
 

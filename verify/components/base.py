@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from hypothesis import strategies as st
 
-from eqconform.reports.model import Outcome, StatisticalTest
+from eqconform.verify.results import Outcome, StatisticalTest
 from eqconform.specs.model import Spec
 
 from ..graph import SpecGraph
@@ -39,7 +39,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """A verdict before it is attached to a target (see :class:`eqconform.reports.model.Result`)."""
+    """A verdict before it is attached to a target (see :class:`eqconform.verify.results.Result`)."""
 
     outcome: Outcome
     variant: str | None = None

@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 from sympy import stats
 
-from eqconform.reports.model import Outcome, StatisticalTest
+from eqconform.verify.results import Outcome, StatisticalTest
 from eqconform.specs import dropout as specs
 from eqconform.specs.model import Spec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eqconform.reports.model import Outcome, StatisticalTest
+from eqconform.verify.results import Outcome, StatisticalTest
 
 from ..judge import Comparison, Finding, Record
 from ..statistics import ALPHA

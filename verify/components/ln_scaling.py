@@ -1,16 +1,16 @@
 """LayerNorm's scale laws and pre-LN stacks (EECS 182 Final Exam, Q12(a), (c), (e), (f)), checked
 on a target's LayerNorm with eps = 0, gamma = 1, beta = 0 (the exam's LN = h(f(x))).
 
-- ``lnscale.output_scale``, ``lnscale.grad_scale``: a forward and backward pass at x and at a x
+- ``ln_scaling.output_scale``, ``ln_scaling.grad_scale``: a forward and backward pass at x and at a x
   with the same upstream gradient; LN(a x) against LN(x) and the gradient at a x against the
   gradient at x over a. Their tolerance is the bound of recomputing LN(x) and its gradient from
   x (the exam's specs f, h and their backward passes).
-- ``lnscale.prenorm_forward``: the checker builds the stack of Q12(e) from the target's LayerNorm
+- ``ln_scaling.prenorm_forward``: the checker builds the stack of Q12(e) from the target's LayerNorm
   (identity attention and feed-forward blocks: each layer is x -> x + LN(x), twice) on a
   normalized input, and compares every layer's output with (2l + 1) x^(0). The value is the
   spec's closed form; the tolerance is the rounding bound of the computation the stack performs
   (2l applications of the exam's f and h, nested), from :mod:`eqconform.verify.extended`.
-- ``lnscale.grad_bound``: the upstream gradient of norm sqrt(d) is propagated back through the
+- ``ln_scaling.grad_bound``: the upstream gradient of norm sqrt(d) is propagated back through the
   stack with the target's LayerNorm backward pass, and every layer's gradient norm must be at
   most the spec's bound (2L + 1)/(2l + 1) sqrt(d) (eq. (23)), up to the rounding bound of each
   backward step (the exam's eqs. (17), (22)) amplified by at most 2L + 1. Half the cases use an

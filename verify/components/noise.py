@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from eqconform.reports.model import Outcome, StatisticalTest
+from eqconform.verify.results import Outcome, StatisticalTest
 from eqconform.specs import moments
 from eqconform.specs import noise as specs
 from eqconform.specs.model import Spec

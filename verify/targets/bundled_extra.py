@@ -14,7 +14,7 @@ object with the same methods. The protocols:
 ``diffusion``: ``alphas(betas)``, ``gamma(alpha_tau, alpha_t)``, ``alpha_from_eta(eta)``, and
     the samplers ``step(z_prev, beta, seed)``, ``marginal(z0, alpha, seed)``, each returning
     ``(sample, noise or None)``, and ``pair(z0, eta1, eta2, seed) -> (z1, z2, (V1, V2) or None)``.
-``adaptive_decay``: ``open(lr, beta1, beta2, weight_decay, decoupled)`` returning a session
+``weight_decay``: ``open(lr, beta1, beta2, weight_decay, decoupled)`` returning a session
     whose ``step(theta, grad)`` returns ``{"theta", and if exposed "m", "v"}``.
 ``autoencoder``: ``run(X, W1, W2, lam) -> {"L", "Lreg", "dW1", "dW2", and if exposed "Z", "Xhat"}``.
 """
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "AdaptiveDecayAdapter",
+    "WeightDecayAdapter",
     "ArgmaxAttentionAdapter",
     "AutoencoderAdapter",
     "DiffusionAdapter",
@@ -160,7 +160,7 @@ class _AdaptiveSession:
 
 
 @dataclass(frozen=True)
-class AdaptiveDecayAdapter:
+class WeightDecayAdapter:
     cls: type
 
     def open(self, lr: float, beta1: float, beta2: float, weight_decay: float, decoupled: bool) -> _AdaptiveSession:

@@ -27,7 +27,7 @@ component it provides. Each method has exactly the shape of the matching adapter
     Return a session with ``forward(x, train) -> array`` and ``backward(delta) -> array``
     (the gradient with respect to the input of the last training forward).
 ``attention``, ``argmax_attention``, ``kernel_attention``, ``noise``, ``diffusion``,
-``adaptive_decay``, ``autoencoder``
+``weight_decay``, ``autoencoder``
     The components of the EECS 182 documents: an attribute holding the component's adapter (an
     object with the methods listed in :mod:`eqconform.verify.targets.bundled_extra`, for example
     ``run(Q, K, V)`` for attention), or a method without arguments returning it.
@@ -114,7 +114,9 @@ COMPONENT_METHODS = ("adam", "adamw", "layernorm", "dropout")
 #: The other components: the adapter object's attribute of that name is the component's adapter
 #: (an object with the methods documented in :mod:`.bundled_extra`), or a method without
 #: arguments that returns it.
-COMPONENT_ADAPTERS = ("adaptive_decay", "noise", "diffusion", "attention", "argmax_attention",
+#: Component adapters renamed since, by their former attribute name (still accepted).
+_FORMER_NAMES = {"weight_decay": "adaptive_decay"}
+COMPONENT_ADAPTERS = ("weight_decay", "noise", "diffusion", "attention", "argmax_attention",
                       "kernel_attention", "autoencoder")
 
 _LAYERNORM_REQUIRED = ("Ztilde", "dLdZ", "dLdgamma", "dLdbeta")
@@ -272,6 +274,8 @@ class ObjectTarget:
         if name not in _ADAPTERS and name not in COMPONENT_ADAPTERS:
             raise ComponentMissing(f"adapter objects have no {name!r} component")
         method = getattr(value, name, None)
+        if method is None and name in _FORMER_NAMES:  # adapters written before the rename
+            method = getattr(value, _FORMER_NAMES[name], None)
         if method is None:
             raise ComponentMissing(f"{self.name} provides no {name!r} method")
         if name in COMPONENT_ADAPTERS:

