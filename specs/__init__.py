@@ -62,10 +62,8 @@ CLAIMS: tuple[Claim, ...] = tuple(claim for family in FAMILIES for claim in fami
 #: Discrepancies between and inside the documents (each a mapping with id, document, location,
 #: says, resolution), listed in every report.
 ERRATA: tuple[dict[str, str], ...] = tuple(e for family in FAMILIES for e in getattr(family, "ERRATA", ()))
-#: Specs settled by proof only (they state matrices, not quantities an implementation returns).
-PROOF_ONLY: frozenset[str] = frozenset().union(
-    *(getattr(family, "PROOF_ONLY", frozenset()) for family in FAMILIES)
-)
+#: Ids of the specs settled by proof only (:attr:`Spec.proof_only`).
+PROOF_ONLY: frozenset[str] = frozenset(spec_id for spec_id, spec in CATALOGUE.items() if spec.proof_only)
 
 
 #: Family prefixes of spec ids before each family had one name (reports written then still use

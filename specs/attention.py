@@ -51,7 +51,6 @@ __all__ = [
     "LINEAR_OUTPUT",
     "OUTPUT",
     "PRINTED_ARGMAX_EXAMPLE",
-    "PROOF_ONLY",
     "QUADRATIC_KERNEL",
     "SCALE",
     "SCORES",
@@ -105,7 +104,7 @@ SYMBOLS = {
 
 
 def _spec(id: str, title: str, section: str, equation: str | None, names: Sequence[str],
-          relations: Mapping[sp.Basic, sp.Expr], component: str, statement: str = "") -> Spec:
+          relations: Mapping[sp.Basic, sp.Expr], component: str, statement: str = "", **flags: bool) -> Spec:
     return Spec(
         id=id,
         title=title,
@@ -115,6 +114,7 @@ def _spec(id: str, title: str, section: str, equation: str | None, names: Sequen
         variants=(Variant("canonical", dict(relations)),),
         axes=AXES,
         statement=statement,
+        **flags,
     )
 
 
@@ -131,10 +131,11 @@ DOT_STATISTICS = _spec(
     },
     "attention",
     "q, k independent, every component normal with mean mu_t and variance sigma^2",
+    statistical=True,
 )
 SCALE = _spec(
     "attention.scale", "Scale that gives the dot product unit variance", "Q3(c)", "s in terms of d",
-    ("s", "D"), {s: sp.sqrt(D)}, "attention",
+    ("s", "D"), {s: sp.sqrt(D)}, "attention", proof_only=True,
 )
 SCORES = _spec(
     "attention.scores", "Scaled dot-product scores", "Q5", "(8), the argument of the softmax",
@@ -188,7 +189,6 @@ LINEAR_OUTPUT = _spec(
 SPECS = (DOT_STATISTICS, SCALE, SCORES, SOFTMAX, OUTPUT, ARGMAX, QUADRATIC_KERNEL, FEATURE_MAP,
          KERNEL_OUTPUT, LINEAR_OUTPUT)
 #: A choice the document argues for, not a quantity an implementation returns.
-PROOF_ONLY = frozenset({SCALE.id})
 
 
 def relation(spec: Spec, quantity: str) -> sp.Expr:

@@ -30,7 +30,7 @@ from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
 from .sources import hw7
 
 __all__ = ["CLAIMS", "CODE", "ERRATA", "GRAD_DECODER", "GRAD_ENCODER", "LOSS", "PRINTED_GRADIENTS",
-           "PROOF_ONLY", "RECONSTRUCTION", "REG_LOSS", "SPECS"]
+           "RECONSTRUCTION", "REG_LOSS", "SPECS"]
 
 s, r, rr, smp = sp.symbols("s r rr c", integer=True, positive=True)
 k, m, n = sp.symbols("k m n", integer=True, positive=True)
@@ -61,10 +61,11 @@ SYMBOLS = {
 }
 
 
-def _spec(id: str, title: str, section: str, equation: str | None, names: tuple[str, ...], relations: dict) -> Spec:
+def _spec(id: str, title: str, section: str, equation: str | None, names: tuple[str, ...], relations: dict, **flags: bool) -> Spec:
     return Spec(
         id=id, title=title, source=hw7(section, equation), component="autoencoder",
         symbols=tuple(SYMBOLS[name] for name in names), variants=(Variant("canonical", relations),), axes=AXES,
+        **flags,
     )
 
 
@@ -96,6 +97,7 @@ PRINTED_GRADIENTS = _spec(
         dW2p[r, s]: 2 * sp.Sum(_residual() * Z[s, smp], (smp, 1, n)),
         dW1p[s, r]: 2 * sp.Sum(sp.Sum(W2[rr, s] * _residual(rr), (rr, 1, m)) * X[r, smp], (smp, 1, n)),
     },
+    proof_only=True,
 )
 REG_LOSS = _spec(
     "autoencoder.reg_loss", "l2-regularized objective", "Q2", "(6)", ("Lreg", "L", "lam", "W1", "W2", "k", "m"),
@@ -105,7 +107,6 @@ REG_LOSS = _spec(
 
 SPECS = (CODE, RECONSTRUCTION, LOSS, GRAD_DECODER, GRAD_ENCODER, PRINTED_GRADIENTS, REG_LOSS)
 #: The solution's printed forms, kept to state the erratum; no implementation is checked on them.
-PROOF_ONLY = frozenset({PRINTED_GRADIENTS.id})
 
 
 # ---------------------------------------------------------------------------------------------

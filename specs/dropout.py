@@ -53,6 +53,7 @@ MASK = Spec(
     title="Dropout mask: a fresh Bernoulli draw per entry and per call",
     source=spring(_SECTION, "text: dropout rate p; np.random.binomial; new pattern every pass"),
     component="dropout",
+    statistical=True,
     symbols=_symbols("mask", "q", "p"),
     variants=(
         Variant(

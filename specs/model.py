@@ -124,6 +124,11 @@ class Spec:
     variants: tuple[Variant, ...]
     axes: Mapping[sp.Symbol, int] = field(default_factory=dict)
     statement: str = ""
+    #: Settled by proof only: the spec states something no implementation returns (a Jacobian
+    #: matrix, a scale chosen on paper, the gradients as a solution prints them).
+    proof_only: bool = False
+    #: Describes a random draw: judged by statistical tests over many draws, not case by case.
+    statistical: bool = False
 
     def __post_init__(self) -> None:
         if not self.variants:

@@ -58,19 +58,21 @@ SYMBOLS = {
 
 
 def _spec(id: str, title: str, equation: str | None, names: tuple[str, ...], relations: dict,
-          section: str = "Q5") -> Spec:
+          section: str = "Q5", **flags: bool) -> Spec:
     return Spec(
         id=id, title=title, source=exam(section, equation), component="noise",
         symbols=tuple(SYMBOLS[name] for name in names), variants=(Variant("canonical", relations),),
         axes=AXES,
+        **flags,
     )
 
 
 DRAW = _spec("noise.draw", "Gaussian multiplicative noise: R_ij ~ N(mu, sigma^2), iid", "R_ij ~ N(mu, sigma^2)",
-             ("R", "mu", "sigma"), {R[i, j]: stats.Normal("R", mu, sigma)})
+             ("R", "mu", "sigma"), {R[i, j]: stats.Normal("R", mu, sigma)}, statistical=True)
 DROPOUT_DRAW = _spec(
     "noise.dropout_draw", "Bernoulli multiplicative noise (dropout): R_ij ~ Bernoulli(kappa), iid",
     "hint: dropout as the 0/1 case", ("R", "keep"), {R[i, j]: stats.Bernoulli("R", keep)},
+    statistical=True,
 )
 PERTURBED_LOSS = _spec(
     "noise.perturbed_loss", "Squared loss of the regression on the noisy inputs R o X", "||y - (R o X) w||^2",

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from eqconform.specs import CATALOGUE, PROOF_ONLY, select_specs
+from eqconform.specs import CATALOGUE, select_specs
 from eqconform.specs.model import Spec
 
 from .components import COMPONENTS
@@ -79,8 +79,6 @@ _CASE_TYPES = {
     "adamw": (OptimizerRun, "optimizer_runs(weight_decay=True)"),
     "dropout": (DropoutInput, "dropout_inputs()"),
 }
-#: Specs settled by statistical tests on large samples, not on a drawn case.
-_STATISTICAL = frozenset({"dropout.mask"})
 
 
 class ConformanceError(AssertionError):
@@ -176,8 +174,8 @@ def assert_conforms(implementation: Any, case: Any, *, component: str | None = N
 
 def _select(case: Any, component: str | None, patterns: Iterable[str] | None) -> list[Spec]:
     if patterns is not None:
-        chosen = [spec for spec in select_specs(list(patterns)) if spec.id not in PROOF_ONLY]
-        statistical = [spec.id for spec in chosen if spec.id in _STATISTICAL]
+        chosen = [spec for spec in select_specs(list(patterns)) if not spec.proof_only]
+        statistical = [spec.id for spec in chosen if spec.statistical]
         if statistical:
             raise ValueError(f"{', '.join(statistical)} is settled by statistical tests on large samples, "
                              "not on one case: check it with `eqconform report` or `pytest --eqconform`")
@@ -189,7 +187,7 @@ def _select(case: Any, component: str | None, patterns: Iterable[str] | None) ->
             raise TypeError(f"{type(case).__name__} is not a case eqconform can judge: draw one from "
                             "layernorm_inputs(), optimizer_runs() or dropout_inputs()")
         chosen = [spec for spec in CATALOGUE.values()
-                  if spec.component == name and spec.id not in PROOF_ONLY and spec.id not in _STATISTICAL]
+                  if spec.component == name and not spec.proof_only and not spec.statistical]
     if not chosen:
         raise ValueError(f"no spec to check: {list(patterns or [])} selects none of component {component!r}")
     for spec in chosen:

@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _list_specs(patterns: Sequence[str]) -> int:
-    from eqconform.specs import PROOF_ONLY, UnknownSpecError, select_specs
+    from eqconform.specs import UnknownSpecError, select_specs
 
     try:
         specs = select_specs(patterns)
@@ -136,7 +136,7 @@ def _list_specs(patterns: Sequence[str]) -> int:
     width = max(len(spec.id) for spec in specs)
     for spec in specs:
         variants = f"  [variants: {', '.join(v.id for v in spec.variants)}]" if len(spec.variants) > 1 else ""
-        proof_only = "  (proof only)" if spec.id in PROOF_ONLY else ""
+        proof_only = "  (proof only)" if spec.proof_only else ""
         print(f"{spec.id:<{width}}  {spec.title} — {spec.source.cite()}{variants}{proof_only}")
     return EXIT_OK
 

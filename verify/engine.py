@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from eqconform.verify.results import Outcome, Result
-from eqconform.specs import PROOF_ONLY
 from eqconform.specs.model import Spec
 
 from .components import component_for
@@ -26,7 +25,7 @@ __all__ = ["check", "checkable", "reproduce_command", "run", "target_defaults"]
 
 def checkable(specs: Iterable[Spec]) -> list[Spec]:
     """The specs that are checked on implementations (proof-only ones are left out)."""
-    return [spec for spec in specs if spec.id not in PROOF_ONLY]
+    return [spec for spec in specs if not spec.proof_only]
 
 
 def reproduce_command(spec: Spec, target: Target, options: SearchSettings) -> str:

@@ -381,3 +381,19 @@ def test_claims_reference_catalogue_specs():
 
 def test_proof_only_specs_are_in_the_catalogue():
     assert PROOF_ONLY <= set(CATALOGUE)
+    assert PROOF_ONLY == {spec.id for spec in CATALOGUE.values() if spec.proof_only}
+    # each is the subject of a claim, since no target is checked against it
+    proved = {spec_id for claim in CLAIMS for spec_id in claim.specs}
+    assert PROOF_ONLY <= proved
+
+
+def test_statistical_specs_describe_random_draws():
+    """A statistical spec states a distribution (a random symbol) or moments of one."""
+    statistical = {spec.id for spec in CATALOGUE.values() if spec.statistical}
+    assert {"dropout.mask", "noise.draw", "noise.dropout_draw"} <= statistical
+    for spec_id in statistical:
+        spec = CATALOGUE[spec_id]
+        assert not spec.proof_only
+        randoms = {atom for variant in spec.variants for expr in variant.relations.values()
+                   for atom in sp.sympify(expr).atoms(RandomSymbol)}
+        assert randoms or spec_id == "attention.dot_statistics", spec_id
