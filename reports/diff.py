@@ -1,7 +1,7 @@
 """Compare two conformance reports: what regressed, what was fixed, what else changed.
 
-``eqconform diff OLD.json NEW.json`` reads two ``report.json`` files and pairs their results by
-(spec, target). A result *regressed* when it went from pass or skip to fail or error, and was
+``eqconform diff OLD.json NEW.json`` reads two ``report.json`` files into
+:class:`~eqconform.verify.results.Report` objects and pairs their results by (spec, target). A result *regressed* when it went from pass or skip to fail or error, and was
 *fixed* when it went from fail or error to pass; a result that kept its outcome but follows
 another variant (``eps-inside-sqrt`` before, ``eps-outside-sqrt`` now) is a *variant change*;
 any other change of outcome (fail to error, pass to skip, ...) is listed as *changed*. Specs
@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eqconform.reports.render_markdown import code_span, escape_inline, fenced_block, markdown_table
+from eqconform.reports.view import OUTCOME_LABELS
+from eqconform.specs import current_id
 from eqconform.verify.results import (
     CHANGED,
     FIXED,
@@ -34,9 +37,8 @@ from eqconform.verify.results import (
     VARIANT_CHANGED,
     Outcome,
     Report,
+    Result,
 )
-from eqconform.reports.render_markdown import code_span, escape_inline, fenced_block, markdown_table
-from eqconform.reports.view import OUTCOME_LABELS
 
 __all__ = [
     "CHANGED",
@@ -53,8 +55,10 @@ __all__ = [
     "render_diff",
 ]
 
-_OK = {Outcome.PASS.value, Outcome.SKIP.value}
-_BAD = {Outcome.FAIL.value, Outcome.ERROR.value}
+_OK = {Outcome.PASS, Outcome.SKIP}
+#: Settings a report may lack (written before they existed), at the value such a run had.
+_DEFAULT_SETTINGS = {"profile": "default"}
+_BAD = {Outcome.FAIL, Outcome.ERROR}
 
 
 class ReportFileError(ValueError):
@@ -64,13 +68,13 @@ class ReportFileError(ValueError):
 @dataclass(frozen=True)
 class Change:
     """One (spec, target) whose result differs between the reports; ``before`` and ``after``
-    are the result entries of ``report.json`` (``None`` on the side that has none)."""
+    are its results (``None`` on the side that has none)."""
 
     kind: str
     spec: str
     target: str
-    before: Mapping[str, Any] | None
-    after: Mapping[str, Any] | None
+    before: Result | None
+    after: Result | None
 
 
 @dataclass(frozen=True)
@@ -112,9 +116,10 @@ class ReportDiff:
 
 # --------------------------------------------------------------------------- reading
 
-def load_report(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The parsed ``report.json`` at ``path`` (or in the folder ``path``), checked for the
-    layout this version reads; :class:`ReportFileError` says in one line what is wrong."""
+def load_report(path: str | os.PathLike[str]) -> Report:
+    """The report in the ``report.json`` at ``path`` (or in the folder ``path``), checked for
+    the layout this version reads; :class:`ReportFileError` says in one line what is wrong.
+    Spec ids a report wrote under a family's former name are read under its current one."""
     file = Path(path)
     if file.is_dir():
         file = file / "report.json"
@@ -140,44 +145,54 @@ def load_report(path: str | os.PathLike[str]) -> dict[str, Any]:
             and r.get("outcome") in {o.value for o in Outcome} for r in results):
         raise ReportFileError(f"{os.fspath(file)!r} has no valid 'results' list "
                               "(each with spec, target and outcome)")
-    return data
+    try:
+        report = Report.from_dict(data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ReportFileError(f"{os.fspath(file)!r} is not a valid eqconform report "
+                              f"({type(error).__name__}: {error})") from None
+    return dataclasses.replace(
+        report,
+        specs=tuple(dataclasses.replace(spec, id=current_id(spec.id)) for spec in report.specs),
+        results=tuple(dataclasses.replace(result, spec=current_id(result.spec)) for result in report.results),
+    )
 
 
 # --------------------------------------------------------------------------- comparing
 
-def _names(data: Mapping[str, Any], key: str, result_key: str) -> list[str]:
-    listed = [entry.get("id" if key == "specs" else "name") for entry in data.get(key) or []
-              if isinstance(entry, Mapping)]
-    listed += [result[result_key] for result in data["results"]]
-    return [name for name in dict.fromkeys(listed) if isinstance(name, str)]
+def _target_names(report: Report) -> list[str]:
+    return list(dict.fromkeys([*(target.name for target in report.targets),
+                               *(result.target for result in report.results)]))
 
 
-def _classify(before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
-    old, new = before["outcome"], after["outcome"]
+def _spec_ids(report: Report) -> list[str]:
+    return list(dict.fromkeys([*(spec.id for spec in report.specs), *(result.spec for result in report.results)]))
+
+
+def _classify(before: Result, after: Result) -> str | None:
+    old, new = before.outcome, after.outcome
     if old in _OK and new in _BAD:
         return REGRESSED
-    if old in _BAD and new == Outcome.PASS.value:
+    if old in _BAD and new is Outcome.PASS:
         return FIXED
-    if old != new:
+    if old is not new:
         return CHANGED
-    if before.get("variant") != after.get("variant"):
+    if before.variant != after.variant:
         return VARIANT_CHANGED
     return None
 
 
-def diff_reports(old: Mapping[str, Any], new: Mapping[str, Any], old_label: str = "old",
-                 new_label: str = "new") -> ReportDiff:
-    """Compare two parsed reports (see :func:`load_report`) result by result."""
-    old_targets, new_targets = _names(old, "targets", "target"), _names(new, "targets", "target")
+def diff_reports(old: Report, new: Report, old_label: str = "old", new_label: str = "new") -> ReportDiff:
+    """Compare two reports (see :func:`load_report`) result by result."""
+    old_targets, new_targets = _target_names(old), _target_names(new)
     rename: dict[str, str] = {}
     paired = None
     if len(old_targets) == 1 and len(new_targets) == 1 and old_targets != new_targets:
         paired = (old_targets[0], new_targets[0])
         rename = {old_targets[0]: new_targets[0]}
         old_targets = list(new_targets)
-    before = {(r["spec"], rename.get(r["target"], r["target"])): r for r in old["results"]}
-    after = {(r["spec"], r["target"]): r for r in new["results"]}
-    old_specs, new_specs = _names(old, "specs", "spec"), _names(new, "specs", "spec")
+    before = {(r.spec, rename.get(r.target, r.target)): r for r in old.results}
+    after = {(r.spec, r.target): r for r in new.results}
+    old_specs, new_specs = _spec_ids(old), _spec_ids(new)
 
     kinds: dict[str, list[Change]] = {REGRESSED: [], FIXED: [], VARIANT_CHANGED: [], CHANGED: []}
     unchanged = 0
@@ -193,15 +208,15 @@ def diff_reports(old: Mapping[str, Any], new: Mapping[str, Any], old_label: str 
     removed = tuple(Change("removed", spec, (paired[0] if paired else target), result, None)
                     for (spec, target), result in before.items() if (spec, target) not in after)
     settings = tuple(
-        (name, old.get("meta", {}).get(name), new.get("meta", {}).get(name))
-        for name in ("seed", "max_examples", "version")
-        if old.get("meta", {}).get(name) != new.get("meta", {}).get(name)
+        (name, old.meta.get(name), new.meta.get(name))
+        for name in ("seed", "max_examples", "profile", "version")
+        if old.meta.get(name, _DEFAULT_SETTINGS.get(name)) != new.meta.get(name, _DEFAULT_SETTINGS.get(name))
     )
     return ReportDiff(
         old_label=old_label,
         new_label=new_label,
-        old_meta=dict(old.get("meta") or {}),
-        new_meta=dict(new.get("meta") or {}),
+        old_meta=dict(old.meta),
+        new_meta=dict(new.meta),
         regressions=tuple(kinds[REGRESSED]),
         fixes=tuple(kinds[FIXED]),
         variant_changes=tuple(kinds[VARIANT_CHANGED]),
@@ -229,7 +244,7 @@ def mark_report(report: Report, diff: ReportDiff, baseline_label: str) -> Report
     baseline: dict[str, Any] = {
         "file": baseline_label,
         "counts": counts,
-        "removed": [{"spec": c.spec, "target": c.target, "outcome": c.before["outcome"] if c.before else None}
+        "removed": [{"spec": c.spec, "target": c.target, "outcome": c.before.outcome.value if c.before else None}
                     for c in diff.removed],
     }
     if diff.paired_targets:
@@ -243,15 +258,10 @@ def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
 
-def _outcome(result: Mapping[str, Any] | None) -> str:
+def _outcome(result: Result | None) -> str:
     if result is None:
         return "—"
-    try:
-        label = OUTCOME_LABELS[Outcome(result["outcome"])]
-    except ValueError:
-        label = str(result["outcome"])
-    variant = result.get("variant")
-    return label + (f" · {code_span(str(variant))}" if variant else "")
+    return OUTCOME_LABELS[result.outcome] + (f" · {code_span(result.variant)}" if result.variant else "")
 
 
 def _headline(diff: ReportDiff) -> str:
@@ -282,14 +292,14 @@ def _change_table(changes: Sequence[Change]) -> str:
 
 def _details(change: Change) -> list[str]:
     """What the new report says about a regression: message, counterexample, reproduction."""
-    result = change.after or {}
+    result = change.after
     blocks = [f"<details><summary>{escape_inline(change.spec)} on {escape_inline(change.target)}</summary>", ""]
-    if result.get("message"):
-        blocks += [escape_inline(str(result["message"]), newlines="  \n"), ""]
-    if result.get("counterexample"):
-        blocks += ["Minimal counterexample:", "", fenced_block(str(result["counterexample"]), "text"), ""]
-    if result.get("reproduce"):
-        blocks += ["Reproduce:", "", fenced_block(str(result["reproduce"]), "bash"), ""]
+    if result is not None and result.message:
+        blocks += [escape_inline(result.message, newlines="  \n"), ""]
+    if result is not None and result.counterexample:
+        blocks += ["Minimal counterexample:", "", fenced_block(result.counterexample, "text"), ""]
+    if result is not None and result.reproduce:
+        blocks += ["Reproduce:", "", fenced_block(result.reproduce, "bash"), ""]
     blocks.append("</details>")
     return ["\n".join(blocks)]
 

@@ -211,9 +211,10 @@ def _per_case(name: str) -> Any:
 def _resolve(reference: str) -> Any:
     """A target named by reference runs in a runner (sandboxed where the machine allows), as
     in ``eqconform report``; objects handed in directly are the caller's own code and run here."""
-    from .remote import remote_target
+    from .session import RunOptions, Session
 
-    return remote_target(reference)
+    (target,) = Session(RunOptions(targets=(reference,))).remote_targets()
+    return target
 
 
 def _homework_adapter(cls: type, adapter: str) -> Any:

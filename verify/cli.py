@@ -71,6 +71,9 @@ def _parser() -> _Parser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     listing = commands.add_parser("specs", help="list the equation catalogue")
     listing.add_argument("--spec", action="append", default=[], metavar="PATTERN", help="only specs matching PATTERN")
+    listing.add_argument("--format", choices=("text", "markdown"), default="text",
+                         help="'text' (default): one line per spec; 'markdown': the catalogue page "
+                         "(docs/catalogue.md is this output)")
     report = commands.add_parser("report", help="check targets and write the conformance report")
     report.add_argument("--target", action="append", default=[], metavar="T",
                         help="numpy (default), or mytorch:PATH for a handin; repeatable")
@@ -117,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # of whatever process called main().
         args.arguments = arguments
         if args.command == "specs":
-            return _list_specs(args.spec)
+            return _list_specs(args.spec, args.format)
         if args.command == "diff":
             return _diff(args)
         return _report(args)
@@ -126,13 +129,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-def _list_specs(patterns: Sequence[str]) -> int:
-    from eqconform.specs import UnknownSpecError, select_specs
+def _list_specs(patterns: Sequence[str], format: str = "text") -> int:
+    from eqconform.specs import CLAIMS, ERRATA, UnknownSpecError, select_specs
 
     try:
         specs = select_specs(patterns)
     except UnknownSpecError as error:
         raise UsageError(str(error)) from None
+    if format == "markdown":
+        from eqconform.reports.catalogue import render_catalogue
+
+        sys.stdout.write(render_catalogue(specs, CLAIMS, ERRATA))
+        return EXIT_OK
     width = max(len(spec.id) for spec in specs)
     for spec in specs:
         variants = f"  [variants: {', '.join(v.id for v in spec.variants)}]" if len(spec.variants) > 1 else ""
@@ -143,105 +151,64 @@ def _list_specs(patterns: Sequence[str]) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from eqconform.reports import ReportWriteError, write_report
-    from eqconform.reports.build import build_report, prove_in_background
-    from eqconform.verify.results import Result, TargetSummary
-    from eqconform.specs import CLAIMS, DOCUMENTED_DEFAULTS, ERRATA, UnknownSpecError, select_specs
-
-    from . import engine
+    from eqconform.reports.build import prove_in_background
     from eqconform.reports.diff import ReportFileError, diff_reports, load_report, mark_report
-    from .isolation import DEFAULT_TIMEOUT, RunInterrupted, run_isolated
-    from .sandbox import hidden_paths
-    from .search import DEFAULT_EXAMPLES_DIR, SearchSettings, examples_database
-    from .targets import HandinPathError, UnknownTargetError, resolve_target
 
-    try:
-        specs = select_specs(args.spec)
-        targets = [resolve_target(reference) for reference in (args.target or ["numpy"])]
-    except (UnknownSpecError, UnknownTargetError, HandinPathError) as error:
-        raise UsageError(str(error).strip("'\"")) from None
+    from .results import Result
+    from .search import DEFAULT_EXAMPLES_DIR
+    from .session import RunOptions, Session, SessionError
+
+    if args.no_examples_db and args.examples_dir is not None:
+        raise UsageError("--examples-dir and --no-examples-db exclude each other")
     output = Path(args.output)
     if output.exists() and not output.is_dir():
         raise UsageError(f"output {args.output!r} exists and is not a directory")
-    if args.no_examples_db and args.examples_dir is not None:
-        raise UsageError("--examples-dir and --no-examples-db exclude each other")
-    examples_dir = Path(args.examples_dir or DEFAULT_EXAMPLES_DIR)
-    if not args.no_examples_db and examples_dir.exists() and not examples_dir.is_dir():
-        raise UsageError(f"examples directory {str(examples_dir)!r} exists and is not a directory")
     try:
+        options = RunOptions(
+            targets=tuple(args.target or ["numpy"]), specs=tuple(args.spec), max_examples=args.max_examples,
+            seed=args.seed, profile=args.profile, sandbox=args.sandbox, in_process=args.in_process,
+            examples_dir=None if args.no_examples_db else (args.examples_dir or DEFAULT_EXAMPLES_DIR),
+            **({"timeout": args.timeout} if args.timeout is not None else {}),
+        )
+        session = Session(options, output=output)
         baseline = load_report(args.baseline) if args.baseline is not None else None
+    except SessionError as error:
+        raise UsageError(str(error)) from None
     except ReportFileError as error:
         raise UsageError(f"--baseline: {error}") from None
+    if not args.in_process and args.sandbox == "auto" and not args.quiet:
+        from .sandbox import bubblewrap_problem
 
-    from .sandbox import Confinement, SandboxUnavailable, bubblewrap_problem, isolation_summary
-
-    isolation = "none: audited code ran in this process (--in-process)"
-    if not args.in_process:
-        try:
-            confinement = Confinement(mode=args.sandbox)
-            confinement.uses_bubblewrap  # noqa: B018 -- raises for --sandbox require without bwrap
-        except SandboxUnavailable as error:
-            raise UsageError(str(error)) from None
-        isolation = isolation_summary(confinement)
-        if args.sandbox == "auto" and bubblewrap_problem() and not args.quiet:
+        if bubblewrap_problem():
             print(f"eqconform: no sandbox ({bubblewrap_problem()}); audited code runs in plain processes",
                   file=sys.stderr)
     _ensure_writable(output)  # last of the checks on the input, so a refused run leaves nothing
     _private_hypothesis_storage()
     started = time.perf_counter()
-    chosen = {spec.id for spec in specs}
-    claims = [claim for claim in CLAIMS if chosen & set(claim.specs)]
-    options = SearchSettings(max_examples=args.max_examples, seed=args.seed, profile=args.profile,
-                             database=None if args.no_examples_db else examples_database(examples_dir))
 
     def progress(result: Result) -> None:
         if not args.quiet:
             print(f"  {result.outcome.value:<5} {result.spec} [{result.target}]"
                   + (f" variant {result.variant}" if result.variant else ""), file=sys.stderr)
 
-    defaults: dict[str, Any] = {}
-    interrupted = ""
-    finished: list[Result] = []
-
-    def keep(result: Result) -> None:
-        finished.append(result)
-        progress(result)
-
     terminated = _Termination()
-    with terminated, prove_in_background(claims) as proved:
+    with terminated, prove_in_background(session.claims) as proved:
+        record = session.run(progress)
         try:
-            if args.in_process:
-                results = engine.run(specs, targets, options, keep)
-                defaults = {target.name: engine.target_defaults(target) for target in targets}
-            else:
-                references = [(reference, target.name) for reference, target in zip(args.target or ["numpy"], targets)]
-                hidden = hidden_paths([output, None if args.no_examples_db else examples_dir])
-                results = run_isolated(engine.checkable(specs), references, options,
-                                       timeout=args.timeout or DEFAULT_TIMEOUT, progress=keep, defaults=defaults,
-                                       sandbox=args.sandbox, hidden=hidden)
-            proofs = proved()
-        except (KeyboardInterrupt, RunInterrupted) as stop:
-            results = stop.results if isinstance(stop, RunInterrupted) else finished
-            planned = len(engine.checkable(specs)) * len(targets)
-            interrupted = f"INCOMPLETE: interrupted ({terminated.name or 'Ctrl-C'}) after {len(results)} of {planned} checks"
-            proofs = []
-    report = build_report(
-        specs,
-        [TargetSummary(t.name, t.description, defaults.get(t.name, {})) for t in targets],
-        results,
-        proofs,
-        [entry for entry in ERRATA if entry["id"].split(".")[0] in {spec.id.split(".")[0] for spec in specs}],
-        settings={**({"status": interrupted} if interrupted else {}), "seed": args.seed, "max_examples": args.max_examples,
-                  "profile": args.profile, "isolation": isolation,
-                  "seconds": round(time.perf_counter() - started, 2),
-                  "command": shlex.join(["eqconform", *args.arguments])},
-        documented_defaults={component: values for component, values in DOCUMENTED_DEFAULTS.items()
-                             if component in {spec.component for spec in specs}},
-    )
+            proofs = [] if record.interrupted else proved()
+        except KeyboardInterrupt:  # while waiting for the last proofs
+            record.interrupted, proofs = True, []
+    interrupted = ""
+    if record.interrupted:
+        interrupted = (f"INCOMPLETE: interrupted ({terminated.name or 'Ctrl-C'}) after {len(record.results)} "
+                       f"of {record.planned} checks")
+    report = session.report(record, proofs, meta={
+        "status": interrupted, "seconds": round(time.perf_counter() - started, 2),
+        "command": shlex.join(["eqconform", *args.arguments]),
+    })
     against = ""
     if baseline is not None:
-        from eqconform.reports.render_json import finite_json
-
-        compared = diff_reports(baseline, finite_json(report.to_dict()), args.baseline, str(output / "report.json"))
+        compared = diff_reports(baseline, report, args.baseline, str(output / "report.json"))
         report = mark_report(report, compared, args.baseline)
         against = (f"; against the baseline: {len(compared.regressions)} regressed, {len(compared.fixes)} fixed, "
                    f"{len(compared.variant_changes)} variant changes")
@@ -250,9 +217,9 @@ def _report(args: argparse.Namespace) -> int:
     except ReportWriteError as error:
         raise UsageError(str(error)) from None
     counts = report.counts()
-    proved = sum(1 for proof in proofs if proof.status == "proved")
+    proved_count = sum(1 for proof in proofs if proof.status == "proved")
     print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, {counts['skip']} skipped; "
-          f"{proved}/{len(proofs)} proofs proved ({time.perf_counter() - started:.1f} s){against}")
+          f"{proved_count}/{len(proofs)} proofs proved ({time.perf_counter() - started:.1f} s){against}")
     index = next((path for path in written if path.name == "index.html"), written[0] if written else output)
     print(f"Report written to {index}")
     if interrupted:

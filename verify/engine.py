@@ -6,7 +6,6 @@ to load or raises is ``error`` with the reason, and every other result is kept.
 
 from __future__ import annotations
 
-import shlex
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -20,7 +19,7 @@ from .remote import RunnerFailure
 from .search import SearchSettings
 from .targets import ComponentMissing, Target, TargetLoadError
 
-__all__ = ["check", "checkable", "reproduce_command", "run", "target_defaults"]
+__all__ = ["check", "checkable", "run", "target_defaults"]
 
 
 def checkable(specs: Iterable[Spec]) -> list[Spec]:
@@ -28,17 +27,9 @@ def checkable(specs: Iterable[Spec]) -> list[Spec]:
     return [spec for spec in specs if not spec.proof_only]
 
 
-def reproduce_command(spec: Spec, target: Target, options: SearchSettings) -> str:
-    """The command that runs this check again with every option that decides its verdict."""
-    profile = ["--profile", options.profile] if options.profile != "default" else []
-    return shlex.join([
-        "eqconform", "report", "--target", target.name, "--spec", spec.id,
-        "--seed", str(options.seed), "--max-examples", str(options.max_examples), *profile, "-o", "eqconform-repro",
-    ])
-
-
 def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
-    """The verdict on one spec for one target."""
+    """The verdict on one spec for one target (the command that reproduces it is the
+    session's to add: :meth:`eqconform.verify.session.Session.with_reproduce`)."""
     started = time.perf_counter()
     options = options.for_check(spec.id, target.name)  # its own entry in the example database
     try:
@@ -53,7 +44,6 @@ def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
         outcome = CheckOutcome(Outcome.ERROR, message=str(failure))
     except Exception as error:  # the check itself must never take the run down
         outcome = CheckOutcome(Outcome.ERROR, message=f"checking stopped: {type(error).__name__}: {error}")
-    reproduce = reproduce_command(spec, target, options) if outcome.outcome in (Outcome.FAIL, Outcome.ERROR) else None
     return Result(
         spec=spec.id,
         target=target.name,
@@ -63,7 +53,6 @@ def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
         max_error=outcome.max_error,
         max_abs_error=outcome.max_abs_error,
         counterexample=outcome.counterexample,
-        reproduce=reproduce,
         message=outcome.message,
         observed_through=outcome.observed_through,
         statistics=outcome.statistics,

@@ -34,7 +34,6 @@ __all__ = ["EqconformCheck", "EqconformCollector", "EqconformXfailWarning", "pyt
 _DEFAULT_TARGET = "numpy"
 _DEFAULT_MAX_EXAMPLES = 100
 _DEFAULT_EXAMPLES_DIR = ".eqconform/examples"  # eqconform.verify.search.DEFAULT_EXAMPLES_DIR
-_CHECK_TIMEOUT = 300.0  # eqconform.verify.isolation.DEFAULT_TIMEOUT
 
 
 class EqconformXfailWarning(pytest.PytestWarning):
@@ -116,27 +115,12 @@ class _Checks:
         import random
         from pathlib import Path
 
-        from eqconform.specs import UnknownSpecError, select_specs
-        from eqconform.verify.engine import checkable
-        from eqconform.verify.search import SearchSettings, examples_database
-        import dataclasses
-
-        from eqconform.verify.remote import remote_target
-        from eqconform.verify.sandbox import hidden_paths
-        from eqconform.verify.targets import HandinPathError, UnknownTargetError
+        from eqconform.verify.session import RunOptions, Session, SessionError
 
         option = config.getoption
         root = Path(config.rootpath)
         self.references = list(option("eqconform_target") or config.getini("eqconform_targets") or [_DEFAULT_TARGET])
         patterns = list(option("eqconform_spec") or config.getini("eqconform_specs") or [])
-        try:
-            self.specs = checkable(select_specs(patterns))
-            # Each target runs in a runner process, sandboxed where the machine allows, as in
-            # `eqconform report`; the runners go when the session ends.
-            self.targets = [remote_target(reference) for reference in self.references]
-        except (UnknownSpecError, UnknownTargetError, HandinPathError) as error:
-            raise _usage(str(error).strip("'\"")) from None
-
         self.max_examples = self._max_examples(config)
         if option("eqconform_seed") is not None:
             self.seed, self.seed_origin = option("eqconform_seed"), "--eqconform-seed"
@@ -152,15 +136,19 @@ class _Checks:
             given = option("eqconform_examples_dir")
             ini = config.getini("eqconform_examples_dir")
             self.examples_dir = (Path(given) if given else root / (ini or _DEFAULT_EXAMPLES_DIR)).absolute()
-            if self.examples_dir.exists() and not self.examples_dir.is_dir():
-                raise _usage(f"examples directory {str(self.examples_dir)!r} exists and is not a directory")
-        hidden = hidden_paths([self.examples_dir])
-        for target in self.targets:  # the runners must not see the example database
-            target.confinement = dataclasses.replace(target.confinement, hidden=hidden)
-        self.options = SearchSettings(
-            max_examples=self.max_examples, seed=self.seed,
-            database=examples_database(self.examples_dir) if self.examples_dir is not None else None,
-        )
+        try:
+            self.session = Session(RunOptions(
+                targets=tuple(self.references), specs=tuple(patterns), max_examples=self.max_examples,
+                seed=self.seed, examples_dir=str(self.examples_dir) if self.examples_dir is not None else None,
+            ))
+        except SessionError as error:
+            raise _usage(str(error)) from None
+        self.specs = self.session.checked
+        # Each target runs in a runner process, sandboxed where the machine allows, as in
+        # `eqconform report`; it sees neither the example database nor the other targets, and
+        # the runners go when the session ends.
+        self.targets = self.session.remote_targets()
+        self.options = self.session.settings()
 
         xfail = option("eqconform_xfail")
         ini_xfail = config.getini("eqconform_xfail")
@@ -278,8 +266,8 @@ class EqconformCheck(pytest.Item):
         from eqconform.verify.results import Outcome
         from eqconform.verify import engine
 
-        self.target.begin(self.spec.id, _CHECK_TIMEOUT)
-        result = engine.check(self.spec, self.target, self.checks.options)
+        self.target.begin(self.spec.id, self.checks.session.options.timeout)
+        result = self.checks.session.with_reproduce(engine.check(self.spec, self.target, self.checks.options))
         self.result = result
         self.user_properties += [("eqconform_outcome", result.outcome.value), ("eqconform_examples", result.examples)]
         if result.variant:
@@ -319,19 +307,9 @@ class EqconformCheck(pytest.Item):
         return "\n".join(lines)
 
     def _reproduce(self, result: Result) -> str:
-        import os
         import shlex
-        from pathlib import Path
 
-        command = result.reproduce or ""
-        if not command:
-            return f"pytest --eqconform -k {shlex.quote(self.name)}"
-        directory = self.checks.examples_dir
-        if directory is None:
-            return command + " --no-examples-db"
-        if directory != (Path(os.getcwd()) / _DEFAULT_EXAMPLES_DIR).absolute():
-            return command + " --examples-dir " + shlex.quote(str(directory))
-        return command
+        return result.reproduce or f"pytest --eqconform -k {shlex.quote(self.name)}"
 
 
 def _equation(spec: Any) -> list[str]:

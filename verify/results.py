@@ -194,6 +194,25 @@ class Report:
     def proofs_for(self, spec_id: str) -> Iterator[ProofRecord]:
         return (proof for proof in self.proofs if spec_id in proof.specs)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        """The report whose :meth:`to_dict` gave ``data`` (a parsed ``report.json`` of this
+        :data:`FORMAT_VERSION`, checked by the caller). The JSON leaves out each variant's
+        MathML, so those read back empty; everything else round-trips."""
+        return cls(
+            meta=dict(data.get("meta") or {}),
+            targets=tuple(TargetSummary(t["name"], t.get("description", ""), t.get("defaults") or {})
+                          for t in data.get("targets") or ()),
+            specs=tuple(_spec_from_dict(spec) for spec in data.get("specs") or ()),
+            proofs=tuple(ProofRecord(**{**proof, "specs": tuple(proof.get("specs") or ())})
+                         for proof in data.get("proofs") or ()),
+            results=tuple(_result_from_dict(result) for result in data["results"]),
+            errata=tuple(dict(entry) for entry in data.get("errata") or ()),
+            documented_defaults={component: {name: tuple(value) for name, value in values.items()}
+                                 for component, values in (data.get("documented_defaults") or {}).items()},
+            baseline=data.get("baseline"),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The versioned JSON layout (``format`` is :data:`FORMAT_VERSION`)."""
         return {
@@ -218,6 +237,23 @@ def _result_dict(result: Result) -> dict[str, Any]:
     if result.change is None:  # only reports made against a baseline carry the key
         del data["change"]
     return data
+
+
+def _result_from_dict(data: Mapping[str, Any]) -> Result:
+    known = {name for name in Result.__dataclass_fields__}
+    fields = {key: value for key, value in data.items() if key in known}
+    fields["outcome"] = Outcome(data["outcome"])
+    fields["statistics"] = tuple(StatisticalTest(**test) for test in data.get("statistics") or ())
+    return Result(**fields)
+
+
+def _spec_from_dict(data: Mapping[str, Any]) -> SpecSummary:
+    return SpecSummary(
+        id=data["id"], title=data.get("title", ""), component=data.get("component", ""),
+        source=data.get("source", ""),
+        symbols=tuple(SymbolSummary(**symbol) for symbol in data.get("symbols") or ()),
+        variants=tuple(VariantSummary(**{"mathml": "", **variant}) for variant in data.get("variants") or ()),
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from eqconform.verify.cli import main
-from eqconform.reports.diff import diff_reports, render_diff
+from eqconform.reports.diff import diff_reports, load_report, render_diff
+from eqconform.verify.results import Report
 
 HANDINS = Path(__file__).parent.parent / "handins"
 # Dropout's exact specs: no claim to prove, so each report takes a second or two.
@@ -119,7 +120,12 @@ def test_the_summary_line_counts_changes_against_the_baseline(
 
 # --------------------------------------------------------------------------- comparison rules
 
-def _report(*results: tuple[str, str, str, str | None], targets: list[str] | None = None) -> dict[str, Any]:
+def _report(*results: tuple[str, str, str, str | None], targets: list[str] | None = None) -> Report:
+    return Report.from_dict(_data(*results, targets=targets))
+
+
+def _data(*results: tuple[str, str, str, str | None], targets: list[str] | None = None) -> dict[str, Any]:
+    """The report.json of these (spec, target, outcome, variant) results."""
     names = targets if targets is not None else list(dict.fromkeys(target for _, target, _, _ in results))
     return {
         "format": 1,
@@ -186,18 +192,18 @@ def test_single_targets_of_different_names_are_compared_with_each_other() -> Non
 
 
 def test_different_settings_are_pointed_out() -> None:
-    old = _report(("a.b", "numpy", "pass", None))
+    old = _data(("a.b", "numpy", "pass", None))
     new = copy.deepcopy(old)
     new["meta"]["seed"] = 3
-    assert "seed 0 before, 3 after" in render_diff(diff_reports(old, new))
+    assert "seed 0 before, 3 after" in render_diff(diff_reports(Report.from_dict(old), Report.from_dict(new)))
 
 
 def test_text_from_the_audited_code_is_escaped() -> None:
     evil = "file:x.py:<script>alert(1)</script>|"
     old = _report(("a.b", evil, "pass", None))
-    new = _report(("a.b", evil, "fail", None))
+    new = _data(("a.b", evil, "fail", None))
     new["results"][0]["message"] = "<img src=x onerror=alert(1)>"
-    markdown = render_diff(diff_reports(old, new))
+    markdown = render_diff(diff_reports(old, Report.from_dict(new)))
     assert not re.search(r"(?<!\\)<(script|img)", markdown)  # every < from the audited code is escaped
     assert "\\<script\\>" in markdown and "\\<img" in markdown and "\\|" in markdown
 
@@ -215,7 +221,7 @@ def test_text_from_the_audited_code_is_escaped() -> None:
 def test_unreadable_reports_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                              content: str | None, message: str) -> None:
     good = tmp_path / "good.json"
-    good.write_text(json.dumps(_report(("a.b", "numpy", "pass", None))))
+    good.write_text(json.dumps(_data(("a.b", "numpy", "pass", None))))
     bad = tmp_path / "bad.json"
     if content is not None:
         bad.write_text(content)
@@ -225,3 +231,21 @@ def test_unreadable_reports_are_usage_errors(tmp_path: Path, capsys: pytest.Capt
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("eqconform: error: ") and message in err, err
     assert not (tmp_path / "out").exists()  # a bad baseline stops the report before any check runs
+
+
+def test_a_report_read_back_equals_the_report_written(reports: dict[str, Path]) -> None:
+    """The diff reads report.json into the one result model; nothing it compares is lost."""
+    data = json.loads(reports["broken"].read_text())
+    report = load_report(reports["broken"])
+    assert report.to_dict()["results"] == data["results"]
+    assert report.to_dict()["targets"] == data["targets"] and report.meta == data["meta"]
+    assert [proof.id for proof in report.proofs] == [proof["id"] for proof in data["proofs"]]
+
+
+def test_reports_written_under_former_family_names_compare_with_current_ones(tmp_path: Path) -> None:
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(_data(("lnexam.demean", "numpy", "pass", None), ("wdexam.l2_update", "numpy", "pass", None))))
+    new = _report(("layernorm_exam.demean", "numpy", "pass", None), ("weight_decay.l2_update", "numpy", "fail", None))
+    diff = diff_reports(load_report(old), new)
+    assert not diff.added_specs and not diff.removed_specs and diff.unchanged == 1
+    assert [change.spec for change in diff.regressions] == ["weight_decay.l2_update"]

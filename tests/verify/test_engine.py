@@ -12,6 +12,7 @@ from eqconform.specs import CATALOGUE, PROOF_ONLY, get_spec, select_specs
 from eqconform.verify import engine
 from eqconform.verify.components import COMPONENTS
 from eqconform.verify.search import SearchSettings
+from eqconform.verify.session import RunOptions, Session
 from eqconform.verify.targets import resolve_target
 
 CHECKED = [spec_id for spec_id in CATALOGUE if spec_id not in PROOF_ONLY]
@@ -90,8 +91,9 @@ def test_a_target_that_raises_is_an_error_with_a_shrunk_input(tmp_path) -> None:
         "    def backward(self, d):\n"
         "        return d\n"
     )
-    (result,) = engine.run([get_spec("layernorm.affine")], [resolve_target(f"mytorch:{tmp_path}")],
-                           SearchSettings(max_examples=30))
+    options = RunOptions(targets=(f"mytorch:{tmp_path}",), specs=("layernorm.affine",), max_examples=30,
+                         in_process=True, examples_dir=None)
+    (result,) = Session(options).run().results
     assert result.outcome is Outcome.ERROR
     assert "ValueError: too wide" in result.message
     rows, features = map(int, re.search(r"N=(\d+), C=(\d+)", result.counterexample).groups())

@@ -8,6 +8,7 @@ their variants identified. A failing spec that could not be isolated from the ex
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -15,10 +16,7 @@ import sys
 import pytest
 
 from eqconform.verify.results import Outcome, Result
-from eqconform.specs import select_specs
-from eqconform.verify import engine
-from eqconform.verify.search import SearchSettings
-from eqconform.verify.targets import resolve_target
+from eqconform.verify.session import RunOptions, Session
 
 HERE = os.path.dirname(__file__)
 HANDINS = os.path.join(HERE, os.pardir, "handins")
@@ -27,13 +25,14 @@ from expectations import ALL_SPECS, EXPECTED  # noqa: E402
 
 sys.path.remove(HANDINS)
 
-OPTIONS = SearchSettings(max_examples=30, seed=0)
+#: In this process (the audit's own tests; isolation is tested in test_isolation and tests/hostile).
+OPTIONS = RunOptions(max_examples=30, seed=0, in_process=True, examples_dir=None)
 FAMILIES = ("adam", "adamw", "layernorm", "dropout")
 
 
 def _audit(name: str, patterns: list[str]) -> dict[str, Result]:
-    target = resolve_target(f"mytorch:{os.path.join(HANDINS, name)}")
-    return {result.spec: result for result in engine.run(select_specs(patterns), [target], OPTIONS)}
+    options = dataclasses.replace(OPTIONS, targets=(f"mytorch:{os.path.join(HANDINS, name)}",), specs=tuple(patterns))
+    return {result.spec: result for result in Session(options).run().results}
 
 
 def _patterns(name: str) -> list[str]:

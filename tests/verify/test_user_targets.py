@@ -14,6 +14,7 @@ from eqconform.specs import select_specs
 from eqconform.verify import engine
 from eqconform.verify.cli import main
 from eqconform.verify.search import SearchSettings
+from eqconform.verify.session import RunOptions, Session
 from eqconform.verify.targets import UnknownTargetError, resolve_target
 from eqconform.verify.targets.user import ObjectTarget
 
@@ -189,8 +190,10 @@ def test_a_directory_is_not_a_file(tmp_path: Path) -> None:
 def test_a_module_that_raises_at_import_gives_errors_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "explodes_at_import.py").write_text("import numpy\nraise RuntimeError('boom at import')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    target = resolve_target("python:explodes_at_import:Adapter")  # nothing imported yet
-    results = engine.run(select_specs(["adam.update", "layernorm.mean", "dropout.eval"]), [target], OPTIONS)
+    session = Session(RunOptions(targets=("python:explodes_at_import:Adapter",),  # nothing imported yet
+                                 specs=("adam.update", "layernorm.mean", "dropout.eval"), max_examples=10,
+                                 in_process=True, examples_dir=None))
+    results = session.run().results
     assert [r.outcome for r in results] == [Outcome.ERROR] * 3
     for result in results:
         assert result.message == ("module 'explodes_at_import' failed to import: RuntimeError: boom at import "
