@@ -9,17 +9,28 @@ import platform
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from eqconform.specs.model import Claim, ProofStatus, Spec
+from eqconform.verify.cache import DiskCache, cache_root, key
 
 from .mathml import relation_latex, relation_mathml
 from eqconform.verify.results import ProofRecord, Report, Result, SpecSummary, SymbolSummary, TargetSummary, VariantSummary
 
-__all__ = ["build_report", "prove_in_background", "run_claims", "summarize_spec", "tool_version"]
+__all__ = [
+    "PROOF_CACHE",
+    "build_report",
+    "cached_proofs",
+    "proof_key",
+    "prove_in_background",
+    "run_claims",
+    "summarize_spec",
+    "tool_version",
+]
 
 
 def tool_version() -> str:
@@ -67,10 +78,68 @@ def run_claims(claims: Iterable[Claim]) -> list[ProofRecord]:
     return records
 
 
-def _run_claims_by_id(claim_ids: tuple[str, ...]) -> list[ProofRecord]:
+def _run_claims_by_id(claim_ids: tuple[str, ...], cache_folder: str | None = None) -> list[ProofRecord]:
+    """Settle the catalogue's claims ``claim_ids`` and remember their outcomes in the proof
+    cache under ``cache_folder`` (the caller's :func:`~eqconform.verify.cache.cache_root`)."""
     from eqconform.specs import CLAIMS
 
-    return run_claims(claim for claim in CLAIMS if claim.id in claim_ids)
+    records = run_claims(claim for claim in CLAIMS if claim.id in claim_ids)
+    claims = {claim.id: claim for claim in CLAIMS}
+    cache = DiskCache(PROOF_CACHE, root=Path(cache_folder) if cache_folder else None)
+    for record in records:
+        # A proof that raised may pass next time (a bug fixed, memory freed): never remembered.
+        if record.method != "the proof raised":
+            cache.put(proof_key(claims[record.id]), _stored(record))
+    return records
+
+
+#: The kind of :class:`~eqconform.verify.cache.DiskCache` entry that holds proof outcomes.
+PROOF_CACHE = "proofs"
+_SHARED_SPEC_MODULES = ("model", "moments", "sources", "defaults")
+
+
+def proof_key(claim: Claim) -> str:
+    """What a proof's outcome depends on: the claim, the source of the modules that define it
+    and the specs it involves (and the catalogue's shared modules), and the SymPy and mpmath
+    versions. Proofs use nothing outside the spec catalogue."""
+    import inspect
+
+    import mpmath
+
+    from eqconform import specs
+
+    folder = Path(specs.__file__).parent
+    prove = getattr(claim.prove, "func", claim.prove)  # a functools.partial proves with .func
+    modules = {Path(inspect.getsourcefile(prove) or folder / "model.py").stem, *_SHARED_SPEC_MODULES}
+    modules |= {spec_id.split(".")[0] for spec_id in claim.specs}
+    texts = []
+    for name in sorted(modules):
+        try:
+            texts.append(f"{name}\n{(folder / f'{name}.py').read_text(encoding='utf-8')}")
+        except OSError:
+            texts.append(f"{name} missing")
+    return key([claim.id, *claim.specs, f"sympy {sp.__version__}", f"mpmath {mpmath.__version__}", *texts])
+
+
+def _stored(record: ProofRecord) -> dict[str, Any]:
+    return {"id": record.id, "status": record.status, "method": record.method, "detail": record.detail,
+            "seconds": record.seconds}
+
+
+def cached_proofs(claims: Sequence[Claim]) -> dict[str, ProofRecord]:
+    """The claims whose outcome is in the proof cache, by id, marked ``cached``."""
+    cache = DiskCache(PROOF_CACHE)
+    found = {}
+    for claim in claims:
+        stored = cache.get(proof_key(claim))
+        if stored is None or stored.get("id") != claim.id or stored.get("status") not in {s.value for s in ProofStatus}:
+            continue
+        found[claim.id] = ProofRecord(
+            id=claim.id, title=claim.title, source=claim.source.cite(), specs=claim.specs,
+            status=str(stored["status"]), method=str(stored.get("method", "")), detail=str(stored.get("detail", "")),
+            seconds=float(stored.get("seconds", 0.0)), cached=True,
+        )
+    return found
 
 
 @contextlib.contextmanager
@@ -78,6 +147,7 @@ def prove_in_background(
     claims: Sequence[Claim],
     *,
     prover: Callable[[tuple[str, ...]], list[ProofRecord]] | None = None,
+    reprove: bool = False,
 ) -> Iterator[Callable[[], list[ProofRecord]]]:
     """Settle the claims in a second process while the caller runs checks in this one.
 
@@ -85,35 +155,48 @@ def prove_in_background(
     process cannot be started, the claims are settled in this process instead; where the proof
     process dies, every claim is "not proved" with that reason. The proof process dies with
     the caller (a parent-death signal), so killing eqconform leaves no prover behind.
-    ``prover`` settles claims by id in that process (default: the catalogue's own proofs); it
-    must be importable there, as a module-level function.
+    ``prover`` settles claims by id in that process (default: the catalogue's own proofs, whose
+    outcomes are remembered in the proof cache); it must be importable there, as a module-level
+    function. With the default prover, claims whose outcome is cached are not proved again
+    (unless ``reprove``), and no process is started when all are.
     """
     from eqconform.verify.isolation import worker_context
     from eqconform.verify.sandbox import set_parent_death_signal
 
-    ids = tuple(claim.id for claim in claims)
+    cached = cached_proofs(claims) if prover is None and not reprove else {}
+    remaining = [claim for claim in claims if claim.id not in cached]
+    if not remaining:
+        yield lambda: [cached[claim.id] for claim in claims]
+        return
+    ids = tuple(claim.id for claim in remaining)
     try:
         # forkserver, not fork: the caller may have imported a multithreaded framework.
         pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=worker_context(),
                                                       initializer=set_parent_death_signal)
-        future = pool.submit(prover or _run_claims_by_id, ids)
+        # The cache folder is passed on: the forkserver's environment is that of its start.
+        future = pool.submit(prover, ids) if prover else pool.submit(_run_claims_by_id, ids, str(cache_root()))
     except (OSError, ValueError):
-        yield lambda: run_claims(claims)
+        yield lambda: _in_order(claims, {**cached, **{r.id: r for r in run_claims(remaining)}})
         return
 
     def records() -> list[ProofRecord]:
         try:
-            return future.result()
+            proved = future.result()
         except concurrent.futures.BrokenExecutor as error:
-            return [ProofRecord(id=claim.id, title=claim.title, source=claim.source.cite(), specs=claim.specs,
-                                status=ProofStatus.NOT_PROVED.value, method="not proved: worker died",
-                                detail=f"the proof process died before it finished ({error})", seconds=0.0)
-                    for claim in claims]
+            proved = [ProofRecord(id=claim.id, title=claim.title, source=claim.source.cite(), specs=claim.specs,
+                                  status=ProofStatus.NOT_PROVED.value, method="not proved: worker died",
+                                  detail=f"the proof process died before it finished ({error})", seconds=0.0)
+                      for claim in remaining]
+        return _in_order(claims, {**cached, **{record.id: record for record in proved}})
 
     try:
         yield records
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _in_order(claims: Sequence[Claim], records: Mapping[str, ProofRecord]) -> list[ProofRecord]:
+    return [records[claim.id] for claim in claims if claim.id in records]
 
 
 def build_report(

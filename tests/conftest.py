@@ -6,8 +6,9 @@
 No test may write into the checkout: every file a test creates belongs under a temporary
 folder (``tmp_path``; ``--examples-dir`` under it or ``--no-examples-db`` for the command
 line). Hypothesis's own storage (its example database and caches, ``.hypothesis/`` in the
-current directory by default) is pointed at a temporary folder of the session before anything
-writes there, and inherited by the processes the tests start. A test after which the checkout
+current directory by default) and eqconform's cache (``EQCONFORM_CACHE_DIR``) are pointed at
+temporary folders of the session before anything writes there, and inherited by the processes
+the tests start. A test after which the checkout
 holds a path it did not hold before fails (in its setup or teardown, naming the paths), and so
 does the whole run if the checkout gained any path by its end (collection and session-wide
 fixtures included). Ignored: ``.venv``, ``.git``, ``build``, ``dist``, ``__pycache__``,
@@ -29,6 +30,13 @@ if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
     _HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="eqconform-tests-hypothesis-")
     os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = _HYPOTHESIS_HOME
     atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, True)
+
+# eqconform's own cache (proof outcomes) in a folder of the session: shared by the tests and the
+# processes they start, so proofs run once per session, and nothing is written to ~/.cache.
+if not os.environ.get("EQCONFORM_CACHE_DIR"):
+    _CACHE = tempfile.mkdtemp(prefix="eqconform-tests-cache-")
+    os.environ["EQCONFORM_CACHE_DIR"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, True)
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402

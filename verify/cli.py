@@ -97,6 +97,9 @@ def _parser() -> _Parser:
                         help="'hard' draws the numerical hard corners instead (huge offsets, near-constant "
                         "rows, tiny eps, gradients from 1e-30 to 1e30, t up to 1e4, float16 LayerNorm)")
     report.add_argument("--quiet", action="store_true", help="print only the summary line and where the report is")
+    report.add_argument("--reprove", action="store_true",
+                        help="prove the documents' claims again instead of taking earlier outcomes from the proof "
+                        "cache ($EQCONFORM_CACHE_DIR, default ~/.cache/eqconform)")
     report.add_argument("--examples-dir", default=None, metavar="DIR",
                         help="where counterexamples are remembered and replayed from "
                         "(default .eqconform/examples)")
@@ -192,7 +195,7 @@ def _report(args: argparse.Namespace) -> int:
                   + (f" variant {result.variant}" if result.variant else ""), file=sys.stderr)
 
     terminated = _Termination()
-    with terminated, prove_in_background(session.claims) as proved:
+    with terminated, prove_in_background(session.claims, reprove=args.reprove) as proved:
         record = session.run(progress)
         try:
             proofs = [] if record.interrupted else proved()
@@ -218,8 +221,10 @@ def _report(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     counts = report.counts()
     proved_count = sum(1 for proof in proofs if proof.status == "proved")
+    cached = sum(1 for proof in proofs if proof.cached)
+    from_cache = f", {cached} from the proof cache" if cached else ""
     print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, {counts['skip']} skipped; "
-          f"{proved_count}/{len(proofs)} proofs proved ({time.perf_counter() - started:.1f} s){against}")
+          f"{proved_count}/{len(proofs)} proofs proved{from_cache} ({time.perf_counter() - started:.1f} s){against}")
     index = next((path for path in written if path.name == "index.html"), written[0] if written else output)
     print(f"Report written to {index}")
     if interrupted:

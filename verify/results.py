@@ -112,6 +112,9 @@ class ProofRecord:
     method: str
     detail: str = ""
     seconds: float = 0.0
+    #: Taken from the proof cache (proved by an earlier run with the same specs and SymPy);
+    #: ``seconds`` is then that run's time.
+    cached: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@ died", never a crash of the run."""
 
 from __future__ import annotations
 
-from eqconform.reports.build import prove_in_background
+import json
+
+from eqconform.reports.build import PROOF_CACHE, cached_proofs, proof_key, prove_in_background
 from eqconform.specs import CLAIMS, ProofStatus
 
 
@@ -25,3 +27,55 @@ def test_the_catalogue_prover_settles_claims_in_the_background() -> None:
         records = proved()
     assert [record.id for record in records] == [claim.id for claim in claims]
     assert {record.status for record in records} == {ProofStatus.PROVED.value}
+
+
+# --------------------------------------------------------------------------- the proof cache
+
+def test_proved_claims_are_taken_from_the_cache_the_second_time(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EQCONFORM_CACHE_DIR", str(tmp_path))
+    claims = CLAIMS[:2]
+    with prove_in_background(claims) as proved:
+        first = proved()
+    assert not any(record.cached for record in first)
+    with prove_in_background(claims) as proved:
+        second = proved()
+    assert all(record.cached for record in second)
+    assert [(r.id, r.status, r.method, r.detail) for r in second] == [(r.id, r.status, r.method, r.detail) for r in first]
+    with prove_in_background(claims, reprove=True) as proved:
+        again = proved()
+    assert not any(record.cached for record in again)
+    assert [record.status for record in again] == [record.status for record in first]
+
+
+def test_a_corrupt_entry_is_proved_again(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EQCONFORM_CACHE_DIR", str(tmp_path))
+    claim = CLAIMS[0]
+    with prove_in_background([claim]) as proved:
+        proved()
+    entry = tmp_path / PROOF_CACHE / f"{proof_key(claim)}.json"
+    assert entry.exists()
+    stored = json.loads(entry.read_text())
+    stored["value"]["status"] = "definitely"  # not a status: never trusted
+    entry.write_text(json.dumps(stored))
+    assert cached_proofs([claim]) == {}
+    entry.write_text("{truncated")
+    assert cached_proofs([claim]) == {}
+
+
+def test_a_dead_prover_is_not_remembered(tmp_path, monkeypatch) -> None:
+    import dying_prover
+
+    monkeypatch.setenv("EQCONFORM_CACHE_DIR", str(tmp_path))
+    with prove_in_background(CLAIMS[:1], prover=dying_prover.prove) as proved:
+        proved()
+    assert cached_proofs(CLAIMS[:1]) == {}
+
+
+def test_the_key_depends_on_the_claim_and_the_sympy_version(monkeypatch) -> None:
+    import sympy
+
+    keys = {proof_key(claim) for claim in CLAIMS}
+    assert len(keys) == len(CLAIMS)
+    before = proof_key(CLAIMS[0])
+    monkeypatch.setattr(sympy, "__version__", "0.0.1")
+    assert proof_key(CLAIMS[0]) != before
