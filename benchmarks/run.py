@@ -275,14 +275,17 @@ def eqconform_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "eqconform.verify"]
 
 
-def timed_report(arguments: Sequence[str]) -> tuple[float, dict[str, Any]]:
+def timed_report(arguments: Sequence[str], cache: str | None = None) -> tuple[float, dict[str, Any]]:
     """Wall time of ``eqconform report ARGUMENTS`` (output in a temporary folder, timed from
-    outside) and the report it wrote."""
+    outside) and the report it wrote; ``cache`` is its ``EQCONFORM_CACHE_DIR`` (default: the
+    user's)."""
     with tempfile.TemporaryDirectory(prefix="eqconform-bench-") as directory:
         output = Path(directory) / "report"
         command = [*eqconform_command(), "report", *arguments, "-o", str(output), "--quiet"]
+        environment = {**os.environ, **({"EQCONFORM_CACHE_DIR": cache} if cache else {})}
         started = time.perf_counter()
-        finished = subprocess.run(command, cwd=directory, capture_output=True, text=True, check=False)
+        finished = subprocess.run(command, cwd=directory, capture_output=True, text=True, check=False,
+                                  env=environment)
         wall = time.perf_counter() - started
         if finished.returncode not in (0, 1):
             raise RuntimeError(f"{' '.join(command)} exited {finished.returncode}: {finished.stderr.strip()}")
@@ -322,6 +325,37 @@ def print_split_cost() -> None:
         print(f"   {name:<24}{wall:>7.1f} s  {examples:>6} examples  {per:.2f} ms/example  {ratio:.2f}x")
     if problem is not None:
         print(f"   (no bubblewrap here: {problem})")
+    print()
+
+
+GOLDEN = Path(__file__).resolve().parent / "golden.py"
+
+
+def print_handin_against_golden(runs: int = 3) -> None:
+    """One handin, every spec, against the seeded golden-output grader (``golden.py``): the
+    median wall time of ``runs`` runs of each, both timed from outside as subprocesses."""
+    print(f"5. One handin ({HANDIN.name}), every spec, 100 examples: eqconform against a golden-output grader "
+          f"(median of {runs})")
+    audits = sorted(timed_report(["--target", f"mytorch:{HANDIN}", "--no-examples-db"])[0] for _ in range(runs))
+    golden = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, str(GOLDEN), str(HANDIN)], capture_output=True, check=False)
+        golden.append(time.perf_counter() - started)
+    audit, grader = audits[runs // 2], sorted(golden)[runs // 2]
+    print(f"   eqconform audit {audit:.1f} s; golden-output grader {grader:.2f} s ({audit / grader:.0f}x)")
+    print()
+
+
+def print_cold_and_warm_cache() -> None:
+    """The default numpy report with an empty cache, then again with the cache it filled."""
+    print("6. Cache: the default numpy report with an empty cache (cold), then again (warm)")
+    with tempfile.TemporaryDirectory(prefix="eqconform-bench-cache-") as cache:
+        cold, report = timed_report(["--target", "numpy"], cache=cache)
+        warm, again = timed_report(["--target", "numpy"], cache=cache)
+    cached = sum(1 for proof in again["proofs"] if proof.get("cached"))
+    print(f"   cold {cold:.1f} s, warm {warm:.1f} s ({cold / warm:.2f}x); proofs from the cache when warm: "
+          f"{cached} of {len(again['proofs'])}")
     print()
 
 
@@ -391,6 +425,8 @@ def main() -> int:
     print_measurements(measurements)
     print_memory(measurements)
     print_split_cost()
+    print_handin_against_golden()
+    print_cold_and_warm_cache()
     over = [m for m in measurements if m.ratio > TARGET_RATIO]
     if over:
         print("Over target: " + "; ".join(f"{m.name} at {m.elements:,} ({m.ratio:.2f}x)" for m in over))
