@@ -13,10 +13,16 @@ import numpy as np
 import pytest
 import sympy as sp
 from eqconform.specs import adam as adam_specs
-from eqconform.specs import diffusion
-from eqconform.specs import get_spec
+from eqconform.specs import diffusion, get_spec
 from eqconform.specs import layernorm as ln
-from eqconform.verify.compiler import CumProdAxis, ReduceAxis, compile_expressions, compile_program, compose, lower
+from eqconform.verify.compiler import (
+    CumProdAxis,
+    ReduceAxis,
+    compile_expressions,
+    compile_program,
+    compose,
+    lower,
+)
 from eqconform.verify.graph import SpecGraph, SpecUse
 from eqconform.verify.rounding import bound_program
 

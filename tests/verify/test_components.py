@@ -15,23 +15,23 @@ import pytest
 from eqconform import impl
 from eqconform.impl import diffusion as impl_diffusion
 from eqconform.impl import noise as impl_noise
-from eqconform.verify.results import Outcome
 from eqconform.specs import CATALOGUE, select_specs
 from eqconform.verify import engine
 from eqconform.verify.components import COMPONENTS
 from eqconform.verify.components.base import CustomSearch, Statistics
 from eqconform.verify.components.oracle import OracleSearch
 from eqconform.verify.components.table import SpecCheck
+from eqconform.verify.results import Outcome
 from eqconform.verify.search import SearchSettings
 from eqconform.verify.targets import resolve_target
 from eqconform.verify.targets.bundled_extra import (
-    WeightDecayAdapter,
     ArgmaxAttentionAdapter,
     AutoencoderAdapter,
     DiffusionAdapter,
     KernelAttentionAdapter,
     NoiseAdapter,
     SoftmaxAttentionAdapter,
+    WeightDecayAdapter,
     bundled_adapters,
 )
 from eqconform.verify.targets.homework import HomeworkLayerNorm

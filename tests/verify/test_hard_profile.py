@@ -20,18 +20,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from eqconform.verify.results import Outcome, Result
 from eqconform.specs import CATALOGUE
 from eqconform.verify import engine
 from eqconform.verify.cli import main
 from eqconform.verify.components import COMPONENTS
+from eqconform.verify.results import Outcome, Result
 from eqconform.verify.search import SearchSettings
 from eqconform.verify.targets import resolve_target
 
 HANDINS = Path(__file__).parent.parent / "handins"
 sys.path.insert(0, str(HANDINS))
-from expectations import EXPECTED  # noqa: E402
+from expectations import EXPECTED
 
 sys.path.remove(str(HANDINS))
 

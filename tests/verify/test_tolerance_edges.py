@@ -19,14 +19,18 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from eqconform.impl import ADAPTER as BUNDLED
 from eqconform.specs import adam as adam_specs
 from eqconform.verify.checks import SpecVerdict, check_case
 from eqconform.verify.components import COMPONENTS
 from eqconform.verify.graph import SpecGraph, SpecUse
 from eqconform.verify.judge import Record, judge
-from eqconform.verify.strategies import AdamHyperparameters, ArrayRecipe, LayerNormInput, OptimizerRun
+from eqconform.verify.strategies import (
+    AdamHyperparameters,
+    ArrayRecipe,
+    LayerNormInput,
+    OptimizerRun,
+)
 from eqconform.verify.targets.user import ObjectTarget
 
 #: The documented tolerance, restated (not imported) so that a change to it is noticed.

@@ -18,6 +18,7 @@ mean test (and the variance test).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -132,24 +133,24 @@ def _standardized_tests(name: str, sample: np.ndarray, laws: dict[str, Any], val
 _Z0 = np.linspace(-1.0, 3.0, SAMPLES)
 
 
-def _step_tests(adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
+def _sample_tests(adapter: Any, options: SearchSettings, *, sampler: str, spec_id: str, quantity: str, start: str,
+                  settings: Sequence[dict[str, float]], shown: str) -> list[StatisticalTest]:
+    """A one-draw sampler (``adapter.<sampler>(z_0, parameter, seed)``) at each setting of its
+    parameter, standardized with the spec's law of ``quantity`` (``start`` names z_0 there)."""
     rng = np.random.default_rng(options.seed)
-    laws = _laws(specs.STEP.id, "z_next")
+    laws = _laws(spec_id, quantity)
     tests: list[StatisticalTest] = []
-    for setting in STEP_SETTINGS:
-        sample, _ = adapter.step(_Z0.copy(), setting["beta_t"], int(rng.integers(2**31)))
-        tests += _standardized_tests(f"z_t at beta_t = {setting['beta_t']}", sample, laws, {"z_prev": _Z0, **setting})
+    for setting in settings:
+        (value,) = setting.values()
+        sample, _ = getattr(adapter, sampler)(_Z0.copy(), value, int(rng.integers(2**31)))
+        tests += _standardized_tests(f"z_t at {shown} = {value}", sample, laws, {start: _Z0, **setting})
     return tests
 
 
-def _marginal_tests(adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
-    rng = np.random.default_rng(options.seed)
-    laws = _laws(specs.MARGINAL.id, "zt")
-    tests: list[StatisticalTest] = []
-    for setting in MARGINAL_SETTINGS:
-        sample, _ = adapter.marginal(_Z0.copy(), setting["abar_t"], int(rng.integers(2**31)))
-        tests += _standardized_tests(f"z_t at alpha_t = {setting['abar_t']}", sample, laws, {"z0": _Z0, **setting})
-    return tests
+_step_tests = functools.partial(_sample_tests, sampler="step", spec_id=specs.STEP.id, quantity="z_next",
+                                start="z_prev", settings=STEP_SETTINGS, shown="beta_t")
+_marginal_tests = functools.partial(_sample_tests, sampler="marginal", spec_id=specs.MARGINAL.id, quantity="zt",
+                                    start="z0", settings=MARGINAL_SETTINGS, shown="alpha_t")
 
 
 def _pair_tests(adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
@@ -173,7 +174,7 @@ def _pair_tests(adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
     return tests
 
 
-def _sampler_statistics(tests: Any) -> Statistics:
+def _sampler_statistics(tests: Callable[[Any, SearchSettings], list[StatisticalTest]]) -> Statistics:
     return Statistics(tests, "the sampler's draws", counterexample=f"{SAMPLES} draws from z_0 = linspace(-1, 3, {SAMPLES})")
 
 

@@ -46,7 +46,7 @@ from .table import Component, SpecCheck, searched_alone
 
 __all__ = ["LN_SCALING"]
 
-_EXAM = [exam_specs.DEMEAN, exam_specs.NORMALIZE, exam_specs.DEMEAN_GRAD, exam_specs.NORMALIZE_GRAD]
+_PIECES = [exam_specs.DEMEAN, exam_specs.NORMALIZE, exam_specs.DEMEAN_GRAD, exam_specs.NORMALIZE_GRAD]
 
 
 def _layernorm(adapter: Any, x: np.ndarray, upstream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +101,7 @@ def _bound_of_layer() -> Any:
     return sp.lambdify((specs.nlayers, specs.lyr, specs.d), specs.GRAD_BOUND.canonical.expression("gbound"))
 
 
-_BACKWARD = SpecGraph([SpecUse(spec) for spec in _EXAM])
+_BACKWARD = SpecGraph([SpecUse(spec) for spec in _PIECES])
 
 
 def _run_stack(adapter: Any, case: PreNormStack) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -181,7 +181,7 @@ def _stacks() -> list[PreNormStack]:
 
 
 _SCALED = OracleSearch(
-    graph=SpecGraph([SpecUse(spec) for spec in (*_EXAM, specs.OUTPUT_SCALE, specs.GRAD_SCALE)]),
+    graph=SpecGraph([SpecUse(spec) for spec in (*_PIECES, specs.OUTPUT_SCALE, specs.GRAD_SCALE)]),
     cases=lambda: scaled_layernorm_inputs(), explicit=lambda: [_separating_scaled()], observe=_observe_scaled,
 )
 

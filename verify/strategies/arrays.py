@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ __all__ = [
     "DtypeLike",
     "array_recipes",
     "batch_shapes",
+    "built_from",
     "check_dtypes",
     "check_positive_int",
     "check_range",
@@ -111,6 +113,12 @@ class ArrayRecipe:
             f", offset {self.offset:g}" if self.offset else ""
         )
         return f"{self.dtype} {self.shape} from seed {self.seed}, scale {self.scale:g}{extra}"
+
+
+def built_from(recipe: str) -> cached_property[np.ndarray]:
+    """A case's array, built from its recipe field ``recipe`` on first use and kept
+    (``X = built_from("design")`` in a case class)."""
+    return cached_property(lambda case: getattr(case, recipe).build())
 
 
 def show(array: np.ndarray) -> str:

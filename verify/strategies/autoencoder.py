@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from hypothesis import strategies as st
@@ -14,6 +13,7 @@ from .arrays import (
     ArrayRecipe,
     DtypeLike,
     array_recipes,
+    built_from,
     check_dtypes,
     check_positive_int,
     show,
@@ -33,17 +33,9 @@ class AutoencoderInput:
     decoder: ArrayRecipe
     lam: float
 
-    @cached_property
-    def X(self) -> np.ndarray:
-        return self.data.build()
-
-    @cached_property
-    def W1(self) -> np.ndarray:
-        return self.encoder.build()
-
-    @cached_property
-    def W2(self) -> np.ndarray:
-        return self.decoder.build()
+    X = built_from("data")
+    W1 = built_from("encoder")
+    W2 = built_from("decoder")
 
     def describe(self) -> str:
         return (f"m={self.X.shape[0]}, n={self.X.shape[1]}, k={self.W1.shape[0]}, dtype={self.dtype}, lam={self.lam!r}\n"

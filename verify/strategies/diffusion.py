@@ -15,6 +15,7 @@ from .arrays import (
     ArrayRecipe,
     DtypeLike,
     array_recipes,
+    built_from,
     check_dtypes,
     check_positive_int,
     show,
@@ -44,9 +45,7 @@ class DiffusionInput:
         rng = np.random.default_rng(self.beta_seed)
         return rng.uniform(self.beta_high / 100, self.beta_high, size=self.steps).astype(self.dtype)
 
-    @cached_property
-    def z0(self) -> np.ndarray:
-        return self.data.build()
+    z0 = built_from("data")
 
     def describe(self) -> str:
         return (f"T={self.steps}, dtype={self.dtype}, betas uniform in [{self.beta_high / 100:g}, {self.beta_high:g}] "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from hypothesis import strategies as st
@@ -17,6 +16,7 @@ from .arrays import (
     DtypeLike,
     array_recipes,
     batch_shapes,
+    built_from,
     check_dtypes,
     show,
 )
@@ -34,13 +34,8 @@ class DropoutInput:
     delta_recipe: ArrayRecipe
     seed: int
 
-    @cached_property
-    def x(self) -> np.ndarray:
-        return self.x_recipe.build()
-
-    @cached_property
-    def delta(self) -> np.ndarray:
-        return self.delta_recipe.build()
+    x = built_from("x_recipe")
+    delta = built_from("delta_recipe")
 
     def describe(self) -> str:
         return f"p={self.p!r}, seed={self.seed}, dtype={self.dtype}\nx = {show(self.x)}\ndelta = {show(self.delta)}"

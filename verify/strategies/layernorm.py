@@ -59,25 +59,26 @@ class LayerNormInput:
     def features(self) -> int:
         return self.z.shape[1]
 
+    def _array(self, name: str, recipe: ArrayRecipe | None, absent: float = 0.0) -> np.ndarray:
+        """A fixed array if the case has one, else the recipe's, else ``absent`` everywhere
+        (a layer without affine parameters: gamma 1, beta 0)."""
+        if name in self.fixed:
+            return self.fixed[name]
+        if recipe is None:
+            return np.full((1, self.features), absent, dtype=self.dtype)
+        return recipe.build()
+
     @cached_property
     def Z(self) -> np.ndarray:
-        return self.fixed["Z"] if "Z" in self.fixed else self.z.build()
+        return self._array("Z", self.z)
 
     @cached_property
     def gamma(self) -> np.ndarray:
-        if "gamma" in self.fixed:
-            return self.fixed["gamma"]
-        if self.gamma_recipe is None:
-            return np.ones((1, self.features), dtype=self.dtype)
-        return self.gamma_recipe.build()
+        return self._array("gamma", self.gamma_recipe, absent=1.0)
 
     @cached_property
     def beta(self) -> np.ndarray:
-        if "beta" in self.fixed:
-            return self.fixed["beta"]
-        if self.beta_recipe is None:
-            return np.zeros((1, self.features), dtype=self.dtype)
-        return self.beta_recipe.build()
+        return self._array("beta", self.beta_recipe)
 
     def with_arrays(self, dtype: np.dtype, **arrays: np.ndarray) -> LayerNormInput:
         """The same case with some arrays replaced and every array cast to ``dtype``."""
@@ -97,7 +98,7 @@ class LayerNormInput:
 
     @cached_property
     def G(self) -> np.ndarray:
-        return self.fixed["G"] if "G" in self.fixed else self.upstream.build()
+        return self._array("G", self.upstream)
 
     def describe(self) -> str:
         return (

@@ -14,6 +14,7 @@ from .arrays import (
     ArrayRecipe,
     DtypeLike,
     array_recipes,
+    built_from,
     check_dtypes,
     check_positive_int,
     show,
@@ -35,17 +36,9 @@ class NoiseInput:
     mu: float
     sigma: float
 
-    @cached_property
-    def X(self) -> np.ndarray:
-        return self.design.build()
-
-    @cached_property
-    def y(self) -> np.ndarray:
-        return self.targets.build()
-
-    @cached_property
-    def w(self) -> np.ndarray:
-        return self.weights.build()
+    X = built_from("design")
+    y = built_from("targets")
+    w = built_from("weights")
 
     @cached_property
     def R(self) -> np.ndarray:

@@ -17,6 +17,7 @@ from .arrays import (
     ArrayRecipe,
     DtypeLike,
     array_recipes,
+    built_from,
     check_dtypes,
     check_positive_int,
     check_range,
@@ -214,9 +215,7 @@ class WeightDecayRun:
     gradient_seed: int
     gradient_scales: tuple[float, ...]
 
-    @cached_property
-    def theta(self) -> np.ndarray:
-        return self.parameter.build()
+    theta = built_from("parameter")
 
     @cached_property
     def gradients(self) -> list[np.ndarray]:
