@@ -170,10 +170,9 @@ def mean_test(name: str, samples: np.ndarray, expected: float, variance: float |
     values = np.asarray(samples, dtype=np.float64).ravel()
     count = values.size
     mean = float(values.mean())
-    estimated = variance is None
-    spread = float(values.var(ddof=1)) if estimated else float(variance)
+    spread = float(values.var(ddof=1)) if variance is None else float(variance)
     sd = math.sqrt(spread / count) if spread > 0 else 0.0
-    source = "estimated from the sample" if estimated else "from the spec"
+    source = "estimated from the sample" if variance is None else "from the spec"
     return _z_test(name, f"mean {mean:.6g} over {count} draws; expected {expected:.6g}, sd of the mean {sd:.3g} ({source})",
                    _z(mean, expected, sd), count)
 

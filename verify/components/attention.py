@@ -269,10 +269,13 @@ ARGMAX_ATTENTION = Component("argmax_attention", "argmax_attention", {
         explicit=lambda: [_worked_example()],
     )),
 })
-KERNEL_ATTENTION = Component("kernel_attention", "kernel_attention", searched_alone(OracleSearch(
+
+_KERNEL = OracleSearch(
     graph=_KernelGraph([SpecUse(spec) for spec in (specs.QUADRATIC_KERNEL, specs.FEATURE_MAP, specs.KERNEL_OUTPUT,
                                                    specs.LINEAR_OUTPUT)]),
     cases=lambda: attention_inputs(max_dim=6, max_scale=2.0),
     explicit=_separating_inputs,
     observe=_observe_kernel,
-)))
+)
+
+KERNEL_ATTENTION = Component("kernel_attention", "kernel_attention", searched_alone(_KERNEL))

@@ -50,9 +50,11 @@ def _separating_input() -> AutoencoderInput:
 
 _CHECKED = [spec for spec in specs.SPECS if not spec.proof_only]
 
-AUTOENCODER = Component("autoencoder", "autoencoder", searched_alone(OracleSearch(
+_SEARCH = OracleSearch(
     graph=SpecGraph([SpecUse(spec) for spec in _CHECKED]),
     cases=lambda: autoencoder_inputs(),
     explicit=lambda: [_separating_input()],
     observe=_observe,
-)))
+)
+
+AUTOENCODER = Component("autoencoder", "autoencoder", searched_alone(_SEARCH))

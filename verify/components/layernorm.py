@@ -56,11 +56,13 @@ def reconditioned(case: LayerNormInput) -> list[tuple[str, LayerNormInput]]:
     return alternatives
 
 
-LAYERNORM = Component("layernorm", "layernorm", searched_alone(OracleSearch(
+_SEARCH = OracleSearch(
     graph=SpecGraph([SpecUse(spec) for spec in specs.SPECS]),
     cases=lambda: layernorm_inputs(),
     explicit=separating_inputs,
     observe=_observe,
     recondition=reconditioned,
     hard_cases=hard_layernorm_inputs,
-)))
+)
+
+LAYERNORM = Component("layernorm", "layernorm", searched_alone(_SEARCH))
