@@ -8,6 +8,12 @@ every ``X[i, j]`` becomes the array ``X`` (laid out so that index ``i`` runs alo
 substitution, whatever C is, and :func:`compile_expressions` turns it into one NumPy function
 with ``sympy.lambdify`` and common-subexpression elimination, compiled once and cached.
 
+A product over an index up to the quantity's own index, :math:`\\alpha_t = \\prod_{s=1}^{t}
+(1 - \\beta_s)`, is a *cumulative* product along that index's axis and becomes a
+:class:`CumProdAxis` node (``numpy.cumprod``); any other product is left as it is, for the
+compiler to reject. ``exp`` and the unit step ``Heaviside(x, 1)`` need nothing: SymPy prints
+them for NumPy as they are.
+
 >>> import sympy as sp
 >>> from eqconform.specs import get_spec
 >>> spec = get_spec("layernorm.mean")
@@ -25,11 +31,20 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from eqconform.specs.model import quantity_name
 from sympy.printing.numpy import NumPyPrinter
 
-from eqconform.specs.model import quantity_name
-
-__all__ = ["CompiledFunction", "ReduceAxis", "compile_expressions", "compile_program", "compose", "lower"]
+__all__ = [
+    "CompiledFunction",
+    "CumCountAxis",
+    "CumProdAxis",
+    "ReduceAxis",
+    "compile_expressions",
+    "compile_program",
+    "compose",
+    "lower",
+    "reduced_sizes",
+]
 
 
 class ReduceAxis(sp.Function):
@@ -39,6 +54,28 @@ class ReduceAxis(sp.Function):
     """
 
     nargs = 3
+
+
+class CumProdAxis(sp.Function):
+    """``CumProdAxis(f, axis)``: the running product of ``f`` along ``axis`` (``numpy.cumprod``),
+    the array form of :math:`\\prod_{s=1}^{t} f_s` at every ``t``."""
+
+    nargs = 2
+
+    def _numpycode(self, printer: Any) -> str:
+        body, axis = self.args
+        return f"numpy.cumprod({printer.doprint(body)}, axis={int(axis)})"
+
+
+class CumCountAxis(sp.Function):
+    """``CumCountAxis(f, axis)``: how many factors a running product along ``axis`` has at each
+    entry (1, 2, 3, ...), broadcast to the shape of ``f`` (for the product's rounding bound)."""
+
+    nargs = 2
+
+    def _numpycode(self, printer: Any) -> str:
+        body, axis = self.args
+        return f"numpy.cumsum(numpy.ones_like(numpy.asarray({printer.doprint(body)}, dtype=float)), axis={int(axis)})"
 
 
 def _reduce_axis(values: Any, axis: int, size: Any) -> np.ndarray:
@@ -53,9 +90,14 @@ def _reduce_axis(values: Any, axis: int, size: Any) -> np.ndarray:
 
 
 def lower(expr: sp.Expr, axes: Mapping[sp.Symbol, int]) -> sp.Expr:
-    """The array form of ``expr``: indexed symbols become arrays, sums become reductions."""
+    """The array form of ``expr``: indexed symbols become arrays, sums become reductions, and a
+    product ``Product(f, (s, 1, t))`` whose index ``s`` and upper limit ``t`` run along the same
+    axis becomes the cumulative product ``CumProdAxis(f at s = t, axis)``."""
 
     def visit(node: sp.Basic) -> sp.Basic:
+        if isinstance(node, sp.Product) and _cumulative(node, axes):
+            index, _, high = node.limits[0]
+            return CumProdAxis(visit(node.function.xreplace({index: high})), sp.Integer(axes[index]))
         if isinstance(node, sp.Sum):
             body = visit(node.function)
             for index, low, high in reversed(node.limits):
@@ -73,6 +115,14 @@ def lower(expr: sp.Expr, axes: Mapping[sp.Symbol, int]) -> sp.Expr:
         return node.func(*(visit(arg) for arg in node.args))
 
     return visit(expr)
+
+
+def _cumulative(product: sp.Product, axes: Mapping[sp.Symbol, int]) -> bool:
+    """Whether ``product`` runs from 1 up to an index along its own index's axis."""
+    if len(product.limits) != 1:
+        return False
+    index, low, high = product.limits[0]
+    return bool(low == 1 and index in axes and high in axes and axes[index] == axes[high])
 
 
 def compose(expr: sp.Expr, definitions: Mapping[str, sp.Expr]) -> sp.Expr:
@@ -132,8 +182,8 @@ def compile_expressions(expressions: Sequence[sp.Expr]) -> CompiledFunction:
     return _compile(tuple(expressions))
 
 
-def _reduced_sizes(expressions: Sequence[sp.Expr]) -> dict[str, int]:
-    """Size symbols of reductions, with the axis each one is read from."""
+def reduced_sizes(expressions: Sequence[sp.Expr]) -> dict[str, int]:
+    """Size symbols of reductions (``C``, ``N``, ...), with the axis each one is read from."""
     sizes: dict[str, int] = {}
     for expr in expressions:
         for node in expr.atoms(ReduceAxis):
@@ -159,15 +209,15 @@ def compile_program(assignments: Sequence[tuple[sp.Symbol, sp.Expr]], outputs: S
     exec(compile("\n".join(lines), "<eqconform-program>", "exec"), namespace)  # noqa: S102 - our own generated code
     return CompiledFunction(
         arguments=tuple(s.name for s in symbols),
-        sizes=_reduced_sizes(expressions),
+        sizes=reduced_sizes(expressions),
         function=namespace["program"],
         expressions=tuple(outputs),
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compile(expressions: tuple[sp.Expr, ...]) -> CompiledFunction:
-    sizes = _reduced_sizes(expressions)
+    sizes = reduced_sizes(expressions)
     symbols = sorted(
         {symbol for expr in expressions for symbol in expr.free_symbols}, key=lambda s: s.name
     )

@@ -7,6 +7,10 @@ it, and builds the expression that predicts an observed quantity from the other 
 quantities, expanding only what the target does not expose. That is what lets a check land on
 the first equation that breaks: a quantity the target exposes is judged by its own equation
 applied to the target's own inputs.
+
+Specs whose indices cannot all be laid out along distinct axes (a product over every key of an
+attention row) are instantiated for explicit sizes instead (``subs`` and ``doit``), and
+:func:`unrolled_predictor` compiles such scalar expressions with their bounds in the same way.
 """
 
 from __future__ import annotations
@@ -17,13 +21,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
-
 from eqconform.specs.model import Spec, quantity_name
 
-from .compiler import CompiledFunction, compile_expressions, compile_program, compose, lower
-from .rounding import error_bound_program
+from .compiler import CompiledFunction, compile_expressions, compose, lower
+from .rounding import bound_program, error_bound_program
 
-__all__ = ["Combination", "Predictor", "SpecGraph", "SpecUse"]
+__all__ = ["Combination", "Predictor", "SpecGraph", "SpecUse", "UnrolledPredictor", "unrolled_predictor"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,25 @@ class Predictor:
 
 
 @dataclass(frozen=True)
+class UnrolledPredictor:
+    """Values and error bounds of several expressions in scalar symbols (one per entry of a
+    row), evaluated on arrays of rows."""
+
+    value: CompiledFunction
+    bound: CompiledFunction
+
+    def __call__(self, values: Mapping[str, object]) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        return self.value(values), self.bound(values)
+
+
+def unrolled_predictor(expressions: Sequence[sp.Expr], leaf_errors: Mapping[sp.Symbol, sp.Expr] | None = None) -> UnrolledPredictor:
+    """Compile explicit-size expressions (a spec after ``subs`` and ``doit``) with their bounds;
+    ``leaf_errors`` gives inputs errors of their own (see :func:`~eqconform.verify.rounding.bound_program`)."""
+    program = bound_program(expressions, leaf_errors=leaf_errors)
+    return UnrolledPredictor(compile_expressions(tuple(expressions)), program.compiled())
+
+
+@dataclass(frozen=True)
 class SpecUse:
     """A spec as a component uses it; ``rename`` maps the spec's quantity names to the
     component's (AdamW calls ``adam.update``'s ``theta`` ``theta_adam``)."""
@@ -53,7 +75,12 @@ Combination = tuple[tuple[str, str], ...]
 
 
 class SpecGraph:
-    """The quantities, definitions and variants of one component's specs."""
+    """The quantities, definitions and variants of one component's specs.
+
+    Relations are lowered to array form (:func:`~eqconform.verify.compiler.lower`: sums become
+    reductions, cumulative products ``CumProdAxis``; ``exp`` and ``Heaviside`` stay), and the
+    bounds come from :mod:`~eqconform.verify.rounding`, which has a rule for each of them.
+    """
 
     def __init__(self, uses: Sequence[SpecUse]):
         self.uses = {use.spec.id: use for use in uses}
@@ -161,7 +188,7 @@ class SpecGraph:
             chosen = dict(combination)
             expr = self.expression(quantity, combination, observed)
             program = error_bound_program(expr, self._recomputable(expr, chosen))
-            compiled = Predictor(compile_expressions((expr,)), compile_program(program.assignments, (program.error,)))
+            compiled = Predictor(compile_expressions((expr,)), program.compiled())
             self._compiled[key] = compiled
         return compiled
 

@@ -16,7 +16,13 @@ children ``a_i`` carrying errors ``e(a_i)``:
 - ``sqrt(b)``: ``e(b) / (sqrt|b| + sqrt(|b| - e(b))) + u sqrt(|b| + e(b))``;
 - ``b**t`` with an integer symbol ``t``: ``|b|^t ((1 + e(b)/|b|)^t - 1) + (t + 1) u |b|^t``;
 - a reduction of ``n`` terms: the reduction of the terms' bounds plus ``(n - 1) u`` times the
-  reduction of their absolute values (recursive summation, the worst order).
+  reduction of their absolute values (recursive summation, the worst order);
+- ``exp(a)``: ``|e^a| (e^{e(a)} - 1) + 2u |e^a| e^{e(a)}`` (the argument's error, amplified, then
+  one correctly rounded ``exp`` allowing one ulp);
+- a cumulative product ``CumProdAxis(a)`` at position ``t``: the product rule over the first ``t``
+  factors, ``prod(|a_s| + e(a_s)) - prod |a_s| + (t - 1) u prod(|a_s| + e(a_s))``;
+- the unit step ``Heaviside(a, 1)``: 0 where ``|a| > e(a)`` (the sign is certain), else 1 (the
+  step may have gone either way).
 
 Products and powers are bounded without linearization, so the bound stays valid however large
 the propagated error grows. The result is a straight-line program with one value and one error
@@ -27,14 +33,14 @@ SymPy's NumPy printer and evaluated in float64 next to the oracle. :mod:`.tolera
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sympy as sp
 
-from .compiler import ReduceAxis
+from .compiler import CompiledFunction, CumCountAxis, CumProdAxis, ReduceAxis, compile_program
 
-__all__ = ["UNIT_ROUNDOFF", "BoundProgram", "error_bound_program"]
+__all__ = ["UNIT_ROUNDOFF", "BoundProgram", "bound_program", "error_bound_program"]
 
 #: The symbol of the unit roundoff in bound programs.
 UNIT_ROUNDOFF = sp.Symbol("unit_roundoff", positive=True)
@@ -43,10 +49,20 @@ u = UNIT_ROUNDOFF
 
 @dataclass(frozen=True)
 class BoundProgram:
-    """Assignments ``symbol = expression`` in order; ``error`` bounds the root's error."""
+    """Assignments ``symbol = expression`` in order; ``errors`` bound the roots' errors, one per
+    expression analysed (``error`` when there is one)."""
 
     assignments: tuple[tuple[sp.Symbol, sp.Expr], ...]
-    error: sp.Expr
+    errors: tuple[sp.Expr, ...]
+
+    @property
+    def error(self) -> sp.Expr:
+        (error,) = self.errors
+        return error
+
+    def compiled(self) -> CompiledFunction:
+        """The program as a NumPy function returning the tuple of bounds."""
+        return compile_program(self.assignments, self.errors)
 
 
 def _positive_part(value: sp.Expr) -> sp.Expr:
@@ -60,11 +76,21 @@ def error_bound_program(expr: sp.Expr, recomputable: Mapping[sp.Symbol, sp.Expr]
     raw inputs: the implementation may have computed such a value itself, so the leaf carries
     the error bound of that computation. Every other leaf carries one rounding.
     """
+    return bound_program((expr,), recomputable=recomputable)
+
+
+def bound_program(expressions: Sequence[sp.Expr], *, recomputable: Mapping[sp.Symbol, sp.Expr] | None = None,
+                  leaf_errors: Mapping[sp.Symbol, sp.Expr] | None = None) -> BoundProgram:
+    """One program bounding the errors of several expressions (sharing the analysis of their
+    common nodes). ``recomputable`` is as for :func:`error_bound_program`; ``leaf_errors`` gives
+    leaves an error of their own (an input the checker computed, with the bound of that
+    computation as another input)."""
     builder = _Builder()
     for symbol, from_inputs in (recomputable or {}).items():
         builder.leaf_errors[symbol] = builder.error(from_inputs) + u * sp.Abs(symbol)
-    root = builder.error(expr)
-    return BoundProgram(tuple(builder.assignments), root)
+    builder.leaf_errors.update(leaf_errors or {})
+    errors = tuple(builder.error(expr) for expr in expressions)
+    return BoundProgram(tuple(builder.assignments), errors)
 
 
 class _Builder:
@@ -106,6 +132,15 @@ class _Builder:
     def _rule(self, expr: sp.Expr) -> sp.Expr:
         if expr in self.leaf_errors:
             return self.leaf_errors[expr]
+        if isinstance(expr, sp.exp):  # before powers: SymPy counts E**a as an exp
+            return self._exp(expr)
+        if isinstance(expr, CumProdAxis):
+            return self._cumulative_product(expr)
+        if isinstance(expr, CumCountAxis):
+            return sp.Integer(0)
+        if isinstance(expr, sp.Heaviside):
+            argument = expr.args[0]
+            return sp.Heaviside(self.error(argument) - sp.Abs(self.value(argument)), 1)
         if expr.is_Integer or isinstance(expr, sp.core.numbers.IntegerConstant):
             return sp.Integer(0)
         if expr.is_Rational:
@@ -130,6 +165,18 @@ class _Builder:
         if isinstance(expr, sp.Abs):
             return self.error(expr.args[0])
         raise NotImplementedError(f"no rounding-error rule for {type(expr).__name__}: {expr}")
+
+    def _exp(self, expr: sp.exp) -> sp.Expr:
+        (argument,) = expr.args
+        magnitude = self._abs(expr)
+        growth = sp.exp(self.error(argument))
+        return magnitude * (growth - 1) + 2 * u * magnitude * growth
+
+    def _cumulative_product(self, expr: CumProdAxis) -> sp.Expr:
+        body, axis = expr.args
+        magnitude, error = self._abs(body), self.error(body)
+        widened = CumProdAxis(magnitude + error, axis)
+        return widened - CumProdAxis(magnitude, axis) + u * (CumCountAxis(magnitude, axis) - 1) * widened
 
     def _power(self, expr: sp.Pow) -> sp.Expr:
         base, exponent = expr.args

@@ -13,10 +13,18 @@ import numpy as np
 import pytest
 import sympy as sp
 from eqconform.specs import adam as adam_specs
-from eqconform.specs import get_spec
+from eqconform.specs import diffusion, get_spec
 from eqconform.specs import layernorm as ln
-from eqconform.verify.compiler import ReduceAxis, compile_expressions, compose, lower
+from eqconform.verify.compiler import (
+    CumProdAxis,
+    ReduceAxis,
+    compile_expressions,
+    compile_program,
+    compose,
+    lower,
+)
 from eqconform.verify.graph import SpecGraph, SpecUse
+from eqconform.verify.rounding import bound_program
 
 MEAN, VARIANCE = get_spec("layernorm.mean"), get_spec("layernorm.variance")
 
@@ -262,3 +270,28 @@ def test_changing_adam_update_changes_the_full_chain_prediction():
     uses[-1] = SpecUse(doubled)
     changed, _ = SpecGraph(uses).predictor("theta", combination, frozenset({"theta"}))(values)
     np.testing.assert_allclose(changed, [1 - 0.4 / (2 + 1e-8)], rtol=1e-14)
+
+
+# --------------------------------------------------------------------------- cumulative products
+
+
+def test_the_product_of_the_schedule_becomes_a_cumulative_product():
+    spec = diffusion.ALPHA
+    lowered = lower(spec.canonical.expression("abar"), spec.axes)
+    assert lowered.atoms(CumProdAxis) and not lowered.atoms(sp.Product)
+    betas = np.array([0.1, 0.2, 0.5, 0.25])
+    (value,) = compile_expressions((lowered,))({"beta": betas})
+    program = bound_program((lowered,))
+    (bound,) = compile_program(program.assignments, program.errors)({"beta": betas, "unit_roundoff": 2.0**-53})
+    np.testing.assert_allclose(value, np.cumprod(1 - betas), rtol=0, atol=1e-16)
+    assert np.all(bound > 0) and np.all(bound < 1e-14)
+    assert bound[-1] > bound[0], "more factors, more rounding"
+
+
+def test_a_product_over_another_axis_is_left_alone():
+    t, s = sp.symbols("t s", integer=True, positive=True)
+    x = sp.IndexedBase("x")
+    lowered = lower(sp.Product(x[s], (s, 1, 3)), {t: 0, s: 1})
+    assert not lowered.atoms(CumProdAxis) and lowered.atoms(sp.Product)
+    lowered = lower(sp.Product(x[s], (s, 1, t)), {t: 0, s: 1})  # t along another axis than s
+    assert not lowered.atoms(CumProdAxis) and lowered.atoms(sp.Product)

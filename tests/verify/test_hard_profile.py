@@ -10,6 +10,7 @@ Every check runs with few examples: the corners are drawn often, and the bugs ar
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import textwrap
@@ -19,24 +20,23 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from eqconform.verify.results import Outcome, Result
 from eqconform.specs import CATALOGUE
 from eqconform.verify import engine
 from eqconform.verify.cli import main
 from eqconform.verify.components import COMPONENTS
+from eqconform.verify.results import Outcome, Result
 from eqconform.verify.search import SearchSettings
 from eqconform.verify.targets import resolve_target
 
 HANDINS = Path(__file__).parent.parent / "handins"
 sys.path.insert(0, str(HANDINS))
-from expectations import EXPECTED  # noqa: E402
+from expectations import EXPECTED
 
 sys.path.remove(str(HANDINS))
 
 #: The specs the hard profile applies to: those whose component draws hard cases.
 HARD_SPECS = [spec for spec in engine.checkable(CATALOGUE.values())
-              if getattr(COMPONENTS[spec.component], "hard_cases", None) is not None]
+              if getattr(COMPONENTS[spec.component].checks[spec.id].search, "hard_cases", None) is not None]
 #: An optimizer example is a run of up to 10**4 steps; a LayerNorm example is one pass.
 _EXAMPLES = {"adam": 6, "adamw": 6}
 
@@ -170,8 +170,9 @@ def test_every_planted_bug_of_these_families_is_tried() -> None:
 
 @pytest.mark.parametrize(("name", "spec_id"), BUGS, ids=[name for name, _ in BUGS])
 def test_the_hard_profile_catches_the_planted_bugs(name: str, spec_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    component = COMPONENTS[CATALOGUE[spec_id].component]
-    monkeypatch.setattr(component, "explicit", lambda: [])  # the hard cases alone must find it
+    checks = COMPONENTS[CATALOGUE[spec_id].component].checks
+    check = checks[spec_id]  # the hard cases alone must find it:
+    monkeypatch.setitem(checks, spec_id, dataclasses.replace(check, search=dataclasses.replace(check.search, explicit=list)))
     result = engine.check(CATALOGUE[spec_id], resolve_target(f"mytorch:{HANDINS / name}"), _hard(spec_id, examples=30))
     assert result.outcome is Outcome.FAIL, f"{name} {spec_id}: {result.outcome.value}: {result.message}"
     assert result.counterexample

@@ -19,7 +19,8 @@ from eqconform.verify.compiler import (
     compose,
     lower,
 )
-from eqconform.verify.rounding import UNIT_ROUNDOFF, error_bound_program
+from eqconform.verify.graph import unrolled_predictor
+from eqconform.verify.rounding import UNIT_ROUNDOFF, bound_program, error_bound_program
 from eqconform.verify.tolerance import oracle_unit_roundoff
 
 U32 = oracle_unit_roundoff(np.float32)
@@ -266,14 +267,15 @@ def test_recomputable_leaves_carry_the_error_of_their_computation():
 @pytest.mark.parametrize(
     "expr",
     [
-        sp.exp(sp.Symbol("x")),
+        sp.tanh(sp.Symbol("x")),
         sp.log(sp.Symbol("x")),
         sp.sin(sp.Symbol("x")),
         sp.Symbol("x") ** sp.Rational(1, 3),
         sp.Symbol("x") ** sp.Symbol("y", real=True),
         sp.Max(sp.Symbol("x"), sp.Symbol("y")),
+        sp.Product(sp.Symbol("x"), (sp.Symbol("s", integer=True), 1, 3)),
     ],
-    ids=["exp", "log", "sin", "cube-root", "real-power", "max"],
+    ids=["tanh", "log", "sin", "cube-root", "real-power", "max", "product"],
 )
 def test_unsupported_expressions_raise(expr):
     with pytest.raises(NotImplementedError, match="no rounding-error rule"):
@@ -301,3 +303,46 @@ def test_supported_expressions_have_a_finite_positive_bound(make):
     assert np.all(np.isfinite(exact))
     assert np.all(np.isfinite(bound)) and np.all(bound > 0)
     assert np.all(bound < 1e-5 * (np.abs(exact) + 1))
+
+
+# --------------------------------------------------------------------------- exp and the unit step
+
+#: Float64's unit roundoff alone (the float64 evaluation is the one measured).
+U = 2.0**-53
+
+
+def test_exp_bound_covers_the_float64_error():
+    import mpmath
+
+    x = sp.Symbol("x")
+    values = np.linspace(-30, 30, 61) + 1 / 3
+    expr = sp.exp(3 * x)
+    (value,) = compile_expressions((expr,))({"x": values})
+    (bound,) = bound_function(expr)({"x": values, "unit_roundoff": U})
+    with mpmath.workdps(50):
+        exact = np.array([float(mpmath.exp(3 * mpmath.mpf(float(v)))) for v in values])
+        errors = np.array([float(abs(mpmath.mpf(float(c)) - mpmath.exp(3 * mpmath.mpf(float(v)))))
+                           for c, v in zip(value, values)])
+    assert np.all(errors <= bound)
+    assert np.all(bound <= 1e-12 * exact)
+
+
+def test_heaviside_is_certain_only_away_from_zero():
+    a, b = sp.symbols("a b", real=True)
+    step = unrolled_predictor([sp.Heaviside(a - b, 1)], {a: sp.Symbol("ea"), b: sp.Symbol("eb")})
+    (value,), (bound,) = step({"a": np.array([1.0, 1.0, 1.0]), "b": np.array([0.0, 1.0, 0.999]),
+                               "ea": np.array([1e-3, 1e-3, 1e-3]), "eb": np.zeros(3), "unit_roundoff": U})
+    np.testing.assert_array_equal(value, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(bound, [0.0, 1.0, 1.0])
+
+
+def test_one_program_bounds_several_expressions_as_each_alone():
+    x, y = sp.symbols("x y")
+    expressions = (sp.sqrt(x * y + 1), (x - y) ** 2)
+    program = bound_program(expressions)
+    values = {"x": np.array([0.5, 3.0]), "y": np.array([2.0, -1.0]), "unit_roundoff": U}
+    together = compile_program(program.assignments, program.errors)(values)
+    for expr, bound in zip(expressions, together):
+        np.testing.assert_array_equal(bound, bound_function(expr)(values)[0])
+    with pytest.raises(ValueError):
+        program.error  # noqa: B018 - two roots: there is no single error

@@ -1,4 +1,5 @@
-"""The exact binomial test and the power calculation, against independent computations."""
+"""The exact binomial test, the tests of moments and the power calculations, against
+independent computations."""
 
 from __future__ import annotations
 
@@ -12,8 +13,14 @@ from eqconform.verify.statistics import (
     DETECTABLE_SHIFT,
     BinomialTest,
     binomial_test,
+    covariance_test,
+    mean_test,
+    normal_quantile,
     normal_two_sided,
     power_against_shift,
+    power_of_z_test,
+    rate_test,
+    variance_test,
 )
 
 
@@ -151,3 +158,42 @@ def test_power_skips_impossible_alternatives():
     value = power_against_shift(1000, 0.99, 0.02)
     assert 0.0 <= value <= 1.0
     assert power_against_shift(1000, 0.5, 0.6) == 1.0  # neither 1.1 nor -0.1 is a rate
+
+
+# --------------------------------------------------------------------------- moments
+
+
+def test_moment_tests_accept_the_truth_and_reject_a_shift():
+    rng = np.random.default_rng(0)
+    sample = rng.normal(2.0, 3.0, size=50_000)
+    assert mean_test("m", sample, 2.0, 9.0).passed and not mean_test("m", sample, 2.3, 9.0).passed
+    assert mean_test("m", sample, 2.0).passed  # variance estimated
+    assert variance_test("v", sample, 2.0, 9.0, 3 * 81.0).passed and not variance_test("v", sample, 2.0, 10.0).passed
+    other = rng.normal(size=50_000)
+    assert covariance_test("c", sample, 3 * sample + other, (2.0, 6.0), 27.0).passed
+    assert not covariance_test("c", sample, other, (2.0, 0.0), 1.0).passed
+    assert 0.99 < power_of_z_test(50_000) <= 1.0
+    assert power_of_z_test(10) < 0.01
+
+
+def test_a_constant_sample_passes_only_at_its_value():
+    constant = np.full(100, 4.0)
+    assert mean_test("m", constant, 4.0, 0.0).passed
+    failed = mean_test("m", constant, 4.5, 0.0)
+    assert not failed.passed and failed.p_value == 0.0 and "z = inf" in failed.statistic
+
+
+@pytest.mark.parametrize("alpha", [0.05, 1e-3, ALPHA, 1e-12])
+def test_the_normal_quantile_inverts_the_two_sided_tail(alpha):
+    z = normal_quantile(alpha)
+    assert normal_two_sided(z) == pytest.approx(alpha, rel=1e-9)
+    assert normal_two_sided(z * (1 - 1e-9)) > alpha >= normal_two_sided(z)
+
+
+def test_the_rate_test_states_its_numbers():
+    test = rate_test("drop rate", "zeros", 300, 1000, 0.3)
+    assert test.passed and test.alpha == ALPHA
+    assert test.statistic == "zeros: 300 of 1000 (0.3000; expected 0.3000)"
+    assert test.power.endswith(f"against a rate off by {DETECTABLE_SHIFT}")
+    assert test.p_value == binomial_test(300, 1000, 0.3).p_value
+    assert not rate_test("drop rate", "zeros", 400, 1000, 0.3).passed

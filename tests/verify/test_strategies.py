@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from eqconform.verify import strategies
 from eqconform.verify.strategies import (
     AdamHyperparameters,
     ArrayRecipe,
     adam_hyperparameters,
     array_recipes,
+    attention_inputs,
+    autoencoder_inputs,
     batch_shapes,
+    diffusion_inputs,
     dropout_inputs,
     float_dtypes,
     hard_layernorm_inputs,
     hard_optimizer_runs,
     layernorm_inputs,
+    noise_inputs,
     optimizer_runs,
+    prenorm_stacks,
+    scaled_layernorm_inputs,
+    weight_decay_runs,
 )
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
@@ -338,3 +346,93 @@ def test_array_recipe_scale_and_offset():
     values = recipe.build()
     assert abs(values.mean() - 10.0) < 0.5
     assert abs(values.std() - 3.0) < 0.3
+
+
+# --------------------------------------------------------------------------- attention, noise, diffusion, ...
+
+STRATEGIES = [attention_inputs(), noise_inputs(), diffusion_inputs(), weight_decay_runs(), autoencoder_inputs(),
+              scaled_layernorm_inputs(), prenorm_stacks()]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=lambda s: repr(s)[:40])
+def test_cases_describe_themselves(strategy):
+    @settings(max_examples=15, deadline=None)
+    @given(strategy)
+    def check(case):
+        text = case.describe()
+        assert isinstance(text, str) and f"dtype={case.dtype}" in text, text
+        assert "np.array(" in text  # the arrays themselves, as code that rebuilds them
+
+    check()
+
+
+@settings(max_examples=30, deadline=None)
+@given(prenorm_stacks())
+def test_prenorm_inputs_satisfy_the_premise(stack):
+    x = stack.x0.astype(np.float64)
+    tolerance = 1e-5 if stack.dtype == np.float32 else 1e-12
+    assert np.allclose(x.mean(axis=1), 0, atol=tolerance * np.sqrt(stack.features))
+    assert np.allclose(np.linalg.norm(x, axis=1), np.sqrt(stack.features), rtol=tolerance)
+    g = stack.upstream.astype(np.float64)
+    assert np.allclose(np.linalg.norm(g, axis=1), np.sqrt(stack.features), rtol=tolerance)
+    if stack.orthogonal:
+        assert np.allclose(np.sum(g * x, axis=1), 0, atol=1e-3 * stack.features)
+
+
+@settings(max_examples=30, deadline=None)
+@given(diffusion_inputs())
+def test_diffusion_inputs_are_in_range(case):
+    assert np.all((case.betas > 0) & (case.betas < 1))
+    assert 0 < case.alpha <= 1 and 0 < case.etas[0] < case.etas[1]
+    assert 1 <= case.times[0] <= case.times[1] <= case.steps
+
+
+@pytest.mark.parametrize(
+    ("factory", "options", "name"),
+    [
+        (attention_inputs, {"max_keys": 0}, "max_keys"),
+        (attention_inputs, {"max_scale": 100.0}, "max_scale"),
+        (noise_inputs, {"max_samples": 0}, "max_samples"),
+        (diffusion_inputs, {"max_steps": -1}, "max_steps"),
+        (weight_decay_runs, {"dtypes": ["int32"]}, "dtypes"),
+        (autoencoder_inputs, {"max_dim": 0}, "max_dim"),
+        (prenorm_stacks, {"max_features": 2}, "max_features"),
+    ],
+)
+def test_bad_options_of_the_other_families_raise_invalid_argument(factory, options, name):
+    with pytest.raises(InvalidArgument, match=name):
+        factory(**options)
+
+
+# --------------------------------------------------------------------------- the package
+
+CONCEPTS = ["arrays", "optimizers", "layernorm", "dropout", "attention", "noise", "diffusion", "autoencoder"]
+
+
+@pytest.mark.parametrize("concept", CONCEPTS)
+def test_each_concept_module_lists_what_it_defines(concept):
+    """Each module's ``__all__`` names exactly its own public definitions (as
+    ``tests/test_public_api.py`` checks for the package)."""
+    import importlib
+    import inspect
+
+    module = importlib.import_module(f"eqconform.verify.strategies.{concept}")
+    own = {name for name, value in vars(module).items()
+           if not name.startswith("_") and (inspect.isclass(value) or inspect.isfunction(value))
+           and getattr(value, "__module__", None) == module.__name__}
+    assert own <= set(module.__all__), sorted(own - set(module.__all__))
+    assert all(hasattr(module, name) for name in module.__all__)
+
+
+def test_the_package_re_exports_every_strategy_and_case():
+    """Every public strategy (a plural noun) and every case type of the concept modules is
+    importable from ``eqconform.verify.strategies``; the helpers of :mod:`.arrays` that only
+    the modules share are not."""
+    import importlib
+
+    for concept in CONCEPTS[1:]:
+        module = importlib.import_module(f"eqconform.verify.strategies.{concept}")
+        public = {name for name in module.__all__
+                  if name.endswith(("_inputs", "_runs", "_stacks")) or name[0].isupper()}
+        assert public <= set(strategies.__all__), (concept, sorted(public - set(strategies.__all__)))
+    assert not {"check_dtypes", "check_positive_int", "show", "sizes"} & set(strategies.__all__)

@@ -19,14 +19,18 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from eqconform.impl import ADAPTER as BUNDLED
 from eqconform.specs import adam as adam_specs
 from eqconform.verify.checks import SpecVerdict, check_case
 from eqconform.verify.components import COMPONENTS
 from eqconform.verify.graph import SpecGraph, SpecUse
 from eqconform.verify.judge import Record, judge
-from eqconform.verify.strategies import AdamHyperparameters, ArrayRecipe, LayerNormInput, OptimizerRun
+from eqconform.verify.strategies import (
+    AdamHyperparameters,
+    ArrayRecipe,
+    LayerNormInput,
+    OptimizerRun,
+)
 from eqconform.verify.targets.user import ObjectTarget
 
 #: The documented tolerance, restated (not imported) so that a change to it is noticed.
@@ -57,7 +61,7 @@ class Prediction:
 
 
 def predictions(component: str, spec_id: str, quantity: str, record: Record) -> list[Prediction]:
-    graph = COMPONENTS[component].graph
+    graph = COMPONENTS[component].exact.graph
     spec = graph.spec(spec_id)
     accepted = {variant.id for variant in spec.variants if variant.accepted}
     values = {**record.values, "unit_roundoff": unit_roundoff(record.dtype)}
@@ -134,7 +138,7 @@ class ReplacedLayerNorm:
 
 
 def bundled_layernorm_record(case: LayerNormInput) -> Record:
-    component = COMPONENTS["layernorm"]
+    component = COMPONENTS["layernorm"].exact
     (record,) = component.observe(ObjectTarget(BUNDLED).component("layernorm"), case, component.graph)
     return record
 
@@ -201,7 +205,7 @@ class ReplacedAdam:
 
 
 def bundled_adam_record(run: OptimizerRun) -> Record:
-    component = COMPONENTS["adam"]
+    component = COMPONENTS["adam"].exact
     (record,) = component.observe(ObjectTarget(BUNDLED).component("adam"), run, component.graph)
     return record
 
@@ -290,7 +294,7 @@ def lerp_run() -> OptimizerRun:
 
 def test_torch_lerp_first_moment_is_accepted_thanks_to_its_arrangement() -> None:
     run = lerp_run()
-    component = COMPONENTS["adam"]
+    component = COMPONENTS["adam"].exact
     (record,) = component.observe(ObjectTarget(LerpAdam()).component("adam"), run, component.graph)
     m = record.values["m"]
     by_variant = {p.variant: ratio(m, p) for p in predictions("adam", "adam.first_moment", "m", record)}

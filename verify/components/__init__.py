@@ -1,15 +1,16 @@
 """The registry of components: how each family of specs is exercised and judged.
 
-Adding a component is one module plus one line in :data:`COMPONENTS`; the key is the
+A component (:class:`~.table.Component`) is data: the adapter it drives and, for each spec it
+checks, a :class:`~.table.SpecCheck` saying how (a search over drawn cases, statistical tests,
+or both). Adding a component is one module plus one line in :data:`COMPONENTS`; the key is the
 ``component`` name the specs carry.
 """
 
 from __future__ import annotations
 
-from .weight_decay import WEIGHT_DECAY
 from .attention import ARGMAX_ATTENTION, ATTENTION, KERNEL_ATTENTION
 from .autoencoder import AUTOENCODER
-from .base import CheckOutcome, Component
+from .base import CheckOutcome
 from .diffusion import DIFFUSION
 from .dropout import DROPOUT
 from .layernorm import LAYERNORM
@@ -17,6 +18,8 @@ from .layernorm_exam import LAYERNORM_EXAM
 from .ln_scaling import LN_SCALING
 from .noise import NOISE
 from .optimizers import ADAM, ADAMW
+from .table import Component
+from .weight_decay import WEIGHT_DECAY
 
 __all__ = ["COMPONENTS", "CheckOutcome", "Component", "component_for"]
 

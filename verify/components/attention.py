@@ -5,7 +5,7 @@ Arrays are laid out on four axes (query position, key position, feature, value f
 compile to one broadcast product and one reduction.
 
 - ``attention``: scores, softmax weights and output of a fresh layer, each judged against its
-  own equation (``exp`` is covered by :mod:`eqconform.verify.extended`); and
+  own equation (``exp`` has its rounding rule in :mod:`eqconform.verify.rounding`); and
   ``attention.dot_statistics`` statistically: on 20 000 independent query/key pairs drawn from
   N(mu, sigma^2 I), the scores' mean and variance against E[q.k]/s and Var[q.k]/s^2 computed
   from the specs (s = sqrt(D) from ``attention.scale``).
@@ -26,25 +26,27 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from eqconform.verify.results import Outcome
 from eqconform.specs import attention as specs
 from eqconform.specs.model import Spec, Variant
 
 from .. import tolerance
-from ..extended import ExtendedSpecGraph, unrolled_predictor
-from ..graph import Combination, Predictor, SpecUse
-from ..judge import Record, compare, judge
-from ..moment_tests import mean_test, variance_test
-from ..search import SearchSettings, TargetRaised, run_search
-from ..strategies_extra import AttentionInput, attention_inputs
+from ..graph import Combination, Predictor, SpecGraph, SpecUse, unrolled_predictor
+from ..judge import Finding, Record, compare, judge
+from ..results import Outcome, StatisticalTest
+from ..search import SearchSettings, TargetRaised
+from ..statistics import mean_test, variance_test
+from ..strategies.arrays import ArrayRecipe
+from ..strategies.attention import AttentionInput, attention_inputs
 from .base import (
     CheckOutcome,
-    DeterministicComponent,
+    CustomSearch,
+    Statistics,
     combine_findings,
-    outcome_from_search,
+    finding_from,
     quiet_target,
 )
-from .eecs182_support import finding_from, with_statistics
+from .oracle import OracleSearch
+from .table import Component, SpecCheck, searched_alone
 
 __all__ = ["ARGMAX_ATTENTION", "ATTENTION", "KERNEL_ATTENTION"]
 
@@ -82,8 +84,6 @@ def _observe_softmax(adapter: Any, case: AttentionInput, graph: Any) -> list[Rec
 def _separating_inputs() -> list[AttentionInput]:
     """D = 16 (a missing or wrong scale shows at once) with N_q != N (transposed scores)."""
     f64 = np.dtype(np.float64)
-    from ..strategies import ArrayRecipe
-
     return [AttentionInput(f64, ArrayRecipe((3, 16), f64, seed=1), ArrayRecipe((5, 16), f64, seed=2),
                            ArrayRecipe((5, 2), f64, seed=3))]
 
@@ -104,43 +104,41 @@ def _score_moments(dim: int, mean: float, sigma: float) -> tuple[float, float]:
     return (float((expected / scale).subs(specs.sigma, sigma)), float((variance / scale**2).subs(specs.sigma, sigma)))
 
 
-class SoftmaxAttentionComponent:
-    name = "attention"
-    adapter = "attention"
+def _score_statistics(adapter: Any, options: SearchSettings) -> list[StatisticalTest] | CheckOutcome:
+    """attention.dot_statistics: the mean and variance of the scores of independent random
+    queries and keys against E[q.k]/s and Var[q.k]/s^2 from the specs."""
+    rng = np.random.default_rng(options.seed)
+    tests = []
+    for dim, mean, sigma in DOT_SETTINGS:
+        scores = []
+        for _ in range(PAIRS // BATCH):
+            Q = mean + sigma * rng.standard_normal((BATCH, dim))
+            K = mean + sigma * rng.standard_normal((BATCH, dim))
+            out = adapter.run(Q, K, np.ones((BATCH, 1)))
+            if "S" not in out:
+                return CheckOutcome(Outcome.SKIP, message="the target does not expose the scores S")
+            scores.append(np.diagonal(np.asarray(out["S"], dtype=np.float64)))
+        sample = np.concatenate(scores)
+        expected, variance = _score_moments(dim, mean, sigma)
+        where = f"D = {dim}, mu = {mean:g}, sigma = {sigma:g}"
+        tests.append(mean_test(f"E[S_ii] = E[q.k]/s at {where}", sample, expected, variance))
+        tests.append(variance_test(f"Var[S_ii] = Var[q.k]/s^2 at {where}", sample, expected, variance))
+    return tests
 
-    def __init__(self) -> None:
-        checked = (specs.SCORES, specs.SOFTMAX, specs.OUTPUT)
-        self.exact = DeterministicComponent(
-            name=self.name, adapter=self.adapter, graph=ExtendedSpecGraph([SpecUse(spec) for spec in checked]),
-            cases=lambda: attention_inputs(), explicit=_separating_inputs, observe=_observe_softmax,
-        )
 
-    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        if spec.id == specs.DOT_STATISTICS.id:
-            return self._statistics(adapter, options)
-        return self.exact.check(spec, adapter, options)
+_SOFTMAX = OracleSearch(
+    graph=SpecGraph([SpecUse(spec) for spec in (specs.SCORES, specs.SOFTMAX, specs.OUTPUT)]),
+    cases=lambda: attention_inputs(), explicit=_separating_inputs, observe=_observe_softmax,
+)
 
-    def _statistics(self, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        rng = np.random.default_rng(options.seed)
-        tests = []
-        for dim, mean, sigma in DOT_SETTINGS:
-            scores = []
-            with quiet_target():
-                for _ in range(PAIRS // BATCH):
-                    Q = mean + sigma * rng.standard_normal((BATCH, dim))
-                    K = mean + sigma * rng.standard_normal((BATCH, dim))
-                    out = adapter.run(Q, K, np.ones((BATCH, 1)))
-                    if "S" not in out:
-                        return CheckOutcome(Outcome.SKIP, message="the target does not expose the scores S")
-                    scores.append(np.diagonal(np.asarray(out["S"], dtype=np.float64)))
-            sample = np.concatenate(scores)
-            expected, variance = _score_moments(dim, mean, sigma)
-            where = f"D = {dim}, mu = {mean:g}, sigma = {sigma:g}"
-            tests.append(mean_test(f"E[S_ii] = E[q.k]/s at {where}", sample, expected, variance))
-            tests.append(variance_test(f"Var[S_ii] = Var[q.k]/s^2 at {where}", sample, expected, variance))
-        outcome = CheckOutcome(Outcome.PASS, examples=len(DOT_SETTINGS) * PAIRS)
-        return with_statistics(outcome, tests, "the scores of independent random queries and keys",
-                               counterexample=f"{PAIRS} pairs q, k ~ N(mu, sigma^2 I) at (D, mu, sigma) in {DOT_SETTINGS}")
+ATTENTION = Component("attention", "attention", {
+    **searched_alone(_SOFTMAX),
+    specs.DOT_STATISTICS.id: SpecCheck(statistics=Statistics(
+        _score_statistics, "the scores of independent random queries and keys",
+        counterexample=f"{PAIRS} pairs q, k ~ N(mu, sigma^2 I) at (D, mu, sigma) in {DOT_SETTINGS}",
+        examples=len(DOT_SETTINGS) * PAIRS,
+    )),
+})
 
 
 # --------------------------------------------------------------------------- argmax attention
@@ -169,70 +167,64 @@ def _argmax_program(width: int) -> Any:
     return unrolled_predictor([first], dict(zip(scores, errors)))
 
 
-class ArgmaxAttentionComponent:
-    name = "argmax_attention"
-    adapter = "argmax_attention"
+_ARGMAX_SCORES, _ARGMAX_OUTPUT = _part(specs.ARGMAX, "Sdot"), _part(specs.ARGMAX, "Omax")
+_ARGMAX_GRAPH = SpecGraph([SpecUse(_ARGMAX_SCORES), SpecUse(_ARGMAX_OUTPUT)])
 
-    def __init__(self) -> None:
-        self.scores_spec, self.output_spec = _part(specs.ARGMAX, "Sdot"), _part(specs.ARGMAX, "Omax")
-        self.graph = ExtendedSpecGraph([SpecUse(self.scores_spec), SpecUse(self.output_spec)])
 
-    def _predicted_weights(self, values: dict[str, Any], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-        combination: Combination = ((self.scores_spec.id, "canonical"),)
-        u = tolerance.oracle_unit_roundoff(dtype)
-        scores, bound = self.graph.predictor("Sdot", combination, frozenset())({**values, "unit_roundoff": u})
-        scores, bound = scores[:, :, 0, 0], bound[:, :, 0, 0]
-        rows, keys = scores.shape
-        width = max(keys, ARGMAX_WIDTH)
-        program = _argmax_program(width)
-        padded_scores = np.full((rows, width), -1e300)  # below every score, with a certain sign
-        padded_errors = np.zeros((rows, width))
-        predicted, errors = np.empty((rows, keys)), np.empty((rows, keys))
-        for key in range(keys):
-            order = [key] + [other for other in range(keys) if other != key]
-            padded_scores[:, :keys], padded_errors[:, :keys] = scores[:, order], tolerance.SAFETY * bound[:, order]
-            inputs = {f"s_{n + 1}": padded_scores[:, n] for n in range(width)}
-            inputs |= {f"e_{n + 1}": padded_errors[:, n] for n in range(width)}
-            (value,), (error,) = program({**inputs, "unit_roundoff": u})
-            predicted[:, key], errors[:, key] = np.broadcast_to(value, (rows,)), np.broadcast_to(error, (rows,))
-        return _LAYOUT["Amax"](predicted), _LAYOUT["Amax"](errors)
+def _predicted_weights(values: dict[str, Any], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """attention.argmax's one-hot weights and their error bounds, key by key, from the scores
+    the spec predicts (with their rounding bounds as the scores' errors)."""
+    combination: Combination = ((_ARGMAX_SCORES.id, "canonical"),)
+    u = tolerance.oracle_unit_roundoff(dtype)
+    scores, bound = _ARGMAX_GRAPH.predictor("Sdot", combination, frozenset())({**values, "unit_roundoff": u})
+    scores, bound = scores[:, :, 0, 0], bound[:, :, 0, 0]
+    rows, keys = scores.shape
+    width = max(keys, ARGMAX_WIDTH)
+    program = _argmax_program(width)
+    padded_scores = np.full((rows, width), -1e300)  # below every score, with a certain sign
+    padded_errors = np.zeros((rows, width))
+    predicted, errors = np.empty((rows, keys)), np.empty((rows, keys))
+    for key in range(keys):
+        order = [key] + [other for other in range(keys) if other != key]
+        padded_scores[:, :keys], padded_errors[:, :keys] = scores[:, order], tolerance.SAFETY * bound[:, order]
+        inputs = {f"s_{n + 1}": padded_scores[:, n] for n in range(width)}
+        inputs |= {f"e_{n + 1}": padded_errors[:, n] for n in range(width)}
+        (value,), (error,) = program({**inputs, "unit_roundoff": u})
+        predicted[:, key], errors[:, key] = np.broadcast_to(value, (rows,)), np.broadcast_to(error, (rows,))
+    return _LAYOUT["Amax"](predicted), _LAYOUT["Amax"](errors)
 
-    def examine(self, adapter: Any, case: AttentionInput) -> Any:
-        try:
-            with quiet_target():
-                out = adapter.run(case.Q.copy(), case.K.copy(), case.V.copy())
-        except Exception as error:
-            raise TargetRaised(case, error) from error
-        observed = {name: out[name] for name in ("Sdot", "Amax", "Omax") if name in out}
-        values = _laid_out(case, observed)
-        record = Record(_label(case, "argmax attention"), values, frozenset(observed), case.dtype)
-        findings = []
-        if "Sdot" in observed:
-            findings.append(judge(self.graph, self.scores_spec.id, record))
-        weights, weight_bound = self._predicted_weights(values, case.dtype)
-        if "Amax" in observed:
-            findings.append(finding_from(compare(values["Amax"], weights, weight_bound, record, "Amax"), record))
-        if "Omax" in observed:
-            given = values if "Amax" in observed else {**values, "Amax": weights}
-            undecided = np.any(weight_bound[:, :, 0, 0] > 0.5, axis=1)
-            output_record = Record(record.label, given, frozenset(observed) | {"Amax"}, case.dtype)
-            finding = judge(self.graph, self.output_spec.id, output_record)
-            if "Amax" not in observed and np.all(undecided):
-                finding = dataclasses.replace(finding, observable=False)
-            findings.append(finding)
-        return combine_findings(findings)
 
-    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        summary = run_search(attention_inputs(max_dim=8, integers=True), lambda case: self.examine(adapter, case),
-                             [_worked_example()], options)
-        return outcome_from_search(spec, summary, lambda case: case.describe())
+def _examine_argmax(adapter: Any, case: AttentionInput) -> Finding:
+    """The scores against their equation, the weights against the argmax (a winner left open
+    where scores tie within their bound), and the output from the weights."""
+    try:
+        with quiet_target():
+            out = adapter.run(case.Q.copy(), case.K.copy(), case.V.copy())
+    except Exception as error:
+        raise TargetRaised(case, error) from error
+    observed = {name: out[name] for name in ("Sdot", "Amax", "Omax") if name in out}
+    values = _laid_out(case, observed)
+    record = Record(_label(case, "argmax attention"), values, frozenset(observed), case.dtype)
+    findings = []
+    if "Sdot" in observed:
+        findings.append(judge(_ARGMAX_GRAPH, _ARGMAX_SCORES.id, record))
+    weights, weight_bound = _predicted_weights(values, case.dtype)
+    if "Amax" in observed:
+        findings.append(finding_from(compare(values["Amax"], weights, weight_bound, record, "Amax"), record))
+    if "Omax" in observed:
+        given = values if "Amax" in observed else {**values, "Amax": weights}
+        undecided = np.any(weight_bound[:, :, 0, 0] > 0.5, axis=1)
+        output_record = Record(record.label, given, frozenset(observed) | {"Amax"}, case.dtype)
+        finding = judge(_ARGMAX_GRAPH, _ARGMAX_OUTPUT.id, output_record)
+        if "Amax" not in observed and np.all(undecided):
+            finding = dataclasses.replace(finding, observable=False)
+        findings.append(finding)
+    return combine_findings(findings)
 
 
 def _worked_example() -> AttentionInput:
     example = specs.PRINTED_ARGMAX_EXAMPLE
     f64 = np.dtype(np.float64)
-    from ..strategies import ArrayRecipe
-
     fixed = (("Q", (example["query"],)), ("K", tuple(map(tuple, example["keys"]))), ("V", tuple(map(tuple, example["values"]))))
     recipe = ArrayRecipe((1, 1), f64, seed=0)
     return AttentionInput(f64, recipe, recipe, recipe, fixed)
@@ -255,7 +247,7 @@ class _AbsoluteBound:
         return value, bound
 
 
-class _KernelGraph(ExtendedSpecGraph):
+class _KernelGraph(SpecGraph):
     def predictor(self, quantity: str, combination: Combination, observed: frozenset[str]) -> Any:
         compiled = super().predictor(quantity, combination, observed)
         return _AbsoluteBound(compiled) if quantity == "kphi" else compiled
@@ -271,14 +263,19 @@ def _observe_kernel(adapter: Any, case: AttentionInput, graph: Any) -> list[Reco
     return [Record(_label(case, "kernel and linear attention"), values, measured, case.dtype)]
 
 
-ATTENTION = SoftmaxAttentionComponent()
-ARGMAX_ATTENTION = ArgmaxAttentionComponent()
-KERNEL_ATTENTION = DeterministicComponent(
-    name="kernel_attention",
-    adapter="kernel_attention",
+ARGMAX_ATTENTION = Component("argmax_attention", "argmax_attention", {
+    specs.ARGMAX.id: SpecCheck(CustomSearch(
+        cases=lambda: attention_inputs(max_dim=8, integers=True), examine=_examine_argmax,
+        explicit=lambda: [_worked_example()],
+    )),
+})
+
+_KERNEL = OracleSearch(
     graph=_KernelGraph([SpecUse(spec) for spec in (specs.QUADRATIC_KERNEL, specs.FEATURE_MAP, specs.KERNEL_OUTPUT,
                                                    specs.LINEAR_OUTPUT)]),
     cases=lambda: attention_inputs(max_dim=6, max_scale=2.0),
     explicit=_separating_inputs,
     observe=_observe_kernel,
 )
+
+KERNEL_ATTENTION = Component("kernel_attention", "kernel_attention", searched_alone(_KERNEL))

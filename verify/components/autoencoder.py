@@ -16,9 +16,10 @@ from eqconform.specs import autoencoder as specs
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record
-from ..strategies import ArrayRecipe
-from ..strategies_extra import AutoencoderInput, autoencoder_inputs
-from .base import DeterministicComponent
+from ..strategies.arrays import ArrayRecipe
+from ..strategies.autoencoder import AutoencoderInput, autoencoder_inputs
+from .oracle import OracleSearch
+from .table import Component, searched_alone
 
 __all__ = ["AUTOENCODER"]
 
@@ -49,11 +50,11 @@ def _separating_input() -> AutoencoderInput:
 
 _CHECKED = [spec for spec in specs.SPECS if not spec.proof_only]
 
-AUTOENCODER = DeterministicComponent(
-    name="autoencoder",
-    adapter="autoencoder",
+_SEARCH = OracleSearch(
     graph=SpecGraph([SpecUse(spec) for spec in _CHECKED]),
     cases=lambda: autoencoder_inputs(),
     explicit=lambda: [_separating_input()],
     observe=_observe,
 )
+
+AUTOENCODER = Component("autoencoder", "autoencoder", searched_alone(_SEARCH))

@@ -1,39 +1,38 @@
-"""What every component check shares.
+"""The pieces every component's checks are made of: verdicts, findings, searches, statistics.
 
-A component is the unit a target provides (``adam``, ``layernorm``, ...). It knows how to draw
-cases, drive a target's adapter through one case, and judge the specs it reports. The engine
-only calls :meth:`Component.check`; it never looks at which family a spec belongs to.
+How they are put together for each spec is :mod:`.table`: a search over drawn cases (an
+:class:`~eqconform.verify.components.oracle.OracleSearch`, or a :class:`CustomSearch`), and/or
+:class:`Statistics` on large samples.
 """
 
 from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Mapping
-
-import mpmath
-import numpy as np
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from eqconform.specs.model import Spec
 from hypothesis import strategies as st
 
-from eqconform.verify.results import Outcome, StatisticalTest
-from eqconform.specs.model import Spec
-
-from ..graph import SpecGraph
-from ..judge import ContractViolation, Finding, QuantityRaised, Raised, Record, checked_quantities, judge
-from ..precise import DIGITS, exact
+from ..judge import Comparison, ContractViolation, Finding, Record
+from ..results import Outcome, StatisticalTest
 from ..search import Mismatch, SearchSettings, SearchSummary, TargetRaised, run_search
+from ..statistics import ALPHA
 
 __all__ = [
     "CheckOutcome",
-    "Component",
-    "DeterministicComponent",
+    "CustomSearch",
+    "Search",
+    "StatisticalVerdict",
+    "Statistics",
     "combine_findings",
+    "finding_from",
     "outcome_from_search",
     "quiet_target",
+    "searched",
+    "with_statistics",
 ]
 
 
@@ -52,15 +51,6 @@ class CheckOutcome:
     statistics: tuple[StatisticalTest, ...] = field(default_factory=tuple)
 
 
-class Component(Protocol):
-    #: The name specs use in ``Spec.component``.
-    name: str
-    #: The adapter a target must provide to be checked (``Target.component(adapter)``).
-    adapter: str
-
-    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome: ...
-
-
 @contextlib.contextmanager
 def quiet_target() -> Iterator[None]:
     """Silence the warnings audited code emits (a student's division by zero is a finding for
@@ -70,41 +60,7 @@ def quiet_target() -> Iterator[None]:
         yield
 
 
-def exact_note(graph: SpecGraph, finding: Finding) -> str:
-    """The failing entry measured against the spec evaluated with 50-digit arithmetic."""
-    record = finding.record
-    if record is None or not finding.quantity or finding.quantity not in record.values:
-        return ""
-    try:
-        expr = graph.expression(finding.quantity, finding.combination, record.observed)
-        values = {k: v for k, v in record.values.items() if not isinstance(v, Raised)}
-        exact_values = exact(expr, values, _sizes(expr, values))
-    except Exception:  # the measurement is a courtesy; the verdict stands without it
-        return ""
-    if exact_values is None:
-        return ""
-    index = finding.index if np.ndim(exact_values) else ()
-    truth = exact_values[index] if index else exact_values.item() if exact_values.ndim == 0 else exact_values.flat[0]
-    observed = float(np.asarray(record.values[finding.quantity], dtype=np.float64)[index])
-    predicted = float(graph.predictor(finding.quantity, finding.combination, record.observed)(
-        {**values, "unit_roundoff": 0.0})[0][index])
-    with mpmath.workdps(DIGITS):
-        scale = abs(truth) if truth != 0 else mpmath.mpf(1)
-        target_error = float(abs(mpmath.mpf(observed) - truth) / scale)
-        oracle_error = float(abs(mpmath.mpf(predicted) - truth) / scale)
-        shown = mpmath.nstr(truth, 20)
-    return (f"Against the equation evaluated with {DIGITS}-digit arithmetic ({shown}), the implementation's "
-            f"relative error is {target_error:.2g}; the float64 oracle's is {oracle_error:.2g}.")
-
-
-def _sizes(expr: Any, values: Mapping[str, Any]) -> dict[str, int]:
-    """Sizes of reduced axes (C, N, ...) read off the arrays, as the float64 oracle does."""
-    from ..compiler import _reduced_sizes
-
-    arrays = [np.shape(v) for v in values.values() if np.ndim(v)]
-    shape = np.broadcast_shapes(*arrays) if arrays else ()
-    return {name: shape[axis] if axis < len(shape) else 1 for name, axis in _reduced_sizes([expr]).items()}
-
+# --------------------------------------------------------------------------- findings
 
 def combine_findings(findings: Sequence[Finding]) -> Finding:
     """One finding for a case from its records: the first failing record, else the worst."""
@@ -132,16 +88,34 @@ def combine_findings(findings: Sequence[Finding]) -> Finding:
     )
 
 
+def finding_from(comparison: Comparison, record: Record, *, observable: bool = True) -> Finding:
+    """A finding for one quantity compared directly (outside :func:`~eqconform.verify.judge.judge`)."""
+    passed = comparison.ratio <= 1.0
+    return Finding(
+        observable=observable,
+        passed=passed,
+        variants=frozenset({"canonical"}) if passed else frozenset(),
+        ratio=comparison.ratio,
+        abs_error=comparison.abs_error,
+        detail=f"{comparison.detail} ({record.label})" if comparison.detail else record.label,
+        quantity=comparison.quantity,
+        index=comparison.index,
+        record=record,
+    )
+
+
+# --------------------------------------------------------------------------- verdicts
+
 def outcome_from_search(spec: Spec, summary: SearchSummary, describe: Callable[[Any], str]) -> CheckOutcome:
     """Turn what a search saw into a verdict, naming the variant the target follows."""
     failure = summary.failure
     worst = summary.worst
-    common = dict(
-        examples=summary.examples,
-        max_error=worst.ratio if worst else None,
-        max_abs_error=worst.abs_error if worst else None,
-        observed_through=summary.through,
-    )
+    common: dict[str, Any] = {
+        "examples": summary.examples,
+        "max_error": worst.ratio if worst else None,
+        "max_abs_error": worst.abs_error if worst else None,
+        "observed_through": summary.through,
+    }
     if isinstance(failure, TargetRaised):
         violated = isinstance(failure.error, ContractViolation)
         return CheckOutcome(
@@ -152,7 +126,7 @@ def outcome_from_search(spec: Spec, summary: SearchSummary, describe: Callable[[
         )
     if isinstance(failure, Mismatch):
         finding = failure.finding
-        deviation = sorted(finding.deviations)[0] if finding.deviations else None
+        deviation = min(finding.deviations) if finding.deviations else None
         sentences = [finding.detail]
         if deviation:
             note = spec.variant(deviation).note
@@ -204,97 +178,80 @@ def _passing_outcome(spec: Spec, summary: SearchSummary, common: dict[str, Any])
     return CheckOutcome(Outcome.PASS, variant=consistent[0], message=message, **common)
 
 
-@dataclass
-class DeterministicComponent:
-    """A component whose specs are deterministic: every check is oracle versus observation."""
+def with_statistics(outcome: CheckOutcome, tests: Sequence[StatisticalTest], what: str,
+                    counterexample: str | None = None) -> CheckOutcome:
+    """A search's verdict with statistical tests added: any failed test fails the check; a
+    check that was not observable exactly (a sampler that hides its draws) is settled by the tests."""
+    tests = tuple(tests)
+    if not tests:
+        return outcome
+    failed = [test for test in tests if not test.passed]
+    summary = f"{len(tests)} statistical test(s) of {what} at false-alarm probability {ALPHA:g} each"
+    if failed:
+        if outcome.outcome is Outcome.FAIL:
+            return CheckOutcome(**{**outcome.__dict__, "statistics": tests})
+        return CheckOutcome(
+            Outcome.FAIL, examples=outcome.examples, statistics=tests, counterexample=counterexample,
+            message=f"{what} does not follow the equation: "
+            + "; ".join(f"{test.name}: {test.statistic}, p = {test.p_value:.2g}" for test in failed),
+        )
+    if outcome.outcome is Outcome.SKIP:
+        return CheckOutcome(Outcome.PASS, examples=outcome.examples, statistics=tests,
+                            message=f"{summary}; the draws are not exposed, so the exact check is skipped "
+                            f"({outcome.message})")
+    message = f"{outcome.message} {summary}".strip()
+    return CheckOutcome(**{**outcome.__dict__, "statistics": tests, "message": message})
 
-    name: str
-    adapter: str
-    graph: SpecGraph
+
+# --------------------------------------------------------------------------- how a spec is checked
+
+class Search(Protocol):
+    """A search over drawn cases that ends in a verdict on one spec."""
+
+    def run(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome: ...
+
+
+def searched(spec: Spec, cases: st.SearchStrategy[Any], examine: Callable[[Any], Finding], explicit: Sequence[Any],
+             options: SearchSettings) -> tuple[CheckOutcome, Mismatch | TargetRaised | None]:
+    """Search ``cases`` (then the ``explicit`` ones) with ``examine``; the verdict, and the
+    failure it rests on, if any."""
+    summary = run_search(cases, examine, explicit, options)
+    return outcome_from_search(spec, summary, lambda case: case.describe()), summary.failure
+
+
+@dataclass(frozen=True)
+class CustomSearch:
+    """Drawn cases examined by a function of the component's own, for checks that are not one
+    oracle comparison per observed quantity (a winner left open where scores tie within their
+    bound; a norm bound through a stack the checker builds). ``examine(adapter, case)`` raises
+    :class:`~eqconform.verify.search.TargetRaised` for what the target raised."""
+
     cases: Callable[[], st.SearchStrategy[Any]]
-    explicit: Callable[[], Sequence[Any]]
-    observe: Callable[[Any, Any, SpecGraph], list[Record]]
-    #: Whether the same input must give the same output (not for a stochastic layer).
-    repeatable: bool = True
-    #: Better-conditioned versions of a case on which the equation's answer is equivalent,
-    #: each with a description (the same numbers in float64; LayerNorm rows shifted to zero
-    #: mean). Used to tell a wrong formula from a right one that loses accuracy.
-    recondition: Callable[[Any], Sequence[tuple[str, Any]]] = lambda case: ()
-    #: The hard corners, drawn instead of ``cases`` under the ``hard`` profile.
-    hard_cases: Callable[[], st.SearchStrategy[Any]] | None = None
+    examine: Callable[[Any, Any], Finding]
+    explicit: Callable[[], Sequence[Any]] = lambda: ()
 
-    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        outcome, failure = self._search(spec, adapter, options)
-        if isinstance(failure, Mismatch):
-            return self._diagnose(spec, adapter, failure, outcome)
-        if outcome.outcome is Outcome.PASS and self.repeatable:
-            return self._repeatability(spec, adapter, outcome)
+    def run(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
+        outcome, _ = searched(spec, self.cases(), lambda case: self.examine(adapter, case), self.explicit(), options)
         return outcome
 
-    def _examine(self, spec: Spec, adapter: Any, case: Any) -> Finding:
-        """Drive the target through one case and judge ``spec`` on what it did. Anything raised
-        while driving it, or a phase this spec needs that raised, is the target's
-        (:class:`TargetRaised`); anything raised while judging is the checker's own."""
-        try:
-            with quiet_target():
-                records = self.observe(adapter, case, self.graph)
-        except Exception as error:  # raised while driving the target: the target's
-            raise TargetRaised(case, error) from error
-        try:
-            return combine_findings([judge(self.graph, spec.id, record) for record in records])
-        except QuantityRaised as raised:  # a phase of the target that this spec needs raised
-            raise TargetRaised(case, raised.error) from raised.error
 
-    def _diagnose(self, spec: Spec, adapter: Any, failure: Mismatch, outcome: CheckOutcome) -> CheckOutcome:
-        """Re-run the minimal counterexample in better-conditioned forms: passing there means
-        the formula is right and the failure is a loss of accuracy at this input."""
-        alternatives = list(self.recondition(failure.case))
-        if not alternatives:
-            return outcome
-        passed_on = []
-        for description, alternative in alternatives:
-            try:
-                finding = self._examine(spec, adapter, alternative)
-            except TargetRaised:
-                continue
-            if finding.passed and finding.observable:
-                passed_on.append(description)
-        ratio = failure.finding.ratio
-        exactness = exact_note(self.graph, failure.finding)
-        if passed_on:
-            verdict = (f"Right formula, numerically unstable: the error here is {ratio:.3g} times the tolerance, "
-                       f"but the same check passes on {' and on '.join(passed_on)}, so the implementation "
-                       "follows the equation and loses accuracy at inputs like this one.")
-        else:
-            tried = " or ".join(description for description, _ in alternatives)
-            verdict = (f"Follows another formula: it also fails on {tried}, so the discrepancy is not a loss "
-                       "of accuracy.")
-        return CheckOutcome(**{**outcome.__dict__, "message": f"{verdict} {outcome.message} {exactness}".strip()})
+#: What a statistical check returns: its tests, or a verdict of its own (a draw outside the
+#: support, a variant no reading of the parameters explains, quantities the target hides).
+StatisticalVerdict = Sequence[StatisticalTest] | CheckOutcome
 
-    def _repeatability(self, spec: Spec, adapter: Any, outcome: CheckOutcome) -> CheckOutcome:
-        """Run one hand-picked case twice: the equation is deterministic, so must the target be."""
-        cases = list(self.explicit())
-        if not cases:
-            return outcome
-        case = cases[0]
-        with quiet_target():
-            first, second = (self.observe(adapter, case, self.graph) for _ in range(2))
-        for one, other in zip(first, second):
-            for name in checked_quantities(self.graph, spec.id, one.observed)[0]:
-                a, b = np.asarray(one.values[name]), np.asarray(other.values[name])
-                if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True):
-                    difference = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("inf")
-                    return CheckOutcome(
-                        Outcome.FAIL,
-                        examples=outcome.examples,
-                        counterexample=case.describe(),
-                        message=f"nondeterministic: two runs on the same input gave different {name} "
-                        f"(largest difference {difference:.3g}), where the equation is deterministic",
-                    )
-        return outcome
 
-    def _search(self, spec: Spec, adapter: Any, options: SearchSettings) -> tuple[CheckOutcome, Any]:
-        hard = options.profile == "hard" and self.hard_cases is not None
-        cases = self.hard_cases() if hard else self.cases()  # type: ignore[misc]
-        summary = run_search(cases, lambda case: self._examine(spec, adapter, case), self.explicit(), options)
-        return outcome_from_search(spec, summary, lambda case: case.describe()), summary.failure
+@dataclass(frozen=True)
+class Statistics:
+    """Statistical tests of a spec on large samples the target draws.
+
+    ``tests(adapter, options)`` draws (warnings silenced) and tests; ``what`` names what is
+    tested and ``counterexample`` how it was drawn, for the verdict. Alone, the tests settle
+    the spec (``examples`` counts the draws); after a search they run only when its outcome is
+    in ``after`` and are added to its verdict (:func:`with_statistics`).
+    """
+
+    tests: Callable[[Any, SearchSettings], StatisticalVerdict]
+    what: str = ""
+    counterexample: str | None = None
+    examples: int = 0
+    after: frozenset[Outcome] = frozenset({Outcome.PASS, Outcome.SKIP})

@@ -2,7 +2,7 @@
 (when they expose their standard-normal draws) and statistically.
 
 Exact (Hypothesis): ``alpha_t`` against the cumulative product of ``diffusion.alpha`` (array
-form through :mod:`eqconform.verify.extended`), ``gamma`` from the target's own alphas at a
+form through :func:`eqconform.verify.compiler.lower`), ``gamma`` from the target's own alphas at a
 drawn pair t < tau, ``alpha(eta)`` of eq. (8), and every sampler's output against its
 reparameterized equation at the draws it reports.
 
@@ -18,27 +18,27 @@ mean test (and the variance test).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import sympy as sp
-from eqconform.verify.results import Outcome, StatisticalTest
 from eqconform.specs import diffusion as specs
 from eqconform.specs import moments
-from eqconform.specs.model import Spec
 from sympy.stats.rv import RandomSymbol
 
-from ..extended import ExtendedSpecGraph
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record
-from ..moment_tests import covariance_test, mean_test, variance_test
+from ..results import StatisticalTest
 from ..search import SearchSettings
-from ..strategies import ArrayRecipe
-from ..strategies_extra import DiffusionInput, diffusion_inputs
-from .base import CheckOutcome, DeterministicComponent, quiet_target
-from .eecs182_support import with_statistics
+from ..statistics import covariance_test, mean_test, variance_test
+from ..strategies.arrays import ArrayRecipe
+from ..strategies.diffusion import DiffusionInput, diffusion_inputs
+from .base import Statistics
+from .oracle import OracleSearch
+from .table import Component, SpecCheck, searched_alone
 
-__all__ = ["DIFFUSION", "DiffusionComponent"]
+__all__ = ["DIFFUSION"]
 
 SAMPLES = 20_000
 #: (name of the setting, values) for the statistical tests of each sampler.
@@ -129,58 +129,64 @@ def _standardized_tests(name: str, sample: np.ndarray, laws: dict[str, Any], val
             variance_test(f"Var[{name}]", standardized, 0.0, 1.0, kurtosis)]
 
 
-class DiffusionComponent:
-    name = "diffusion"
-    adapter = "diffusion"
-
-    def __init__(self) -> None:
-        uses = [SpecUse(specs.STEP, rename={"noise": "noise_step"}), SpecUse(specs.ALPHA), SpecUse(specs.MARGINAL),
-                SpecUse(specs.GAMMA), SpecUse(specs.ETA_TO_ALPHA), SpecUse(specs.TWO_TIME)]
-        self.exact = DeterministicComponent(
-            name=self.name, adapter=self.adapter, graph=ExtendedSpecGraph(uses),
-            cases=lambda: diffusion_inputs(), explicit=lambda: [_separating_input()], observe=_observe,
-        )
-
-    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        outcome = self.exact.check(spec, adapter, options)
-        tests: list[StatisticalTest] = []
-        if outcome.outcome is Outcome.FAIL or outcome.outcome is Outcome.ERROR:
-            return outcome
-        z0 = np.linspace(-1.0, 3.0, SAMPLES)  # one fixed z_0 per draw (not symmetric, so a wrong mean shows)
-        rng = np.random.default_rng(options.seed)
-        with quiet_target():
-            if spec.id == specs.STEP.id:
-                laws = _laws(specs.STEP.id, "z_next")
-                for setting in STEP_SETTINGS:
-                    sample, _ = adapter.step(z0.copy(), setting["beta_t"], int(rng.integers(2**31)))
-                    values = {"z_prev": z0, **setting}
-                    tests += _standardized_tests(f"z_t at beta_t = {setting['beta_t']}", sample, laws, values)
-            elif spec.id == specs.MARGINAL.id:
-                laws = _laws(specs.MARGINAL.id, "zt")
-                for setting in MARGINAL_SETTINGS:
-                    sample, _ = adapter.marginal(z0.copy(), setting["abar_t"], int(rng.integers(2**31)))
-                    values = {"z0": z0, **setting}
-                    tests += _standardized_tests(f"z_t at alpha_t = {setting['abar_t']}", sample, laws, values)
-            elif spec.id == specs.TWO_TIME.id:
-                first_laws, second_laws = _laws(specs.TWO_TIME.id, "z1", ("z2",)), _laws(specs.TWO_TIME.id, "z2")
-                for setting in PAIR_SETTINGS:
-                    first, second, _ = adapter.pair(z0.copy(), setting["eta1"], setting["eta2"], int(rng.integers(2**31)))
-                    values = {"z0": z0, **setting}
-                    where = f"eta = ({setting['eta1']}, {setting['eta2']})"
-                    mean1 = _evaluate(first_laws["mean"], first_laws["inputs"], values)
-                    sd1 = _evaluate(first_laws["sd"], first_laws["inputs"], values)
-                    mean2 = _evaluate(second_laws["mean"], second_laws["inputs"], values)
-                    sd2 = _evaluate(second_laws["sd"], second_laws["inputs"], values)
-                    tests += _standardized_tests(f"ztilde(eta_1) at {where}", first, first_laws, values)
-                    tests += _standardized_tests(f"ztilde(eta_2) at {where}", second, second_laws, values)
-                    correlation = _evaluate(first_laws["cov_z2"], first_laws["inputs"], values) / (sd1 * sd2)
-                    tests.append(covariance_test(f"Corr[ztilde(eta_1), ztilde(eta_2)] at {where}",
-                                                 (np.asarray(first) - mean1) / sd1, (np.asarray(second) - mean2) / sd2,
-                                                 (0.0, 0.0), float(np.mean(correlation))))
-        if not tests:
-            return outcome
-        return with_statistics(outcome, tests, "the sampler's draws",
-                               counterexample=f"{SAMPLES} draws from z_0 = linspace(-1, 3, {SAMPLES})")
+#: Draws from one fixed z_0 each (not symmetric, so a wrong mean shows).
+_Z0 = np.linspace(-1.0, 3.0, SAMPLES)
 
 
-DIFFUSION = DiffusionComponent()
+def _sample_tests(adapter: Any, options: SearchSettings, *, sampler: str, spec_id: str, quantity: str, start: str,
+                  settings: Sequence[dict[str, float]], shown: str) -> list[StatisticalTest]:
+    """A one-draw sampler (``adapter.<sampler>(z_0, parameter, seed)``) at each setting of its
+    parameter, standardized with the spec's law of ``quantity`` (``start`` names z_0 there)."""
+    rng = np.random.default_rng(options.seed)
+    laws = _laws(spec_id, quantity)
+    tests: list[StatisticalTest] = []
+    for setting in settings:
+        (value,) = setting.values()
+        sample, _ = getattr(adapter, sampler)(_Z0.copy(), value, int(rng.integers(2**31)))
+        tests += _standardized_tests(f"z_t at {shown} = {value}", sample, laws, {start: _Z0, **setting})
+    return tests
+
+
+_step_tests = functools.partial(_sample_tests, sampler="step", spec_id=specs.STEP.id, quantity="z_next",
+                                start="z_prev", settings=STEP_SETTINGS, shown="beta_t")
+_marginal_tests = functools.partial(_sample_tests, sampler="marginal", spec_id=specs.MARGINAL.id, quantity="zt",
+                                    start="z0", settings=MARGINAL_SETTINGS, shown="alpha_t")
+
+
+def _pair_tests(adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
+    rng = np.random.default_rng(options.seed)
+    first_laws, second_laws = _laws(specs.TWO_TIME.id, "z1", ("z2",)), _laws(specs.TWO_TIME.id, "z2")
+    tests: list[StatisticalTest] = []
+    for setting in PAIR_SETTINGS:
+        first, second, _ = adapter.pair(_Z0.copy(), setting["eta1"], setting["eta2"], int(rng.integers(2**31)))
+        values = {"z0": _Z0, **setting}
+        where = f"eta = ({setting['eta1']}, {setting['eta2']})"
+        mean1 = _evaluate(first_laws["mean"], first_laws["inputs"], values)
+        sd1 = _evaluate(first_laws["sd"], first_laws["inputs"], values)
+        mean2 = _evaluate(second_laws["mean"], second_laws["inputs"], values)
+        sd2 = _evaluate(second_laws["sd"], second_laws["inputs"], values)
+        tests += _standardized_tests(f"ztilde(eta_1) at {where}", first, first_laws, values)
+        tests += _standardized_tests(f"ztilde(eta_2) at {where}", second, second_laws, values)
+        correlation = _evaluate(first_laws["cov_z2"], first_laws["inputs"], values) / (sd1 * sd2)
+        tests.append(covariance_test(f"Corr[ztilde(eta_1), ztilde(eta_2)] at {where}",
+                                     (np.asarray(first) - mean1) / sd1, (np.asarray(second) - mean2) / sd2,
+                                     (0.0, 0.0), float(np.mean(correlation))))
+    return tests
+
+
+def _sampler_statistics(tests: Callable[[Any, SearchSettings], list[StatisticalTest]]) -> Statistics:
+    return Statistics(tests, "the sampler's draws", counterexample=f"{SAMPLES} draws from z_0 = linspace(-1, 3, {SAMPLES})")
+
+
+_EXACT = OracleSearch(
+    graph=SpecGraph([SpecUse(specs.STEP, rename={"noise": "noise_step"}), SpecUse(specs.ALPHA), SpecUse(specs.MARGINAL),
+                     SpecUse(specs.GAMMA), SpecUse(specs.ETA_TO_ALPHA), SpecUse(specs.TWO_TIME)]),
+    cases=lambda: diffusion_inputs(), explicit=lambda: [_separating_input()], observe=_observe,
+)
+
+DIFFUSION = Component("diffusion", "diffusion", {
+    **searched_alone(_EXACT),
+    specs.STEP.id: SpecCheck(_EXACT, _sampler_statistics(_step_tests)),
+    specs.MARGINAL.id: SpecCheck(_EXACT, _sampler_statistics(_marginal_tests)),
+    specs.TWO_TIME.id: SpecCheck(_EXACT, _sampler_statistics(_pair_tests)),
+})

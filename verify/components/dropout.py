@@ -21,20 +21,21 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy import stats
-
-from eqconform.verify.results import Outcome, StatisticalTest
 from eqconform.specs import dropout as specs
-from eqconform.specs.model import Spec
+from sympy import stats
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record, ensure_unchanged
+from ..results import Outcome, StatisticalTest
 from ..search import SearchSettings
-from ..statistics import ALPHA, DETECTABLE_SHIFT, binomial_test, normal_two_sided, power_against_shift
-from ..strategies import ArrayRecipe, DropoutInput, dropout_inputs
-from .base import CheckOutcome, DeterministicComponent, quiet_target
+from ..statistics import ALPHA, DETECTABLE_SHIFT, normal_two_sided, power_against_shift, rate_test
+from ..strategies.arrays import ArrayRecipe
+from ..strategies.dropout import DropoutInput, dropout_inputs
+from .base import CheckOutcome, Statistics
+from .oracle import OracleSearch
+from .table import Component, SpecCheck, searched_alone
 
-__all__ = ["DROPOUT", "DropoutComponent"]
+__all__ = ["DROPOUT"]
 
 SAMPLE_SHAPE = (512, 512)
 PROBABILITIES = (0.3, 0.8)
@@ -69,7 +70,7 @@ def _separating_input() -> DropoutInput:
     return DropoutInput(f64, 0.3, ArrayRecipe((8, 8), f64, seed=1), ArrayRecipe((8, 8), f64, seed=2), seed=3)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _laws(variant_id: str) -> dict[str, Callable[..., float]]:
     """Drop probability, E[y] and Var[y] for unit input, as functions of p, from the specs."""
     variant = specs.MASK.variant(variant_id)
@@ -92,24 +93,12 @@ def _samples(adapter: Any, seed: int) -> dict[float, tuple[np.ndarray, np.ndarra
     return samples
 
 
-def _binomial(name: str, what: str, successes: int, trials: int, probability: float) -> StatisticalTest:
-    test = binomial_test(successes, trials, probability)
-    return StatisticalTest(
-        name=name,
-        statistic=f"{what}: {successes} of {trials} ({test.rate:.4f}; expected {probability:.4f})",
-        p_value=test.p_value,
-        alpha=ALPHA,
-        power=f"{power_against_shift(trials, probability):.6f} against a rate off by {DETECTABLE_SHIFT}",
-        passed=test.p_value >= ALPHA,
-    )
-
-
 def _rate_tests(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> dict[str, list[StatisticalTest]]:
     tests: dict[str, list[StatisticalTest]] = {}
     for variant in specs.MASK.variants:
         drop = _laws(variant.id)["drop"]
         tests[variant.id] = [
-            _binomial(f"drop rate at p = {p} under {variant.id}", "zeros", int(np.count_nonzero(first == 0)), first.size, float(drop(p)))
+            rate_test(f"drop rate at p = {p} under {variant.id}", "zeros", int(np.count_nonzero(first == 0)), first.size, float(drop(p)))
             for p, (first, _) in samples.items()
         ]
     return tests
@@ -119,10 +108,10 @@ def _independence_tests(first: np.ndarray, second: np.ndarray, keep: float) -> l
     a, b = first != 0, second != 0
     joint = keep * keep
     return [
-        _binomial("independent across calls", "kept in both of two calls", int(np.count_nonzero(a & b)), a.size, joint),
-        _binomial("independent across features", "both of features (2j, 2j+1) kept",
+        rate_test("independent across calls", "kept in both of two calls", int(np.count_nonzero(a & b)), a.size, joint),
+        rate_test("independent across features", "both of features (2j, 2j+1) kept",
                   int(np.count_nonzero(a[:, 0::2] & a[:, 1::2])), a[:, 0::2].size, joint),
-        _binomial("independent across rows", "both of rows (2i, 2i+1) kept",
+        rate_test("independent across rows", "both of rows (2i, 2i+1) kept",
                   int(np.count_nonzero(a[0::2, :] & a[1::2, :])), a[0::2, :].size, joint),
     ]
 
@@ -144,69 +133,66 @@ def _mean_test(first: np.ndarray, p: float, variant_id: str) -> StatisticalTest:
     )
 
 
-class DropoutComponent:
-    name = "dropout"
-    adapter = "dropout"
+def _identify(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[str | None, dict[str, list[StatisticalTest]]]:
+    """The first reading of p whose drop rates pass at every p (None if none does), and the
+    rate tests of every reading."""
+    rates = _rate_tests(samples)
+    consistent = [variant for variant, tests in rates.items() if all(t.passed for t in tests)]
+    return (consistent[0] if consistent else None), rates
 
-    def __init__(self) -> None:
-        self.graph = SpecGraph([
-            SpecUse(specs.MASK), SpecUse(specs.SCALING), SpecUse(specs.EVAL, rename={"y": "y_eval"}), SpecUse(specs.BACKWARD),
-        ])
-        self.exact = DeterministicComponent(
-            name=self.name, adapter=self.adapter, graph=self.graph,
-            cases=lambda: dropout_inputs(min_p=0.05), explicit=lambda: [_separating_input()], observe=_observe,
-            repeatable=False,
-        )
 
-    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        if spec.id == specs.MASK.id:
-            return self._check_mask(adapter, options)
-        outcome = self.exact.check(spec, adapter, options)
-        if spec.id != specs.SCALING.id or outcome.outcome is not Outcome.PASS:
-            return outcome
-        with quiet_target():
-            samples = _samples(adapter, options.seed)
-        variant = self._identify(samples)[0] or specs.MASK.canonical.id
-        p = PROBABILITIES[0]
-        test = _mean_test(samples[p][0], p, variant)
-        if test.passed:
-            return CheckOutcome(**{**outcome.__dict__, "statistics": (test,)})
-        return CheckOutcome(**{**outcome.__dict__, "outcome": Outcome.FAIL, "statistics": (test,),
-                               "message": f"the training output's mean is not the input: {test.statistic}"})
-
-    def _identify(self, samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[str | None, dict[str, list[StatisticalTest]]]:
-        rates = _rate_tests(samples)
-        consistent = [variant for variant, tests in rates.items() if all(t.passed for t in tests)]
-        return (consistent[0] if consistent else None), rates
-
-    def _check_mask(self, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        with quiet_target():
-            samples = _samples(adapter, options.seed)
-        variant, rates = self._identify(samples)
-        examples = 2 * len(samples)
-        if variant is None:
-            tests = tuple(t for group in rates.values() for t in group)
-            observed = ", ".join(f"{np.mean(first == 0):.4f} at p = {p}" for p, (first, _) in samples.items())
-            return CheckOutcome(
-                Outcome.FAIL, examples=examples, statistics=tests,
-                message=f"the drop rate matches no reading of p: zeros in {observed}",
-                counterexample=f"Dropout(p).forward(np.ones({SAMPLE_SHAPE}), train=True) for p in {PROBABILITIES}",
-            )
-        keep = 1 - float(_laws(variant)["drop"](PROBABILITIES[0]))
-        independence = _independence_tests(*samples[PROBABILITIES[0]], keep)
-        tests = (*rates[variant], *independence)
-        failed = [t for t in independence if not t.passed]
-        if failed:
-            return CheckOutcome(
-                Outcome.FAIL, variant=variant, examples=examples, statistics=tests,
-                message="the mask is not a fresh independent draw: " + "; ".join(f"{t.name} ({t.statistic})" for t in failed),
-                counterexample=f"two calls of Dropout(p={PROBABILITIES[0]}).forward(np.ones({SAMPLE_SHAPE}), train=True)",
-            )
-        family = len(tests) * ALPHA
+def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
+    """dropout.mask: the reading of p the drop rates follow, and a fresh independent mask."""
+    samples = _samples(adapter, options.seed)
+    variant, rates = _identify(samples)
+    examples = 2 * len(samples)
+    if variant is None:
+        tests = tuple(t for group in rates.values() for t in group)
+        observed = ", ".join(f"{np.mean(first == 0):.4f} at p = {p}" for p, (first, _) in samples.items())
         return CheckOutcome(
-            Outcome.PASS, variant=variant, examples=examples, statistics=tests,
-            message=f"{len(tests)} tests at false-alarm probability {ALPHA:g} each (at most {family:.0e} together)",
+            Outcome.FAIL, examples=examples, statistics=tests,
+            message=f"the drop rate matches no reading of p: zeros in {observed}",
+            counterexample=f"Dropout(p).forward(np.ones({SAMPLE_SHAPE}), train=True) for p in {PROBABILITIES}",
         )
+    keep = 1 - float(_laws(variant)["drop"](PROBABILITIES[0]))
+    independence = _independence_tests(*samples[PROBABILITIES[0]], keep)
+    tests = (*rates[variant], *independence)
+    failed = [t for t in independence if not t.passed]
+    if failed:
+        return CheckOutcome(
+            Outcome.FAIL, variant=variant, examples=examples, statistics=tests,
+            message="the mask is not a fresh independent draw: " + "; ".join(f"{t.name} ({t.statistic})" for t in failed),
+            counterexample=f"two calls of Dropout(p={PROBABILITIES[0]}).forward(np.ones({SAMPLE_SHAPE}), train=True)",
+        )
+    family = len(tests) * ALPHA
+    return CheckOutcome(
+        Outcome.PASS, variant=variant, examples=examples, statistics=tests,
+        message=f"{len(tests)} tests at false-alarm probability {ALPHA:g} each (at most {family:.0e} together)",
+    )
 
 
-DROPOUT = DropoutComponent()
+def _output_mean(adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
+    """E[y] = x for the training output, under the reading of p the drop rates follow."""
+    samples = _samples(adapter, options.seed)
+    variant = _identify(samples)[0] or specs.MASK.canonical.id
+    p = PROBABILITIES[0]
+    return [_mean_test(samples[p][0], p, variant)]
+
+
+_EXACT = OracleSearch(
+    graph=SpecGraph([
+        SpecUse(specs.MASK), SpecUse(specs.SCALING), SpecUse(specs.EVAL, rename={"y": "y_eval"}), SpecUse(specs.BACKWARD),
+    ]),
+    cases=lambda: dropout_inputs(min_p=0.05), explicit=lambda: [_separating_input()], observe=_observe,
+    repeatable=False,
+)
+
+DROPOUT = Component("dropout", "dropout", {
+    **searched_alone(_EXACT),
+    specs.MASK.id: SpecCheck(statistics=Statistics(_mask_verdict)),
+    specs.SCALING.id: SpecCheck(_EXACT, Statistics(
+        _output_mean, "the training output's mean",
+        counterexample=f"Dropout(p={PROBABILITIES[0]}).forward(np.ones({SAMPLE_SHAPE}), train=True)",
+        after=frozenset({Outcome.PASS}),
+    )),
+})

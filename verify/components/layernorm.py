@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from eqconform.specs import layernorm as specs
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record, ensure_unchanged
-from ..strategies import ArrayRecipe, LayerNormInput, hard_layernorm_inputs, layernorm_inputs
-from .base import DeterministicComponent
+from ..strategies.arrays import ArrayRecipe
+from ..strategies.layernorm import LayerNormInput, hard_layernorm_inputs, layernorm_inputs
+from .oracle import OracleSearch
+from .table import Component, searched_alone
 
 __all__ = ["LAYERNORM"]
 
@@ -55,9 +56,7 @@ def reconditioned(case: LayerNormInput) -> list[tuple[str, LayerNormInput]]:
     return alternatives
 
 
-LAYERNORM = DeterministicComponent(
-    name="layernorm",
-    adapter="layernorm",
+_SEARCH = OracleSearch(
     graph=SpecGraph([SpecUse(spec) for spec in specs.SPECS]),
     cases=lambda: layernorm_inputs(),
     explicit=separating_inputs,
@@ -65,3 +64,5 @@ LAYERNORM = DeterministicComponent(
     recondition=reconditioned,
     hard_cases=hard_layernorm_inputs,
 )
+
+LAYERNORM = Component("layernorm", "layernorm", searched_alone(_SEARCH))

@@ -11,9 +11,10 @@ from eqconform.specs import layernorm_exam as specs
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record
-from ..strategies import LayerNormInput, layernorm_inputs
-from .base import DeterministicComponent
+from ..strategies.layernorm import LayerNormInput, layernorm_inputs
 from .layernorm import reconditioned
+from .oracle import OracleSearch
+from .table import Component, searched_alone
 
 __all__ = ["LAYERNORM_EXAM"]
 
@@ -27,12 +28,12 @@ def _observe(adapter: Any, case: LayerNormInput, graph: SpecGraph) -> list[Recor
     return [Record(label, values, frozenset({"y", "gx"}), case.dtype)]
 
 
-LAYERNORM_EXAM = DeterministicComponent(
-    name="layernorm_exam",
-    adapter="layernorm",
+_SEARCH = OracleSearch(
     graph=SpecGraph([SpecUse(spec) for spec in _CHECKED]),
     cases=lambda: layernorm_inputs(min_features=2, affine=False, eps=0.0),
-    explicit=lambda: [],
+    explicit=list,
     observe=_observe,
     recondition=reconditioned,
 )
+
+LAYERNORM_EXAM = Component("layernorm_exam", "layernorm", searched_alone(_SEARCH))

@@ -9,7 +9,7 @@ on a target's LayerNorm with eps = 0, gamma = 1, beta = 0 (the exam's LN = h(f(x
   (identity attention and feed-forward blocks: each layer is x -> x + LN(x), twice) on a
   normalized input, and compares every layer's output with (2l + 1) x^(0). The value is the
   spec's closed form; the tolerance is the rounding bound of the computation the stack performs
-  (2l applications of the exam's f and h, nested), from :mod:`eqconform.verify.extended`.
+  (2l applications of the exam's f and h, nested), from :mod:`eqconform.verify.rounding`.
 - ``ln_scaling.grad_bound``: the upstream gradient of norm sqrt(d) is propagated back through the
   stack with the target's LayerNorm backward pass, and every layer's gradient norm must be at
   most the spec's bound (2L + 1)/(2l + 1) sqrt(d) (eq. (23)), up to the rounding bound of each
@@ -27,32 +27,26 @@ import numpy as np
 import sympy as sp
 from eqconform.specs import layernorm_exam as exam_specs
 from eqconform.specs import ln_scaling as specs
-from eqconform.specs.model import Spec
 
 from .. import tolerance
-from ..compiler import compile_expressions, compile_program, lower
-from ..extended import ExtendedSpecGraph, bound_program
+from ..compiler import compile_expressions, lower
 from ..graph import SpecGraph, SpecUse
 from ..judge import Comparison, Finding, Record, compare
-from ..search import SearchSettings, TargetRaised, run_search
-from ..strategies_extra import (
+from ..rounding import error_bound_program
+from ..search import TargetRaised
+from ..strategies.layernorm import (
     PreNormStack,
     ScaledLayerNormInput,
     prenorm_stacks,
     scaled_layernorm_inputs,
 )
-from .base import (
-    CheckOutcome,
-    DeterministicComponent,
-    combine_findings,
-    outcome_from_search,
-    quiet_target,
-)
-from .eecs182_support import finding_from
+from .base import CustomSearch, combine_findings, finding_from, quiet_target
+from .oracle import OracleSearch
+from .table import Component, SpecCheck, searched_alone
 
 __all__ = ["LN_SCALING"]
 
-_EXAM = [exam_specs.DEMEAN, exam_specs.NORMALIZE, exam_specs.DEMEAN_GRAD, exam_specs.NORMALIZE_GRAD]
+_PIECES = [exam_specs.DEMEAN, exam_specs.NORMALIZE, exam_specs.DEMEAN_GRAD, exam_specs.NORMALIZE_GRAD]
 
 
 def _layernorm(adapter: Any, x: np.ndarray, upstream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,8 +87,7 @@ def _stack_program(operators: int) -> Any:
     current = sp.Symbol("x0")
     for _ in range(operators):
         current = current + normalize.xreplace({z: demean.xreplace({x: current})})
-    assignments, (error,) = bound_program((current,))
-    return compile_program(assignments, (error,))
+    return error_bound_program(current).compiled()
 
 
 @functools.cache
@@ -108,91 +101,92 @@ def _bound_of_layer() -> Any:
     return sp.lambdify((specs.nlayers, specs.lyr, specs.d), specs.GRAD_BOUND.canonical.expression("gbound"))
 
 
-class LnScalingComponent:
-    name = "ln_scaling"
-    adapter = "layernorm"
-
-    def __init__(self) -> None:
-        uses = [SpecUse(spec) for spec in (*_EXAM, specs.OUTPUT_SCALE, specs.GRAD_SCALE)]
-        self.exact = DeterministicComponent(
-            name=self.name, adapter=self.adapter, graph=ExtendedSpecGraph(uses),
-            cases=lambda: scaled_layernorm_inputs(), explicit=lambda: [_separating_scaled()], observe=_observe_scaled,
-        )
-        self.backward = SpecGraph([SpecUse(spec) for spec in _EXAM])
-
-    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        if spec.id in (specs.OUTPUT_SCALE.id, specs.GRAD_SCALE.id):
-            return self.exact.check(spec, adapter, options)
-        examine = self._forward if spec.id == specs.PRENORM_FORWARD.id else self._gradients
-        explicit = [PreNormStack(np.dtype(np.float64), 3, 2, 8, 3, True), PreNormStack(np.dtype(np.float32), 4, 3, 16, 5, False)]
-        summary = run_search(prenorm_stacks(), lambda case: examine(adapter, case), explicit, options)
-        return outcome_from_search(spec, summary, lambda case: case.describe())
-
-    def _run_stack(self, adapter: Any, case: PreNormStack) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Inputs of the 2L maps x -> x + LN(x) and the layer outputs x^(1..L)."""
-        x, inputs, outputs = case.x0, [], []
-        try:
-            with quiet_target():
-                for operator in range(1, 2 * case.layers + 1):
-                    inputs.append(x)
-                    y, _ = _layernorm(adapter, x, np.zeros_like(x))
-                    x = (x + y).astype(case.dtype)
-                    if operator % 2 == 0:
-                        outputs.append(x)
-        except Exception as error:
-            raise TargetRaised(case, error) from error
-        return inputs, outputs
-
-    def _forward(self, adapter: Any, case: PreNormStack) -> Finding:
-        _, outputs = self._run_stack(adapter, case)
-        u = tolerance.oracle_unit_roundoff(case.dtype)
-        findings = []
-        for layer, observed in enumerate(outputs, start=1):
-            predicted = _closed_form()({"x0": case.x0, "lyr": layer})[0]
-            (bound,) = _stack_program(2 * layer)({"x0": case.x0, "unit_roundoff": u})
-            record = Record(f"layer {layer} of {case.layers}", {"x0": case.x0, "lyr": layer, "xl": observed},
-                            frozenset({"xl"}), case.dtype)
-            findings.append(finding_from(compare(observed, predicted, bound, record, "x^(l)"), record))
-        return combine_findings(findings)
-
-    def _gradients(self, adapter: Any, case: PreNormStack) -> Finding:
-        inputs, _ = self._run_stack(adapter, case)
-        combination = next(self.backward.combinations(self.backward.chain("gx", {"gx"})))
-        u = tolerance.oracle_unit_roundoff(case.dtype)
-        g = case.upstream
-        accumulated = np.zeros(case.rows)
-        findings = []
-        amplification = 2 * case.layers + 1
-        try:
-            with quiet_target():
-                for operator in range(2 * case.layers, 0, -1):
-                    x = inputs[operator - 1]
-                    _, gx = _layernorm(adapter, x, g)
-                    _, step_bound = self.backward.predictor("gx", combination, frozenset({"gx"}))(
-                        {"x": x, "gy": g, "unit_roundoff": u})
-                    step_error = tolerance.SAFETY * step_bound + u * np.abs(np.asarray(g, dtype=np.float64))
-                    accumulated += amplification * np.linalg.norm(step_error, axis=1)
-                    g = (g + gx).astype(case.dtype)
-                    if operator % 2 == 1:
-                        findings.append(self._bound_finding(case, (operator - 1) // 2, g, accumulated))
-        except TargetRaised:
-            raise
-        except Exception as error:
-            raise TargetRaised(case, error) from error
-        return combine_findings(findings)
-
-    def _bound_finding(self, case: PreNormStack, layer: int, gradient: np.ndarray, accumulated: np.ndarray) -> Finding:
-        norms = np.linalg.norm(np.asarray(gradient, dtype=np.float64), axis=1)
-        bound = float(_bound_of_layer()(case.layers, layer, case.features)) if layer >= 1 else np.inf
-        allowed = accumulated + tolerance.floor(case.dtype)
-        excess = np.maximum(norms - bound, 0.0)
-        ratios = excess / allowed
-        worst = int(np.argmax(ratios if np.any(ratios > 0) else norms))
-        record = Record(f"layer {layer} of {case.layers}", {}, frozenset({"gbound"}), case.dtype)
-        detail = (f"||g^({layer})|| of row {worst} = {norms[worst]!r}, the bound (23) is {bound!r} "
-                  f"(ratio {norms[worst] / bound:.6f}; rounding allowance {allowed[worst]:.3g})")
-        comparison = Comparison(float(np.max(ratios)), float(excess[worst]), detail, "gbound", (worst,))
-        return finding_from(comparison, record, observable=layer >= 1)
+_BACKWARD = SpecGraph([SpecUse(spec) for spec in _PIECES])
 
 
-LN_SCALING = LnScalingComponent()
+def _run_stack(adapter: Any, case: PreNormStack) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Inputs of the 2L maps x -> x + LN(x) and the layer outputs x^(1..L)."""
+    x, inputs, outputs = case.x0, [], []
+    try:
+        with quiet_target():
+            for operator in range(1, 2 * case.layers + 1):
+                inputs.append(x)
+                y, _ = _layernorm(adapter, x, np.zeros_like(x))
+                x = (x + y).astype(case.dtype)
+                if operator % 2 == 0:
+                    outputs.append(x)
+    except Exception as error:
+        raise TargetRaised(case, error) from error
+    return inputs, outputs
+
+
+def _forward(adapter: Any, case: PreNormStack) -> Finding:
+    """Every layer's output against the closed form (2l + 1) x^(0)."""
+    _, outputs = _run_stack(adapter, case)
+    u = tolerance.oracle_unit_roundoff(case.dtype)
+    findings = []
+    for layer, observed in enumerate(outputs, start=1):
+        predicted = _closed_form()({"x0": case.x0, "lyr": layer})[0]
+        (bound,) = _stack_program(2 * layer)({"x0": case.x0, "unit_roundoff": u})
+        record = Record(f"layer {layer} of {case.layers}", {"x0": case.x0, "lyr": layer, "xl": observed},
+                        frozenset({"xl"}), case.dtype)
+        findings.append(finding_from(compare(observed, predicted, bound, record, "x^(l)"), record))
+    return combine_findings(findings)
+
+
+def _gradients(adapter: Any, case: PreNormStack) -> Finding:
+    """Every layer's gradient norm against the bound (23), back through the stack."""
+    inputs, _ = _run_stack(adapter, case)
+    combination = next(_BACKWARD.combinations(_BACKWARD.chain("gx", {"gx"})))
+    u = tolerance.oracle_unit_roundoff(case.dtype)
+    g = case.upstream
+    accumulated = np.zeros(case.rows)
+    findings = []
+    amplification = 2 * case.layers + 1
+    try:
+        with quiet_target():
+            for operator in range(2 * case.layers, 0, -1):
+                x = inputs[operator - 1]
+                _, gx = _layernorm(adapter, x, g)
+                _, step_bound = _BACKWARD.predictor("gx", combination, frozenset({"gx"}))(
+                    {"x": x, "gy": g, "unit_roundoff": u})
+                step_error = tolerance.SAFETY * step_bound + u * np.abs(np.asarray(g, dtype=np.float64))
+                accumulated += amplification * np.linalg.norm(step_error, axis=1)
+                g = (g + gx).astype(case.dtype)
+                if operator % 2 == 1:
+                    findings.append(_bound_finding(case, (operator - 1) // 2, g, accumulated))
+    except TargetRaised:
+        raise
+    except Exception as error:
+        raise TargetRaised(case, error) from error
+    return combine_findings(findings)
+
+
+def _bound_finding(case: PreNormStack, layer: int, gradient: np.ndarray, accumulated: np.ndarray) -> Finding:
+    norms = np.linalg.norm(np.asarray(gradient, dtype=np.float64), axis=1)
+    bound = float(_bound_of_layer()(case.layers, layer, case.features)) if layer >= 1 else np.inf
+    allowed = accumulated + tolerance.floor(case.dtype)
+    excess = np.maximum(norms - bound, 0.0)
+    ratios = excess / allowed
+    worst = int(np.argmax(ratios if np.any(ratios > 0) else norms))
+    record = Record(f"layer {layer} of {case.layers}", {}, frozenset({"gbound"}), case.dtype)
+    detail = (f"||g^({layer})|| of row {worst} = {norms[worst]!r}, the bound (23) is {bound!r} "
+              f"(ratio {norms[worst] / bound:.6f}; rounding allowance {allowed[worst]:.3g})")
+    comparison = Comparison(float(np.max(ratios)), float(excess[worst]), detail, "gbound", (worst,))
+    return finding_from(comparison, record, observable=layer >= 1)
+
+
+def _stacks() -> list[PreNormStack]:
+    return [PreNormStack(np.dtype(np.float64), 3, 2, 8, 3, True), PreNormStack(np.dtype(np.float32), 4, 3, 16, 5, False)]
+
+
+_SCALED = OracleSearch(
+    graph=SpecGraph([SpecUse(spec) for spec in (*_PIECES, specs.OUTPUT_SCALE, specs.GRAD_SCALE)]),
+    cases=lambda: scaled_layernorm_inputs(), explicit=lambda: [_separating_scaled()], observe=_observe_scaled,
+)
+
+LN_SCALING = Component("ln_scaling", "layernorm", {
+    **searched_alone(_SCALED, [specs.OUTPUT_SCALE.id, specs.GRAD_SCALE.id]),
+    specs.PRENORM_FORWARD.id: SpecCheck(CustomSearch(cases=prenorm_stacks, examine=_forward, explicit=_stacks)),
+    specs.GRAD_BOUND.id: SpecCheck(CustomSearch(cases=prenorm_stacks, examine=_gradients, explicit=_stacks)),
+})

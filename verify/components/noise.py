@@ -24,23 +24,22 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from eqconform.verify.results import Outcome, StatisticalTest
 from eqconform.specs import moments
 from eqconform.specs import noise as specs
-from eqconform.specs.model import Spec
 from sympy import stats
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record
-from ..moment_tests import covariance_test, mean_test, variance_test
+from ..results import Outcome, StatisticalTest
 from ..search import SearchSettings
-from ..statistics import ALPHA, DETECTABLE_SHIFT, binomial_test, power_against_shift
-from ..strategies import ArrayRecipe
-from ..strategies_extra import NoiseInput, noise_inputs
-from .base import CheckOutcome, DeterministicComponent, quiet_target
-from .eecs182_support import with_statistics
+from ..statistics import covariance_test, mean_test, rate_test, variance_test
+from ..strategies.arrays import ArrayRecipe
+from ..strategies.noise import NoiseInput, noise_inputs
+from .base import CheckOutcome, Statistics
+from .oracle import OracleSearch
+from .table import Component, SpecCheck, searched_alone
 
-__all__ = ["NOISE", "NoiseComponent"]
+__all__ = ["NOISE"]
 
 SHAPE = (200, 500)
 GAUSSIAN_SETTINGS = ((1.0, 0.5), (-0.3, 2.0))
@@ -94,91 +93,79 @@ def _bernoulli_laws() -> dict[str, Any]:
             "variance": sp.lambdify(specs.keep, variance), "support": support}
 
 
-def _binomial(name: str, what: str, successes: int, trials: int, probability: float) -> StatisticalTest:
-    test = binomial_test(successes, trials, probability)
-    return StatisticalTest(
-        name=name, statistic=f"{what}: {successes} of {trials} ({test.rate:.4f}; expected {probability:.4f})",
-        p_value=test.p_value, alpha=ALPHA,
-        power=f"{power_against_shift(trials, probability):.6f} against a rate off by {DETECTABLE_SHIFT}",
-        passed=test.p_value >= ALPHA,
-    )
+def _gaussian_draws(adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
+    """noise.draw: mean, variance and independence of neighbours at each Gaussian setting."""
+    laws = _gaussian_laws()
+    tests = []
+    for index, (mu, sigma) in enumerate(GAUSSIAN_SETTINGS):
+        R = np.asarray(adapter.draw(SHAPE, mu, sigma, options.seed + index), dtype=np.float64)
+        mean, variance = float(laws["mean"](mu, sigma)), float(laws["variance"](mu, sigma))
+        where = f"mu = {mu:g}, sigma = {sigma:g}"
+        tests.append(mean_test(f"E[R_ij] at {where}", R, mean, variance))
+        tests.append(variance_test(f"Var[R_ij] at {where}", R, mean, variance, float(laws["fourth"](mu, sigma))))
+        tests.append(covariance_test(f"neighbouring R_ij independent at {where}", R[:, 0::2], R[:, 1::2],
+                                     (mean, mean), float(laws["covariance"](mu, sigma))))
+    return tests
 
 
-class NoiseComponent:
-    name = "noise"
-    adapter = "noise"
-
-    def __init__(self) -> None:
-        self.graph = SpecGraph([SpecUse(spec) for spec in (specs.PERTURBED_LOSS, specs.GAMMA, specs.EXPECTED_LOSS)])
-        self.exact = DeterministicComponent(
-            name=self.name, adapter=self.adapter, graph=self.graph, cases=lambda: noise_inputs(),
-            explicit=lambda: [_separating_input()], observe=_observe,
-        )
-
-    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        if spec.id == specs.DRAW.id:
-            return self._gaussian_draws(adapter, options)
-        if spec.id == specs.DROPOUT_DRAW.id:
-            return self._bernoulli_draws(adapter, options)
-        outcome = self.exact.check(spec, adapter, options)
-        if spec.id != specs.EXPECTED_LOSS.id or outcome.outcome is not Outcome.PASS:
-            return outcome
-        return with_statistics(outcome, self._loss_tests(adapter, options), "the empirical loss of the sampler",
-                               counterexample=f"the mean loss of {LOSS_DRAWS} draws on a fixed 6 x 4 problem")
-
-    def _gaussian_draws(self, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        laws = _gaussian_laws()
-        tests = []
-        with quiet_target():
-            for index, (mu, sigma) in enumerate(GAUSSIAN_SETTINGS):
-                R = np.asarray(adapter.draw(SHAPE, mu, sigma, options.seed + index), dtype=np.float64)
-                mean, variance = float(laws["mean"](mu, sigma)), float(laws["variance"](mu, sigma))
-                where = f"mu = {mu:g}, sigma = {sigma:g}"
-                tests.append(mean_test(f"E[R_ij] at {where}", R, mean, variance))
-                tests.append(variance_test(f"Var[R_ij] at {where}", R, mean, variance, float(laws["fourth"](mu, sigma))))
-                tests.append(covariance_test(f"neighbouring R_ij independent at {where}", R[:, 0::2], R[:, 1::2],
-                                             (mean, mean), float(laws["covariance"](mu, sigma))))
-        return with_statistics(CheckOutcome(Outcome.PASS, examples=len(GAUSSIAN_SETTINGS) * int(np.prod(SHAPE))),
-                               tests, "the Gaussian draws", counterexample=f"draw({SHAPE}, mu, sigma) at {GAUSSIAN_SETTINGS}")
-
-    def _bernoulli_draws(self, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        laws = _bernoulli_laws()
-        tests = []
-        with quiet_target():
-            for index, keep in enumerate(KEEP_SETTINGS):
-                R = np.asarray(adapter.draw_bernoulli(SHAPE, keep, options.seed + index), dtype=np.float64)
-                outside = int(np.count_nonzero(~np.isin(R, laws["support"])))
-                if outside:
-                    return CheckOutcome(Outcome.FAIL, examples=R.size,
-                                        message=f"{outside} draws at kappa = {keep} are not in {laws['support']}",
-                                        counterexample=f"draw_bernoulli({SHAPE}, {keep})")
-                one = float(laws["one"](keep))
-                ones = R == laws["support"][-1]
-                tests.append(_binomial(f"P(R_ij = 1) at kappa = {keep}", "ones", int(np.count_nonzero(ones)), R.size, one))
-                tests.append(_binomial(f"neighbours independent at kappa = {keep}", "both of (2j, 2j+1) equal 1",
-                                       int(np.count_nonzero(ones[:, 0::2] & ones[:, 1::2])), ones[:, 0::2].size, one * one))
-        return with_statistics(CheckOutcome(Outcome.PASS, examples=len(KEEP_SETTINGS) * int(np.prod(SHAPE))),
-                               tests, "the Bernoulli draws", counterexample=f"draw_bernoulli({SHAPE}, kappa) at {KEEP_SETTINGS}")
-
-    def _loss_tests(self, adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
-        rng = np.random.default_rng(options.seed)
-        X, y, w = rng.standard_normal((6, 4)), rng.standard_normal(6), rng.standard_normal(4)
-        problem = {"X": X, "y": y[:, None], "w": w[None, :]}
-        tests = []
-        mu, sigma = 0.8, 0.6
-        with quiet_target():
-            losses = np.asarray(adapter.empirical_losses(X, y, w, mu, sigma, LOSS_DRAWS, options.seed), dtype=np.float64)
-        expected = float(self.graph.evaluate("Lexp", {**problem, "mu": mu, "sigma": sigma}).item())
-        tests.append(mean_test(f"mean loss of Gaussian noise at mu = {mu}, sigma = {sigma}", losses, expected))
-        laws, keep = _bernoulli_laws(), 0.7
-        with quiet_target():
-            losses = np.asarray(adapter.empirical_bernoulli_losses(X, y, w, keep, LOSS_DRAWS, options.seed + 1),
-                                dtype=np.float64)
-        mean, variance = float(laws["mean"](keep)), float(laws["variance"](keep))
-        expected = float(self.graph.evaluate("Lexp", {**problem, "mu": mean, "sigma": np.sqrt(variance)}).item())
-        tests.append(mean_test(f"mean loss of Bernoulli (dropout) noise at kappa = {keep} (mu = {mean:g}, "
-                               f"sigma^2 = {variance:g})", losses, expected))
-        return tests
+def _bernoulli_draws(adapter: Any, options: SearchSettings) -> list[StatisticalTest] | CheckOutcome:
+    """noise.dropout_draw: every draw in the support, the rate of ones and independence of
+    neighbours at each keep probability."""
+    laws = _bernoulli_laws()
+    tests = []
+    for index, keep in enumerate(KEEP_SETTINGS):
+        R = np.asarray(adapter.draw_bernoulli(SHAPE, keep, options.seed + index), dtype=np.float64)
+        outside = int(np.count_nonzero(~np.isin(R, laws["support"])))
+        if outside:
+            return CheckOutcome(Outcome.FAIL, examples=R.size,
+                                message=f"{outside} draws at kappa = {keep} are not in {laws['support']}",
+                                counterexample=f"draw_bernoulli({SHAPE}, {keep})")
+        one = float(laws["one"](keep))
+        ones = R == laws["support"][-1]
+        tests.append(rate_test(f"P(R_ij = 1) at kappa = {keep}", "ones", int(np.count_nonzero(ones)), R.size, one))
+        tests.append(rate_test(f"neighbours independent at kappa = {keep}", "both of (2j, 2j+1) equal 1",
+                               int(np.count_nonzero(ones[:, 0::2] & ones[:, 1::2])), ones[:, 0::2].size, one * one))
+    return tests
 
 
-NOISE = NoiseComponent()
+def _loss_tests(adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
+    """noise.expected_loss: the mean loss of many draws against the closed form, for Gaussian
+    and for Bernoulli (dropout) noise."""
+    rng = np.random.default_rng(options.seed)
+    X, y, w = rng.standard_normal((6, 4)), rng.standard_normal(6), rng.standard_normal(4)
+    problem = {"X": X, "y": y[:, None], "w": w[None, :]}
+    tests = []
+    mu, sigma = 0.8, 0.6
+    losses = np.asarray(adapter.empirical_losses(X, y, w, mu, sigma, LOSS_DRAWS, options.seed), dtype=np.float64)
+    expected = float(_EXACT.graph.evaluate("Lexp", {**problem, "mu": mu, "sigma": sigma}).item())
+    tests.append(mean_test(f"mean loss of Gaussian noise at mu = {mu}, sigma = {sigma}", losses, expected))
+    laws, keep = _bernoulli_laws(), 0.7
+    losses = np.asarray(adapter.empirical_bernoulli_losses(X, y, w, keep, LOSS_DRAWS, options.seed + 1),
+                        dtype=np.float64)
+    mean, variance = float(laws["mean"](keep)), float(laws["variance"](keep))
+    expected = float(_EXACT.graph.evaluate("Lexp", {**problem, "mu": mean, "sigma": np.sqrt(variance)}).item())
+    tests.append(mean_test(f"mean loss of Bernoulli (dropout) noise at kappa = {keep} (mu = {mean:g}, "
+                           f"sigma^2 = {variance:g})", losses, expected))
+    return tests
+
+
+_EXACT = OracleSearch(
+    graph=SpecGraph([SpecUse(spec) for spec in (specs.PERTURBED_LOSS, specs.GAMMA, specs.EXPECTED_LOSS)]),
+    cases=lambda: noise_inputs(), explicit=lambda: [_separating_input()], observe=_observe,
+)
+
+NOISE = Component("noise", "noise", {
+    **searched_alone(_EXACT),
+    specs.EXPECTED_LOSS.id: SpecCheck(_EXACT, Statistics(
+        _loss_tests, "the empirical loss of the sampler",
+        counterexample=f"the mean loss of {LOSS_DRAWS} draws on a fixed 6 x 4 problem", after=frozenset({Outcome.PASS}),
+    )),
+    specs.DRAW.id: SpecCheck(statistics=Statistics(
+        _gaussian_draws, "the Gaussian draws", counterexample=f"draw({SHAPE}, mu, sigma) at {GAUSSIAN_SETTINGS}",
+        examples=len(GAUSSIAN_SETTINGS) * int(np.prod(SHAPE)),
+    )),
+    specs.DROPOUT_DRAW.id: SpecCheck(statistics=Statistics(
+        _bernoulli_draws, "the Bernoulli draws", counterexample=f"draw_bernoulli({SHAPE}, kappa) at {KEEP_SETTINGS}",
+        examples=len(KEEP_SETTINGS) * int(np.prod(SHAPE)),
+    )),
+})

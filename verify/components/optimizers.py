@@ -12,15 +12,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from hypothesis import strategies as st
-
 from eqconform.specs import adam as adam_specs
 from eqconform.specs import adamw as adamw_specs
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record, ensure_unchanged
-from ..strategies import AdamHyperparameters, ArrayRecipe, OptimizerRun, hard_optimizer_runs, optimizer_runs
-from .base import DeterministicComponent
+from ..strategies.arrays import ArrayRecipe
+from ..strategies.optimizers import (
+    AdamHyperparameters,
+    OptimizerRun,
+    hard_optimizer_runs,
+    optimizer_runs,
+)
+from .oracle import OracleSearch
+from .table import Component, searched_alone
 
 __all__ = ["ADAM", "ADAMW"]
 
@@ -87,8 +92,8 @@ def _observe(adapter: Any, run: OptimizerRun, graph: SpecGraph, *, expose_moment
             # or not: a target following another variant (L2-coupled decay) is then predicted
             # from its own history, not from the canonical one.
             carried[moment] = _flat([o[moment] for o in observations]) if available else values[moment]
-        for name in columns:
-            columns[name].append(np.asarray(values[name]))
+        for name, column in columns.items():
+            column.append(np.asarray(values[name]))
         moments = carried
         before = values["theta"]
     record_values = {**constants, **{name: np.concatenate(parts) for name, parts in columns.items()}}
@@ -108,10 +113,8 @@ def _separating_run(*, weight_decay: float) -> OptimizerRun:
     return OptimizerRun(dtype, hyper, layers, parameters, gradient_seed=100, gradient_scales=(1e-3, 1e-3, 1e-3))
 
 
-def _component(name: str, uses: Sequence[SpecUse], *, weight_decay: bool, expose_moments: bool) -> DeterministicComponent:
-    return DeterministicComponent(
-        name=name,
-        adapter=name,
+def _component(name: str, uses: Sequence[SpecUse], *, weight_decay: bool, expose_moments: bool) -> Component:
+    search = OracleSearch(
         graph=SpecGraph(uses),
         cases=lambda: optimizer_runs(weight_decay=weight_decay),
         explicit=lambda: [_separating_run(weight_decay=0.5 if weight_decay else 0.0)],
@@ -119,6 +122,7 @@ def _component(name: str, uses: Sequence[SpecUse], *, weight_decay: bool, expose
         recondition=lambda run: [("the same run in float64", run.in_float64())] if run.dtype != np.float64 else [],
         hard_cases=lambda: hard_optimizer_runs(weight_decay=weight_decay),
     )
+    return Component(name, name, searched_alone(search, [use.spec.id for use in uses if use.spec.component == name]))
 
 
 _ADAM_USES = [SpecUse(spec) for spec in adam_specs.SPECS]

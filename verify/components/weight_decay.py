@@ -15,14 +15,13 @@ from typing import Any
 
 import numpy as np
 from eqconform.specs import weight_decay as specs
-from eqconform.specs.model import Spec
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record
-from ..search import SearchSettings
-from ..strategies import ArrayRecipe
-from ..strategies_extra import WeightDecayRun, weight_decay_runs
-from .base import CheckOutcome, DeterministicComponent
+from ..strategies.arrays import ArrayRecipe
+from ..strategies.optimizers import WeightDecayRun, weight_decay_runs
+from .oracle import OracleSearch
+from .table import Component, SpecCheck
 
 __all__ = ["WEIGHT_DECAY"]
 
@@ -78,26 +77,17 @@ def _separating_run() -> WeightDecayRun:
     return WeightDecayRun(f64, 0.1, 0.9, 0.999, 0.1, ArrayRecipe((3, 2), f64, seed=1, scale=2.0), 5, (1.0, 0.01, 100.0))
 
 
-class AdaptiveDecayComponent:
-    name = "weight_decay"
-    adapter = "weight_decay"
+_ALGORITHM_SEARCH = OracleSearch(
+    graph=_ALGORITHM, cases=lambda: weight_decay_runs(), explicit=lambda: [_separating_run()], observe=_observe_algorithm,
+)
+_DISPLAYS_SEARCH = OracleSearch(
+    graph=SpecGraph([SpecUse(specs.DECAY_UPDATE, rename={"theta_next": "theta_decay"}),
+                     SpecUse(specs.L2_UPDATE, rename={"theta_next": "theta_l2"})]),
+    cases=lambda: weight_decay_runs(), explicit=lambda: [_separating_run()], observe=_observe_displays,
+)
 
-    def __init__(self) -> None:
-        self.algorithm = DeterministicComponent(
-            name=self.name, adapter=self.adapter, graph=_ALGORITHM, cases=lambda: weight_decay_runs(),
-            explicit=lambda: [_separating_run()], observe=_observe_algorithm,
-        )
-        displays = SpecGraph([SpecUse(specs.DECAY_UPDATE, rename={"theta_next": "theta_decay"}),
-                              SpecUse(specs.L2_UPDATE, rename={"theta_next": "theta_l2"})])
-        self.displays = DeterministicComponent(
-            name=self.name, adapter=self.adapter, graph=displays, cases=lambda: weight_decay_runs(),
-            explicit=lambda: [_separating_run()], observe=_observe_displays,
-        )
-
-    def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        if spec.id == specs.ALGORITHM1.id:
-            return self.algorithm.check(spec, adapter, options)
-        return self.displays.check(spec, adapter, options)
-
-
-WEIGHT_DECAY = AdaptiveDecayComponent()
+WEIGHT_DECAY = Component("weight_decay", "weight_decay", {
+    specs.ALGORITHM1.id: SpecCheck(_ALGORITHM_SEARCH),
+    specs.DECAY_UPDATE.id: SpecCheck(_DISPLAYS_SEARCH),
+    specs.L2_UPDATE.id: SpecCheck(_DISPLAYS_SEARCH),
+})

@@ -1,5 +1,6 @@
-"""The EECS 182 components: the bundled implementation conforms, and planted bugs are caught on
-the right spec (and only there).
+"""The components: each is a table of checks covering exactly its specs; the bundled
+implementation conforms to the attention, noise, diffusion, weight-decay, autoencoder and
+LayerNorm-scaling families, and planted bugs are caught on the right spec (and only there).
 
 Each planted bug is a small subclass of a bundled class, handed to the checker as a target of
 its own (an object with ``component(name)``), so the check runs exactly as for any target.
@@ -14,19 +15,23 @@ import pytest
 from eqconform import impl
 from eqconform.impl import diffusion as impl_diffusion
 from eqconform.impl import noise as impl_noise
-from eqconform.verify.results import Outcome
-from eqconform.specs import select_specs
+from eqconform.specs import CATALOGUE, select_specs
 from eqconform.verify import engine
+from eqconform.verify.components import COMPONENTS
+from eqconform.verify.components.base import CustomSearch, Statistics
+from eqconform.verify.components.oracle import OracleSearch
+from eqconform.verify.components.table import SpecCheck
+from eqconform.verify.results import Outcome
 from eqconform.verify.search import SearchSettings
 from eqconform.verify.targets import resolve_target
 from eqconform.verify.targets.bundled_extra import (
-    WeightDecayAdapter,
     ArgmaxAttentionAdapter,
     AutoencoderAdapter,
     DiffusionAdapter,
     KernelAttentionAdapter,
     NoiseAdapter,
     SoftmaxAttentionAdapter,
+    WeightDecayAdapter,
     bundled_adapters,
 )
 from eqconform.verify.targets.homework import HomeworkLayerNorm
@@ -59,6 +64,41 @@ def _audit(target: Any, patterns: list[str]) -> dict[str, Any]:
 
 def _failing(results: dict[str, Any]) -> set[str]:
     return {spec for spec, result in results.items() if result.outcome is not Outcome.PASS}
+
+
+# --------------------------------------------------------------------------- the tables
+
+
+@pytest.mark.parametrize("name", sorted(COMPONENTS))
+def test_a_component_checks_exactly_its_checkable_specs(name: str) -> None:
+    component = COMPONENTS[name]
+    assert component.name == name
+    expected = {spec.id for spec in engine.checkable(CATALOGUE.values()) if spec.component == name}
+    assert set(component.checks) == expected
+
+
+@pytest.mark.parametrize("spec_id", sorted(spec.id for spec in engine.checkable(CATALOGUE.values())))
+def test_every_check_is_data_of_known_kinds(spec_id: str) -> None:
+    """How a spec is checked is read off its entry: a search, statistics, or both."""
+    check = COMPONENTS[CATALOGUE[spec_id].component].checks[spec_id]
+    assert isinstance(check, SpecCheck)
+    assert check.search is None or isinstance(check.search, (OracleSearch, CustomSearch))
+    assert check.statistics is None or isinstance(check.statistics, Statistics)
+    # A spec settled by statistical tests on large samples says so (and is not checked on one case).
+    settled_by_statistics_alone = check.search is None
+    assert not settled_by_statistics_alone or CATALOGUE[spec_id].statistical, spec_id
+    if isinstance(check.search, OracleSearch):
+        assert spec_id in check.search.graph.uses
+
+
+def test_a_check_needs_a_search_or_statistics() -> None:
+    with pytest.raises(ValueError, match="search, statistics, or both"):
+        SpecCheck()
+
+
+def test_a_spec_a_component_does_not_check_is_named() -> None:
+    with pytest.raises(LookupError, match="no check for attention.scores"):
+        COMPONENTS["adam"].check(CATALOGUE["attention.scores"], object(), OPTIONS)
 
 
 def test_bundled_implementation_passes_every_new_spec() -> None:
