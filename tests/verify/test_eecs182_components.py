@@ -19,7 +19,7 @@ from eqconform.specs import select_specs
 from eqconform.verify import engine
 from eqconform.verify.search import SearchSettings
 from eqconform.verify.targets import resolve_target
-from eqconform.verify.targets.bundled_extra import (
+from eqconform.impl.adapter import (
     WeightDecayAdapter,
     ArgmaxAttentionAdapter,
     AutoencoderAdapter,

@@ -43,6 +43,16 @@ __all__ = ["serve"]
 #: Characters of an exception message that are sent; the rest is cut.
 MESSAGE_CHARS = 2_000
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+#: Where eqconform's own code runs between the judge and the audited code: this package, the
+#: adapters of verify/targets, and the bundled implementation's adapters (which drive any class
+#: handed to them). An error's location is the last frame outside them.
+_OWN_CODE = (
+    os.path.dirname(os.path.abspath(__file__)) + os.sep,
+    os.path.join(_PACKAGE, "verify", "targets") + os.sep,
+    os.path.join(_PACKAGE, "impl", "adapter.py"),
+)
+
 
 class _OutputCounter:
     """Points file descriptors 1 and 2 at a pipe and counts (and drops) what arrives, so that
@@ -81,8 +91,7 @@ def _error(kind: str, error: BaseException) -> list[str]:
         message = "(its message could not be read)"
     type_name = getattr(type(error), "__name__", "Exception")
     if kind == "raised":
-        frames = [f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(os.path.dirname(__file__))]
-        frames = [f for f in frames if "/verify/targets/" not in f.filename]
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(_OWN_CODE)]
         if frames:
             message = f"{message} ({os.path.basename(frames[-1].filename)}, line {frames[-1].lineno})"
     return [kind, cut(str(type_name), 100), cut(message, MESSAGE_CHARS)]

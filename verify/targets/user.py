@@ -29,8 +29,11 @@ component it provides. Each method has exactly the shape of the matching adapter
 ``attention``, ``argmax_attention``, ``kernel_attention``, ``noise``, ``diffusion``,
 ``weight_decay``, ``autoencoder``
     The components of the EECS 182 documents: an attribute holding the component's adapter (an
-    object with the methods listed in :mod:`eqconform.verify.targets.bundled_extra`, for example
-    ``run(Q, K, V)`` for attention), or a method without arguments returning it.
+    object with the methods of its protocol in :mod:`eqconform.verify.targets.protocol`, for
+    example ``run(Q, K, V)`` for attention), or a method without arguments returning it. The
+    bundled implementation's adapters take the class they drive, so a class with the bundled
+    API is audited with, e.g., ``attention = SoftmaxAttentionAdapter(MyAttention)`` (see
+    :mod:`eqconform.impl.adapter`).
 
 The bundled implementation is itself such an object: ``eqconform.impl:ADAPTER``
 (``--target numpy`` is ``python:eqconform.impl:ADAPTER``).
@@ -92,7 +95,7 @@ from typing import Any
 
 import numpy as np
 
-from .protocol import AdamHyperparameters, ComponentMissing, TargetLoadError
+from .protocol import COMPONENT_PROTOCOLS, AdamHyperparameters, ComponentMissing, TargetLoadError
 
 __all__ = [
     "COMPONENT_ADAPTERS",
@@ -112,12 +115,11 @@ ENTRY_POINT_GROUP = "eqconform.targets"
 #: The methods an adapter object may have for the components of the homework API.
 COMPONENT_METHODS = ("adam", "adamw", "layernorm", "dropout")
 #: The other components: the adapter object's attribute of that name is the component's adapter
-#: (an object with the methods documented in :mod:`.bundled_extra`), or a method without
-#: arguments that returns it.
+#: (an object following its protocol in :data:`.protocol.COMPONENT_PROTOCOLS`), or a method
+#: without arguments that returns it.
+COMPONENT_ADAPTERS = tuple(COMPONENT_PROTOCOLS)
 #: Component adapters renamed since, by their former attribute name (still accepted).
 _FORMER_NAMES = {"weight_decay": "adaptive_decay"}
-COMPONENT_ADAPTERS = ("weight_decay", "noise", "diffusion", "attention", "argmax_attention",
-                      "kernel_attention", "autoencoder")
 
 _LAYERNORM_REQUIRED = ("Ztilde", "dLdZ", "dLdgamma", "dLdbeta")
 _LAYERNORM_OPTIONAL = ("mu", "sigma2", "Zhat")
