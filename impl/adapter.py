@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 import numpy as np
+
 from eqconform.verify.targets import protocol
 from eqconform.verify.targets.homework import (
     HomeworkDropout,
@@ -31,13 +32,13 @@ from eqconform.verify.targets.homework import (
 
 from . import diffusion, noise
 from .adam import Adam, AdamW
-from .weight_decay import WeightDecayAdam
 from .attention import ArgmaxAttention, KernelAttention, LinearAttention, SoftmaxAttention
 from .autoencoder import LinearAutoencoder
 from .diffusion import ForwardDiffusion
 from .dropout import Dropout
 from .layernorm import LayerNorm
 from .noise import MultiplicativeNoise
+from .weight_decay import WeightDecayAdam
 
 __all__ = [
     "ADAPTER",
@@ -102,7 +103,11 @@ class KernelAttentionAdapter(protocol.KernelAttentionAdapter):
     def run(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> dict[str, np.ndarray]:
         kernel, linear = self.kernel_cls(), self.linear_cls()
         out = {"Okern": _copy(kernel.forward(Q, K, V)), "Olin": _copy(linear.forward(Q, K, V))}
-        exposed = (("sim", kernel, "similarities"), ("phiQ", linear, "phi_Q"), ("phiK", linear, "phi_K"))
+        exposed = (
+            ("sim", kernel, "similarities"),
+            ("phiQ", linear, "phi_Q"),
+            ("phiK", linear, "phi_K"),
+        )
         return out | _exposed(exposed)
 
 
@@ -190,14 +195,14 @@ class DiffusionAdapter(protocol.DiffusionAdapter):
     ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
         process = self.cls(np.array([0.5]), seed=seed)
         first, second = process.sample_pair(z0, eta1, eta2)
-        draws = getattr(process, "last_noise", ())
+        draws: Sequence[np.ndarray] = getattr(process, "last_noise", ())
         noises = (_copy(draws[0]), _copy(draws[1])) if len(draws) == 2 else None
         return _copy(first), _copy(second), noises
 
 
 def _only_noise(process: Any) -> np.ndarray | None:
     """The noise of a sampler that drew once, if the process exposes it."""
-    draws = getattr(process, "last_noise", ())
+    draws: Sequence[np.ndarray] = getattr(process, "last_noise", ())
     return _copy(draws[0]) if len(draws) == 1 else None
 
 

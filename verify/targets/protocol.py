@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-
 __all__ = [
     "COMPONENT_PROTOCOLS",
     "AdamHyperparameters",
@@ -48,6 +47,7 @@ __all__ = [
 # The plain values adapters receive and return. They live here, with the adapters, because the
 # runner (which imports no checker module) builds and sends them.
 
+
 @dataclass(frozen=True)
 class AdamHyperparameters:
     lr: float
@@ -58,8 +58,9 @@ class AdamHyperparameters:
 
     def describe(self) -> str:
         decay = f", weight_decay={self.weight_decay!r}" if self.weight_decay else ""
-        return f"lr={self.lr!r}, beta1={self.beta1!r}, beta2={self.beta2!r}, eps={self.eps!r}{decay}"
-
+        return (
+            f"lr={self.lr!r}, beta1={self.beta1!r}, beta2={self.beta2!r}, eps={self.eps!r}{decay}"
+        )
 
 
 @dataclass(frozen=True)
@@ -99,13 +100,15 @@ class OptimizerSession(Protocol):
 
 
 class OptimizerAdapter(Protocol):
-    def open(self, layers: Sequence[tuple[np.ndarray, np.ndarray]],
-             hyperparameters: AdamHyperparameters) -> OptimizerSession: ...
+    def open(
+        self, layers: Sequence[tuple[np.ndarray, np.ndarray]], hyperparameters: AdamHyperparameters
+    ) -> OptimizerSession: ...
 
 
 class LayerNormAdapter(Protocol):
-    def run(self, Z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float,
-            G: np.ndarray) -> Mapping[str, np.ndarray]:
+    def run(
+        self, Z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, G: np.ndarray
+    ) -> Mapping[str, np.ndarray]:
         """Forward ``Z`` then backward ``G`` on a fresh layer.
 
         Returns ``Ztilde``, ``dLdZ``, ``dLdgamma``, ``dLdbeta`` and, when exposed, ``mu``,
@@ -218,11 +221,15 @@ class DiffusionAdapter(Protocol):
         """``1 / (eta + 1)`` for the noise-to-signal ratio ``eta``."""
         ...
 
-    def step(self, z_prev: np.ndarray, beta: float, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def step(
+        self, z_prev: np.ndarray, beta: float, seed: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """One step of the process from ``z_prev`` with variance ``beta``."""
         ...
 
-    def marginal(self, z0: np.ndarray, alpha: float, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def marginal(
+        self, z0: np.ndarray, alpha: float, seed: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """A sample of the marginal at cumulative ``alpha``, straight from ``z0``."""
         ...
 
@@ -275,5 +282,6 @@ class Target(Protocol):
     description: str
 
     def component(self, name: str) -> Any:
-        """The adapter for ``name``; raises :class:`ComponentMissing` or :class:`TargetLoadError`."""
+        """The adapter for ``name``; raises :class:`ComponentMissing` or
+        :class:`TargetLoadError`."""
         ...
