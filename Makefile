@@ -1,4 +1,4 @@
-# eqconform: the two set-up commands of the README, plus benchmarks and the long soak.
+# eqconform: the two set-up commands of the README, plus lint, benchmarks and the long soak.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -9,7 +9,7 @@ REPORT_STAMP := $(VENV)/.installed-report
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml $(shell find specs impl verify reports -name '*.py' -o -name '*.html' -o -name '*.css' 2>/dev/null)
 
-.PHONY: report test bench soak install clean
+.PHONY: report test lint bench soak install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,20 @@ report: $(REPORT_STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# ruff (lint, import order, layout) and mypy on the product code. mypy checks it as the package
+# `eqconform` (package-dir maps eqconform.specs to specs/ etc., which mypy cannot follow) in a
+# tree of links eqconform/<folder> -> <folder>; run from inside that tree, it names files as the
+# checkout does (specs/model.py).
+PRODUCT := specs impl verify reports
+TYPECHECK := build/typecheck
+lint: $(STAMP)
+	$(BIN)/ruff check $(PRODUCT)
+	$(BIN)/ruff format --check $(PRODUCT)
+	rm -rf $(TYPECHECK)/eqconform && mkdir -p $(TYPECHECK)/eqconform
+	for folder in $(PRODUCT); do ln -s $(CURDIR)/$$folder $(TYPECHECK)/eqconform/$$folder; done
+	cd $(TYPECHECK)/eqconform && $(abspath $(BIN))/mypy --config-file $(CURDIR)/pyproject.toml \
+		--cache-dir ../mypy-cache -p eqconform
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -9,7 +9,6 @@ adapter protocol: ``--target numpy`` is ``python:eqconform.impl:ADAPTER``.
 from typing import Any
 
 from .adam import Adam, AdamW
-from .weight_decay import WeightDecayAdam
 from .attention import (
     ArgmaxAttention,
     KernelAttention,
@@ -23,6 +22,7 @@ from .dropout import Dropout
 from .layernorm import LayerNorm
 from .linear import Linear
 from .noise import MultiplicativeNoise, column_norms, expected_loss, perturbed_loss
+from .weight_decay import WeightDecayAdam
 
 __all__ = [
     "ADAPTER",

@@ -29,7 +29,7 @@ class _Layer(Protocol):
 
 
 class Adam:
-    """Adam over every layer of ``model.layers`` (any objects with ``W``, ``b``, ``dLdW``, ``dLdb``).
+    """Adam over every layer of ``model.layers`` (objects with ``W``, ``b``, ``dLdW``, ``dLdb``).
 
     The moments are kept per layer in ``m_W``, ``v_W``, ``m_b``, ``v_b`` (as the homework's
     handout names them) and ``t`` counts the steps taken.
@@ -43,7 +43,9 @@ class Adam:
     array([[0.9, 0.9]])
     """
 
-    def __init__(self, model: Any, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+    def __init__(
+        self, model: Any, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+    ):
         self.l: list[_Layer] = list(model.layers)
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self.t = 0
@@ -60,8 +62,14 @@ class Adam:
             layer.b = self._adam_update(layer.b, layer.dLdb, self.m_b, self.v_b, index)
             self._after_update(layer, previous_W, previous_b)
 
-    def _adam_update(self, theta: np.ndarray, gradient: np.ndarray, first: list[np.ndarray],
-                     second: list[np.ndarray], index: int) -> np.ndarray:
+    def _adam_update(
+        self,
+        theta: np.ndarray,
+        gradient: np.ndarray,
+        first: list[np.ndarray],
+        second: list[np.ndarray],
+        index: int,
+    ) -> np.ndarray:
         first[index] = self.beta1 * first[index] + (1 - self.beta1) * gradient
         second[index] = self.beta2 * second[index] + (1 - self.beta2) * gradient * gradient
         m_hat = first[index] / (1 - self.beta1**self.t)
@@ -73,10 +81,18 @@ class Adam:
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay: ``theta_t = theta_adam - lr * weight_decay * theta_{t-1}``."""
+    """Adam with decoupled weight decay:
+    ``theta_t = theta_adam - lr * weight_decay * theta_{t-1}``."""
 
-    def __init__(self, model: Any, lr: float, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8, weight_decay: float = 0.01):
+    def __init__(
+        self,
+        model: Any,
+        lr: float,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ):
         super().__init__(model, lr, beta1, beta2, eps)
         self.weight_decay = weight_decay
 

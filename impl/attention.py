@@ -21,7 +21,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["ArgmaxAttention", "KernelAttention", "LinearAttention", "SoftmaxAttention", "quadratic_feature_map", "softmax"]
+__all__ = [
+    "ArgmaxAttention",
+    "KernelAttention",
+    "LinearAttention",
+    "SoftmaxAttention",
+    "quadratic_feature_map",
+    "softmax",
+]
 
 
 def softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -76,13 +83,16 @@ def quadratic_feature_map(X: np.ndarray) -> np.ndarray:
 
     >>> import numpy as np
     >>> phi = quadratic_feature_map(np.array([[1.0, 2.0], [3.0, -1.0]]))
-    >>> phi.shape, round(float(phi[0] @ phi[1]), 12), float((np.array([1.0, 2.0]) @ np.array([3.0, -1.0]) + 1) ** 2)
+    >>> kernel = (np.array([1.0, 2.0]) @ np.array([3.0, -1.0]) + 1) ** 2
+    >>> phi.shape, round(float(phi[0] @ phi[1]), 12), float(kernel)
     ((2, 6), 4.0, 4.0)
     """
     rows, dim = X.shape
     upper = np.triu_indices(dim, k=1)
     cross = np.sqrt(2.0) * X[:, upper[0]] * X[:, upper[1]]
-    return np.concatenate([np.ones((rows, 1), dtype=X.dtype), np.sqrt(2.0) * X, X * X, cross], axis=1).astype(X.dtype)
+    return np.concatenate(
+        [np.ones((rows, 1), dtype=X.dtype), np.sqrt(2.0) * X, X * X, cross], axis=1
+    ).astype(X.dtype)
 
 
 class KernelAttention:

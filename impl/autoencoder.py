@@ -38,7 +38,9 @@ class LinearAutoencoder:
 
     def regularized_loss(self, X: np.ndarray) -> float:
         """Eq. (6): the objective plus lam (||W_1||_F^2 + ||W_2||_F^2)."""
-        return self.loss(X) + self.lam * float(np.sum(self.W1 * self.W1) + np.sum(self.W2 * self.W2))
+        return self.loss(X) + self.lam * float(
+            np.sum(self.W1 * self.W1) + np.sum(self.W2 * self.W2)
+        )
 
     def gradients(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(dL/dW_1, dL/dW_2) of the unregularized objective, eq. (1)."""

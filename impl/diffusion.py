@@ -41,7 +41,9 @@ class ForwardDiffusion:
     """
 
     def __init__(self, betas: np.ndarray | None = None, *, seed: int | None = None):
-        self.betas = np.asarray(betas if betas is not None else np.linspace(1e-4, 0.02, 1000), dtype=np.float64)
+        self.betas = np.asarray(
+            betas if betas is not None else np.linspace(1e-4, 0.02, 1000), dtype=np.float64
+        )
         self.alphas = cumulative_alphas(self.betas)
         self.rng = np.random.default_rng(seed)
         self.last_noise: tuple[np.ndarray, ...] = ()
@@ -64,8 +66,11 @@ class ForwardDiffusion:
         self.last_noise = (noise,)
         return np.sqrt(alpha) * z0 + np.sqrt(1.0 - alpha) * noise
 
-    def sample_pair(self, z0: np.ndarray, eta1: float | np.ndarray, eta2: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """ztilde(eta_1), ztilde(eta_2) for eta_1 < eta_2 (eqs. (10), (13)): the second from the first."""
+    def sample_pair(
+        self, z0: np.ndarray, eta1: float | np.ndarray, eta2: float | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """ztilde(eta_1), ztilde(eta_2) for eta_1 < eta_2 (eqs. (10), (13)): the second drawn from
+        the first."""
         shape = np.broadcast(np.asarray(z0), np.asarray(eta1), np.asarray(eta2)).shape
         v1, v2 = self.rng.standard_normal(shape), self.rng.standard_normal(shape)
         self.last_noise = (v1, v2)

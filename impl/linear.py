@@ -18,7 +18,9 @@ class Linear:
     ((2, 3), (2, 1))
     """
 
-    def __init__(self, in_features: int, out_features: int, *, rng: np.random.Generator | None = None):
+    def __init__(
+        self, in_features: int, out_features: int, *, rng: np.random.Generator | None = None
+    ):
         rng = rng if rng is not None else np.random.default_rng()
         scale = 1.0 / np.sqrt(in_features)
         self.W = rng.uniform(-scale, scale, size=(out_features, in_features))

@@ -46,7 +46,14 @@ class MultiplicativeNoise:
     0.5
     """
 
-    def __init__(self, mu: float = 1.0, sigma: float = 1.0, *, kind: str = "gaussian", seed: int | None = None):
+    def __init__(
+        self,
+        mu: float = 1.0,
+        sigma: float = 1.0,
+        *,
+        kind: str = "gaussian",
+        seed: int | None = None,
+    ):
         if kind not in ("gaussian", "bernoulli"):
             raise ValueError(f"kind must be 'gaussian' or 'bernoulli', not {kind!r}")
         if sigma < 0:
@@ -69,7 +76,9 @@ class MultiplicativeNoise:
     def expected_loss(self, X: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
         return expected_loss(X, y, w, self.mu, self.sigma)
 
-    def empirical_losses(self, X: np.ndarray, y: np.ndarray, w: np.ndarray, draws: int) -> np.ndarray:
+    def empirical_losses(
+        self, X: np.ndarray, y: np.ndarray, w: np.ndarray, draws: int
+    ) -> np.ndarray:
         """The loss of ``draws`` independent draws of R (vectorized)."""
         R = self.sample((draws, *X.shape))
         residuals = y[None, :] - np.einsum("dnp,np,p->dn", R, X, w)

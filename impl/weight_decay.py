@@ -7,10 +7,12 @@ correction, with weight decay in blank D (decoupled) or as an L2 penalty in blan
     m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t, \quad
     v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2,
 
-    \theta_t = \theta_{t-1} - (\alpha\, m_t / \sqrt{v_t} \;[+ \lambda\theta_{t-1} \text{ for decay}]).
+    \theta_t = \theta_{t-1}
+        - (\alpha\, m_t / \sqrt{v_t} \;[+ \lambda\theta_{t-1} \text{ for decay}]).
 
 There is no epsilon, as printed. Specs: ``weight_decay.algorithm1`` (decoupled),
-``weight_decay.decay_update`` and ``weight_decay.l2_update`` (with beta1 = 0, where M_t = diag(1/sqrt(v_t))).
+``weight_decay.decay_update`` and ``weight_decay.l2_update`` (with beta1 = 0, where
+M_t = diag(1/sqrt(v_t))).
 """
 
 from __future__ import annotations
@@ -29,8 +31,15 @@ class WeightDecayAdam:
     [0.683772]
     """
 
-    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, weight_decay: float = 0.0,
-                 *, decoupled: bool = True):
+    def __init__(
+        self,
+        lr: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        weight_decay: float = 0.0,
+        *,
+        decoupled: bool = True,
+    ):
         self.lr, self.beta1, self.beta2, self.weight_decay = lr, beta1, beta2, weight_decay
         self.decoupled = decoupled
         self.m: np.ndarray | None = None

@@ -12,10 +12,9 @@ markup (labels, numbers, the rows of the overview tables), is the shared view mo
 # Only modules and the re-exported names below are imported: every public name is in __all__.
 import typing
 
-from eqconform.verify import results
-
 from eqconform.reports import render_html, render_json, render_junit, render_markdown
 from eqconform.reports.output import ReportWriteError, write_report, write_text
+from eqconform.verify import results
 
 __all__ = [
     "RENDERERS",

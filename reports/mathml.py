@@ -66,10 +66,14 @@ def relation_mathml(spec: Spec, variant: Variant) -> str:
     rows = []
     for lhs, relation, rhs in _pieces(spec, variant):
         operator = "<mo>&#x223C;</mo>" if relation == "~" else "<mo>=</mo>"
-        rows.append(f"<mrow>{_tidy(mathml(lhs, printer='presentation'))}{operator}"
-                    f"{_tidy(mathml(rhs, printer='presentation'))}</mrow>")
-    body = rows[0] if len(rows) == 1 else (
-        "<mtable>" + "".join(f"<mtr><mtd>{row}</mtd></mtr>" for row in rows) + "</mtable>"
+        rows.append(
+            f"<mrow>{_tidy(mathml(lhs, printer='presentation'))}{operator}"
+            f"{_tidy(mathml(rhs, printer='presentation'))}</mrow>"
+        )
+    body = (
+        rows[0]
+        if len(rows) == 1
+        else ("<mtable>" + "".join(f"<mtr><mtd>{row}</mtd></mtr>" for row in rows) + "</mtable>")
     )
     return _MATH.format(body)
 
@@ -87,18 +91,24 @@ _IDENTIFIER = re.compile(r"<mi>([^<]+)</mi>")
 
 
 def _tidy(markup: str) -> str:
-    markup = _INDEX.sub(lambda m: "<mrow>" + m.group(1).replace("<mo>,</mo>", "") + "</mrow>", markup)
+    markup = _INDEX.sub(
+        lambda m: "<mrow>" + m.group(1).replace("<mo>,</mo>", "") + "</mrow>", markup
+    )
     markup = _IDENTIFIER.sub(lambda m: _identifier(m.group(1)), markup)
     return markup.replace("<mo>-</mo>", "<mo>&#x2212;</mo>")
 
 
 def _identifier(name: str) -> str:
     if name.startswith("dL/d") and len(name) > 4:
-        return (f"<mfrac><mrow><mo>&#x2202;</mo><mi>L</mi></mrow>"
-                f"<mrow><mo>&#x2202;</mo>{_identifier(name[4:])}</mrow></mfrac>")
+        return (
+            f"<mfrac><mrow><mo>&#x2202;</mo><mi>L</mi></mrow>"
+            f"<mrow><mo>&#x2202;</mo>{_identifier(name[4:])}</mrow></mfrac>"
+        )
     for suffix, accent in (("hat", "^"), ("tilde", "~")):
         if name.endswith(suffix) and len(name) > len(suffix):
-            return f'<mover accent="true">{_identifier(name[: -len(suffix)])}<mo>{accent}</mo></mover>'
+            return (
+                f'<mover accent="true">{_identifier(name[: -len(suffix)])}<mo>{accent}</mo></mover>'
+            )
     if name.isidentifier() and len(name) > 1:
         greek = mathml(sp.Symbol(name), printer="presentation")
         if greek != f"<mi>{name}</mi>":

@@ -77,8 +77,9 @@ def write_report(
         write_text(STDOUT, renderers[0].render(report))
         return []
     # Render everything before touching the disk, so a failing renderer writes nothing.
-    rendered = [(Path(directory) / renderer.filename, renderer.render(report))
-                for renderer in renderers]
+    rendered = [
+        (Path(directory) / renderer.filename, renderer.render(report)) for renderer in renderers
+    ]
     staged: list[tuple[Path, Path]] = []
     try:
         for destination, text in rendered:
@@ -100,9 +101,11 @@ def _resolve(formats: Iterable["str | Renderer"] | None) -> Sequence["Renderer"]
 
     if isinstance(formats, str):
         formats = [formats]  # one name, not an iterable of one-letter names
-    chosen = list(RENDERERS.values()) if formats is None else [
-        get_renderer(item) if isinstance(item, str) else item for item in formats
-    ]
+    chosen = (
+        list(RENDERERS.values())
+        if formats is None
+        else [get_renderer(item) if isinstance(item, str) else item for item in formats]
+    )
     filenames = [renderer.filename for renderer in chosen]
     duplicates = sorted({name for name in filenames if filenames.count(name) > 1})
     if duplicates:

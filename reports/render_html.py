@@ -32,15 +32,6 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
-from eqconform.verify.results import (
-    Outcome,
-    ProofRecord,
-    Report,
-    Result,
-    SpecSummary,
-    StatisticalTest,
-    VariantSummary,
-)
 from eqconform.reports.view import (
     ABSENT,
     CHANGE_STYLES,
@@ -61,6 +52,15 @@ from eqconform.reports.view import (
     target_version,
     visible_controls,
     worst_outcome,
+)
+from eqconform.verify.results import (
+    Outcome,
+    ProofRecord,
+    Report,
+    Result,
+    SpecSummary,
+    StatisticalTest,
+    VariantSummary,
 )
 
 __all__ = [
@@ -331,9 +331,13 @@ def _page(report: Report) -> Page:
         scoreboard=board,
         show_versions=any(version is not None for version in versions),
         targets=tuple(
-            TargetLine(target.name, version, target.description,
-                       counts_text(r for r in report.results if r.target == target.name))
-            for target, version in zip(report.targets, versions)
+            TargetLine(
+                target.name,
+                version,
+                target.description,
+                counts_text(r for r in report.results if r.target == target.name),
+            )
+            for target, version in zip(report.targets, versions, strict=True)
         ),
         defaults=_defaults(report, rows) if rows else None,
         proofs=tuple(_proof_line(proof, known) for proof in report.proofs),
@@ -353,8 +357,13 @@ def _chips(report: Report) -> tuple[tuple[str, str, str], ...]:
     chips = [_chip(outcome.value, counts[outcome.value], outcome.value) for outcome in Outcome]
     if report.proofs:
         proved = sum(1 for proof in report.proofs if proof.status == "proved")
-        chips.append(_chip("pass" if proved == len(report.proofs) else "error",
-                           f"{proved}/{len(report.proofs)}", "proofs proved"))
+        chips.append(
+            _chip(
+                "pass" if proved == len(report.proofs) else "error",
+                f"{proved}/{len(report.proofs)}",
+                "proofs proved",
+            )
+        )
     return tuple(chips)
 
 
@@ -367,13 +376,25 @@ def _scoreboard(report: Report) -> Scoreboard | None:
     if not groups:
         return None
     columns = tuple(scoreboard_targets(report))
-    return Scoreboard(columns, tuple(
-        (component, tuple(
-            ScoreboardLine(row.spec, tuple(_scoreboard_cell(row.spec, name, results)
-                                           for name, results in zip(columns, row.cells)))
-            for row in rows))
-        for component, rows in groups.items()
-    ))
+    return Scoreboard(
+        columns,
+        tuple(
+            (
+                component,
+                tuple(
+                    ScoreboardLine(
+                        row.spec,
+                        tuple(
+                            _scoreboard_cell(row.spec, name, results)
+                            for name, results in zip(columns, row.cells, strict=True)
+                        ),
+                    )
+                    for row in rows
+                ),
+            )
+            for component, rows in groups.items()
+        ),
+    )
 
 
 def _scoreboard_cell(spec: SpecSummary, target: str, results: Sequence[Result]) -> ScoreboardCell:
@@ -382,16 +403,24 @@ def _scoreboard_cell(spec: SpecSummary, target: str, results: Sequence[Result]) 
     return ScoreboardCell(
         f"sb {worst_outcome(results).value}",
         "\n".join(_verdict_title(result) for result in results),
-        tuple(Verdict(_MARKS[result.outcome], result.outcome.value, result.variant,
-                      _change_badge(result.change))
-              for result in results),
+        tuple(
+            Verdict(
+                _MARKS[result.outcome],
+                result.outcome.value,
+                result.variant,
+                _change_badge(result.change),
+            )
+            for result in results
+        ),
     )
 
 
 def _verdict_title(result: Result) -> str:
     """The cell's tooltip: everything the scoreboard leaves out, on one line."""
-    facts = [f"{result.spec} on {result.target}: {result.outcome.value}"
-             + (f" ({result.change} since the baseline)" if result.change else "")]
+    facts = [
+        f"{result.spec} on {result.target}: {result.outcome.value}"
+        + (f" ({result.change} since the baseline)" if result.change else "")
+    ]
     if result.variant:
         facts.append(f"variant {result.variant}")
     facts.append(f"{result.examples} examples")
@@ -403,17 +432,21 @@ def _verdict_title(result: Result) -> str:
 def _defaults(report: Report, rows: Sequence[DefaultsRow]) -> DefaultsTable:
     groups: dict[str, list[DefaultsLine]] = {}
     for row in rows:
-        groups.setdefault(row.component, []).append(DefaultsLine(
-            parameter=row.parameter,
-            documented=_defaults_cell(row.documented),
-            stated=row.stated,
-            values=tuple(
-                _defaults_cell(value, differs=row.differs(index), documented=row.documented)
-                for index, value in enumerate(row.values)
-            ),
-        ))
-    return DefaultsTable(tuple(target.name for target in report.targets),
-                         tuple((component, tuple(lines)) for component, lines in groups.items()))
+        groups.setdefault(row.component, []).append(
+            DefaultsLine(
+                parameter=row.parameter,
+                documented=_defaults_cell(row.documented),
+                stated=row.stated,
+                values=tuple(
+                    _defaults_cell(value, differs=row.differs(index), documented=row.documented)
+                    for index, value in enumerate(row.values)
+                ),
+            )
+        )
+    return DefaultsTable(
+        tuple(target.name for target in report.targets),
+        tuple((component, tuple(lines)) for component, lines in groups.items()),
+    )
 
 
 def _defaults_cell(value: Any, differs: bool = False, documented: Any = None) -> DefaultsCell:
@@ -425,8 +458,11 @@ def _defaults_cell(value: Any, differs: bool = False, documented: Any = None) ->
 
 
 def _proof_line(proof: ProofRecord, known: set[str]) -> ProofLine:
-    return ProofLine(proof, _badge(proof.status, proof.status),
-                     tuple(SpecLink(spec, spec in known) for spec in proof.specs))
+    return ProofLine(
+        proof,
+        _badge(proof.status, proof.status),
+        tuple(SpecLink(spec, spec in known) for spec in proof.specs),
+    )
 
 
 def _equation(report: Report, spec: SpecSummary, known: set[str]) -> Equation:
@@ -439,10 +475,13 @@ def _equation(report: Report, spec: SpecSummary, known: set[str]) -> Equation:
         statement=_formula(primary.mathml) if primary else _Trusted(""),
         latex=primary.latex if primary and primary.latex.strip() else "",
         variants=tuple(
-            VariantLine(variant,
-                        _badge("accepted", "accepted") if variant.accepted
-                        else _badge("known deviation", "deviation"),
-                        _formula(variant.mathml))
+            VariantLine(
+                variant,
+                _badge("accepted", "accepted")
+                if variant.accepted
+                else _badge("known deviation", "deviation"),
+                _formula(variant.mathml),
+            )
             for variant in spec.variants[1:]
         ),
         proofs=tuple(_proof_line(proof, known) for proof in report.proofs_for(spec.id)),
@@ -461,14 +500,18 @@ def _result_line(result: Result) -> ResultLine:
         badge=_badge(result.outcome.value, result.outcome.value),
         change=_change_badge(result.change),
         worst=format_number(result.max_error) if measured else None,
-        worst_abs=(format_number(result.max_abs_error, ".2e")
-                   if result.max_abs_error is not None else None),
+        worst_abs=(
+            format_number(result.max_abs_error, ".2e") if result.max_abs_error is not None else None
+        ),
         bad=result.max_error is not None and not result.max_error <= 1,
         seconds=format_number(result.seconds, ".2f"),
         statistics=tuple(
-            StatisticLine(test, format_number(test.p_value, ".3g"),
-                          format_number(test.alpha, ".3g"),
-                          _badge("pass", "pass") if test.passed else _badge("fail", "fail"))
+            StatisticLine(
+                test,
+                format_number(test.p_value, ".3g"),
+                format_number(test.alpha, ".3g"),
+                _badge("pass", "pass") if test.passed else _badge("fail", "fail"),
+            )
             for test in result.statistics
         ),
     )
@@ -504,8 +547,14 @@ def _as_text(value: Any) -> Any:
     if isinstance(value, str):
         return str.__str__(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.replace(value, **{field.name: _as_text(getattr(value, field.name))
-                                            for field in dataclasses.fields(value) if field.init})
+        return dataclasses.replace(
+            value,
+            **{
+                field.name: _as_text(getattr(value, field.name))
+                for field in dataclasses.fields(value)
+                if field.init
+            },
+        )
     if isinstance(value, (tuple, list)):
         return (tuple if isinstance(value, tuple) else list)(_as_text(item) for item in value)
     if isinstance(value, Mapping):

@@ -71,8 +71,10 @@ def _plain_defaults(report: Report) -> Report:
     a read-only mapping, and the documented ones with ``list()``, which cannot split a bare value;
     either would stop every format from being written, since all render before any is written.
     """
-    targets = tuple(dataclasses.replace(target, defaults=_plain_data(target.defaults or {}))
-                    for target in report.targets)
+    targets = tuple(
+        dataclasses.replace(target, defaults=_plain_data(target.defaults or {}))
+        for target in report.targets
+    )
     documented = {
         component: {parameter: _pair(entry) for parameter, entry in parameters.items()}
         for component, parameters in (report.documented_defaults or {}).items()

@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from eqconform.verify.results import Outcome, ProofRecord, Report, Result
 from eqconform.reports.view import format_error
+from eqconform.verify.results import Outcome, ProofRecord, Report, Result
 
 __all__ = ["JunitRenderer", "xml_text"]
 
@@ -43,8 +43,9 @@ def render(report: Report) -> str:
     names = list(descriptions) + [result.target for result in report.results]
     for target in dict.fromkeys(names):
         suite = _suite(root, f"eqconform.{target}")
-        _properties(suite, {"target": target, "description": descriptions.get(target, ""),
-                            **report.meta})
+        _properties(
+            suite, {"target": target, "description": descriptions.get(target, ""), **report.meta}
+        )
         for result in report.results:
             if result.target == target:
                 _result_case(suite, result, components.get(result.spec, "eqconform"))
@@ -78,24 +79,34 @@ def _properties(suite: ET.Element, values: Mapping[str, Any]) -> None:
 
 
 def _result_case(suite: ET.Element, result: Result, component: str) -> None:
-    case = ET.SubElement(suite, "testcase", classname=xml_text(component),
-                         name=xml_text(f"{result.spec}[{result.target}]"),
-                         time=_seconds(result.seconds))
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=xml_text(component),
+        name=xml_text(f"{result.spec}[{result.target}]"),
+        time=_seconds(result.seconds),
+    )
     if result.outcome is Outcome.PASS:
         return
     if result.outcome is Outcome.SKIP:
         ET.SubElement(case, "skipped", message=xml_text(result.message or "skipped"))
         return
     tag = "failure" if result.outcome is Outcome.FAIL else "error"
-    element = ET.SubElement(case, tag, message=xml_text(result.message or result.outcome.value),
-                            type=result.outcome.value)
+    element = ET.SubElement(
+        case,
+        tag,
+        message=xml_text(result.message or result.outcome.value),
+        type=result.outcome.value,
+    )
     element.text = xml_text(_result_text(result))
 
 
 def _result_text(result: Result) -> str:
     lines = [result.message, ""] if result.message else []
-    lines.append(f"spec {result.spec} on target {result.target}"
-                 + (f", variant {result.variant}" if result.variant else ""))
+    lines.append(
+        f"spec {result.spec} on target {result.target}"
+        + (f", variant {result.variant}" if result.variant else "")
+    )
     lines.append(f"{result.examples} examples, max error {format_error(result)}")
     if result.observed_through:
         lines.append(f"observed through {result.observed_through}")
@@ -105,23 +116,32 @@ def _result_text(result: Result) -> str:
         lines += ["", "Reproduce:", result.reproduce]
     if result.statistics:
         lines += ["", "Statistical tests:"]
-        lines += [f"  {'pass' if test.passed else 'FAIL'} {test.name}: {test.statistic}, "
-                  f"p = {test.p_value:.3g}, alpha = {test.alpha:.3g}, power {test.power}"
-                  for test in result.statistics]
+        lines += [
+            f"  {'pass' if test.passed else 'FAIL'} {test.name}: {test.statistic}, "
+            f"p = {test.p_value:.3g}, alpha = {test.alpha:.3g}, power {test.power}"
+            for test in result.statistics
+        ]
     return "\n".join(lines)
 
 
 def _proof_case(suite: ET.Element, proof: ProofRecord) -> None:
-    case = ET.SubElement(suite, "testcase", classname=PROOF_SUITE, name=xml_text(proof.id),
-                         time=_seconds(proof.seconds))
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=PROOF_SUITE,
+        name=xml_text(proof.id),
+        time=_seconds(proof.seconds),
+    )
     if proof.status == "proved":
         return
-    text = "\n".join([
-        f"{proof.title} ({proof.source})",
-        f"status: {proof.status}, method: {proof.method}",
-        f"equations: {', '.join(proof.specs)}",
-        *([proof.detail] if proof.detail else []),
-    ])
+    text = "\n".join(
+        [
+            f"{proof.title} ({proof.source})",
+            f"status: {proof.status}, method: {proof.method}",
+            f"equations: {', '.join(proof.specs)}",
+            *([proof.detail] if proof.detail else []),
+        ]
+    )
     # A proof that is merely "not proved" is a failed check, not a crash of the tool.
     tag = "failure" if proof.status in ("refuted", "not proved") else "error"
     summary = f"{proof.status}: {proof.detail}" if proof.detail else proof.status

@@ -15,7 +15,6 @@ any backtick run they contain.
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from eqconform.verify.results import Outcome, ProofRecord, Report, Result, SpecSummary, TargetSummary
 from eqconform.reports.view import (
     MISSING,
     NOT_CHECKED,
@@ -35,6 +34,14 @@ from eqconform.reports.view import (
     summary_text,
     target_version,
     visible_controls,
+)
+from eqconform.verify.results import (
+    Outcome,
+    ProofRecord,
+    Report,
+    Result,
+    SpecSummary,
+    TargetSummary,
 )
 
 __all__ = [
@@ -85,8 +92,14 @@ def _baseline(report: Report) -> list[str]:
     blocks = [escape_inline(baseline_text(report))]
     removed = report.baseline.get("removed", ())
     if removed:
-        rows = [[code_span(str(item.get("spec"))), escape_inline(str(item.get("target"))),
-                 escape_inline(str(item.get("outcome")))] for item in removed]
+        rows = [
+            [
+                code_span(str(item.get("spec"))),
+                escape_inline(str(item.get("target"))),
+                escape_inline(str(item.get("outcome"))),
+            ]
+            for item in removed
+        ]
         blocks.append(markdown_table(["Spec", "Target", "Outcome in the baseline"], rows))
     return blocks
 
@@ -104,8 +117,11 @@ def _scoreboard(report: Report) -> list[str]:
         return []
     header = ["Component", "Spec", *(escape_inline(name) for name in scoreboard_targets(report))]
     rows = [
-        [f"**{escape_inline(component)}**" if index == 0 else "", code_span(row.spec.id),
-         *(_scoreboard_cell(results) for results in row.cells)]
+        [
+            f"**{escape_inline(component)}**" if index == 0 else "",
+            code_span(row.spec.id),
+            *(_scoreboard_cell(results) for results in row.cells),
+        ]
         for component, group in groups.items()
         for index, row in enumerate(group)
     ]
@@ -128,27 +144,40 @@ def _defaults(report: Report) -> list[str]:
     if not rows:
         return []
     notes: dict[str, int] = {}
-    header = ["Component", "Parameter", "Documents",
-              *(escape_inline(target.name) for target in report.targets)]
+    header = [
+        "Component",
+        "Parameter",
+        "Documents",
+        *(escape_inline(target.name) for target in report.targets),
+    ]
     table = []
     previous = None
     for row in rows:
         documented = escape_inline(format_value(row.documented))
         if row.stated:
             documented += f"[^{notes.setdefault(row.stated, len(notes) + 1)}]"
-        table.append([
-            f"**{escape_inline(row.component)}**" if row.component != previous else "",
-            _identifier(row.parameter),
-            documented,
-            *(_default_cell(row, index) for index in range(len(row.values))),
-        ])
+        table.append(
+            [
+                f"**{escape_inline(row.component)}**" if row.component != previous else "",
+                _identifier(row.parameter),
+                documented,
+                *(_default_cell(row, index) for index in range(len(row.values))),
+            ]
+        )
         previous = row.component
-    footnotes = "\n".join(f"[^{number}]: {escape_inline(stated)}"
-                          for stated, number in notes.items())
-    intro = ("The documents' values beside each target's own defaults; "
-             "a value in **bold** differs from the documents.")
-    return ["## Hyperparameter defaults", intro, markdown_table(header, table),
-            *([footnotes] if footnotes else [])]
+    footnotes = "\n".join(
+        f"[^{number}]: {escape_inline(stated)}" for stated, number in notes.items()
+    )
+    intro = (
+        "The documents' values beside each target's own defaults; "
+        "a value in **bold** differs from the documents."
+    )
+    return [
+        "## Hyperparameter defaults",
+        intro,
+        markdown_table(header, table),
+        *([footnotes] if footnotes else []),
+    ]
 
 
 def _default_cell(row: DefaultsRow, index: int) -> str:
@@ -159,8 +188,10 @@ def _default_cell(row: DefaultsRow, index: int) -> str:
 def _proofs(proofs: Sequence[ProofRecord]) -> list[str]:
     if not proofs:
         return []
-    rows = [[code_span(proof.id), proof_label(proof.status), escape_inline(proof.method)]
-            for proof in proofs]
+    rows = [
+        [code_span(proof.id), proof_label(proof.status), escape_inline(proof.method)]
+        for proof in proofs
+    ]
     return ["## Proofs", markdown_table(["Proof", "Status", "Method"], rows)]
 
 
@@ -174,26 +205,38 @@ def _component_table(report: Report, specs: Iterable[SpecSummary]) -> str:
         results = list(report.results_for(spec.id))
         described = [code_span(spec.id), escape_inline(spec.title), escape_inline(spec.source)]
         if not results:
-            rows.append([*described, MISSING, NOT_CHECKED, MISSING, MISSING, MISSING,
-                         *([MISSING] if marked else [])])
+            rows.append(
+                [
+                    *described,
+                    MISSING,
+                    NOT_CHECKED,
+                    MISSING,
+                    MISSING,
+                    MISSING,
+                    *([MISSING] if marked else []),
+                ]
+            )
         for index, result in enumerate(results):
             # The title and source are given once per spec; later rows only repeat the id.
             spec_cells = described if index == 0 else [code_span(spec.id), "", ""]
-            rows.append([
-                *spec_cells,
-                escape_inline(result.target),
-                OUTCOME_LABELS[result.outcome],
-                code_span(result.variant) if result.variant else MISSING,
-                str(result.examples),
-                format_error(result),
-                *([change_label(result.change)] if marked else []),
-            ])
+            rows.append(
+                [
+                    *spec_cells,
+                    escape_inline(result.target),
+                    OUTCOME_LABELS[result.outcome],
+                    code_span(result.variant) if result.variant else MISSING,
+                    str(result.examples),
+                    format_error(result),
+                    *([change_label(result.change)] if marked else []),
+                ]
+            )
     return markdown_table(header, rows)
 
 
 def _failures(report: Report) -> list[str]:
-    failing = [result for result in report.results
-               if result.outcome in (Outcome.FAIL, Outcome.ERROR)]
+    failing = [
+        result for result in report.results if result.outcome in (Outcome.FAIL, Outcome.ERROR)
+    ]
     if not failing:
         return []
     blocks = ["## Failures"]
@@ -203,9 +246,11 @@ def _failures(report: Report) -> list[str]:
             f"{OUTCOME_LABELS[result.outcome]}"
             + (f" ({change_label(result.change)} since the baseline)" if result.change else "")
         )
-        facts = [f"variant {code_span(result.variant)}" if result.variant else "",
-                 f"{result.examples} examples",
-                 f"max error {format_error(result)}"]
+        facts = [
+            f"variant {code_span(result.variant)}" if result.variant else "",
+            f"{result.examples} examples",
+            f"max error {format_error(result)}",
+        ]
         if result.observed_through:
             facts.append(f"observed through {escape_inline(result.observed_through)}")
         blocks.append(", ".join(fact for fact in facts if fact))

@@ -162,8 +162,11 @@ def format_error(result: Result) -> str:
 def meta_items(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(label, value) pairs for the meta line: version, seed, max examples, date, then the rest."""
     items = [(label, str(meta[key])) for key, label in _META_LABELS.items() if key in meta]
-    items += [(key.replace("_", " "), str(value)) for key, value in meta.items()
-              if key not in _META_LABELS]
+    items += [
+        (key.replace("_", " "), str(value))
+        for key, value in meta.items()
+        if key not in _META_LABELS
+    ]
     return items
 
 
@@ -307,11 +310,17 @@ def defaults_rows(report: Report) -> list[DefaultsRow]:
     Components come in the order the report's equations introduce them, then any other in order
     of appearance (documents first), so the table does not depend on how a mapping was built.
     """
-    documented = {component: _split_betas(parameters, documented=True)
-                  for component, parameters in _components_of(report.documented_defaults)}
-    targets = [{component: _split_betas(values, documented=False)
-                for component, values in _components_of(target.defaults)}
-               for target in report.targets]
+    documented = {
+        component: _split_betas(parameters, documented=True)
+        for component, parameters in _components_of(report.documented_defaults)
+    }
+    targets = [
+        {
+            component: _split_betas(values, documented=False)
+            for component, values in _components_of(target.defaults)
+        }
+        for target in report.targets
+    ]
     rows = []
     named = [*documented, *(component for target in targets for component in target)]
     for component in _component_order(report, named):
@@ -319,13 +328,15 @@ def defaults_rows(report: Report) -> list[DefaultsRow]:
         given = [target.get(component, {}) for target in targets]
         for parameter in _parameters(stated, *given):
             value, where = _documented_pair(stated.get(parameter, ABSENT))
-            rows.append(DefaultsRow(
-                component=str(component),
-                parameter=str(parameter),
-                documented=value,
-                stated=where,
-                values=tuple(values.get(parameter, ABSENT) for values in given),
-            ))
+            rows.append(
+                DefaultsRow(
+                    component=str(component),
+                    parameter=str(parameter),
+                    documented=value,
+                    stated=where,
+                    values=tuple(values.get(parameter, ABSENT) for values in given),
+                )
+            )
     return rows
 
 
@@ -369,7 +380,7 @@ def _split_betas(parameters: Mapping[str, Any], documented: bool) -> dict[str, A
     if not _is_pair(betas):
         return result
     del result["betas"]
-    for key, beta in zip(("beta1", "beta2"), betas):
+    for key, beta in zip(("beta1", "beta2"), betas, strict=True):
         result.setdefault(key, (beta, where) if documented else beta)
     return result
 
@@ -400,7 +411,8 @@ def _same_value(documented: Any, value: Any) -> bool:
     """Equality as a reader would judge it: ``0`` is ``0.0``, NaN is NaN, pairs elementwise."""
     if isinstance(documented, (tuple, list)) and isinstance(value, (tuple, list)):
         return len(documented) == len(value) and all(
-            _same_value(a, b) for a, b in zip(documented, value))
+            _same_value(a, b) for a, b in zip(documented, value, strict=True)
+        )
     if _is_number(documented) and _is_number(value):
         a, b = float(documented), float(value)
         return a == b or (math.isnan(a) and math.isnan(b))

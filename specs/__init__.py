@@ -53,26 +53,44 @@ __all__ = [
 
 #: The spec families, in catalogue order.
 FAMILIES: tuple[ModuleType, ...] = (
-    adam, adamw, layernorm, layernorm_exam, dropout,
-    weight_decay, noise, ln_scaling, diffusion, attention, autoencoder,
+    adam,
+    adamw,
+    layernorm,
+    layernorm_exam,
+    dropout,
+    weight_decay,
+    noise,
+    ln_scaling,
+    diffusion,
+    attention,
+    autoencoder,
 )
 
 CATALOGUE: dict[str, Spec] = {spec.id: spec for family in FAMILIES for spec in family.SPECS}
 CLAIMS: tuple[Claim, ...] = tuple(claim for family in FAMILIES for claim in family.CLAIMS)
 #: Discrepancies between and inside the documents (each a mapping with id, document, location,
 #: says, resolution), listed in every report.
-ERRATA: tuple[dict[str, str], ...] = tuple(e for family in FAMILIES for e in getattr(family, "ERRATA", ()))
+ERRATA: tuple[dict[str, str], ...] = tuple(
+    e for family in FAMILIES for e in getattr(family, "ERRATA", ())
+)
 #: Ids of the specs settled by proof only (:attr:`Spec.proof_only`).
-PROOF_ONLY: frozenset[str] = frozenset(spec_id for spec_id, spec in CATALOGUE.items() if spec.proof_only)
+PROOF_ONLY: frozenset[str] = frozenset(
+    spec_id for spec_id, spec in CATALOGUE.items() if spec.proof_only
+)
 
 
 #: Family prefixes of spec ids before each family had one name (reports written then still use
 #: them; ``--spec`` and ``eqconform diff`` accept them).
-FORMER_NAMES: dict[str, str] = {"wdexam": "weight_decay", "lnexam": "layernorm_exam", "lnscale": "ln_scaling"}
+FORMER_NAMES: dict[str, str] = {
+    "wdexam": "weight_decay",
+    "lnexam": "layernorm_exam",
+    "lnscale": "ln_scaling",
+}
 
 
 def current_id(spec_id: str) -> str:
-    """``spec_id`` under its family's current name (``lnexam.demean`` is ``layernorm_exam.demean``)."""
+    """``spec_id`` under its family's current name (``lnexam.demean`` is
+    ``layernorm_exam.demean``)."""
     family, dot, rest = spec_id.partition(".")
     return FORMER_NAMES.get(family, family) + dot + rest
 
@@ -103,7 +121,9 @@ def select_specs(patterns: Iterable[str] = ()) -> list[Spec]:
     chosen: dict[str, Spec] = {}
     unmatched = []
     for pattern in map(current_id, patterns):
-        expanded = pattern if any(ch in pattern for ch in "*?[") or "." in pattern else f"{pattern}.*"
+        expanded = (
+            pattern if any(ch in pattern for ch in "*?[") or "." in pattern else f"{pattern}.*"
+        )
         hits = fnmatch.filter(CATALOGUE, expanded)
         if not hits:
             unmatched.append(pattern)

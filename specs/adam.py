@@ -42,7 +42,9 @@ t = sp.Symbol("t", integer=True, positive=True)
 SYMBOLS = {
     "g": SymbolInfo(g, "gradient of the loss at step t", display="g_t"),
     "m_prev": SymbolInfo(m_prev, "first moment after step t-1 (m_0 = 0)", display="m_t-1"),
-    "v_prev": SymbolInfo(v_prev, "second moment after step t-1 (v_0 = 0)", NONNEGATIVE, display="v_t-1"),
+    "v_prev": SymbolInfo(
+        v_prev, "second moment after step t-1 (v_0 = 0)", NONNEGATIVE, display="v_t-1"
+    ),
     "m": SymbolInfo(m, "biased first moment estimate", display="m_t"),
     "v": SymbolInfo(v, "biased second moment estimate", NONNEGATIVE, display="v_t"),
     "mhat": SymbolInfo(mhat, "bias-corrected first moment", display="mhat_t"),
@@ -61,7 +63,11 @@ def _symbols(*names: str) -> tuple[SymbolInfo, ...]:
     return tuple(SYMBOLS[name] for name in names)
 
 
-_TORCH_LERP = cite("PyTorch torch.optim.Adam", "2.x", "single-tensor and foreach paths: exp_avg.lerp_(grad, 1 - beta1)")
+_TORCH_LERP = cite(
+    "PyTorch torch.optim.Adam",
+    "2.x",
+    "single-tensor and foreach paths: exp_avg.lerp_(grad, 1 - beta1)",
+)
 
 FIRST_MOMENT = Spec(
     id="adam.first_moment",
@@ -76,10 +82,10 @@ FIRST_MOMENT = Spec(
             {m: m_prev + (1 - beta1) * (g - m_prev)},
             source=_TORCH_LERP,
             rounding_of="canonical",
-            note="The same value written as a linear interpolation (torch.lerp). It is equal in exact "
-            "arithmetic but rounds differently: with a small beta1 the m_(t-1) terms cancel, so its "
-            "error is a few ulps of m_(t-1) rather than of beta1 m_(t-1); its own rounding bound "
-            "applies.",
+            note="The same value written as a linear interpolation (torch.lerp). It is equal in "
+            "exact arithmetic but rounds differently: with a small beta1 the m_(t-1) terms "
+            "cancel, so its error is a few ulps of m_(t-1) rather than of beta1 m_(t-1); its own "
+            "rounding bound applies.",
         ),
     ),
 )
@@ -111,7 +117,9 @@ BIAS_CORRECTION = Spec(
     ),
 )
 
-_KINGMA_BA = cite("Kingma & Ba, Adam: A Method for Stochastic Optimization", "ICLR 2015", "sec. 2, last paragraph")
+_KINGMA_BA = cite(
+    "Kingma & Ba, Adam: A Method for Stochastic Optimization", "ICLR 2015", "sec. 2, last paragraph"
+)
 
 UPDATE = Spec(
     id="adam.update",
@@ -136,9 +144,10 @@ UPDATE = Spec(
             {theta: theta_prev - alpha * mhat / (sp.sqrt(vhat) + eps / sp.sqrt(1 - beta2**t))},
             source=_KINGMA_BA,
             accepted=False,
-            note="The bias correction folded into the step size, alpha_t = alpha sqrt(1 - beta2^t) / "
-            "(1 - beta1^t), with epsilon added to the uncorrected sqrt(v_t) (Keras/TensorFlow): "
-            "the same as eps / sqrt(1 - beta2^t) added to sqrt(vhat_t).",
+            note="The bias correction folded into the step size, "
+            "alpha_t = alpha sqrt(1 - beta2^t) / (1 - beta1^t), with epsilon added to the "
+            "uncorrected sqrt(v_t) (Keras/TensorFlow): the same as eps / sqrt(1 - beta2^t) added "
+            "to sqrt(vhat_t).",
         ),
     ),
 )
@@ -161,12 +170,18 @@ def _prove_bias_correction_recovers_constant_gradient() -> ProofOutcome:
     ):
         recurrence = spec.canonical.relations[moment]
         previous = m_prev if moment == m else v_prev
-        closed = lambda k: (1 - decay**k) * signal  # noqa: E731 - the claim's closed form
+
+        def closed(k: sp.Expr, decay: sp.Expr = decay, signal: sp.Expr = signal) -> sp.Expr:
+            """The claim's closed form (1 - decay^k) signal."""
+            return (1 - decay**k) * signal
+
         base = sp.simplify(closed(0))
         inductive = sp.simplify(recurrence.subs({previous: closed(step)}) - closed(step + 1))
         sequence = sp.Function("s")
         solved = sp.rsolve(
-            sequence(step + 1) - recurrence.subs(previous, sequence(step)), sequence(step), {sequence(0): 0}
+            sequence(step + 1) - recurrence.subs(previous, sequence(step)),
+            sequence(step),
+            {sequence(0): 0},
         )
         rsolve_agrees = solved is not None and sp.simplify(solved - closed(step)) == 0
         corrected = BIAS_CORRECTION.canonical.relations[mhat if moment == m else vhat]
@@ -205,8 +220,8 @@ ERRATA = (
         "location": "sec. 4, parameter update",
         "says": "Spring 2026: theta_t = theta_(t-1) - alpha mhat_t / (sqrt(vhat_t) + eps); "
         "Fall 2025: theta_t = theta_(t-1) - alpha mhat_t / sqrt(vhat_t + eps)",
-        "resolution": "Both are accepted variants of adam.update (eps-outside-sqrt, eps-inside-sqrt); "
-        "results name the one an implementation follows. They differ when sqrt(vhat) is comparable "
-        "to eps (small gradients, early steps).",
+        "resolution": "Both are accepted variants of adam.update (eps-outside-sqrt, "
+        "eps-inside-sqrt); results name the one an implementation follows. They differ when "
+        "sqrt(vhat) is comparable to eps (small gradients, early steps).",
     },
 )

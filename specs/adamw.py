@@ -29,14 +29,18 @@ SYMBOLS = (
     SymbolInfo(theta, "parameter after the AdamW step", display="theta_t"),
     SymbolInfo(g_eff, "the gradient the Adam moments are fed", display="gtilde_t"),
     SymbolInfo(g, "gradient of the loss at step t", display="g_t"),
-    SymbolInfo(theta_adam, "parameter after the standard Adam update of step t", display="theta_t^Adam"),
+    SymbolInfo(
+        theta_adam, "parameter after the standard Adam update of step t", display="theta_t^Adam"
+    ),
     SymbolInfo(theta_prev, "parameter before the step", display="theta_t-1"),
     SymbolInfo(alpha, "learning rate", adam.POSITIVE, display="alpha"),
     SymbolInfo(lam, "weight decay", sp.Interval(0, sp.oo), display="lambda"),
 )
 
 _LOSHCHILOV_HUTTER = cite(
-    "Loshchilov & Hutter, Decoupled Weight Decay Regularization", "ICLR 2019", "Algorithm 2, line 12"
+    "Loshchilov & Hutter, Decoupled Weight Decay Regularization",
+    "ICLR 2019",
+    "Algorithm 2, line 12",
 )
 
 DECOUPLED_DECAY = Spec(
@@ -65,7 +69,9 @@ DECOUPLED_DECAY = Spec(
         Variant(
             "l2-coupled",
             {g_eff: g + lam * theta_prev, theta: theta_adam},
-            source=exam("Q4, L2 regularization theta <- theta - alpha M_t (grad f + lambda_w theta)"),
+            source=exam(
+                "Q4, L2 regularization theta <- theta - alpha M_t (grad f + lambda_w theta)"
+            ),
             accepted=False,
             note="L2 regularization: lambda theta is added to the gradient and so passes through "
             "the adaptive denominator (Adam's weight_decay, Algorithm 1 option A of the exam); "
@@ -86,8 +92,11 @@ def _prove_orderings_agree() -> ProofOutcome:
     """Decay after the Adam step equals decay first, then the Adam step from theta_{t-1}."""
     step = _adam_step()
     if DECOUPLED_DECAY.canonical.relations[g_eff] != g:
-        return ProofOutcome(ProofStatus.NOT_PROVED, "symbolic comparison of the two orderings",
-                            "the canonical form feeds the moments something other than the gradient")
+        return ProofOutcome(
+            ProofStatus.NOT_PROVED,
+            "symbolic comparison of the two orderings",
+            "the canonical form feeds the moments something other than the gradient",
+        )
     if step.has(theta_prev):
         return ProofOutcome(
             ProofStatus.NOT_PROVED,
@@ -124,8 +133,8 @@ ERRATA = (
         "id": "adamw.decay_scaling",
         "document": "CMU 11-785 Homework 1 Bonus vs UC Berkeley EECS 182 Final Exam (Spring 2023)",
         "location": "11-785 sec. 5; EECS 182 Q4",
-        "says": "11-785 decays by alpha * lambda * theta_(t-1); the exam writes (1 - lambda_r) theta_t, "
-        "with no learning rate",
+        "says": "11-785 decays by alpha * lambda * theta_(t-1); the exam writes (1 - lambda_r) "
+        "theta_t, with no learning rate",
         "resolution": "Both are accepted variants of adamw.decoupled_decay (decay-scaled-by-lr, "
         "decay-unscaled); lambda means different things in the two conventions.",
     },

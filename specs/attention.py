@@ -32,13 +32,14 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sympy as sp
 from sympy import stats
 
 from . import moments
-from .model import instantiate as instantiate_entries
 from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .model import instantiate as instantiate_entries
 from .sources import hw7
 
 __all__ = [
@@ -86,14 +87,20 @@ SYMBOLS = {
     "Sdot": SymbolInfo(Sdot, "inner products Q_i . K_j", display="s"),
     "Amax": SymbolInfo(Amax, "argmax attention weights (one-hot per row)", sp.FiniteSet(0, 1), "a"),
     "Omax": SymbolInfo(Omax, "argmax attention output", display="O"),
-    "sim": SymbolInfo(sim, "quadratic-kernel similarity sim(Q_i, K_j)", sp.Interval(0, sp.oo), "sim"),
-    "kphi": SymbolInfo(kphi, "inner product phi(Q_i) . phi(K_j) of the feature maps", display="kphi"),
+    "sim": SymbolInfo(
+        sim, "quadratic-kernel similarity sim(Q_i, K_j)", sp.Interval(0, sp.oo), "sim"
+    ),
+    "kphi": SymbolInfo(
+        kphi, "inner product phi(Q_i) . phi(K_j) of the feature maps", display="kphi"
+    ),
     "Okern": SymbolInfo(Okern, "kernel attention output, eq. (9)", display="Vprime"),
     "phiQ": SymbolInfo(phiQ, "feature map of each query row (N_q x C)", display="phiQ"),
     "phiK": SymbolInfo(phiK, "feature map of each key row (N x C)", display="phiK"),
     "Olin": SymbolInfo(Olin, "linearized kernel attention output, eq. (11)", display="Vprime"),
     "mu": SymbolInfo(mu, "mean of every query and key component", display="mu"),
-    "sigma": SymbolInfo(sigma, "standard deviation of every query and key component", POSITIVE, "sigma"),
+    "sigma": SymbolInfo(
+        sigma, "standard deviation of every query and key component", POSITIVE, "sigma"
+    ),
     "s": SymbolInfo(s, "scale dividing the dot product", POSITIVE, "s"),
     "Edot": SymbolInfo(Edot, "E[q . k]", display="E"),
     "Vdot": SymbolInfo(Vdot, "Var[q . k]", sp.Interval(0, sp.oo), "Var"),
@@ -103,8 +110,19 @@ SYMBOLS = {
 }
 
 
-def _spec(id: str, title: str, section: str, equation: str | None, names: Sequence[str],
-          relations: Mapping[sp.Basic, sp.Expr], component: str, statement: str = "", **flags: bool) -> Spec:
+def _spec(
+    id: str,
+    title: str,
+    section: str,
+    equation: str | None,
+    names: Sequence[str],
+    relations: Mapping[sp.Basic, sp.Expr],
+    component: str,
+    statement: str = "",
+    *,
+    proof_only: bool = False,
+    statistical: bool = False,
+) -> Spec:
     return Spec(
         id=id,
         title=title,
@@ -114,17 +132,23 @@ def _spec(id: str, title: str, section: str, equation: str | None, names: Sequen
         variants=(Variant("canonical", dict(relations)),),
         axes=AXES,
         statement=statement,
-        **flags,
+        proof_only=proof_only,
+        statistical=statistical,
     )
 
 
-def _dot(left: sp.IndexedBase, right: sp.IndexedBase, row: sp.Symbol = i, col: sp.Symbol = j) -> sp.Expr:
+def _dot(
+    left: sp.IndexedBase, right: sp.IndexedBase, row: sp.Symbol = i, col: sp.Symbol = j
+) -> sp.Expr:
     return sp.Sum(left[row, t] * right[col, t], (t, 1, D))
 
 
 DOT_STATISTICS = _spec(
-    "attention.dot_statistics", "Mean and variance of the dot product of two random vectors",
-    "Q3(a), (b)", "E[q^T k] and Var(q^T k)", ("Edot", "Vdot", "mu", "sigma", "D"),
+    "attention.dot_statistics",
+    "Mean and variance of the dot product of two random vectors",
+    "Q3(a), (b)",
+    "E[q^T k] and Var(q^T k)",
+    ("Edot", "Vdot", "mu", "sigma", "D"),
     {
         Edot: sp.Sum(mu[t] ** 2, (t, 1, D)),
         Vdot: 2 * sigma**2 * sp.Sum(mu[t] ** 2, (t, 1, D)) + D * sigma**4,
@@ -134,24 +158,48 @@ DOT_STATISTICS = _spec(
     statistical=True,
 )
 SCALE = _spec(
-    "attention.scale", "Scale that gives the dot product unit variance", "Q3(c)", "s in terms of d",
-    ("s", "D"), {s: sp.sqrt(D)}, "attention", proof_only=True,
+    "attention.scale",
+    "Scale that gives the dot product unit variance",
+    "Q3(c)",
+    "s in terms of d",
+    ("s", "D"),
+    {s: sp.sqrt(D)},
+    "attention",
+    proof_only=True,
 )
 SCORES = _spec(
-    "attention.scores", "Scaled dot-product scores", "Q5", "(8), the argument of the softmax",
-    ("S", "Q", "K", "D"), {S[i, j]: _dot(Q, K) / sp.sqrt(D)}, "attention",
+    "attention.scores",
+    "Scaled dot-product scores",
+    "Q5",
+    "(8), the argument of the softmax",
+    ("S", "Q", "K", "D"),
+    {S[i, j]: _dot(Q, K) / sp.sqrt(D)},
+    "attention",
 )
 SOFTMAX = _spec(
-    "attention.softmax", "Softmax of the scores along each row", "Q5", "(8), softmax applied row-wise; (10)",
-    ("A", "S", "N"), {A[i, j]: sp.exp(S[i, j]) / sp.Sum(sp.exp(S[i, jj]), (jj, 1, N))}, "attention",
+    "attention.softmax",
+    "Softmax of the scores along each row",
+    "Q5",
+    "(8), softmax applied row-wise; (10)",
+    ("A", "S", "N"),
+    {A[i, j]: sp.exp(S[i, j]) / sp.Sum(sp.exp(S[i, jj]), (jj, 1, N))},
+    "attention",
 )
 OUTPUT = _spec(
-    "attention.output", "Softmax attention output", "Q5", "(8)",
-    ("O", "A", "V", "N"), {O[i, l]: sp.Sum(A[i, j] * V[j, l], (j, 1, N))}, "attention",
+    "attention.output",
+    "Softmax attention output",
+    "Q5",
+    "(8)",
+    ("O", "A", "V", "N"),
+    {O[i, l]: sp.Sum(A[i, j] * V[j, l], (j, 1, N))},
+    "attention",
 )
 ARGMAX = _spec(
-    "attention.argmax", "Argmax attention: the value of the key with the largest inner product",
-    "Q4(a)", "argmax in place of softmax", ("Sdot", "Amax", "Omax", "Q", "K", "V", "N", "D"),
+    "attention.argmax",
+    "Argmax attention: the value of the key with the largest inner product",
+    "Q4(a)",
+    "argmax in place of softmax",
+    ("Sdot", "Amax", "Omax", "Q", "K", "V", "N", "D"),
     {
         Sdot[i, j]: _dot(Q, K),
         Amax[i, j]: sp.Product(sp.Heaviside(Sdot[i, j] - Sdot[i, jj], 1), (jj, 1, N)),
@@ -161,23 +209,38 @@ ARGMAX = _spec(
     "Amax[i, j] is 1 when key j's inner product is at least every other key's (ties are left open)",
 )
 QUADRATIC_KERNEL = _spec(
-    "attention.quadratic_kernel", "Quadratic-kernel similarity", "Q5(b)(i)", "sim(q, k) = (q^T k + 1)^2",
-    ("sim", "Q", "K", "D"), {sim[i, j]: (_dot(Q, K) + 1) ** 2}, "kernel_attention",
+    "attention.quadratic_kernel",
+    "Quadratic-kernel similarity",
+    "Q5(b)(i)",
+    "sim(q, k) = (q^T k + 1)^2",
+    ("sim", "Q", "K", "D"),
+    {sim[i, j]: (_dot(Q, K) + 1) ** 2},
+    "kernel_attention",
 )
 FEATURE_MAP = _spec(
-    "attention.feature_map", "The quadratic kernel's feature map reproduces the kernel",
-    "Q5(b)(ii)", "phi(q)^T phi(k) = (q^T k + 1)^2", ("kphi", "Q", "K", "D"),
-    {kphi[i, j]: (_dot(Q, K) + 1) ** 2}, "kernel_attention",
+    "attention.feature_map",
+    "The quadratic kernel's feature map reproduces the kernel",
+    "Q5(b)(ii)",
+    "phi(q)^T phi(k) = (q^T k + 1)^2",
+    ("kphi", "Q", "K", "D"),
+    {kphi[i, j]: (_dot(Q, K) + 1) ** 2},
+    "kernel_attention",
     "kphi is the inner product of the feature vectors an implementation computes for Q_i and K_j",
 )
 KERNEL_OUTPUT = _spec(
-    "attention.kernel_output", "Kernel attention with the quadratic kernel", "Q5", "(9)",
+    "attention.kernel_output",
+    "Kernel attention with the quadratic kernel",
+    "Q5",
+    "(9)",
     ("Okern", "sim", "V", "N"),
     {Okern[i, l]: sp.Sum(sim[i, j] * V[j, l], (j, 1, N)) / sp.Sum(sim[i, jj], (jj, 1, N))},
     "kernel_attention",
 )
 LINEAR_OUTPUT = _spec(
-    "attention.linear_output", "Linearized kernel attention", "Q5(d)", "(11)",
+    "attention.linear_output",
+    "Linearized kernel attention",
+    "Q5(d)",
+    "(11)",
     ("Olin", "phiQ", "phiK", "V", "N", "C"),
     {
         Olin[i, l]: sp.Sum(phiQ[i, c] * sp.Sum(phiK[j, c] * V[j, l], (j, 1, N)), (c, 1, C))
@@ -186,8 +249,18 @@ LINEAR_OUTPUT = _spec(
     "kernel_attention",
 )
 
-SPECS = (DOT_STATISTICS, SCALE, SCORES, SOFTMAX, OUTPUT, ARGMAX, QUADRATIC_KERNEL, FEATURE_MAP,
-         KERNEL_OUTPUT, LINEAR_OUTPUT)
+SPECS = (
+    DOT_STATISTICS,
+    SCALE,
+    SCORES,
+    SOFTMAX,
+    OUTPUT,
+    ARGMAX,
+    QUADRATIC_KERNEL,
+    FEATURE_MAP,
+    KERNEL_OUTPUT,
+    LINEAR_OUTPUT,
+)
 #: A choice the document argues for, not a quantity an implementation returns.
 
 
@@ -199,23 +272,34 @@ def relation(spec: Spec, quantity: str) -> sp.Expr:
 # Instantiating specs for explicit sizes (for proofs and for checks that cannot use array form).
 
 
-def instantiate(expr: sp.Expr, indices: Mapping[sp.Symbol, int], sizes: Mapping[sp.Symbol, int],
-                arrays: Mapping[sp.IndexedBase, object]) -> sp.Expr:
+def instantiate(
+    expr: sp.Expr,
+    indices: Mapping[sp.Symbol, int],
+    sizes: Mapping[sp.Symbol, int],
+    arrays: Mapping[sp.IndexedBase, object],
+) -> sp.Expr:
     """``expr`` at concrete indices and sizes, every entry ``X[a, b]`` replaced by
     ``arrays[X][a - 1][b - 1]`` (a nested sequence or a SymPy matrix)."""
     return instantiate_entries(expr, {**indices, **sizes}, arrays)
 
 
 def symbol_matrix(name: str, rows: int, cols: int, **assumptions: bool) -> list[list[sp.Symbol]]:
-    return [[sp.Symbol(f"{name}_{a}_{b}", **assumptions) for b in range(1, cols + 1)] for a in range(1, rows + 1)]
+    return [
+        [sp.Symbol(f"{name}_{a}_{b}", **assumptions) for b in range(1, cols + 1)]
+        for a in range(1, rows + 1)
+    ]
 
 
 def printed_feature_map(x: Sequence[sp.Expr]) -> list[sp.Expr]:
     """The feature map as printed in Q5(b)(ii), in its order: 1, sqrt(2) x_t, x_t^2, then
     sqrt(2) x_a x_b for a < b (row-major)."""
     root2 = sp.sqrt(2)
-    return ([sp.Integer(1)] + [root2 * value for value in x] + [value**2 for value in x]
-            + [root2 * x[a] * x[b] for a, b in itertools.combinations(range(len(x)), 2)])
+    return (
+        [sp.Integer(1)]
+        + [root2 * value for value in x]
+        + [value**2 for value in x]
+        + [root2 * x[a] * x[b] for a, b in itertools.combinations(range(len(x)), 2)]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,21 +312,23 @@ def _prove_dot_statistics(max_d: int = 5) -> ProofOutcome:
         means = [sp.Symbol(f"mu_{n}", real=True) for n in range(1, d + 1)]
         queries = [stats.Normal(f"q_{n}", means[n - 1], sigma) for n in range(1, d + 1)]
         keys = [stats.Normal(f"k_{n}", means[n - 1], sigma) for n in range(1, d + 1)]
-        dot = sum(a * b for a, b in zip(queries, keys))
+        dot = sum(a * b for a, b in zip(queries, keys, strict=True))
         arrays = {mu: means}
         claimed_mean = instantiate(relation(DOT_STATISTICS, "Edot"), {}, {D: d}, arrays)
         claimed_variance = instantiate(relation(DOT_STATISTICS, "Vdot"), {}, {D: d}, arrays)
         mean, var = moments.expectation(dot), moments.variance(dot)
         if sp.expand(mean - claimed_mean) != 0 or sp.expand(var - claimed_variance) != 0:
             return ProofOutcome(
-                ProofStatus.REFUTED, "sympy.stats moments of q.k with q, k ~ N(mu, sigma^2 I)",
+                ProofStatus.REFUTED,
+                "sympy.stats moments of q.k with q, k ~ N(mu, sigma^2 I)",
                 f"at d = {d}: E = {sp.factor(mean)}, Var = {sp.factor(var)}",
             )
     return ProofOutcome(
         ProofStatus.PROVED,
         "q_t, k_t independent sympy.stats Normal(mu_t, sigma); E[q.k] and Var[q.k] expanded by "
         "linearity and independence from one-variable moments, compared with the spec",
-        f"exact for every d = 1..{max_d} with symbolic mu_t and sigma ({time.perf_counter() - started:.2f} s); "
+        f"exact for every d = 1..{max_d} with symbolic mu_t and sigma "
+        f"({time.perf_counter() - started:.2f} s); "
         "at mu = 0, sigma = 1 the variance is d",
     )
 
@@ -257,22 +343,29 @@ def _prove_scale() -> ProofOutcome:
     printed_roots = sp.solve(sp.Eq(D**2 / s**2, 1), s)
     ok = mean == 0 and roots == [relation(SCALE, "s")]
     shown = sp.Symbol("d", integer=True, positive=True)
-    var, roots, printed_roots = var.subs(D, shown), [r.subs(D, shown) for r in roots], [r.subs(D, shown) for r in printed_roots]
+    var, roots, printed_roots = (
+        var.subs(D, shown),
+        [r.subs(D, shown) for r in roots],
+        [r.subs(D, shown) for r in printed_roots],
+    )
     detail = (
-        f"E[q.k] = {mean} and Var[q.k] = {var} at mu = 0, sigma = 1 (from attention.dot_statistics), so "
-        f"Var[q.k/s] = {var}/s^2 = 1 gives s = {roots[0] if roots else '?'}. The solution of Q3(c) writes "
-        f"Var[q.k] = d^2, which would give s = {printed_roots[0] if printed_roots else '?'}; "
-        f"d^2 - d = {sp.factor(shown**2 - var)} is nonzero for every d >= 2, so the printed d^2 is a typo for d."
+        f"E[q.k] = {mean} and Var[q.k] = {var} at mu = 0, sigma = 1 (from "
+        f"attention.dot_statistics), so Var[q.k/s] = {var}/s^2 = 1 gives s = "
+        f"{roots[0] if roots else '?'}. The solution of Q3(c) writes Var[q.k] = d^2, which would "
+        f"give s = {printed_roots[0] if printed_roots else '?'}; d^2 - d = "
+        f"{sp.factor(shown**2 - var)} is nonzero for every d >= 2, so the printed d^2 is a typo "
+        "for d."
     )
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        "attention.dot_statistics at mu = 0, sigma = 1; sympy.solve for the positive s with unit variance",
+        "attention.dot_statistics at mu = 0, sigma = 1; sympy.solve for the positive s with unit "
+        "variance",
         detail,
     )
 
 
 #: Q4(a): the query, keys and values of the worked example, and the printed answer.
-PRINTED_ARGMAX_EXAMPLE = {
+PRINTED_ARGMAX_EXAMPLE: dict[str, Any] = {
     "query": [1, 1, 2],
     "keys": [[1, 2, 0], [0, 3, 4], [5, 0, 0], [0, 0, 1]],
     "values": [[2, 0, 1], [1, 4, 3], [0, -1, 4], [1, 0, -1]],
@@ -285,46 +378,82 @@ def _prove_argmax_example() -> ProofOutcome:
     example = PRINTED_ARGMAX_EXAMPLE
     arrays = {Q: [example["query"]], K: example["keys"], V: example["values"]}
     sizes = {N: len(example["keys"]), D: len(example["query"])}
-    dots = [instantiate(relation(ARGMAX, "Sdot"), {i: 1, j: col}, sizes, arrays) for col in range(1, sizes[N] + 1)]
+    dots = [
+        instantiate(relation(ARGMAX, "Sdot"), {i: 1, j: col}, sizes, arrays)
+        for col in range(1, sizes[N] + 1)
+    ]
     arrays[Sdot] = [dots]
-    weights = [instantiate(relation(ARGMAX, "Amax"), {i: 1, j: col}, sizes, arrays) for col in range(1, sizes[N] + 1)]
+    weights = [
+        instantiate(relation(ARGMAX, "Amax"), {i: 1, j: col}, sizes, arrays)
+        for col in range(1, sizes[N] + 1)
+    ]
     arrays[Amax] = [weights]
-    output = [instantiate(relation(ARGMAX, "Omax"), {i: 1, l: col}, sizes, arrays) for col in range(1, 4)]
+    output = [
+        instantiate(relation(ARGMAX, "Omax"), {i: 1, l: col}, sizes, arrays) for col in range(1, 4)
+    ]
     ok = dots == example["inner_products"] and output == example["output"] and sum(weights) == 1
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        "the spec evaluated exactly (SymPy integers) on the worked example of Q4(a), compared with the printed answer",
+        "the spec evaluated exactly (SymPy integers) on the worked example of Q4(a), compared with "
+        "the printed answer",
         f"inner products {dots}, weights {weights}, output {output}; printed: inner products "
         f"{example['inner_products']}, output {example['output']}",
     )
 
 
-def _softmax_attention(rows: int, keys: int, dim: int, arrays: dict) -> list[sp.Expr]:
+def _softmax_attention(
+    rows: int, keys: int, dim: int, arrays: dict
+) -> tuple[list[sp.Expr], list[list[sp.Expr]]]:
+    """The outputs of softmax attention on ``rows`` queries, and the scores."""
     sizes = {N: keys, D: dim}
-    scores = [[instantiate(relation(SCORES, "S"), {i: a, j: b}, sizes, arrays) for b in range(1, keys + 1)]
-              for a in range(1, rows + 1)]
-    weights = [[instantiate(relation(SOFTMAX, "A"), {i: a, j: b}, sizes, {S: scores}) for b in range(1, keys + 1)]
-               for a in range(1, rows + 1)]
-    return [instantiate(relation(OUTPUT, "O"), {i: a, l: 1}, sizes, {**arrays, A: weights}) for a in range(1, rows + 1)], scores
+    scores = [
+        [
+            instantiate(relation(SCORES, "S"), {i: a, j: b}, sizes, arrays)
+            for b in range(1, keys + 1)
+        ]
+        for a in range(1, rows + 1)
+    ]
+    weights = [
+        [
+            instantiate(relation(SOFTMAX, "A"), {i: a, j: b}, sizes, {S: scores})
+            for b in range(1, keys + 1)
+        ]
+        for a in range(1, rows + 1)
+    ]
+    return [
+        instantiate(relation(OUTPUT, "O"), {i: a, l: 1}, sizes, {**arrays, A: weights})
+        for a in range(1, rows + 1)
+    ], scores
 
 
 def _prove_softmax_is_kernel() -> ProofOutcome:
-    """Eq. (9) with sim(q, k) = exp(q.k / sqrt(D)) is eq. (8) (the softmax then the weighted sum)."""
+    """Eq. (9) with sim(q, k) = exp(q.k / sqrt(D)) is eq. (8) (the softmax, then the weighted
+    sum)."""
     for keys, dim in ((1, 1), (2, 1), (2, 2), (3, 2)):
-        arrays = {Q: symbol_matrix("q", 2, dim, real=True), K: symbol_matrix("k", keys, dim, real=True),
-                  V: symbol_matrix("v", keys, 1, real=True)}
+        arrays = {
+            Q: symbol_matrix("q", 2, dim, real=True),
+            K: symbol_matrix("k", keys, dim, real=True),
+            V: symbol_matrix("v", keys, 1, real=True),
+        }
         softmax_out, scores = _softmax_attention(2, keys, dim, arrays)
         similarities = [[sp.exp(score) for score in row] for row in scores]
         for row in range(1, 3):
-            kernel = instantiate(relation(KERNEL_OUTPUT, "Okern"), {i: row, l: 1}, {N: keys},
-                                 {sim: similarities, V: arrays[V]})
+            kernel = instantiate(
+                relation(KERNEL_OUTPUT, "Okern"),
+                {i: row, l: 1},
+                {N: keys},
+                {sim: similarities, V: arrays[V]},
+            )
             if sp.simplify(kernel - softmax_out[row - 1]) != 0:
-                return ProofOutcome(ProofStatus.REFUTED, "eq. (9) with the exponential kernel against eq. (8)",
-                                    f"differs at N = {keys}, D = {dim}, row {row}")
+                return ProofOutcome(
+                    ProofStatus.REFUTED,
+                    "eq. (9) with the exponential kernel against eq. (8)",
+                    f"differs at N = {keys}, D = {dim}, row {row}",
+                )
     return ProofOutcome(
         ProofStatus.PROVED,
-        "attention.kernel_output with sim = exp(S) (S from attention.scores) against attention.softmax then "
-        "attention.output, symbolically",
+        "attention.kernel_output with sim = exp(S) (S from attention.scores) against "
+        "attention.softmax then attention.output, symbolically",
         "equal for N = 1..3 keys, D = 1, 2, two query rows, symbolic Q, K, V (eq. (10))",
     )
 
@@ -333,17 +462,26 @@ def _prove_feature_map(max_d: int = 6) -> ProofOutcome:
     for d in range(1, max_d + 1):
         qs = [sp.Symbol(f"q_{n}", real=True) for n in range(1, d + 1)]
         ks = [sp.Symbol(f"k_{n}", real=True) for n in range(1, d + 1)]
-        gram = sum(a * b for a, b in zip(printed_feature_map(qs), printed_feature_map(ks)))
-        claimed = instantiate(relation(FEATURE_MAP, "kphi"), {i: 1, j: 1}, {D: d}, {Q: [qs], K: [ks]})
+        gram = sum(
+            a * b for a, b in zip(printed_feature_map(qs), printed_feature_map(ks), strict=True)
+        )
+        claimed = instantiate(
+            relation(FEATURE_MAP, "kphi"), {i: 1, j: 1}, {D: d}, {Q: [qs], K: [ks]}
+        )
         if sp.expand(gram - claimed) != 0:
-            return ProofOutcome(ProofStatus.REFUTED, "the printed phi's inner product against (q.k + 1)^2",
-                                f"differs at d = {d}: {sp.factor(gram - claimed)}")
+            return ProofOutcome(
+                ProofStatus.REFUTED,
+                "the printed phi's inner product against (q.k + 1)^2",
+                f"differs at d = {d}: {sp.factor(gram - claimed)}",
+            )
         if len(printed_feature_map(qs)) != (d + 1) * (d + 2) // 2:
             return ProofOutcome(ProofStatus.REFUTED, "length of the printed phi", f"d = {d}")
     return ProofOutcome(
         ProofStatus.PROVED,
-        "phi(q).phi(k) of the feature map as printed in Q5(b)(ii), expanded and compared with the spec",
-        f"exact for every d = 1..{max_d}; phi has (d + 1)(d + 2)/2 = O(d^2) entries (the C of Q5(d))",
+        "phi(q).phi(k) of the feature map as printed in Q5(b)(ii), expanded and compared with the "
+        "spec",
+        f"exact for every d = 1..{max_d}; phi has (d + 1)(d + 2)/2 = O(d^2) entries (the C of "
+        "Q5(d))",
     )
 
 
@@ -351,56 +489,118 @@ def _prove_linear_equals_kernel() -> ProofOutcome:
     """Eq. (11) is eq. (9) with sim(q, k) = phi(q).phi(k) (associativity), for any feature map;
     with the printed quadratic phi it is eq. (9) with the quadratic kernel."""
     for keys, features, width in ((1, 1, 1), (2, 2, 1), (3, 2, 2), (2, 3, 2)):
-        fq, fk = symbol_matrix("f", 2, features, real=True), symbol_matrix("g", keys, features, real=True)
+        fq, fk = (
+            symbol_matrix("f", 2, features, real=True),
+            symbol_matrix("g", keys, features, real=True),
+        )
         values = symbol_matrix("v", keys, width, real=True)
-        similarities = [[sum(fq[a][n] * fk[b][n] for n in range(features)) for b in range(keys)] for a in range(2)]
+        similarities = [
+            [sum(fq[a][n] * fk[b][n] for n in range(features)) for b in range(keys)]
+            for a in range(2)
+        ]
         for row, col in itertools.product(range(1, 3), range(1, width + 1)):
-            linear = instantiate(relation(LINEAR_OUTPUT, "Olin"), {i: row, l: col}, {N: keys, C: features},
-                                 {phiQ: fq, phiK: fk, V: values})
-            kernel = instantiate(relation(KERNEL_OUTPUT, "Okern"), {i: row, l: col}, {N: keys},
-                                 {sim: similarities, V: values})
+            linear = instantiate(
+                relation(LINEAR_OUTPUT, "Olin"),
+                {i: row, l: col},
+                {N: keys, C: features},
+                {phiQ: fq, phiK: fk, V: values},
+            )
+            kernel = instantiate(
+                relation(KERNEL_OUTPUT, "Okern"),
+                {i: row, l: col},
+                {N: keys},
+                {sim: similarities, V: values},
+            )
             if sp.cancel(linear - kernel) != 0:
-                return ProofOutcome(ProofStatus.REFUTED, "eq. (11) against eq. (9)",
-                                    f"differs at N = {keys}, C = {features}, M = {width}")
+                return ProofOutcome(
+                    ProofStatus.REFUTED,
+                    "eq. (11) against eq. (9)",
+                    f"differs at N = {keys}, C = {features}, M = {width}",
+                )
     dim, keys = 2, 2
     qs, ks = symbol_matrix("q", 1, dim, real=True), symbol_matrix("k", keys, dim, real=True)
     values = symbol_matrix("v", keys, 1, real=True)
-    quadratic = [[instantiate(relation(QUADRATIC_KERNEL, "sim"), {i: 1, j: b}, {D: dim}, {Q: qs, K: ks})
-                  for b in range(1, keys + 1)]]
-    kernel = instantiate(relation(KERNEL_OUTPUT, "Okern"), {i: 1, l: 1}, {N: keys}, {sim: quadratic, V: values})
-    linear = instantiate(relation(LINEAR_OUTPUT, "Olin"), {i: 1, l: 1}, {N: keys, C: 6},
-                         {phiQ: [printed_feature_map(qs[0])], phiK: [printed_feature_map(row) for row in ks], V: values})
+    quadratic = [
+        [
+            instantiate(relation(QUADRATIC_KERNEL, "sim"), {i: 1, j: b}, {D: dim}, {Q: qs, K: ks})
+            for b in range(1, keys + 1)
+        ]
+    ]
+    kernel = instantiate(
+        relation(KERNEL_OUTPUT, "Okern"), {i: 1, l: 1}, {N: keys}, {sim: quadratic, V: values}
+    )
+    linear = instantiate(
+        relation(LINEAR_OUTPUT, "Olin"),
+        {i: 1, l: 1},
+        {N: keys, C: 6},
+        {
+            phiQ: [printed_feature_map(qs[0])],
+            phiK: [printed_feature_map(row) for row in ks],
+            V: values,
+        },
+    )
     if sp.cancel(sp.expand(linear - kernel)) != 0:
-        return ProofOutcome(ProofStatus.REFUTED, "eq. (11) with the printed phi against eq. (9) with the quadratic kernel",
-                            "differs at D = 2, N = 2")
+        return ProofOutcome(
+            ProofStatus.REFUTED,
+            "eq. (11) with the printed phi against eq. (9) with the quadratic kernel",
+            "differs at D = 2, N = 2",
+        )
     return ProofOutcome(
         ProofStatus.PROVED,
-        "attention.linear_output with symbolic feature vectors against attention.kernel_output with "
-        "sim = phi(Q_i).phi(K_j); then with the printed quadratic phi against the quadratic kernel",
-        "equal as rational functions for (N, C, M) in (1, 1, 1), (2, 2, 1), (3, 2, 2), (2, 3, 2) with any "
-        "feature vectors (the associativity of Q5(d)), and with the printed phi for D = 2, N = 2",
+        "attention.linear_output with symbolic feature vectors against attention.kernel_output "
+        "with sim = phi(Q_i).phi(K_j); then with the printed quadratic phi against the quadratic "
+        "kernel",
+        "equal as rational functions for (N, C, M) in (1, 1, 1), (2, 2, 1), (3, 2, 2), (2, 3, 2) "
+        "with any feature vectors (the associativity of Q5(d)), and with the printed phi for D = "
+        "2, N = 2",
     )
 
 
 CLAIMS = (
-    Claim("attention.dot_statistics.exact",
-          "E[q.k] = ||mu||^2 and Var[q.k] = 2 sigma^2 ||mu||^2 + d sigma^4 for q, k ~ N(mu, sigma^2 I)",
-          hw7("Q3(a), (b)"), (DOT_STATISTICS.id,), _prove_dot_statistics),
-    Claim("attention.scale.unit_variance",
-          "With mu = 0 and sigma = 1, dividing by s = sqrt(d) gives the dot product mean 0 and variance 1",
-          hw7("Q3(c)"), (SCALE.id, DOT_STATISTICS.id), _prove_scale),
-    Claim("attention.argmax.worked_example",
-          "Argmax attention on the worked example returns the value [1, 4, 3]",
-          hw7("Q4(a)"), (ARGMAX.id,), _prove_argmax_example),
-    Claim("attention.softmax_is_kernel_attention",
-          "Eq. (9) with sim(q, k) = exp(q.k / sqrt(D)) is softmax attention, eq. (8) (eq. (10))",
-          hw7("Q5", "(10)"), (KERNEL_OUTPUT.id, SCORES.id, SOFTMAX.id, OUTPUT.id), _prove_softmax_is_kernel),
-    Claim("attention.feature_map.reproduces_kernel",
-          "The printed feature map satisfies phi(q).phi(k) = (q.k + 1)^2",
-          hw7("Q5(b)(ii)"), (FEATURE_MAP.id, QUADRATIC_KERNEL.id), _prove_feature_map),
-    Claim("attention.linear_equals_kernel",
-          "Eq. (11) equals eq. (9) with sim(q, k) = phi(q).phi(k)",
-          hw7("Q5(d)", "(11)"), (LINEAR_OUTPUT.id, KERNEL_OUTPUT.id, QUADRATIC_KERNEL.id), _prove_linear_equals_kernel),
+    Claim(
+        "attention.dot_statistics.exact",
+        "E[q.k] = ||mu||^2 and Var[q.k] = 2 sigma^2 ||mu||^2 + d sigma^4 for q, k ~ N(mu, sigma^2 "
+        "I)",
+        hw7("Q3(a), (b)"),
+        (DOT_STATISTICS.id,),
+        _prove_dot_statistics,
+    ),
+    Claim(
+        "attention.scale.unit_variance",
+        "With mu = 0 and sigma = 1, dividing by s = sqrt(d) gives the dot product mean 0 and "
+        "variance 1",
+        hw7("Q3(c)"),
+        (SCALE.id, DOT_STATISTICS.id),
+        _prove_scale,
+    ),
+    Claim(
+        "attention.argmax.worked_example",
+        "Argmax attention on the worked example returns the value [1, 4, 3]",
+        hw7("Q4(a)"),
+        (ARGMAX.id,),
+        _prove_argmax_example,
+    ),
+    Claim(
+        "attention.softmax_is_kernel_attention",
+        "Eq. (9) with sim(q, k) = exp(q.k / sqrt(D)) is softmax attention, eq. (8) (eq. (10))",
+        hw7("Q5", "(10)"),
+        (KERNEL_OUTPUT.id, SCORES.id, SOFTMAX.id, OUTPUT.id),
+        _prove_softmax_is_kernel,
+    ),
+    Claim(
+        "attention.feature_map.reproduces_kernel",
+        "The printed feature map satisfies phi(q).phi(k) = (q.k + 1)^2",
+        hw7("Q5(b)(ii)"),
+        (FEATURE_MAP.id, QUADRATIC_KERNEL.id),
+        _prove_feature_map,
+    ),
+    Claim(
+        "attention.linear_equals_kernel",
+        "Eq. (11) equals eq. (9) with sim(q, k) = phi(q).phi(k)",
+        hw7("Q5(d)", "(11)"),
+        (LINEAR_OUTPUT.id, KERNEL_OUTPUT.id, QUADRATIC_KERNEL.id),
+        _prove_linear_equals_kernel,
+    ),
 )
 
 _HW7 = "UC Berkeley EECS 182 Homework 7 (Spring 2023)"
@@ -410,10 +610,12 @@ ERRATA = (
         "id": "attention.q3c_variance",
         "document": _HW7,
         "location": "Q3(c), solution",
-        "says": "Var[q^T k] = d^2 (recalled from part (b)), and E[q^T k] as a sum of squared expectations of the mu_i",
-        "resolution": "Part (b) gives Var[q^T k] = d sigma^4 = d at mu = 0, sigma = 1, and the solution's next step "
-        "already uses Var(q^T k / s) = d / s^2. Proof attention.scale.unit_variance computes Var = d for d = 1..5 "
-        "(attention.dot_statistics.exact) and solves d / s^2 = 1 for s = sqrt(d); d^2 would give s = d. The mean is "
-        "||mu||^2 = 0 since mu = 0 (the mu_i are constants).",
+        "says": "Var[q^T k] = d^2 (recalled from part (b)), and E[q^T k] as a sum of squared "
+        "expectations of the mu_i",
+        "resolution": "Part (b) gives Var[q^T k] = d sigma^4 = d at mu = 0, sigma = 1, and the "
+        "solution's next step already uses Var(q^T k / s) = d / s^2. Proof "
+        "attention.scale.unit_variance computes Var = d for d = 1..5 "
+        "(attention.dot_statistics.exact) and solves d / s^2 = 1 for s = sqrt(d); d^2 would give "
+        "s = d. The mean is ||mu||^2 = 0 since mu = 0 (the mu_i are constants).",
     },
 )

@@ -25,12 +25,21 @@ import time
 
 import sympy as sp
 
-from .model import instantiate
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant, instantiate
 from .sources import hw7
 
-__all__ = ["CLAIMS", "CODE", "ERRATA", "GRAD_DECODER", "GRAD_ENCODER", "LOSS", "PRINTED_GRADIENTS",
-           "RECONSTRUCTION", "REG_LOSS", "SPECS"]
+__all__ = [
+    "CLAIMS",
+    "CODE",
+    "ERRATA",
+    "GRAD_DECODER",
+    "GRAD_ENCODER",
+    "LOSS",
+    "PRINTED_GRADIENTS",
+    "RECONSTRUCTION",
+    "REG_LOSS",
+    "SPECS",
+]
 
 s, r, rr, smp = sp.symbols("s r rr c", integer=True, positive=True)
 k, m, n = sp.symbols("k m n", integer=True, positive=True)
@@ -61,11 +70,27 @@ SYMBOLS = {
 }
 
 
-def _spec(id: str, title: str, section: str, equation: str | None, names: tuple[str, ...], relations: dict, **flags: bool) -> Spec:
+def _spec(
+    id: str,
+    title: str,
+    section: str,
+    equation: str | None,
+    names: tuple[str, ...],
+    relations: dict,
+    *,
+    proof_only: bool = False,
+    statistical: bool = False,
+) -> Spec:
     return Spec(
-        id=id, title=title, source=hw7(section, equation), component="autoencoder",
-        symbols=tuple(SYMBOLS[name] for name in names), variants=(Variant("canonical", relations),), axes=AXES,
-        **flags,
+        id=id,
+        title=title,
+        source=hw7(section, equation),
+        component="autoencoder",
+        symbols=tuple(SYMBOLS[name] for name in names),
+        variants=(Variant("canonical", relations),),
+        axes=AXES,
+        proof_only=proof_only,
+        statistical=statistical,
     )
 
 
@@ -73,36 +98,74 @@ def _residual(row: sp.Symbol = r) -> sp.Expr:
     return X[row, smp] - Xhat[row, smp]
 
 
-CODE = _spec("autoencoder.code", "Linear encoder: Z = W_1 X", "Q1(b)", "the encoder of eq. (1)",
-             ("Z", "W1", "X", "m"), {Z[s, smp]: sp.Sum(W1[s, r] * X[r, smp], (r, 1, m))})
-RECONSTRUCTION = _spec("autoencoder.reconstruction", "Linear decoder: Xhat = W_2 Z", "Q1(b)", "the decoder of eq. (1)",
-                       ("Xhat", "W2", "Z", "k"), {Xhat[r, smp]: sp.Sum(W2[r, s] * Z[s, smp], (s, 1, k))})
-LOSS = _spec("autoencoder.loss", "Reconstruction objective (1/n) ||X - W_2 W_1 X||_F^2", "Q1(b), Q2", "(1), (5)",
-             ("L", "X", "Xhat", "m", "n"),
-             {L: sp.Sum(sp.Sum(_residual() ** 2, (r, 1, m)), (smp, 1, n)) / n})
+CODE = _spec(
+    "autoencoder.code",
+    "Linear encoder: Z = W_1 X",
+    "Q1(b)",
+    "the encoder of eq. (1)",
+    ("Z", "W1", "X", "m"),
+    {Z[s, smp]: sp.Sum(W1[s, r] * X[r, smp], (r, 1, m))},
+)
+RECONSTRUCTION = _spec(
+    "autoencoder.reconstruction",
+    "Linear decoder: Xhat = W_2 Z",
+    "Q1(b)",
+    "the decoder of eq. (1)",
+    ("Xhat", "W2", "Z", "k"),
+    {Xhat[r, smp]: sp.Sum(W2[r, s] * Z[s, smp], (s, 1, k))},
+)
+LOSS = _spec(
+    "autoencoder.loss",
+    "Reconstruction objective (1/n) ||X - W_2 W_1 X||_F^2",
+    "Q1(b), Q2",
+    "(1), (5)",
+    ("L", "X", "Xhat", "m", "n"),
+    {L: sp.Sum(sp.Sum(_residual() ** 2, (r, 1, m)), (smp, 1, n)) / n},
+)
 GRAD_DECODER = _spec(
-    "autoencoder.grad_decoder", "Gradient of eq. (1) with respect to the decoder W_2", "Q1(b)(i)",
-    "nabla_W2 L", ("dW2", "X", "Xhat", "Z", "n"),
+    "autoencoder.grad_decoder",
+    "Gradient of eq. (1) with respect to the decoder W_2",
+    "Q1(b)(i)",
+    "nabla_W2 L",
+    ("dW2", "X", "Xhat", "Z", "n"),
     {dW2[r, s]: -2 * sp.Sum(_residual() * Z[s, smp], (smp, 1, n)) / n},
 )
 GRAD_ENCODER = _spec(
-    "autoencoder.grad_encoder", "Gradient of eq. (1) with respect to the encoder W_1", "Q1(b)(i)",
-    "nabla_W1 L", ("dW1", "W2", "X", "Xhat", "m", "n"),
-    {dW1[s, r]: -2 * sp.Sum(sp.Sum(W2[rr, s] * _residual(rr), (rr, 1, m)) * X[r, smp], (smp, 1, n)) / n},
+    "autoencoder.grad_encoder",
+    "Gradient of eq. (1) with respect to the encoder W_1",
+    "Q1(b)(i)",
+    "nabla_W1 L",
+    ("dW1", "W2", "X", "Xhat", "m", "n"),
+    {
+        dW1[s, r]: -2
+        * sp.Sum(sp.Sum(W2[rr, s] * _residual(rr), (rr, 1, m)) * X[r, smp], (smp, 1, n))
+        / n
+    },
 )
 PRINTED_GRADIENTS = _spec(
-    "autoencoder.printed_gradients", "The gradients as the solution prints them", "Q1(b)(i)",
-    "2 (I - W_2 W_1) X X^T W_1^T and 2 W_2^T (I - W_2 W_1) X X^T", ("dW2p", "dW1p", "W2", "X", "Xhat", "Z", "m", "n"),
+    "autoencoder.printed_gradients",
+    "The gradients as the solution prints them",
+    "Q1(b)(i)",
+    "2 (I - W_2 W_1) X X^T W_1^T and 2 W_2^T (I - W_2 W_1) X X^T",
+    ("dW2p", "dW1p", "W2", "X", "Xhat", "Z", "m", "n"),
     {
         dW2p[r, s]: 2 * sp.Sum(_residual() * Z[s, smp], (smp, 1, n)),
-        dW1p[s, r]: 2 * sp.Sum(sp.Sum(W2[rr, s] * _residual(rr), (rr, 1, m)) * X[r, smp], (smp, 1, n)),
+        dW1p[s, r]: 2
+        * sp.Sum(sp.Sum(W2[rr, s] * _residual(rr), (rr, 1, m)) * X[r, smp], (smp, 1, n)),
     },
     proof_only=True,
 )
 REG_LOSS = _spec(
-    "autoencoder.reg_loss", "l2-regularized objective", "Q2", "(6)", ("Lreg", "L", "lam", "W1", "W2", "k", "m"),
-    {Lreg: L + lam * sp.Sum(sp.Sum(W1[s, r] ** 2, (r, 1, m)), (s, 1, k))
-     + lam * sp.Sum(sp.Sum(W2[r, s] ** 2, (r, 1, m)), (s, 1, k))},
+    "autoencoder.reg_loss",
+    "l2-regularized objective",
+    "Q2",
+    "(6)",
+    ("Lreg", "L", "lam", "W1", "W2", "k", "m"),
+    {
+        Lreg: L
+        + lam * sp.Sum(sp.Sum(W1[s, r] ** 2, (r, 1, m)), (s, 1, k))
+        + lam * sp.Sum(sp.Sum(W2[r, s] ** 2, (r, 1, m)), (s, 1, k))
+    },
 )
 
 SPECS = (CODE, RECONSTRUCTION, LOSS, GRAD_DECODER, GRAD_ENCODER, PRINTED_GRADIENTS, REG_LOSS)
@@ -117,32 +180,57 @@ def _entries(expr: sp.Expr, sizes: dict, arrays: dict) -> sp.Expr:
     return instantiate(expr, sizes, arrays)
 
 
-def forward(data: list[list[sp.Expr]], encoder: list[list[sp.Expr]], decoder: list[list[sp.Expr]]) -> dict:
+def forward(
+    data: list[list[sp.Expr]], encoder: list[list[sp.Expr]], decoder: list[list[sp.Expr]]
+) -> dict:
     """Codes, reconstruction, objective and both gradients from the specs, at explicit sizes."""
     dm, dn, dk = len(data), len(data[0]), len(encoder)
     sizes = {m: dm, n: dn, k: dk}
     arrays = {X: data, W1: encoder, W2: decoder}
-    codes = [[_entries(CODE.canonical.expression("Z").subs({s: a, smp: b}), sizes, arrays) for b in range(1, dn + 1)]
-             for a in range(1, dk + 1)]
+    codes = [
+        [
+            _entries(CODE.canonical.expression("Z").subs({s: a, smp: b}), sizes, arrays)
+            for b in range(1, dn + 1)
+        ]
+        for a in range(1, dk + 1)
+    ]
     arrays[Z] = codes
-    recon = [[_entries(RECONSTRUCTION.canonical.expression("Xhat").subs({r: a, smp: b}), sizes, arrays)
-              for b in range(1, dn + 1)] for a in range(1, dm + 1)]
+    recon = [
+        [
+            _entries(
+                RECONSTRUCTION.canonical.expression("Xhat").subs({r: a, smp: b}), sizes, arrays
+            )
+            for b in range(1, dn + 1)
+        ]
+        for a in range(1, dm + 1)
+    ]
     arrays[Xhat] = recon
 
-    def grid(spec: Spec, quantity: str, rows: sp.Symbol, cols: sp.Symbol, nrows: int, ncols: int) -> list[list[sp.Expr]]:
+    def grid(
+        spec: Spec, quantity: str, rows: sp.Symbol, cols: sp.Symbol, nrows: int, ncols: int
+    ) -> list[list[sp.Expr]]:
         expr = spec.canonical.expression(quantity)
-        return [[_entries(expr.subs({rows: a, cols: b}), sizes, arrays) for b in range(1, ncols + 1)]
-                for a in range(1, nrows + 1)]
+        return [
+            [_entries(expr.subs({rows: a, cols: b}), sizes, arrays) for b in range(1, ncols + 1)]
+            for a in range(1, nrows + 1)
+        ]
 
     return {
-        "Z": codes, "Xhat": recon, "L": _entries(LOSS.canonical.expression("L"), sizes, arrays),
-        "dW2": grid(GRAD_DECODER, "dW2", r, s, dm, dk), "dW1": grid(GRAD_ENCODER, "dW1", s, r, dk, dm),
-        "dW2p": grid(PRINTED_GRADIENTS, "dW2p", r, s, dm, dk), "dW1p": grid(PRINTED_GRADIENTS, "dW1p", s, r, dk, dm),
+        "Z": codes,
+        "Xhat": recon,
+        "L": _entries(LOSS.canonical.expression("L"), sizes, arrays),
+        "dW2": grid(GRAD_DECODER, "dW2", r, s, dm, dk),
+        "dW1": grid(GRAD_ENCODER, "dW1", s, r, dk, dm),
+        "dW2p": grid(PRINTED_GRADIENTS, "dW2p", r, s, dm, dk),
+        "dW1p": grid(PRINTED_GRADIENTS, "dW1p", s, r, dk, dm),
     }
 
 
 def _matrix(name: str, rows: int, cols: int) -> list[list[sp.Symbol]]:
-    return [[sp.Symbol(f"{name}_{a}_{b}", real=True) for b in range(1, cols + 1)] for a in range(1, rows + 1)]
+    return [
+        [sp.Symbol(f"{name}_{a}_{b}", real=True) for b in range(1, cols + 1)]
+        for a in range(1, rows + 1)
+    ]
 
 
 def _prove_gradients() -> ProofOutcome:
@@ -152,30 +240,43 @@ def _prove_gradients() -> ProofOutcome:
     for dm, dk, dn in ((1, 1, 1), (2, 1, 2), (3, 2, 2)):
         data, encoder, decoder = _matrix("x", dm, dn), _matrix("a", dk, dm), _matrix("b", dm, dk)
         out = forward(data, encoder, decoder)
-        for (row, col) in itertools.product(range(dm), range(dk)):
+        for row, col in itertools.product(range(dm), range(dk)):
             exact = sp.diff(out["L"], decoder[row][col])
             if sp.expand(exact - out["dW2"][row][col]) != 0:
-                return ProofOutcome(ProofStatus.REFUTED, "sympy.diff of eq. (1) against nabla_W2 L",
-                                    f"differs at m = {dm}, k = {dk}, n = {dn}, entry ({row + 1}, {col + 1})")
+                return ProofOutcome(
+                    ProofStatus.REFUTED,
+                    "sympy.diff of eq. (1) against nabla_W2 L",
+                    f"differs at m = {dm}, k = {dk}, n = {dn}, entry ({row + 1}, {col + 1})",
+                )
             if sp.expand(out["dW2p"][row][col] + dn * exact) != 0:
-                return ProofOutcome(ProofStatus.REFUTED, "the printed nabla_W2 L against -n times the derivative",
-                                    f"m = {dm}, k = {dk}, n = {dn}")
-        for (row, col) in itertools.product(range(dk), range(dm)):
+                return ProofOutcome(
+                    ProofStatus.REFUTED,
+                    "the printed nabla_W2 L against -n times the derivative",
+                    f"m = {dm}, k = {dk}, n = {dn}",
+                )
+        for row, col in itertools.product(range(dk), range(dm)):
             exact = sp.diff(out["L"], encoder[row][col])
             if sp.expand(exact - out["dW1"][row][col]) != 0:
-                return ProofOutcome(ProofStatus.REFUTED, "sympy.diff of eq. (1) against nabla_W1 L",
-                                    f"differs at m = {dm}, k = {dk}, n = {dn}, entry ({row + 1}, {col + 1})")
+                return ProofOutcome(
+                    ProofStatus.REFUTED,
+                    "sympy.diff of eq. (1) against nabla_W1 L",
+                    f"differs at m = {dm}, k = {dk}, n = {dn}, entry ({row + 1}, {col + 1})",
+                )
             if sp.expand(out["dW1p"][row][col] + dn * exact) != 0:
-                return ProofOutcome(ProofStatus.REFUTED, "the printed nabla_W1 L against -n times the derivative",
-                                    f"m = {dm}, k = {dk}, n = {dn}")
+                return ProofOutcome(
+                    ProofStatus.REFUTED,
+                    "the printed nabla_W1 L against -n times the derivative",
+                    f"m = {dm}, k = {dk}, n = {dn}",
+                )
     return ProofOutcome(
         ProofStatus.PROVED,
-        "sympy.diff of autoencoder.loss composed with autoencoder.code and autoencoder.reconstruction, entry by "
+        "sympy.diff of autoencoder.loss composed with autoencoder.code and "
+        "autoencoder.reconstruction, entry by "
         "entry, against autoencoder.grad_decoder and autoencoder.grad_encoder",
-        f"exact for (m, k, n) = (1, 1, 1), (2, 1, 2), (3, 2, 2) with symbolic X, W_1, W_2 "
+        "exact for (m, k, n) = (1, 1, 1), (2, 1, 2), (3, 2, 2) with symbolic X, W_1, W_2 "
         f"({time.perf_counter() - started:.2f} s); the solution's printed gradients "
-        "(autoencoder.printed_gradients) equal -n times the exact ones at every entry: the factor -1/n is dropped, "
-        "which leaves the first-order conditions (gradient = 0) unchanged",
+        "(autoencoder.printed_gradients) equal -n times the exact ones at every entry: the factor "
+        "-1/n is dropped, which leaves the first-order conditions (gradient = 0) unchanged",
     )
 
 
@@ -184,34 +285,42 @@ def _cayley(parameters: list[sp.Symbol], size: int) -> tuple[sp.Matrix, sp.Expr]
     (I - A)(I + A)^(-1) of a skew-symmetric A is ``numerator / determinant``, orthogonal, with
     polynomial numerator entries."""
     skew = sp.zeros(size, size)
-    for (a, b), value in zip(itertools.combinations(range(size), 2), parameters):
+    for (a, b), value in zip(itertools.combinations(range(size), 2), parameters, strict=True):
         skew[a, b], skew[b, a] = value, -value
     identity = sp.eye(size)
-    return ((identity - skew) * (identity + skew).adjugate()).applyfunc(sp.expand), sp.expand((identity + skew).det())
+    return ((identity - skew) * (identity + skew).adjugate()).applyfunc(sp.expand), sp.expand(
+        (identity + skew).det()
+    )
 
 
 def _vanishes(entry: sp.Expr, inverse: sp.Symbol, determinant: sp.Expr) -> bool:
-    """Whether a polynomial in ``inverse`` (standing for 1/determinant) vanishes once it is substituted."""
+    """Whether a polynomial in ``inverse`` (standing for 1/determinant) vanishes once it is
+    substituted."""
     polynomial = sp.Poly(sp.expand(entry), inverse)
     degree = polynomial.degree()
-    cleared = sum(coefficient * determinant ** (degree - power[0]) for power, coefficient in polynomial.terms())
+    cleared = sum(
+        coefficient * determinant ** (degree - power[0])
+        for power, coefficient in polynomial.terms()
+    )
     return sp.expand(cleared) == 0
 
 
 def _prove_principal_components() -> ProofOutcome:
     r"""W_2 = W_1^T = U_k, the top-k eigenvectors of X X^T / n, make both gradient specs vanish.
 
-    The objective and its gradients depend on X only through X X^T, and every X X^T is U diag(s^2) U^T
-    for an orthogonal U: so X = U diag(s) (n = m) covers every data set. U is a Cayley rotation
-    (symbolic for m = 2, two rational ones for m = 3), s symbolic; 1/det is carried as a symbol so
-    that every entry stays a polynomial."""
+    The objective and its gradients depend on X only through X X^T, and every X X^T is
+    U diag(s^2) U^T for an orthogonal U: so X = U diag(s) (n = m) covers every data set. U is a
+    Cayley rotation (symbolic for m = 2, two rational ones for m = 3), s symbolic; 1/det is carried
+    as a symbol so that every entry stays a polynomial."""
     started = time.perf_counter()
     inverse = sp.Symbol("inv_det", positive=True)
     cases = [(2, [sp.Symbol("c_1", real=True)])]  # fully symbolic rotation
     # m = 3: fixed rational rotations (a nonzero polynomial identity in the parameters would show at
     # generic points; symbolic ones cost seconds), with symbolic s.
-    cases += [(3, [sp.Rational(1, 2), sp.Rational(-2, 3), sp.Rational(3, 5)]),
-              (3, [sp.Integer(2), sp.Rational(1, 7), sp.Rational(-5, 4)])]
+    cases += [
+        (3, [sp.Rational(1, 2), sp.Rational(-2, 3), sp.Rational(3, 5)]),
+        (3, [sp.Integer(2), sp.Rational(1, 7), sp.Rational(-5, 4)]),
+    ]
     for dm, parameters in cases:
         numerator, determinant = _cayley(parameters, dm)
         rotation = numerator * inverse
@@ -223,24 +332,29 @@ def _prove_principal_components() -> ProofOutcome:
             for name in ("dW1", "dW2"):
                 for entry in itertools.chain.from_iterable(out[name]):
                     if not _vanishes(entry, inverse, determinant):
-                        return ProofOutcome(ProofStatus.REFUTED, "the gradient specs at W_2 = W_1^T = U_k",
-                                            f"{name} is not zero for m = {dm}, k = {dk}")
-    # The first-order conditions do not single out the top k: the bottom eigenvector is also stationary,
-    # with a larger objective (a saddle). Shown at m = 2, k = 1, U = I.
+                        return ProofOutcome(
+                            ProofStatus.REFUTED,
+                            "the gradient specs at W_2 = W_1^T = U_k",
+                            f"{name} is not zero for m = {dm}, k = {dk}",
+                        )
+    # The first-order conditions do not single out the top k: the bottom eigenvector is also
+    # stationary, with a larger objective (a saddle). Shown at m = 2, k = 1, U = I.
     first, second = sp.Symbol("s_1", positive=True), sp.Symbol("s_2", positive=True)
     low = forward([[first, 0], [0, second]], [[0, 1]], [[0], [1]])
     high = forward([[first, 0], [0, second]], [[1, 0]], [[1], [0]])
-    stationary = all(entry == 0 for name in ("dW1", "dW2") for entry in itertools.chain.from_iterable(low[name]))
+    stationary = all(
+        entry == 0 for name in ("dW1", "dW2") for entry in itertools.chain.from_iterable(low[name])
+    )
     return ProofOutcome(
         ProofStatus.PROVED,
-        "autoencoder.grad_encoder and autoencoder.grad_decoder evaluated at W_2 = W_1^T = U_k with X = U diag(s) "
-        "(U a Cayley rotation), reduced to the zero polynomial",
-        f"zero for m = 2, k = 1 with a symbolic rotation U and for m = 3, k = 1, 2 with two rational rotations, "
-        f"symbolic s throughout ({time.perf_counter() - started:.2f} s): the principal "
-        "components satisfy the first-order conditions, so the solution's hedge is unnecessary. They are not the "
-        "only stationary points: at m = 2, k = 1 the bottom eigenvector has gradient "
-        f"{'zero' if stationary else 'nonzero'} and objective {low['L']} against {high['L']} for the top one "
-        "(with s_1 > s_2 it is a saddle)",
+        "autoencoder.grad_encoder and autoencoder.grad_decoder evaluated at W_2 = W_1^T = U_k "
+        "with X = U diag(s) (U a Cayley rotation), reduced to the zero polynomial",
+        "zero for m = 2, k = 1 with a symbolic rotation U and for m = 3, k = 1, 2 with two "
+        f"rational rotations, symbolic s throughout ({time.perf_counter() - started:.2f} s): the "
+        "principal components satisfy the first-order conditions, so the solution's hedge is "
+        "unnecessary. They are not the only stationary points: at m = 2, k = 1 the bottom "
+        f"eigenvector has gradient {'zero' if stationary else 'nonzero'} and objective {low['L']} "
+        f"against {high['L']} for the top one (with s_1 > s_2 it is a saddle)",
     )
 
 
@@ -255,23 +369,46 @@ def _prove_orthonormal_bias() -> ProofOutcome:
     ok = stationary == [1] and curvature > 0 and limits == (sp.oo, sp.oo)
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        "sympy.solve of the derivative of sigma^2 + 1/sigma^2 on sigma > 0, second derivative and limits",
-        f"derivative {derivative}, stationary points {stationary}, second derivative {curvature} there, "
-        f"limits {limits[0]} at 0+ and {limits[1]} at infinity: the unique minimizer is sigma = 1 (value 2)",
+        "sympy.solve of the derivative of sigma^2 + 1/sigma^2 on sigma > 0, second derivative and "
+        "limits",
+        f"derivative {derivative}, stationary points {stationary}, second derivative {curvature} "
+        f"there, limits {limits[0]} at 0+ and {limits[1]} at infinity: the unique minimizer is "
+        "sigma = 1 (value 2)",
     )
 
 
 CLAIMS = (
-    Claim("autoencoder.gradients.exact",
-          "nabla_W1 L and nabla_W2 L are the exact gradients of eq. (1); the printed ones drop a factor -1/n",
-          hw7("Q1(b)(i)"), (GRAD_ENCODER.id, GRAD_DECODER.id, LOSS.id, CODE.id, RECONSTRUCTION.id, PRINTED_GRADIENTS.id),
-          _prove_gradients),
-    Claim("autoencoder.pca_first_order",
-          "The top-k principal components (W_2 = W_1^T = U_k) satisfy the first-order optimality conditions",
-          hw7("Q1(b)(ii)"), (GRAD_ENCODER.id, GRAD_DECODER.id, CODE.id, RECONSTRUCTION.id), _prove_principal_components),
-    Claim("autoencoder.orthonormal_bias",
-          "sigma^2 + 1/sigma^2 is minimized uniquely at sigma = 1 (the bias of eq. (6) toward orthonormal W_2)",
-          hw7("Q2(b)"), (REG_LOSS.id,), _prove_orthonormal_bias),
+    Claim(
+        "autoencoder.gradients.exact",
+        "nabla_W1 L and nabla_W2 L are the exact gradients of eq. (1); the printed ones drop a "
+        "factor -1/n",
+        hw7("Q1(b)(i)"),
+        (
+            GRAD_ENCODER.id,
+            GRAD_DECODER.id,
+            LOSS.id,
+            CODE.id,
+            RECONSTRUCTION.id,
+            PRINTED_GRADIENTS.id,
+        ),
+        _prove_gradients,
+    ),
+    Claim(
+        "autoencoder.pca_first_order",
+        "The top-k principal components (W_2 = W_1^T = U_k) satisfy the first-order optimality "
+        "conditions",
+        hw7("Q1(b)(ii)"),
+        (GRAD_ENCODER.id, GRAD_DECODER.id, CODE.id, RECONSTRUCTION.id),
+        _prove_principal_components,
+    ),
+    Claim(
+        "autoencoder.orthonormal_bias",
+        "sigma^2 + 1/sigma^2 is minimized uniquely at sigma = 1 (the bias of eq. (6) toward "
+        "orthonormal W_2)",
+        hw7("Q2(b)"),
+        (REG_LOSS.id,),
+        _prove_orthonormal_bias,
+    ),
 )
 
 _HW7 = "UC Berkeley EECS 182 Homework 7 (Spring 2023)"
@@ -281,23 +418,26 @@ ERRATA = (
         "id": "autoencoder.q1b_gradient_factor",
         "document": _HW7,
         "location": "Q1(b)(i), solution",
-        "says": "nabla_W2 L = 2 (I - W_2 W_1) X X^T W_1^T and nabla_W1 L = 2 W_2^T (I - W_2 W_1) X X^T, with an "
-        "intermediate 2 H(W_1, W_2) X X^T W_2 for nabla_W1 L",
-        "resolution": "The gradients of (1/n)||X - W_2 W_1 X||_F^2 are -(2/n)(I - W_2 W_1) X X^T W_1^T and "
-        "-(2/n) W_2^T (I - W_2 W_1) X X^T (autoencoder.grad_decoder, autoencoder.grad_encoder); proof "
-        "autoencoder.gradients.exact finds the printed ones are -n times these at every entry (sign and 1/n "
-        "dropped). The intermediate is m x k, not the k x m shape of W_1. The stated conditions (= 0) are unaffected.",
+        "says": "nabla_W2 L = 2 (I - W_2 W_1) X X^T W_1^T and nabla_W1 L = 2 W_2^T (I - W_2 W_1) "
+        "X X^T, with an intermediate 2 H(W_1, W_2) X X^T W_2 for nabla_W1 L",
+        "resolution": "The gradients of (1/n)||X - W_2 W_1 X||_F^2 are -(2/n)(I - W_2 W_1) X X^T "
+        "W_1^T and -(2/n) W_2^T (I - W_2 W_1) X X^T (autoencoder.grad_decoder, "
+        "autoencoder.grad_encoder); proof autoencoder.gradients.exact finds the printed ones are "
+        "-n times these at every entry (sign and 1/n dropped). The intermediate is m x k, not the "
+        "k x m shape of W_1. The stated conditions (= 0) are unaffected.",
     },
     {
         "id": "autoencoder.q1b_pca_decomposition",
         "document": _HW7,
         "location": "Q1(b) statement and Q1(b)(ii), solution",
-        "says": "the top-k eigenvalues of X are diag(sigma_1..sigma_k); X = sum_i sigma_i u_i u_i^T; "
-        "I - U_k U_k^T equals block-diag(0, I); and a note that the argument may not hold",
-        "resolution": "X is m x n, so it has singular values, not eigenvalues, and no expansion in u_i u_i^T; the "
-        "expansion that holds is (1/n) X X^T = sum_i sigma_i^2 u_i u_i^T, and I - U_k U_k^T is block-diag(0, I) "
-        "only in the eigenbasis (U^T (I - U_k U_k^T) U). The conclusion stands: proof autoencoder.pca_first_order "
-        "shows both gradients vanish at W_2 = W_1^T = U_k (a symbolic rotation at m = 2, rational ones at m = 3); it also "
-        "shows the conditions hold at non-top eigenvectors (saddles), which is why they alone do not prove optimality.",
+        "says": "the top-k eigenvalues of X are diag(sigma_1..sigma_k); X = sum_i sigma_i u_i "
+        "u_i^T; I - U_k U_k^T equals block-diag(0, I); and a note that the argument may not hold",
+        "resolution": "X is m x n, so it has singular values, not eigenvalues, and no expansion "
+        "in u_i u_i^T; the expansion that holds is (1/n) X X^T = sum_i sigma_i^2 u_i u_i^T, and I "
+        "- U_k U_k^T is block-diag(0, I) only in the eigenbasis (U^T (I - U_k U_k^T) U). The "
+        "conclusion stands: proof autoencoder.pca_first_order shows both gradients vanish at W_2 "
+        "= W_1^T = U_k (a symbolic rotation at m = 2, rational ones at m = 3); it also shows the "
+        "conditions hold at non-top eigenvectors (saddles), which is why they alone do not prove "
+        "optimality.",
     },
 )

@@ -13,8 +13,18 @@ _API = "the homework API (constructor signature)"
 
 DOCUMENTED_DEFAULTS: dict[str, dict[str, tuple[float, str]]] = {
     "adam": {
-        "beta1": (0.9, both_editions("sec. 4", "'their default values are beta1 = 0.9 and beta2 = 0.999'").cite()),
-        "beta2": (0.999, both_editions("sec. 4", "'their default values are beta1 = 0.9 and beta2 = 0.999'").cite()),
+        "beta1": (
+            0.9,
+            both_editions(
+                "sec. 4", "'their default values are beta1 = 0.9 and beta2 = 0.999'"
+            ).cite(),
+        ),
+        "beta2": (
+            0.999,
+            both_editions(
+                "sec. 4", "'their default values are beta1 = 0.9 and beta2 = 0.999'"
+            ).cite(),
+        ),
         "eps": (1e-8, _API),
     },
     "adamw": {

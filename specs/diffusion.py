@@ -61,9 +61,15 @@ UNIT = sp.Interval.Lopen(0, 1)
 POSITIVE = sp.Interval.open(0, sp.oo)
 
 SYMBOLS = {
-    "beta": SymbolInfo(beta, "variance of the one-step forward diffusion at each step", display="beta"),
-    "abar": SymbolInfo(abar, "signal coefficient alpha_t of q(z_t | z_0) at each step", display="alpha"),
-    "beta_t": SymbolInfo(beta_t, "variance of the one-step forward diffusion", sp.Interval.open(0, 1), "beta_t"),
+    "beta": SymbolInfo(
+        beta, "variance of the one-step forward diffusion at each step", display="beta"
+    ),
+    "abar": SymbolInfo(
+        abar, "signal coefficient alpha_t of q(z_t | z_0) at each step", display="alpha"
+    ),
+    "beta_t": SymbolInfo(
+        beta_t, "variance of the one-step forward diffusion", sp.Interval.open(0, 1), "beta_t"
+    ),
     "abar_t": SymbolInfo(abar_t, "alpha_t at the earlier time t", UNIT, "alpha_t"),
     "abar_tau": SymbolInfo(abar_tau, "alpha_tau at the later time tau", UNIT, "alpha_tau"),
     "gam": SymbolInfo(gam, "signal coefficient of q(z_tau | z_t)", UNIT, "gamma"),
@@ -73,7 +79,9 @@ SYMBOLS = {
     "zt": SymbolInfo(zt, "sample of q(z_t | z_0)", display="z_t"),
     "noise": SymbolInfo(noise, "standard normal draw", display="epsilon"),
     "eta": SymbolInfo(eta, "noise-to-signal ratio (1 - alpha)/alpha", POSITIVE, "eta"),
-    "abar_eta": SymbolInfo(abar_eta, "alpha at the time whose noise-to-signal ratio is eta", UNIT, "alpha"),
+    "abar_eta": SymbolInfo(
+        abar_eta, "alpha at the time whose noise-to-signal ratio is eta", UNIT, "alpha"
+    ),
     "eta1": SymbolInfo(eta1, "the smaller noise-to-signal ratio", POSITIVE, "eta_1"),
     "eta2": SymbolInfo(eta2, "the larger noise-to-signal ratio", POSITIVE, "eta_2"),
     "z1": SymbolInfo(z1, "sample at noise-to-signal ratio eta_1", display="ztilde_1"),
@@ -83,40 +91,75 @@ SYMBOLS = {
 }
 
 
-def _spec(id: str, title: str, section: str, equation: str | None, names: tuple[str, ...],
-          relations: dict, statement: str = "") -> Spec:
+def _spec(
+    id: str,
+    title: str,
+    section: str,
+    equation: str | None,
+    names: tuple[str, ...],
+    relations: dict,
+    statement: str = "",
+) -> Spec:
     return Spec(
-        id=id, title=title, source=exam(section, equation), component="diffusion",
-        symbols=tuple(SYMBOLS[name] for name in names), variants=(Variant("canonical", relations),),
-        axes=AXES, statement=statement,
+        id=id,
+        title=title,
+        source=exam(section, equation),
+        component="diffusion",
+        symbols=tuple(SYMBOLS[name] for name in names),
+        variants=(Variant("canonical", relations),),
+        axes=AXES,
+        statement=statement,
     )
 
 
 STEP = _spec(
-    "diffusion.step", "One step of the forward diffusion", "Q10(a)", "q(z_t | z_t-1) and its reparameterization",
+    "diffusion.step",
+    "One step of the forward diffusion",
+    "Q10(a)",
+    "q(z_t | z_t-1) and its reparameterization",
     ("noise", "z_next", "z_prev", "beta_t"),
-    {noise: stats.Normal("epsilon", 0, 1), z_next: sp.sqrt(1 - beta_t) * z_prev + sp.sqrt(beta_t) * noise},
+    {
+        noise: stats.Normal("epsilon", 0, 1),
+        z_next: sp.sqrt(1 - beta_t) * z_prev + sp.sqrt(beta_t) * noise,
+    },
 )
 ALPHA = _spec(
-    "diffusion.alpha", "Signal coefficient of q(z_t | z_0): alpha_t = prod (1 - beta_s)", "Q10(a)",
-    "alpha_t (boxed answer)", ("abar", "beta"),
+    "diffusion.alpha",
+    "Signal coefficient of q(z_t | z_0): alpha_t = prod (1 - beta_s)",
+    "Q10(a)",
+    "alpha_t (boxed answer)",
+    ("abar", "beta"),
     {abar[tt]: sp.Product(1 - beta[si], (si, 1, tt))},
 )
 MARGINAL = _spec(
-    "diffusion.marginal", "Sampling z_t given z_0 in one draw", "Q10(a)", "q(z_t | z_0), unrolled",
+    "diffusion.marginal",
+    "Sampling z_t given z_0 in one draw",
+    "Q10(a)",
+    "q(z_t | z_0), unrolled",
     ("noise", "zt", "z0", "abar_t"),
     {noise: stats.Normal("epsilon", 0, 1), zt: sp.sqrt(abar_t) * z0 + sp.sqrt(1 - abar_t) * noise},
 )
 GAMMA = _spec(
-    "diffusion.gamma", "Signal coefficient from time t to tau: gamma = alpha_tau / alpha_t", "Q10(b)",
-    "gamma_tau,t (boxed answer)", ("gam", "abar_tau", "abar_t"), {gam: abar_tau / abar_t},
+    "diffusion.gamma",
+    "Signal coefficient from time t to tau: gamma = alpha_tau / alpha_t",
+    "Q10(b)",
+    "gamma_tau,t (boxed answer)",
+    ("gam", "abar_tau", "abar_t"),
+    {gam: abar_tau / abar_t},
 )
 ETA_TO_ALPHA = _spec(
-    "diffusion.eta_to_alpha", "alpha from the noise-to-signal ratio", "Q10(c)", "(8)",
-    ("abar_eta", "eta"), {abar_eta: 1 / (eta + 1)},
+    "diffusion.eta_to_alpha",
+    "alpha from the noise-to-signal ratio",
+    "Q10(c)",
+    "(8)",
+    ("abar_eta", "eta"),
+    {abar_eta: 1 / (eta + 1)},
 )
 TWO_TIME = _spec(
-    "diffusion.two_time", "Sampling the pair ztilde(eta_1), ztilde(eta_2) from z_0", "Q10(c)", "(10), (13)",
+    "diffusion.two_time",
+    "Sampling the pair ztilde(eta_1), ztilde(eta_2) from z_0",
+    "Q10(c)",
+    "(10), (13)",
     ("V1", "V2", "z1", "z2", "z0", "eta1", "eta2"),
     {
         V1: stats.Normal("V_1", 0, 1),
@@ -138,7 +181,9 @@ def sampled(spec: Spec, quantity: str, values: dict[sp.Symbol, sp.Expr] | None =
     draws = {lhs: rhs for lhs, rhs in relations.items() if rhs.atoms(stats.rv.RandomSymbol)}
     expr = spec.canonical.expression(quantity)
     for _ in range(len(relations)):
-        replaced = expr.xreplace({**draws, **{lhs: rhs for lhs, rhs in relations.items() if lhs not in draws}})
+        replaced = expr.xreplace(
+            {**draws, **{lhs: rhs for lhs, rhs in relations.items() if lhs not in draws}}
+        )
         if replaced == expr:
             break
         expr = replaced
@@ -150,12 +195,15 @@ def sampled(spec: Spec, quantity: str, values: dict[sp.Symbol, sp.Expr] | None =
 
 
 def _unrolled(steps: range, start: sp.Expr, keep: list[sp.Symbol]) -> sp.Expr:
-    """z after applying diffusion.step for each step in ``steps``, with fresh draws, from ``start``."""
+    """z after applying diffusion.step for each step in ``steps``, with fresh draws, from
+    ``start``."""
     (step_relation,) = [rhs for lhs, rhs in STEP.canonical.relations.items() if lhs == z_next]
     current = start
     for index in steps:
         draw = stats.Normal(f"E_{index}", 0, 1)
-        current = step_relation.xreplace({z_prev: current, beta_t: 1 - keep[index - 1], noise: draw})
+        current = step_relation.xreplace(
+            {z_prev: current, beta_t: 1 - keep[index - 1], noise: draw}
+        )
     return current
 
 
@@ -175,26 +223,32 @@ def _prove_alpha(max_steps: int = 4) -> ProofOutcome:
     diffusion.alpha; and q(z_t | z_t-2) is the integral, not the product, of the two one-step
     conditionals (the printed unrolling)."""
     started = time.perf_counter()
-    keep = [sp.Symbol(f"o_{index}", positive=True) for index in range(1, max_steps + 1)]  # o_s = 1 - beta_s
+    keep = [
+        sp.Symbol(f"o_{index}", positive=True) for index in range(1, max_steps + 1)
+    ]  # o_s = 1 - beta_s
     start = sp.Symbol("z_0", real=True)
     for steps in range(1, max_steps + 1):
         sample = _unrolled(range(1, steps + 1), start, keep)
         mean, var = moments.expectation(sample), moments.variance(sample)
         claimed_mean, claimed_var = _marginal_moments(_alpha_at(steps, keep), start)
         if sp.simplify(mean - claimed_mean) != 0 or sp.simplify(var - claimed_var) != 0:
-            return ProofOutcome(ProofStatus.REFUTED, "unrolled one-step samplers against the marginal",
-                                f"at t = {steps}: mean {mean}, variance {sp.factor(var)}")
+            return ProofOutcome(
+                ProofStatus.REFUTED,
+                "unrolled one-step samplers against the marginal",
+                f"at t = {steps}: mean {mean}, variance {sp.factor(var)}",
+            )
     evidence = _two_step_integral()
     return ProofOutcome(
         ProofStatus.PROVED,
-        "diffusion.step applied t times with independent sympy.stats normal draws; mean and variance by "
-        "linearity, compared with diffusion.marginal at alpha_t from diffusion.alpha",
-        f"exact for t = 1..{max_steps} with symbolic beta_s and z_0 ({time.perf_counter() - started:.2f} s). {evidence}",
+        "diffusion.step applied t times with independent sympy.stats normal draws; mean and "
+        "variance by linearity, compared with diffusion.marginal at alpha_t from diffusion.alpha",
+        f"exact for t = 1..{max_steps} with symbolic beta_s and z_0 "
+        f"({time.perf_counter() - started:.2f} s). {evidence}",
     )
 
 
 def _density(value: sp.Expr, mean: sp.Expr, var: sp.Expr) -> sp.Expr:
-    return sp.exp(-(value - mean) ** 2 / (2 * var)) / sp.sqrt(2 * sp.pi * var)
+    return sp.exp(-((value - mean) ** 2) / (2 * var)) / sp.sqrt(2 * sp.pi * var)
 
 
 def _two_step_integral() -> str:
@@ -204,15 +258,22 @@ def _two_step_integral() -> str:
     later, middle, earlier = sp.symbols("z_t z_tm1 z_tm2", real=True)
     first, second = sp.Symbol("beta_tm1", positive=True), sp.Symbol("beta_t", positive=True)
     (step_relation,) = [rhs for lhs, rhs in STEP.canonical.relations.items() if lhs == z_next]
-    mean_of = lambda previous, b: step_relation.xreplace({z_prev: previous, beta_t: b, noise: 0})
-    log_product = sp.expand_log(sp.log(_density(later, mean_of(middle, second), second))
-                                + sp.log(_density(middle, mean_of(earlier, first), first)), force=True)
+
+    def mean_of(previous: sp.Expr, b: sp.Expr) -> sp.Expr:
+        return step_relation.xreplace({z_prev: previous, beta_t: b, noise: 0})
+
+    log_product = sp.expand_log(
+        sp.log(_density(later, mean_of(middle, second), second))
+        + sp.log(_density(middle, mean_of(earlier, first), first)),
+        force=True,
+    )
     slope = sp.simplify(sp.diff(log_product, middle))
     return (
-        "The printed unrolling q(z_t | z_t-2) = q(z_t | z_t-1) q(z_t-1 | z_t-2) cannot hold: the log of the right "
-        f"side has derivative {slope} in z_t-1, which the left side does not contain; the two-step marginal "
-        "N(sqrt((1 - beta_t)(1 - beta_t-1)) z_t-2, 1 - (1 - beta_t)(1 - beta_t-1)) of eq. (7) is the product "
-        "integrated over z_t-1, as the moments above confirm."
+        "The printed unrolling q(z_t | z_t-2) = q(z_t | z_t-1) q(z_t-1 | z_t-2) cannot hold: the "
+        f"log of the right side has derivative {slope} in z_t-1, which the left side does not "
+        "contain; the two-step marginal N(sqrt((1 - beta_t)(1 - beta_t-1)) z_t-2, 1 - (1 - "
+        "beta_t)(1 - beta_t-1)) of eq. (7) is the product integrated over z_t-1, as the moments "
+        "above confirm."
     )
 
 
@@ -222,26 +283,34 @@ def _prove_gamma(max_tau: int = 4) -> ProofOutcome:
     for tau in range(2, max_tau + 1):
         for earlier in range(1, tau):
             ratio = GAMMA.canonical.expression("gam").xreplace(
-                {abar_tau: _alpha_at(tau, keep), abar_t: _alpha_at(earlier, keep)})
+                {abar_tau: _alpha_at(tau, keep), abar_t: _alpha_at(earlier, keep)}
+            )
             product = sp.prod(keep[index - 1] for index in range(earlier + 1, tau + 1))
             sample = _unrolled(range(earlier + 1, tau + 1), start, keep)
             claimed_mean, claimed_var = _marginal_moments(ratio, start)
-            if (sp.simplify(ratio - product) != 0 or sp.simplify(moments.expectation(sample) - claimed_mean) != 0
-                    or sp.simplify(moments.variance(sample) - claimed_var) != 0):
-                return ProofOutcome(ProofStatus.REFUTED, "alpha_tau / alpha_t against the steps from t to tau",
-                                    f"differs at t = {earlier}, tau = {tau}")
+            if (
+                sp.simplify(ratio - product) != 0
+                or sp.simplify(moments.expectation(sample) - claimed_mean) != 0
+                or sp.simplify(moments.variance(sample) - claimed_var) != 0
+            ):
+                return ProofOutcome(
+                    ProofStatus.REFUTED,
+                    "alpha_tau / alpha_t against the steps from t to tau",
+                    f"differs at t = {earlier}, tau = {tau}",
+                )
     return ProofOutcome(
         ProofStatus.PROVED,
-        "diffusion.gamma at alpha from diffusion.alpha, against prod_{i = t+1}^{tau} (1 - beta_i) and against "
-        "tau - t steps of diffusion.step started at z_t (mean and variance by sympy.stats)",
+        "diffusion.gamma at alpha from diffusion.alpha, against prod_{i = t+1}^{tau} (1 - beta_i) "
+        "and against tau - t steps of diffusion.step started at z_t (mean and variance by "
+        "sympy.stats)",
         f"exact for every 1 <= t < tau <= {max_tau} with symbolic beta_i",
     )
 
 
 def _prove_two_time() -> ProofOutcome:
     """Eqs. (10) and (13) give the forward process sampled at alpha_1 = 1/(eta_1 + 1) and
-    alpha_2 = 1/(eta_2 + 1): the marginals of diffusion.marginal and the step gamma = alpha_2/alpha_1
-    between them; eq. (8) inverts eta = (1 - alpha)/alpha."""
+    alpha_2 = 1/(eta_2 + 1): the marginals of diffusion.marginal and the step
+    gamma = alpha_2/alpha_1 between them; eq. (8) inverts eta = (1 - alpha)/alpha."""
     alpha_of = ETA_TO_ALPHA.canonical.expression("abar_eta")
     alpha = sp.Symbol("alpha", positive=True)
     inverts = sp.simplify(alpha_of.xreplace({eta: (1 - alpha) / alpha}) - alpha) == 0
@@ -259,26 +328,46 @@ def _prove_two_time() -> ProofOutcome:
         "E, Var of ztilde(eta_2)": sp.simplify(moments.expectation(sample2) - mean2) == 0
         and sp.simplify(moments.variance(sample2) - var2) == 0,
         "Cov = sqrt(gamma) Var[ztilde(eta_1)]": sp.simplify(
-            moments.covariance(sample1, sample2) - sp.sqrt(step) * var1) == 0,
+            moments.covariance(sample1, sample2) - sp.sqrt(step) * var1
+        )
+        == 0,
     }
     failed = [name for name, ok in checks.items() if not ok]
     return ProofOutcome(
         ProofStatus.REFUTED if failed else ProofStatus.PROVED,
-        "sympy.stats moments of eqs. (10), (13) with V_1, V_2 ~ N(0, 1), against diffusion.marginal at "
-        "alpha = 1/(eta + 1) (eq. (8)) and diffusion.gamma",
-        ("fails: " + ", ".join(failed)) if failed else
-        "symbolic in eta_1, eta_2, z_0: " + "; ".join(checks) + " (a Gaussian pair is fixed by these moments)",
+        "sympy.stats moments of eqs. (10), (13) with V_1, V_2 ~ N(0, 1), against "
+        "diffusion.marginal at alpha = 1/(eta + 1) (eq. (8)) and diffusion.gamma",
+        ("fails: " + ", ".join(failed))
+        if failed
+        else "symbolic in eta_1, eta_2, z_0: "
+        + "; ".join(checks)
+        + " (a Gaussian pair is fixed by these moments)",
     )
 
 
 CLAIMS = (
-    Claim("diffusion.alpha.marginal", "t forward steps give q(z_t | z_0) = N(sqrt(alpha_t) z_0, (1 - alpha_t) I)",
-          exam("Q10(a)", "(5)-(7)"), (STEP.id, ALPHA.id, MARGINAL.id), _prove_alpha),
-    Claim("diffusion.gamma.ratio", "q(z_tau | z_t) = N(sqrt(gamma) z_t, (1 - gamma) I) with gamma = alpha_tau / alpha_t",
-          exam("Q10(b)"), (GAMMA.id, ALPHA.id, STEP.id), _prove_gamma),
-    Claim("diffusion.two_time.compatible",
-          "The two-time sampler (10), (13) is the forward process seen at noise-to-signal ratios eta_1 < eta_2",
-          exam("Q10(c)", "(8)-(13)"), (TWO_TIME.id, ETA_TO_ALPHA.id, MARGINAL.id, GAMMA.id), _prove_two_time),
+    Claim(
+        "diffusion.alpha.marginal",
+        "t forward steps give q(z_t | z_0) = N(sqrt(alpha_t) z_0, (1 - alpha_t) I)",
+        exam("Q10(a)", "(5)-(7)"),
+        (STEP.id, ALPHA.id, MARGINAL.id),
+        _prove_alpha,
+    ),
+    Claim(
+        "diffusion.gamma.ratio",
+        "q(z_tau | z_t) = N(sqrt(gamma) z_t, (1 - gamma) I) with gamma = alpha_tau / alpha_t",
+        exam("Q10(b)"),
+        (GAMMA.id, ALPHA.id, STEP.id),
+        _prove_gamma,
+    ),
+    Claim(
+        "diffusion.two_time.compatible",
+        "The two-time sampler (10), (13) is the forward process seen at noise-to-signal ratios "
+        "eta_1 < eta_2",
+        exam("Q10(c)", "(8)-(13)"),
+        (TWO_TIME.id, ETA_TO_ALPHA.id, MARGINAL.id, GAMMA.id),
+        _prove_two_time,
+    ),
 )
 
 _EXAM = "UC Berkeley EECS 182 Final Exam (Spring 2023)"
@@ -288,19 +377,21 @@ ERRATA = (
         "id": "diffusion.q10_product_of_conditionals",
         "document": _EXAM,
         "location": "Q10(a) and Q10(b), solutions (the unrolling of the Markov chain)",
-        "says": "q(z_t | z_t-2) = q(z_t | z_t-1) q(z_t-1 | z_t-2), and q(z_tau | z_t) as the product of the "
-        "one-step conditionals from t to tau",
-        "resolution": "The product is the joint density of the intermediate samples; the conditional needs the "
-        "intermediates integrated out (Chapman-Kolmogorov). Proof diffusion.alpha.marginal shows the product "
-        "depends on z_t-1 (its log has a nonzero derivative there), so it is not a density of z_t given z_t-2; the answers "
-        "alpha_t = prod (1 - beta_i) and gamma = alpha_tau / alpha_t are right (proved).",
+        "says": "q(z_t | z_t-2) = q(z_t | z_t-1) q(z_t-1 | z_t-2), and q(z_tau | z_t) as the "
+        "product of the one-step conditionals from t to tau",
+        "resolution": "The product is the joint density of the intermediate samples; the "
+        "conditional needs the intermediates integrated out (Chapman-Kolmogorov). Proof "
+        "diffusion.alpha.marginal shows the product depends on z_t-1 (its log has a nonzero "
+        "derivative there), so it is not a density of z_t given z_t-2; the answers alpha_t = prod "
+        "(1 - beta_i) and gamma = alpha_tau / alpha_t are right (proved).",
     },
     {
         "id": "diffusion.q10_sum_of_gaussians",
         "document": _EXAM,
         "location": "Q10(a), solution, after eq. (7)",
         "says": "the sum of two independent Gaussians written as N(mu, sigma_1^2 + sigma_2^2)",
-        "resolution": "The mean of the sum is the sum of the means, N(mu_1 + mu_2, sigma_1^2 + sigma_2^2); in eq. (7) "
-        "both noise terms have mean 0, so the result stands (diffusion.alpha.marginal).",
+        "resolution": "The mean of the sum is the sum of the means, N(mu_1 + mu_2, sigma_1^2 + "
+        "sigma_2^2); in eq. (7) both noise terms have mean 0, so the result stands "
+        "(diffusion.alpha.marginal).",
     },
 )

@@ -64,7 +64,9 @@ MASK = Spec(
         Variant(
             "p-is-keep-probability",
             {q: p, mask[i, j]: stats.Bernoulli("M", p)},
-            source=spring(_SECTION, "'the probability of zero-ing out a neuron output is then 1 - p'"),
+            source=spring(
+                _SECTION, "'the probability of zero-ing out a neuron output is then 1 - p'"
+            ),
             note="Also the Fall 2025 edition's wording (sec. 6).",
         ),
     ),
@@ -143,7 +145,9 @@ CLAIMS = (
         id="dropout.moments",
         title="Inverted dropout keeps the mean: E[y] = x, and Var[y] = x^2 p / (1 - p)",
         source=cite(
-            "CMU 11-785 Homework 1 Bonus", "Spring 2026", _SECTION,
+            "CMU 11-785 Homework 1 Bonus",
+            "Spring 2026",
+            _SECTION,
             "text: 'the total expected intensity of the output is same as in testing'",
         ),
         specs=("dropout.mask", "dropout.scaling"),
@@ -157,8 +161,8 @@ ERRATA = (
         "id": "dropout.p_meaning",
         "document": "CMU 11-785 Homework 1 Bonus (both editions)",
         "location": "Dropout section, first paragraph",
-        "says": "p is called the 'dropout rate', and then 'the probability of zero-ing out a neuron "
-        "output is then 1 - p'",
+        "says": "p is called the 'dropout rate', and then 'the probability of zero-ing out a "
+        "neuron output is then 1 - p'",
         "resolution": "The two sentences give opposite readings of p. Both are variants of "
         "dropout.mask (p-is-drop-probability, p-is-keep-probability); with inverted scaling by the "
         "keep probability, E[y] = x holds under either. Results name the reading an implementation "

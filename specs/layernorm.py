@@ -76,12 +76,18 @@ def _spec(id: str, title: str, equation: str, names: tuple[str, ...], *variants:
 
 
 MEAN = _spec(
-    "layernorm.mean", "LayerNorm per-sample mean", "(1)", ("mu", "Z", "C"),
+    "layernorm.mean",
+    "LayerNorm per-sample mean",
+    "(1)",
+    ("mu", "Z", "C"),
     Variant("canonical", {mu[i]: sp.Sum(Z[i, j], (j, 1, C)) / C}),
 )
 
 VARIANCE = _spec(
-    "layernorm.variance", "LayerNorm per-sample (biased) variance", "(2)", ("sigma2", "Z", "mu", "C"),
+    "layernorm.variance",
+    "LayerNorm per-sample (biased) variance",
+    "(2)",
+    ("sigma2", "Z", "mu", "C"),
     Variant("biased", {sigma2[i]: sp.Sum((Z[i, j] - mu[i]) ** 2, (j, 1, C)) / C}),
     Variant(
         "unbiased",
@@ -93,7 +99,10 @@ VARIANCE = _spec(
 )
 
 NORMALIZE = _spec(
-    "layernorm.normalize", "LayerNorm normalization", "(3)", ("Zhat", "Z", "mu", "sigma2", "eps"),
+    "layernorm.normalize",
+    "LayerNorm normalization",
+    "(3)",
+    ("Zhat", "Z", "mu", "sigma2", "eps"),
     Variant("eps-inside-sqrt", {Zhat[i, j]: (Z[i, j] - mu[i]) / sp.sqrt(sigma2[i] + eps)}),
     Variant(
         "eps-outside-sqrt",
@@ -104,17 +113,26 @@ NORMALIZE = _spec(
 )
 
 AFFINE = _spec(
-    "layernorm.affine", "LayerNorm scale and shift", "(4)", ("Ztilde", "gamma", "Zhat", "beta"),
+    "layernorm.affine",
+    "LayerNorm scale and shift",
+    "(4)",
+    ("Ztilde", "gamma", "Zhat", "beta"),
     Variant("canonical", {Ztilde[i, j]: gamma[j] * Zhat[i, j] + beta[j]}),
 )
 
 GRAD_GAMMA = _spec(
-    "layernorm.grad_gamma", "Gradient with respect to gamma", "(5)", ("dLdgamma", "G", "Zhat", "N"),
+    "layernorm.grad_gamma",
+    "Gradient with respect to gamma",
+    "(5)",
+    ("dLdgamma", "G", "Zhat", "N"),
     Variant("canonical", {dLdgamma[j]: sp.Sum(G[i, j] * Zhat[i, j], (i, 1, N))}),
 )
 
 GRAD_BETA = _spec(
-    "layernorm.grad_beta", "Gradient with respect to beta", "(6)", ("dLdbeta", "G", "N"),
+    "layernorm.grad_beta",
+    "Gradient with respect to beta",
+    "(6)",
+    ("dLdbeta", "G", "N"),
     Variant("canonical", {dLdbeta[j]: sp.Sum(G[i, j], (i, 1, N))}),
 )
 
@@ -129,7 +147,9 @@ GRAD_NORMALIZED = Spec(
 )
 
 GRAD_INPUT = _spec(
-    "layernorm.grad_input", "Gradient with respect to the input", "(7)",
+    "layernorm.grad_input",
+    "Gradient with respect to the input",
+    "(7)",
     ("dLdZ", "dLdZhat", "Zhat", "sigma2", "eps", "C"),
     Variant(
         "canonical",
@@ -174,7 +194,7 @@ def forward_row(width: int, row: int = 1) -> tuple[list[sp.Symbol], dict[str, sp
         instantiate(AFFINE, col).xreplace({Zhat[row, col]: normalized[col - 1]})
         for col in range(1, width + 1)
     ]
-    return inputs, {"Zhat": normalized, "Ztilde": outputs, "sigma2": variance}  # type: ignore[dict-item]
+    return inputs, {"Zhat": normalized, "Ztilde": outputs, "sigma2": variance}
 
 
 def residual_is_zero(residual: sp.Expr, radicand: sp.Expr) -> bool:
@@ -203,8 +223,10 @@ def _prove_grad_input(max_width: int = 8) -> ProofOutcome:
         inputs, forward = forward_row(width)
         upstream = [sp.Symbol(f"G_{col}", real=True) for col in range(1, width + 1)]
         scales = [sp.Symbol(f"gamma_{col}", real=True) for col in range(1, width + 1)]
-        outputs = [out.subs(gamma[col + 1], scales[col]) for col, out in enumerate(forward["Ztilde"])]
-        loss = sum(gi * zi for gi, zi in zip(upstream, outputs))
+        outputs = [
+            out.subs(gamma[col + 1], scales[col]) for col, out in enumerate(forward["Ztilde"])
+        ]
+        loss = sum(gi * zi for gi, zi in zip(upstream, outputs, strict=True))
         d_zhat = {
             dLdZhat[1, col]: dzhat_relation.subs({i: 1, j: col}).xreplace(
                 {G[1, col]: upstream[col - 1], gamma[col]: scales[col - 1]}

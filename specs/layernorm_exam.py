@@ -9,7 +9,8 @@ For a row :math:`x \in \mathbb{R}^d` (no epsilon, no affine parameters):
     g^{(x)} = (I - \tfrac1d \mathbf 1 \mathbf 1^\top) g^{(z)} \;(17)
 
     y = h(z) = \sqrt d\, z / \|z\|_2 \;(18), \qquad
-    \frac{\partial y}{\partial z} = \frac{\sqrt d}{\|z\|_2}\Big(I - \frac{z z^\top}{\|z\|_2^2}\Big) \;(21),
+    \frac{\partial y}{\partial z}
+        = \frac{\sqrt d}{\|z\|_2}\Big(I - \frac{z z^\top}{\|z\|_2^2}\Big) \;(21),
     \qquad g^{(z)} = \frac{\sqrt d}{\|z\|_2}\Big(I - \frac{z z^\top}{\|z\|_2^2}\Big) g^{(y)} \;(22)
 
 Rows are indexed by ``i`` (axis 0) and features by ``j``, ``k`` (axis 1), as for
@@ -53,7 +54,16 @@ def _norm_squared(row: sp.IndexedBase) -> sp.Expr:
     return sp.Sum(row[i, r] ** 2, (r, 1, d))
 
 
-def _spec(id: str, title: str, equation: str, names: tuple[str, ...], relation: dict, **flags: bool) -> Spec:
+def _spec(
+    id: str,
+    title: str,
+    equation: str,
+    names: tuple[str, ...],
+    relation: dict,
+    *,
+    proof_only: bool = False,
+    statistical: bool = False,
+) -> Spec:
     return Spec(
         id=id,
         title=title,
@@ -62,38 +72,60 @@ def _spec(id: str, title: str, equation: str, names: tuple[str, ...], relation: 
         symbols=tuple(SYMBOLS[name] for name in names),
         variants=(Variant("canonical", relation),),
         axes=AXES,
-        **flags,
+        proof_only=proof_only,
+        statistical=statistical,
     )
 
 
 DEMEAN = _spec(
-    "layernorm_exam.demean", "Demeaning f", "(15)", ("z", "x", "d"),
+    "layernorm_exam.demean",
+    "Demeaning f",
+    "(15)",
+    ("z", "x", "d"),
     {z[i, j]: x[i, j] - sp.Sum(x[i, k], (k, 1, d)) / d},
 )
 DEMEAN_JACOBIAN = _spec(
-    "layernorm_exam.demean_jacobian", "Jacobian of the demeaning f", "(16)", ("Jf", "d"),
-    {Jf[j, k]: sp.KroneckerDelta(j, k) - sp.Integer(1) / d}, proof_only=True,
+    "layernorm_exam.demean_jacobian",
+    "Jacobian of the demeaning f",
+    "(16)",
+    ("Jf", "d"),
+    {Jf[j, k]: sp.KroneckerDelta(j, k) - sp.Integer(1) / d},
+    proof_only=True,
 )
 DEMEAN_GRAD = _spec(
-    "layernorm_exam.demean_grad", "Backpropagation through f", "(17)", ("gx", "gz", "d"),
+    "layernorm_exam.demean_grad",
+    "Backpropagation through f",
+    "(17)",
+    ("gx", "gz", "d"),
     {gx[i, j]: gz[i, j] - sp.Sum(gz[i, k], (k, 1, d)) / d},
 )
 NORMALIZE = _spec(
-    "layernorm_exam.normalize", "Normalizing h", "(18)", ("y", "z", "d"),
+    "layernorm_exam.normalize",
+    "Normalizing h",
+    "(18)",
+    ("y", "z", "d"),
     {y[i, j]: sp.sqrt(d) * z[i, j] / sp.sqrt(_norm_squared(z))},
 )
 NORMALIZE_JACOBIAN = _spec(
-    "layernorm_exam.normalize_jacobian", "Jacobian of the normalizing h", "(21)", ("Jh", "z", "d"),
+    "layernorm_exam.normalize_jacobian",
+    "Jacobian of the normalizing h",
+    "(21)",
+    ("Jh", "z", "d"),
     {
-        Jh[j, k]: sp.sqrt(d) / sp.sqrt(_norm_squared(z))
+        Jh[j, k]: sp.sqrt(d)
+        / sp.sqrt(_norm_squared(z))
         * (sp.KroneckerDelta(j, k) - z[i, j] * z[i, k] / _norm_squared(z))
     },
     proof_only=True,
 )
 NORMALIZE_GRAD = _spec(
-    "layernorm_exam.normalize_grad", "Backpropagation through h", "(22)", ("gz", "gy", "z", "d"),
+    "layernorm_exam.normalize_grad",
+    "Backpropagation through h",
+    "(22)",
+    ("gz", "gy", "z", "d"),
     {
-        gz[i, j]: sp.sqrt(d) / sp.sqrt(_norm_squared(z))
+        gz[i, j]: sp.sqrt(d)
+        / sp.sqrt(_norm_squared(z))
         * (gy[i, j] - z[i, j] * sp.Sum(z[i, k] * gy[i, k], (k, 1, d)) / _norm_squared(z))
     },
 )
@@ -106,16 +138,29 @@ def _row(name: str, width: int, real: bool = True) -> list[sp.Symbol]:
     return [sp.Symbol(f"{name}_{col}", real=real) for col in range(1, width + 1)]
 
 
-def _instantiate(spec: Spec, width: int, col: int, rows: dict[sp.IndexedBase, list[sp.Symbol]],
-                 other: int | None = None) -> sp.Expr:
+def _instantiate(
+    spec: Spec,
+    width: int,
+    col: int,
+    rows: dict[sp.IndexedBase, list[sp.Symbol]],
+    other: int | None = None,
+) -> sp.Expr:
     (relation,) = spec.canonical.relations.values()
     bound = {i: 1, j: col, d: width} | ({k: other} if other is not None else {})
     expr = relation.subs(bound).doit()
-    return expr.xreplace({base[1, c]: rows[base][c - 1] for base in rows for c in range(1, width + 1)})
+    return expr.xreplace(
+        {base[1, c]: rows[base][c - 1] for base in rows for c in range(1, width + 1)}
+    )
 
 
-def _jacobian_claim(forward: Spec, jacobian: Spec, source: sp.IndexedBase, max_width: int,
-                    condition: str, normalizes: bool = False) -> ProofOutcome:
+def _jacobian_claim(
+    forward: Spec,
+    jacobian: Spec,
+    source: sp.IndexedBase,
+    max_width: int,
+    condition: str,
+    normalizes: bool = False,
+) -> ProofOutcome:
     """Compare every Jacobian entry with ``sympy.diff`` of the forward spec.
 
     For the normalizer the inputs are left without a realness assumption so that
@@ -133,7 +178,8 @@ def _jacobian_claim(forward: Spec, jacobian: Spec, source: sp.IndexedBase, max_w
                 claimed = _instantiate(jacobian, width, row_index, rows, other=col_index)
                 residual = exact - claimed
                 vanishes = (
-                    hw.residual_is_zero(residual, radicand) if normalizes
+                    hw.residual_is_zero(residual, radicand)
+                    if normalizes
                     else sp.simplify(residual) == 0
                 )
                 if not vanishes:
@@ -154,7 +200,9 @@ def _prove_demean_jacobian() -> ProofOutcome:
 
 
 def _prove_normalize_jacobian() -> ProofOutcome:
-    return _jacobian_claim(NORMALIZE, NORMALIZE_JACOBIAN, z, 6, " (wherever z != 0)", normalizes=True)
+    return _jacobian_claim(
+        NORMALIZE, NORMALIZE_JACOBIAN, z, 6, " (wherever z != 0)", normalizes=True
+    )
 
 
 def _prove_matches_homework(max_width: int = 6) -> ProofOutcome:
@@ -170,7 +218,9 @@ def _prove_matches_homework(max_width: int = 6) -> ProofOutcome:
     for width in range(2, max_width + 1):
         zs, gs = _row("z", width), _row("g", width)
         constraint = {zs[-1]: -sum(zs[:-1])}  # a demeaned input
-        dz = [_instantiate(NORMALIZE_GRAD, width, col, {z: zs, gy: gs}) for col in range(1, width + 1)]
+        dz = [
+            _instantiate(NORMALIZE_GRAD, width, col, {z: zs, gy: gs}) for col in range(1, width + 1)
+        ]
         dx = [_instantiate(DEMEAN_GRAD, width, col, {gz: dz}) for col in range(1, width + 1)]
         homework = _homework_grad(width, zs, gs)
         for col in range(width):
@@ -181,14 +231,11 @@ def _prove_matches_homework(max_width: int = 6) -> ProofOutcome:
             dc_free = {gs[-1]: -sum(gs[:-1])}
             if sp.simplify(residual.subs(dc_free)) != 0:
                 alone_ok_when_dc_free = False
-    detail = (
-        f"d = 2..{max_width}: (17)(22) equals eq. (7) exactly on every demeaned input. "
-        + (
-            "Eq. (22) alone differs from eq. (7) by sqrt(d)/||z|| * mean(g^(y)); it agrees when "
-            "the upstream gradient sums to zero."
-            if alone_differs and alone_ok_when_dc_free
-            else "Eq. (22) alone also equals eq. (7)."
-        )
+    detail = f"d = 2..{max_width}: (17)(22) equals eq. (7) exactly on every demeaned input. " + (
+        "Eq. (22) alone differs from eq. (7) by sqrt(d)/||z|| * mean(g^(y)); it agrees when "
+        "the upstream gradient sums to zero."
+        if alone_differs and alone_ok_when_dc_free
+        else "Eq. (22) alone also equals eq. (7)."
     )
     return ProofOutcome(
         ProofStatus.PROVED if composed_ok else ProofStatus.REFUTED,
@@ -203,16 +250,25 @@ def _homework_grad(width: int, zs: list[sp.Symbol], gs: list[sp.Symbol]) -> list
     inputs, forward = hw.forward_row(width)
     (dzhat,) = hw.GRAD_NORMALIZED.canonical.relations.values()
     (grad,) = hw.GRAD_INPUT.canonical.relations.values()
-    values = dict(zip(inputs, zs))
-    zhat = {hw.Zhat[1, c]: forward["Zhat"][c - 1].subs(hw.eps, 0).xreplace(values) for c in range(1, width + 1)}
+    values = dict(zip(inputs, zs, strict=True))
+    zhat = {
+        hw.Zhat[1, c]: forward["Zhat"][c - 1].subs(hw.eps, 0).xreplace(values)
+        for c in range(1, width + 1)
+    }
     upstream = {
-        hw.dLdZhat[1, c]: dzhat.subs({hw.i: 1, hw.j: c}).xreplace({hw.G[1, c]: gs[c - 1], hw.gamma[c]: 1})
+        hw.dLdZhat[1, c]: dzhat.subs({hw.i: 1, hw.j: c}).xreplace(
+            {hw.G[1, c]: gs[c - 1], hw.gamma[c]: 1}
+        )
         for c in range(1, width + 1)
     }
     variance = forward["sigma2"].xreplace(values)
     return [
-        grad.subs({hw.i: 1, hw.j: c, hw.C: width}).doit().xreplace(upstream).xreplace(zhat)
-        .xreplace({hw.sigma2[1]: variance}).subs(hw.eps, 0)
+        grad.subs({hw.i: 1, hw.j: c, hw.C: width})
+        .doit()
+        .xreplace(upstream)
+        .xreplace(zhat)
+        .xreplace({hw.sigma2[1]: variance})
+        .subs(hw.eps, 0)
         for c in range(1, width + 1)
     ]
 

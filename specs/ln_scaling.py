@@ -1,4 +1,5 @@
-r"""Scale laws and pre-LN stacks: UC Berkeley EECS 182 Final Exam (Spring 2023), Q12(a), (c), (e), (f).
+r"""Scale laws and pre-LN stacks: UC Berkeley EECS 182 Final Exam (Spring 2023), Q12(a), (c),
+(e), (f).
 
 With LN = h(f(x)) as in :mod:`eqconform.specs.layernorm_exam` (no epsilon, no affine parameters):
 
@@ -24,59 +25,109 @@ from . import layernorm_exam as ex
 from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
 from .sources import exam
 
-__all__ = ["CLAIMS", "ERRATA", "GRAD_BOUND", "GRAD_SCALE", "OUTPUT_SCALE", "PRENORM_FORWARD", "SPECS"]
+__all__ = [
+    "CLAIMS",
+    "ERRATA",
+    "GRAD_BOUND",
+    "GRAD_SCALE",
+    "OUTPUT_SCALE",
+    "PRENORM_FORWARD",
+    "SPECS",
+]
 
 i, j = sp.symbols("i j", integer=True, positive=True)
 AXES = {i: 0, j: 1}
-y, gx, ys, gxs = sp.IndexedBase("y"), sp.IndexedBase("gx"), sp.IndexedBase("ys"), sp.IndexedBase("gxs")
+y, gx, ys, gxs = (
+    sp.IndexedBase("y"),
+    sp.IndexedBase("gx"),
+    sp.IndexedBase("ys"),
+    sp.IndexedBase("gxs"),
+)
 x0, xl = sp.IndexedBase("x0"), sp.IndexedBase("xl")
 a = sp.Symbol("a", positive=True)
-lyr, nlayers = sp.Symbol("lyr", integer=True, positive=True), sp.Symbol("nlayers", integer=True, positive=True)
+lyr, nlayers = (
+    sp.Symbol("lyr", integer=True, positive=True),
+    sp.Symbol("nlayers", integer=True, positive=True),
+)
 d = sp.Symbol("d", integer=True, positive=True)
 gbound = sp.Symbol("gbound", positive=True)
 
 SYMBOLS = {
     "y": SymbolInfo(y, "LN(x)", display="y"),
-    "gx": SymbolInfo(gx, "gradient of LN(x) with respect to x, for upstream gradient g^(y)", display="g^(x)"),
+    "gx": SymbolInfo(
+        gx, "gradient of LN(x) with respect to x, for upstream gradient g^(y)", display="g^(x)"
+    ),
     "ys": SymbolInfo(ys, "LN(a x)", display="y'"),
     "gxs": SymbolInfo(gxs, "gradient of LN at a x, same upstream gradient g^(y)", display="g^(x')"),
     "a": SymbolInfo(a, "scale of the input", sp.Interval.open(0, sp.oo), "a"),
-    "x0": SymbolInfo(x0, "input of the stack: each row has mean 0 and norm sqrt(d)", display="x^(0)"),
+    "x0": SymbolInfo(
+        x0, "input of the stack: each row has mean 0 and norm sqrt(d)", display="x^(0)"
+    ),
     "xl": SymbolInfo(xl, "output of layer l of the stack", display="x^(l)"),
     "lyr": SymbolInfo(lyr, "layer index l", sp.S.Naturals, "l"),
     "nlayers": SymbolInfo(nlayers, "number of layers L", sp.S.Naturals, "L"),
     "d": SymbolInfo(d, "row length", sp.S.Naturals),
-    "gbound": SymbolInfo(gbound, "bound on ||g^(l)|| when ||g^(L)|| = sqrt(d)", sp.Interval.open(0, sp.oo), "B_l"),
+    "gbound": SymbolInfo(
+        gbound, "bound on ||g^(l)|| when ||g^(L)|| = sqrt(d)", sp.Interval.open(0, sp.oo), "B_l"
+    ),
 }
 
 
-def _spec(id: str, title: str, section: str, equation: str | None, names: tuple[str, ...], relations: dict,
-          statement: str = "") -> Spec:
+def _spec(
+    id: str,
+    title: str,
+    section: str,
+    equation: str | None,
+    names: tuple[str, ...],
+    relations: dict,
+    statement: str = "",
+) -> Spec:
     return Spec(
-        id=id, title=title, source=exam(section, equation), component="ln_scaling",
-        symbols=tuple(SYMBOLS[name] for name in names), variants=(Variant("canonical", relations),), axes=AXES,
+        id=id,
+        title=title,
+        source=exam(section, equation),
+        component="ln_scaling",
+        symbols=tuple(SYMBOLS[name] for name in names),
+        variants=(Variant("canonical", relations),),
+        axes=AXES,
         statement=statement,
     )
 
 
 OUTPUT_SCALE = _spec(
-    "ln_scaling.output_scale", "LayerNorm is scale-invariant: LN(a x) = LN(x)", "Q12(a), (c)",
-    "f(x') = a f(x) then h(z') = h(z)", ("ys", "y"), {ys[i, j]: y[i, j]},
+    "ln_scaling.output_scale",
+    "LayerNorm is scale-invariant: LN(a x) = LN(x)",
+    "Q12(a), (c)",
+    "f(x') = a f(x) then h(z') = h(z)",
+    ("ys", "y"),
+    {ys[i, j]: y[i, j]},
     "for every a > 0, with LN = h(f(x)) as in Q12 (no epsilon)",
 )
 GRAD_SCALE = _spec(
-    "ln_scaling.grad_scale", "LayerNorm's input gradient scales as 1/a", "Q12(a), (c)",
-    "g^(x') = g^(x) through f, g^(z') = g^(z)/a through h", ("gxs", "gx", "a"), {gxs[i, j]: gx[i, j] / a},
+    "ln_scaling.grad_scale",
+    "LayerNorm's input gradient scales as 1/a",
+    "Q12(a), (c)",
+    "g^(x') = g^(x) through f, g^(z') = g^(z)/a through h",
+    ("gxs", "gx", "a"),
+    {gxs[i, j]: gx[i, j] / a},
     "same upstream gradient g^(y) at x and at a x",
 )
 PRENORM_FORWARD = _spec(
-    "ln_scaling.prenorm_forward", "Pre-LN stack with identity blocks: x^(l) = (2l + 1) x^(0)", "Q12(e)",
-    "x^(l) as a function of l and x^(0)", ("xl", "lyr", "x0"), {xl[i, j]: (2 * lyr + 1) * x0[i, j]},
+    "ln_scaling.prenorm_forward",
+    "Pre-LN stack with identity blocks: x^(l) = (2l + 1) x^(0)",
+    "Q12(e)",
+    "x^(l) as a function of l and x^(0)",
+    ("xl", "lyr", "x0"),
+    {xl[i, j]: (2 * lyr + 1) * x0[i, j]},
     "each layer maps x to x + LN(x) + LN(x + LN(x)); x^(0) has mean 0 and norm sqrt(d)",
 )
 GRAD_BOUND = _spec(
-    "ln_scaling.grad_bound", "Gradient-norm bound in a pre-LN stack with identity blocks", "Q12(f)", "(23)",
-    ("gbound", "nlayers", "lyr", "d"), {gbound: (2 * nlayers + 1) / (2 * lyr + 1) * sp.sqrt(d)},
+    "ln_scaling.grad_bound",
+    "Gradient-norm bound in a pre-LN stack with identity blocks",
+    "Q12(f)",
+    "(23)",
+    ("gbound", "nlayers", "lyr", "d"),
+    {gbound: (2 * nlayers + 1) / (2 * lyr + 1) * sp.sqrt(d)},
     "||g^(l)||_2 <= B_l for l = 1..L when ||g^(L)||_2 = sqrt(d) (an inequality: checked as one)",
 )
 
@@ -92,18 +143,27 @@ def _relation(spec: Spec) -> sp.Expr:
     return relation
 
 
-def _row_values(spec: Spec, width: int, rows: dict, norm_squared: sp.Expr | None = None,
-                other: int | None = None) -> list[sp.Expr]:
+def _row_values(
+    spec: Spec,
+    width: int,
+    rows: dict,
+    norm_squared: sp.Expr | None = None,
+    other: int | None = None,
+) -> list[sp.Expr]:
     """The spec's relation for every feature of one row of ``width``, with ``rows`` (IndexedBase ->
     list of values) substituted; ``norm_squared`` replaces the row's sum of squares when given."""
     relation = _relation(spec)
     if norm_squared is not None:
-        relation = relation.replace(lambda node: isinstance(node, sp.Sum), lambda node: norm_squared)
+        relation = relation.replace(
+            lambda node: isinstance(node, sp.Sum), lambda node: norm_squared
+        )
     values = []
     for col in range(1, width + 1):
         bound = {ex.i: 1, ex.j: col, ex.d: width} | ({ex.k: other} if other is not None else {})
         expr = relation.subs(bound).doit()
-        expr = expr.xreplace({base[1, c]: row[c - 1] for base, row in rows.items() for c in range(1, width + 1)})
+        expr = expr.xreplace(
+            {base[1, c]: row[c - 1] for base, row in rows.items() for c in range(1, width + 1)}
+        )
         values.append(expr)
     return values
 
@@ -120,15 +180,18 @@ def _prove_demean_law(max_width: int = 6) -> ProofOutcome:
         plain = _row_values(ex.DEMEAN, width, {ex.x: xs})
         scaled = _row_values(ex.DEMEAN, width, {ex.x: [a * value for value in xs]})
         backward = _row_values(ex.DEMEAN_GRAD, width, {ex.gz: gz})
-        if any(sp.expand(s_ - a * p_) != 0 for s_, p_ in zip(scaled, plain)):
-            return ProofOutcome(ProofStatus.REFUTED, "f(a x) against a f(x)", f"differs at d = {width}")
+        if any(sp.expand(s_ - a * p_) != 0 for s_, p_ in zip(scaled, plain, strict=True)):
+            return ProofOutcome(
+                ProofStatus.REFUTED, "f(a x) against a f(x)", f"differs at d = {width}"
+            )
         if any(expr.free_symbols & set(xs) for expr in backward):
             return ProofOutcome(ProofStatus.REFUTED, "eq. (17) depends on x", f"at d = {width}")
     return ProofOutcome(
         ProofStatus.PROVED,
-        "layernorm_exam.demean at a x against a times layernorm_exam.demean at x; free symbols of eq. (17)",
-        f"f(a x) = a f(x) entrywise, so ||f(a x)|| = a ||f(x)||; eq. (17) does not involve x, so g^(x') = g^(x) "
-        f"(choices 2 and 4), for every d = 1..{max_width}",
+        "layernorm_exam.demean at a x against a times layernorm_exam.demean at x; free symbols of "
+        "eq. (17)",
+        "f(a x) = a f(x) entrywise, so ||f(a x)|| = a ||f(x)||; eq. (17) does not involve x, so "
+        f"g^(x') = g^(x) (choices 2 and 4), for every d = 1..{max_width}",
     )
 
 
@@ -138,23 +201,39 @@ def _prove_normalize_law(max_width: int = 5) -> ProofOutcome:
         gy = [sp.Symbol(f"g_{c}", real=True) for c in range(1, width + 1)]
         scaled_z = [a * value for value in zs]
         pairs = [
-            (_row_values(ex.NORMALIZE, width, {ex.z: scaled_z}), _row_values(ex.NORMALIZE, width, {ex.z: zs}), 1),
-            (_row_values(ex.NORMALIZE_GRAD, width, {ex.z: scaled_z, ex.gy: gy}),
-             _row_values(ex.NORMALIZE_GRAD, width, {ex.z: zs, ex.gy: gy}), 1 / a),
+            (
+                _row_values(ex.NORMALIZE, width, {ex.z: scaled_z}),
+                _row_values(ex.NORMALIZE, width, {ex.z: zs}),
+                1,
+            ),
+            (
+                _row_values(ex.NORMALIZE_GRAD, width, {ex.z: scaled_z, ex.gy: gy}),
+                _row_values(ex.NORMALIZE_GRAD, width, {ex.z: zs, ex.gy: gy}),
+                1 / a,
+            ),
         ]
         for scaled, plain, factor in pairs:
-            if any(sp.simplify(sp.factor_terms(s_) - factor * p_) != 0 for s_, p_ in zip(scaled, plain)):
-                return ProofOutcome(ProofStatus.REFUTED, "h and eq. (22) at a z against z", f"differs at d = {width}")
+            if any(
+                sp.simplify(sp.factor_terms(s_) - factor * p_) != 0
+                for s_, p_ in zip(scaled, plain, strict=True)
+            ):
+                return ProofOutcome(
+                    ProofStatus.REFUTED,
+                    "h and eq. (22) at a z against z",
+                    f"differs at d = {width}",
+                )
     return ProofOutcome(
         ProofStatus.PROVED,
-        "layernorm_exam.normalize and layernorm_exam.normalize_grad at a z against z (sympy.simplify)",
-        f"h(a z) = h(z) and g^(z') = g^(z) / a entrywise, so ||h(z')|| = ||h(z)|| and ||g^(z')|| = ||g^(z)|| / a "
-        f"(choices 1 and 6), for every d = 1..{max_width} with real z (z != 0)",
+        "layernorm_exam.normalize and layernorm_exam.normalize_grad at a z against z "
+        "(sympy.simplify)",
+        "h(a z) = h(z) and g^(z') = g^(z) / a entrywise, so ||h(z')|| = ||h(z)|| and ||g^(z')|| = "
+        f"||g^(z)|| / a (choices 1 and 6), for every d = 1..{max_width} with real z (z != 0)",
     )
 
 
 def _constrained_row(width: int) -> tuple[list[sp.Symbol], list[sp.Expr], sp.Expr]:
-    """x^(0) with mean 0 (the last entry eliminated); returns the free symbols, the row and sum x0^2."""
+    """x^(0) with mean 0 (the last entry eliminated); returns the free symbols, the row and
+    sum x0^2."""
     free = [sp.Symbol(f"u_{c}", real=True) for c in range(1, width)]
     row = free + [-sum(free)]
     return free, row, sp.expand(sum(value**2 for value in row))
@@ -168,14 +247,22 @@ def _prove_prenorm_forward(max_width: int = 5) -> ProofOutcome:
     for width in range(2, max_width + 1):
         _free, row, squares = _constrained_row(width)
         demeaned = _row_values(ex.DEMEAN, width, {ex.x: [scale * value for value in row]})
-        if any(sp.expand(value - scale * original) != 0 for value, original in zip(demeaned, row)):
+        if any(
+            sp.expand(value - scale * original) != 0
+            for value, original in zip(demeaned, row, strict=True)
+        ):
             return ProofOutcome(ProofStatus.REFUTED, "f(k x0)", f"is not k x0 at d = {width}")
         actual_norm = sp.expand(sum(value**2 for value in demeaned))
         if sp.expand(actual_norm - scale**2 * squares) != 0:
-            return ProofOutcome(ProofStatus.REFUTED, "||f(k x0)||^2", f"is not k^2 ||x0||^2 at d = {width}")
+            return ProofOutcome(
+                ProofStatus.REFUTED, "||f(k x0)||^2", f"is not k^2 ||x0||^2 at d = {width}"
+            )
         normalized = _row_values(ex.NORMALIZE, width, {ex.z: demeaned}, norm_squared)
         at_constraint = [value.subs(norm_squared, scale**2 * width) for value in normalized]
-        if any(sp.simplify(value - original) != 0 for value, original in zip(at_constraint, row)):
+        if any(
+            sp.simplify(value - original) != 0
+            for value, original in zip(at_constraint, row, strict=True)
+        ):
             return ProofOutcome(ProofStatus.REFUTED, "LN(k x0)", f"is not x0 at d = {width}")
     count = sp.Function("c")
     step = sp.Symbol("n", integer=True, positive=True)
@@ -185,17 +272,21 @@ def _prove_prenorm_forward(max_width: int = 5) -> ProofOutcome:
     layer_output = layer_output.subs(lyr, sp.Symbol("l", integer=True, positive=True))
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        "layernorm_exam.demean and layernorm_exam.normalize at k x0 with x0 of mean 0 (last entry eliminated) and ||x0||^2 = d; "
-        "then sympy.rsolve of c(n + 1) = c(n) + 1, c(1) = 1 for the input c(n) x0 of the n-th map x -> x + LN(x)",
-        f"LN(k x0) = x0 for every k > 0 and d = 2..{max_width}; the n-th map's input is {solution} x0, and layer l's "
-        f"output is the input of map 2l + 1: ({layer_output}) x0",
+        "layernorm_exam.demean and layernorm_exam.normalize at k x0 with x0 of mean 0 (last entry "
+        "eliminated) and ||x0||^2 = d; "
+        "then sympy.rsolve of c(n + 1) = c(n) + 1, c(1) = 1 for the input c(n) x0 of the n-th map "
+        "x -> x + LN(x)",
+        f"LN(k x0) = x0 for every k > 0 and d = 2..{max_width}; the n-th map's input is {solution} "
+        f"x0, and layer l's output is the input of map 2l + 1: ({layer_output}) x0",
     )
 
 
 def _demean_jacobian(width: int) -> sp.Matrix:
     """Eq. (16) of layernorm_exam as a width x width matrix."""
     relation = _relation(ex.DEMEAN_JACOBIAN)
-    return sp.Matrix(width, width, lambda r_, c_: relation.subs({ex.j: r_ + 1, ex.k: c_ + 1, ex.d: width}))
+    return sp.Matrix(
+        width, width, lambda r_, c_: relation.subs({ex.j: r_ + 1, ex.k: c_ + 1, ex.d: width})
+    )
 
 
 def _projection(row: list[sp.Expr], width: int) -> sp.Matrix:
@@ -214,80 +305,141 @@ def _prove_grad_bound(max_width: int = 4) -> ProofOutcome:
         _free, row, squares = _constrained_row(width)
         jf = _demean_jacobian(width)
         z = [scale * value for value in row]
-        jh = sp.Matrix([_row_values(ex.NORMALIZE_JACOBIAN, width, {ex.z: z}, norm_squared, other=c_ + 1)
-                        for c_ in range(width)]).T
+        jh = sp.Matrix(
+            [
+                _row_values(ex.NORMALIZE_JACOBIAN, width, {ex.z: z}, norm_squared, other=c_ + 1)
+                for c_ in range(width)
+            ]
+        ).T
         jacobian = sp.eye(width) + (jh * jf).subs(norm_squared, scale**2 * width)
         projection = _projection(row, width)
-        if (scale * (jacobian - sp.eye(width)) - projection).applyfunc(lambda e: sp.cancel(sp.expand(e))) != sp.zeros(width, width):
-            return ProofOutcome(ProofStatus.REFUTED, "the Jacobian of x + LN(x) at k x0", f"is not I + P/k at d = {width}")
+        if (scale * (jacobian - sp.eye(width)) - projection).applyfunc(
+            lambda e: sp.cancel(sp.expand(e))
+        ) != sp.zeros(width, width):
+            return ProofOutcome(
+                ProofStatus.REFUTED,
+                "the Jacobian of x + LN(x) at k x0",
+                f"is not I + P/k at d = {width}",
+            )
         column = sp.Matrix(row)
-        idempotent = (projection * projection - projection - (squares - width) * column * column.T / width**2)
+        idempotent = (
+            projection * projection - projection - (squares - width) * column * column.T / width**2
+        )
         if idempotent.applyfunc(sp.expand) != sp.zeros(width, width) or projection != projection.T:
-            return ProofOutcome(ProofStatus.REFUTED, "P is an orthogonal projection", f"fails at d = {width}")
+            return ProofOutcome(
+                ProofStatus.REFUTED, "P is an orthogonal projection", f"fails at d = {width}"
+            )
     index = sp.Symbol("kk", integer=True, positive=True)
     growth = sp.simplify(sp.product((index + 1) / index, (index, 2 * lyr + 1, 2 * nlayers)))
     bound = sp.simplify(growth * sp.sqrt(d))
     ok = sp.simplify(bound - _relation(GRAD_BOUND)) == 0
-    shown = {lyr: sp.Symbol("l", integer=True, positive=True), nlayers: sp.Symbol("L", integer=True, positive=True)}
+    shown = {
+        lyr: sp.Symbol("l", integer=True, positive=True),
+        nlayers: sp.Symbol("L", integer=True, positive=True),
+    }
     growth, bound = growth.subs(shown), bound.subs(shown)
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        "Jacobians (16), (21) of layernorm_exam at k x0 (mean 0, ||x0||^2 = d), composed symbolically; sympy.product of "
+        "Jacobians (16), (21) of layernorm_exam at k x0 (mean 0, ||x0||^2 = d), composed "
+        "symbolically; sympy.product of "
         "the per-map factors",
-        f"for d = 2..{max_width} the Jacobian of x -> x + LN(x) at k x0 is I + P/k, P = I - 11^T/d - x0 x0^T/d a "
-        f"symmetric projection. Hence g^(l) = (I - P) g^(L) + c P g^(L) with c = prod_(k=2l+1)^(2L) (1 + 1/k) = "
-        f"{growth}, and ||g^(l)||^2 = ||(I - P) g^(L)||^2 + c^2 ||P g^(L)||^2 <= c^2 d: the bound {bound} of eq. (23) "
-        "holds, with equality exactly when g^(L) is orthogonal to 1 and x0 (l < L)",
+        f"for d = 2..{max_width} the Jacobian of x -> x + LN(x) at k x0 is I + P/k, P = I - 11^T/d "
+        "- x0 x0^T/d a symmetric projection. Hence g^(l) = (I - P) g^(L) + c P g^(L) with c = "
+        f"prod_(k=2l+1)^(2L) (1 + 1/k) = {growth}, and ||g^(l)||^2 = ||(I - P) g^(L)||^2 + c^2 ||P "
+        f"g^(L)||^2 <= c^2 d: the bound {bound} of eq. (23) holds, with equality exactly when "
+        "g^(L) is orthogonal to 1 and x0 (l < L)",
     )
 
 
 def _prove_lemma1() -> ProofOutcome:
-    """Lemma 1 of Q12(f) with ||f(x)|| (the demeaned input) holds: the backward pass is (17) after
-    (22), a product of two orthogonal projections scaled by sqrt(d)/||z||. As printed, with ||x||, it
-    fails for inputs with a nonzero mean; a counterexample from the exam's own specs."""
+    """Lemma 1 of Q12(f) with ||f(x)|| (the demeaned input) holds: the backward pass is (17)
+    after (22), a product of two orthogonal projections scaled by sqrt(d)/||z||. As printed, with
+    ||x||, it fails for inputs with a nonzero mean; a counterexample from the exam's own specs."""
     for width in range(2, 5):
         zs = [sp.Symbol(f"z_{c}", real=True) for c in range(1, width + 1)]
         norm_squared = sp.Symbol("nsq", positive=True)
-        columns = [_row_values(ex.NORMALIZE_JACOBIAN, width, {ex.z: zs}, norm_squared, other=c_ + 1) for c_ in range(width)]
+        columns = [
+            _row_values(ex.NORMALIZE_JACOBIAN, width, {ex.z: zs}, norm_squared, other=c_ + 1)
+            for c_ in range(width)
+        ]
         jh = sp.Matrix(columns).T * sp.sqrt(norm_squared) / sp.sqrt(width)
         column = sp.Matrix(zs)
-        squared = jh * jh - jh - (sum(v**2 for v in zs) - norm_squared) * column * column.T / norm_squared**2
+        squared = (
+            jh * jh
+            - jh
+            - (sum(v**2 for v in zs) - norm_squared) * column * column.T / norm_squared**2
+        )
         if squared.applyfunc(sp.expand) != sp.zeros(width, width) or jh != jh.T:
-            return ProofOutcome(ProofStatus.REFUTED, "(||z||/sqrt(d)) J_h is an orthogonal projection", f"d = {width}")
+            return ProofOutcome(
+                ProofStatus.REFUTED,
+                "(||z||/sqrt(d)) J_h is an orthogonal projection",
+                f"d = {width}",
+            )
         jf = _demean_jacobian(width)
         if jf * jf != jf or jf != jf.T:
-            return ProofOutcome(ProofStatus.REFUTED, "J_f is an orthogonal projection", f"d = {width}")
+            return ProofOutcome(
+                ProofStatus.REFUTED, "J_f is an orthogonal projection", f"d = {width}"
+            )
     xs = [1 + sp.Rational(1, 10), 1 - sp.Rational(1, 10), sp.Integer(1)]
     upstream = [sp.Integer(1), sp.Integer(1), sp.Integer(-2)]
     demeaned = _row_values(ex.DEMEAN, 3, {ex.x: xs})
     through_h = _row_values(ex.NORMALIZE_GRAD, 3, {ex.z: demeaned, ex.gy: upstream})
     through_f = _row_values(ex.DEMEAN_GRAD, 3, {ex.gz: through_h})
-    norm = lambda values: sp.sqrt(sum(v**2 for v in values))
+
+    def norm(values: list[sp.Expr]) -> sp.Expr:
+        return sp.sqrt(sum(v**2 for v in values))
+
     gradient, printed = sp.nsimplify(norm(through_f)), sp.sqrt(3) / norm(xs) * norm(upstream)
     corrected = sp.sqrt(3) / norm(demeaned) * norm(upstream)
     fails = sp.N(gradient - printed) > 0 and sp.N(corrected - gradient) >= 0
     return ProofOutcome(
         ProofStatus.PROVED if fails else ProofStatus.REFUTED,
-        "J_h of layernorm_exam (21) scaled by ||z||/sqrt(d) and J_f (16) are symmetric idempotent (d = 2..4), so the "
-        "backward pass (17)(22) has norm at most sqrt(d)/||z|| ||g^(y)||; a counterexample evaluated exactly",
-        f"At x = (11/10, 9/10, 1), g^(y) = (1, 1, -2): ||g^(x)|| = {gradient}, above the printed bound "
-        f"sqrt(d)/||x|| ||g^(y)|| = {sp.nsimplify(printed)} (~{float(printed):.3f}) and within sqrt(d)/||f(x)|| ||g^(y)|| = "
-        f"{sp.nsimplify(corrected)}. Where (f) applies the lemma the inputs k x^(0) have mean 0, so ||f(x)|| = ||x|| "
-        "and the bound (23) stands.",
+        "J_h of layernorm_exam (21) scaled by ||z||/sqrt(d) and J_f (16) are symmetric idempotent "
+        "(d = 2..4), so the backward pass (17)(22) has norm at most sqrt(d)/||z|| ||g^(y)||; a "
+        "counterexample evaluated exactly",
+        f"At x = (11/10, 9/10, 1), g^(y) = (1, 1, -2): ||g^(x)|| = {gradient}, above the printed "
+        f"bound sqrt(d)/||x|| ||g^(y)|| = {sp.nsimplify(printed)} (~{float(printed):.3f}) and "
+        f"within sqrt(d)/||f(x)|| ||g^(y)|| = {sp.nsimplify(corrected)}. Where (f) applies the "
+        "lemma the inputs k x^(0) have mean 0, so ||f(x)|| = ||x|| and the bound (23) stands.",
     )
 
 
 CLAIMS = (
-    Claim("ln_scaling.demean_scale_law", "||f(a x)|| = a ||f(x)|| and ||g^(x')|| = ||g^(x)|| (choices 2 and 4)",
-          exam("Q12(a)"), (OUTPUT_SCALE.id, GRAD_SCALE.id, ex.DEMEAN.id, ex.DEMEAN_GRAD.id), _prove_demean_law),
-    Claim("ln_scaling.normalize_scale_law", "||h(a z)|| = ||h(z)|| and ||g^(z')|| = ||g^(z)|| / a (choices 1 and 6)",
-          exam("Q12(c)"), (OUTPUT_SCALE.id, GRAD_SCALE.id, ex.NORMALIZE.id, ex.NORMALIZE_GRAD.id), _prove_normalize_law),
-    Claim("ln_scaling.prenorm_forward.induction", "With identity blocks, x^(l) = (2l + 1) x^(0)",
-          exam("Q12(e)", "Lemma 2"), (PRENORM_FORWARD.id, ex.DEMEAN.id, ex.NORMALIZE.id), _prove_prenorm_forward),
-    Claim("ln_scaling.grad_bound.tight", "||g^(l)|| <= (2L + 1)/(2l + 1) sqrt(d), with equality for g^(L) orthogonal to 1 and x^(0)",
-          exam("Q12(f)", "(23)"), (GRAD_BOUND.id, ex.DEMEAN_JACOBIAN.id, ex.NORMALIZE_JACOBIAN.id), _prove_grad_bound),
-    Claim("ln_scaling.lemma1_demeaned", "Lemma 1 holds with ||f(x)||, the demeaned input's norm, in place of ||x||",
-          exam("Q12(f)", "Lemma 1"), (GRAD_BOUND.id, ex.NORMALIZE_GRAD.id, ex.DEMEAN_GRAD.id), _prove_lemma1),
+    Claim(
+        "ln_scaling.demean_scale_law",
+        "||f(a x)|| = a ||f(x)|| and ||g^(x')|| = ||g^(x)|| (choices 2 and 4)",
+        exam("Q12(a)"),
+        (OUTPUT_SCALE.id, GRAD_SCALE.id, ex.DEMEAN.id, ex.DEMEAN_GRAD.id),
+        _prove_demean_law,
+    ),
+    Claim(
+        "ln_scaling.normalize_scale_law",
+        "||h(a z)|| = ||h(z)|| and ||g^(z')|| = ||g^(z)|| / a (choices 1 and 6)",
+        exam("Q12(c)"),
+        (OUTPUT_SCALE.id, GRAD_SCALE.id, ex.NORMALIZE.id, ex.NORMALIZE_GRAD.id),
+        _prove_normalize_law,
+    ),
+    Claim(
+        "ln_scaling.prenorm_forward.induction",
+        "With identity blocks, x^(l) = (2l + 1) x^(0)",
+        exam("Q12(e)", "Lemma 2"),
+        (PRENORM_FORWARD.id, ex.DEMEAN.id, ex.NORMALIZE.id),
+        _prove_prenorm_forward,
+    ),
+    Claim(
+        "ln_scaling.grad_bound.tight",
+        "||g^(l)|| <= (2L + 1)/(2l + 1) sqrt(d), with equality for g^(L) orthogonal to 1 and x^(0)",
+        exam("Q12(f)", "(23)"),
+        (GRAD_BOUND.id, ex.DEMEAN_JACOBIAN.id, ex.NORMALIZE_JACOBIAN.id),
+        _prove_grad_bound,
+    ),
+    Claim(
+        "ln_scaling.lemma1_demeaned",
+        "Lemma 1 holds with ||f(x)||, the demeaned input's norm, in place of ||x||",
+        exam("Q12(f)", "Lemma 1"),
+        (GRAD_BOUND.id, ex.NORMALIZE_GRAD.id, ex.DEMEAN_GRAD.id),
+        _prove_lemma1,
+    ),
 )
 
 _EXAM = "UC Berkeley EECS 182 Final Exam (Spring 2023)"
@@ -298,19 +450,21 @@ ERRATA = (
         "document": _EXAM,
         "location": "Q12(f), Lemma 1 (given without proof)",
         "says": "if y = LN(x), then ||dL/dx|| <= sqrt(d)/||x|| ||dL/dy||",
-        "resolution": "True with ||x - mean(x) 1|| = ||f(x)|| in place of ||x||; as printed it fails whenever x has a "
-        "nonzero mean (proof ln_scaling.lemma1_demeaned: at x = (1.1, 0.9, 1), g^(y) = (1, 1, -2) the gradient norm is 30 "
-        "against a printed bound near 2.44). The exam applies it only to inputs k x^(0) of mean 0, where the two "
-        "agree, so eq. (23) is right (ln_scaling.grad_bound.tight).",
+        "resolution": "True with ||x - mean(x) 1|| = ||f(x)|| in place of ||x||; as printed it "
+        "fails whenever x has a nonzero mean (proof ln_scaling.lemma1_demeaned: at x = (1.1, 0.9, "
+        "1), g^(y) = (1, 1, -2) the gradient norm is 30 against a printed bound near 2.44). The "
+        "exam applies it only to inputs k x^(0) of mean 0, where the two agree, so eq. (23) is "
+        "right (ln_scaling.grad_bound.tight).",
     },
     {
         "id": "ln_scaling.q12f_norms",
         "document": _EXAM,
         "location": "Q12(f), solution, proof of Lemma 3",
-        "says": "the downstream gradient 'is at most g^(f) + sqrt(d)/||x|| g^(f)', then 'g^(x) <= ...', and the base "
-        "case names the last layer's gradient g*",
-        "resolution": "Norm bars are missing (a vector is compared with a number): the step is ||g^(x)|| <= "
-        "(1 + sqrt(d)/||x||) ||g^(f)||, by the triangle inequality and Lemma 1; g* is g^(L). With them the induction "
-        "gives (2L + 1)/k sqrt(d); ln_scaling.grad_bound.tight proves the bound and that it is attained.",
+        "says": "the downstream gradient 'is at most g^(f) + sqrt(d)/||x|| g^(f)', then 'g^(x) <= "
+        "...', and the base case names the last layer's gradient g*",
+        "resolution": "Norm bars are missing (a vector is compared with a number): the step is "
+        "||g^(x)|| <= (1 + sqrt(d)/||x||) ||g^(f)||, by the triangle inequality and Lemma 1; g* "
+        "is g^(L). With them the induction gives (2L + 1)/k sqrt(d); ln_scaling.grad_bound.tight "
+        "proves the bound and that it is attained.",
     },
 )

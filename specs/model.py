@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 import sympy as sp
 
@@ -42,7 +43,8 @@ class Source:
     equation: str | None = None
 
     def cite(self) -> str:
-        """The citation used in reports, e.g. ``11-785 HW1 Bonus, Spring 2026, sec. 6.1, eq. (1)``."""
+        """The citation used in reports, e.g.
+        ``11-785 HW1 Bonus, Spring 2026, sec. 6.1, eq. (1)``."""
         parts = [self.document, self.edition, self.section]
         if self.equation:
             # A numbered equation is cited as "eq. (7)"; anything else is a description of where.
@@ -71,8 +73,14 @@ class SymbolInfo:
         if domain == sp.S.Reals:
             return f"{self.name} real"
         if isinstance(domain, sp.Interval):
-            lower = "" if domain.start == -sp.oo else f"{domain.start} {'<' if domain.left_open else '<='} "
-            upper = "" if domain.end == sp.oo else f" {'<' if domain.right_open else '<='} {domain.end}"
+            lower = (
+                ""
+                if domain.start == -sp.oo
+                else f"{domain.start} {'<' if domain.left_open else '<='} "
+            )
+            upper = (
+                "" if domain.end == sp.oo else f" {'<' if domain.right_open else '<='} {domain.end}"
+            )
             return f"{lower}{self.name}{upper}"
         if domain == sp.S.Naturals:
             return f"{self.name} in {{1, 2, ...}}"
@@ -176,7 +184,9 @@ class Spec:
         raise KeyError(f"spec {self.id!r} has no symbol {name!r}")
 
 
-def instantiate(expr: sp.Expr, bindings: Mapping[sp.Symbol, int], arrays: Mapping[sp.IndexedBase, object]) -> sp.Expr:
+def instantiate(
+    expr: sp.Expr, bindings: Mapping[sp.Symbol, int], arrays: Mapping[sp.IndexedBase, Any]
+) -> sp.Expr:
     """``expr`` with indices and sizes bound to numbers (``bindings``), each ``Sum`` expanded,
     and every entry ``X[a, b]`` replaced by ``arrays[X][a - 1][b - 1]`` (nested sequences or
     SymPy matrices; 1-based like the documents)."""

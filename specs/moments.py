@@ -36,11 +36,13 @@ def expectation(expr: sp.Expr, variables: Sequence[RandomSymbol] | None = None) 
     if not variables:
         return sp.expand(expr)
     stand_ins = [sp.Dummy(str(variable)) for variable in variables]
-    polynomial = sp.Poly(sp.expand(expr.xreplace(dict(zip(variables, stand_ins)))), *stand_ins)
+    polynomial = sp.Poly(
+        sp.expand(expr.xreplace(dict(zip(variables, stand_ins, strict=True)))), *stand_ins
+    )
     total = sp.Integer(0)
     for powers, coefficient in polynomial.terms():
         term = coefficient
-        for variable, power in zip(variables, powers):
+        for variable, power in zip(variables, powers, strict=True):
             if power:
                 term *= moment(variable, int(power))
         total += term

@@ -20,16 +20,26 @@ Samples ``i`` (rows of X, entries of y) run along axis 0 and features ``j`` alon
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import sympy as sp
 from sympy import stats
 
 from . import dropout, moments
-from .model import instantiate as instantiate_entries
 from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .model import instantiate as instantiate_entries
 from .sources import exam
 
-__all__ = ["CLAIMS", "DRAW", "DROPOUT_DRAW", "ERRATA", "EXPECTED_LOSS", "GAMMA", "PERTURBED_LOSS", "SPECS"]
+__all__ = [
+    "CLAIMS",
+    "DRAW",
+    "DROPOUT_DRAW",
+    "ERRATA",
+    "EXPECTED_LOSS",
+    "GAMMA",
+    "PERTURBED_LOSS",
+    "SPECS",
+]
 
 i, j = sp.symbols("i j", integer=True, positive=True)
 N, P = sp.symbols("N P", integer=True, positive=True)
@@ -46,10 +56,16 @@ SYMBOLS = {
     "y": SymbolInfo(y, "targets (N)", display="y"),
     "w": SymbolInfo(w, "weights (P)", display="w"),
     "R": SymbolInfo(R, "multiplicative noise, one draw per entry of X", display="R"),
-    "Gamma": SymbolInfo(Gamma, "diagonal of Gamma = diag(X^T X)^(1/2)", sp.Interval(0, sp.oo), "Gamma"),
+    "Gamma": SymbolInfo(
+        Gamma, "diagonal of Gamma = diag(X^T X)^(1/2)", sp.Interval(0, sp.oo), "Gamma"
+    ),
     "mu": SymbolInfo(mu, "mean of every R_ij", display="mu"),
-    "sigma": SymbolInfo(sigma, "standard deviation of every R_ij", sp.Interval.open(0, sp.oo), "sigma"),
-    "keep": SymbolInfo(keep, "probability that a Bernoulli R_ij is 1", sp.Interval.Lopen(0, 1), "kappa"),
+    "sigma": SymbolInfo(
+        sigma, "standard deviation of every R_ij", sp.Interval.open(0, sp.oo), "sigma"
+    ),
+    "keep": SymbolInfo(
+        keep, "probability that a Bernoulli R_ij is 1", sp.Interval.Lopen(0, 1), "kappa"
+    ),
     "ell": SymbolInfo(ell, "loss of one draw of R", sp.Interval(0, sp.oo), "l"),
     "Lexp": SymbolInfo(Lexp, "expected loss over the draws of R", sp.Interval(0, sp.oo), "L"),
     "N": SymbolInfo(N, "number of samples", sp.S.Naturals),
@@ -57,35 +73,65 @@ SYMBOLS = {
 }
 
 
-def _spec(id: str, title: str, equation: str | None, names: tuple[str, ...], relations: dict,
-          section: str = "Q5", **flags: bool) -> Spec:
+def _spec(
+    id: str,
+    title: str,
+    equation: str | None,
+    names: tuple[str, ...],
+    relations: dict,
+    section: str = "Q5",
+    *,
+    proof_only: bool = False,
+    statistical: bool = False,
+) -> Spec:
     return Spec(
-        id=id, title=title, source=exam(section, equation), component="noise",
-        symbols=tuple(SYMBOLS[name] for name in names), variants=(Variant("canonical", relations),),
+        id=id,
+        title=title,
+        source=exam(section, equation),
+        component="noise",
+        symbols=tuple(SYMBOLS[name] for name in names),
+        variants=(Variant("canonical", relations),),
         axes=AXES,
-        **flags,
+        proof_only=proof_only,
+        statistical=statistical,
     )
 
 
-DRAW = _spec("noise.draw", "Gaussian multiplicative noise: R_ij ~ N(mu, sigma^2), iid", "R_ij ~ N(mu, sigma^2)",
-             ("R", "mu", "sigma"), {R[i, j]: stats.Normal("R", mu, sigma)}, statistical=True)
+DRAW = _spec(
+    "noise.draw",
+    "Gaussian multiplicative noise: R_ij ~ N(mu, sigma^2), iid",
+    "R_ij ~ N(mu, sigma^2)",
+    ("R", "mu", "sigma"),
+    {R[i, j]: stats.Normal("R", mu, sigma)},
+    statistical=True,
+)
 DROPOUT_DRAW = _spec(
-    "noise.dropout_draw", "Bernoulli multiplicative noise (dropout): R_ij ~ Bernoulli(kappa), iid",
-    "hint: dropout as the 0/1 case", ("R", "keep"), {R[i, j]: stats.Bernoulli("R", keep)},
+    "noise.dropout_draw",
+    "Bernoulli multiplicative noise (dropout): R_ij ~ Bernoulli(kappa), iid",
+    "hint: dropout as the 0/1 case",
+    ("R", "keep"),
+    {R[i, j]: stats.Bernoulli("R", keep)},
     statistical=True,
 )
 PERTURBED_LOSS = _spec(
-    "noise.perturbed_loss", "Squared loss of the regression on the noisy inputs R o X", "||y - (R o X) w||^2",
+    "noise.perturbed_loss",
+    "Squared loss of the regression on the noisy inputs R o X",
+    "||y - (R o X) w||^2",
     ("ell", "y", "R", "X", "w", "N", "P"),
     {ell: sp.Sum((y[i] - sp.Sum(R[i, j] * X[i, j] * w[j], (j, 1, P))) ** 2, (i, 1, N))},
 )
 GAMMA = _spec(
-    "noise.gamma", "Gamma = diag(X^T X)^(1/2): the column norms of X", "Gamma = (diag(X^T X))^(1/2)",
-    ("Gamma", "X", "N"), {Gamma[j]: sp.sqrt(sp.Sum(X[i, j] ** 2, (i, 1, N)))},
+    "noise.gamma",
+    "Gamma = diag(X^T X)^(1/2): the column norms of X",
+    "Gamma = (diag(X^T X))^(1/2)",
+    ("Gamma", "X", "N"),
+    {Gamma[j]: sp.sqrt(sp.Sum(X[i, j] ** 2, (i, 1, N)))},
 )
 EXPECTED_LOSS = _spec(
-    "noise.expected_loss", "Expected loss: ||y - mu X w||^2 + sigma^2 ||Gamma w||^2",
-    "L(w), final display (answers (A) = mu, (B) = sigma^2)", ("Lexp", "y", "X", "w", "Gamma", "mu", "sigma", "N", "P"),
+    "noise.expected_loss",
+    "Expected loss: ||y - mu X w||^2 + sigma^2 ||Gamma w||^2",
+    "L(w), final display (answers (A) = mu, (B) = sigma^2)",
+    ("Lexp", "y", "X", "w", "Gamma", "mu", "sigma", "N", "P"),
     {
         Lexp: sp.Sum((y[i] - mu * sp.Sum(X[i, j] * w[j], (j, 1, P))) ** 2, (i, 1, N))
         + sigma**2 * sp.Sum(Gamma[j] ** 2 * w[j] ** 2, (j, 1, P))
@@ -103,15 +149,20 @@ def instantiate(expr: sp.Expr, rows: int, cols: int, arrays: dict) -> sp.Expr:
 
 def expected_loss_at(rows: int, cols: int, arrays: dict, mean: sp.Expr, var: sp.Expr) -> sp.Expr:
     """The closed form of noise.expected_loss with noise.gamma substituted, at explicit sizes."""
-    gammas = [instantiate(GAMMA.canonical.expression("Gamma").subs(j, col), rows, cols, arrays)
-              for col in range(1, cols + 1)]
+    gammas = [
+        instantiate(GAMMA.canonical.expression("Gamma").subs(j, col), rows, cols, arrays)
+        for col in range(1, cols + 1)
+    ]
     closed = EXPECTED_LOSS.canonical.expression("Lexp").xreplace({mu: mean, sigma: sp.sqrt(var)})
     return instantiate(closed, rows, cols, {**arrays, Gamma: gammas})
 
 
 def _problem(rows: int, cols: int) -> dict:
     return {
-        X: [[sp.Symbol(f"x_{a}_{b}", real=True) for b in range(1, cols + 1)] for a in range(1, rows + 1)],
+        X: [
+            [sp.Symbol(f"x_{a}_{b}", real=True) for b in range(1, cols + 1)]
+            for a in range(1, rows + 1)
+        ],
         y: [sp.Symbol(f"y_{a}", real=True) for a in range(1, rows + 1)],
         w: [sp.Symbol(f"w_{b}", real=True) for b in range(1, cols + 1)],
     }
@@ -124,7 +175,7 @@ def _expected_perturbed_loss(rows: int, cols: int, arrays: dict, draw: object) -
     return moments.expectation(loss)
 
 
-def _copy(draw: object, row: int, col: int) -> object:
+def _copy(draw: Any, row: int, col: int) -> Any:
     """An independent copy of the sympy.stats variable ``draw`` (same distribution)."""
     distribution = draw.pspace.distribution
     name = f"R_{row}_{col}"
@@ -146,60 +197,101 @@ def _prove_expected_loss(sizes: tuple[tuple[int, int], ...] = SIZES) -> ProofOut
         expected = _expected_perturbed_loss(rows, cols, arrays, draw)
         closed = expected_loss_at(rows, cols, arrays, mu, sigma**2)
         if sp.expand(expected - closed) != 0:
-            return ProofOutcome(ProofStatus.REFUTED, "E of noise.perturbed_loss against noise.expected_loss",
-                                f"differs at N = {rows}, P = {cols}")
+            return ProofOutcome(
+                ProofStatus.REFUTED,
+                "E of noise.perturbed_loss against noise.expected_loss",
+                f"differs at N = {rows}, P = {cols}",
+            )
     arrays = _problem(2, 2)
     noise = [[_copy(draw, a, b) for b in range(1, 3)] for a in range(1, 3)]
     perturbed = sum(noise[0][b] * arrays[X][0][b] * arrays[w][b] for b in range(2))
     cross = sp.factor(moments.expectation(-2 * arrays[y][0] * perturbed))
     return ProofOutcome(
         ProofStatus.PROVED,
-        "noise.perturbed_loss expanded with iid sympy.stats Normal(mu, sigma) draws; E by linearity and "
-        "independence (one-variable moments from sympy.stats), against noise.expected_loss with noise.gamma",
+        "noise.perturbed_loss expanded with iid sympy.stats Normal(mu, sigma) draws; E by "
+        "linearity and independence (one-variable moments from sympy.stats), against "
+        "noise.expected_loss with noise.gamma",
         f"exact for (N, P) in {', '.join(map(str, sizes))} with symbolic X, y, w, mu, sigma "
-        f"({time.perf_counter() - started:.2f} s). The cross term of sample 1 is E[-2 y_1 (R o X)_1 w] = {cross}, "
-        "i.e. -2 mu y^T X w over all samples (no transpose on R o X).",
+        f"({time.perf_counter() - started:.2f} s). The cross term of sample 1 is E[-2 y_1 (R o "
+        f"X)_1 w] = {cross}, i.e. -2 mu y^T X w over all samples (no transpose on R o X).",
     )
 
 
 def _prove_dropout_special_case(rows: int = 2, cols: int = 2) -> ProofOutcome:
-    """With Bernoulli(kappa) draws (noise.dropout_draw) the same closed form holds with mu = E[R] and
-    sigma^2 = Var[R]; with inverted dropout, R = M / kappa from dropout.scaling, mu = 1 and
-    sigma^2 = (1 - kappa)/kappa."""
+    """With Bernoulli(kappa) draws (noise.dropout_draw) the same closed form holds with
+    mu = E[R] and sigma^2 = Var[R]; with inverted dropout, R = M / kappa from dropout.scaling,
+    mu = 1 and sigma^2 = (1 - kappa)/kappa."""
     arrays = _problem(rows, cols)
     draw = DROPOUT_DRAW.canonical.relations[R[i, j]]
-    mean, var = moments.moment(draw, 1), sp.factor(moments.moment(draw, 2) - moments.moment(draw, 1) ** 2)
-    bernoulli_ok = sp.expand(_expected_perturbed_loss(rows, cols, arrays, draw)
-                             - expected_loss_at(rows, cols, arrays, mean, var)) == 0
+    mean, var = (
+        moments.moment(draw, 1),
+        sp.factor(moments.moment(draw, 2) - moments.moment(draw, 1) ** 2),
+    )
+    bernoulli_ok = (
+        sp.expand(
+            _expected_perturbed_loss(rows, cols, arrays, draw)
+            - expected_loss_at(rows, cols, arrays, mean, var)
+        )
+        == 0
+    )
     variant = dropout.MASK.variant("p-is-keep-probability")
     inverted = dropout.output_distribution(variant, sp.Integer(1)).xreplace({dropout.p: keep})
     inv_mean, inv_var = sp.simplify(stats.E(inverted)), sp.factor(stats.variance(inverted))
-    copies = [[inverted.xreplace({next(iter(inverted.atoms(stats.rv.RandomSymbol))):
-                                  stats.Bernoulli(f"M_{a}_{b}", keep)}) for b in range(cols)] for a in range(rows)]
-    loss = instantiate(PERTURBED_LOSS.canonical.expression("ell"), rows, cols, {**arrays, R: copies})
-    inverted_ok = sp.expand(moments.expectation(loss) - expected_loss_at(rows, cols, arrays, inv_mean, inv_var)) == 0
+    copies = [
+        [
+            inverted.xreplace(
+                {
+                    next(iter(inverted.atoms(stats.rv.RandomSymbol))): stats.Bernoulli(
+                        f"M_{a}_{b}", keep
+                    )
+                }
+            )
+            for b in range(cols)
+        ]
+        for a in range(rows)
+    ]
+    loss = instantiate(
+        PERTURBED_LOSS.canonical.expression("ell"), rows, cols, {**arrays, R: copies}
+    )
+    inverted_ok = (
+        sp.expand(
+            moments.expectation(loss) - expected_loss_at(rows, cols, arrays, inv_mean, inv_var)
+        )
+        == 0
+    )
     ok = bernoulli_ok and inverted_ok and inv_mean == 1
     kappa = sp.Symbol("kappa", positive=True)
     var, inv_var = sp.factor(-var.subs(keep, kappa)) * -1, inv_var.subs(keep, kappa)
     mean = mean.subs(keep, kappa)
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        "E of noise.perturbed_loss with Bernoulli draws (noise.dropout_draw) and with inverted-dropout draws "
-        "M/kappa (dropout.scaling at x = 1), against noise.expected_loss at the draws' mean and variance",
-        f"N = {rows}, P = {cols}, symbolic: R ~ Bernoulli(kappa) gives mu = {mean}, sigma^2 = {var}; inverted dropout "
-        f"gives mu = {inv_mean}, sigma^2 = {inv_var} (= p/(1 - p) with the drop probability p = 1 - kappa, as in "
-        "dropout.moments); both match the closed form exactly",
+        "E of noise.perturbed_loss with Bernoulli draws (noise.dropout_draw) and with "
+        "inverted-dropout draws M/kappa (dropout.scaling at x = 1), against noise.expected_loss "
+        "at the draws' mean and variance",
+        f"N = {rows}, P = {cols}, symbolic: R ~ Bernoulli(kappa) gives mu = {mean}, sigma^2 = "
+        f"{var}; inverted dropout gives mu = {inv_mean}, sigma^2 = {inv_var} (= p/(1 - p) with the "
+        "drop probability p = 1 - kappa, as in dropout.moments); both match the closed form "
+        "exactly",
     )
 
 
 CLAIMS = (
-    Claim("noise.expected_loss.exact",
-          "E||y - (R o X) w||^2 = ||y - mu X w||^2 + sigma^2 ||Gamma w||^2 for iid R_ij ~ N(mu, sigma^2)",
-          exam("Q5"), (PERTURBED_LOSS.id, EXPECTED_LOSS.id, GAMMA.id, DRAW.id), _prove_expected_loss),
-    Claim("noise.dropout_special_case",
-          "Bernoulli noise (dropout) obeys the same law with mu and sigma^2 the mean and variance of the draw",
-          exam("Q5", "hint"), (DROPOUT_DRAW.id, PERTURBED_LOSS.id, EXPECTED_LOSS.id, "dropout.scaling"),
-          _prove_dropout_special_case),
+    Claim(
+        "noise.expected_loss.exact",
+        "E||y - (R o X) w||^2 = ||y - mu X w||^2 + sigma^2 ||Gamma w||^2 for iid R_ij ~ N(mu, "
+        "sigma^2)",
+        exam("Q5"),
+        (PERTURBED_LOSS.id, EXPECTED_LOSS.id, GAMMA.id, DRAW.id),
+        _prove_expected_loss,
+    ),
+    Claim(
+        "noise.dropout_special_case",
+        "Bernoulli noise (dropout) obeys the same law with mu and sigma^2 the mean and variance of "
+        "the draw",
+        exam("Q5", "hint"),
+        (DROPOUT_DRAW.id, PERTURBED_LOSS.id, EXPECTED_LOSS.id, "dropout.scaling"),
+        _prove_dropout_special_case,
+    ),
 )
 
 ERRATA = (
@@ -207,11 +299,11 @@ ERRATA = (
         "id": "noise.q5_cross_term",
         "document": "UC Berkeley EECS 182 Final Exam (Spring 2023)",
         "location": "Q5, solution (the linear and the quadratic term)",
-        "says": "the linear term as E[2 y^T (R o X)^T w], and the quadratic term's first sum with entries "
-        "R_ik^T X_ik^T R_kj X_kj",
-        "resolution": "(R o X)^T w is undefined unless N = P; the term is 2 y^T E[R o X] w = 2 mu y^T X w, as the "
-        "solution then uses. The (i, j) entry of (R o X)^T (R o X) is sum_k R_ki X_ki R_kj X_kj (the next "
-        "expression). Proof noise.expected_loss.exact computes the cross term and the whole expectation; the final "
-        "answer ((A) = mu, (B) = sigma^2) is right.",
+        "says": "the linear term as E[2 y^T (R o X)^T w], and the quadratic term's first sum with "
+        "entries R_ik^T X_ik^T R_kj X_kj",
+        "resolution": "(R o X)^T w is undefined unless N = P; the term is 2 y^T E[R o X] w = 2 mu "
+        "y^T X w, as the solution then uses. The (i, j) entry of (R o X)^T (R o X) is sum_k R_ki "
+        "X_ki R_kj X_kj (the next expression). Proof noise.expected_loss.exact computes the cross "
+        "term and the whole expectation; the final answer ((A) = mu, (B) = sigma^2) is right.",
     },
 )

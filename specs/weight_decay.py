@@ -5,9 +5,11 @@ For Adam without momentum, with :math:`M_t` the (diagonal) adaptive term:
 
 .. math::
 
-    \text{L2:}\quad \theta_{t+1} = \theta_t - \alpha M_t (\nabla f_t(\theta_t) + \lambda_w \theta_t),
+    \text{L2:}\quad
+        \theta_{t+1} = \theta_t - \alpha M_t (\nabla f_t(\theta_t) + \lambda_w \theta_t),
     \qquad
-    \text{weight decay:}\quad \theta_{t+1} = (1 - \lambda_r)\theta_t - \alpha M_t \nabla f_t(\theta_t).
+    \text{weight decay:}\quad
+        \theta_{t+1} = (1 - \lambda_r)\theta_t - \alpha M_t \nabla f_t(\theta_t).
 
 Q4(a): they coincide exactly when :math:`M_t = \frac{\lambda_r}{\lambda_w \alpha} I` (eqs.
 (1)-(4)). Q4(b): in Algorithm 1 (Adam without bias correction) the decay term
@@ -25,7 +27,11 @@ from .sources import exam
 
 __all__ = ["ALGORITHM1", "CLAIMS", "DECAY_UPDATE", "L2_UPDATE", "SPECS", "algorithm1_with_term"]
 
-theta, theta_next, grad = sp.Symbol("theta", real=True), sp.Symbol("theta_next", real=True), sp.Symbol("grad", real=True)
+theta, theta_next, grad = (
+    sp.Symbol("theta", real=True),
+    sp.Symbol("theta_next", real=True),
+    sp.Symbol("grad", real=True),
+)
 M = sp.Symbol("M", positive=True)
 alpha = sp.Symbol("alpha", positive=True)
 lam_w, lam_r = sp.Symbol("lam_w", positive=True), sp.Symbol("lam_r", positive=True)
@@ -51,26 +57,40 @@ SYMBOLS = {
     "g": SymbolInfo(g, "the gradient fed to the moments (line 6)", display="g_t"),
     "m_prev": SymbolInfo(m_prev, "first moment after step t - 1 (m_0 = 0)", display="m_t-1"),
     "m": SymbolInfo(m, "first moment (line 7)", display="m_t"),
-    "v_prev": SymbolInfo(v_prev, "second moment after step t - 1 (v_0 = 0)", sp.Interval(0, sp.oo), "v_t-1"),
+    "v_prev": SymbolInfo(
+        v_prev, "second moment after step t - 1 (v_0 = 0)", sp.Interval(0, sp.oo), "v_t-1"
+    ),
     "v": SymbolInfo(v, "second moment (line 8)", POSITIVE, "v_t"),
     "theta_prev": SymbolInfo(theta_prev, "parameter before step t", display="theta_t-1"),
 }
 
 
-def _spec(id: str, title: str, section: str, equation: str, names: tuple[str, ...], relations: dict) -> Spec:
+def _spec(
+    id: str, title: str, section: str, equation: str, names: tuple[str, ...], relations: dict
+) -> Spec:
     return Spec(
-        id=id, title=title, source=exam(section, equation), component="weight_decay",
-        symbols=tuple(SYMBOLS[name] for name in names), variants=(Variant("canonical", relations),),
+        id=id,
+        title=title,
+        source=exam(section, equation),
+        component="weight_decay",
+        symbols=tuple(SYMBOLS[name] for name in names),
+        variants=(Variant("canonical", relations),),
     )
 
 
 L2_UPDATE = _spec(
-    "weight_decay.l2_update", "Adaptive update with an L2 penalty", "Q4", "L2 regularization (first display)",
+    "weight_decay.l2_update",
+    "Adaptive update with an L2 penalty",
+    "Q4",
+    "L2 regularization (first display)",
     ("theta_next", "theta", "alpha", "M", "grad", "lam_w"),
     {theta_next: theta - alpha * M * (grad + lam_w * theta)},
 )
 DECAY_UPDATE = _spec(
-    "weight_decay.decay_update", "Adaptive update with weight decay", "Q4", "weight decay (second display)",
+    "weight_decay.decay_update",
+    "Adaptive update with weight decay",
+    "Q4",
+    "weight decay (second display)",
     ("theta_next", "lam_r", "theta", "alpha", "M", "grad"),
     {theta_next: (1 - lam_r) * theta - alpha * M * grad},
 )
@@ -86,7 +106,9 @@ _LINES = {
 BLANKS = ("A", "B", "C", "D")
 
 
-def algorithm1_with_term(blank: str, term: sp.Expr = lam_r * theta_prev) -> dict[sp.Symbol, sp.Expr]:
+def algorithm1_with_term(
+    blank: str, term: sp.Expr = lam_r * theta_prev
+) -> dict[sp.Symbol, sp.Expr]:
     """Lines 6-9 of Algorithm 1 with ``term`` in blank A (line 6, the gradient), B (inside line 7's
     parenthesis), C (added to line 8) or D (inside line 9's parenthesis, so subtracted)."""
     lines = dict(_LINES)
@@ -104,9 +126,24 @@ def algorithm1_with_term(blank: str, term: sp.Expr = lam_r * theta_prev) -> dict
 
 
 ALGORITHM1 = _spec(
-    "weight_decay.algorithm1", "Algorithm 1 (Adam without bias correction) with decoupled weight decay",
-    "Q4(b)", "Algorithm 1, lines 6-9, lambda_r theta_t-1 in blank D",
-    ("g", "grad", "m", "beta1", "m_prev", "v", "beta2", "v_prev", "theta", "theta_prev", "alpha", "lam_r"),
+    "weight_decay.algorithm1",
+    "Algorithm 1 (Adam without bias correction) with decoupled weight decay",
+    "Q4(b)",
+    "Algorithm 1, lines 6-9, lambda_r theta_t-1 in blank D",
+    (
+        "g",
+        "grad",
+        "m",
+        "beta1",
+        "m_prev",
+        "v",
+        "beta2",
+        "v_prev",
+        "theta",
+        "theta_prev",
+        "alpha",
+        "lam_r",
+    ),
     algorithm1_with_term("D"),
 )
 
@@ -124,9 +161,10 @@ def _prove_coincide() -> ProofOutcome:
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
         "weight_decay.l2_update minus weight_decay.decay_update, factored, and sympy.solve for M",
-        f"the difference is {difference}, linear in theta with no theta-free part, so the updates agree for every "
-        f"theta exactly when every diagonal entry of M_t is {roots[0] if roots else '?'}, i.e. "
-        "M_t = lambda_r / (lambda_w alpha) I (eq. (4)); otherwise they differ for every theta != 0 in that coordinate",
+        f"the difference is {difference}, linear in theta with no theta-free part, so the updates "
+        "agree for every theta exactly when every diagonal entry of M_t is "
+        f"{roots[0] if roots else '?'}, i.e. M_t = lambda_r / (lambda_w alpha) I (eq. (4)); "
+        "otherwise they differ for every theta != 0 in that coordinate",
     )
 
 
@@ -145,24 +183,47 @@ def _prove_blank_d() -> ProofOutcome:
         as_m = step.subs(sp.sqrt(second_moment), 1 / adaptive)
         at = {theta: theta_prev}
         decay = DECAY_UPDATE.canonical.expression("theta_next").xreplace({**at, M: adaptive})
-        l2 = L2_UPDATE.canonical.expression("theta_next").xreplace({**at, M: adaptive, lam_w: lam_r})
-        findings[blank] = ("weight decay" if sp.simplify(as_m - decay) == 0 else
-                           "L2 with lambda_w = lambda_r" if sp.simplify(as_m - l2) == 0 else "neither")
-    ok = findings["D"] == "weight decay" and findings["A"] == "L2 with lambda_w = lambda_r" and \
-        findings["C"] == "neither"
+        l2 = L2_UPDATE.canonical.expression("theta_next").xreplace(
+            {**at, M: adaptive, lam_w: lam_r}
+        )
+        findings[blank] = (
+            "weight decay"
+            if sp.simplify(as_m - decay) == 0
+            else "L2 with lambda_w = lambda_r"
+            if sp.simplify(as_m - l2) == 0
+            else "neither"
+        )
+    ok = (
+        findings["D"] == "weight decay"
+        and findings["A"] == "L2 with lambda_w = lambda_r"
+        and findings["C"] == "neither"
+    )
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        "lines 6-9 of Algorithm 1 with lambda_r theta_t-1 in each blank, composed, at beta1 = 0, with "
-        "M_t = 1/sqrt(v_t) (v_t as that placement computes it), against the two displays of Q4",
+        "lines 6-9 of Algorithm 1 with lambda_r theta_t-1 in each blank, composed, at beta1 = 0, "
+        "with M_t = 1/sqrt(v_t) (v_t as that placement computes it), against the two displays "
+        "of Q4",
         "; ".join(f"blank {blank}: {found}" for blank, found in findings.items())
-        + ". Only blank D gives weight decay. (Without momentum blank B also reduces to an L2 step, with M_t from "
-        "a v_t that leaves the penalty out; with momentum it enters only through m_t.)",
+        + ". Only blank D gives weight decay. (Without momentum blank B also reduces to an L2 "
+        "step, with M_t from a v_t that leaves the penalty out; with momentum it enters only "
+        "through m_t.)",
     )
 
 
 CLAIMS = (
-    Claim("weight_decay.coincide", "The L2 and weight-decay updates coincide exactly when M_t = (lambda_r / (lambda_w alpha)) I",
-          exam("Q4(a)", "(1)-(4)"), (L2_UPDATE.id, DECAY_UPDATE.id), _prove_coincide),
-    Claim("weight_decay.decay_in_blank_d", "In Algorithm 1 the decay term belongs in blank D (line 9); in blank A it is L2",
-          exam("Q4(b)"), (ALGORITHM1.id, L2_UPDATE.id, DECAY_UPDATE.id), _prove_blank_d),
+    Claim(
+        "weight_decay.coincide",
+        "The L2 and weight-decay updates coincide exactly when M_t = (lambda_r / (lambda_w alpha)) "
+        "I",
+        exam("Q4(a)", "(1)-(4)"),
+        (L2_UPDATE.id, DECAY_UPDATE.id),
+        _prove_coincide,
+    ),
+    Claim(
+        "weight_decay.decay_in_blank_d",
+        "In Algorithm 1 the decay term belongs in blank D (line 9); in blank A it is L2",
+        exam("Q4(b)"),
+        (ALGORITHM1.id, L2_UPDATE.id, DECAY_UPDATE.id),
+        _prove_blank_d,
+    ),
 )

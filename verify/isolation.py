@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from eqconform.verify.results import Outcome, Result
 from eqconform.specs.model import Spec
+from eqconform.verify.results import Outcome, Result
 
 from .sandbox import Confinement, confinements, remove_cgroups, set_parent_death_signal
 from .search import SearchSettings
@@ -43,11 +43,13 @@ __all__ = [
 
 
 class RunInterrupted(Exception):
-    """The run was interrupted (Ctrl-C or SIGTERM); ``results`` holds every check that had finished."""
+    """The run was interrupted (Ctrl-C or SIGTERM); ``results`` holds every check that had
+    finished."""
 
     def __init__(self, results: list[Result]):
         super().__init__(f"interrupted after {len(results)} results")
         self.results = results
+
 
 #: Seconds one (spec, target) check may take before its runner is stopped.
 DEFAULT_TIMEOUT = 300.0
@@ -102,7 +104,9 @@ def _size(count: int) -> str:
     return f"{count} bytes"
 
 
-def _serve(connection: Connection, reference: str, name: str, timeout: float, confinement: Confinement) -> None:
+def _serve(
+    connection: Connection, reference: str, name: str, timeout: float, confinement: Confinement
+) -> None:
     """The judge worker's loop: answer (spec id, settings) with results, driving the runner."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_parent_death_signal()  # the forkserver is our parent; it goes when eqconform goes
@@ -144,8 +148,11 @@ class IsolatedTarget:
     def _start(self) -> None:
         context = worker_context()
         parent, child = context.Pipe()
-        process = context.Process(target=_serve, args=(child, self.reference, self.name, self.timeout,
-                                                       self.confinement), daemon=True)
+        process = context.Process(
+            target=_serve,
+            args=(child, self.reference, self.name, self.timeout, self.confinement),
+            daemon=True,
+        )
         try:
             process.start()
         finally:
@@ -181,19 +188,29 @@ class IsolatedTarget:
             self._connection.send((spec.id, options))
             while not self._connection.poll(_POLL):
                 if time.perf_counter() - started > self.timeout + _BACKSTOP:
-                    message = (f"timed out: the check did not finish within {self.timeout:g} s "
-                               f"(and {_BACKSTOP:g} s more for the judge), so it was stopped")
+                    message = (
+                        f"timed out: the check did not finish within {self.timeout:g} s "
+                        f"(and {_BACKSTOP:g} s more for the judge), so it was stopped"
+                    )
                     break
                 if not self._process.is_alive():
-                    message = f"the judge worker died ({self._exit_description()}); this is a fault of eqconform"
+                    died = self._exit_description()
+                    message = f"the judge worker died ({died}); this is a fault of eqconform"
                     break
             else:
                 return dataclasses.replace(self._connection.recv(), target=self.name)
         except (EOFError, BrokenPipeError, ConnectionResetError):
-            message = f"the judge worker died ({self._exit_description()}); this is a fault of eqconform"
+            message = (
+                f"the judge worker died ({self._exit_description()}); this is a fault of eqconform"
+            )
         self._stop()
-        return Result(spec=spec.id, target=self.name, outcome=Outcome.ERROR, message=message,
-                      seconds=round(time.perf_counter() - started, 3))
+        return Result(
+            spec=spec.id,
+            target=self.name,
+            outcome=Outcome.ERROR,
+            message=message,
+            seconds=round(time.perf_counter() - started, 3),
+        )
 
     def defaults(self) -> dict[str, Any]:
         """The target's hyperparameter defaults, read by its runner ({} if that fails)."""
@@ -240,10 +257,16 @@ def run_isolated(
     in it by name. ``sandbox`` and ``hidden`` say how the runners are confined (:mod:`.sandbox`)."""
     worker_context()  # the forkserver starts here, in the caller's thread, not in the pool's
     remove_cgroups(None)  # what earlier runs that were killed left
-    confined = confinements([reference for reference, _ in targets], mode=sandbox, memory_limit=memory_limit,
-                            hidden=hidden)
-    workers = [IsolatedTarget(reference, name, timeout, confinement)
-               for (reference, name), confinement in zip(targets, confined)]
+    confined = confinements(
+        [reference for reference, _ in targets],
+        mode=sandbox,
+        memory_limit=memory_limit,
+        hidden=hidden,
+    )
+    workers = [
+        IsolatedTarget(reference, name, timeout, confinement)
+        for (reference, name), confinement in zip(targets, confined, strict=True)
+    ]
     stop = threading.Event()
     finished: list[list[Result]] = [[] for _ in workers]
 
@@ -275,7 +298,13 @@ def run_isolated(
             worker.close(wait=0)
         pool.shutdown(wait=True, cancel_futures=True)
         remove_cgroups(os.getpid())
-        ordered = [result for spec in specs for per_target in finished for result in per_target if result.spec == spec.id]
+        ordered = [
+            result
+            for spec in specs
+            for per_target in finished
+            for result in per_target
+            if result.spec == spec.id
+        ]
         raise RunInterrupted(ordered) from None
     pool.shutdown(wait=True)
     remove_cgroups(os.getpid())  # what a judge worker killed mid-check could not remove itself

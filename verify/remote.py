@@ -64,20 +64,32 @@ class RunnerProcess:
         self.limits = Limits()
         to_runner_read, self._to_runner = os.pipe()
         self._from_runner, from_runner_write = os.pipe()
-        config = json.dumps({"reference": reference, "path": [p for p in sys.path if p], "cwd": os.getcwd()})
-        self.cgroup: Cgroup | None = Cgroup(confinement.memory_limit, confinement.process_limit, owner=confinement.owner)
+        config = json.dumps(
+            {"reference": reference, "path": [p for p in sys.path if p], "cwd": os.getcwd()}
+        )
+        self.cgroup: Cgroup | None = Cgroup(
+            confinement.memory_limit, confinement.process_limit, owner=confinement.owner
+        )
         if not self.cgroup.create():
             self.cgroup = None
-        command = limited(runner_command(config, to_runner_read, from_runner_write, confinement), self.cgroup,
-                          confinement.memory_limit)
+        command = limited(
+            runner_command(config, to_runner_read, from_runner_write, confinement),
+            self.cgroup,
+            confinement.memory_limit,
+        )
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         # What the runner says on stderr before it starts counting the audited code's output
         # (a failure to start): kept to explain a runner that dies at once.
         self._startup = tempfile.TemporaryFile()
         try:
             self.process = subprocess.Popen(
-                command, pass_fds=(to_runner_read, from_runner_write), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=self._startup, start_new_session=True, env=env,
+                command,
+                pass_fds=(to_runner_read, from_runner_write),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self._startup,
+                start_new_session=True,
+                env=env,
             )
         finally:
             os.close(to_runner_read)
@@ -91,7 +103,9 @@ class RunnerProcess:
             raise RunnerFailure(*self._death()) from None
         while True:
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([self._from_runner], [], [], 1.0 if wait is None else min(wait, 1.0))
+            ready, _, _ = select.select(
+                [self._from_runner], [], [], 1.0 if wait is None else min(wait, 1.0)
+            )
             if ready:
                 break
             if self.process.poll() is not None:
@@ -108,10 +122,15 @@ class RunnerProcess:
             raise RunnerFailure(*self._death()) from None
         except (WireError, OSError) as error:
             self.close()
-            raise RunnerFailure(f"the runner broke the protocol: {error}", "broke the protocol") from None
+            raise RunnerFailure(
+                f"the runner broke the protocol: {error}", "broke the protocol"
+            ) from None
         if not isinstance(answer, dict) or not isinstance(answer.get("printed", 0), int):
             self.close()
-            raise RunnerFailure("the runner broke the protocol: an answer that is not a message", "broke the protocol")
+            raise RunnerFailure(
+                "the runner broke the protocol: an answer that is not a message",
+                "broke the protocol",
+            )
         self.printed += max(0, answer.get("printed", 0))
         return answer
 
@@ -125,8 +144,11 @@ class RunnerProcess:
         said = self._startup_lines()
         self.close()
         if out_of_memory:
-            return (f"out of memory: the audited code used more than the limit of "
-                    f"{self.confinement.memory_limit / 2**30:.1f} GB, so it was stopped", "ran out of memory")
+            return (
+                f"out of memory: the audited code used more than the limit of "
+                f"{self.confinement.memory_limit / 2**30:.1f} GB, so it was stopped",
+                "ran out of memory",
+            )
         if code is None:
             how = "no exit status"
         elif code < 0:
@@ -206,15 +228,26 @@ class RemoteTarget:
             self._runner = None
             reason = str(failure)
             if failure.what == "hung":
-                reason = f"timed out: the check did not finish within {self.timeout:g} s, so its runner was stopped"
+                reason = (
+                    f"timed out: the check did not finish within {self.timeout:g} s, so its "
+                    "runner was stopped"
+                )
             if self._adapter:
-                self.broken.setdefault(self._adapter, f"{failure.what} in check {self.current_check}")
+                self.broken.setdefault(
+                    self._adapter, f"{failure.what} in check {self.current_check}"
+                )
             raise RunnerFailure(reason, failure.what) from None
         error = answer.get("error")
         if error is not None:
-            if not (isinstance(error, list) and len(error) == 3 and all(isinstance(e, str) for e in error)):
+            if not (
+                isinstance(error, list)
+                and len(error) == 3
+                and all(isinstance(e, str) for e in error)
+            ):
                 self.close()
-                raise RunnerFailure("the runner broke the protocol: a malformed error", "broke the protocol")
+                raise RunnerFailure(
+                    "the runner broke the protocol: a malformed error", "broke the protocol"
+                )
             kind, type_name, text = error
             if kind == "missing":
                 raise ComponentMissing(text)
@@ -235,13 +268,19 @@ class RemoteTarget:
 
     def component(self, name: str) -> RemoteObject:
         if name in self.broken:
-            raise RunnerFailure(f"not run: the target's {name} {self.broken[name]}, so it is not called again "
-                                "in this run", "skipped")
+            raise RunnerFailure(
+                f"not run: the target's {name} {self.broken[name]}, so it is not called again "
+                "in this run",
+                "skipped",
+            )
         self._adapter = name
         answer = self._request({"op": "component", "name": name})
         handle = answer.get("ok")
         if not isinstance(handle, Handle):
-            raise RunnerFailure("the runner broke the protocol: a component that is not a handle", "broke the protocol")
+            raise RunnerFailure(
+                "the runner broke the protocol: a component that is not a handle",
+                "broke the protocol",
+            )
         return RemoteObject(self, handle)
 
     def defaults(self) -> dict[str, Any]:
@@ -253,9 +292,18 @@ class RemoteTarget:
             raise TargetLoadError("defaults() did not return a dict")
         return _shown(value)
 
-    def call(self, handle: Handle, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        answer = self._request({"op": "call", "handle": handle.number, "method": method,
-                                "args": list(args), "kwargs": kwargs})
+    def call(
+        self, handle: Handle, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        answer = self._request(
+            {
+                "op": "call",
+                "handle": handle.number,
+                "method": method,
+                "args": list(args),
+                "kwargs": kwargs,
+            }
+        )
         _write_back(answer.get("mutated", []), [list(args), kwargs])
         return self._proxies(answer.get("ok"))
 
@@ -308,11 +356,21 @@ def _write_back(mutated: Any, arguments: Any) -> None:
                 target = target[key]
         except (KeyError, IndexError, TypeError):
             continue
-        if isinstance(target, np.ndarray) and isinstance(value, np.ndarray) and target.flags.writeable:
+        if (
+            isinstance(target, np.ndarray)
+            and isinstance(value, np.ndarray)
+            and target.flags.writeable
+        ):
             if value.shape == target.shape:
                 np.copyto(target, value, casting="unsafe")
             else:  # resized in place: mark it changed all the same
-                target[...] = np.nan if target.dtype.kind in "fc" else ~target if target.dtype.kind == "b" else target + 1
+                target[...] = (
+                    np.nan
+                    if target.dtype.kind in "fc"
+                    else ~target
+                    if target.dtype.kind == "b"
+                    else target + 1
+                )
 
 
 class RemoteObject:

@@ -227,7 +227,9 @@ class Report:
             "proofs": [asdict(proof) for proof in self.proofs],
             "results": [_result_dict(result) for result in self.results],
             "errata": [dict(entry) for entry in self.errata],
-            "documented_defaults": {k: {p: list(v) for p, v in d.items()} for k, d in self.documented_defaults.items()},
+            "documented_defaults": {
+                k: {p: list(v) for p, v in d.items()} for k, d in self.documented_defaults.items()
+            },
             "summary": self.counts(),
             **({"baseline": _plain(self.baseline)} if self.baseline is not None else {}),
         }

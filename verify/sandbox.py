@@ -75,7 +75,9 @@ class Confinement:
 
     def __post_init__(self) -> None:
         if self.mode not in SANDBOX_MODES:
-            raise ValueError(f"unknown sandbox mode {self.mode!r} (known: {', '.join(SANDBOX_MODES)})")
+            raise ValueError(
+                f"unknown sandbox mode {self.mode!r} (known: {', '.join(SANDBOX_MODES)})"
+            )
 
     @property
     def uses_bubblewrap(self) -> bool:
@@ -83,7 +85,9 @@ class Confinement:
             return False
         problem = bubblewrap_problem()
         if problem and self.mode == "require":
-            raise SandboxUnavailable(f"--sandbox require: bubblewrap cannot be used here: {problem}")
+            raise SandboxUnavailable(
+                f"--sandbox require: bubblewrap cannot be used here: {problem}"
+            )
         return problem is None
 
 
@@ -94,17 +98,29 @@ def bubblewrap_problem() -> str | None:
     if executable is None:
         return "no bwrap on PATH (Debian package bubblewrap)"
     try:
-        probe = subprocess.run([executable, *_namespaces(), "--ro-bind", "/", "/", "--", "/bin/true"],
-                               capture_output=True, timeout=30, check=False)
+        probe = subprocess.run(
+            [executable, *_namespaces(), "--ro-bind", "/", "/", "--", "/bin/true"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bwrap could not be started: {error}"
     if probe.returncode != 0:
-        return f"bwrap refused to start a sandbox: {probe.stderr.decode(errors='replace').strip()[:300]}"
+        said = probe.stderr.decode(errors="replace").strip()[:300]
+        return f"bwrap refused to start a sandbox: {said}"
     return None
 
 
 def _namespaces() -> list[str]:
-    return ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session"]
+    return [
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--die-with-parent",
+        "--new-session",
+    ]
 
 
 def _package_folders() -> dict[str, Path]:
@@ -120,8 +136,11 @@ def _package_folders() -> dict[str, Path]:
         return Path(getattr(module, "__file__", "") or "").resolve().parent
 
     return {
-        "specs": folder(eqconform.specs), "reports": folder(eqconform.reports), "verify": folder(eqconform.verify),
-        "impl": folder(eqconform.impl), "runner": folder(eqconform.verify.runner),
+        "specs": folder(eqconform.specs),
+        "reports": folder(eqconform.reports),
+        "verify": folder(eqconform.verify),
+        "impl": folder(eqconform.impl),
+        "runner": folder(eqconform.verify.runner),
         "targets": folder(eqconform.verify.targets),
     }
 
@@ -135,44 +154,90 @@ RUNNER_PACKAGE = "harness"
 def _bootstrap(folders: dict[str, Path]) -> str:
     """Python source that imports the runner's two folders as ``harness.runner`` and
     ``harness.targets`` (straight from where they are installed, nothing copied) and serves."""
-    return "; ".join([
-        "import sys, types, importlib.util",
-        f"package = types.ModuleType({RUNNER_PACKAGE!r}); package.__path__ = []; sys.modules[{RUNNER_PACKAGE!r}] = package",
-        *(f"spec = importlib.util.spec_from_file_location({f'{RUNNER_PACKAGE}.{part}'!r}, "
-          f"{str(folders[part] / '__init__.py')!r}, submodule_search_locations=[{str(folders[part])!r}]); "
-          f"module = importlib.util.module_from_spec(spec); sys.modules[spec.name] = module; "
-          f"spec.loader.exec_module(module)" for part in ("targets", "runner")),
-        f"from {RUNNER_PACKAGE}.runner.__main__ import main",
-        "main(sys.argv[1:])",
-    ])
+    return "; ".join(
+        [
+            "import sys, types, importlib.util",
+            f"package = types.ModuleType({RUNNER_PACKAGE!r}); package.__path__ = []; "
+            f"sys.modules[{RUNNER_PACKAGE!r}] = package",
+            *(
+                f"spec = importlib.util.spec_from_file_location({f'{RUNNER_PACKAGE}.{part}'!r}, "
+                f"{str(folders[part] / '__init__.py')!r}, "
+                f"submodule_search_locations=[{str(folders[part])!r}]); "
+                f"module = importlib.util.module_from_spec(spec); sys.modules[spec.name] = module; "
+                f"spec.loader.exec_module(module)"
+                for part in ("targets", "runner")
+            ),
+            f"from {RUNNER_PACKAGE}.runner.__main__ import main",
+            "main(sys.argv[1:])",
+        ]
+    )
 
 
 def runner_command(config: str, read_fd: int, write_fd: int, confinement: Confinement) -> list[str]:
     """The command that starts one runner (``config`` is its JSON configuration)."""
     folders = _package_folders()
     # -B: no bytecode written next to the audited code (-I ignores PYTHONDONTWRITEBYTECODE).
-    python = [sys.executable, "-I", "-B", "-c", _bootstrap(folders), str(read_fd), str(write_fd), config]
+    python = [
+        sys.executable,
+        "-I",
+        "-B",
+        "-c",
+        _bootstrap(folders),
+        str(read_fd),
+        str(write_fd),
+        config,
+    ]
     if not confinement.uses_bubblewrap:
         return python
-    command = [shutil.which("bwrap") or "bwrap", *_namespaces(),
-               "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-               "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--chdir", "/tmp"]
+    command = [
+        shutil.which("bwrap") or "bwrap",
+        *_namespaces(),
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+        "--setenv",
+        "HOME",
+        "/tmp",
+        "--setenv",
+        "TMPDIR",
+        "/tmp",
+        "--chdir",
+        "/tmp",
+    ]
     # What the audited code may read that the private /tmp would cover: the working directory
     # and the import path of the judge (``python:`` targets import as they would in-process),
     # and the target's own handin or file.
-    readable = [Path.cwd(), *(Path(p) for p in sys.path if p), *map(Path, confinement.visible),
-                Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent, Path(sys.executable).resolve().parent]
+    readable = [
+        Path.cwd(),
+        *(Path(p) for p in sys.path if p),
+        *map(Path, confinement.visible),
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(sys.executable).parent,
+        Path(sys.executable).resolve().parent,
+    ]
     for path in _outermost(p for p in readable if _under_tmp(p) and p.exists()):
         command += ["--ro-bind", str(path), str(path)]
-    hidden = [folders["specs"], folders["reports"], folders["verify"], *map(Path, confinement.hidden)]
+    hidden = [
+        folders["specs"],
+        folders["reports"],
+        folders["verify"],
+        *map(Path, confinement.hidden),
+    ]
     for path in _outermost(p for p in hidden if p.exists() and p.is_dir()):
         command += ["--tmpfs", str(path)]
-    for path in confinement.hidden:  # a hidden file (not a folder) is replaced by an empty one
-        if Path(path).is_file():
-            command += ["--ro-bind", "/dev/null", str(path)]
+    for name in confinement.hidden:  # a hidden file (not a folder) is replaced by an empty one
+        if Path(name).is_file():
+            command += ["--ro-bind", "/dev/null", str(name)]
     # Put back what lies under a hidden folder but must be seen: the runner's own two folders
-    # (the bundled implementation's adapter, eqconform.impl:ADAPTER, also drives its classes
-    # through the adapters) and the target's own files.
+    # (the bundled implementation's adapter, eqconform.impl:ADAPTER, also drives its homework-API
+    # classes through the wrappers of verify/targets) and the target's own files.
     for path in (folders["runner"], folders["targets"], *map(Path, confinement.visible)):
         if path.exists():
             command += ["--ro-bind", str(path), str(path)]
@@ -196,6 +261,7 @@ def _outermost(paths: Iterable[Path]) -> list[Path]:
 
 # --------------------------------------------------------------------------- limits
 
+
 @dataclass
 class Cgroup:
     """One runner's cgroup in the v1 ``memory`` and ``pids`` controllers (where writable)."""
@@ -213,7 +279,9 @@ class Cgroup:
 
     @staticmethod
     def available() -> bool:
-        return all(os.access(_CGROUP_ROOT / controller, os.W_OK) for controller in ("memory", "pids"))
+        return all(
+            os.access(_CGROUP_ROOT / controller, os.W_OK) for controller in ("memory", "pids")
+        )
 
     def create(self) -> bool:
         if not self.available():
@@ -242,7 +310,10 @@ class Cgroup:
             if folder.parent.name != "memory":
                 continue
             try:
-                control = dict(line.split() for line in (folder / "memory.oom_control").read_text().splitlines())
+                control = dict(
+                    line.split()
+                    for line in (folder / "memory.oom_control").read_text().splitlines()
+                )
                 peak = int((folder / "memory.max_usage_in_bytes").read_text())
             except (OSError, ValueError):
                 return False
@@ -280,15 +351,24 @@ def remove_cgroups(owner: int | None) -> None:
     for controller in ("memory", "pids"):
         folder = _CGROUP_ROOT / controller
         try:
-            leftovers = [path for path in folder.glob(f"eqconform-{owner if owner is not None else '*'}-*")
-                         if path.is_dir()]
+            leftovers = [
+                path
+                for path in folder.glob(f"eqconform-{owner if owner is not None else '*'}-*")
+                if path.is_dir()
+            ]
         except OSError:
             continue
         for path in leftovers:
             owned_by = path.name.split("-")[1]
             if owner is None and (not owned_by.isdigit() or Path("/proc", owned_by).exists()):
                 continue
-            Cgroup(0, 0, owner=int(owned_by) if owned_by.isdigit() else 0, name=path.name, folders=[path]).remove()
+            Cgroup(
+                0,
+                0,
+                owner=int(owned_by) if owned_by.isdigit() else 0,
+                name=path.name,
+                folders=[path],
+            ).remove()
 
 
 def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
@@ -315,17 +395,22 @@ def limited(command: Sequence[str], cgroup: Cgroup | None, memory_limit: int) ->
 
 def isolation_summary(confinement: Confinement) -> str:
     """One line for the report: what confined the audited code in this run."""
-    limits = (f"cgroup limits of {confinement.memory_limit / 2**30:.1f} GB memory and {confinement.process_limit} processes"
-              if Cgroup.available() else
-              f"no writable cgroups, so an address-space limit of {confinement.memory_limit / 2**30:.1f} GB "
-              "per process (children not counted) and no process limit")
+    memory = f"{confinement.memory_limit / 2**30:.1f} GB"
+    limits = (
+        f"cgroup limits of {memory} memory and {confinement.process_limit} processes"
+        if Cgroup.available()
+        else f"no writable cgroups, so an address-space limit of {memory} per process (children "
+        "not counted) and no process limit"
+    )
     if confinement.mode == "off":
         return f"plain processes (--sandbox off); {limits}"
     problem = bubblewrap_problem()
     if problem is not None:
         return f"plain processes (bubblewrap unavailable: {problem}); {limits}"
-    return ("bubblewrap: no network, read-only filesystem, private /tmp, own PID namespace, eqconform's files, "
-            f"the report, the examples database and other targets hidden; {limits}")
+    return (
+        "bubblewrap: no network, read-only filesystem, private /tmp, own PID namespace, "
+        f"eqconform's files, the report, the examples database and other targets hidden; {limits}"
+    )
 
 
 def target_path(reference: str) -> str | None:
@@ -338,17 +423,31 @@ def target_path(reference: str) -> str | None:
     return None
 
 
-def confinements(references: Sequence[str], *, mode: str, memory_limit: int,
-                 hidden: Sequence[str] = ()) -> list[Confinement]:
+def confinements(
+    references: Sequence[str], *, mode: str, memory_limit: int, hidden: Sequence[str] = ()
+) -> list[Confinement]:
     """For each target: what its runner may not see (``hidden``, and every other target's
     file or folder, unless it holds this target's own) and may see (its own)."""
     paths = [target_path(reference) for reference in references]
     made = []
     for own in paths:
-        others = list(dict.fromkeys(p for p in paths if p and p != own
-                                    and not (own and (own.startswith(p + "/") or p.startswith(own + "/")))))
-        made.append(Confinement(mode=mode, memory_limit=memory_limit, hidden=(*hidden, *others),
-                                visible=(own,) if own else ()))
+        others = list(
+            dict.fromkeys(
+                p
+                for p in paths
+                if p
+                and p != own
+                and not (own and (own.startswith(p + "/") or p.startswith(own + "/")))
+            )
+        )
+        made.append(
+            Confinement(
+                mode=mode,
+                memory_limit=memory_limit,
+                hidden=(*hidden, *others),
+                visible=(own,) if own else (),
+            )
+        )
     return made
 
 

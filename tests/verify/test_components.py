@@ -24,7 +24,7 @@ from eqconform.verify.components.table import SpecCheck
 from eqconform.verify.results import Outcome
 from eqconform.verify.search import SearchSettings
 from eqconform.verify.targets import resolve_target
-from eqconform.verify.targets.bundled_extra import (
+from eqconform.impl.adapter import (
     ArgmaxAttentionAdapter,
     AutoencoderAdapter,
     DiffusionAdapter,

@@ -35,7 +35,9 @@ def _out_of_the_way(fd: int) -> int:
 
     ceiling = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     ceiling = 4096 if ceiling == resource.RLIM_INFINITY else ceiling
-    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, random.SystemRandom().randrange(ceiling // 2, ceiling - 8))
+    moved = fcntl.fcntl(
+        fd, fcntl.F_DUPFD_CLOEXEC, random.SystemRandom().randrange(ceiling // 2, ceiling - 8)
+    )
     os.close(fd)
     return moved
 
@@ -48,7 +50,11 @@ def main(argv: list[str]) -> None:
     # the audited code itself (the runner has its own session), so it is raised in that code as
     # KeyboardInterrupt and reported as its exception, never taken for the user's Ctrl-C.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    read_fd, write_fd, config_text = _out_of_the_way(int(argv[0])), _out_of_the_way(int(argv[1])), argv[2]
+    read_fd, write_fd, config_text = (
+        _out_of_the_way(int(argv[0])),
+        _out_of_the_way(int(argv[1])),
+        argv[2],
+    )
     config = json.loads(config_text)
     for folder in reversed(config.get("path", [])):
         if isinstance(folder, str) and folder not in sys.path and os.path.isdir(folder):

@@ -43,6 +43,16 @@ __all__ = ["serve"]
 #: Characters of an exception message that are sent; the rest is cut.
 MESSAGE_CHARS = 2_000
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+#: Where eqconform's own code runs between the judge and the audited code: this package, the
+#: adapters of verify/targets, and the bundled implementation's adapters (which drive any class
+#: handed to them). An error's location is the last frame outside them.
+_OWN_CODE = (
+    os.path.dirname(os.path.abspath(__file__)) + os.sep,
+    os.path.join(_PACKAGE, "verify", "targets") + os.sep,
+    os.path.join(_PACKAGE, "impl", "adapter.py"),
+)
+
 
 class _OutputCounter:
     """Points file descriptors 1 and 2 at a pipe and counts (and drops) what arrives, so that
@@ -81,10 +91,15 @@ def _error(kind: str, error: BaseException) -> list[str]:
         message = "(its message could not be read)"
     type_name = getattr(type(error), "__name__", "Exception")
     if kind == "raised":
-        frames = [f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(os.path.dirname(__file__))]
-        frames = [f for f in frames if "/verify/targets/" not in f.filename]
+        frames = [
+            f
+            for f in traceback.extract_tb(error.__traceback__)
+            if not f.filename.startswith(_OWN_CODE)
+        ]
         if frames:
-            message = f"{message} ({os.path.basename(frames[-1].filename)}, line {frames[-1].lineno})"
+            message = (
+                f"{message} ({os.path.basename(frames[-1].filename)}, line {frames[-1].lineno})"
+            )
     return [kind, cut(str(type_name), 100), cut(message, MESSAGE_CHARS)]
 
 
@@ -119,8 +134,17 @@ class _Server:
         try:
             write_frame(self.write_fd, message, register=self.register, limits=self.limits)
         except WireError as error:
-            write_frame(self.write_fd, {"error": ["raised", "WireError", cut(f"the answer could not be sent: {error}", MESSAGE_CHARS)],
-                                        "printed": message.get("printed", 0)})
+            write_frame(
+                self.write_fd,
+                {
+                    "error": [
+                        "raised",
+                        "WireError",
+                        cut(f"the answer could not be sent: {error}", MESSAGE_CHARS),
+                    ],
+                    "printed": message.get("printed", 0),
+                },
+            )
 
     def resolve(self) -> Any:
         if self.target is None and self.load_error is None:
@@ -145,7 +169,7 @@ class _Server:
                 reader = getattr(self.resolve(), "defaults", None)
                 return {"ok": dict(reader()) if callable(reader) else {}}
             if op == "release":
-                self.objects.pop(request.get("handle"), None)
+                self.objects.pop(request.get("handle"), None)  # type: ignore[arg-type]
                 return {"ok": None}
             if op == "call":
                 return self.call(request)
@@ -161,13 +185,22 @@ class _Server:
         owner = self.objects.get(request.get("handle"))  # type: ignore[arg-type]
         method_name = request.get("method")
         if owner is None or not isinstance(method_name, str) or method_name.startswith("_"):
-            return {"error": ["protocol", "WireError", f"no object {request.get('handle')!r} or method {method_name!r}"]}
+            return {
+                "error": [
+                    "protocol",
+                    "WireError",
+                    f"no object {request.get('handle')!r} or method {method_name!r}",
+                ]
+            }
         args, kwargs = request.get("args", []), request.get("kwargs", {})
         given = list(_arrays([args, kwargs]))
         before = [array.copy() for _, array in given]
         result = getattr(owner, method_name)(*args, **kwargs)
-        mutated = [[list(path), array] for (path, array), old in zip(given, before)
-                   if array.shape != old.shape or not np.array_equal(array, old, equal_nan=True)]
+        mutated = [
+            [list(path), array]
+            for (path, array), old in zip(given, before, strict=True)
+            if array.shape != old.shape or not np.array_equal(array, old, equal_nan=True)
+        ]
         return {"ok": result, "mutated": mutated}
 
     def run(self) -> None:
@@ -178,7 +211,9 @@ class _Server:
             except EOFError:
                 return
             except WireError as error:
-                self.answer({"error": ["protocol", "WireError", str(error)], "printed": output.take()})
+                self.answer(
+                    {"error": ["protocol", "WireError", str(error)], "printed": output.take()}
+                )
                 continue
             answer = self.handle(request)
             answer["printed"] = output.take()

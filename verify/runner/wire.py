@@ -11,9 +11,10 @@ A message is one frame::
 ``{"$l": [...]}`` a list, ``{"$t": [...]}`` a tuple, ``{"$d": {...}}`` a dict with string keys,
 ``{"$a": [buffer, dtype, shape]}`` an array (its bytes in the payload; dtypes are booleans,
 integers, floats and complex numbers only, so no object array and no pickle can come through),
-``{"$g": [buffer, dtype]}`` a NumPy scalar, ``{"$f": "nan"}`` a non-finite float, ``{"$bad": description}`` an answer that was not
-the NumPy array the homework API requires, ``{"$raised": [type, message]}`` a quantity whose phase
-raised, ``{"$h": [handle, type]}`` an object that stays in the runner (a session), and
+``{"$g": [buffer, dtype]}`` a NumPy scalar, ``{"$f": "nan"}`` a non-finite float,
+``{"$bad": description}`` an answer that was not the NumPy array the homework API requires,
+``{"$raised": [type, message]}`` a quantity whose phase raised, ``{"$h": [handle, type]}`` an
+object that stays in the runner (a session), and
 ``{"$r": [kind, {...}]}`` one of the few records the protocol knows (:data:`RECORDS`).
 
 Both ends decode with :func:`decode`, which checks every node, every dtype, every size and
@@ -117,8 +118,10 @@ def cut(text: str, limit: int) -> str:
 
 # --------------------------------------------------------------------------- encoding
 
-def encode(value: Any, *, register: Callable[[Any], Handle] | None = None,
-           limits: Limits = Limits()) -> tuple[Any, list[np.ndarray]]:
+
+def encode(
+    value: Any, *, register: Callable[[Any], Handle] | None = None, limits: Limits = Limits()
+) -> tuple[Any, list[np.ndarray]]:
     """``(tree, arrays)`` for ``value``. Objects that are not plain data become handles through
     ``register`` (the runner's table of live objects); without it they are refused."""
     arrays: list[np.ndarray] = []
@@ -133,7 +136,9 @@ def encode(value: Any, *, register: Callable[[Any], Handle] | None = None,
         if isinstance(item, float):
             return item if math.isfinite(item) else {"$f": repr(item)}
         if isinstance(item, np.generic) and item.dtype.kind in _KINDS:
-            arrays.append(np.asarray(item).reshape(1))  # keeps its dtype: a float32 scalar stays float32
+            arrays.append(
+                np.asarray(item).reshape(1)
+            )  # keeps its dtype: a float32 scalar stays float32
             return {"$g": [len(arrays) - 1, item.dtype.str]}
         if isinstance(item, np.ndarray) and item.dtype.kind in _KINDS:
             if item.ndim > limits.dimensions:
@@ -152,8 +157,15 @@ def encode(value: Any, *, register: Callable[[Any], Handle] | None = None,
         if isinstance(item, list):
             return {"$l": [node(x, depth + 1) for x in item]}
         if isinstance(item, dict) and all(isinstance(k, str) for k in item):
-            return {"$d": {cut(k, limits.string_chars): node(v, depth + 1) for k, v in item.items()}}
-        if dataclasses.is_dataclass(item) and type(item).__name__ in RECORDS and type(item) is RECORDS[type(item).__name__]:
+            return {
+                "$d": {cut(k, limits.string_chars): node(v, depth + 1) for k, v in item.items()}
+            }
+        if (
+            dataclasses.is_dataclass(item)
+            and not isinstance(item, type)
+            and type(item).__name__ in RECORDS
+            and type(item) is RECORDS[type(item).__name__]
+        ):
             return {"$r": [type(item).__name__, node(dataclasses.asdict(item), depth + 1)]}
         if register is not None:
             return node(register(item), depth)
@@ -173,7 +185,7 @@ def write_frame(fd: int, value: Any, **options: Any) -> None:
     _write_all(fd, _FRAME.pack(len(header), offset) + header)
     for array in arrays:
         if array.nbytes:
-            _write_all(fd, memoryview(array).cast("B"))
+            _write_all(fd, array.data.cast("B"))
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
@@ -185,6 +197,7 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
 
 # --------------------------------------------------------------------------- decoding
 
+
 def read_frame(fd: int, limits: Limits = Limits(), *, deadline: float | None = None) -> Any:
     """Read one frame from ``fd`` and decode it; ``EOFError`` if the other end closed first,
     ``TimeoutError`` if the whole frame has not arrived by ``deadline`` (``time.monotonic()``),
@@ -194,7 +207,9 @@ def read_frame(fd: int, limits: Limits = Limits(), *, deadline: float | None = N
     if header_size > limits.header_bytes:
         raise WireError(f"a message header of {header_size} bytes (at most {limits.header_bytes})")
     if payload_size > limits.payload_bytes:
-        raise WireError(f"a message payload of {payload_size} bytes (at most {limits.payload_bytes})")
+        raise WireError(
+            f"a message payload of {payload_size} bytes (at most {limits.payload_bytes})"
+        )
     header = _read_exactly(fd, header_size, deadline)
     payload = _read_exactly(fd, payload_size, deadline)
     try:
@@ -232,8 +247,12 @@ def decode(tree: Any, buffers: Any, payload: bytearray, limits: Limits = Limits(
         raise WireError("a malformed buffer table")
     spans = []
     for span in buffers:
-        if (not isinstance(span, list) or len(span) != 2 or not all(type(n) is int and n >= 0 for n in span)
-                or span[0] + span[1] > len(payload)):
+        if (
+            not isinstance(span, list)
+            or len(span) != 2
+            or not all(type(n) is int and n >= 0 for n in span)
+            or span[0] + span[1] > len(payload)
+        ):
             raise WireError(f"a buffer {span!r} outside the payload")
         spans.append(span)
 
@@ -250,14 +269,25 @@ def decode(tree: Any, buffers: Any, payload: bytearray, limits: Limits = Limits(
         except TypeError:
             raise WireError(f"an array of unknown dtype {dtype_text!r}") from None
         if dtype.kind not in _KINDS or dtype.hasobject or dtype.fields is not None:
-            raise WireError(f"an array of dtype {dtype_text!r} (only booleans, integers, floats and complex numbers)")
-        if (not isinstance(shape, list) or len(shape) > limits.dimensions
-                or not all(type(n) is int and n >= 0 for n in shape)):
+            raise WireError(
+                f"an array of dtype {dtype_text!r} (only booleans, integers, floats and complex "
+                "numbers)"
+            )
+        if (
+            not isinstance(shape, list)
+            or len(shape) > limits.dimensions
+            or not all(type(n) is int and n >= 0 for n in shape)
+        ):
             raise WireError(f"an array with a malformed shape {shape!r}")
         offset, nbytes = spans[index]
         if math.prod(shape) * dtype.itemsize != nbytes:
-            raise WireError(f"an array of shape {tuple(shape)} and dtype {dtype} that does not fill its {nbytes} bytes")
-        return np.frombuffer(payload, dtype=dtype, count=math.prod(shape), offset=offset).reshape(shape)
+            raise WireError(
+                f"an array of shape {tuple(shape)} and dtype {dtype} that does not fill its "
+                f"{nbytes} bytes"
+            )
+        return np.frombuffer(payload, dtype=dtype, count=math.prod(shape), offset=offset).reshape(
+            shape
+        )
 
     def text(item: Any) -> str:
         if not isinstance(item, str):
@@ -305,7 +335,9 @@ def decode(tree: Any, buffers: Any, payload: bytearray, limits: Limits = Limits(
             return Handle(body[0], text(body[1])[:100])
         if kind == "$r":
             if not isinstance(body, list) or len(body) != 2 or body[0] not in RECORDS:
-                raise WireError(f"an unknown record {body[0] if isinstance(body, list) and body else body!r}")
+                raise WireError(
+                    f"an unknown record {body[0] if isinstance(body, list) and body else body!r}"
+                )
             fields = node(body[1], depth + 1)
             if not isinstance(fields, Mapping):
                 raise WireError("a record without fields")

@@ -37,10 +37,15 @@ def signature_defaults(component: str, adapter: Any) -> dict[str, Any]:
     except (TypeError, ValueError, AttributeError):
         return {}
     return {
-        name: (None if parameters[name].default is inspect.Parameter.empty else parameters[name].default)
+        name: (
+            None
+            if parameters[name].default is inspect.Parameter.empty
+            else parameters[name].default
+        )
         for name in _DEFAULT_PARAMETERS[component]
         if name in parameters
     }
+
 
 _MOMENT_LISTS = {"m": ("m_W", "m_b"), "v": ("v_W", "v_b")}
 _PARAMETER_NAMES = (("gamma", "beta", "dLdgamma", "dLdbeta"), ("BW", "Bb", "dLdBW", "dLdBb"))
@@ -53,8 +58,18 @@ def _snapshot(value: Any) -> np.ndarray | NotAnArray:
         return value.copy()
     kind = type(value)
     shape = getattr(value, "shape", None)
-    where = f" of shape {tuple(shape)}" if isinstance(shape, tuple) else f" of length {len(value)}" if isinstance(value, (list, tuple)) else ""
-    return NotAnArray(f"a {kind.__module__}.{kind.__qualname__}{where}, not a NumPy array".replace("builtins.", ""))
+    where = (
+        f" of shape {tuple(shape)}"
+        if isinstance(shape, tuple)
+        else f" of length {len(value)}"
+        if isinstance(value, (list, tuple))
+        else ""
+    )
+    return NotAnArray(
+        f"a {kind.__module__}.{kind.__qualname__}{where}, not a NumPy array".replace(
+            "builtins.", ""
+        )
+    )
 
 
 @dataclass
@@ -62,7 +77,7 @@ class _HomeworkOptimizerSession:
     optimizer: Any
     layers: list[SimpleNamespace]
 
-    def step(self, gradients: Sequence[np.ndarray]) -> list[dict[str, np.ndarray]]:
+    def step(self, gradients: Sequence[np.ndarray]) -> list[dict[str, np.ndarray | NotAnArray]]:
         for index, layer in enumerate(self.layers):
             layer.dLdW, layer.dLdb = gradients[2 * index], gradients[2 * index + 1]
         self.optimizer.step()
@@ -85,11 +100,21 @@ class HomeworkOptimizer:
     cls: type
     decoupled_decay: bool
 
-    def open(self, layers: Sequence[tuple[np.ndarray, np.ndarray]], hyperparameters: AdamHyperparameters) -> _HomeworkOptimizerSession:
-        model = SimpleNamespace(layers=[
-            SimpleNamespace(W=W, b=b, dLdW=np.zeros_like(W), dLdb=np.zeros_like(b)) for W, b in layers
-        ])
-        options = dict(lr=hyperparameters.lr, beta1=hyperparameters.beta1, beta2=hyperparameters.beta2, eps=hyperparameters.eps)
+    def open(
+        self, layers: Sequence[tuple[np.ndarray, np.ndarray]], hyperparameters: AdamHyperparameters
+    ) -> _HomeworkOptimizerSession:
+        model = SimpleNamespace(
+            layers=[
+                SimpleNamespace(W=W, b=b, dLdW=np.zeros_like(W), dLdb=np.zeros_like(b))
+                for W, b in layers
+            ]
+        )
+        options = dict(
+            lr=hyperparameters.lr,
+            beta1=hyperparameters.beta1,
+            beta2=hyperparameters.beta2,
+            eps=hyperparameters.eps,
+        )
         if self.decoupled_decay:
             options["weight_decay"] = hyperparameters.weight_decay
         return _HomeworkOptimizerSession(self.cls(model, **options), model.layers)
@@ -101,7 +126,9 @@ class HomeworkLayerNorm:
 
     cls: type
 
-    def run(self, Z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, G: np.ndarray) -> dict[str, Any]:
+    def run(
+        self, Z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, G: np.ndarray
+    ) -> dict[str, Any]:
         try:
             layer = self.cls(Z.shape[1], eps=eps)
         except TypeError:
@@ -128,10 +155,10 @@ class HomeworkLayerNorm:
 class _HomeworkDropoutSession:
     layer: Any
 
-    def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, train: bool) -> np.ndarray | NotAnArray:
         return _snapshot(self.layer.forward(x, train=train))
 
-    def backward(self, delta: np.ndarray) -> np.ndarray:
+    def backward(self, delta: np.ndarray) -> np.ndarray | NotAnArray:
         return _snapshot(self.layer.backward(delta))
 
 

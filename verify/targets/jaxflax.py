@@ -60,8 +60,14 @@ class _OptimizerSession:
         grads = [from_numpy(self.jax.numpy, g) for g in gradients]
         updates, self.state = self.transformation.update(grads, self.state, self.parameters)
         self.parameters = self.optax.apply_updates(self.parameters, updates)
-        moments = next((s for s in self.jax.tree_util.tree_leaves(self.state, is_leaf=_is_adam_state)
-                        if _is_adam_state(s)), None)
+        moments = next(
+            (
+                s
+                for s in self.jax.tree_util.tree_leaves(self.state, is_leaf=_is_adam_state)
+                if _is_adam_state(s)
+            ),
+            None,
+        )
         observed = []
         for index, parameter in enumerate(self.parameters):
             entry = {"theta": to_numpy(parameter)}
@@ -79,13 +85,22 @@ def _is_adam_state(node: Any) -> bool:
 class _Optimizer:
     decoupled: bool
 
-    def open(self, layers: Sequence[tuple[np.ndarray, np.ndarray]], hyperparameters: AdamHyperparameters) -> _OptimizerSession:
+    def open(
+        self, layers: Sequence[tuple[np.ndarray, np.ndarray]], hyperparameters: AdamHyperparameters
+    ) -> _OptimizerSession:
         jax, jnp, optax, _ = _modules()
         parameters = [from_numpy(jnp, array) for layer in layers for array in layer]
-        options = dict(learning_rate=hyperparameters.lr, b1=hyperparameters.beta1, b2=hyperparameters.beta2,
-                       eps=hyperparameters.eps)
-        transformation = (optax.adamw(weight_decay=hyperparameters.weight_decay, **options) if self.decoupled
-                          else optax.adam(**options))
+        options = dict(
+            learning_rate=hyperparameters.lr,
+            b1=hyperparameters.beta1,
+            b2=hyperparameters.beta2,
+            eps=hyperparameters.eps,
+        )
+        transformation = (
+            optax.adamw(weight_decay=hyperparameters.weight_decay, **options)
+            if self.decoupled
+            else optax.adam(**options)
+        )
         return _OptimizerSession(jax, optax, transformation, parameters)
 
 
@@ -93,20 +108,26 @@ class _Optimizer:
 class _LayerNorm:
     options: Mapping[str, Any]
 
-    def run(self, Z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, G: np.ndarray) -> dict[str, Any]:
+    def run(
+        self, Z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, G: np.ndarray
+    ) -> dict[str, Any]:
         jax, jnp, _, linen = _modules()
         layer = linen.LayerNorm(epsilon=eps, dtype=Z.dtype, param_dtype=Z.dtype, **self.options)
 
         def apply(x: Any, scale: Any, bias: Any) -> Any:
             return layer.apply({"params": {"scale": scale, "bias": bias}}, x)
 
-        output, pullback = jax.vjp(apply, from_numpy(jnp, Z), from_numpy(jnp, gamma[0]), from_numpy(jnp, beta[0]))
+        output, pullback = jax.vjp(
+            apply, from_numpy(jnp, Z), from_numpy(jnp, gamma[0]), from_numpy(jnp, beta[0])
+        )
         observed: dict[str, Any] = {"Ztilde": to_numpy(output)}
         try:
             dZ, dscale, dbias = pullback(from_numpy(jnp, G))
         except Exception as error:  # only the backward specs depend on it
             return {**observed, **dict.fromkeys(("dLdZ", "dLdgamma", "dLdbeta"), Raised(error))}
-        observed.update(dLdZ=to_numpy(dZ), dLdgamma=to_numpy(dscale)[None, :], dLdbeta=to_numpy(dbias)[None, :])
+        observed.update(
+            dLdZ=to_numpy(dZ), dLdgamma=to_numpy(dscale)[None, :], dLdbeta=to_numpy(dbias)[None, :]
+        )
         return observed
 
 
@@ -146,8 +167,10 @@ class JaxTarget:
         suffix = ",".join(f"{k}={v}" for k, v in self.layernorm_options.items())
         self.name = f"jax:{suffix}" if suffix else "jax"
         configured = f" ({suffix})" if suffix else " (its defaults)"
-        self.description = ("JAX on the CPU: optax.adam and optax.adamw; Flax linen.LayerNorm"
-                            f"{configured} and linen.Dropout")
+        self.description = (
+            "JAX on the CPU: optax.adam and optax.adamw; Flax linen.LayerNorm"
+            f"{configured} and linen.Dropout"
+        )
 
     def component(self, name: str) -> Any:
         adapters = {
@@ -192,5 +215,7 @@ def make(argument: str | None) -> JaxTarget:
         return JaxTarget()
     choices = {"use_fast_variance=False": False, "use_fast_variance=True": True}
     if argument not in choices:
-        raise ValueError(f"the jax target takes use_fast_variance=False or =True (got {argument!r})")
+        raise ValueError(
+            f"the jax target takes use_fast_variance=False or =True (got {argument!r})"
+        )
     return JaxTarget({"use_fast_variance": choices[argument]})

@@ -21,8 +21,16 @@ __all__ = ["HANDIN_LAYOUT", "MytorchTarget", "make"]
 
 #: component -> (candidate files under mytorch/, candidate class names, adapter factory)
 HANDIN_LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...], Any]] = {
-    "adam": (("optim/adam.py",), ("Adam", "adam"), lambda cls: HomeworkOptimizer(cls, decoupled_decay=False)),
-    "adamw": (("optim/adamW.py",), ("AdamW", "adamW"), lambda cls: HomeworkOptimizer(cls, decoupled_decay=True)),
+    "adam": (
+        ("optim/adam.py",),
+        ("Adam", "adam"),
+        lambda cls: HomeworkOptimizer(cls, decoupled_decay=False),
+    ),
+    "adamw": (
+        ("optim/adamW.py",),
+        ("AdamW", "adamW"),
+        lambda cls: HomeworkOptimizer(cls, decoupled_decay=True),
+    ),
     "layernorm": (("nn/layernorm.py",), ("LayerNorm", "LayerNorm1d"), HomeworkLayerNorm),
     "dropout": (("nn/dropout.py", "nn/modules/dropout.py"), ("Dropout",), HomeworkDropout),
 }
@@ -60,7 +68,9 @@ class MytorchTarget:
         files, class_names, adapter = HANDIN_LAYOUT[name]
         present = [f for f in files if (self.root / "mytorch" / f).is_file()]
         if not present:
-            raise ComponentMissing(f"no {' or '.join('mytorch/' + f for f in files)} in {self.root}")
+            raise ComponentMissing(
+                f"no {' or '.join('mytorch/' + f for f in files)} in {self.root}"
+            )
         relative = present[0]
         module = self._import(relative)
         for class_name in class_names:
@@ -79,7 +89,9 @@ class MytorchTarget:
         except BaseException as error:  # a handin may raise anything, even SystemExit, at import
             last = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
             where = f" ({Path(last.filename).name}, line {last.lineno})" if last else ""
-            raise TargetLoadError(f"mytorch/{relative} failed to import: {type(error).__name__}: {error}{where}") from error
+            raise TargetLoadError(
+                f"mytorch/{relative} failed to import: {type(error).__name__}: {error}{where}"
+            ) from error
         finally:
             sys.path[:] = saved_path
             _forget_mytorch()
@@ -92,7 +104,9 @@ def _forget_mytorch() -> None:
 
 def make(argument: str | None) -> MytorchTarget:
     if not argument:
-        raise HandinPathError("mytorch needs a path: --target mytorch:PATH (a folder containing mytorch/)")
+        raise HandinPathError(
+            "mytorch needs a path: --target mytorch:PATH (a folder containing mytorch/)"
+        )
     root = Path(argument).expanduser()
     if not root.exists():
         raise HandinPathError(f"handin path {argument!r} does not exist")

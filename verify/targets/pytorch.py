@@ -48,14 +48,19 @@ class _OptimizerSession:
     parameters: list[Any]
 
     def step(self, gradients: Sequence[np.ndarray]) -> list[dict[str, np.ndarray]]:
-        for parameter, gradient in zip(self.parameters, gradients):
+        for parameter, gradient in zip(self.parameters, gradients, strict=True):
             parameter.grad = from_numpy(self.torch, gradient)
         self.optimizer.step()
         observed = []
         for parameter in self.parameters:
             state = self.optimizer.state[parameter]
-            observed.append({"theta": to_numpy(parameter), "m": to_numpy(state["exp_avg"]),
-                             "v": to_numpy(state["exp_avg_sq"])})
+            observed.append(
+                {
+                    "theta": to_numpy(parameter),
+                    "m": to_numpy(state["exp_avg"]),
+                    "v": to_numpy(state["exp_avg_sq"]),
+                }
+            )
         return observed
 
 
@@ -65,18 +70,28 @@ class _Optimizer:
     decoupled: bool
     foreach: bool | None
 
-    def open(self, layers: Sequence[tuple[np.ndarray, np.ndarray]], hyperparameters: AdamHyperparameters) -> _OptimizerSession:
+    def open(
+        self, layers: Sequence[tuple[np.ndarray, np.ndarray]], hyperparameters: AdamHyperparameters
+    ) -> _OptimizerSession:
         torch = _torch()
-        parameters = [torch.nn.Parameter(from_numpy(torch, array)) for layer in layers for array in layer]
-        options: dict[str, Any] = dict(lr=hyperparameters.lr, betas=(hyperparameters.beta1, hyperparameters.beta2),
-                                       eps=hyperparameters.eps, foreach=self.foreach)
+        parameters = [
+            torch.nn.Parameter(from_numpy(torch, array)) for layer in layers for array in layer
+        ]
+        options: dict[str, Any] = dict(
+            lr=hyperparameters.lr,
+            betas=(hyperparameters.beta1, hyperparameters.beta2),
+            eps=hyperparameters.eps,
+            foreach=self.foreach,
+        )
         options["weight_decay"] = hyperparameters.weight_decay if self.decoupled else 0.0
         optimizer = getattr(torch.optim, self.class_name)(parameters, **options)
         return _OptimizerSession(torch, optimizer, parameters)
 
 
 class _LayerNorm:
-    def run(self, Z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, G: np.ndarray) -> dict[str, Any]:
+    def run(
+        self, Z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, G: np.ndarray
+    ) -> dict[str, Any]:
         torch = _torch()
         dtype = torch.from_numpy(Z[:0]).dtype
         layer = torch.nn.LayerNorm(Z.shape[1], eps=eps, dtype=dtype)
@@ -129,7 +144,10 @@ class TorchTarget:
         self.foreach = foreach
         self.name = "torch" if foreach is None else f"torch:foreach={foreach}"
         path = "default code path" if foreach is None else f"foreach={foreach}"
-        self.description = f"PyTorch on the CPU (torch.optim.Adam/AdamW with the {path}, torch.nn.LayerNorm, torch.nn.Dropout)"
+        self.description = (
+            f"PyTorch on the CPU (torch.optim.Adam/AdamW with the {path}, torch.nn.LayerNorm, "
+            "torch.nn.Dropout)"
+        )
 
     def component(self, name: str) -> Any:
         adapters = {
@@ -145,11 +163,17 @@ class TorchTarget:
 
     def defaults(self) -> Mapping[str, Any]:
         torch = _torch()
+
         def optimizer(cls: Any) -> dict[str, Any]:
             parameters = inspect.signature(cls).parameters
             beta1, beta2 = parameters["betas"].default
-            return {"lr": parameters["lr"].default, "beta1": beta1, "beta2": beta2,
-                    "eps": parameters["eps"].default, "weight_decay": parameters["weight_decay"].default}
+            return {
+                "lr": parameters["lr"].default,
+                "beta1": beta1,
+                "beta2": beta2,
+                "eps": parameters["eps"].default,
+                "weight_decay": parameters["weight_decay"].default,
+            }
 
         return {
             "version": torch.__version__,

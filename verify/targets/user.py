@@ -29,8 +29,11 @@ component it provides. Each method has exactly the shape of the matching adapter
 ``attention``, ``argmax_attention``, ``kernel_attention``, ``noise``, ``diffusion``,
 ``weight_decay``, ``autoencoder``
     The components of the EECS 182 documents: an attribute holding the component's adapter (an
-    object with the methods listed in :mod:`eqconform.verify.targets.bundled_extra`, for example
-    ``run(Q, K, V)`` for attention), or a method without arguments returning it.
+    object with the methods of its protocol in :mod:`eqconform.verify.targets.protocol`, for
+    example ``run(Q, K, V)`` for attention), or a method without arguments returning it. The
+    bundled implementation's adapters take the class they drive, so a class with the bundled
+    API is audited with, e.g., ``attention = SoftmaxAttentionAdapter(MyAttention)`` (see
+    :mod:`eqconform.impl.adapter`).
 
 The bundled implementation is itself such an object: ``eqconform.impl:ADAPTER``
 (``--target numpy`` is ``python:eqconform.impl:ADAPTER``).
@@ -92,7 +95,7 @@ from typing import Any
 
 import numpy as np
 
-from .protocol import AdamHyperparameters, ComponentMissing, TargetLoadError
+from .protocol import COMPONENT_PROTOCOLS, AdamHyperparameters, ComponentMissing, TargetLoadError
 
 __all__ = [
     "COMPONENT_ADAPTERS",
@@ -112,12 +115,11 @@ ENTRY_POINT_GROUP = "eqconform.targets"
 #: The methods an adapter object may have for the components of the homework API.
 COMPONENT_METHODS = ("adam", "adamw", "layernorm", "dropout")
 #: The other components: the adapter object's attribute of that name is the component's adapter
-#: (an object with the methods documented in :mod:`.bundled_extra`), or a method without
-#: arguments that returns it.
+#: (an object following its protocol in :data:`.protocol.COMPONENT_PROTOCOLS`), or a method
+#: without arguments that returns it.
+COMPONENT_ADAPTERS = tuple(COMPONENT_PROTOCOLS)
 #: Component adapters renamed since, by their former attribute name (still accepted).
 _FORMER_NAMES = {"weight_decay": "adaptive_decay"}
-COMPONENT_ADAPTERS = ("weight_decay", "noise", "diffusion", "attention", "argmax_attention",
-                      "kernel_attention", "autoencoder")
 
 _LAYERNORM_REQUIRED = ("Ztilde", "dLdZ", "dLdgamma", "dLdbeta")
 _LAYERNORM_OPTIONAL = ("mu", "sigma2", "Zhat")
@@ -131,6 +133,7 @@ class UserTargetError(ValueError):
 
 
 # --------------------------------------------------------------------------- adapters
+
 
 def _snapshot(value: Any) -> Any:
     """A copy the implementation cannot change behind the checker's back."""
@@ -153,17 +156,24 @@ class _OptimizerSession:
 
     def step(self, gradients: Sequence[np.ndarray]) -> list[dict[str, Any]]:
         returned = self.session.step(gradients)
-        if not isinstance(returned, Sequence) or isinstance(returned, (str, bytes)) or len(returned) != len(gradients):
+        if (
+            not isinstance(returned, Sequence)
+            or isinstance(returned, (str, bytes))
+            or len(returned) != len(gradients)
+        ):
             count = len(returned) if isinstance(returned, Sequence) else None
             raise TypeError(
                 f"{self.label} session's step() must return a list with one dict per parameter "
-                f"({len(gradients)}); it returned {_describe(returned) if count is None else f'{count} items'}"
+                f"({len(gradients)}); it returned "
+                f"{_describe(returned) if count is None else f'{count} items'}"
             )
         observed = []
         for index, item in enumerate(returned):
             if not isinstance(item, Mapping) or "theta" not in item:
-                raise TypeError(f"{self.label} session's step() returned {_describe(item)} for parameter "
-                                f"{index}; each item must be a dict with 'theta' (and optionally 'm', 'v')")
+                raise TypeError(
+                    f"{self.label} session's step() returned {_describe(item)} for parameter "
+                    f"{index}; each item must be a dict with 'theta' (and optionally 'm', 'v')"
+                )
             observed.append({key: _snapshot(item[key]) for key in _OPTIMIZER_KEYS if key in item})
         return observed
 
@@ -175,11 +185,15 @@ class _Optimizer:
     method: Callable[..., Any]
     label: str
 
-    def open(self, layers: Sequence[tuple[np.ndarray, np.ndarray]], hyperparameters: AdamHyperparameters) -> _OptimizerSession:
+    def open(
+        self, layers: Sequence[tuple[np.ndarray, np.ndarray]], hyperparameters: AdamHyperparameters
+    ) -> _OptimizerSession:
         session = self.method(layers, hyperparameters)
         if not callable(getattr(session, "step", None)):
-            raise TypeError(f"{self.label}(layers, hyperparameters) returned {_describe(session)}, "
-                            "which has no step(gradients) method")
+            raise TypeError(
+                f"{self.label}(layers, hyperparameters) returned {_describe(session)}, "
+                "which has no step(gradients) method"
+            )
         return _OptimizerSession(session, self.label)
 
 
@@ -190,15 +204,26 @@ class _LayerNorm:
     method: Callable[..., Any]
     label: str
 
-    def run(self, Z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, G: np.ndarray) -> dict[str, Any]:
+    def run(
+        self, Z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, G: np.ndarray
+    ) -> dict[str, Any]:
         returned = self.method(Z, gamma, beta, eps, G)
         if not isinstance(returned, Mapping):
-            raise TypeError(f"{self.label}(Z, gamma, beta, eps, G) must return a dict; it returned {_describe(returned)}")
+            raise TypeError(
+                f"{self.label}(Z, gamma, beta, eps, G) must return a dict; it returned "
+                f"{_describe(returned)}"
+            )
         missing = [key for key in _LAYERNORM_REQUIRED if key not in returned]
         if missing:
-            raise TypeError(f"{self.label}(Z, gamma, beta, eps, G) returned no {', '.join(map(repr, missing))} "
-                            f"(it must return {', '.join(_LAYERNORM_REQUIRED)})")
-        return {key: _snapshot(returned[key]) for key in _LAYERNORM_REQUIRED + _LAYERNORM_OPTIONAL if key in returned}
+            raise TypeError(
+                f"{self.label}(Z, gamma, beta, eps, G) returned no {', '.join(map(repr, missing))} "
+                f"(it must return {', '.join(_LAYERNORM_REQUIRED)})"
+            )
+        return {
+            key: _snapshot(returned[key])
+            for key in _LAYERNORM_REQUIRED + _LAYERNORM_OPTIONAL
+            if key in returned
+        }
 
 
 @dataclass
@@ -223,7 +248,10 @@ class _Dropout:
         session = self.method(p, seed)
         for name in ("forward", "backward"):
             if not callable(getattr(session, name, None)):
-                raise TypeError(f"{self.label}(p, seed) returned {_describe(session)}, which has no {name}() method")
+                raise TypeError(
+                    f"{self.label}(p, seed) returned {_describe(session)}, which has no {name}() "
+                    "method"
+                )
         return _DropoutSession(session)
 
 
@@ -236,6 +264,7 @@ _ADAPTERS: dict[str, Callable[[Callable[..., Any], str], Any]] = {
 
 
 # --------------------------------------------------------------------------- targets
+
 
 def _is_target(value: Any) -> bool:
     return callable(getattr(value, "component", None))
@@ -256,11 +285,16 @@ class ObjectTarget:
     eqconform.verify.targets.protocol.ComponentMissing: Identity provides no 'dropout' method
     """
 
-    def __init__(self, adapter_object: Any, *, name: str | None = None, description: str | None = None):
+    def __init__(
+        self, adapter_object: Any, *, name: str | None = None, description: str | None = None
+    ):
         self._value = adapter_object
-        self.name = name or str(getattr(adapter_object, "name", None) or type(adapter_object).__name__)
+        self.name = name or str(
+            getattr(adapter_object, "name", None) or type(adapter_object).__name__
+        )
         self.description = description or str(
-            getattr(adapter_object, "description", None) or f"an adapter object ({type(adapter_object).__qualname__})"
+            getattr(adapter_object, "description", None)
+            or f"an adapter object ({type(adapter_object).__qualname__})"
         )
 
     def adapter_object(self) -> Any:
@@ -293,9 +327,13 @@ class ObjectTarget:
         try:
             defaults = method()
         except Exception as error:
-            raise TargetLoadError(f"{self.name}: defaults() raised {type(error).__name__}: {error}") from error
+            raise TargetLoadError(
+                f"{self.name}: defaults() raised {type(error).__name__}: {error}"
+            ) from error
         if not isinstance(defaults, Mapping):
-            raise TargetLoadError(f"{self.name}: defaults() returned {_describe(defaults)}, not a dict")
+            raise TargetLoadError(
+                f"{self.name}: defaults() returned {_describe(defaults)}, not a dict"
+            )
         return dict(defaults)
 
 
@@ -314,19 +352,23 @@ class _LoadedObjectTarget(ObjectTarget):
                 self._loaded = (self._load(), None)
             except TargetLoadError as error:
                 self._loaded = (None, error)
-        value, error = self._loaded
-        if error is not None:
-            raise TargetLoadError(str(error))
+        value, failure = self._loaded
+        if failure is not None:
+            raise TargetLoadError(str(failure))
         return value
 
 
 # --------------------------------------------------------------------------- loading
 
+
 def _where(error: BaseException) -> str:
     """`` (file.py, line N)`` for the innermost frame of the user's code, if any."""
     machinery = str(Path(importlib.__file__).parent)
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if not f.filename.startswith(("<", machinery)) and f.filename != __file__]
+    frames = [
+        f
+        for f in traceback.extract_tb(error.__traceback__)
+        if not f.filename.startswith(("<", machinery)) and f.filename != __file__
+    ]
     if isinstance(error, SyntaxError) and error.filename and error.lineno:
         return f" ({Path(error.filename).name}, line {error.lineno})"
     if not frames:
@@ -351,7 +393,9 @@ def _attribute(module: Any, where: str, attribute: str) -> Any:
         except AttributeError:
             raise TargetLoadError(f"{owner} has no attribute {part!r}") from None
         except Exception as error:  # a property or module __getattr__ that raises
-            raise TargetLoadError(f"getting {part!r} from {owner} raised {type(error).__name__}: {error}") from error
+            raise TargetLoadError(
+                f"getting {part!r} from {owner} raised {type(error).__name__}: {error}"
+            ) from error
     return value
 
 
@@ -363,14 +407,18 @@ def _instantiate(value: Any, label: str) -> Any:
         try:
             inspect.signature(value).bind()
         except TypeError:
-            raise TargetLoadError(f"{label} is a function that needs arguments; name a class, a function "
-                                  "without arguments or an adapter object") from None
+            raise TargetLoadError(
+                f"{label} is a function that needs arguments; name a class, a function "
+                "without arguments or an adapter object"
+            ) from None
         except ValueError:  # no signature (some builtins): just try the call
             pass
     try:
         return value()
     except Exception as error:
-        raise TargetLoadError(f"calling {label}() raised {type(error).__name__}: {error}{_where(error)}") from error
+        raise TargetLoadError(
+            f"calling {label}() raised {type(error).__name__}: {error}{_where(error)}"
+        ) from error
 
 
 def _valid_dotted(name: str) -> bool:
@@ -385,13 +433,17 @@ def _split(kind: str, argument: str | None, what: str) -> tuple[str, str]:
         raise UserTargetError(f"{kind}: needs a {noun} and an attribute: {usage}")
     head, colon, attribute = argument.rpartition(":")
     if not colon:
-        raise UserTargetError(f"{kind}:{argument} names no attribute: {usage} (for example {kind}:{argument}:Adapter)")
+        raise UserTargetError(
+            f"{kind}:{argument} names no attribute: {usage} (for example {kind}:{argument}:Adapter)"
+        )
     if not head:
         raise UserTargetError(f"{kind}:{argument} names no {noun}: {usage}")
     if not attribute:
         raise UserTargetError(f"{kind}:{argument} names no attribute after the last ':': {usage}")
     if not _valid_dotted(attribute):
-        raise UserTargetError(f"{kind}:{argument}: {attribute!r} is not a Python attribute name: {usage}")
+        raise UserTargetError(
+            f"{kind}:{argument}: {attribute!r} is not a Python attribute name: {usage}"
+        )
     return head, attribute
 
 
@@ -399,7 +451,9 @@ def make_python(argument: str | None) -> ObjectTarget:
     """``python:MODULE:ATTR``: the object ``ATTR`` of the importable module ``MODULE``."""
     module_name, attribute = _split("python", argument, "MODULE")
     if not _valid_dotted(module_name):
-        raise UserTargetError(f"python:{argument}: {module_name!r} is not a module name: --target python:MODULE:ATTR")
+        raise UserTargetError(
+            f"python:{argument}: {module_name!r} is not a module name: --target python:MODULE:ATTR"
+        )
     reference = f"python:{module_name}:{attribute}"
 
     def load() -> Any:
@@ -416,7 +470,9 @@ def make_python(argument: str | None) -> ObjectTarget:
             raise _load_failure(f"module {module_name!r}", error) from error
         finally:
             sys.path[:] = saved_path
-        return _instantiate(_attribute(module, f"module {module_name!r}", attribute), f"{module_name}:{attribute}")
+        return _instantiate(
+            _attribute(module, f"module {module_name!r}", attribute), f"{module_name}:{attribute}"
+        )
 
     return _LoadedObjectTarget(reference, f"{attribute} from the Python module {module_name}", load)
 
@@ -428,12 +484,15 @@ def make_file(argument: str | None) -> ObjectTarget:
     if not path.exists():
         raise UserTargetError(f"file {path_text!r} does not exist")
     if not path.is_file():
-        raise UserTargetError(f"{path_text!r} is not a file (file:PATH.py:ATTR names a Python file)")
+        raise UserTargetError(
+            f"{path_text!r} is not a file (file:PATH.py:ATTR names a Python file)"
+        )
     location = path.resolve()
     reference = f"file:{path_text}:{attribute}"
 
     def load() -> Any:
-        module_name = f"_eqconform_file_{next(_module_numbers)}_{''.join(c if c.isalnum() else '_' for c in location.stem)}"
+        stem = "".join(c if c.isalnum() else "_" for c in location.stem)
+        module_name = f"_eqconform_file_{next(_module_numbers)}_{stem}"
         loader = importlib.machinery.SourceFileLoader(module_name, str(location))
         spec = importlib.util.spec_from_file_location(module_name, location, loader=loader)
         assert spec is not None
@@ -451,12 +510,15 @@ def make_file(argument: str | None) -> ObjectTarget:
             raise _load_failure(f"file {path_text!r}", error) from error
         finally:
             sys.path[:] = saved_path
-        return _instantiate(_attribute(module, f"file {path_text!r}", attribute), f"{path_text}:{attribute}")
+        return _instantiate(
+            _attribute(module, f"file {path_text!r}", attribute), f"{path_text}:{attribute}"
+        )
 
     return _LoadedObjectTarget(reference, f"{attribute} from the Python file {path_text}", load)
 
 
 # --------------------------------------------------------------------------- plugins
+
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
     return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
@@ -482,23 +544,38 @@ def entry_point_factory(name: str) -> Callable[[str | None], Any] | None:
         try:
             factory = entry.load()
         except Exception as error:
-            raise UserTargetError(f"target plugin {name!r} ({entry.value}) failed to load: "
-                                  f"{type(error).__name__}: {error}") from None
+            raise UserTargetError(
+                f"target plugin {name!r} ({entry.value}) failed to load: "
+                f"{type(error).__name__}: {error}"
+            ) from None
         if not callable(factory):
-            raise UserTargetError(f"target plugin {name!r} ({entry.value}) is {_describe(factory)}, not a callable")
+            raise UserTargetError(
+                f"target plugin {name!r} ({entry.value}) is {_describe(factory)}, not a callable"
+            )
         made = factory(argument)
         if _is_target(made):
-            missing = [a for a in ("name", "description") if not isinstance(getattr(made, a, None), str)]
+            missing = [
+                a for a in ("name", "description") if not isinstance(getattr(made, a, None), str)
+            ]
             if missing:
-                raise UserTargetError(f"target plugin {name!r} ({entry.value}) returned a target without "
-                                      f"{' or '.join(missing)}")
+                raise UserTargetError(
+                    f"target plugin {name!r} ({entry.value}) returned a target without "
+                    f"{' or '.join(missing)}"
+                )
             return made
-        if any(getattr(made, method, None) is not None for method in COMPONENT_METHODS + COMPONENT_ADAPTERS):
-            return ObjectTarget(made, name=reference,
-                                description=getattr(made, "description", None) or f"plugin {name} ({entry.value})")
+        if any(
+            getattr(made, method, None) is not None
+            for method in COMPONENT_METHODS + COMPONENT_ADAPTERS
+        ):
+            return ObjectTarget(
+                made,
+                name=reference,
+                description=getattr(made, "description", None) or f"plugin {name} ({entry.value})",
+            )
         raise UserTargetError(
-            f"target plugin {name!r} ({entry.value}) returned {_describe(made)}, which is neither a target "
-            f"(with component()) nor an adapter object (with {', '.join(COMPONENT_METHODS)} methods)"
+            f"target plugin {name!r} ({entry.value}) returned {_describe(made)}, which is neither "
+            "a target (with component()) nor an adapter object (with "
+            f"{', '.join(COMPONENT_METHODS)} methods)"
         )
 
     return make
