@@ -17,9 +17,17 @@ import sympy as sp
 
 from eqconform.specs.model import Claim, ProofStatus, Spec
 from eqconform.verify.cache import DiskCache, cache_root, key
+from eqconform.verify.results import (
+    ProofRecord,
+    Report,
+    Result,
+    SpecSummary,
+    SymbolSummary,
+    TargetSummary,
+    VariantSummary,
+)
 
 from .mathml import relation_latex, relation_mathml
-from eqconform.verify.results import ProofRecord, Report, Result, SpecSummary, SymbolSummary, TargetSummary, VariantSummary
 
 __all__ = [
     "PROOF_CACHE",
@@ -70,15 +78,29 @@ def run_claims(claims: Iterable[Claim]) -> list[ProofRecord]:
             outcome = claim.prove()
             status, method, detail = outcome.status.value, outcome.method, outcome.detail
         except Exception as error:  # a proof that crashes settles nothing, and says why
-            status, method, detail = ProofStatus.NOT_PROVED.value, "the proof raised", f"{type(error).__name__}: {error}"
-        records.append(ProofRecord(
-            id=claim.id, title=claim.title, source=claim.source.cite(), specs=claim.specs,
-            status=status, method=method, detail=detail, seconds=round(time.perf_counter() - started, 3),
-        ))
+            status, method, detail = (
+                ProofStatus.NOT_PROVED.value,
+                "the proof raised",
+                f"{type(error).__name__}: {error}",
+            )
+        records.append(
+            ProofRecord(
+                id=claim.id,
+                title=claim.title,
+                source=claim.source.cite(),
+                specs=claim.specs,
+                status=status,
+                method=method,
+                detail=detail,
+                seconds=round(time.perf_counter() - started, 3),
+            )
+        )
     return records
 
 
-def _run_claims_by_id(claim_ids: tuple[str, ...], cache_folder: str | None = None) -> list[ProofRecord]:
+def _run_claims_by_id(
+    claim_ids: tuple[str, ...], cache_folder: str | None = None
+) -> list[ProofRecord]:
     """Settle the catalogue's claims ``claim_ids`` and remember their outcomes in the proof
     cache under ``cache_folder`` (the caller's :func:`~eqconform.verify.cache.cache_root`)."""
     from eqconform.specs import CLAIMS
@@ -110,7 +132,10 @@ def proof_key(claim: Claim) -> str:
 
     folder = Path(specs.__file__).parent
     prove = getattr(claim.prove, "func", claim.prove)  # a functools.partial proves with .func
-    modules = {Path(inspect.getsourcefile(prove) or folder / "model.py").stem, *_SHARED_SPEC_MODULES}
+    modules = {
+        Path(inspect.getsourcefile(prove) or folder / "model.py").stem,
+        *_SHARED_SPEC_MODULES,
+    }
     modules |= {spec_id.split(".")[0] for spec_id in claim.specs}
     texts = []
     for name in sorted(modules):
@@ -118,12 +143,19 @@ def proof_key(claim: Claim) -> str:
             texts.append(f"{name}\n{(folder / f'{name}.py').read_text(encoding='utf-8')}")
         except OSError:
             texts.append(f"{name} missing")
-    return key([claim.id, *claim.specs, f"sympy {sp.__version__}", f"mpmath {mpmath.__version__}", *texts])
+    return key(
+        [claim.id, *claim.specs, f"sympy {sp.__version__}", f"mpmath {mpmath.__version__}", *texts]
+    )
 
 
 def _stored(record: ProofRecord) -> dict[str, Any]:
-    return {"id": record.id, "status": record.status, "method": record.method, "detail": record.detail,
-            "seconds": record.seconds}
+    return {
+        "id": record.id,
+        "status": record.status,
+        "method": record.method,
+        "detail": record.detail,
+        "seconds": record.seconds,
+    }
 
 
 def cached_proofs(claims: Sequence[Claim]) -> dict[str, ProofRecord]:
@@ -132,12 +164,22 @@ def cached_proofs(claims: Sequence[Claim]) -> dict[str, ProofRecord]:
     found = {}
     for claim in claims:
         stored = cache.get(proof_key(claim))
-        if stored is None or stored.get("id") != claim.id or stored.get("status") not in {s.value for s in ProofStatus}:
+        if (
+            stored is None
+            or stored.get("id") != claim.id
+            or stored.get("status") not in {s.value for s in ProofStatus}
+        ):
             continue
         found[claim.id] = ProofRecord(
-            id=claim.id, title=claim.title, source=claim.source.cite(), specs=claim.specs,
-            status=str(stored["status"]), method=str(stored.get("method", "")), detail=str(stored.get("detail", "")),
-            seconds=float(stored.get("seconds", 0.0)), cached=True,
+            id=claim.id,
+            title=claim.title,
+            source=claim.source.cite(),
+            specs=claim.specs,
+            status=str(stored["status"]),
+            method=str(stored.get("method", "")),
+            detail=str(stored.get("detail", "")),
+            seconds=float(stored.get("seconds", 0.0)),
+            cached=True,
         )
     return found
 
@@ -171,10 +213,15 @@ def prove_in_background(
     ids = tuple(claim.id for claim in remaining)
     try:
         # forkserver, not fork: the caller may have imported a multithreaded framework.
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=worker_context(),
-                                                      initializer=set_parent_death_signal)
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=1, mp_context=worker_context(), initializer=set_parent_death_signal
+        )
         # The cache folder is passed on: the forkserver's environment is that of its start.
-        future = pool.submit(prover, ids) if prover else pool.submit(_run_claims_by_id, ids, str(cache_root()))
+        future = (
+            pool.submit(prover, ids)
+            if prover
+            else pool.submit(_run_claims_by_id, ids, str(cache_root()))
+        )
     except (OSError, ValueError):
         yield lambda: _in_order(claims, {**cached, **{r.id: r for r in run_claims(remaining)}})
         return
@@ -183,10 +230,19 @@ def prove_in_background(
         try:
             proved = future.result()
         except concurrent.futures.BrokenExecutor as error:
-            proved = [ProofRecord(id=claim.id, title=claim.title, source=claim.source.cite(), specs=claim.specs,
-                                  status=ProofStatus.NOT_PROVED.value, method="not proved: worker died",
-                                  detail=f"the proof process died before it finished ({error})", seconds=0.0)
-                      for claim in remaining]
+            proved = [
+                ProofRecord(
+                    id=claim.id,
+                    title=claim.title,
+                    source=claim.source.cite(),
+                    specs=claim.specs,
+                    status=ProofStatus.NOT_PROVED.value,
+                    method="not proved: worker died",
+                    detail=f"the proof process died before it finished ({error})",
+                    seconds=0.0,
+                )
+                for claim in remaining
+            ]
         return _in_order(claims, {**cached, **{record.id: record for record in proved}})
 
     try:
@@ -210,7 +266,7 @@ def build_report(
 ) -> Report:
     meta = {
         "version": tool_version(),
-        "date": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "date": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "sympy": sp.__version__,

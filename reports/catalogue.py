@@ -71,7 +71,11 @@ def variant_note(spec: Spec, variant: Variant) -> str:
 
 def spec_flags(spec: Spec) -> list[str]:
     """The capability flags of ``spec`` that change how it is settled, as words."""
-    return [word for word, flag in (("proof only", spec.proof_only), ("statistical", spec.statistical)) if flag]
+    return [
+        word
+        for word, flag in (("proof only", spec.proof_only), ("statistical", spec.statistical))
+        if flag
+    ]
 
 
 def _family(identifier: str) -> str:
@@ -89,14 +93,19 @@ def _by_family(specs: Iterable[Spec]) -> dict[str, list[Spec]]:
 def _spec_table(specs: Iterable[Spec]) -> str:
     return markdown_table(
         ["Spec", "Title", "Source", "Variants", "Flags"],
-        ([
-            code_span(spec.id),
-            escape_inline(spec.title),
-            escape_inline(spec.source.cite()),
-            # One variant is the equation itself: nothing to choose between.
-            ", ".join(_variant_cell(spec, v) for v in spec.variants) if len(spec.variants) > 1 else "",
-            ", ".join(spec_flags(spec)),
-        ] for spec in specs),
+        (
+            [
+                code_span(spec.id),
+                escape_inline(spec.title),
+                escape_inline(spec.source.cite()),
+                # One variant is the equation itself: nothing to choose between.
+                ", ".join(_variant_cell(spec, v) for v in spec.variants)
+                if len(spec.variants) > 1
+                else "",
+                ", ".join(spec_flags(spec)),
+            ]
+            for spec in specs
+        ),
     )
 
 
@@ -110,12 +119,15 @@ def _claims(claims: Sequence[Claim]) -> list[str]:
         return []
     table = markdown_table(
         ["Claim", "Statement", "Source", "Specs"],
-        ([
-            code_span(claim.id),
-            escape_inline(claim.title),
-            escape_inline(claim.source.cite()),
-            ", ".join(code_span(spec_id) for spec_id in claim.specs),
-        ] for claim in claims),
+        (
+            [
+                code_span(claim.id),
+                escape_inline(claim.title),
+                escape_inline(claim.source.cite()),
+                ", ".join(code_span(spec_id) for spec_id in claim.specs),
+            ]
+            for claim in claims
+        ),
     )
     return ["### Claims", table]
 

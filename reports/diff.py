@@ -106,8 +106,13 @@ class ReportDiff:
 
     @property
     def compared(self) -> int:
-        return (len(self.regressions) + len(self.fixes) + len(self.variant_changes) + len(self.changed)
-                + self.unchanged)
+        return (
+            len(self.regressions)
+            + len(self.fixes)
+            + len(self.variant_changes)
+            + len(self.changed)
+            + self.unchanged
+        )
 
     def changes(self) -> list[Change]:
         """Every change of a result both reports have, regressions first."""
@@ -115,6 +120,7 @@ class ReportDiff:
 
 
 # --------------------------------------------------------------------------- reading
+
 
 def load_report(path: str | os.PathLike[str]) -> Report:
     """The report in the ``report.json`` at ``path`` (or in the folder ``path``), checked for
@@ -133,39 +139,62 @@ def load_report(path: str | os.PathLike[str]) -> Report:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ReportFileError(f"{os.fspath(file)!r} is not JSON ({error.msg} at line {error.lineno})") from None
+        raise ReportFileError(
+            f"{os.fspath(file)!r} is not JSON ({error.msg} at line {error.lineno})"
+        ) from None
     if not isinstance(data, dict) or "format" not in data:
         raise ReportFileError(f"{os.fspath(file)!r} is not an eqconform report (no 'format' field)")
     if data["format"] != FORMAT_VERSION:
-        raise ReportFileError(f"{os.fspath(file)!r} has report format {data['format']!r}; "
-                              f"this eqconform reads format {FORMAT_VERSION}")
+        raise ReportFileError(
+            f"{os.fspath(file)!r} has report format {data['format']!r}; "
+            f"this eqconform reads format {FORMAT_VERSION}"
+        )
     results = data.get("results")
     if not isinstance(results, list) or not all(
-            isinstance(r, dict) and isinstance(r.get("spec"), str) and isinstance(r.get("target"), str)
-            and r.get("outcome") in {o.value for o in Outcome} for r in results):
-        raise ReportFileError(f"{os.fspath(file)!r} has no valid 'results' list "
-                              "(each with spec, target and outcome)")
+        isinstance(r, dict)
+        and isinstance(r.get("spec"), str)
+        and isinstance(r.get("target"), str)
+        and r.get("outcome") in {o.value for o in Outcome}
+        for r in results
+    ):
+        raise ReportFileError(
+            f"{os.fspath(file)!r} has no valid 'results' list (each with spec, target and outcome)"
+        )
     try:
         report = Report.from_dict(data)
     except (KeyError, TypeError, ValueError) as error:
-        raise ReportFileError(f"{os.fspath(file)!r} is not a valid eqconform report "
-                              f"({type(error).__name__}: {error})") from None
+        raise ReportFileError(
+            f"{os.fspath(file)!r} is not a valid eqconform report ({type(error).__name__}: {error})"
+        ) from None
     return dataclasses.replace(
         report,
         specs=tuple(dataclasses.replace(spec, id=current_id(spec.id)) for spec in report.specs),
-        results=tuple(dataclasses.replace(result, spec=current_id(result.spec)) for result in report.results),
+        results=tuple(
+            dataclasses.replace(result, spec=current_id(result.spec)) for result in report.results
+        ),
     )
 
 
 # --------------------------------------------------------------------------- comparing
 
+
 def _target_names(report: Report) -> list[str]:
-    return list(dict.fromkeys([*(target.name for target in report.targets),
-                               *(result.target for result in report.results)]))
+    return list(
+        dict.fromkeys(
+            [
+                *(target.name for target in report.targets),
+                *(result.target for result in report.results),
+            ]
+        )
+    )
 
 
 def _spec_ids(report: Report) -> list[str]:
-    return list(dict.fromkeys([*(spec.id for spec in report.specs), *(result.spec for result in report.results)]))
+    return list(
+        dict.fromkeys(
+            [*(spec.id for spec in report.specs), *(result.spec for result in report.results)]
+        )
+    )
 
 
 def _classify(before: Result, after: Result) -> str | None:
@@ -181,7 +210,9 @@ def _classify(before: Result, after: Result) -> str | None:
     return None
 
 
-def diff_reports(old: Report, new: Report, old_label: str = "old", new_label: str = "new") -> ReportDiff:
+def diff_reports(
+    old: Report, new: Report, old_label: str = "old", new_label: str = "new"
+) -> ReportDiff:
     """Compare two reports (see :func:`load_report`) result by result."""
     old_targets, new_targets = _target_names(old), _target_names(new)
     rename: dict[str, str] = {}
@@ -203,14 +234,21 @@ def diff_reports(old: Report, new: Report, old_label: str = "old", new_label: st
                 unchanged += 1
             else:
                 kinds[kind].append(Change(kind, key[0], key[1], before[key], result))
-    added = tuple(Change(NEW, spec, target, None, result) for (spec, target), result in after.items()
-                  if (spec, target) not in before)
-    removed = tuple(Change("removed", spec, (paired[0] if paired else target), result, None)
-                    for (spec, target), result in before.items() if (spec, target) not in after)
+    added = tuple(
+        Change(NEW, spec, target, None, result)
+        for (spec, target), result in after.items()
+        if (spec, target) not in before
+    )
+    removed = tuple(
+        Change("removed", spec, (paired[0] if paired else target), result, None)
+        for (spec, target), result in before.items()
+        if (spec, target) not in after
+    )
     settings = tuple(
         (name, old.meta.get(name), new.meta.get(name))
         for name in ("seed", "max_examples", "profile", "version")
-        if old.meta.get(name, _DEFAULT_SETTINGS.get(name)) != new.meta.get(name, _DEFAULT_SETTINGS.get(name))
+        if old.meta.get(name, _DEFAULT_SETTINGS.get(name))
+        != new.meta.get(name, _DEFAULT_SETTINGS.get(name))
     )
     return ReportDiff(
         old_label=old_label,
@@ -237,15 +275,28 @@ def mark_report(report: Report, diff: ReportDiff, baseline_label: str) -> Report
     """``report`` with each result's :attr:`~eqconform.verify.results.Result.change` set from
     ``diff`` (a comparison of the baseline with this report) and the baseline summary."""
     marks = {(change.spec, change.target): change.kind for change in [*diff.changes(), *diff.added]}
-    results = tuple(dataclasses.replace(result, change=marks.get((result.spec, result.target)))
-                    for result in report.results)
-    counts = {REGRESSED: len(diff.regressions), FIXED: len(diff.fixes),
-              VARIANT_CHANGED: len(diff.variant_changes), CHANGED: len(diff.changed), NEW: len(diff.added)}
+    results = tuple(
+        dataclasses.replace(result, change=marks.get((result.spec, result.target)))
+        for result in report.results
+    )
+    counts = {
+        REGRESSED: len(diff.regressions),
+        FIXED: len(diff.fixes),
+        VARIANT_CHANGED: len(diff.variant_changes),
+        CHANGED: len(diff.changed),
+        NEW: len(diff.added),
+    }
     baseline: dict[str, Any] = {
         "file": baseline_label,
         "counts": counts,
-        "removed": [{"spec": c.spec, "target": c.target, "outcome": c.before.outcome.value if c.before else None}
-                    for c in diff.removed],
+        "removed": [
+            {
+                "spec": c.spec,
+                "target": c.target,
+                "outcome": c.before.outcome.value if c.before else None,
+            }
+            for c in diff.removed
+        ],
     }
     if diff.paired_targets:
         baseline["paired_targets"] = list(diff.paired_targets)
@@ -254,6 +305,7 @@ def mark_report(report: Report, diff: ReportDiff, baseline_label: str) -> Report
 
 # --------------------------------------------------------------------------- Markdown
 
+
 def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
@@ -261,7 +313,9 @@ def _plural(count: int, singular: str, plural: str | None = None) -> str:
 def _outcome(result: Result | None) -> str:
     if result is None:
         return "—"
-    return OUTCOME_LABELS[result.outcome] + (f" · {code_span(result.variant)}" if result.variant else "")
+    return OUTCOME_LABELS[result.outcome] + (
+        f" · {code_span(result.variant)}" if result.variant else ""
+    )
 
 
 def _headline(diff: ReportDiff) -> str:
@@ -279,21 +333,29 @@ def _headline(diff: ReportDiff) -> str:
 
 
 def _describe_run(label: str, meta: Mapping[str, Any]) -> str:
-    facts = [f"{key.replace('_', ' ')} {meta[key]}" for key in ("seed", "max_examples") if key in meta]
+    facts = [
+        f"{key.replace('_', ' ')} {meta[key]}" for key in ("seed", "max_examples") if key in meta
+    ]
     if "date" in meta:
         facts.append(str(meta["date"]))
     return code_span(label) + (f" ({escape_inline(', '.join(facts))})" if facts else "")
 
 
 def _change_table(changes: Sequence[Change]) -> str:
-    rows = [[code_span(c.spec), escape_inline(c.target), _outcome(c.before), _outcome(c.after)] for c in changes]
+    rows = [
+        [code_span(c.spec), escape_inline(c.target), _outcome(c.before), _outcome(c.after)]
+        for c in changes
+    ]
     return markdown_table(["Spec", "Target", "Before", "After"], rows)
 
 
 def _details(change: Change) -> list[str]:
     """What the new report says about a regression: message, counterexample, reproduction."""
     result = change.after
-    blocks = [f"<details><summary>{escape_inline(change.spec)} on {escape_inline(change.target)}</summary>", ""]
+    blocks = [
+        f"<details><summary>{escape_inline(change.spec)} on {escape_inline(change.target)}</summary>",
+        "",
+    ]
     if result is not None and result.message:
         blocks += [escape_inline(result.message, newlines="  \n"), ""]
     if result is not None and result.counterexample:
@@ -304,7 +366,9 @@ def _details(change: Change) -> list[str]:
     return ["\n".join(blocks)]
 
 
-def _grouped(changes: Iterable[Change], names: Sequence[str], by: str) -> tuple[list[Change], list[Change]]:
+def _grouped(
+    changes: Iterable[Change], names: Sequence[str], by: str
+) -> tuple[list[Change], list[Change]]:
     """Changes whose spec (``by="spec"``) or target is in ``names``, and the others."""
     inside, outside = [], []
     for change in changes:
@@ -314,17 +378,29 @@ def _grouped(changes: Iterable[Change], names: Sequence[str], by: str) -> tuple[
 
 def render_diff(diff: ReportDiff) -> str:
     """The comparison as Markdown (GitHub-flavoured), for a pull-request comment."""
-    blocks = [f"## eqconform: {_headline(diff)}",
-              (f"Comparing {_describe_run(diff.old_label, diff.old_meta)} (before) with "
-               f"{_describe_run(diff.new_label, diff.new_meta)} (after).")]
+    blocks = [
+        f"## eqconform: {_headline(diff)}",
+        (
+            f"Comparing {_describe_run(diff.old_label, diff.old_meta)} (before) with "
+            f"{_describe_run(diff.new_label, diff.new_meta)} (after)."
+        ),
+    ]
     if diff.paired_targets:
         old, new = diff.paired_targets
-        blocks.append(f"The reports have one target each, so {code_span(old)} (before) is compared with "
-                      f"{code_span(new)} (after).")
+        blocks.append(
+            f"The reports have one target each, so {code_span(old)} (before) is compared with "
+            f"{code_span(new)} (after)."
+        )
     if diff.settings:
-        blocks.append("The runs differ in their settings, which can change verdicts by themselves: "
-                      + "; ".join(f"{escape_inline(name.replace('_', ' '))} {escape_inline(str(a))} before, "
-                                  f"{escape_inline(str(b))} after" for name, a, b in diff.settings) + ".")
+        blocks.append(
+            "The runs differ in their settings, which can change verdicts by themselves: "
+            + "; ".join(
+                f"{escape_inline(name.replace('_', ' '))} {escape_inline(str(a))} before, "
+                f"{escape_inline(str(b))} after"
+                for name, a, b in diff.settings
+            )
+            + "."
+        )
     summary = [
         ["❌ Regressions (pass or skip → fail or error)", str(len(diff.regressions))],
         ["✅ Fixes (fail or error → pass)", str(len(diff.fixes))],
@@ -345,9 +421,11 @@ def render_diff(diff: ReportDiff) -> str:
     if diff.fixes:
         blocks += ["### ✅ Fixes", _change_table(diff.fixes)]
     if diff.variant_changes:
-        blocks += ["### 🔀 Variant changes",
-                   "Same outcome, but the implementation now matches another form of the equation.",
-                   _change_table(diff.variant_changes)]
+        blocks += [
+            "### 🔀 Variant changes",
+            "Same outcome, but the implementation now matches another form of the equation.",
+            _change_table(diff.variant_changes),
+        ]
     if diff.changed:
         blocks += ["### ↔️ Other outcome changes", _change_table(diff.changed)]
 
@@ -372,6 +450,8 @@ def render_diff(diff: ReportDiff) -> str:
         if changes:
             blocks.append(_change_table(changes))
     if not diff.changes() and not any(names or changes for _, names, changes in sections):
-        blocks.append(f"No differences: {_plural(diff.unchanged, 'result')} compared, each with the same "
-                      "outcome and variant.")
+        blocks.append(
+            f"No differences: {_plural(diff.unchanged, 'result')} compared, each with the same "
+            "outcome and variant."
+        )
     return "\n\n".join(blocks) + "\n"

@@ -59,7 +59,11 @@ class DiskCache:
             data = json.loads((self.folder / f"{entry_key}.json").read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError):
             return None
-        if not isinstance(data, dict) or data.get("key") != entry_key or not isinstance(data.get("value"), dict):
+        if (
+            not isinstance(data, dict)
+            or data.get("key") != entry_key
+            or not isinstance(data.get("value"), dict)
+        ):
             return None
         return data["value"]
 
@@ -67,7 +71,9 @@ class DiskCache:
         """Store ``value`` (JSON-serializable) under ``entry_key``; ``False`` when it could not."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".writing-", suffix=".json")
+            handle, temporary = tempfile.mkstemp(
+                dir=self.folder, prefix=".writing-", suffix=".json"
+            )
             try:
                 with os.fdopen(handle, "w", encoding="utf-8") as file:
                     json.dump({"key": entry_key, "value": dict(value)}, file)

@@ -119,12 +119,19 @@ class SpecVerdict:
         sentences = [self.detail.rstrip(".")]
         if self.deviation:
             note = CATALOGUE[self.spec].variant(self.deviation).note
-            sentences.append(f"It follows the known deviation {self.deviation!r}" + (f": {note}" if note else ""))
+            sentences.append(
+                f"It follows the known deviation {self.deviation!r}" + (f": {note}" if note else "")
+            )
         return f"{text}: " + " ".join(sentence.rstrip(".") + "." for sentence in sentences)
 
 
-def check_case(implementation: Any, case: Any, *, component: str | None = None,
-               specs: Iterable[str] | None = None) -> list[SpecVerdict]:
+def check_case(
+    implementation: Any,
+    case: Any,
+    *,
+    component: str | None = None,
+    specs: Iterable[str] | None = None,
+) -> list[SpecVerdict]:
     """Run ``implementation`` on ``case`` and judge it against each selected spec.
 
     Exceptions the implementation raises propagate unchanged (your test fails with your own
@@ -145,15 +152,22 @@ def check_case(implementation: Any, case: Any, *, component: str | None = None,
             raise ConformanceError(str(violation)) from None
         for spec in chosen:
             try:
-                finding = combine_findings([judge(checker.graph, spec.id, record) for record in records])
+                finding = combine_findings(
+                    [judge(checker.graph, spec.id, record) for record in records]
+                )
             except QuantityRaised as raised:  # a phase of the implementation raised
                 raise raised.error
             verdicts.append(_verdict(spec, finding))
     return verdicts
 
 
-def assert_conforms(implementation: Any, case: Any, *, component: str | None = None,
-                    specs: Iterable[str] | None = None) -> list[SpecVerdict]:
+def assert_conforms(
+    implementation: Any,
+    case: Any,
+    *,
+    component: str | None = None,
+    specs: Iterable[str] | None = None,
+) -> list[SpecVerdict]:
     """:func:`check_case`, raising :class:`ConformanceError` when any spec fails on ``case``
     (or when none of them can be observed); returns the verdicts otherwise."""
     verdicts = check_case(implementation, case, component=component, specs=specs)
@@ -166,35 +180,51 @@ def assert_conforms(implementation: Any, case: Any, *, component: str | None = N
     if not any(verdict.observable for verdict in verdicts):
         raise ConformanceError(
             f"{_label(implementation)} exposes nothing that {', '.join(v.spec for v in verdicts)} "
-            "can be checked through", tuple(verdicts))
+            "can be checked through",
+            tuple(verdicts),
+        )
     return verdicts
 
 
 # --------------------------------------------------------------------------- internals
+
 
 def _select(case: Any, component: str | None, patterns: Iterable[str] | None) -> list[Spec]:
     if patterns is not None:
         chosen = [spec for spec in select_specs(list(patterns)) if not spec.proof_only]
         statistical = [spec.id for spec in chosen if spec.statistical]
         if statistical:
-            raise ValueError(f"{', '.join(statistical)} is settled by statistical tests on large samples, "
-                             "not on one case: check it with `eqconform report` or `pytest --eqconform`")
+            raise ValueError(
+                f"{', '.join(statistical)} is settled by statistical tests on large samples, "
+                "not on one case: check it with `eqconform report` or `pytest --eqconform`"
+            )
         if component is not None:
             chosen = [spec for spec in chosen if spec.component == component]
     else:
-        name = component or next((c for kind, c in _DEFAULT_COMPONENT.items() if isinstance(case, kind)), None)
+        name = component or next(
+            (c for kind, c in _DEFAULT_COMPONENT.items() if isinstance(case, kind)), None
+        )
         if name is None:
-            raise TypeError(f"{type(case).__name__} is not a case eqconform can judge: draw one from "
-                            "layernorm_inputs(), optimizer_runs() or dropout_inputs()")
-        chosen = [spec for spec in CATALOGUE.values()
-                  if spec.component == name and not spec.proof_only and not spec.statistical]
+            raise TypeError(
+                f"{type(case).__name__} is not a case eqconform can judge: draw one from "
+                "layernorm_inputs(), optimizer_runs() or dropout_inputs()"
+            )
+        chosen = [
+            spec
+            for spec in CATALOGUE.values()
+            if spec.component == name and not spec.proof_only and not spec.statistical
+        ]
     if not chosen:
-        raise ValueError(f"no spec to check: {list(patterns or [])} selects none of component {component!r}")
+        raise ValueError(
+            f"no spec to check: {list(patterns or [])} selects none of component {component!r}"
+        )
     for spec in chosen:
         kind, strategy = _CASE_TYPES.get(spec.component, (None, ""))
         if kind is not None and not isinstance(case, kind):
-            raise TypeError(f"{spec.id} is checked on cases of type {kind.__name__} (drawn from {strategy}), "
-                            f"not on {type(case).__name__}")
+            raise TypeError(
+                f"{spec.id} is checked on cases of type {kind.__name__} (drawn from {strategy}), "
+                f"not on {type(case).__name__}"
+            )
     return chosen
 
 
@@ -241,13 +271,17 @@ def _adapter(implementation: Any, adapter: str) -> Any:
         return _homework_adapter(implementation, adapter)
     if inspect.isroutine(implementation):  # the adapter method on its own
         name = getattr(implementation, "__name__", adapter)
-        return ObjectTarget(SimpleNamespace(**{adapter: implementation}), name=name).component(adapter)
+        return ObjectTarget(SimpleNamespace(**{adapter: implementation}), name=name).component(
+            adapter
+        )
     if callable(getattr(implementation, adapter, None)):  # an adapter object
         return ObjectTarget(implementation).component(adapter)
     if callable(getattr(implementation, "run" if adapter == "layernorm" else "open", None)):
         return implementation  # already a component adapter
-    raise TypeError(f"{_label(implementation)} is neither a class in the homework API, an adapter object with a "
-                    f"{adapter!r} method, a function, nor a target")
+    raise TypeError(
+        f"{_label(implementation)} is neither a class in the homework API, an adapter object with a "
+        f"{adapter!r} method, a function, nor a target"
+    )
 
 
 def _label(implementation: Any) -> str:

@@ -67,51 +67,125 @@ def _seed(text: str) -> int:
 
 
 def _parser() -> _Parser:
-    parser = _Parser(prog="eqconform", description="Check implementations against the equations of their documents.")
+    parser = _Parser(
+        prog="eqconform",
+        description="Check implementations against the equations of their documents.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     listing = commands.add_parser("specs", help="list the equation catalogue")
-    listing.add_argument("--spec", action="append", default=[], metavar="PATTERN", help="only specs matching PATTERN")
-    listing.add_argument("--format", choices=("text", "markdown"), default="text",
-                         help="'text' (default): one line per spec; 'markdown': the catalogue page "
-                         "(docs/catalogue.md is this output)")
+    listing.add_argument(
+        "--spec", action="append", default=[], metavar="PATTERN", help="only specs matching PATTERN"
+    )
+    listing.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="'text' (default): one line per spec; 'markdown': the catalogue page "
+        "(docs/catalogue.md is this output)",
+    )
     report = commands.add_parser("report", help="check targets and write the conformance report")
-    report.add_argument("--target", action="append", default=[], metavar="T",
-                        help="numpy (default), or mytorch:PATH for a handin; repeatable")
-    report.add_argument("--spec", action="append", default=[], metavar="PATTERN",
-                        help="spec id, family (adam) or shell pattern (layernorm.grad_*); repeatable")
-    report.add_argument("--max-examples", type=_positive_int, default=100, metavar="N",
-                        help="Hypothesis examples per (spec, target) (default 100)")
-    report.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed; same seed, same verdicts (default 0)")
-    report.add_argument("-o", "--output", default="conformance-report", metavar="DIR",
-                        help="directory for the report files (default conformance-report)")
-    report.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
-                        help="time limit per (spec, target) check, after which its worker is stopped "
-                        "(default 300)")
-    report.add_argument("--in-process", action="store_true",
-                        help="run audited code in this process (no isolation or time limit; for debugging)")
-    report.add_argument("--sandbox", choices=("auto", "require", "off"), default="auto",
-                        help="where audited code runs: 'auto' (default) in a bubblewrap sandbox where the "
-                        "machine has a working bwrap, else in plain processes (said on stderr); 'require' "
-                        "refuses to run without the sandbox; 'off' always uses plain processes")
-    report.add_argument("--profile", choices=("default", "hard"), default="default",
-                        help="'hard' draws the numerical hard corners instead (huge offsets, near-constant "
-                        "rows, tiny eps, gradients from 1e-30 to 1e30, t up to 1e4, float16 LayerNorm)")
-    report.add_argument("--quiet", action="store_true", help="print only the summary line and where the report is")
-    report.add_argument("--reprove", action="store_true",
-                        help="prove the documents' claims again instead of taking earlier outcomes from the proof "
-                        "cache ($EQCONFORM_CACHE_DIR, default ~/.cache/eqconform)")
-    report.add_argument("--examples-dir", default=None, metavar="DIR",
-                        help="where counterexamples are remembered and replayed from "
-                        "(default .eqconform/examples)")
-    report.add_argument("--no-examples-db", action="store_true",
-                        help="neither replay nor remember counterexamples: the verdicts depend on the seed alone")
-    report.add_argument("--baseline", default=None, metavar="OLD.json",
-                        help="an earlier report.json: mark what regressed, was fixed or changed since")
-    diff = commands.add_parser("diff", help="compare two report.json files; exit 1 if anything regressed")
-    diff.add_argument("old", metavar="OLD.json", help="the earlier report (a report.json, or its folder)")
+    report.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="T",
+        help="numpy (default), or mytorch:PATH for a handin; repeatable",
+    )
+    report.add_argument(
+        "--spec",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="spec id, family (adam) or shell pattern (layernorm.grad_*); repeatable",
+    )
+    report.add_argument(
+        "--max-examples",
+        type=_positive_int,
+        default=100,
+        metavar="N",
+        help="Hypothesis examples per (spec, target) (default 100)",
+    )
+    report.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        metavar="S",
+        help="random seed; same seed, same verdicts (default 0)",
+    )
+    report.add_argument(
+        "-o",
+        "--output",
+        default="conformance-report",
+        metavar="DIR",
+        help="directory for the report files (default conformance-report)",
+    )
+    report.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="time limit per (spec, target) check, after which its worker is stopped (default 300)",
+    )
+    report.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run audited code in this process (no isolation or time limit; for debugging)",
+    )
+    report.add_argument(
+        "--sandbox",
+        choices=("auto", "require", "off"),
+        default="auto",
+        help="where audited code runs: 'auto' (default) in a bubblewrap sandbox where the "
+        "machine has a working bwrap, else in plain processes (said on stderr); 'require' "
+        "refuses to run without the sandbox; 'off' always uses plain processes",
+    )
+    report.add_argument(
+        "--profile",
+        choices=("default", "hard"),
+        default="default",
+        help="'hard' draws the numerical hard corners instead (huge offsets, near-constant "
+        "rows, tiny eps, gradients from 1e-30 to 1e30, t up to 1e4, float16 LayerNorm)",
+    )
+    report.add_argument(
+        "--quiet", action="store_true", help="print only the summary line and where the report is"
+    )
+    report.add_argument(
+        "--reprove",
+        action="store_true",
+        help="prove the documents' claims again instead of taking earlier outcomes from the proof "
+        "cache ($EQCONFORM_CACHE_DIR, default ~/.cache/eqconform)",
+    )
+    report.add_argument(
+        "--examples-dir",
+        default=None,
+        metavar="DIR",
+        help="where counterexamples are remembered and replayed from (default .eqconform/examples)",
+    )
+    report.add_argument(
+        "--no-examples-db",
+        action="store_true",
+        help="neither replay nor remember counterexamples: the verdicts depend on the seed alone",
+    )
+    report.add_argument(
+        "--baseline",
+        default=None,
+        metavar="OLD.json",
+        help="an earlier report.json: mark what regressed, was fixed or changed since",
+    )
+    diff = commands.add_parser(
+        "diff", help="compare two report.json files; exit 1 if anything regressed"
+    )
+    diff.add_argument(
+        "old", metavar="OLD.json", help="the earlier report (a report.json, or its folder)"
+    )
     diff.add_argument("new", metavar="NEW.json", help="the later report")
-    diff.add_argument("-o", "--output", default="-", metavar="FILE",
-                      help="write the Markdown to FILE instead of standard output")
+    diff.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="write the Markdown to FILE instead of standard output",
+    )
     return parser
 
 
@@ -146,7 +220,11 @@ def _list_specs(patterns: Sequence[str], format: str = "text") -> int:
         return EXIT_OK
     width = max(len(spec.id) for spec in specs)
     for spec in specs:
-        variants = f"  [variants: {', '.join(v.id for v in spec.variants)}]" if len(spec.variants) > 1 else ""
+        variants = (
+            f"  [variants: {', '.join(v.id for v in spec.variants)}]"
+            if len(spec.variants) > 1
+            else ""
+        )
         proof_only = "  (proof only)" if spec.proof_only else ""
         print(f"{spec.id:<{width}}  {spec.title} — {spec.source.cite()}{variants}{proof_only}")
     return EXIT_OK
@@ -168,9 +246,16 @@ def _report(args: argparse.Namespace) -> int:
         raise UsageError(f"output {args.output!r} exists and is not a directory")
     try:
         options = RunOptions(
-            targets=tuple(args.target or ["numpy"]), specs=tuple(args.spec), max_examples=args.max_examples,
-            seed=args.seed, profile=args.profile, sandbox=args.sandbox, in_process=args.in_process,
-            examples_dir=None if args.no_examples_db else (args.examples_dir or DEFAULT_EXAMPLES_DIR),
+            targets=tuple(args.target or ["numpy"]),
+            specs=tuple(args.spec),
+            max_examples=args.max_examples,
+            seed=args.seed,
+            profile=args.profile,
+            sandbox=args.sandbox,
+            in_process=args.in_process,
+            examples_dir=None
+            if args.no_examples_db
+            else (args.examples_dir or DEFAULT_EXAMPLES_DIR),
             **({"timeout": args.timeout} if args.timeout is not None else {}),
         )
         session = Session(options, output=output)
@@ -183,16 +268,21 @@ def _report(args: argparse.Namespace) -> int:
         from .sandbox import bubblewrap_problem
 
         if bubblewrap_problem():
-            print(f"eqconform: no sandbox ({bubblewrap_problem()}); audited code runs in plain processes",
-                  file=sys.stderr)
+            print(
+                f"eqconform: no sandbox ({bubblewrap_problem()}); audited code runs in plain processes",
+                file=sys.stderr,
+            )
     _ensure_writable(output)  # last of the checks on the input, so a refused run leaves nothing
     _private_hypothesis_storage()
     started = time.perf_counter()
 
     def progress(result: Result) -> None:
         if not args.quiet:
-            print(f"  {result.outcome.value:<5} {result.spec} [{result.target}]"
-                  + (f" variant {result.variant}" if result.variant else ""), file=sys.stderr)
+            print(
+                f"  {result.outcome.value:<5} {result.spec} [{result.target}]"
+                + (f" variant {result.variant}" if result.variant else ""),
+                file=sys.stderr,
+            )
 
     terminated = _Termination()
     with terminated, prove_in_background(session.claims, reprove=args.reprove) as proved:
@@ -203,18 +293,27 @@ def _report(args: argparse.Namespace) -> int:
             record.interrupted, proofs = True, []
     interrupted = ""
     if record.interrupted:
-        interrupted = (f"INCOMPLETE: interrupted ({terminated.name or 'Ctrl-C'}) after {len(record.results)} "
-                       f"of {record.planned} checks")
-    report = session.report(record, proofs, meta={
-        "status": interrupted, "seconds": round(time.perf_counter() - started, 2),
-        "command": shlex.join(["eqconform", *args.arguments]),
-    })
+        interrupted = (
+            f"INCOMPLETE: interrupted ({terminated.name or 'Ctrl-C'}) after {len(record.results)} "
+            f"of {record.planned} checks"
+        )
+    report = session.report(
+        record,
+        proofs,
+        meta={
+            "status": interrupted,
+            "seconds": round(time.perf_counter() - started, 2),
+            "command": shlex.join(["eqconform", *args.arguments]),
+        },
+    )
     against = ""
     if baseline is not None:
         compared = diff_reports(baseline, report, args.baseline, str(output / "report.json"))
         report = mark_report(report, compared, args.baseline)
-        against = (f"; against the baseline: {len(compared.regressions)} regressed, {len(compared.fixes)} fixed, "
-                   f"{len(compared.variant_changes)} variant changes")
+        against = (
+            f"; against the baseline: {len(compared.regressions)} regressed, {len(compared.fixes)} fixed, "
+            f"{len(compared.variant_changes)} variant changes"
+        )
     try:
         written = write_report(report, output)
     except ReportWriteError as error:
@@ -223,9 +322,13 @@ def _report(args: argparse.Namespace) -> int:
     proved_count = sum(1 for proof in proofs if proof.status == "proved")
     cached = sum(1 for proof in proofs if proof.cached)
     from_cache = f", {cached} from the proof cache" if cached else ""
-    print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, {counts['skip']} skipped; "
-          f"{proved_count}/{len(proofs)} proofs proved{from_cache} ({time.perf_counter() - started:.1f} s){against}")
-    index = next((path for path in written if path.name == "index.html"), written[0] if written else output)
+    print(
+        f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, {counts['skip']} skipped; "
+        f"{proved_count}/{len(proofs)} proofs proved{from_cache} ({time.perf_counter() - started:.1f} s){against}"
+    )
+    index = next(
+        (path for path in written if path.name == "index.html"), written[0] if written else output
+    )
     print(f"Report written to {index}")
     if interrupted:
         print(f"eqconform: {interrupted}; the report holds what had finished", file=sys.stderr)
@@ -277,12 +380,13 @@ def _ensure_writable(directory: Path) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as error:
-        raise UsageError(f"cannot write the report to {str(directory)!r}: {error.strerror or error}") from None
+        raise UsageError(
+            f"cannot write the report to {str(directory)!r}: {error.strerror or error}"
+        ) from None
 
 
 def _diff(args: argparse.Namespace) -> int:
     from eqconform.reports import ReportWriteError, write_text
-
     from eqconform.reports.diff import ReportFileError, diff_reports, load_report, render_diff
 
     try:

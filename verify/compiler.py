@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from eqconform.specs.model import quantity_name
 from sympy.printing.numpy import NumPyPrinter
+
+from eqconform.specs.model import quantity_name
 
 __all__ = [
     "CompiledFunction",
@@ -85,7 +86,9 @@ def _reduce_axis(values: Any, axis: int, size: Any) -> np.ndarray:
         # The summand does not vary along the axis (e.g. a row statistic summed over features).
         return array * size
     if array.shape[axis] != count:
-        raise ValueError(f"a sum over {count} entries along axis {axis} met an array with {array.shape[axis]}")
+        raise ValueError(
+            f"a sum over {count} entries along axis {axis} met an array with {array.shape[axis]}"
+        )
     return np.sum(array, axis=axis, keepdims=True)
 
 
@@ -97,7 +100,9 @@ def lower(expr: sp.Expr, axes: Mapping[sp.Symbol, int]) -> sp.Expr:
     def visit(node: sp.Basic) -> sp.Basic:
         if isinstance(node, sp.Product) and _cumulative(node, axes):
             index, _, high = node.limits[0]
-            return CumProdAxis(visit(node.function.xreplace({index: high})), sp.Integer(axes[index]))
+            return CumProdAxis(
+                visit(node.function.xreplace({index: high})), sp.Integer(axes[index])
+            )
         if isinstance(node, sp.Sum):
             body = visit(node.function)
             for index, low, high in reversed(node.limits):
@@ -153,7 +158,9 @@ class CompiledFunction:
     function: Callable[..., Any]
     expressions: tuple[sp.Expr, ...]
 
-    def __call__(self, values: Mapping[str, Any] | None = None, /, **more: Any) -> tuple[np.ndarray, ...]:
+    def __call__(
+        self, values: Mapping[str, Any] | None = None, /, **more: Any
+    ) -> tuple[np.ndarray, ...]:
         given = {**(values or {}), **more}
         # Only the arguments: a record also holds quantities this expression does not read.
         arrays = {name: _as_float64(given[name]) for name in self.arguments if name in given}
@@ -161,7 +168,9 @@ class CompiledFunction:
         if missing:
             raise KeyError(f"missing values for {missing} (needs {list(self.arguments)})")
         if self.sizes:
-            shape = np.broadcast_shapes(*(np.shape(arrays[name]) for name in self.arguments if name in arrays))
+            shape = np.broadcast_shapes(
+                *(np.shape(arrays[name]) for name in self.arguments if name in arrays)
+            )
             for name, axis in self.sizes.items():
                 if name not in given:
                     # A float, so that a variant dividing by C - 1 gives inf at C = 1, not an error.
@@ -195,12 +204,16 @@ def reduced_sizes(expressions: Sequence[sp.Expr]) -> dict[str, int]:
     return sizes
 
 
-def compile_program(assignments: Sequence[tuple[sp.Symbol, sp.Expr]], outputs: Sequence[sp.Expr]) -> CompiledFunction:
+def compile_program(
+    assignments: Sequence[tuple[sp.Symbol, sp.Expr]], outputs: Sequence[sp.Expr]
+) -> CompiledFunction:
     """Compile straight-line code (``symbol = expression`` in order, then ``outputs``) into a
     NumPy function, printing each expression with SymPy's NumPy printer."""
     assigned = {symbol for symbol, _ in assignments}
     expressions = [expr for _, expr in assignments] + list(outputs)
-    symbols = sorted({s for expr in expressions for s in expr.free_symbols} - assigned, key=lambda s: s.name)
+    symbols = sorted(
+        {s for expr in expressions for s in expr.free_symbols} - assigned, key=lambda s: s.name
+    )
     printer = NumPyPrinter({"allow_unknown_functions": True, "fully_qualified_modules": True})
     lines = [f"def program({', '.join(s.name for s in symbols)}):"]
     lines += [f"    {symbol.name} = {printer.doprint(expr)}" for symbol, expr in assignments]

@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from eqconform.verify.results import Outcome, Result
 from eqconform.specs.model import Spec
+from eqconform.verify.results import Outcome, Result
 
 from .components import component_for
 from .components.base import CheckOutcome
@@ -43,7 +43,9 @@ def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
     except RunnerFailure as failure:  # the runner died, hung or broke the protocol: no verdict
         outcome = CheckOutcome(Outcome.ERROR, message=str(failure))
     except Exception as error:  # the check itself must never take the run down
-        outcome = CheckOutcome(Outcome.ERROR, message=f"checking stopped: {type(error).__name__}: {error}")
+        outcome = CheckOutcome(
+            Outcome.ERROR, message=f"checking stopped: {type(error).__name__}: {error}"
+        )
     return Result(
         spec=spec.id,
         target=target.name,
@@ -67,7 +69,10 @@ def target_defaults(target: Target) -> dict[str, Any]:
         return {}
     try:
         return {key: value for key, value in dict(reader()).items()}
-    except (Exception, RunnerFailure):  # defaults are informative; a target that cannot report them still runs
+    except (
+        Exception,
+        RunnerFailure,
+    ):  # defaults are informative; a target that cannot report them still runs
         return {}
 
 

@@ -21,12 +21,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
+
 from eqconform.specs.model import Spec, quantity_name
 
 from .compiler import CompiledFunction, compile_expressions, compose, lower
 from .rounding import bound_program, error_bound_program
 
-__all__ = ["Combination", "Predictor", "SpecGraph", "SpecUse", "UnrolledPredictor", "unrolled_predictor"]
+__all__ = [
+    "Combination",
+    "Predictor",
+    "SpecGraph",
+    "SpecUse",
+    "UnrolledPredictor",
+    "unrolled_predictor",
+]
 
 
 @dataclass(frozen=True)
@@ -50,11 +58,15 @@ class UnrolledPredictor:
     value: CompiledFunction
     bound: CompiledFunction
 
-    def __call__(self, values: Mapping[str, object]) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    def __call__(
+        self, values: Mapping[str, object]
+    ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
         return self.value(values), self.bound(values)
 
 
-def unrolled_predictor(expressions: Sequence[sp.Expr], leaf_errors: Mapping[sp.Symbol, sp.Expr] | None = None) -> UnrolledPredictor:
+def unrolled_predictor(
+    expressions: Sequence[sp.Expr], leaf_errors: Mapping[sp.Symbol, sp.Expr] | None = None
+) -> UnrolledPredictor:
     """Compile explicit-size expressions (a spec after ``subs`` and ``doit``) with their bounds;
     ``leaf_errors`` gives inputs errors of their own (see :func:`~eqconform.verify.rounding.bound_program`)."""
     program = bound_program(expressions, leaf_errors=leaf_errors)
@@ -95,14 +107,19 @@ class SpecGraph:
                     if _is_random(rhs):
                         continue
                     lowered = lower(rhs, use.spec.axes)
-                    renames = {s: sp.Symbol(use.rename[s.name], **s.assumptions0)
-                               for s in lowered.free_symbols if s.name in use.rename}
+                    renames = {
+                        s: sp.Symbol(use.rename[s.name], **s.assumptions0)
+                        for s in lowered.free_symbols
+                        if s.name in use.rename
+                    }
                     form[name] = lowered.xreplace(renames)
                 self._forms[(use.spec.id, variant.id)] = form
             for quantity in use.spec.defines:
                 name = use.rename.get(quantity, quantity)
                 if name in self.definer:
-                    raise ValueError(f"{name!r} is defined by both {self.definer[name]} and {use.spec.id}")
+                    raise ValueError(
+                        f"{name!r} is defined by both {self.definer[name]} and {use.spec.id}"
+                    )
                 self.definer[name] = use.spec.id
 
     def spec(self, spec_id: str) -> Spec:
@@ -144,7 +161,11 @@ class SpecGraph:
         (used to carry state a target does not expose, such as Adam's moments)."""
         canonical = {spec_id: self.spec(spec_id).canonical.id for spec_id in self.uses}
         expr = self._form_for(self.definer[quantity], canonical)[quantity]
-        missing = {name: e for name, e in self._all_forms(canonical).items() if name not in values and name != quantity}
+        missing = {
+            name: e
+            for name, e in self._all_forms(canonical).items()
+            if name not in values and name != quantity
+        }
         return compile_expressions((compose(expr, missing),))(values)[0]
 
     def _recomputable(self, expr: sp.Expr, chosen: Mapping[str, str]) -> dict[sp.Symbol, sp.Expr]:
@@ -169,7 +190,9 @@ class SpecGraph:
             forms.update(self._form_for(spec_id, chosen))
         return forms
 
-    def expression(self, quantity: str, combination: Combination, observed: frozenset[str]) -> sp.Expr:
+    def expression(
+        self, quantity: str, combination: Combination, observed: frozenset[str]
+    ) -> sp.Expr:
         """The array-form expression predicting ``quantity`` from observed quantities and
         inputs, with every spec in the combination in its chosen form."""
         definitions = {}
@@ -179,7 +202,9 @@ class SpecGraph:
                     definitions[name] = expr
         return compose(definitions.pop(quantity), definitions)
 
-    def predictor(self, quantity: str, combination: Combination, observed: frozenset[str]) -> Predictor:
+    def predictor(
+        self, quantity: str, combination: Combination, observed: frozenset[str]
+    ) -> Predictor:
         """Compiled ``(value, bound)`` of ``quantity`` from the observed quantities and inputs,
         with every spec in the combination in its chosen form."""
         key = (quantity, combination, observed)

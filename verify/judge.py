@@ -19,7 +19,16 @@ from . import tolerance
 from .graph import Combination, SpecGraph
 from .targets.protocol import NotAnArray, Raised
 
-__all__ = ["ContractViolation", "Finding", "QuantityRaised", "Raised", "Record", "compare", "ensure_unchanged", "judge"]
+__all__ = [
+    "ContractViolation",
+    "Finding",
+    "QuantityRaised",
+    "Raised",
+    "Record",
+    "compare",
+    "ensure_unchanged",
+    "judge",
+]
 
 
 class ContractViolation(Exception):
@@ -27,12 +36,18 @@ class ContractViolation(Exception):
     inputs, or gave different answers to the same question."""
 
 
-def ensure_unchanged(given: Mapping[str, np.ndarray], pristine: Mapping[str, np.ndarray], phase: str) -> None:
+def ensure_unchanged(
+    given: Mapping[str, np.ndarray], pristine: Mapping[str, np.ndarray], phase: str
+) -> None:
     """Raise :class:`ContractViolation` if the target wrote into an array it was handed."""
     for name, array in given.items():
         before = pristine[name]
         if np.shape(array) != np.shape(before) or not np.array_equal(array, before, equal_nan=True):
-            changed = int(np.sum(np.asarray(array) != before)) if np.shape(array) == np.shape(before) else "all"
+            changed = (
+                int(np.sum(np.asarray(array) != before))
+                if np.shape(array) == np.shape(before)
+                else "all"
+            )
             raise ContractViolation(
                 f"the target modified its input {name} in place during {phase} ({changed} of "
                 f"{np.size(before)} entries changed); inputs must be left as they were given"
@@ -110,7 +125,9 @@ def _narrower(given: np.dtype, observed: np.dtype) -> bool:
     return bool(np.finfo(observed).eps > np.finfo(given).eps)
 
 
-def compare(observed: Any, predicted: np.ndarray, bound: np.ndarray, record: Record, name: str) -> Comparison:
+def compare(
+    observed: Any, predicted: np.ndarray, bound: np.ndarray, record: Record, name: str
+) -> Comparison:
     """The worst entry of ``|observed - predicted|`` relative to the tolerance of the dtype the
     target was given (an answer in a narrower dtype than its inputs fails as such: judging it at
     the looser tolerance of the dtype it chose would let it pick its own tolerance)."""
@@ -119,23 +136,28 @@ def compare(observed: Any, predicted: np.ndarray, bound: np.ndarray, record: Rec
     observed_array = np.asarray(observed)
     if observed_array.shape != np.shape(predicted):
         return Comparison(
-            float("inf"), float("inf"),
+            float("inf"),
+            float("inf"),
             f"{name} has shape {observed_array.shape}; the equation gives {np.shape(predicted)}",
         )
     if observed_array.dtype.kind not in "fc":
         return Comparison(
-            float("inf"), float("inf"),
+            float("inf"),
+            float("inf"),
             f"{name} has dtype {observed_array.dtype}; the equation gives real numbers ({record.dtype} inputs)",
         )
     if _narrower(record.dtype, observed_array.dtype):
         return Comparison(
-            float("inf"), float("inf"),
+            float("inf"),
+            float("inf"),
             f"{name} came back as {observed_array.dtype} for {record.dtype} inputs: the answer is narrower "
             f"than its inputs (compute and return in {record.dtype})",
         )
     values = observed_array.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
-        allowed = tolerance.SAFETY * np.where(np.isnan(bound), np.inf, bound) + tolerance.floor(record.dtype)
+        allowed = tolerance.SAFETY * np.where(np.isnan(bound), np.inf, bound) + tolerance.floor(
+            record.dtype
+        )
         error = np.abs(values - predicted)
         both_nan = np.isnan(values) & np.isnan(predicted)
         same_inf = np.isinf(values) & (values == predicted)
@@ -164,8 +186,15 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
     unusable = {q for q in record.observed if isinstance(record.values.get(q), NotAnArray)}
     own = [q for q in graph.defines(spec_id) if q in unusable]
     if own:
-        return Finding(observable=True, passed=False, ratio=float("inf"), abs_error=float("inf"),
-                       detail=f"{own[0]} is {record.values[own[0]]} ({record.label})", quantity=own[0], record=record)
+        return Finding(
+            observable=True,
+            passed=False,
+            ratio=float("inf"),
+            abs_error=float("inf"),
+            detail=f"{own[0]} is {record.values[own[0]]} ({record.label})",
+            quantity=own[0],
+            record=record,
+        )
     if unusable:
         record = dataclasses.replace(record, observed=record.observed - unusable)
     checked, through = checked_quantities(graph, spec_id, record.observed)
@@ -210,7 +239,9 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
     )
 
 
-def checked_quantities(graph: SpecGraph, spec_id: str, observed: frozenset[str]) -> tuple[list[str], str | None]:
+def checked_quantities(
+    graph: SpecGraph, spec_id: str, observed: frozenset[str]
+) -> tuple[list[str], str | None]:
     """The observed quantities a spec is judged by: its own, else the closest downstream one
     (returned second as well, as the quantity it is checked through)."""
     direct = [q for q in graph.defines(spec_id) if q in observed]
@@ -227,8 +258,13 @@ def checked_quantities(graph: SpecGraph, spec_id: str, observed: frozenset[str])
     return [closest], closest
 
 
-def _compare_combination(graph: SpecGraph, combination: Combination, checked: list[str],
-                         record: Record, values: Mapping[str, Any]) -> Comparison:
+def _compare_combination(
+    graph: SpecGraph,
+    combination: Combination,
+    checked: list[str],
+    record: Record,
+    values: Mapping[str, Any],
+) -> Comparison:
     worst: Comparison | None = None
     for quantity in checked:
         predicted, bound = graph.predictor(quantity, combination, record.observed)(values)

@@ -34,7 +34,10 @@ def _elementwise(function: Any) -> Any:
 
 
 _SHIM = SimpleNamespace(
-    mpf=mpmath.mpf, sqrt=_elementwise(mpmath.sqrt), exp=_elementwise(mpmath.exp), log=_elementwise(mpmath.log),
+    mpf=mpmath.mpf,
+    sqrt=_elementwise(mpmath.sqrt),
+    exp=_elementwise(mpmath.exp),
+    log=_elementwise(mpmath.log),
 )
 
 
@@ -50,13 +53,17 @@ def _to_mp(value: Any) -> Any:
 def _compiled(expr: sp.Expr) -> tuple[tuple[str, ...], Any]:
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     printer = MpmathPrinter({"allow_unknown_functions": True, "fully_qualified_modules": True})
-    source = f"def exact({', '.join(s.name for s in symbols)}):\n    return {printer.doprint(expr)}\n"
+    source = (
+        f"def exact({', '.join(s.name for s in symbols)}):\n    return {printer.doprint(expr)}\n"
+    )
     namespace: dict[str, Any] = {"mpmath": _SHIM, "ReduceAxis": _reduce_axis}
     exec(compile(source, "<eqconform-exact>", "exec"), namespace)  # noqa: S102 - our own generated code
     return tuple(s.name for s in symbols), namespace["exact"]
 
 
-def exact(expr: sp.Expr, values: Mapping[str, Any], sizes: Mapping[str, int] | None = None) -> np.ndarray | None:
+def exact(
+    expr: sp.Expr, values: Mapping[str, Any], sizes: Mapping[str, int] | None = None
+) -> np.ndarray | None:
     """The array-form ``expr`` evaluated at :data:`DIGITS` digits, as an object array of
     ``mpf``; ``None`` when the inputs are too large to evaluate exactly."""
     names, function = _compiled(expr)

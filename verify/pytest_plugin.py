@@ -29,7 +29,13 @@ import pytest
 if TYPE_CHECKING:  # pragma: no cover
     from eqconform.verify.results import Result
 
-__all__ = ["EqconformCheck", "EqconformCollector", "EqconformXfailWarning", "pytest_addoption", "pytest_configure"]
+__all__ = [
+    "EqconformCheck",
+    "EqconformCollector",
+    "EqconformXfailWarning",
+    "pytest_addoption",
+    "pytest_configure",
+]
 
 _DEFAULT_TARGET = "numpy"
 _DEFAULT_MAX_EXAMPLES = 100
@@ -41,47 +47,110 @@ class EqconformXfailWarning(pytest.PytestWarning):
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("eqconform", "eqconform: check implementations against the equations of their documents")
-    group.addoption("--eqconform", action="store_true", default=False,
-                    help="add one test per (spec, target) checked by eqconform")
-    group.addoption("--eqconform-target", action="append", default=[], metavar="T",
-                    help="a target to check, as for `eqconform report --target` (numpy, torch, jax, "
-                    "mytorch:PATH, python:MODULE:ATTR, file:PATH.py:ATTR); repeatable; default numpy "
-                    "or the ini option eqconform_targets")
-    group.addoption("--eqconform-spec", action="append", default=[], metavar="PATTERN",
-                    help="spec id, family (adam) or shell pattern (layernorm.grad_*); repeatable; default all")
-    group.addoption("--eqconform-max-examples", type=int, default=None, metavar="N",
-                    help=f"Hypothesis examples per check (default {_DEFAULT_MAX_EXAMPLES}, or the profile's)")
-    group.addoption("--eqconform-seed", type=int, default=None, metavar="S",
-                    help="seed of the searches (default: a new one per session, shown in the header)")
-    group.addoption("--eqconform-derandomize", action="store_true", default=False,
-                    help="use the fixed seed 0, as `eqconform report` does by default")
-    group.addoption("--eqconform-profile", default=None, metavar="NAME",
-                    help="take the number of examples from the registered Hypothesis profile NAME")
-    group.addoption("--eqconform-xfail", default=None, metavar="FILE",
-                    help="a file of check ids expected to fail, one per line, each with '# reason'")
-    group.addoption("--eqconform-examples-dir", default=None, metavar="DIR",
-                    help=f"where counterexamples are remembered and replayed from (default {_DEFAULT_EXAMPLES_DIR} "
-                    "under the rootdir)")
-    group.addoption("--eqconform-no-examples-db", action="store_true", default=False,
-                    help="neither replay nor remember counterexamples")
-    parser.addini("eqconform_targets", "targets for --eqconform when --eqconform-target is not given",
-                  type="linelist", default=[])
-    parser.addini("eqconform_specs", "spec patterns for --eqconform when --eqconform-spec is not given",
-                  type="linelist", default=[])
+    group = parser.getgroup(
+        "eqconform", "eqconform: check implementations against the equations of their documents"
+    )
+    group.addoption(
+        "--eqconform",
+        action="store_true",
+        default=False,
+        help="add one test per (spec, target) checked by eqconform",
+    )
+    group.addoption(
+        "--eqconform-target",
+        action="append",
+        default=[],
+        metavar="T",
+        help="a target to check, as for `eqconform report --target` (numpy, torch, jax, "
+        "mytorch:PATH, python:MODULE:ATTR, file:PATH.py:ATTR); repeatable; default numpy "
+        "or the ini option eqconform_targets",
+    )
+    group.addoption(
+        "--eqconform-spec",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="spec id, family (adam) or shell pattern (layernorm.grad_*); repeatable; default all",
+    )
+    group.addoption(
+        "--eqconform-max-examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"Hypothesis examples per check (default {_DEFAULT_MAX_EXAMPLES}, or the profile's)",
+    )
+    group.addoption(
+        "--eqconform-seed",
+        type=int,
+        default=None,
+        metavar="S",
+        help="seed of the searches (default: a new one per session, shown in the header)",
+    )
+    group.addoption(
+        "--eqconform-derandomize",
+        action="store_true",
+        default=False,
+        help="use the fixed seed 0, as `eqconform report` does by default",
+    )
+    group.addoption(
+        "--eqconform-profile",
+        default=None,
+        metavar="NAME",
+        help="take the number of examples from the registered Hypothesis profile NAME",
+    )
+    group.addoption(
+        "--eqconform-xfail",
+        default=None,
+        metavar="FILE",
+        help="a file of check ids expected to fail, one per line, each with '# reason'",
+    )
+    group.addoption(
+        "--eqconform-examples-dir",
+        default=None,
+        metavar="DIR",
+        help=f"where counterexamples are remembered and replayed from (default {_DEFAULT_EXAMPLES_DIR} "
+        "under the rootdir)",
+    )
+    group.addoption(
+        "--eqconform-no-examples-db",
+        action="store_true",
+        default=False,
+        help="neither replay nor remember counterexamples",
+    )
+    parser.addini(
+        "eqconform_targets",
+        "targets for --eqconform when --eqconform-target is not given",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
+        "eqconform_specs",
+        "spec patterns for --eqconform when --eqconform-spec is not given",
+        type="linelist",
+        default=[],
+    )
     parser.addini("eqconform_max_examples", "Hypothesis examples per eqconform check", default="")
-    parser.addini("eqconform_xfail", "xfail file for --eqconform (relative to the rootdir)", default="")
-    parser.addini("eqconform_examples_dir", "example database of --eqconform (relative to the rootdir)", default="")
+    parser.addini(
+        "eqconform_xfail", "xfail file for --eqconform (relative to the rootdir)", default=""
+    )
+    parser.addini(
+        "eqconform_examples_dir",
+        "example database of --eqconform (relative to the rootdir)",
+        default="",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "eqconform: a conformance check by eqconform (one spec on one target)")
+    config.addinivalue_line(
+        "markers", "eqconform: a conformance check by eqconform (one spec on one target)"
+    )
     if not config.getoption("eqconform", default=False):
         return
     config.pluginmanager.register(_Checks(config), "eqconform-checks")
 
 
 # --------------------------------------------------------------------------- configuration
+
 
 def _usage(message: str) -> pytest.UsageError:
     return pytest.UsageError(f"eqconform: {message}")
@@ -95,7 +164,9 @@ def _parse_xfail(path: Any) -> dict[str, tuple[str, int]]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise _usage(f"cannot read the xfail file {str(path)!r}: {error.strerror or error}") from None
+        raise _usage(
+            f"cannot read the xfail file {str(path)!r}: {error.strerror or error}"
+        ) from None
     expected: dict[str, tuple[str, int]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -119,7 +190,9 @@ class _Checks:
 
         option = config.getoption
         root = Path(config.rootpath)
-        self.references = list(option("eqconform_target") or config.getini("eqconform_targets") or [_DEFAULT_TARGET])
+        self.references = list(
+            option("eqconform_target") or config.getini("eqconform_targets") or [_DEFAULT_TARGET]
+        )
         patterns = list(option("eqconform_spec") or config.getini("eqconform_specs") or [])
         self.max_examples = self._max_examples(config)
         if option("eqconform_seed") is not None:
@@ -135,12 +208,19 @@ class _Checks:
         if not option("eqconform_no_examples_db"):
             given = option("eqconform_examples_dir")
             ini = config.getini("eqconform_examples_dir")
-            self.examples_dir = (Path(given) if given else root / (ini or _DEFAULT_EXAMPLES_DIR)).absolute()
+            self.examples_dir = (
+                Path(given) if given else root / (ini or _DEFAULT_EXAMPLES_DIR)
+            ).absolute()
         try:
-            self.session = Session(RunOptions(
-                targets=tuple(self.references), specs=tuple(patterns), max_examples=self.max_examples,
-                seed=self.seed, examples_dir=str(self.examples_dir) if self.examples_dir is not None else None,
-            ))
+            self.session = Session(
+                RunOptions(
+                    targets=tuple(self.references),
+                    specs=tuple(patterns),
+                    max_examples=self.max_examples,
+                    seed=self.seed,
+                    examples_dir=str(self.examples_dir) if self.examples_dir is not None else None,
+                )
+            )
         except SessionError as error:
             raise _usage(str(error)) from None
         self.specs = self.session.checked
@@ -166,8 +246,10 @@ class _Checks:
             try:
                 given = settings.get_profile(profile).max_examples
             except InvalidArgument:
-                raise _usage(f"no Hypothesis profile {profile!r} is registered "
-                             "(register it with settings.register_profile in a conftest.py)") from None
+                raise _usage(
+                    f"no Hypothesis profile {profile!r} is registered "
+                    "(register it with settings.register_profile in a conftest.py)"
+                ) from None
         if given is None and config.getini("eqconform_max_examples"):
             text = config.getini("eqconform_max_examples")
             try:
@@ -184,10 +266,20 @@ class _Checks:
             target.close()
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
-        database = f"counterexamples remembered in {self.examples_dir}" if self.examples_dir else "no example database"
-        repeat = f" (repeat with --eqconform-seed {self.seed})" if self.seed_origin == "random" else ""
-        return [(f"eqconform: {len(self.specs)} specs on {', '.join(self.references)}; "
-                 f"{self.max_examples} examples per check, seed {self.seed}{repeat}; {database}")]
+        database = (
+            f"counterexamples remembered in {self.examples_dir}"
+            if self.examples_dir
+            else "no example database"
+        )
+        repeat = (
+            f" (repeat with --eqconform-seed {self.seed})" if self.seed_origin == "random" else ""
+        )
+        return [
+            (
+                f"eqconform: {len(self.specs)} specs on {', '.join(self.references)}; "
+                f"{self.max_examples} examples per check, seed {self.seed}{repeat}; {database}"
+            )
+        ]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
@@ -197,7 +289,10 @@ class _Checks:
         report = yield
         if isinstance(collector, pytest.Session) and not report.failed:
             report.result.append(
-                EqconformCollector.from_parent(collector, name="eqconform", nodeid="eqconform", checks=self))
+                EqconformCollector.from_parent(
+                    collector, name="eqconform", nodeid="eqconform", checks=self
+                )
+            )
         return report
 
     @pytest.hookimpl(wrapper=True)
@@ -205,13 +300,19 @@ class _Checks:
         # A skipped check is listed (-rs) under its id rather than at the line of this plugin
         # that skipped it.
         report = yield
-        if (isinstance(item, EqconformCheck) and report.skipped and not hasattr(report, "wasxfail")
-                and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3):
+        if (
+            isinstance(item, EqconformCheck)
+            and report.skipped
+            and not hasattr(report, "wasxfail")
+            and isinstance(report.longrepr, tuple)
+            and len(report.longrepr) == 3
+        ):
             report.longrepr = (item.nodeid, None, report.longrepr[2])
         return report
 
 
 # --------------------------------------------------------------------------- nodes
+
 
 class EqconformCollector(pytest.Collector):
     """The parent of the checks (node id ``eqconform``)."""
@@ -225,8 +326,9 @@ class EqconformCollector(pytest.Collector):
 
         checks = self.checks
         items = [
-            EqconformCheck.from_parent(self, name=f"{spec.id}[{reference}]", spec=spec, target=target,
-                                       checks=checks)
+            EqconformCheck.from_parent(
+                self, name=f"{spec.id}[{reference}]", spec=spec, target=target, checks=checks
+            )
             for spec in checks.specs
             for reference, target in zip(checks.references, checks.targets)
         ]
@@ -237,9 +339,14 @@ class EqconformCollector(pytest.Collector):
         for unknown in (check_id for check_id in checks.xfail if check_id not in ids):
             example = min(ids) if ids else "adam.update[numpy]"
             warnings.warn_explicit(
-                EqconformXfailWarning(f"{unknown!r} matches no eqconform check of this run (ids look like "
-                                      f"{example!r})"),
-                EqconformXfailWarning, filename=str(checks.xfail_file), lineno=checks.xfail[unknown][1])
+                EqconformXfailWarning(
+                    f"{unknown!r} matches no eqconform check of this run (ids look like "
+                    f"{example!r})"
+                ),
+                EqconformXfailWarning,
+                filename=str(checks.xfail_file),
+                lineno=checks.xfail[unknown][1],
+            )
         return items
 
 
@@ -263,13 +370,18 @@ class EqconformCheck(pytest.Item):
         self.add_marker("eqconform")
 
     def runtest(self) -> None:
-        from eqconform.verify.results import Outcome
         from eqconform.verify import engine
+        from eqconform.verify.results import Outcome
 
         self.target.begin(self.spec.id, self.checks.session.options.timeout)
-        result = self.checks.session.with_reproduce(engine.check(self.spec, self.target, self.checks.options))
+        result = self.checks.session.with_reproduce(
+            engine.check(self.spec, self.target, self.checks.options)
+        )
         self.result = result
-        self.user_properties += [("eqconform_outcome", result.outcome.value), ("eqconform_examples", result.examples)]
+        self.user_properties += [
+            ("eqconform_outcome", result.outcome.value),
+            ("eqconform_examples", result.examples),
+        ]
         if result.variant:
             self.user_properties.append(("eqconform_variant", result.variant))
         if result.outcome is Outcome.SKIP:
@@ -290,20 +402,37 @@ class EqconformCheck(pytest.Item):
 
         spec = self.spec
         if result.outcome is Outcome.ERROR:
-            lines = [(f"{self.name}: ERROR of the target (it could not be checked; this is not a mismatch "
-                      "with the equation)")]
+            lines = [
+                (
+                    f"{self.name}: ERROR of the target (it could not be checked; this is not a mismatch "
+                    "with the equation)"
+                )
+            ]
         else:
             lines = [f"{self.name}: the implementation does not follow the equation"]
-        lines += [f"  {spec.title}", f"  {spec.source.cite()}", *(f"  {line}" for line in _equation(spec))]
+        lines += [
+            f"  {spec.title}",
+            f"  {spec.source.cite()}",
+            *(f"  {line}" for line in _equation(spec)),
+        ]
         if result.variant:
             lines.append(f"  it follows: {result.variant}")
         lines += ["", result.message or "(no message)"]
         if result.counterexample:
-            lines += ["", "Minimal counterexample:", *(f"    {line}" for line in result.counterexample.splitlines())]
+            lines += [
+                "",
+                "Minimal counterexample:",
+                *(f"    {line}" for line in result.counterexample.splitlines()),
+            ]
         lines += ["", "Reproduce:", f"    {self._reproduce(result)}"]
-        lines.append(f"    (settings: seed {self.checks.seed}, {self.checks.max_examples} examples; "
-                     + (f"example database {self.checks.examples_dir})" if self.checks.examples_dir
-                        else "no example database)"))
+        lines.append(
+            f"    (settings: seed {self.checks.seed}, {self.checks.max_examples} examples; "
+            + (
+                f"example database {self.checks.examples_dir})"
+                if self.checks.examples_dir
+                else "no example database)"
+            )
+        )
         return "\n".join(lines)
 
     def _reproduce(self, result: Result) -> str:
@@ -319,8 +448,13 @@ def _equation(spec: Any) -> list[str]:
     if spec.statement:
         lines = [spec.statement]
     else:
-        lines = [f"{sympy.sstr(lhs)} = {sympy.sstr(rhs)}" for lhs, rhs in spec.canonical.relations.items()]
+        lines = [
+            f"{sympy.sstr(lhs)} = {sympy.sstr(rhs)}"
+            for lhs, rhs in spec.canonical.relations.items()
+        ]
     if len(spec.variants) > 1:
-        others = ", ".join(f"{v.id}{'' if v.accepted else ' (known deviation)'}" for v in spec.variants[1:])
+        others = ", ".join(
+            f"{v.id}{'' if v.accepted else ' (known deviation)'}" for v in spec.variants[1:]
+        )
         lines[0] += f"    [variant {spec.canonical.id}; also documented: {others}]"
     return lines

@@ -204,15 +204,21 @@ class Report:
         MathML, so those read back empty; everything else round-trips."""
         return cls(
             meta=dict(data.get("meta") or {}),
-            targets=tuple(TargetSummary(t["name"], t.get("description", ""), t.get("defaults") or {})
-                          for t in data.get("targets") or ()),
+            targets=tuple(
+                TargetSummary(t["name"], t.get("description", ""), t.get("defaults") or {})
+                for t in data.get("targets") or ()
+            ),
             specs=tuple(_spec_from_dict(spec) for spec in data.get("specs") or ()),
-            proofs=tuple(ProofRecord(**{**proof, "specs": tuple(proof.get("specs") or ())})
-                         for proof in data.get("proofs") or ()),
+            proofs=tuple(
+                ProofRecord(**{**proof, "specs": tuple(proof.get("specs") or ())})
+                for proof in data.get("proofs") or ()
+            ),
             results=tuple(_result_from_dict(result) for result in data["results"]),
             errata=tuple(dict(entry) for entry in data.get("errata") or ()),
-            documented_defaults={component: {name: tuple(value) for name, value in values.items()}
-                                 for component, values in (data.get("documented_defaults") or {}).items()},
+            documented_defaults={
+                component: {name: tuple(value) for name, value in values.items()}
+                for component, values in (data.get("documented_defaults") or {}).items()
+            },
             baseline=data.get("baseline"),
         )
 
@@ -254,10 +260,14 @@ def _result_from_dict(data: Mapping[str, Any]) -> Result:
 
 def _spec_from_dict(data: Mapping[str, Any]) -> SpecSummary:
     return SpecSummary(
-        id=data["id"], title=data.get("title", ""), component=data.get("component", ""),
+        id=data["id"],
+        title=data.get("title", ""),
+        component=data.get("component", ""),
         source=data.get("source", ""),
         symbols=tuple(SymbolSummary(**symbol) for symbol in data.get("symbols") or ()),
-        variants=tuple(VariantSummary(**{"mathml": "", **variant}) for variant in data.get("variants") or ()),
+        variants=tuple(
+            VariantSummary(**{"mathml": "", **variant}) for variant in data.get("variants") or ()
+        ),
     )
 
 

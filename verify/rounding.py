@@ -69,7 +69,9 @@ def _positive_part(value: sp.Expr) -> sp.Expr:
     return (value + sp.Abs(value)) / 2
 
 
-def error_bound_program(expr: sp.Expr, recomputable: Mapping[sp.Symbol, sp.Expr] | None = None) -> BoundProgram:
+def error_bound_program(
+    expr: sp.Expr, recomputable: Mapping[sp.Symbol, sp.Expr] | None = None
+) -> BoundProgram:
     """A program bounding ``|computed - exact|`` for ``expr`` in array form.
 
     ``recomputable`` maps leaves that are intermediate quantities to their expressions in the
@@ -79,8 +81,12 @@ def error_bound_program(expr: sp.Expr, recomputable: Mapping[sp.Symbol, sp.Expr]
     return bound_program((expr,), recomputable=recomputable)
 
 
-def bound_program(expressions: Sequence[sp.Expr], *, recomputable: Mapping[sp.Symbol, sp.Expr] | None = None,
-                  leaf_errors: Mapping[sp.Symbol, sp.Expr] | None = None) -> BoundProgram:
+def bound_program(
+    expressions: Sequence[sp.Expr],
+    *,
+    recomputable: Mapping[sp.Symbol, sp.Expr] | None = None,
+    leaf_errors: Mapping[sp.Symbol, sp.Expr] | None = None,
+) -> BoundProgram:
     """One program bounding the errors of several expressions (sharing the analysis of their
     common nodes). ``recomputable`` is as for :func:`error_bound_program`; ``leaf_errors`` gives
     leaves an error of their own (an input the checker computed, with the bound of that
@@ -152,7 +158,9 @@ class _Builder:
             return sp.Integer(0) if expr.is_integer else u * sp.Abs(expr)
         if isinstance(expr, sp.Add):
             terms = expr.args
-            return sp.Add(*(self.error(t) for t in terms)) + (len(terms) - 1) * u * sp.Add(*(self._abs(t) for t in terms))
+            return sp.Add(*(self.error(t) for t in terms)) + (len(terms) - 1) * u * sp.Add(
+                *(self._abs(t) for t in terms)
+            )
         if isinstance(expr, sp.Mul):
             magnitudes = [self._abs(f) for f in expr.args]
             widened = sp.Mul(*(m + self.error(f) for m, f in zip(magnitudes, expr.args)))
@@ -161,7 +169,9 @@ class _Builder:
             return self._power(expr)
         if isinstance(expr, ReduceAxis):
             body, axis, size = expr.args
-            return ReduceAxis(self.error(body), axis, size) + (size - 1) * u * ReduceAxis(self._abs(body), axis, size)
+            return ReduceAxis(self.error(body), axis, size) + (size - 1) * u * ReduceAxis(
+                self._abs(body), axis, size
+            )
         if isinstance(expr, sp.Abs):
             return self.error(expr.args[0])
         raise NotImplementedError(f"no rounding-error rule for {type(expr).__name__}: {expr}")
@@ -176,7 +186,11 @@ class _Builder:
         body, axis = expr.args
         magnitude, error = self._abs(body), self.error(body)
         widened = CumProdAxis(magnitude + error, axis)
-        return widened - CumProdAxis(magnitude, axis) + u * (CumCountAxis(magnitude, axis) - 1) * widened
+        return (
+            widened
+            - CumProdAxis(magnitude, axis)
+            + u * (CumCountAxis(magnitude, axis) - 1) * widened
+        )
 
     def _power(self, expr: sp.Pow) -> sp.Expr:
         base, exponent = expr.args
@@ -190,10 +204,14 @@ class _Builder:
             positive = sp.Pow(base, -exponent, evaluate=False) if exponent != -1 else base
             return _reciprocal(self._abs(positive), self.error(positive))
         if exponent == sp.Rational(1, 2):
-            return error / (sp.sqrt(magnitude) + sp.sqrt(_positive_part(magnitude - error))) + u * sp.sqrt(magnitude + error)
+            return error / (
+                sp.sqrt(magnitude) + sp.sqrt(_positive_part(magnitude - error))
+            ) + u * sp.sqrt(magnitude + error)
         if exponent.is_Rational and exponent.q == 2:
             # b**(n/2) = (sqrt(b))**n: bound the root, then the integer power of it.
-            return self.error(sp.Pow(sp.Pow(base, sp.Rational(1, 2), evaluate=False), exponent.p, evaluate=False))
+            return self.error(
+                sp.Pow(sp.Pow(base, sp.Rational(1, 2), evaluate=False), exponent.p, evaluate=False)
+            )
         if exponent.is_Symbol and exponent.is_integer and exponent.is_positive:
             power = magnitude**exponent
             return power * ((1 + error / magnitude) ** exponent - 1) + (exponent + 1) * u * power

@@ -115,7 +115,9 @@ class SearchSummary:
         self.observable_examples += 1
         self.through = self.through or finding.through
         if finding.passed:
-            self.variants = set(finding.variants) if self.variants is None else self.variants & finding.variants
+            self.variants = (
+                set(finding.variants) if self.variants is None else self.variants & finding.variants
+            )
         if self.worst is None or finding.ratio > self.worst.ratio:
             self.worst = finding
 

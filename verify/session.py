@@ -32,7 +32,14 @@ from eqconform.specs import CLAIMS, DOCUMENTED_DEFAULTS, ERRATA, UnknownSpecErro
 from eqconform.specs.model import Claim, Spec
 
 from .isolation import DEFAULT_TIMEOUT
-from .sandbox import SANDBOX_MODES, Confinement, SandboxUnavailable, confinements, hidden_paths, target_path
+from .sandbox import (
+    SANDBOX_MODES,
+    Confinement,
+    SandboxUnavailable,
+    confinements,
+    hidden_paths,
+    target_path,
+)
 from .search import DEFAULT_EXAMPLES_DIR, SearchSettings, examples_database
 
 if TYPE_CHECKING:
@@ -75,8 +82,14 @@ class RunOptions:
         # messages; the pytest plugin and the Python API have only this).
         if not self.targets:
             raise SessionError("no target to check")
-        if isinstance(self.max_examples, bool) or not isinstance(self.max_examples, int) or self.max_examples < 1:
-            raise SessionError(f"the number of examples must be a whole number of at least 1, got {self.max_examples!r}")
+        if (
+            isinstance(self.max_examples, bool)
+            or not isinstance(self.max_examples, int)
+            or self.max_examples < 1
+        ):
+            raise SessionError(
+                f"the number of examples must be a whole number of at least 1, got {self.max_examples!r}"
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise SessionError(f"the seed must be a whole number of 0 or more, got {self.seed!r}")
         if self.profile not in PROFILES:
@@ -84,13 +97,25 @@ class RunOptions:
         if not self.timeout > 0:
             raise SessionError(f"the time limit must be more than 0 seconds, got {self.timeout!r}")
         if self.sandbox not in SANDBOX_MODES:
-            raise SessionError(f"unknown sandbox mode {self.sandbox!r} (known: {', '.join(SANDBOX_MODES)})")
+            raise SessionError(
+                f"unknown sandbox mode {self.sandbox!r} (known: {', '.join(SANDBOX_MODES)})"
+            )
 
     def reproduce(self, spec_id: str, reference: str) -> str:
         """The command that runs one check again with every option that decides its verdict
         (options left at their defaults are left out)."""
-        words = ["eqconform", "report", "--target", reference, "--spec", spec_id,
-                 "--seed", str(self.seed), "--max-examples", str(self.max_examples)]
+        words = [
+            "eqconform",
+            "report",
+            "--target",
+            reference,
+            "--spec",
+            spec_id,
+            "--seed",
+            str(self.seed),
+            "--max-examples",
+            str(self.max_examples),
+        ]
         if self.profile != "default":
             words += ["--profile", self.profile]
         if self.timeout != DEFAULT_TIMEOUT:
@@ -187,9 +212,12 @@ class Session:
     def settings(self) -> SearchSettings:
         """The search settings of every check (the example database opened here)."""
         examples = self.options.examples_dir
-        return SearchSettings(max_examples=self.options.max_examples, seed=self.options.seed,
-                              profile=self.options.profile,
-                              database=None if examples is None else examples_database(Path(examples)))
+        return SearchSettings(
+            max_examples=self.options.max_examples,
+            seed=self.options.seed,
+            profile=self.options.profile,
+            database=None if examples is None else examples_database(Path(examples)),
+        )
 
     def isolation(self) -> str:
         """One line for the report: what confined the audited code."""
@@ -205,7 +233,9 @@ class Session:
 
         if result.outcome not in (Outcome.FAIL, Outcome.ERROR):
             return result
-        reference = next((plan.reference for plan in self.targets if plan.name == result.target), result.target)
+        reference = next(
+            (plan.reference for plan in self.targets if plan.name == result.target), result.target
+        )
         return dataclasses.replace(result, reproduce=self.options.reproduce(result.spec, reference))
 
     # ------------------------------------------------------------------ running
@@ -216,10 +246,16 @@ class Session:
         process (the pytest plugin, :func:`~eqconform.verify.checks.check_case`). Close them."""
         from .remote import RemoteTarget
 
-        confined = confinements([plan.reference for plan in self.targets], mode=self.options.sandbox,
-                                memory_limit=DEFAULT_MEMORY_LIMIT, hidden=self.hidden)
-        return [RemoteTarget(plan.reference, plan.name, plan.description, confinement)
-                for plan, confinement in zip(self.targets, confined)]
+        confined = confinements(
+            [plan.reference for plan in self.targets],
+            mode=self.options.sandbox,
+            memory_limit=DEFAULT_MEMORY_LIMIT,
+            hidden=self.hidden,
+        )
+        return [
+            RemoteTarget(plan.reference, plan.name, plan.description, confinement)
+            for plan, confinement in zip(self.targets, confined)
+        ]
 
     def run(self, progress: Callable[[Result], None] | None = None) -> RunRecord:
         """Check every chosen spec on every target. Ctrl-C (or SIGTERM turned into it) ends the
@@ -241,12 +277,21 @@ class Session:
 
                 targets = [resolve_target(plan.reference) for plan in self.targets]
                 engine.run(self.checked, targets, self.settings(), keep)
-                record.defaults = {target.name: engine.target_defaults(target) for target in targets}
+                record.defaults = {
+                    target.name: engine.target_defaults(target) for target in targets
+                }
             else:
-                results = run_isolated(self.checked, [(plan.reference, plan.name) for plan in self.targets],
-                                       self.settings(), timeout=self.options.timeout, progress=keep,
-                                       defaults=record.defaults, memory_limit=DEFAULT_MEMORY_LIMIT,
-                                       sandbox=self.options.sandbox, hidden=self.hidden)
+                results = run_isolated(
+                    self.checked,
+                    [(plan.reference, plan.name) for plan in self.targets],
+                    self.settings(),
+                    timeout=self.options.timeout,
+                    progress=keep,
+                    defaults=record.defaults,
+                    memory_limit=DEFAULT_MEMORY_LIMIT,
+                    sandbox=self.options.sandbox,
+                    hidden=self.hidden,
+                )
                 record.results = [self.with_reproduce(result) for result in results]
         except (KeyboardInterrupt, RunInterrupted) as stop:
             if isinstance(stop, RunInterrupted):
@@ -254,8 +299,13 @@ class Session:
             record.interrupted = True
         return record
 
-    def report(self, record: RunRecord, proofs: Sequence[ProofRecord], *,
-               meta: Mapping[str, Any] | None = None) -> Report:
+    def report(
+        self,
+        record: RunRecord,
+        proofs: Sequence[ProofRecord],
+        *,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Report:
         """The report of ``record``: the chosen specs, the targets, the results, the proofs and
         the errata; ``meta`` adds to the run's settings (status, seconds, command)."""
         from eqconform.reports.build import build_report
@@ -264,7 +314,10 @@ class Session:
 
         return build_report(
             self.specs,
-            [TargetSummary(plan.name, plan.description, record.defaults.get(plan.name, {})) for plan in self.targets],
+            [
+                TargetSummary(plan.name, plan.description, record.defaults.get(plan.name, {}))
+                for plan in self.targets
+            ],
             record.results,
             proofs,
             self.errata,
@@ -276,5 +329,11 @@ class Session:
         # The status (INCOMPLETE: ...) leads, so that no reader of report.json misses it.
         status = {"status": meta["status"]} if meta.get("status") else {}
         rest = {key: value for key, value in meta.items() if key != "status"}
-        return {**status, "seed": self.options.seed, "max_examples": self.options.max_examples,
-                "profile": self.options.profile, "isolation": self.isolation(), **rest}
+        return {
+            **status,
+            "seed": self.options.seed,
+            "max_examples": self.options.max_examples,
+            "profile": self.options.profile,
+            "isolation": self.isolation(),
+            **rest,
+        }

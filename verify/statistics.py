@@ -45,7 +45,13 @@ EFFECT = 0.05
 
 
 def _log_pmf(k: int, n: int, log_p: float, log_q: float) -> float:
-    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q
+    return (
+        math.lgamma(n + 1)
+        - math.lgamma(k + 1)
+        - math.lgamma(n - k + 1)
+        + k * log_p
+        + (n - k) * log_q
+    )
 
 
 def _tail(k: int, n: int, p: float, upper: bool) -> float:
@@ -110,7 +116,9 @@ def normal_quantile(probability: float) -> float:
     return high
 
 
-def power_against_shift(trials: int, probability: float, shift: float = DETECTABLE_SHIFT, alpha: float = ALPHA) -> float:
+def power_against_shift(
+    trials: int, probability: float, shift: float = DETECTABLE_SHIFT, alpha: float = ALPHA
+) -> float:
     """Probability (normal approximation) that a two-sided level-``alpha`` binomial test on
     ``trials`` rejects when the true rate is ``probability + shift`` (the worse direction)."""
     critical = normal_quantile(alpha)
@@ -120,11 +128,15 @@ def power_against_shift(trials: int, probability: float, shift: float = DETECTAB
         if not 0 < shifted < 1:
             continue
         alternative_sd = math.sqrt(shifted * (1 - shifted) / trials)
-        powers.append(0.5 * math.erfc((critical * null_sd - abs(shift)) / (alternative_sd * math.sqrt(2))))
+        powers.append(
+            0.5 * math.erfc((critical * null_sd - abs(shift)) / (alternative_sd * math.sqrt(2)))
+        )
     return min(powers) if powers else 1.0
 
 
-def rate_test(name: str, what: str, successes: int, trials: int, probability: float) -> StatisticalTest:
+def rate_test(
+    name: str, what: str, successes: int, trials: int, probability: float
+) -> StatisticalTest:
     """The exact binomial test of ``successes`` (``what`` was counted) in ``trials`` against the
     spec's ``probability``, with its power against a rate off by :data:`DETECTABLE_SHIFT`."""
     test = binomial_test(successes, trials, probability)
@@ -140,12 +152,15 @@ def rate_test(name: str, what: str, successes: int, trials: int, probability: fl
 
 # --------------------------------------------------------------------------- moments
 
+
 def power_of_z_test(samples: int, effect: float = EFFECT, alpha: float = ALPHA) -> float:
     """Probability that a two-sided z-test on ``samples`` draws rejects a mean shifted by
     ``effect`` standard deviations of one draw."""
     shift = effect * math.sqrt(samples)
     critical = normal_quantile(alpha)
-    return 0.5 * math.erfc((critical - shift) / math.sqrt(2)) + 0.5 * math.erfc((critical + shift) / math.sqrt(2))
+    return 0.5 * math.erfc((critical - shift) / math.sqrt(2)) + 0.5 * math.erfc(
+        (critical + shift) / math.sqrt(2)
+    )
 
 
 def _z_test(name: str, statistic: str, z: float, samples: int) -> StatisticalTest:
@@ -165,7 +180,9 @@ def _z(observed: float, expected: float, sd: float) -> float:
     return (observed - expected) / sd if sd > 0 else (0.0 if observed == expected else math.inf)
 
 
-def mean_test(name: str, samples: np.ndarray, expected: float, variance: float | None = None) -> StatisticalTest:
+def mean_test(
+    name: str, samples: np.ndarray, expected: float, variance: float | None = None
+) -> StatisticalTest:
     """Sample mean against ``expected``; ``variance`` of one draw from the spec, else estimated."""
     values = np.asarray(samples, dtype=np.float64).ravel()
     count = values.size
@@ -173,12 +190,17 @@ def mean_test(name: str, samples: np.ndarray, expected: float, variance: float |
     spread = float(values.var(ddof=1)) if variance is None else float(variance)
     sd = math.sqrt(spread / count) if spread > 0 else 0.0
     source = "estimated from the sample" if variance is None else "from the spec"
-    return _z_test(name, f"mean {mean:.6g} over {count} draws; expected {expected:.6g}, sd of the mean {sd:.3g} ({source})",
-                   _z(mean, expected, sd), count)
+    return _z_test(
+        name,
+        f"mean {mean:.6g} over {count} draws; expected {expected:.6g}, sd of the mean {sd:.3g} ({source})",
+        _z(mean, expected, sd),
+        count,
+    )
 
 
-def variance_test(name: str, samples: np.ndarray, mean: float, variance: float,
-                  fourth_moment: float | None = None) -> StatisticalTest:
+def variance_test(
+    name: str, samples: np.ndarray, mean: float, variance: float, fourth_moment: float | None = None
+) -> StatisticalTest:
     """Mean squared deviation from the known ``mean`` against ``variance``. Its spread uses the
     fourth central moment from the spec when given (``E[(x - mean)^4]``), else the sample's."""
     deviations = (np.asarray(samples, dtype=np.float64).ravel() - mean) ** 2
@@ -191,16 +213,29 @@ def variance_test(name: str, samples: np.ndarray, mean: float, variance: float,
         spread = float(fourth_moment) - float(variance) ** 2
         source = "from the spec"
     sd = math.sqrt(spread / count) if spread > 0 else 0.0
-    return _z_test(name, f"variance {observed:.6g} over {count} draws; expected {variance:.6g}, sd {sd:.3g} ({source})",
-                   _z(observed, variance, sd), count)
+    return _z_test(
+        name,
+        f"variance {observed:.6g} over {count} draws; expected {variance:.6g}, sd {sd:.3g} ({source})",
+        _z(observed, variance, sd),
+        count,
+    )
 
 
-def covariance_test(name: str, first: np.ndarray, second: np.ndarray, means: tuple[float, float],
-                    covariance: float) -> StatisticalTest:
+def covariance_test(
+    name: str, first: np.ndarray, second: np.ndarray, means: tuple[float, float], covariance: float
+) -> StatisticalTest:
     """Mean product of deviations from the known means against ``covariance`` (spread estimated)."""
-    products = ((np.asarray(first, dtype=np.float64) - means[0]) * (np.asarray(second, dtype=np.float64) - means[1])).ravel()
+    products = (
+        (np.asarray(first, dtype=np.float64) - means[0])
+        * (np.asarray(second, dtype=np.float64) - means[1])
+    ).ravel()
     count = products.size
     observed = float(products.mean())
     sd = math.sqrt(float(products.var(ddof=1)) / count)
-    return _z_test(name, f"covariance {observed:.6g} over {count} pairs; expected {covariance:.6g}, sd {sd:.3g} "
-                   "(estimated from the sample)", _z(observed, covariance, sd), count)
+    return _z_test(
+        name,
+        f"covariance {observed:.6g} over {count} pairs; expected {covariance:.6g}, sd {sd:.3g} "
+        "(estimated from the sample)",
+        _z(observed, covariance, sd),
+        count,
+    )

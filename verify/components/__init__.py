@@ -26,7 +26,16 @@ __all__ = ["COMPONENTS", "CheckOutcome", "Component", "component_for"]
 COMPONENTS: dict[str, Component] = {
     component.name: component
     for component in (ADAM, ADAMW, LAYERNORM, LAYERNORM_EXAM, DROPOUT)
-    + (WEIGHT_DECAY, NOISE, LN_SCALING, DIFFUSION, ATTENTION, ARGMAX_ATTENTION, KERNEL_ATTENTION, AUTOENCODER)
+    + (
+        WEIGHT_DECAY,
+        NOISE,
+        LN_SCALING,
+        DIFFUSION,
+        ATTENTION,
+        ARGMAX_ATTENTION,
+        KERNEL_ATTENTION,
+        AUTOENCODER,
+    )
 }
 
 
@@ -34,4 +43,6 @@ def component_for(name: str) -> Component:
     try:
         return COMPONENTS[name]
     except KeyError:
-        raise LookupError(f"no component {name!r} is registered (known: {', '.join(COMPONENTS)})") from None
+        raise LookupError(
+            f"no component {name!r} is registered (known: {', '.join(COMPONENTS)})"
+        ) from None

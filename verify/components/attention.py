@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+
 from eqconform.specs import attention as specs
 from eqconform.specs.model import Spec, Variant
 
@@ -51,12 +52,21 @@ from .table import Component, SpecCheck, searched_alone
 __all__ = ["ARGMAX_ATTENTION", "ATTENTION", "KERNEL_ATTENTION"]
 
 _LAYOUT = {
-    "Q": lambda a: a[:, None, :, None], "K": lambda a: a[None, :, :, None], "V": lambda a: a[None, :, None, :],
-    "S": lambda a: a[:, :, None, None], "A": lambda a: a[:, :, None, None], "O": lambda a: a[:, None, None, :],
-    "Sdot": lambda a: a[:, :, None, None], "Amax": lambda a: a[:, :, None, None], "Omax": lambda a: a[:, None, None, :],
-    "sim": lambda a: a[:, :, None, None], "kphi": lambda a: a[:, :, None, None],
-    "Okern": lambda a: a[:, None, None, :], "Olin": lambda a: a[:, None, None, :],
-    "phiQ": lambda a: a[:, None, :, None], "phiK": lambda a: a[None, :, :, None],
+    "Q": lambda a: a[:, None, :, None],
+    "K": lambda a: a[None, :, :, None],
+    "V": lambda a: a[None, :, None, :],
+    "S": lambda a: a[:, :, None, None],
+    "A": lambda a: a[:, :, None, None],
+    "O": lambda a: a[:, None, None, :],
+    "Sdot": lambda a: a[:, :, None, None],
+    "Amax": lambda a: a[:, :, None, None],
+    "Omax": lambda a: a[:, None, None, :],
+    "sim": lambda a: a[:, :, None, None],
+    "kphi": lambda a: a[:, :, None, None],
+    "Okern": lambda a: a[:, None, None, :],
+    "Olin": lambda a: a[:, None, None, :],
+    "phiQ": lambda a: a[:, None, :, None],
+    "phiK": lambda a: a[None, :, :, None],
 }
 
 
@@ -78,14 +88,27 @@ def _label(case: AttentionInput, what: str) -> str:
 def _observe_softmax(adapter: Any, case: AttentionInput, graph: Any) -> list[Record]:
     out = adapter.run(case.Q.copy(), case.K.copy(), case.V.copy())
     observed = {name: out[name] for name in ("S", "A", "O") if name in out}
-    return [Record(_label(case, "softmax attention"), _laid_out(case, observed), frozenset(observed), case.dtype)]
+    return [
+        Record(
+            _label(case, "softmax attention"),
+            _laid_out(case, observed),
+            frozenset(observed),
+            case.dtype,
+        )
+    ]
 
 
 def _separating_inputs() -> list[AttentionInput]:
     """D = 16 (a missing or wrong scale shows at once) with N_q != N (transposed scores)."""
     f64 = np.dtype(np.float64)
-    return [AttentionInput(f64, ArrayRecipe((3, 16), f64, seed=1), ArrayRecipe((5, 16), f64, seed=2),
-                           ArrayRecipe((5, 2), f64, seed=3))]
+    return [
+        AttentionInput(
+            f64,
+            ArrayRecipe((3, 16), f64, seed=1),
+            ArrayRecipe((5, 16), f64, seed=2),
+            ArrayRecipe((5, 2), f64, seed=3),
+        )
+    ]
 
 
 #: The settings of the dot-product statistics: (D, mean of every component, sigma).
@@ -101,10 +124,15 @@ def _score_moments(dim: int, mean: float, sigma: float) -> tuple[float, float]:
     expected = specs.instantiate(specs.relation(specs.DOT_STATISTICS, "Edot"), {}, sizes, arrays)
     variance = specs.instantiate(specs.relation(specs.DOT_STATISTICS, "Vdot"), {}, sizes, arrays)
     scale = specs.relation(specs.SCALE, "s").subs(specs.D, dim)
-    return (float((expected / scale).subs(specs.sigma, sigma)), float((variance / scale**2).subs(specs.sigma, sigma)))
+    return (
+        float((expected / scale).subs(specs.sigma, sigma)),
+        float((variance / scale**2).subs(specs.sigma, sigma)),
+    )
 
 
-def _score_statistics(adapter: Any, options: SearchSettings) -> list[StatisticalTest] | CheckOutcome:
+def _score_statistics(
+    adapter: Any, options: SearchSettings
+) -> list[StatisticalTest] | CheckOutcome:
     """attention.dot_statistics: the mean and variance of the scores of independent random
     queries and keys against E[q.k]/s and Var[q.k]/s^2 from the specs."""
     rng = np.random.default_rng(options.seed)
@@ -122,23 +150,34 @@ def _score_statistics(adapter: Any, options: SearchSettings) -> list[Statistical
         expected, variance = _score_moments(dim, mean, sigma)
         where = f"D = {dim}, mu = {mean:g}, sigma = {sigma:g}"
         tests.append(mean_test(f"E[S_ii] = E[q.k]/s at {where}", sample, expected, variance))
-        tests.append(variance_test(f"Var[S_ii] = Var[q.k]/s^2 at {where}", sample, expected, variance))
+        tests.append(
+            variance_test(f"Var[S_ii] = Var[q.k]/s^2 at {where}", sample, expected, variance)
+        )
     return tests
 
 
 _SOFTMAX = OracleSearch(
     graph=SpecGraph([SpecUse(spec) for spec in (specs.SCORES, specs.SOFTMAX, specs.OUTPUT)]),
-    cases=lambda: attention_inputs(), explicit=_separating_inputs, observe=_observe_softmax,
+    cases=lambda: attention_inputs(),
+    explicit=_separating_inputs,
+    observe=_observe_softmax,
 )
 
-ATTENTION = Component("attention", "attention", {
-    **searched_alone(_SOFTMAX),
-    specs.DOT_STATISTICS.id: SpecCheck(statistics=Statistics(
-        _score_statistics, "the scores of independent random queries and keys",
-        counterexample=f"{PAIRS} pairs q, k ~ N(mu, sigma^2 I) at (D, mu, sigma) in {DOT_SETTINGS}",
-        examples=len(DOT_SETTINGS) * PAIRS,
-    )),
-})
+ATTENTION = Component(
+    "attention",
+    "attention",
+    {
+        **searched_alone(_SOFTMAX),
+        specs.DOT_STATISTICS.id: SpecCheck(
+            statistics=Statistics(
+                _score_statistics,
+                "the scores of independent random queries and keys",
+                counterexample=f"{PAIRS} pairs q, k ~ N(mu, sigma^2 I) at (D, mu, sigma) in {DOT_SETTINGS}",
+                examples=len(DOT_SETTINGS) * PAIRS,
+            )
+        ),
+    },
+)
 
 
 # --------------------------------------------------------------------------- argmax attention
@@ -146,8 +185,12 @@ ATTENTION = Component("attention", "attention", {
 
 def _part(spec: Spec, quantity: str) -> Spec:
     """The spec reduced to one of its relations (for a graph of the relations that have array form)."""
-    relation = {lhs: rhs for lhs, rhs in spec.canonical.relations.items() if str(lhs.base.label) == quantity}
-    return dataclasses.replace(spec, id=f"{spec.id}:{quantity}", variants=(Variant("canonical", relation),))
+    relation = {
+        lhs: rhs for lhs, rhs in spec.canonical.relations.items() if str(lhs.base.label) == quantity
+    }
+    return dataclasses.replace(
+        spec, id=f"{spec.id}:{quantity}", variants=(Variant("canonical", relation),)
+    )
 
 
 #: Rows of up to this many keys share one compiled program (shorter rows are padded).
@@ -163,7 +206,9 @@ def _argmax_program(width: int) -> Any:
     scores = [sp.Symbol(f"s_{n}", real=True) for n in range(1, width + 1)]
     errors = [sp.Symbol(f"e_{n}", nonnegative=True) for n in range(1, width + 1)]
     relation = specs.relation(specs.ARGMAX, "Amax")
-    first = specs.instantiate(relation, {specs.i: 1, specs.j: 1}, {specs.N: width}, {specs.Sdot: [scores]})
+    first = specs.instantiate(
+        relation, {specs.i: 1, specs.j: 1}, {specs.N: width}, {specs.Sdot: [scores]}
+    )
     return unrolled_predictor([first], dict(zip(scores, errors)))
 
 
@@ -176,7 +221,9 @@ def _predicted_weights(values: dict[str, Any], dtype: np.dtype) -> tuple[np.ndar
     the spec predicts (with their rounding bounds as the scores' errors)."""
     combination: Combination = ((_ARGMAX_SCORES.id, "canonical"),)
     u = tolerance.oracle_unit_roundoff(dtype)
-    scores, bound = _ARGMAX_GRAPH.predictor("Sdot", combination, frozenset())({**values, "unit_roundoff": u})
+    scores, bound = _ARGMAX_GRAPH.predictor("Sdot", combination, frozenset())(
+        {**values, "unit_roundoff": u}
+    )
     scores, bound = scores[:, :, 0, 0], bound[:, :, 0, 0]
     rows, keys = scores.shape
     width = max(keys, ARGMAX_WIDTH)
@@ -186,11 +233,17 @@ def _predicted_weights(values: dict[str, Any], dtype: np.dtype) -> tuple[np.ndar
     predicted, errors = np.empty((rows, keys)), np.empty((rows, keys))
     for key in range(keys):
         order = [key] + [other for other in range(keys) if other != key]
-        padded_scores[:, :keys], padded_errors[:, :keys] = scores[:, order], tolerance.SAFETY * bound[:, order]
+        padded_scores[:, :keys], padded_errors[:, :keys] = (
+            scores[:, order],
+            tolerance.SAFETY * bound[:, order],
+        )
         inputs = {f"s_{n + 1}": padded_scores[:, n] for n in range(width)}
         inputs |= {f"e_{n + 1}": padded_errors[:, n] for n in range(width)}
         (value,), (error,) = program({**inputs, "unit_roundoff": u})
-        predicted[:, key], errors[:, key] = np.broadcast_to(value, (rows,)), np.broadcast_to(error, (rows,))
+        predicted[:, key], errors[:, key] = (
+            np.broadcast_to(value, (rows,)),
+            np.broadcast_to(error, (rows,)),
+        )
     return _LAYOUT["Amax"](predicted), _LAYOUT["Amax"](errors)
 
 
@@ -210,7 +263,9 @@ def _examine_argmax(adapter: Any, case: AttentionInput) -> Finding:
         findings.append(judge(_ARGMAX_GRAPH, _ARGMAX_SCORES.id, record))
     weights, weight_bound = _predicted_weights(values, case.dtype)
     if "Amax" in observed:
-        findings.append(finding_from(compare(values["Amax"], weights, weight_bound, record, "Amax"), record))
+        findings.append(
+            finding_from(compare(values["Amax"], weights, weight_bound, record, "Amax"), record)
+        )
     if "Omax" in observed:
         given = values if "Amax" in observed else {**values, "Amax": weights}
         undecided = np.any(weight_bound[:, :, 0, 0] > 0.5, axis=1)
@@ -225,7 +280,11 @@ def _examine_argmax(adapter: Any, case: AttentionInput) -> Finding:
 def _worked_example() -> AttentionInput:
     example = specs.PRINTED_ARGMAX_EXAMPLE
     f64 = np.dtype(np.float64)
-    fixed = (("Q", (example["query"],)), ("K", tuple(map(tuple, example["keys"]))), ("V", tuple(map(tuple, example["values"]))))
+    fixed = (
+        ("Q", (example["query"],)),
+        ("K", tuple(map(tuple, example["keys"]))),
+        ("V", tuple(map(tuple, example["values"]))),
+    )
     recipe = ArrayRecipe((1, 1), f64, seed=0)
     return AttentionInput(f64, recipe, recipe, recipe, fixed)
 
@@ -242,7 +301,9 @@ class _AbsoluteBound:
 
     def __call__(self, values: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         value, _ = self.predictor(values)
-        absolute = {name: np.abs(v) if isinstance(v, np.ndarray) else v for name, v in values.items()}
+        absolute = {
+            name: np.abs(v) if isinstance(v, np.ndarray) else v for name, v in values.items()
+        }
         _, bound = self.predictor(absolute)
         return value, bound
 
@@ -257,22 +318,41 @@ def _observe_kernel(adapter: Any, case: AttentionInput, graph: Any) -> list[Reco
     out = adapter.run(case.Q.copy(), case.K.copy(), case.V.copy())
     observed = {name: out[name] for name in ("sim", "Okern", "Olin", "phiQ", "phiK") if name in out}
     if "phiQ" in observed and "phiK" in observed:
-        observed["kphi"] = np.asarray(observed["phiQ"], dtype=np.float64) @ np.asarray(observed["phiK"], dtype=np.float64).T
+        observed["kphi"] = (
+            np.asarray(observed["phiQ"], dtype=np.float64)
+            @ np.asarray(observed["phiK"], dtype=np.float64).T
+        )
     values = _laid_out(case, observed)
     measured = frozenset(observed) - {"phiQ", "phiK"}
     return [Record(_label(case, "kernel and linear attention"), values, measured, case.dtype)]
 
 
-ARGMAX_ATTENTION = Component("argmax_attention", "argmax_attention", {
-    specs.ARGMAX.id: SpecCheck(CustomSearch(
-        cases=lambda: attention_inputs(max_dim=8, integers=True), examine=_examine_argmax,
-        explicit=lambda: [_worked_example()],
-    )),
-})
+ARGMAX_ATTENTION = Component(
+    "argmax_attention",
+    "argmax_attention",
+    {
+        specs.ARGMAX.id: SpecCheck(
+            CustomSearch(
+                cases=lambda: attention_inputs(max_dim=8, integers=True),
+                examine=_examine_argmax,
+                explicit=lambda: [_worked_example()],
+            )
+        ),
+    },
+)
 
 _KERNEL = OracleSearch(
-    graph=_KernelGraph([SpecUse(spec) for spec in (specs.QUADRATIC_KERNEL, specs.FEATURE_MAP, specs.KERNEL_OUTPUT,
-                                                   specs.LINEAR_OUTPUT)]),
+    graph=_KernelGraph(
+        [
+            SpecUse(spec)
+            for spec in (
+                specs.QUADRATIC_KERNEL,
+                specs.FEATURE_MAP,
+                specs.KERNEL_OUTPUT,
+                specs.LINEAR_OUTPUT,
+            )
+        ]
+    ),
     cases=lambda: attention_inputs(max_dim=6, max_scale=2.0),
     explicit=_separating_inputs,
     observe=_observe_kernel,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from eqconform.specs import autoencoder as specs
 
 from ..graph import SpecGraph, SpecUse
@@ -24,17 +25,28 @@ from .table import Component, searched_alone
 __all__ = ["AUTOENCODER"]
 
 _LAYOUT = {
-    "X": lambda a: a[None, :, :], "Xhat": lambda a: a[None, :, :], "Z": lambda a: a[:, None, :],
-    "W1": lambda a: a[:, :, None], "dW1": lambda a: a[:, :, None],
-    "W2": lambda a: a.T[:, :, None], "dW2": lambda a: a.T[:, :, None],
-    "L": lambda a: np.reshape(a, (1, 1, 1)), "Lreg": lambda a: np.reshape(a, (1, 1, 1)),
+    "X": lambda a: a[None, :, :],
+    "Xhat": lambda a: a[None, :, :],
+    "Z": lambda a: a[:, None, :],
+    "W1": lambda a: a[:, :, None],
+    "dW1": lambda a: a[:, :, None],
+    "W2": lambda a: a.T[:, :, None],
+    "dW2": lambda a: a.T[:, :, None],
+    "L": lambda a: np.reshape(a, (1, 1, 1)),
+    "Lreg": lambda a: np.reshape(a, (1, 1, 1)),
 }
 
 
 def _observe(adapter: Any, case: AutoencoderInput, graph: SpecGraph) -> list[Record]:
     out = adapter.run(case.X.copy(), case.W1.copy(), case.W2.copy(), case.lam)
-    observed = {name: np.asarray(out[name]) for name in ("Z", "Xhat", "L", "Lreg", "dW1", "dW2") if name in out}
-    values = {name: _LAYOUT[name](getattr(case, name)) for name in ("X", "W1", "W2")} | {"lam": case.lam}
+    observed = {
+        name: np.asarray(out[name])
+        for name in ("Z", "Xhat", "L", "Lreg", "dW1", "dW2")
+        if name in out
+    }
+    values = {name: _LAYOUT[name](getattr(case, name)) for name in ("X", "W1", "W2")} | {
+        "lam": case.lam
+    }
     for name, value in observed.items():
         values[name] = _LAYOUT[name](value) if value.ndim == 2 or name in ("L", "Lreg") else value
     label = f"m = {case.X.shape[0]}, k = {case.W1.shape[0]}, n = {case.X.shape[1]}"
@@ -44,8 +56,13 @@ def _observe(adapter: Any, case: AutoencoderInput, graph: SpecGraph) -> list[Rec
 def _separating_input() -> AutoencoderInput:
     """A non-square, non-symmetric case: m = 4, k = 2, n = 5 (transposed gradients show)."""
     f64 = np.dtype(np.float64)
-    return AutoencoderInput(f64, ArrayRecipe((4, 5), f64, seed=1), ArrayRecipe((2, 4), f64, seed=2),
-                            ArrayRecipe((4, 2), f64, seed=3), 0.1)
+    return AutoencoderInput(
+        f64,
+        ArrayRecipe((4, 5), f64, seed=1),
+        ArrayRecipe((2, 4), f64, seed=2),
+        ArrayRecipe((4, 2), f64, seed=3),
+        0.1,
+    )
 
 
 _CHECKED = [spec for spec in specs.SPECS if not spec.proof_only]

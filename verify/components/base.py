@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from eqconform.specs.model import Spec
 from hypothesis import strategies as st
+
+from eqconform.specs.model import Spec
 
 from ..judge import Comparison, ContractViolation, Finding, Record
 from ..results import Outcome, StatisticalTest
@@ -62,6 +63,7 @@ def quiet_target() -> Iterator[None]:
 
 # --------------------------------------------------------------------------- findings
 
+
 def combine_findings(findings: Sequence[Finding]) -> Finding:
     """One finding for a case from its records: the first failing record, else the worst."""
     observable = [f for f in findings if f.observable]
@@ -106,7 +108,10 @@ def finding_from(comparison: Comparison, record: Record, *, observable: bool = T
 
 # --------------------------------------------------------------------------- verdicts
 
-def outcome_from_search(spec: Spec, summary: SearchSummary, describe: Callable[[Any], str]) -> CheckOutcome:
+
+def outcome_from_search(
+    spec: Spec, summary: SearchSummary, describe: Callable[[Any], str]
+) -> CheckOutcome:
     """Turn what a search saw into a verdict, naming the variant the target follows."""
     failure = summary.failure
     worst = summary.worst
@@ -121,7 +126,9 @@ def outcome_from_search(spec: Spec, summary: SearchSummary, describe: Callable[[
         return CheckOutcome(
             Outcome.ERROR,
             counterexample=describe(failure.case),
-            message=str(failure.error) if violated else f"the target raised {type(failure.error).__name__}: {failure.error}",
+            message=str(failure.error)
+            if violated
+            else f"the target raised {type(failure.error).__name__}: {failure.error}",
             **common,
         )
     if isinstance(failure, Mismatch):
@@ -130,7 +137,9 @@ def outcome_from_search(spec: Spec, summary: SearchSummary, describe: Callable[[
         sentences = [finding.detail]
         if deviation:
             note = spec.variant(deviation).note
-            sentences.append(f"It follows the known deviation {deviation!r}" + (f": {note}" if note else ""))
+            sentences.append(
+                f"It follows the known deviation {deviation!r}" + (f": {note}" if note else "")
+            )
         if finding.together_with:
             sentences.append(_together_note(spec, finding))
         message = " ".join(sentence.rstrip(".") + "." for sentence in sentences)
@@ -139,8 +148,12 @@ def outcome_from_search(spec: Spec, summary: SearchSummary, describe: Callable[[
             variant=deviation,
             counterexample=f"{describe(failure.case)}\n{finding.detail}",
             message=message,
-            **{**common, "max_error": max(finding.ratio, common["max_error"] or 0.0),
-               "max_abs_error": finding.abs_error, "observed_through": finding.through},
+            **{
+                **common,
+                "max_error": max(finding.ratio, common["max_error"] or 0.0),
+                "max_abs_error": finding.abs_error,
+                "observed_through": finding.through,
+            },
         )
     if summary.observable_examples == 0:
         return CheckOutcome(
@@ -178,32 +191,48 @@ def _passing_outcome(spec: Spec, summary: SearchSummary, common: dict[str, Any])
     return CheckOutcome(Outcome.PASS, variant=consistent[0], message=message, **common)
 
 
-def with_statistics(outcome: CheckOutcome, tests: Sequence[StatisticalTest], what: str,
-                    counterexample: str | None = None) -> CheckOutcome:
+def with_statistics(
+    outcome: CheckOutcome,
+    tests: Sequence[StatisticalTest],
+    what: str,
+    counterexample: str | None = None,
+) -> CheckOutcome:
     """A search's verdict with statistical tests added: any failed test fails the check; a
     check that was not observable exactly (a sampler that hides its draws) is settled by the tests."""
     tests = tuple(tests)
     if not tests:
         return outcome
     failed = [test for test in tests if not test.passed]
-    summary = f"{len(tests)} statistical test(s) of {what} at false-alarm probability {ALPHA:g} each"
+    summary = (
+        f"{len(tests)} statistical test(s) of {what} at false-alarm probability {ALPHA:g} each"
+    )
     if failed:
         if outcome.outcome is Outcome.FAIL:
             return CheckOutcome(**{**outcome.__dict__, "statistics": tests})
         return CheckOutcome(
-            Outcome.FAIL, examples=outcome.examples, statistics=tests, counterexample=counterexample,
+            Outcome.FAIL,
+            examples=outcome.examples,
+            statistics=tests,
+            counterexample=counterexample,
             message=f"{what} does not follow the equation: "
-            + "; ".join(f"{test.name}: {test.statistic}, p = {test.p_value:.2g}" for test in failed),
+            + "; ".join(
+                f"{test.name}: {test.statistic}, p = {test.p_value:.2g}" for test in failed
+            ),
         )
     if outcome.outcome is Outcome.SKIP:
-        return CheckOutcome(Outcome.PASS, examples=outcome.examples, statistics=tests,
-                            message=f"{summary}; the draws are not exposed, so the exact check is skipped "
-                            f"({outcome.message})")
+        return CheckOutcome(
+            Outcome.PASS,
+            examples=outcome.examples,
+            statistics=tests,
+            message=f"{summary}; the draws are not exposed, so the exact check is skipped "
+            f"({outcome.message})",
+        )
     message = f"{outcome.message} {summary}".strip()
     return CheckOutcome(**{**outcome.__dict__, "statistics": tests, "message": message})
 
 
 # --------------------------------------------------------------------------- how a spec is checked
+
 
 class Search(Protocol):
     """A search over drawn cases that ends in a verdict on one spec."""
@@ -211,8 +240,13 @@ class Search(Protocol):
     def run(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome: ...
 
 
-def searched(spec: Spec, cases: st.SearchStrategy[Any], examine: Callable[[Any], Finding], explicit: Sequence[Any],
-             options: SearchSettings) -> tuple[CheckOutcome, Mismatch | TargetRaised | None]:
+def searched(
+    spec: Spec,
+    cases: st.SearchStrategy[Any],
+    examine: Callable[[Any], Finding],
+    explicit: Sequence[Any],
+    options: SearchSettings,
+) -> tuple[CheckOutcome, Mismatch | TargetRaised | None]:
     """Search ``cases`` (then the ``explicit`` ones) with ``examine``; the verdict, and the
     failure it rests on, if any."""
     summary = run_search(cases, examine, explicit, options)
@@ -231,7 +265,9 @@ class CustomSearch:
     explicit: Callable[[], Sequence[Any]] = lambda: ()
 
     def run(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        outcome, _ = searched(spec, self.cases(), lambda case: self.examine(adapter, case), self.explicit(), options)
+        outcome, _ = searched(
+            spec, self.cases(), lambda case: self.examine(adapter, case), self.explicit(), options
+        )
         return outcome
 
 

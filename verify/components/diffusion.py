@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.stats.rv import RandomSymbol
+
 from eqconform.specs import diffusion as specs
 from eqconform.specs import moments
-from sympy.stats.rv import RandomSymbol
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record
@@ -51,36 +52,78 @@ def _observe(adapter: Any, case: DiffusionInput, graph: SpecGraph) -> list[Recor
     dtype, z0 = case.dtype, case.z0
     records = []
     alphas = np.asarray(adapter.alphas(case.betas.copy()))
-    records.append(Record(f"alphas of a {case.steps}-step schedule", {"beta": case.betas, "abar": alphas},
-                          frozenset({"abar"}), dtype))
+    records.append(
+        Record(
+            f"alphas of a {case.steps}-step schedule",
+            {"beta": case.betas, "abar": alphas},
+            frozenset({"abar"}),
+            dtype,
+        )
+    )
     earlier, later = case.times
     if alphas.shape == (case.steps,):
         pair = {"abar_tau": alphas[later - 1], "abar_t": alphas[earlier - 1]}
         gamma = np.asarray(adapter.gamma(pair["abar_tau"], pair["abar_t"]))
-        records.append(Record(f"gamma from t = {earlier} to tau = {later}", {**pair, "gam": gamma}, frozenset({"gam"}), dtype))
+        records.append(
+            Record(
+                f"gamma from t = {earlier} to tau = {later}",
+                {**pair, "gam": gamma},
+                frozenset({"gam"}),
+                dtype,
+            )
+        )
     etas = np.array(case.etas, dtype=dtype)
-    records.append(Record("alpha of eta_1, eta_2", {"eta": etas, "abar_eta": np.asarray(adapter.alpha_from_eta(etas.copy()))},
-                          frozenset({"abar_eta"}), dtype))
+    records.append(
+        Record(
+            "alpha of eta_1, eta_2",
+            {"eta": etas, "abar_eta": np.asarray(adapter.alpha_from_eta(etas.copy()))},
+            frozenset({"abar_eta"}),
+            dtype,
+        )
+    )
     beta = float(case.betas[0])
     sample, noise = adapter.step(z0.copy(), beta, case.seed)
     if noise is not None:
-        records.append(Record(f"one step at beta = {beta:g}", {"z_prev": z0, "beta_t": beta, "noise_step": noise,
-                                                               "z_next": sample}, frozenset({"z_next"}), dtype))
+        records.append(
+            Record(
+                f"one step at beta = {beta:g}",
+                {"z_prev": z0, "beta_t": beta, "noise_step": noise, "z_next": sample},
+                frozenset({"z_next"}),
+                dtype,
+            )
+        )
     sample, noise = adapter.marginal(z0.copy(), case.alpha, case.seed)
     if noise is not None:
-        records.append(Record(f"z_t given z_0 at alpha = {case.alpha:g}",
-                              {"z0": z0, "abar_t": case.alpha, "noise": noise, "zt": sample}, frozenset({"zt"}), dtype))
+        records.append(
+            Record(
+                f"z_t given z_0 at alpha = {case.alpha:g}",
+                {"z0": z0, "abar_t": case.alpha, "noise": noise, "zt": sample},
+                frozenset({"zt"}),
+                dtype,
+            )
+        )
     first, second, draws = adapter.pair(z0.copy(), case.etas[0], case.etas[1], case.seed)
     if draws is not None:
-        values = {"z0": z0, "eta1": case.etas[0], "eta2": case.etas[1], "V1": draws[0], "V2": draws[1],
-                  "z1": first, "z2": second}
-        records.append(Record(f"the pair at eta = {case.etas}", values, frozenset({"z1", "z2"}), dtype))
+        values = {
+            "z0": z0,
+            "eta1": case.etas[0],
+            "eta2": case.etas[1],
+            "V1": draws[0],
+            "V2": draws[1],
+            "z1": first,
+            "z2": second,
+        }
+        records.append(
+            Record(f"the pair at eta = {case.etas}", values, frozenset({"z1", "z2"}), dtype)
+        )
     return records
 
 
 def _separating_input() -> DiffusionInput:
     f64 = np.dtype(np.float64)
-    return DiffusionInput(f64, 20, 7, 0.2, ArrayRecipe((8, 3), f64, seed=5, scale=3.0), 0.3, (4, 17), (0.5, 4.0), 11)
+    return DiffusionInput(
+        f64, 20, 7, 0.2, ArrayRecipe((8, 3), f64, seed=5, scale=3.0), 0.3, (4, 17), (0.5, 4.0), 11
+    )
 
 
 @functools.cache
@@ -93,8 +136,13 @@ def _laws(spec_id: str, quantity: str, others: tuple[str, ...] = ()) -> dict[str
     symbols = set().union(sample.free_symbols, *(p.free_symbols for p in partners.values()))
     inputs = sorted((s for s in symbols if not isinstance(s, RandomSymbol)), key=str)
     mean, variance = moments.expectation(sample), moments.variance(sample)
-    laws = {"spec": spec_id, "quantity": quantity, "inputs": tuple(str(symbol) for symbol in inputs),
-            "mean": sp.lambdify(inputs, mean), "sd": sp.lambdify(inputs, sp.sqrt(variance))}
+    laws = {
+        "spec": spec_id,
+        "quantity": quantity,
+        "inputs": tuple(str(symbol) for symbol in inputs),
+        "mean": sp.lambdify(inputs, mean),
+        "sd": sp.lambdify(inputs, sp.sqrt(variance)),
+    }
     for other, partner in partners.items():
         laws[f"cov_{other}"] = sp.lambdify(inputs, moments.covariance(sample, partner))
     return laws
@@ -111,30 +159,51 @@ def _kurtosis(spec_id: str, quantity: str, setting: tuple[tuple[str, float], ...
     spec = next(s for s in specs.SPECS if s.id == spec_id)
     sample = specs.sampled(spec, quantity)
     numbers = {symbol: 0 for symbol in sample.free_symbols if str(symbol) in ("z0", "z_prev")}
-    numbers |= {symbol: sp.Float(dict(setting)[str(symbol)]) for symbol in sample.free_symbols
-                if str(symbol) in dict(setting)}
+    numbers |= {
+        symbol: sp.Float(dict(setting)[str(symbol)])
+        for symbol in sample.free_symbols
+        if str(symbol) in dict(setting)
+    }
     sample = sample.xreplace(numbers)
     centred = sample - moments.expectation(sample)
     return float(moments.expectation(centred**4) / moments.expectation(centred**2) ** 2)
 
 
-def _standardized_tests(name: str, sample: np.ndarray, laws: dict[str, Any], values: dict[str, Any]) -> list[StatisticalTest]:
+def _standardized_tests(
+    name: str, sample: np.ndarray, laws: dict[str, Any], values: dict[str, Any]
+) -> list[StatisticalTest]:
     """Mean 0 and variance 1 of the sample standardized with the spec's E and sd; the variance's
     spread uses the spec's kurtosis (3: the samplers are Gaussian)."""
-    mean, sd = _evaluate(laws["mean"], laws["inputs"], values), _evaluate(laws["sd"], laws["inputs"], values)
-    setting = tuple(sorted((key, float(value)) for key, value in values.items() if np.ndim(value) == 0))
+    mean, sd = (
+        _evaluate(laws["mean"], laws["inputs"], values),
+        _evaluate(laws["sd"], laws["inputs"], values),
+    )
+    setting = tuple(
+        sorted((key, float(value)) for key, value in values.items() if np.ndim(value) == 0)
+    )
     kurtosis = _kurtosis(laws["spec"], laws["quantity"], setting)
     standardized = (np.asarray(sample, dtype=np.float64) - mean) / sd
-    return [mean_test(f"E[{name}]", standardized, 0.0, 1.0),
-            variance_test(f"Var[{name}]", standardized, 0.0, 1.0, kurtosis)]
+    return [
+        mean_test(f"E[{name}]", standardized, 0.0, 1.0),
+        variance_test(f"Var[{name}]", standardized, 0.0, 1.0, kurtosis),
+    ]
 
 
 #: Draws from one fixed z_0 each (not symmetric, so a wrong mean shows).
 _Z0 = np.linspace(-1.0, 3.0, SAMPLES)
 
 
-def _sample_tests(adapter: Any, options: SearchSettings, *, sampler: str, spec_id: str, quantity: str, start: str,
-                  settings: Sequence[dict[str, float]], shown: str) -> list[StatisticalTest]:
+def _sample_tests(
+    adapter: Any,
+    options: SearchSettings,
+    *,
+    sampler: str,
+    spec_id: str,
+    quantity: str,
+    start: str,
+    settings: Sequence[dict[str, float]],
+    shown: str,
+) -> list[StatisticalTest]:
     """A one-draw sampler (``adapter.<sampler>(z_0, parameter, seed)``) at each setting of its
     parameter, standardized with the spec's law of ``quantity`` (``start`` names z_0 there)."""
     rng = np.random.default_rng(options.seed)
@@ -143,22 +212,43 @@ def _sample_tests(adapter: Any, options: SearchSettings, *, sampler: str, spec_i
     for setting in settings:
         (value,) = setting.values()
         sample, _ = getattr(adapter, sampler)(_Z0.copy(), value, int(rng.integers(2**31)))
-        tests += _standardized_tests(f"z_t at {shown} = {value}", sample, laws, {start: _Z0, **setting})
+        tests += _standardized_tests(
+            f"z_t at {shown} = {value}", sample, laws, {start: _Z0, **setting}
+        )
     return tests
 
 
-_step_tests = functools.partial(_sample_tests, sampler="step", spec_id=specs.STEP.id, quantity="z_next",
-                                start="z_prev", settings=STEP_SETTINGS, shown="beta_t")
-_marginal_tests = functools.partial(_sample_tests, sampler="marginal", spec_id=specs.MARGINAL.id, quantity="zt",
-                                    start="z0", settings=MARGINAL_SETTINGS, shown="alpha_t")
+_step_tests = functools.partial(
+    _sample_tests,
+    sampler="step",
+    spec_id=specs.STEP.id,
+    quantity="z_next",
+    start="z_prev",
+    settings=STEP_SETTINGS,
+    shown="beta_t",
+)
+_marginal_tests = functools.partial(
+    _sample_tests,
+    sampler="marginal",
+    spec_id=specs.MARGINAL.id,
+    quantity="zt",
+    start="z0",
+    settings=MARGINAL_SETTINGS,
+    shown="alpha_t",
+)
 
 
 def _pair_tests(adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
     rng = np.random.default_rng(options.seed)
-    first_laws, second_laws = _laws(specs.TWO_TIME.id, "z1", ("z2",)), _laws(specs.TWO_TIME.id, "z2")
+    first_laws, second_laws = (
+        _laws(specs.TWO_TIME.id, "z1", ("z2",)),
+        _laws(specs.TWO_TIME.id, "z2"),
+    )
     tests: list[StatisticalTest] = []
     for setting in PAIR_SETTINGS:
-        first, second, _ = adapter.pair(_Z0.copy(), setting["eta1"], setting["eta2"], int(rng.integers(2**31)))
+        first, second, _ = adapter.pair(
+            _Z0.copy(), setting["eta1"], setting["eta2"], int(rng.integers(2**31))
+        )
         values = {"z0": _Z0, **setting}
         where = f"eta = ({setting['eta1']}, {setting['eta2']})"
         mean1 = _evaluate(first_laws["mean"], first_laws["inputs"], values)
@@ -168,25 +258,51 @@ def _pair_tests(adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
         tests += _standardized_tests(f"ztilde(eta_1) at {where}", first, first_laws, values)
         tests += _standardized_tests(f"ztilde(eta_2) at {where}", second, second_laws, values)
         correlation = _evaluate(first_laws["cov_z2"], first_laws["inputs"], values) / (sd1 * sd2)
-        tests.append(covariance_test(f"Corr[ztilde(eta_1), ztilde(eta_2)] at {where}",
-                                     (np.asarray(first) - mean1) / sd1, (np.asarray(second) - mean2) / sd2,
-                                     (0.0, 0.0), float(np.mean(correlation))))
+        tests.append(
+            covariance_test(
+                f"Corr[ztilde(eta_1), ztilde(eta_2)] at {where}",
+                (np.asarray(first) - mean1) / sd1,
+                (np.asarray(second) - mean2) / sd2,
+                (0.0, 0.0),
+                float(np.mean(correlation)),
+            )
+        )
     return tests
 
 
-def _sampler_statistics(tests: Callable[[Any, SearchSettings], list[StatisticalTest]]) -> Statistics:
-    return Statistics(tests, "the sampler's draws", counterexample=f"{SAMPLES} draws from z_0 = linspace(-1, 3, {SAMPLES})")
+def _sampler_statistics(
+    tests: Callable[[Any, SearchSettings], list[StatisticalTest]],
+) -> Statistics:
+    return Statistics(
+        tests,
+        "the sampler's draws",
+        counterexample=f"{SAMPLES} draws from z_0 = linspace(-1, 3, {SAMPLES})",
+    )
 
 
 _EXACT = OracleSearch(
-    graph=SpecGraph([SpecUse(specs.STEP, rename={"noise": "noise_step"}), SpecUse(specs.ALPHA), SpecUse(specs.MARGINAL),
-                     SpecUse(specs.GAMMA), SpecUse(specs.ETA_TO_ALPHA), SpecUse(specs.TWO_TIME)]),
-    cases=lambda: diffusion_inputs(), explicit=lambda: [_separating_input()], observe=_observe,
+    graph=SpecGraph(
+        [
+            SpecUse(specs.STEP, rename={"noise": "noise_step"}),
+            SpecUse(specs.ALPHA),
+            SpecUse(specs.MARGINAL),
+            SpecUse(specs.GAMMA),
+            SpecUse(specs.ETA_TO_ALPHA),
+            SpecUse(specs.TWO_TIME),
+        ]
+    ),
+    cases=lambda: diffusion_inputs(),
+    explicit=lambda: [_separating_input()],
+    observe=_observe,
 )
 
-DIFFUSION = Component("diffusion", "diffusion", {
-    **searched_alone(_EXACT),
-    specs.STEP.id: SpecCheck(_EXACT, _sampler_statistics(_step_tests)),
-    specs.MARGINAL.id: SpecCheck(_EXACT, _sampler_statistics(_marginal_tests)),
-    specs.TWO_TIME.id: SpecCheck(_EXACT, _sampler_statistics(_pair_tests)),
-})
+DIFFUSION = Component(
+    "diffusion",
+    "diffusion",
+    {
+        **searched_alone(_EXACT),
+        specs.STEP.id: SpecCheck(_EXACT, _sampler_statistics(_step_tests)),
+        specs.MARGINAL.id: SpecCheck(_EXACT, _sampler_statistics(_marginal_tests)),
+        specs.TWO_TIME.id: SpecCheck(_EXACT, _sampler_statistics(_pair_tests)),
+    },
+)

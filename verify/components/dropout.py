@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from eqconform.specs import dropout as specs
 from sympy import stats
+
+from eqconform.specs import dropout as specs
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record, ensure_unchanged
@@ -52,22 +53,45 @@ def _observe(adapter: Any, case: DropoutInput, graph: SpecGraph) -> list[Record]
     shape = f"a {case.x.shape[0]} x {case.x.shape[1]} input"
 
     def kept(output: np.ndarray) -> np.ndarray:
-        return (output != 0).astype(np.float64) if output.shape == case.x.shape else np.ones(case.x.shape)
+        return (
+            (output != 0).astype(np.float64)
+            if output.shape == case.x.shape
+            else np.ones(case.x.shape)
+        )
 
     return [
-        Record(f"first training forward on {shape}", {"x": case.x, "p": case.p, "mask": kept(first), "y": first},
-               frozenset({"y", "mask"}), case.dtype),
-        Record(f"second training forward on {shape}", {"x": case.x, "p": case.p, "mask": kept(second), "y": second},
-               frozenset({"y", "mask"}), case.dtype),
-        Record("backward after the second forward", {"delta": case.delta, "p": case.p, "mask": kept(second), "dLdx": gradient},
-               frozenset({"dLdx", "mask"}), case.dtype),
-        Record(f"forward with train=False on {shape}", {"x": case.x, "y_eval": evaluated}, frozenset({"y_eval"}), case.dtype),
+        Record(
+            f"first training forward on {shape}",
+            {"x": case.x, "p": case.p, "mask": kept(first), "y": first},
+            frozenset({"y", "mask"}),
+            case.dtype,
+        ),
+        Record(
+            f"second training forward on {shape}",
+            {"x": case.x, "p": case.p, "mask": kept(second), "y": second},
+            frozenset({"y", "mask"}),
+            case.dtype,
+        ),
+        Record(
+            "backward after the second forward",
+            {"delta": case.delta, "p": case.p, "mask": kept(second), "dLdx": gradient},
+            frozenset({"dLdx", "mask"}),
+            case.dtype,
+        ),
+        Record(
+            f"forward with train=False on {shape}",
+            {"x": case.x, "y_eval": evaluated},
+            frozenset({"y_eval"}),
+            case.dtype,
+        ),
     ]
 
 
 def _separating_input() -> DropoutInput:
     f64 = np.dtype(np.float64)
-    return DropoutInput(f64, 0.3, ArrayRecipe((8, 8), f64, seed=1), ArrayRecipe((8, 8), f64, seed=2), seed=3)
+    return DropoutInput(
+        f64, 0.3, ArrayRecipe((8, 8), f64, seed=1), ArrayRecipe((8, 8), f64, seed=2), seed=3
+    )
 
 
 @functools.cache
@@ -88,31 +112,59 @@ def _samples(adapter: Any, seed: int) -> dict[float, tuple[np.ndarray, np.ndarra
     samples = {}
     for index, p in enumerate(PROBABILITIES):
         session = adapter.open(p, seed + index)
-        samples[p] = (np.asarray(session.forward(ones.copy(), True), dtype=np.float64),
-                      np.asarray(session.forward(ones.copy(), True), dtype=np.float64))
+        samples[p] = (
+            np.asarray(session.forward(ones.copy(), True), dtype=np.float64),
+            np.asarray(session.forward(ones.copy(), True), dtype=np.float64),
+        )
     return samples
 
 
-def _rate_tests(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> dict[str, list[StatisticalTest]]:
+def _rate_tests(
+    samples: dict[float, tuple[np.ndarray, np.ndarray]],
+) -> dict[str, list[StatisticalTest]]:
     tests: dict[str, list[StatisticalTest]] = {}
     for variant in specs.MASK.variants:
         drop = _laws(variant.id)["drop"]
         tests[variant.id] = [
-            rate_test(f"drop rate at p = {p} under {variant.id}", "zeros", int(np.count_nonzero(first == 0)), first.size, float(drop(p)))
+            rate_test(
+                f"drop rate at p = {p} under {variant.id}",
+                "zeros",
+                int(np.count_nonzero(first == 0)),
+                first.size,
+                float(drop(p)),
+            )
             for p, (first, _) in samples.items()
         ]
     return tests
 
 
-def _independence_tests(first: np.ndarray, second: np.ndarray, keep: float) -> list[StatisticalTest]:
+def _independence_tests(
+    first: np.ndarray, second: np.ndarray, keep: float
+) -> list[StatisticalTest]:
     a, b = first != 0, second != 0
     joint = keep * keep
     return [
-        rate_test("independent across calls", "kept in both of two calls", int(np.count_nonzero(a & b)), a.size, joint),
-        rate_test("independent across features", "both of features (2j, 2j+1) kept",
-                  int(np.count_nonzero(a[:, 0::2] & a[:, 1::2])), a[:, 0::2].size, joint),
-        rate_test("independent across rows", "both of rows (2i, 2i+1) kept",
-                  int(np.count_nonzero(a[0::2, :] & a[1::2, :])), a[0::2, :].size, joint),
+        rate_test(
+            "independent across calls",
+            "kept in both of two calls",
+            int(np.count_nonzero(a & b)),
+            a.size,
+            joint,
+        ),
+        rate_test(
+            "independent across features",
+            "both of features (2j, 2j+1) kept",
+            int(np.count_nonzero(a[:, 0::2] & a[:, 1::2])),
+            a[:, 0::2].size,
+            joint,
+        ),
+        rate_test(
+            "independent across rows",
+            "both of rows (2i, 2i+1) kept",
+            int(np.count_nonzero(a[0::2, :] & a[1::2, :])),
+            a[0::2, :].size,
+            joint,
+        ),
     ]
 
 
@@ -133,7 +185,9 @@ def _mean_test(first: np.ndarray, p: float, variant_id: str) -> StatisticalTest:
     )
 
 
-def _identify(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[str | None, dict[str, list[StatisticalTest]]]:
+def _identify(
+    samples: dict[float, tuple[np.ndarray, np.ndarray]],
+) -> tuple[str | None, dict[str, list[StatisticalTest]]]:
     """The first reading of p whose drop rates pass at every p (None if none does), and the
     rate tests of every reading."""
     rates = _rate_tests(samples)
@@ -148,9 +202,13 @@ def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
     examples = 2 * len(samples)
     if variant is None:
         tests = tuple(t for group in rates.values() for t in group)
-        observed = ", ".join(f"{np.mean(first == 0):.4f} at p = {p}" for p, (first, _) in samples.items())
+        observed = ", ".join(
+            f"{np.mean(first == 0):.4f} at p = {p}" for p, (first, _) in samples.items()
+        )
         return CheckOutcome(
-            Outcome.FAIL, examples=examples, statistics=tests,
+            Outcome.FAIL,
+            examples=examples,
+            statistics=tests,
             message=f"the drop rate matches no reading of p: zeros in {observed}",
             counterexample=f"Dropout(p).forward(np.ones({SAMPLE_SHAPE}), train=True) for p in {PROBABILITIES}",
         )
@@ -160,13 +218,20 @@ def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
     failed = [t for t in independence if not t.passed]
     if failed:
         return CheckOutcome(
-            Outcome.FAIL, variant=variant, examples=examples, statistics=tests,
-            message="the mask is not a fresh independent draw: " + "; ".join(f"{t.name} ({t.statistic})" for t in failed),
+            Outcome.FAIL,
+            variant=variant,
+            examples=examples,
+            statistics=tests,
+            message="the mask is not a fresh independent draw: "
+            + "; ".join(f"{t.name} ({t.statistic})" for t in failed),
             counterexample=f"two calls of Dropout(p={PROBABILITIES[0]}).forward(np.ones({SAMPLE_SHAPE}), train=True)",
         )
     family = len(tests) * ALPHA
     return CheckOutcome(
-        Outcome.PASS, variant=variant, examples=examples, statistics=tests,
+        Outcome.PASS,
+        variant=variant,
+        examples=examples,
+        statistics=tests,
         message=f"{len(tests)} tests at false-alarm probability {ALPHA:g} each (at most {family:.0e} together)",
     )
 
@@ -180,19 +245,34 @@ def _output_mean(adapter: Any, options: SearchSettings) -> list[StatisticalTest]
 
 
 _EXACT = OracleSearch(
-    graph=SpecGraph([
-        SpecUse(specs.MASK), SpecUse(specs.SCALING), SpecUse(specs.EVAL, rename={"y": "y_eval"}), SpecUse(specs.BACKWARD),
-    ]),
-    cases=lambda: dropout_inputs(min_p=0.05), explicit=lambda: [_separating_input()], observe=_observe,
+    graph=SpecGraph(
+        [
+            SpecUse(specs.MASK),
+            SpecUse(specs.SCALING),
+            SpecUse(specs.EVAL, rename={"y": "y_eval"}),
+            SpecUse(specs.BACKWARD),
+        ]
+    ),
+    cases=lambda: dropout_inputs(min_p=0.05),
+    explicit=lambda: [_separating_input()],
+    observe=_observe,
     repeatable=False,
 )
 
-DROPOUT = Component("dropout", "dropout", {
-    **searched_alone(_EXACT),
-    specs.MASK.id: SpecCheck(statistics=Statistics(_mask_verdict)),
-    specs.SCALING.id: SpecCheck(_EXACT, Statistics(
-        _output_mean, "the training output's mean",
-        counterexample=f"Dropout(p={PROBABILITIES[0]}).forward(np.ones({SAMPLE_SHAPE}), train=True)",
-        after=frozenset({Outcome.PASS}),
-    )),
-})
+DROPOUT = Component(
+    "dropout",
+    "dropout",
+    {
+        **searched_alone(_EXACT),
+        specs.MASK.id: SpecCheck(statistics=Statistics(_mask_verdict)),
+        specs.SCALING.id: SpecCheck(
+            _EXACT,
+            Statistics(
+                _output_mean,
+                "the training output's mean",
+                counterexample=f"Dropout(p={PROBABILITIES[0]}).forward(np.ones({SAMPLE_SHAPE}), train=True)",
+                after=frozenset({Outcome.PASS}),
+            ),
+        ),
+    },
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from eqconform.specs import layernorm as specs
 
 from ..graph import SpecGraph, SpecUse
@@ -24,9 +25,18 @@ __all__ = ["LAYERNORM"]
 
 def _observe(adapter: Any, case: LayerNormInput, graph: SpecGraph) -> list[Record]:
     given = {"Z": case.Z.copy(), "dL/dZtilde": case.G.copy()}
-    observed = adapter.run(given["Z"], case.gamma.copy(), case.beta.copy(), case.eps, given["dL/dZtilde"])
+    observed = adapter.run(
+        given["Z"], case.gamma.copy(), case.beta.copy(), case.eps, given["dL/dZtilde"]
+    )
     ensure_unchanged(given, {"Z": case.Z, "dL/dZtilde": case.G}, "forward and backward")
-    values = {"Z": case.Z, "gamma": case.gamma, "beta": case.beta, "eps": case.eps, "G": case.G, **observed}
+    values = {
+        "Z": case.Z,
+        "gamma": case.gamma,
+        "beta": case.beta,
+        "eps": case.eps,
+        "G": case.G,
+        **observed,
+    }
     label = f"forward and backward on a {case.rows} x {case.features} input"
     return [Record(label, values, frozenset(observed), case.dtype)]
 
@@ -38,9 +48,18 @@ def separating_inputs() -> list[LayerNormInput]:
 
     def case(rows: int, features: int, eps: float, scale: float) -> LayerNormInput:
         return LayerNormInput(
-            f64, eps,
-            ArrayRecipe((rows, features), f64, seed=rows * 10 + features, scale=scale, offset=3.0, row_offsets=True),
-            ArrayRecipe((1, features), f64, seed=1), ArrayRecipe((1, features), f64, seed=2),
+            f64,
+            eps,
+            ArrayRecipe(
+                (rows, features),
+                f64,
+                seed=rows * 10 + features,
+                scale=scale,
+                offset=3.0,
+                row_offsets=True,
+            ),
+            ArrayRecipe((1, features), f64, seed=1),
+            ArrayRecipe((1, features), f64, seed=2),
             ArrayRecipe((rows, features), f64, seed=3),
         )
 

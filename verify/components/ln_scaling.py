@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+
 from eqconform.specs import layernorm_exam as exam_specs
 from eqconform.specs import ln_scaling as specs
 
@@ -46,7 +47,12 @@ from .table import Component, SpecCheck, searched_alone
 
 __all__ = ["LN_SCALING"]
 
-_PIECES = [exam_specs.DEMEAN, exam_specs.NORMALIZE, exam_specs.DEMEAN_GRAD, exam_specs.NORMALIZE_GRAD]
+_PIECES = [
+    exam_specs.DEMEAN,
+    exam_specs.NORMALIZE,
+    exam_specs.DEMEAN_GRAD,
+    exam_specs.NORMALIZE_GRAD,
+]
 
 
 def _layernorm(adapter: Any, x: np.ndarray, upstream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +77,9 @@ def _separating_scaled() -> ScaledLayerNormInput:
     from .layernorm import separating_inputs
 
     base = separating_inputs()[1]
-    return ScaledLayerNormInput(dataclasses.replace(base, eps=0.0, gamma_recipe=None, beta_recipe=None), 1e-3)
+    return ScaledLayerNormInput(
+        dataclasses.replace(base, eps=0.0, gamma_recipe=None, beta_recipe=None), 1e-3
+    )
 
 
 # --------------------------------------------------------------------------- the stack
@@ -98,7 +106,9 @@ def _closed_form() -> Any:
 
 @functools.cache
 def _bound_of_layer() -> Any:
-    return sp.lambdify((specs.nlayers, specs.lyr, specs.d), specs.GRAD_BOUND.canonical.expression("gbound"))
+    return sp.lambdify(
+        (specs.nlayers, specs.lyr, specs.d), specs.GRAD_BOUND.canonical.expression("gbound")
+    )
 
 
 _BACKWARD = SpecGraph([SpecUse(spec) for spec in _PIECES])
@@ -128,8 +138,12 @@ def _forward(adapter: Any, case: PreNormStack) -> Finding:
     for layer, observed in enumerate(outputs, start=1):
         predicted = _closed_form()({"x0": case.x0, "lyr": layer})[0]
         (bound,) = _stack_program(2 * layer)({"x0": case.x0, "unit_roundoff": u})
-        record = Record(f"layer {layer} of {case.layers}", {"x0": case.x0, "lyr": layer, "xl": observed},
-                        frozenset({"xl"}), case.dtype)
+        record = Record(
+            f"layer {layer} of {case.layers}",
+            {"x0": case.x0, "lyr": layer, "xl": observed},
+            frozenset({"xl"}),
+            case.dtype,
+        )
         findings.append(finding_from(compare(observed, predicted, bound, record, "x^(l)"), record))
     return combine_findings(findings)
 
@@ -149,8 +163,11 @@ def _gradients(adapter: Any, case: PreNormStack) -> Finding:
                 x = inputs[operator - 1]
                 _, gx = _layernorm(adapter, x, g)
                 _, step_bound = _BACKWARD.predictor("gx", combination, frozenset({"gx"}))(
-                    {"x": x, "gy": g, "unit_roundoff": u})
-                step_error = tolerance.SAFETY * step_bound + u * np.abs(np.asarray(g, dtype=np.float64))
+                    {"x": x, "gy": g, "unit_roundoff": u}
+                )
+                step_error = tolerance.SAFETY * step_bound + u * np.abs(
+                    np.asarray(g, dtype=np.float64)
+                )
                 accumulated += amplification * np.linalg.norm(step_error, axis=1)
                 g = (g + gx).astype(case.dtype)
                 if operator % 2 == 1:
@@ -162,7 +179,9 @@ def _gradients(adapter: Any, case: PreNormStack) -> Finding:
     return combine_findings(findings)
 
 
-def _bound_finding(case: PreNormStack, layer: int, gradient: np.ndarray, accumulated: np.ndarray) -> Finding:
+def _bound_finding(
+    case: PreNormStack, layer: int, gradient: np.ndarray, accumulated: np.ndarray
+) -> Finding:
     norms = np.linalg.norm(np.asarray(gradient, dtype=np.float64), axis=1)
     bound = float(_bound_of_layer()(case.layers, layer, case.features)) if layer >= 1 else np.inf
     allowed = accumulated + tolerance.floor(case.dtype)
@@ -170,23 +189,38 @@ def _bound_finding(case: PreNormStack, layer: int, gradient: np.ndarray, accumul
     ratios = excess / allowed
     worst = int(np.argmax(ratios if np.any(ratios > 0) else norms))
     record = Record(f"layer {layer} of {case.layers}", {}, frozenset({"gbound"}), case.dtype)
-    detail = (f"||g^({layer})|| of row {worst} = {norms[worst]!r}, the bound (23) is {bound!r} "
-              f"(ratio {norms[worst] / bound:.6f}; rounding allowance {allowed[worst]:.3g})")
+    detail = (
+        f"||g^({layer})|| of row {worst} = {norms[worst]!r}, the bound (23) is {bound!r} "
+        f"(ratio {norms[worst] / bound:.6f}; rounding allowance {allowed[worst]:.3g})"
+    )
     comparison = Comparison(float(np.max(ratios)), float(excess[worst]), detail, "gbound", (worst,))
     return finding_from(comparison, record, observable=layer >= 1)
 
 
 def _stacks() -> list[PreNormStack]:
-    return [PreNormStack(np.dtype(np.float64), 3, 2, 8, 3, True), PreNormStack(np.dtype(np.float32), 4, 3, 16, 5, False)]
+    return [
+        PreNormStack(np.dtype(np.float64), 3, 2, 8, 3, True),
+        PreNormStack(np.dtype(np.float32), 4, 3, 16, 5, False),
+    ]
 
 
 _SCALED = OracleSearch(
     graph=SpecGraph([SpecUse(spec) for spec in (*_PIECES, specs.OUTPUT_SCALE, specs.GRAD_SCALE)]),
-    cases=lambda: scaled_layernorm_inputs(), explicit=lambda: [_separating_scaled()], observe=_observe_scaled,
+    cases=lambda: scaled_layernorm_inputs(),
+    explicit=lambda: [_separating_scaled()],
+    observe=_observe_scaled,
 )
 
-LN_SCALING = Component("ln_scaling", "layernorm", {
-    **searched_alone(_SCALED, [specs.OUTPUT_SCALE.id, specs.GRAD_SCALE.id]),
-    specs.PRENORM_FORWARD.id: SpecCheck(CustomSearch(cases=prenorm_stacks, examine=_forward, explicit=_stacks)),
-    specs.GRAD_BOUND.id: SpecCheck(CustomSearch(cases=prenorm_stacks, examine=_gradients, explicit=_stacks)),
-})
+LN_SCALING = Component(
+    "ln_scaling",
+    "layernorm",
+    {
+        **searched_alone(_SCALED, [specs.OUTPUT_SCALE.id, specs.GRAD_SCALE.id]),
+        specs.PRENORM_FORWARD.id: SpecCheck(
+            CustomSearch(cases=prenorm_stacks, examine=_forward, explicit=_stacks)
+        ),
+        specs.GRAD_BOUND.id: SpecCheck(
+            CustomSearch(cases=prenorm_stacks, examine=_gradients, explicit=_stacks)
+        ),
+    },
+)

@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy import stats
+
 from eqconform.specs import moments
 from eqconform.specs import noise as specs
-from sympy import stats
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record
@@ -53,7 +54,12 @@ def _observe(adapter: Any, case: NoiseInput, graph: SpecGraph) -> list[Record]:
     gamma = adapter.gamma(X.copy())
     expected = adapter.expected_loss(X.copy(), y.copy(), w.copy(), case.mu, case.sigma)
     values = {
-        "X": X, "y": y[:, None], "w": w[None, :], "R": R, "mu": case.mu, "sigma": case.sigma,
+        "X": X,
+        "y": y[:, None],
+        "w": w[None, :],
+        "R": R,
+        "mu": case.mu,
+        "sigma": case.sigma,
         "ell": np.reshape(np.asarray(ell, dtype=np.float64), (1, 1)),
         "Gamma": np.asarray(gamma)[None, :] if np.ndim(gamma) == 1 else np.asarray(gamma),
         "Lexp": np.reshape(np.asarray(expected, dtype=np.float64), (1, 1)),
@@ -64,8 +70,15 @@ def _observe(adapter: Any, case: NoiseInput, graph: SpecGraph) -> list[Record]:
 
 def _separating_input() -> NoiseInput:
     f64 = np.dtype(np.float64)
-    return NoiseInput(f64, ArrayRecipe((6, 3), f64, seed=1), ArrayRecipe((6,), f64, seed=2),
-                      ArrayRecipe((3,), f64, seed=3), ArrayRecipe((6, 3), f64, seed=4), 0.7, 0.4)
+    return NoiseInput(
+        f64,
+        ArrayRecipe((6, 3), f64, seed=1),
+        ArrayRecipe((6,), f64, seed=2),
+        ArrayRecipe((3,), f64, seed=3),
+        ArrayRecipe((6, 3), f64, seed=4),
+        0.7,
+        0.4,
+    )
 
 
 @functools.cache
@@ -78,8 +91,15 @@ def _gaussian_laws() -> dict[str, Any]:
     other = stats.Normal("R_other", specs.mu, specs.sigma)
     covariance = moments.covariance(draw, other)
     args = (specs.mu, specs.sigma)
-    return {name: sp.lambdify(args, expr) for name, expr in
-            (("mean", mean), ("variance", variance), ("fourth", fourth), ("covariance", covariance))}
+    return {
+        name: sp.lambdify(args, expr)
+        for name, expr in (
+            ("mean", mean),
+            ("variance", variance),
+            ("fourth", fourth),
+            ("covariance", covariance),
+        )
+    }
 
 
 @functools.cache
@@ -89,8 +109,12 @@ def _bernoulli_laws() -> dict[str, Any]:
     mean = moments.moment(draw, 1)
     variance = sp.factor(moments.moment(draw, 2) - mean**2)
     support = sorted(float(value) for value in stats.density(draw).dict)
-    return {"one": sp.lambdify(specs.keep, stats.P(sp.Eq(draw, 1))), "mean": sp.lambdify(specs.keep, mean),
-            "variance": sp.lambdify(specs.keep, variance), "support": support}
+    return {
+        "one": sp.lambdify(specs.keep, stats.P(sp.Eq(draw, 1))),
+        "mean": sp.lambdify(specs.keep, mean),
+        "variance": sp.lambdify(specs.keep, variance),
+        "support": support,
+    }
 
 
 def _gaussian_draws(adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
@@ -102,9 +126,20 @@ def _gaussian_draws(adapter: Any, options: SearchSettings) -> list[StatisticalTe
         mean, variance = float(laws["mean"](mu, sigma)), float(laws["variance"](mu, sigma))
         where = f"mu = {mu:g}, sigma = {sigma:g}"
         tests.append(mean_test(f"E[R_ij] at {where}", R, mean, variance))
-        tests.append(variance_test(f"Var[R_ij] at {where}", R, mean, variance, float(laws["fourth"](mu, sigma))))
-        tests.append(covariance_test(f"neighbouring R_ij independent at {where}", R[:, 0::2], R[:, 1::2],
-                                     (mean, mean), float(laws["covariance"](mu, sigma))))
+        tests.append(
+            variance_test(
+                f"Var[R_ij] at {where}", R, mean, variance, float(laws["fourth"](mu, sigma))
+            )
+        )
+        tests.append(
+            covariance_test(
+                f"neighbouring R_ij independent at {where}",
+                R[:, 0::2],
+                R[:, 1::2],
+                (mean, mean),
+                float(laws["covariance"](mu, sigma)),
+            )
+        )
     return tests
 
 
@@ -117,14 +152,28 @@ def _bernoulli_draws(adapter: Any, options: SearchSettings) -> list[StatisticalT
         R = np.asarray(adapter.draw_bernoulli(SHAPE, keep, options.seed + index), dtype=np.float64)
         outside = int(np.count_nonzero(~np.isin(R, laws["support"])))
         if outside:
-            return CheckOutcome(Outcome.FAIL, examples=R.size,
-                                message=f"{outside} draws at kappa = {keep} are not in {laws['support']}",
-                                counterexample=f"draw_bernoulli({SHAPE}, {keep})")
+            return CheckOutcome(
+                Outcome.FAIL,
+                examples=R.size,
+                message=f"{outside} draws at kappa = {keep} are not in {laws['support']}",
+                counterexample=f"draw_bernoulli({SHAPE}, {keep})",
+            )
         one = float(laws["one"](keep))
         ones = R == laws["support"][-1]
-        tests.append(rate_test(f"P(R_ij = 1) at kappa = {keep}", "ones", int(np.count_nonzero(ones)), R.size, one))
-        tests.append(rate_test(f"neighbours independent at kappa = {keep}", "both of (2j, 2j+1) equal 1",
-                               int(np.count_nonzero(ones[:, 0::2] & ones[:, 1::2])), ones[:, 0::2].size, one * one))
+        tests.append(
+            rate_test(
+                f"P(R_ij = 1) at kappa = {keep}", "ones", int(np.count_nonzero(ones)), R.size, one
+            )
+        )
+        tests.append(
+            rate_test(
+                f"neighbours independent at kappa = {keep}",
+                "both of (2j, 2j+1) equal 1",
+                int(np.count_nonzero(ones[:, 0::2] & ones[:, 1::2])),
+                ones[:, 0::2].size,
+                one * one,
+            )
+        )
     return tests
 
 
@@ -136,36 +185,71 @@ def _loss_tests(adapter: Any, options: SearchSettings) -> list[StatisticalTest]:
     problem = {"X": X, "y": y[:, None], "w": w[None, :]}
     tests = []
     mu, sigma = 0.8, 0.6
-    losses = np.asarray(adapter.empirical_losses(X, y, w, mu, sigma, LOSS_DRAWS, options.seed), dtype=np.float64)
+    losses = np.asarray(
+        adapter.empirical_losses(X, y, w, mu, sigma, LOSS_DRAWS, options.seed), dtype=np.float64
+    )
     expected = float(_EXACT.graph.evaluate("Lexp", {**problem, "mu": mu, "sigma": sigma}).item())
-    tests.append(mean_test(f"mean loss of Gaussian noise at mu = {mu}, sigma = {sigma}", losses, expected))
+    tests.append(
+        mean_test(f"mean loss of Gaussian noise at mu = {mu}, sigma = {sigma}", losses, expected)
+    )
     laws, keep = _bernoulli_laws(), 0.7
-    losses = np.asarray(adapter.empirical_bernoulli_losses(X, y, w, keep, LOSS_DRAWS, options.seed + 1),
-                        dtype=np.float64)
+    losses = np.asarray(
+        adapter.empirical_bernoulli_losses(X, y, w, keep, LOSS_DRAWS, options.seed + 1),
+        dtype=np.float64,
+    )
     mean, variance = float(laws["mean"](keep)), float(laws["variance"](keep))
-    expected = float(_EXACT.graph.evaluate("Lexp", {**problem, "mu": mean, "sigma": np.sqrt(variance)}).item())
-    tests.append(mean_test(f"mean loss of Bernoulli (dropout) noise at kappa = {keep} (mu = {mean:g}, "
-                           f"sigma^2 = {variance:g})", losses, expected))
+    expected = float(
+        _EXACT.graph.evaluate("Lexp", {**problem, "mu": mean, "sigma": np.sqrt(variance)}).item()
+    )
+    tests.append(
+        mean_test(
+            f"mean loss of Bernoulli (dropout) noise at kappa = {keep} (mu = {mean:g}, "
+            f"sigma^2 = {variance:g})",
+            losses,
+            expected,
+        )
+    )
     return tests
 
 
 _EXACT = OracleSearch(
-    graph=SpecGraph([SpecUse(spec) for spec in (specs.PERTURBED_LOSS, specs.GAMMA, specs.EXPECTED_LOSS)]),
-    cases=lambda: noise_inputs(), explicit=lambda: [_separating_input()], observe=_observe,
+    graph=SpecGraph(
+        [SpecUse(spec) for spec in (specs.PERTURBED_LOSS, specs.GAMMA, specs.EXPECTED_LOSS)]
+    ),
+    cases=lambda: noise_inputs(),
+    explicit=lambda: [_separating_input()],
+    observe=_observe,
 )
 
-NOISE = Component("noise", "noise", {
-    **searched_alone(_EXACT),
-    specs.EXPECTED_LOSS.id: SpecCheck(_EXACT, Statistics(
-        _loss_tests, "the empirical loss of the sampler",
-        counterexample=f"the mean loss of {LOSS_DRAWS} draws on a fixed 6 x 4 problem", after=frozenset({Outcome.PASS}),
-    )),
-    specs.DRAW.id: SpecCheck(statistics=Statistics(
-        _gaussian_draws, "the Gaussian draws", counterexample=f"draw({SHAPE}, mu, sigma) at {GAUSSIAN_SETTINGS}",
-        examples=len(GAUSSIAN_SETTINGS) * int(np.prod(SHAPE)),
-    )),
-    specs.DROPOUT_DRAW.id: SpecCheck(statistics=Statistics(
-        _bernoulli_draws, "the Bernoulli draws", counterexample=f"draw_bernoulli({SHAPE}, kappa) at {KEEP_SETTINGS}",
-        examples=len(KEEP_SETTINGS) * int(np.prod(SHAPE)),
-    )),
-})
+NOISE = Component(
+    "noise",
+    "noise",
+    {
+        **searched_alone(_EXACT),
+        specs.EXPECTED_LOSS.id: SpecCheck(
+            _EXACT,
+            Statistics(
+                _loss_tests,
+                "the empirical loss of the sampler",
+                counterexample=f"the mean loss of {LOSS_DRAWS} draws on a fixed 6 x 4 problem",
+                after=frozenset({Outcome.PASS}),
+            ),
+        ),
+        specs.DRAW.id: SpecCheck(
+            statistics=Statistics(
+                _gaussian_draws,
+                "the Gaussian draws",
+                counterexample=f"draw({SHAPE}, mu, sigma) at {GAUSSIAN_SETTINGS}",
+                examples=len(GAUSSIAN_SETTINGS) * int(np.prod(SHAPE)),
+            )
+        ),
+        specs.DROPOUT_DRAW.id: SpecCheck(
+            statistics=Statistics(
+                _bernoulli_draws,
+                "the Bernoulli draws",
+                counterexample=f"draw_bernoulli({SHAPE}, kappa) at {KEEP_SETTINGS}",
+                examples=len(KEEP_SETTINGS) * int(np.prod(SHAPE)),
+            )
+        ),
+    },
+)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from eqconform.specs import adam as adam_specs
 from eqconform.specs import adamw as adamw_specs
 
@@ -61,44 +62,77 @@ def _flat(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate([np.asarray(a).ravel() for a in arrays])
 
 
-def _observe(adapter: Any, run: OptimizerRun, graph: SpecGraph, *, expose_moments: bool) -> list[Record]:
+def _observe(
+    adapter: Any, run: OptimizerRun, graph: SpecGraph, *, expose_moments: bool
+) -> list[Record]:
     """One record for the whole run: every equation is elementwise, so all steps and all
     parameters are judged at once, each entry from its own step's inputs."""
     hyper = run.hyperparameters
     layout = _RunLayout(run)
     initial = [array.copy() for array in run.initial_parameters]
-    session = adapter.open([(initial[i].copy(), initial[i + 1].copy()) for i in range(0, len(initial), 2)], hyper)
-    constants = {"alpha": hyper.lr, "beta1": hyper.beta1, "beta2": hyper.beta2, "eps": hyper.eps, "lam": hyper.weight_decay}
+    session = adapter.open(
+        [(initial[i].copy(), initial[i + 1].copy()) for i in range(0, len(initial), 2)], hyper
+    )
+    constants = {
+        "alpha": hyper.lr,
+        "beta1": hyper.beta1,
+        "beta2": hyper.beta2,
+        "eps": hyper.eps,
+        "lam": hyper.weight_decay,
+    }
     before = _flat(initial)
     moments = {"m": np.zeros(layout.per_step), "v": np.zeros(layout.per_step)}
-    columns: dict[str, list[np.ndarray]] = {name: [] for name in ("g", "theta_prev", "theta", "t", "m_prev", "v_prev", "m", "v")}
+    columns: dict[str, list[np.ndarray]] = {
+        name: [] for name in ("g", "theta_prev", "theta", "t", "m_prev", "v_prev", "m", "v")
+    }
     exposed = {"m": expose_moments, "v": expose_moments}  # judged as adam.* outputs
     for step in range(run.steps):
         gradients = run.gradients[step]
         given = [g.copy() for g in gradients]
         observations = session.step(given)
-        ensure_unchanged({f"gradient of {name}": g for name, g in zip(layout.names, given)},
-                         {f"gradient of {name}": g for name, g in zip(layout.names, gradients)}, f"step {step + 1}")
-        values: dict[str, Any] = {**constants, "g": _flat(gradients), "theta_prev": before,
-                                  "t": np.full(layout.per_step, step + 1.0),
-                                  "m_prev": moments["m"], "v_prev": moments["v"],
-                                  "theta": _flat([o["theta"] for o in observations])}
+        ensure_unchanged(
+            {f"gradient of {name}": g for name, g in zip(layout.names, given)},
+            {f"gradient of {name}": g for name, g in zip(layout.names, gradients)},
+            f"step {step + 1}",
+        )
+        values: dict[str, Any] = {
+            **constants,
+            "g": _flat(gradients),
+            "theta_prev": before,
+            "t": np.full(layout.per_step, step + 1.0),
+            "m_prev": moments["m"],
+            "v_prev": moments["v"],
+            "theta": _flat([o["theta"] for o in observations]),
+        }
         carried = {}
         for moment in _MOMENTS:
             available = all(moment in o for o in observations)
             exposed[moment] = exposed[moment] and available
-            values[moment] = _flat([o[moment] for o in observations]) if exposed[moment] else graph.evaluate(moment, values)
+            values[moment] = (
+                _flat([o[moment] for o in observations])
+                if exposed[moment]
+                else graph.evaluate(moment, values)
+            )
             # The next step starts from the target's own moments whenever it shows them, judged
             # or not: a target following another variant (L2-coupled decay) is then predicted
             # from its own history, not from the canonical one.
-            carried[moment] = _flat([o[moment] for o in observations]) if available else values[moment]
+            carried[moment] = (
+                _flat([o[moment] for o in observations]) if available else values[moment]
+            )
         for name, column in columns.items():
             column.append(np.asarray(values[name]))
         moments = carried
         before = values["theta"]
-    record_values = {**constants, **{name: np.concatenate(parts) for name, parts in columns.items()}}
+    record_values = {
+        **constants,
+        **{name: np.concatenate(parts) for name, parts in columns.items()},
+    }
     observed = {"theta"} | {moment for moment in _MOMENTS if exposed[moment]}
-    return [Record(f"{run.steps}-step run", record_values, frozenset(observed), run.dtype, layout.locate)]
+    return [
+        Record(
+            f"{run.steps}-step run", record_values, frozenset(observed), run.dtype, layout.locate
+        )
+    ]
 
 
 def _separating_run(*, weight_decay: float) -> OptimizerRun:
@@ -110,19 +144,31 @@ def _separating_run(*, weight_decay: float) -> OptimizerRun:
     shapes = [(3, 2), (3, 1), (2, 3), (2, 1)]
     parameters = tuple(ArrayRecipe(s, dtype, seed=10 + i) for i, s in enumerate(shapes))
     hyper = AdamHyperparameters(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-3, weight_decay=weight_decay)
-    return OptimizerRun(dtype, hyper, layers, parameters, gradient_seed=100, gradient_scales=(1e-3, 1e-3, 1e-3))
+    return OptimizerRun(
+        dtype, hyper, layers, parameters, gradient_seed=100, gradient_scales=(1e-3, 1e-3, 1e-3)
+    )
 
 
-def _component(name: str, uses: Sequence[SpecUse], *, weight_decay: bool, expose_moments: bool) -> Component:
+def _component(
+    name: str, uses: Sequence[SpecUse], *, weight_decay: bool, expose_moments: bool
+) -> Component:
     search = OracleSearch(
         graph=SpecGraph(uses),
         cases=lambda: optimizer_runs(weight_decay=weight_decay),
         explicit=lambda: [_separating_run(weight_decay=0.5 if weight_decay else 0.0)],
-        observe=lambda adapter, run, graph: _observe(adapter, run, graph, expose_moments=expose_moments),
-        recondition=lambda run: [("the same run in float64", run.in_float64())] if run.dtype != np.float64 else [],
+        observe=lambda adapter, run, graph: _observe(
+            adapter, run, graph, expose_moments=expose_moments
+        ),
+        recondition=lambda run: (
+            [("the same run in float64", run.in_float64())] if run.dtype != np.float64 else []
+        ),
         hard_cases=lambda: hard_optimizer_runs(weight_decay=weight_decay),
     )
-    return Component(name, name, searched_alone(search, [use.spec.id for use in uses if use.spec.component == name]))
+    return Component(
+        name,
+        name,
+        searched_alone(search, [use.spec.id for use in uses if use.spec.component == name]),
+    )
 
 
 _ADAM_USES = [SpecUse(spec) for spec in adam_specs.SPECS]

@@ -15,8 +15,9 @@ from typing import Any
 
 import mpmath
 import numpy as np
-from eqconform.specs.model import Spec
 from hypothesis import strategies as st
+
+from eqconform.specs.model import Spec
 
 from ..compiler import reduced_sizes
 from ..graph import SpecGraph
@@ -55,7 +56,9 @@ class OracleSearch:
     def run(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
         hard = options.profile == "hard" and self.hard_cases is not None
         cases = self.hard_cases() if hard else self.cases()  # type: ignore[misc]
-        outcome, failure = searched(spec, cases, lambda case: self.examine(spec, adapter, case), self.explicit(), options)
+        outcome, failure = searched(
+            spec, cases, lambda case: self.examine(spec, adapter, case), self.explicit(), options
+        )
         if isinstance(failure, Mismatch):
             return self._diagnose(spec, adapter, failure, outcome)
         if outcome.outcome is Outcome.PASS and self.repeatable:
@@ -76,7 +79,9 @@ class OracleSearch:
         except QuantityRaised as raised:  # a phase of the target that this spec needs raised
             raise TargetRaised(case, raised.error) from raised.error
 
-    def _diagnose(self, spec: Spec, adapter: Any, failure: Mismatch, outcome: CheckOutcome) -> CheckOutcome:
+    def _diagnose(
+        self, spec: Spec, adapter: Any, failure: Mismatch, outcome: CheckOutcome
+    ) -> CheckOutcome:
         """Re-run the minimal counterexample in better-conditioned forms: passing there means
         the formula is right and the failure is a loss of accuracy at this input."""
         alternatives = list(self.recondition(failure.case))
@@ -93,14 +98,20 @@ class OracleSearch:
         ratio = failure.finding.ratio
         exactness = exact_note(self.graph, failure.finding)
         if passed_on:
-            verdict = (f"Right formula, numerically unstable: the error here is {ratio:.3g} times the tolerance, "
-                       f"but the same check passes on {' and on '.join(passed_on)}, so the implementation "
-                       "follows the equation and loses accuracy at inputs like this one.")
+            verdict = (
+                f"Right formula, numerically unstable: the error here is {ratio:.3g} times the tolerance, "
+                f"but the same check passes on {' and on '.join(passed_on)}, so the implementation "
+                "follows the equation and loses accuracy at inputs like this one."
+            )
         else:
             tried = " or ".join(description for description, _ in alternatives)
-            verdict = (f"Follows another formula: it also fails on {tried}, so the discrepancy is not a loss "
-                       "of accuracy.")
-        return CheckOutcome(**{**outcome.__dict__, "message": f"{verdict} {outcome.message} {exactness}".strip()})
+            verdict = (
+                f"Follows another formula: it also fails on {tried}, so the discrepancy is not a loss "
+                "of accuracy."
+            )
+        return CheckOutcome(
+            **{**outcome.__dict__, "message": f"{verdict} {outcome.message} {exactness}".strip()}
+        )
 
     def _repeatability(self, spec: Spec, adapter: Any, outcome: CheckOutcome) -> CheckOutcome:
         """Run one hand-picked case twice: the equation is deterministic, so must the target be."""
@@ -114,7 +125,9 @@ class OracleSearch:
             for name in checked_quantities(self.graph, spec.id, one.observed)[0]:
                 a, b = np.asarray(one.values[name]), np.asarray(other.values[name])
                 if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True):
-                    difference = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("inf")
+                    difference = (
+                        float(np.max(np.abs(a - b))) if a.shape == b.shape else float("inf")
+                    )
                     return CheckOutcome(
                         Outcome.FAIL,
                         examples=outcome.examples,
@@ -139,21 +152,35 @@ def exact_note(graph: SpecGraph, finding: Finding) -> str:
     if exact_values is None:
         return ""
     index = finding.index if np.ndim(exact_values) else ()
-    truth = exact_values[index] if index else exact_values.item() if exact_values.ndim == 0 else exact_values.flat[0]
+    truth = (
+        exact_values[index]
+        if index
+        else exact_values.item()
+        if exact_values.ndim == 0
+        else exact_values.flat[0]
+    )
     observed = float(np.asarray(record.values[finding.quantity], dtype=np.float64)[index])
-    predicted = float(graph.predictor(finding.quantity, finding.combination, record.observed)(
-        {**values, "unit_roundoff": 0.0})[0][index])
+    predicted = float(
+        graph.predictor(finding.quantity, finding.combination, record.observed)(
+            {**values, "unit_roundoff": 0.0}
+        )[0][index]
+    )
     with mpmath.workdps(DIGITS):
         scale = abs(truth) if truth != 0 else mpmath.mpf(1)
         target_error = float(abs(mpmath.mpf(observed) - truth) / scale)
         oracle_error = float(abs(mpmath.mpf(predicted) - truth) / scale)
         shown = mpmath.nstr(truth, 20)
-    return (f"Against the equation evaluated with {DIGITS}-digit arithmetic ({shown}), the implementation's "
-            f"relative error is {target_error:.2g}; the float64 oracle's is {oracle_error:.2g}.")
+    return (
+        f"Against the equation evaluated with {DIGITS}-digit arithmetic ({shown}), the implementation's "
+        f"relative error is {target_error:.2g}; the float64 oracle's is {oracle_error:.2g}."
+    )
 
 
 def _sizes(expr: Any, values: Mapping[str, Any]) -> dict[str, int]:
     """Sizes of reduced axes (C, N, ...) read off the arrays, as the float64 oracle does."""
     arrays = [np.shape(v) for v in values.values() if np.ndim(v)]
     shape = np.broadcast_shapes(*arrays) if arrays else ()
-    return {name: shape[axis] if axis < len(shape) else 1 for name, axis in reduced_sizes([expr]).items()}
+    return {
+        name: shape[axis] if axis < len(shape) else 1
+        for name, axis in reduced_sizes([expr]).items()
+    }

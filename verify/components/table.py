@@ -42,7 +42,9 @@ class SpecCheck:
             raise ValueError("a spec check needs a search, statistics, or both")
 
     def run(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
-        searched_outcome = self.search.run(spec, adapter, options) if self.search is not None else None
+        searched_outcome = (
+            self.search.run(spec, adapter, options) if self.search is not None else None
+        )
         statistics = self.statistics
         if statistics is None:
             assert searched_outcome is not None
@@ -80,25 +82,34 @@ class Component:
         try:
             how = self.checks[spec.id]
         except KeyError:
-            raise LookupError(f"component {self.name!r} has no check for {spec.id} "
-                              f"(it checks {', '.join(self.checks)})") from None
+            raise LookupError(
+                f"component {self.name!r} has no check for {spec.id} "
+                f"(it checks {', '.join(self.checks)})"
+            ) from None
         return how.run(spec, adapter, options)
 
     @property
     def exact(self) -> CaseJudge | None:
         """The judge of one case: the oracle search every exact check of this component shares
         (``None`` when there is no such single search)."""
-        searches = {id(check.search): check.search for check in self.checks.values()
-                    if isinstance(check.search, OracleSearch)}
+        searches = {
+            id(check.search): check.search
+            for check in self.checks.values()
+            if isinstance(check.search, OracleSearch)
+        }
         if len(searches) != 1:
             return None
         (search,) = searches.values()
         return CaseJudge(self.adapter, search.graph, search.observe)
 
 
-def searched_alone(search: OracleSearch, spec_ids: Iterable[str] | None = None) -> dict[str, SpecCheck]:
+def searched_alone(
+    search: OracleSearch, spec_ids: Iterable[str] | None = None
+) -> dict[str, SpecCheck]:
     """The table of checks of specs checked by ``search`` alone (by default every spec of its
     graph that is checked on implementations)."""
     if spec_ids is None:
-        spec_ids = [spec_id for spec_id, use in search.graph.uses.items() if not use.spec.proof_only]
+        spec_ids = [
+            spec_id for spec_id, use in search.graph.uses.items() if not use.spec.proof_only
+        ]
     return {spec_id: SpecCheck(search) for spec_id in spec_ids}

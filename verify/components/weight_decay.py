@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from eqconform.specs import weight_decay as specs
 
 from ..graph import SpecGraph, SpecUse
@@ -28,7 +29,9 @@ __all__ = ["WEIGHT_DECAY"]
 _ALGORITHM = SpecGraph([SpecUse(specs.ALGORITHM1)])
 
 
-def _steps(adapter: Any, run: WeightDecayRun, *, beta1: float, decoupled: bool) -> list[dict[str, Any]]:
+def _steps(
+    adapter: Any, run: WeightDecayRun, *, beta1: float, decoupled: bool
+) -> list[dict[str, Any]]:
     """Drive the target through the run; each step's inputs, outputs and moments (carried by the
     oracle when the target hides them)."""
     session = adapter.open(run.lr, beta1, run.beta2, run.weight_decay, decoupled)
@@ -37,15 +40,32 @@ def _steps(adapter: Any, run: WeightDecayRun, *, beta1: float, decoupled: bool) 
     steps = []
     for grad in run.gradients:
         out = session.step(theta.copy(), grad.copy())
-        values = {"theta_prev": theta, "grad": grad, "m_prev": m_prev, "v_prev": v_prev, "alpha": run.lr,
-                  "beta1": beta1, "beta2": run.beta2, "lam_r": run.weight_decay}
+        values = {
+            "theta_prev": theta,
+            "grad": grad,
+            "m_prev": m_prev,
+            "v_prev": v_prev,
+            "alpha": run.lr,
+            "beta1": beta1,
+            "beta2": run.beta2,
+            "lam_r": run.weight_decay,
+        }
         exposed = {key for key in ("m", "v") if key in out}
         carried_grad = grad if decoupled else grad + run.weight_decay * theta.astype(np.float64)
         for key in ("m", "v"):
-            if key not in out:  # carried by the oracle: line 7 or 8 with the gradient this placement feeds
+            if (
+                key not in out
+            ):  # carried by the oracle: line 7 or 8 with the gradient this placement feeds
                 out[key] = _ALGORITHM.evaluate(key, {**values, "g": carried_grad})
-        steps.append({"values": values, "theta": np.asarray(out["theta"]), "m": np.asarray(out["m"]),
-                      "v": np.asarray(out["v"]), "exposed": exposed})
+        steps.append(
+            {
+                "values": values,
+                "theta": np.asarray(out["theta"]),
+                "m": np.asarray(out["m"]),
+                "v": np.asarray(out["v"]),
+                "exposed": exposed,
+            }
+        )
         theta, m_prev, v_prev = np.asarray(out["theta"]), np.asarray(out["m"]), np.asarray(out["v"])
     return steps
 
@@ -64,30 +84,65 @@ def _observe_displays(adapter: Any, run: WeightDecayRun, graph: SpecGraph) -> li
     for decoupled, quantity in ((True, "theta_decay"), (False, "theta_l2")):
         for index, step in enumerate(_steps(adapter, run, beta1=0.0, decoupled=decoupled), start=1):
             previous = step["values"]
-            values = {"theta": previous["theta_prev"], "grad": previous["grad"], "alpha": run.lr,
-                      "M": 1.0 / np.sqrt(step["v"].astype(np.float64)), "lam_r": run.weight_decay,
-                      "lam_w": run.weight_decay, quantity: step["theta"]}
+            values = {
+                "theta": previous["theta_prev"],
+                "grad": previous["grad"],
+                "alpha": run.lr,
+                "M": 1.0 / np.sqrt(step["v"].astype(np.float64)),
+                "lam_r": run.weight_decay,
+                "lam_w": run.weight_decay,
+                quantity: step["theta"],
+            }
             kind = "weight decay" if decoupled else "L2 penalty"
-            records.append(Record(f"step {index} with beta1 = 0 and {kind}", values, frozenset({quantity}), run.dtype))
+            records.append(
+                Record(
+                    f"step {index} with beta1 = 0 and {kind}",
+                    values,
+                    frozenset({quantity}),
+                    run.dtype,
+                )
+            )
     return records
 
 
 def _separating_run() -> WeightDecayRun:
     f64 = np.dtype(np.float64)
-    return WeightDecayRun(f64, 0.1, 0.9, 0.999, 0.1, ArrayRecipe((3, 2), f64, seed=1, scale=2.0), 5, (1.0, 0.01, 100.0))
+    return WeightDecayRun(
+        f64,
+        0.1,
+        0.9,
+        0.999,
+        0.1,
+        ArrayRecipe((3, 2), f64, seed=1, scale=2.0),
+        5,
+        (1.0, 0.01, 100.0),
+    )
 
 
 _ALGORITHM_SEARCH = OracleSearch(
-    graph=_ALGORITHM, cases=lambda: weight_decay_runs(), explicit=lambda: [_separating_run()], observe=_observe_algorithm,
+    graph=_ALGORITHM,
+    cases=lambda: weight_decay_runs(),
+    explicit=lambda: [_separating_run()],
+    observe=_observe_algorithm,
 )
 _DISPLAYS_SEARCH = OracleSearch(
-    graph=SpecGraph([SpecUse(specs.DECAY_UPDATE, rename={"theta_next": "theta_decay"}),
-                     SpecUse(specs.L2_UPDATE, rename={"theta_next": "theta_l2"})]),
-    cases=lambda: weight_decay_runs(), explicit=lambda: [_separating_run()], observe=_observe_displays,
+    graph=SpecGraph(
+        [
+            SpecUse(specs.DECAY_UPDATE, rename={"theta_next": "theta_decay"}),
+            SpecUse(specs.L2_UPDATE, rename={"theta_next": "theta_l2"}),
+        ]
+    ),
+    cases=lambda: weight_decay_runs(),
+    explicit=lambda: [_separating_run()],
+    observe=_observe_displays,
 )
 
-WEIGHT_DECAY = Component("weight_decay", "weight_decay", {
-    specs.ALGORITHM1.id: SpecCheck(_ALGORITHM_SEARCH),
-    specs.DECAY_UPDATE.id: SpecCheck(_DISPLAYS_SEARCH),
-    specs.L2_UPDATE.id: SpecCheck(_DISPLAYS_SEARCH),
-})
+WEIGHT_DECAY = Component(
+    "weight_decay",
+    "weight_decay",
+    {
+        specs.ALGORITHM1.id: SpecCheck(_ALGORITHM_SEARCH),
+        specs.DECAY_UPDATE.id: SpecCheck(_DISPLAYS_SEARCH),
+        specs.L2_UPDATE.id: SpecCheck(_DISPLAYS_SEARCH),
+    },
+)

@@ -47,6 +47,7 @@ DtypeLike = np.dtype | type | str
 
 # --------------------------------------------------------------------------- validation
 
+
 def check_positive_int(name: str, value: int, minimum: int = 1) -> None:
     """``value`` is an integer (not a bool) of at least ``minimum``."""
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
@@ -72,9 +73,13 @@ def check_dtypes(dtypes: Sequence[DtypeLike]) -> tuple[np.dtype, ...]:
         try:
             resolved_dtype = np.dtype(dtype)
         except TypeError as error:
-            raise InvalidArgument(f"dtypes contains {dtype!r}, which is not a NumPy dtype") from error
+            raise InvalidArgument(
+                f"dtypes contains {dtype!r}, which is not a NumPy dtype"
+            ) from error
         if resolved_dtype.kind != "f":
-            raise InvalidArgument(f"dtypes contains {resolved_dtype}, which is not a floating dtype")
+            raise InvalidArgument(
+                f"dtypes contains {resolved_dtype}, which is not a floating dtype"
+            )
         resolved.append(resolved_dtype)
     if not resolved:
         raise InvalidArgument("dtypes must name at least one floating dtype")
@@ -82,6 +87,7 @@ def check_dtypes(dtypes: Sequence[DtypeLike]) -> tuple[np.dtype, ...]:
 
 
 # --------------------------------------------------------------------------- arrays
+
 
 @dataclass(frozen=True)
 class ArrayRecipe:
@@ -103,14 +109,18 @@ class ArrayRecipe:
         values = self.scale * rng.standard_normal(self.shape)
         if self.row_offsets and len(self.shape) == 2:
             reach = abs(self.offset)
-            values = values + np.sign(self.offset) * rng.uniform(reach / 2, reach, size=(self.shape[0], 1))
+            values = values + np.sign(self.offset) * rng.uniform(
+                reach / 2, reach, size=(self.shape[0], 1)
+            )
         else:
             values = values + self.offset
         return values.astype(self.dtype)
 
     def describe(self) -> str:
-        extra = f", per-row offsets up to {self.offset:g}" if self.row_offsets else (
-            f", offset {self.offset:g}" if self.offset else ""
+        extra = (
+            f", per-row offsets up to {self.offset:g}"
+            if self.row_offsets
+            else (f", offset {self.offset:g}" if self.offset else "")
         )
         return f"{self.dtype} {self.shape} from seed {self.seed}, scale {self.scale:g}{extra}"
 
@@ -141,7 +151,10 @@ def magnitudes(low: float, high: float) -> st.SearchStrategy[float]:
         start = int(np.round(np.log10(low))) if low > 1 else int(np.round(np.log10(high)))
     low_exp, high_exp = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
     exponents = st.integers(low_exp, high_exp).filter(lambda e: low <= 10.0**e <= high)
-    return st.one_of(st.just(10.0**start) if low <= 10.0**start <= high else st.just(low), exponents.map(lambda e: 10.0**e))
+    return st.one_of(
+        st.just(10.0**start) if low <= 10.0**start <= high else st.just(low),
+        exponents.map(lambda e: 10.0**e),
+    )
 
 
 def array_recipes(
@@ -164,17 +177,26 @@ def array_recipes(
 
 
 @functools.cache
-def _recipe_settings(min_scale: float, max_scale: float, max_offset: float) -> st.SearchStrategy[tuple[int, float, float]]:
+def _recipe_settings(
+    min_scale: float, max_scale: float, max_offset: float
+) -> st.SearchStrategy[tuple[int, float, float]]:
     """(seed, scale, offset), built once per bounds: composite strategies draw from it for
     every array, and rebuilding (and revalidating) it each time dominated generation."""
     smallest = min(1.0, max_offset)
-    offsets = st.just(0.0) if max_offset == 0 else st.one_of(
-        st.just(0.0), magnitudes(smallest, max_offset), magnitudes(smallest, max_offset).map(lambda x: -x)
+    offsets = (
+        st.just(0.0)
+        if max_offset == 0
+        else st.one_of(
+            st.just(0.0),
+            magnitudes(smallest, max_offset),
+            magnitudes(smallest, max_offset).map(lambda x: -x),
+        )
     )
     return st.tuples(SEEDS, magnitudes(min_scale, max_scale), offsets)
 
 
 # --------------------------------------------------------------------------- sizes
+
 
 def sizes(low: int, high: int, *, near: int = 5) -> st.SearchStrategy[int]:
     """Sizes from ``low`` to ``high``, skewed toward the ``near + 1`` smallest and shrinking
@@ -196,7 +218,9 @@ def batch_shapes(
     check_positive_int("min_features", min_features)
     check_range("min_rows", min_rows, "max_rows", max_rows)
     check_range("min_features", min_features, "max_features", max_features)
-    general = st.tuples(sizes(min_rows, max_rows, near=7), sizes(min_features, max_features, near=7))
+    general = st.tuples(
+        sizes(min_rows, max_rows, near=7), sizes(min_features, max_features, near=7)
+    )
     low, high = max(min_rows, min_features), min(max_rows, max_features)
     if low > high:
         return general

@@ -52,34 +52,68 @@ class AttentionInput:
         return self._array("V", self.values)
 
     def describe(self) -> str:
-        return (f"N_q={self.Q.shape[0]}, N={self.K.shape[0]}, D={self.Q.shape[1]}, M={self.V.shape[1]}, "
-                f"dtype={self.dtype}\nQ = {show(self.Q)}\nK = {show(self.K)}\nV = {show(self.V)}")
+        return (
+            f"N_q={self.Q.shape[0]}, N={self.K.shape[0]}, D={self.Q.shape[1]}, M={self.V.shape[1]}, "
+            f"dtype={self.dtype}\nQ = {show(self.Q)}\nK = {show(self.K)}\nV = {show(self.V)}"
+        )
 
 
 @st.composite
-def _attention_inputs(draw: st.DrawFn, max_queries: int, max_keys: int, max_dim: int, max_values: int,
-                      dtypes: tuple[np.dtype, ...], max_scale: float, integers: bool) -> AttentionInput:
+def _attention_inputs(
+    draw: st.DrawFn,
+    max_queries: int,
+    max_keys: int,
+    max_dim: int,
+    max_values: int,
+    dtypes: tuple[np.dtype, ...],
+    max_scale: float,
+    integers: bool,
+) -> AttentionInput:
     dtype = draw(st.sampled_from(dtypes))
     queries, keys = draw(sizes(1, max_queries)), draw(sizes(1, max_keys))
     dim, width = draw(sizes(1, max_dim)), draw(sizes(1, max_values))
     scale = lambda shape: array_recipes(shape, dtype, min_scale=1e-2, max_scale=max_scale)
-    case = AttentionInput(dtype, draw(scale((queries, dim))), draw(scale((keys, dim))),
-                          draw(array_recipes((keys, width), dtype, min_scale=1e-3, max_scale=1e3)))
-    if integers and draw(st.booleans()):  # small integers, as in the worked example: exact scores and ties
+    case = AttentionInput(
+        dtype,
+        draw(scale((queries, dim))),
+        draw(scale((keys, dim))),
+        draw(array_recipes((keys, width), dtype, min_scale=1e-3, max_scale=1e3)),
+    )
+    if integers and draw(
+        st.booleans()
+    ):  # small integers, as in the worked example: exact scores and ties
         rng = np.random.default_rng(case.queries.seed)
-        fixed = tuple((name, rng.integers(-3, 4, size=getattr(case, name).shape).tolist()) for name in ("Q", "K", "V"))
+        fixed = tuple(
+            (name, rng.integers(-3, 4, size=getattr(case, name).shape).tolist())
+            for name in ("Q", "K", "V")
+        )
         case = AttentionInput(dtype, case.queries, case.keys, case.values, fixed)
     return case
 
 
-def attention_inputs(*, max_queries: int = 8, max_keys: int = 8, max_dim: int = 16, max_values: int = 4,
-                     dtypes: Sequence[DtypeLike] = FLOAT_DTYPES, max_scale: float = 2.0,
-                     integers: bool = False) -> st.SearchStrategy[AttentionInput]:
+def attention_inputs(
+    *,
+    max_queries: int = 8,
+    max_keys: int = 8,
+    max_dim: int = 16,
+    max_values: int = 4,
+    dtypes: Sequence[DtypeLike] = FLOAT_DTYPES,
+    max_scale: float = 2.0,
+    integers: bool = False,
+) -> st.SearchStrategy[AttentionInput]:
     """Attention inputs; query and key entries up to ``max_scale`` in scale (so scores stay
     where exp is finite), and with ``integers`` also small-integer cases with exact ties."""
-    for name, value in (("max_queries", max_queries), ("max_keys", max_keys), ("max_dim", max_dim),
-                        ("max_values", max_values)):
+    for name, value in (
+        ("max_queries", max_queries),
+        ("max_keys", max_keys),
+        ("max_dim", max_dim),
+        ("max_values", max_values),
+    ):
         check_positive_int(name, value)
     if not 1e-2 <= max_scale <= 10:
-        raise InvalidArgument(f"max_scale={max_scale!r} must be in [0.01, 10] (larger scores overflow exp)")
-    return _attention_inputs(max_queries, max_keys, max_dim, max_values, check_dtypes(dtypes), max_scale, integers)
+        raise InvalidArgument(
+            f"max_scale={max_scale!r} must be in [0.01, 10] (larger scores overflow exp)"
+        )
+    return _attention_inputs(
+        max_queries, max_keys, max_dim, max_values, check_dtypes(dtypes), max_scale, integers
+    )

@@ -38,23 +38,33 @@ class AutoencoderInput:
     W2 = built_from("decoder")
 
     def describe(self) -> str:
-        return (f"m={self.X.shape[0]}, n={self.X.shape[1]}, k={self.W1.shape[0]}, dtype={self.dtype}, lam={self.lam!r}\n"
-                f"X = {show(self.X)}\nW1 = {show(self.W1)}\nW2 = {show(self.W2)}")
+        return (
+            f"m={self.X.shape[0]}, n={self.X.shape[1]}, k={self.W1.shape[0]}, dtype={self.dtype}, lam={self.lam!r}\n"
+            f"X = {show(self.X)}\nW1 = {show(self.W1)}\nW2 = {show(self.W2)}"
+        )
 
 
 @st.composite
-def _autoencoder_inputs(draw: st.DrawFn, max_dim: int, max_samples: int, dtypes: tuple[np.dtype, ...]) -> AutoencoderInput:
+def _autoencoder_inputs(
+    draw: st.DrawFn, max_dim: int, max_samples: int, dtypes: tuple[np.dtype, ...]
+) -> AutoencoderInput:
     dtype = draw(st.sampled_from(dtypes))
     dim = draw(sizes(1, max_dim))
     code = draw(st.integers(1, dim))
     samples = draw(sizes(1, max_samples))
     recipe = lambda shape: array_recipes(shape, dtype, min_scale=1e-2, max_scale=1e2)
-    return AutoencoderInput(dtype, draw(recipe((dim, samples))), draw(recipe((code, dim))), draw(recipe((dim, code))),
-                            draw(st.one_of(st.just(0.0), st.floats(0.0, 10.0))))
+    return AutoencoderInput(
+        dtype,
+        draw(recipe((dim, samples))),
+        draw(recipe((code, dim))),
+        draw(recipe((dim, code))),
+        draw(st.one_of(st.just(0.0), st.floats(0.0, 10.0))),
+    )
 
 
-def autoencoder_inputs(*, max_dim: int = 8, max_samples: int = 16,
-                       dtypes: Sequence[DtypeLike] = FLOAT_DTYPES) -> st.SearchStrategy[AutoencoderInput]:
+def autoencoder_inputs(
+    *, max_dim: int = 8, max_samples: int = 16, dtypes: Sequence[DtypeLike] = FLOAT_DTYPES
+) -> st.SearchStrategy[AutoencoderInput]:
     """Data of dimension 1 to ``max_dim`` with 1 to ``max_samples`` samples and a code size k <= m."""
     check_positive_int("max_dim", max_dim)
     check_positive_int("max_samples", max_samples)

@@ -48,13 +48,17 @@ class DiffusionInput:
     z0 = built_from("data")
 
     def describe(self) -> str:
-        return (f"T={self.steps}, dtype={self.dtype}, betas uniform in [{self.beta_high / 100:g}, {self.beta_high:g}] "
-                f"from seed {self.beta_seed}\nbetas = {show(self.betas)}\nz0 = {show(self.z0)}\n"
-                f"alpha={self.alpha!r}, (t, tau)={self.times}, (eta1, eta2)={self.etas}, sampler seed {self.seed}")
+        return (
+            f"T={self.steps}, dtype={self.dtype}, betas uniform in [{self.beta_high / 100:g}, {self.beta_high:g}] "
+            f"from seed {self.beta_seed}\nbetas = {show(self.betas)}\nz0 = {show(self.z0)}\n"
+            f"alpha={self.alpha!r}, (t, tau)={self.times}, (eta1, eta2)={self.etas}, sampler seed {self.seed}"
+        )
 
 
 @st.composite
-def _diffusion_inputs(draw: st.DrawFn, max_steps: int, dtypes: tuple[np.dtype, ...]) -> DiffusionInput:
+def _diffusion_inputs(
+    draw: st.DrawFn, max_steps: int, dtypes: tuple[np.dtype, ...]
+) -> DiffusionInput:
     dtype = draw(st.sampled_from(dtypes))
     steps = draw(sizes(1, max_steps))
     earlier = draw(st.integers(1, steps))
@@ -63,14 +67,21 @@ def _diffusion_inputs(draw: st.DrawFn, max_steps: int, dtypes: tuple[np.dtype, .
     eta2 = eta1 * draw(st.one_of(st.just(2.0), st.floats(1.0001, 1e3)))
     shape = (draw(sizes(1, 16)), draw(sizes(1, 4)))
     return DiffusionInput(
-        dtype, steps, draw(SEEDS), draw(st.sampled_from([0.02, 0.2, 0.9])),
+        dtype,
+        steps,
+        draw(SEEDS),
+        draw(st.sampled_from([0.02, 0.2, 0.9])),
         draw(array_recipes(shape, dtype, min_scale=1e-2, max_scale=1e2)),
         draw(st.one_of(st.sampled_from([0.5, 0.99, 1e-3]), st.floats(1e-4, 1.0, exclude_min=True))),
-        (earlier, later), (eta1, eta2), draw(SEEDS),
+        (earlier, later),
+        (eta1, eta2),
+        draw(SEEDS),
     )
 
 
-def diffusion_inputs(*, max_steps: int = 64, dtypes: Sequence[DtypeLike] = FLOAT_DTYPES) -> st.SearchStrategy[DiffusionInput]:
+def diffusion_inputs(
+    *, max_steps: int = 64, dtypes: Sequence[DtypeLike] = FLOAT_DTYPES
+) -> st.SearchStrategy[DiffusionInput]:
     """Schedules of 1 to ``max_steps`` betas (up to 0.02, 0.2 or 0.9), alphas in (0, 1],
     eta_1 < eta_2 from 1e-3 to 1e6, and data arrays of scale 1e-2 to 1e2."""
     check_positive_int("max_steps", max_steps)

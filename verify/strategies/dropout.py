@@ -42,8 +42,12 @@ class DropoutInput:
 
 
 @st.composite
-def _dropout_inputs(draw: st.DrawFn, shapes: st.SearchStrategy[tuple[int, int]], dtypes: tuple[np.dtype, ...],
-                    probabilities: st.SearchStrategy[float]) -> DropoutInput:
+def _dropout_inputs(
+    draw: st.DrawFn,
+    shapes: st.SearchStrategy[tuple[int, int]],
+    dtypes: tuple[np.dtype, ...],
+    probabilities: st.SearchStrategy[float],
+) -> DropoutInput:
     shape = draw(shapes)
     dtype = draw(st.sampled_from(dtypes))
     return DropoutInput(
@@ -67,6 +71,12 @@ def dropout_inputs(
     is drawn but not favoured)."""
     if not 0 <= min_p <= max_p < 1:
         raise InvalidArgument(f"need 0 <= min_p={min_p!r} <= max_p={max_p!r} < 1")
-    probabilities = st.one_of(st.sampled_from([p for p in (0.1, 0.3, 0.8) if min_p <= p <= max_p] or [min_p]),
-                              st.floats(min_p, max_p))
-    return _dropout_inputs(batch_shapes(max_rows=max_rows, max_features=max_features), check_dtypes(dtypes), probabilities)
+    probabilities = st.one_of(
+        st.sampled_from([p for p in (0.1, 0.3, 0.8) if min_p <= p <= max_p] or [min_p]),
+        st.floats(min_p, max_p),
+    )
+    return _dropout_inputs(
+        batch_shapes(max_rows=max_rows, max_features=max_features),
+        check_dtypes(dtypes),
+        probabilities,
+    )

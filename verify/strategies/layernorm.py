@@ -83,8 +83,19 @@ class LayerNormInput:
     def with_arrays(self, dtype: np.dtype, **arrays: np.ndarray) -> LayerNormInput:
         """The same case with some arrays replaced and every array cast to ``dtype``."""
         current = {"Z": self.Z, "G": self.G, "gamma": self.gamma, "beta": self.beta, **arrays}
-        fixed = {name: np.asarray(value, dtype=np.float64).astype(dtype) for name, value in current.items()}
-        return LayerNormInput(np.dtype(dtype), self.eps, self.z, self.gamma_recipe, self.beta_recipe, self.upstream, fixed)
+        fixed = {
+            name: np.asarray(value, dtype=np.float64).astype(dtype)
+            for name, value in current.items()
+        }
+        return LayerNormInput(
+            np.dtype(dtype),
+            self.eps,
+            self.z,
+            self.gamma_recipe,
+            self.beta_recipe,
+            self.upstream,
+            fixed,
+        )
 
     def in_float64(self) -> LayerNormInput:
         """Exactly the same numbers, held in float64."""
@@ -110,15 +121,33 @@ class LayerNormInput:
 
 
 @st.composite
-def _layernorm_inputs(draw: st.DrawFn, shapes: st.SearchStrategy[tuple[int, int]], dtypes: tuple[np.dtype, ...],
-                      max_offset: float, affine: bool, eps: st.SearchStrategy[float],
-                      scales: tuple[float, float] = (1e-3, 1e3)) -> LayerNormInput:
+def _layernorm_inputs(
+    draw: st.DrawFn,
+    shapes: st.SearchStrategy[tuple[int, int]],
+    dtypes: tuple[np.dtype, ...],
+    max_offset: float,
+    affine: bool,
+    eps: st.SearchStrategy[float],
+    scales: tuple[float, float] = (1e-3, 1e3),
+) -> LayerNormInput:
     rows, features = draw(shapes)
     dtype = draw(st.sampled_from(dtypes))
-    z = draw(array_recipes((rows, features), dtype, min_scale=scales[0], max_scale=scales[1], max_offset=max_offset,
-                           row_offsets=True))
-    gamma = draw(array_recipes((1, features), dtype, min_scale=1e-1, max_scale=1e1)) if affine else None
-    beta = draw(array_recipes((1, features), dtype, min_scale=1e-1, max_scale=1e1)) if affine else None
+    z = draw(
+        array_recipes(
+            (rows, features),
+            dtype,
+            min_scale=scales[0],
+            max_scale=scales[1],
+            max_offset=max_offset,
+            row_offsets=True,
+        )
+    )
+    gamma = (
+        draw(array_recipes((1, features), dtype, min_scale=1e-1, max_scale=1e1)) if affine else None
+    )
+    beta = (
+        draw(array_recipes((1, features), dtype, min_scale=1e-1, max_scale=1e1)) if affine else None
+    )
     upstream = draw(array_recipes((rows, features), dtype, min_scale=1e-2, max_scale=1e2))
     return LayerNormInput(dtype, draw(eps), z, gamma, beta, upstream)
 
@@ -142,7 +171,9 @@ def layernorm_inputs(
     if max_offset < 0:
         raise InvalidArgument(f"max_offset={max_offset!r} must be >= 0")
     if eps is None:
-        eps_strategy = st.one_of(st.just(1e-8), st.sampled_from([1e-12, 1e-5, 0.1, 1.0]), st.floats(1e-12, 1.0))
+        eps_strategy = st.one_of(
+            st.just(1e-8), st.sampled_from([1e-12, 1e-5, 0.1, 1.0]), st.floats(1e-12, 1.0)
+        )
     elif isinstance(eps, (int, float)):
         if eps < 0:
             raise InvalidArgument(f"eps={eps!r} must be >= 0")
@@ -150,8 +181,12 @@ def layernorm_inputs(
     else:
         eps_strategy = eps
     check_scales("min_scale", min_scale, "max_scale", max_scale)
-    shapes = batch_shapes(min_rows=min_rows, max_rows=max_rows, min_features=min_features, max_features=max_features)
-    return _layernorm_inputs(shapes, check_dtypes(dtypes), max_offset, affine, eps_strategy, (min_scale, max_scale))
+    shapes = batch_shapes(
+        min_rows=min_rows, max_rows=max_rows, min_features=min_features, max_features=max_features
+    )
+    return _layernorm_inputs(
+        shapes, check_dtypes(dtypes), max_offset, affine, eps_strategy, (min_scale, max_scale)
+    )
 
 
 def hard_eps(dtype: np.dtype) -> st.SearchStrategy[float]:
@@ -169,16 +204,24 @@ def hard_layernorm_inputs() -> st.SearchStrategy[LayerNormInput]:
     float32 and float64 and past it; float16, which overflows at 65504, up to 1e3), near-constant
     rows (spread down to 1e-12), eps down to 1e-30 (down to the smallest normal number of the
     dtype: 6.1e-5 in float16), and float16."""
-    return st.one_of(*(
-        layernorm_inputs(
-            max_rows=32, max_features=64, dtypes=(dtype,), max_offset=1e3 if dtype == np.float16 else 1e8,
-            min_scale=1e-12, max_scale=1.0, eps=hard_eps(dtype),
+    return st.one_of(
+        *(
+            layernorm_inputs(
+                max_rows=32,
+                max_features=64,
+                dtypes=(dtype,),
+                max_offset=1e3 if dtype == np.float16 else 1e8,
+                min_scale=1e-12,
+                max_scale=1.0,
+                eps=hard_eps(dtype),
+            )
+            for dtype in HARD_DTYPES
         )
-        for dtype in HARD_DTYPES
-    ))
+    )
 
 
 # --------------------------------------------------------------------------- scale laws
+
 
 @dataclass(frozen=True)
 class ScaledLayerNormInput:
@@ -195,15 +238,24 @@ class ScaledLayerNormInput:
         return f"a={self.a!r}\n{self.base.describe()}"
 
 
-def scaled_layernorm_inputs(*, max_rows: int = 32, max_features: int = 64,
-                            dtypes: Sequence[DtypeLike] = FLOAT_DTYPES) -> st.SearchStrategy[ScaledLayerNormInput]:
+def scaled_layernorm_inputs(
+    *, max_rows: int = 32, max_features: int = 64, dtypes: Sequence[DtypeLike] = FLOAT_DTYPES
+) -> st.SearchStrategy[ScaledLayerNormInput]:
     """Rows of at least two features and scales a from 1e-3 to 1e3 (powers of two, exact in
     floating point, drawn often)."""
     scales = st.one_of(st.sampled_from([2.0, 0.5, 1024.0, 2.0**-10]), st.floats(1e-3, 1e3))
-    return st.builds(ScaledLayerNormInput,
-                     layernorm_inputs(max_rows=max_rows, min_features=2, max_features=max_features, dtypes=dtypes,
-                                      affine=False, eps=0.0),
-                     scales)
+    return st.builds(
+        ScaledLayerNormInput,
+        layernorm_inputs(
+            max_rows=max_rows,
+            min_features=2,
+            max_features=max_features,
+            dtypes=dtypes,
+            affine=False,
+            eps=0.0,
+        ),
+        scales,
+    )
 
 
 @dataclass(frozen=True)
@@ -240,20 +292,34 @@ class PreNormStack:
 
     def describe(self) -> str:
         direction = "orthogonal to 1 and x0" if self.orthogonal else "random"
-        return (f"L={self.layers}, {self.rows} row(s) of d={self.features}, dtype={self.dtype}, seed {self.seed}, "
-                f"g^(L) {direction}\nx0 = {show(self.x0)}\ng^(L) = {show(self.upstream)}")
+        return (
+            f"L={self.layers}, {self.rows} row(s) of d={self.features}, dtype={self.dtype}, seed {self.seed}, "
+            f"g^(L) {direction}\nx0 = {show(self.x0)}\ng^(L) = {show(self.upstream)}"
+        )
 
 
 @st.composite
-def _prenorm_stacks(draw: st.DrawFn, max_layers: int, max_rows: int, max_features: int,
-                    dtypes: tuple[np.dtype, ...]) -> PreNormStack:
+def _prenorm_stacks(
+    draw: st.DrawFn, max_layers: int, max_rows: int, max_features: int, dtypes: tuple[np.dtype, ...]
+) -> PreNormStack:
     features = draw(sizes(3, max_features))
-    return PreNormStack(draw(st.sampled_from(dtypes)), draw(st.integers(1, max_layers)), draw(sizes(1, max_rows)),
-                        features, draw(st.integers(0, 2**31)), draw(st.booleans()))
+    return PreNormStack(
+        draw(st.sampled_from(dtypes)),
+        draw(st.integers(1, max_layers)),
+        draw(sizes(1, max_rows)),
+        features,
+        draw(st.integers(0, 2**31)),
+        draw(st.booleans()),
+    )
 
 
-def prenorm_stacks(*, max_layers: int = 4, max_rows: int = 8, max_features: int = 64,
-                   dtypes: Sequence[DtypeLike] = FLOAT_DTYPES) -> st.SearchStrategy[PreNormStack]:
+def prenorm_stacks(
+    *,
+    max_layers: int = 4,
+    max_rows: int = 8,
+    max_features: int = 64,
+    dtypes: Sequence[DtypeLike] = FLOAT_DTYPES,
+) -> st.SearchStrategy[PreNormStack]:
     """Stacks of 1 to ``max_layers`` layers over rows of 3 to ``max_features`` features."""
     check_positive_int("max_layers", max_layers)
     check_positive_int("max_rows", max_rows)

@@ -45,25 +45,35 @@ class NoiseInput:
         return (self.mu + self.sigma * self.noise.build().astype(np.float64)).astype(self.dtype)
 
     def describe(self) -> str:
-        return (f"N={self.X.shape[0]}, P={self.X.shape[1]}, dtype={self.dtype}, mu={self.mu!r}, sigma={self.sigma!r}\n"
-                f"X = {show(self.X)}\ny = {show(self.y)}\nw = {show(self.w)}\nR = {show(self.R)}")
+        return (
+            f"N={self.X.shape[0]}, P={self.X.shape[1]}, dtype={self.dtype}, mu={self.mu!r}, sigma={self.sigma!r}\n"
+            f"X = {show(self.X)}\ny = {show(self.y)}\nw = {show(self.w)}\nR = {show(self.R)}"
+        )
 
 
 @st.composite
-def _noise_inputs(draw: st.DrawFn, max_samples: int, max_features: int, dtypes: tuple[np.dtype, ...]) -> NoiseInput:
+def _noise_inputs(
+    draw: st.DrawFn, max_samples: int, max_features: int, dtypes: tuple[np.dtype, ...]
+) -> NoiseInput:
     dtype = draw(st.sampled_from(dtypes))
     rows, cols = draw(sizes(1, max_samples)), draw(sizes(1, max_features))
-    recipe = lambda shape, low=1e-2, high=1e2: array_recipes(shape, dtype, min_scale=low, max_scale=high)
+    recipe = lambda shape, low=1e-2, high=1e2: array_recipes(
+        shape, dtype, min_scale=low, max_scale=high
+    )
     return NoiseInput(
-        dtype, draw(recipe((rows, cols))), draw(recipe((rows,))), draw(recipe((cols,))),
+        dtype,
+        draw(recipe((rows, cols))),
+        draw(recipe((rows,))),
+        draw(recipe((cols,))),
         draw(array_recipes((rows, cols), np.dtype(np.float64), min_scale=1.0, max_scale=1.0)),
         draw(st.one_of(st.sampled_from([1.0, 0.5, 0.0, -1.0]), st.floats(-3.0, 3.0))),
         draw(st.one_of(st.sampled_from([1.0, 0.1]), st.floats(1e-3, 3.0))),
     )
 
 
-def noise_inputs(*, max_samples: int = 16, max_features: int = 8,
-                 dtypes: Sequence[DtypeLike] = FLOAT_DTYPES) -> st.SearchStrategy[NoiseInput]:
+def noise_inputs(
+    *, max_samples: int = 16, max_features: int = 8, dtypes: Sequence[DtypeLike] = FLOAT_DTYPES
+) -> st.SearchStrategy[NoiseInput]:
     """Regression problems with a Gaussian draw of R (mean mu in [-3, 3], sd sigma in (0, 3])."""
     check_positive_int("max_samples", max_samples)
     check_positive_int("max_features", max_features)

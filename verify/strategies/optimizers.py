@@ -46,13 +46,21 @@ def adam_hyperparameters(*, weight_decay: bool = False) -> st.SearchStrategy[Ada
     betas = lambda default, low: st.one_of(
         st.just(default), st.floats(low, 0.9999), st.sampled_from([0.5, 0.99, 0.9999])
     )
-    decays = st.one_of(st.just(0.01), st.floats(0.0, 1.0), st.sampled_from([0.0, 0.1, 0.5])) if weight_decay else st.just(0.0)
+    decays = (
+        st.one_of(st.just(0.01), st.floats(0.0, 1.0), st.sampled_from([0.0, 0.1, 0.5]))
+        if weight_decay
+        else st.just(0.0)
+    )
     return st.builds(
         AdamHyperparameters,
-        lr=st.one_of(st.just(1e-3), st.sampled_from([1e-5, 1e-2, 0.1, 0.5, 1.0]), st.floats(1e-5, 1.0)),
+        lr=st.one_of(
+            st.just(1e-3), st.sampled_from([1e-5, 1e-2, 0.1, 0.5, 1.0]), st.floats(1e-5, 1.0)
+        ),
         beta1=betas(0.9, 0.01),
         beta2=betas(0.999, 0.01),
-        eps=st.one_of(st.just(1e-8), st.sampled_from([1e-12, 1e-6, 1e-3, 0.1]), st.floats(1e-12, 0.1)),
+        eps=st.one_of(
+            st.just(1e-8), st.sampled_from([1e-12, 1e-6, 1e-3, 0.1]), st.floats(1e-12, 0.1)
+        ),
         weight_decay=decays,
     )
 
@@ -96,24 +104,41 @@ class OptimizerRun:
     def gradients(self) -> list[list[np.ndarray]]:
         rng = np.random.default_rng(self.gradient_seed)
         return [
-            [(scale * rng.standard_normal(shape)).astype(self.dtype) for shape in self.parameter_shapes]
+            [
+                (scale * rng.standard_normal(shape)).astype(self.dtype)
+                for shape in self.parameter_shapes
+            ]
             for scale in self.gradient_scales
         ]
 
     def in_float64(self) -> OptimizerRun:
         """The same run computed in float64 (parameters and gradients from the same recipes)."""
         f64 = np.dtype(np.float64)
-        parameters = tuple(ArrayRecipe(r.shape, f64, r.seed, r.scale, r.offset, r.row_offsets) for r in self.parameters)
-        return OptimizerRun(f64, self.hyperparameters, self.layer_shapes, parameters, self.gradient_seed, self.gradient_scales)
+        parameters = tuple(
+            ArrayRecipe(r.shape, f64, r.seed, r.scale, r.offset, r.row_offsets)
+            for r in self.parameters
+        )
+        return OptimizerRun(
+            f64,
+            self.hyperparameters,
+            self.layer_shapes,
+            parameters,
+            self.gradient_seed,
+            self.gradient_scales,
+        )
 
     def describe(self) -> str:
-        return "\n".join([
-            f"dtype={self.dtype}, {self.hyperparameters.describe()}",
-            f"layers (out, in): {list(self.layer_shapes)}, {self.steps} step(s)",
-            "parameters: " + "; ".join(r.describe() for r in self.parameters),
-            (f"gradients: standard normal from seed {self.gradient_seed}, scaled per step by "
-             f"{list(self.gradient_scales)}"),
-        ])
+        return "\n".join(
+            [
+                f"dtype={self.dtype}, {self.hyperparameters.describe()}",
+                f"layers (out, in): {list(self.layer_shapes)}, {self.steps} step(s)",
+                "parameters: " + "; ".join(r.describe() for r in self.parameters),
+                (
+                    f"gradients: standard normal from seed {self.gradient_seed}, scaled per step by "
+                    f"{list(self.gradient_scales)}"
+                ),
+            ]
+        )
 
 
 #: How many gradient scales a run draws at most; a longer run cycles through them.
@@ -125,24 +150,51 @@ def _cycled(cycle: Sequence[float], length: int) -> tuple[float, ...]:
 
 
 @st.composite
-def _optimizer_runs(draw: st.DrawFn, min_steps: int, max_steps: int, max_layers: int, max_width: int,
-                    weight_decay: bool, dtypes: tuple[np.dtype, ...], min_gradient_scale: float,
-                    max_gradient_scale: float) -> OptimizerRun:
+def _optimizer_runs(
+    draw: st.DrawFn,
+    min_steps: int,
+    max_steps: int,
+    max_layers: int,
+    max_width: int,
+    weight_decay: bool,
+    dtypes: tuple[np.dtype, ...],
+    min_gradient_scale: float,
+    max_gradient_scale: float,
+) -> OptimizerRun:
     dtype = draw(st.sampled_from(dtypes))
-    layers = draw(st.lists(st.tuples(st.integers(1, max_width), st.integers(1, max_width)), min_size=1, max_size=max_layers))
-    parameters = tuple(draw(array_recipes(shape, dtype, min_scale=1e-2, max_scale=1e2)) for shape in parameter_shapes(layers))
+    layers = draw(
+        st.lists(
+            st.tuples(st.integers(1, max_width), st.integers(1, max_width)),
+            min_size=1,
+            max_size=max_layers,
+        )
+    )
+    parameters = tuple(
+        draw(array_recipes(shape, dtype, min_scale=1e-2, max_scale=1e2))
+        for shape in parameter_shapes(layers)
+    )
     steps = draw(sizes(min_steps, max_steps, near=4))
     scale = magnitudes(min_gradient_scale, max_gradient_scale)
     # A run longer than _DISTINCT_SCALES steps repeats a cycle of that many drawn scales: one
     # draw per step would exceed what Hypothesis can draw for one example (a list of more than
     # 8192 elements is refused outright, and far fewer already overrun its buffer).
     distinct = min(steps, _DISTINCT_SCALES)
-    scales = draw(st.one_of(
-        scale.map(lambda s: (s,) * steps),
-        st.lists(scale, min_size=distinct, max_size=distinct).map(lambda cycle: _cycled(cycle, steps)),
-    ))
-    return OptimizerRun(dtype, draw(adam_hyperparameters(weight_decay=weight_decay)), tuple(layers), parameters,
-                        draw(SEEDS), scales)
+    scales = draw(
+        st.one_of(
+            scale.map(lambda s: (s,) * steps),
+            st.lists(scale, min_size=distinct, max_size=distinct).map(
+                lambda cycle: _cycled(cycle, steps)
+            ),
+        )
+    )
+    return OptimizerRun(
+        dtype,
+        draw(adam_hyperparameters(weight_decay=weight_decay)),
+        tuple(layers),
+        parameters,
+        draw(SEEDS),
+        scales,
+    )
 
 
 def optimizer_runs(
@@ -164,8 +216,16 @@ def optimizer_runs(
     check_positive_int("max_layers", max_layers)
     check_positive_int("max_width", max_width)
     check_scales("min_gradient_scale", min_gradient_scale, "max_gradient_scale", max_gradient_scale)
-    return _optimizer_runs(min_steps, max_steps, max_layers, max_width, weight_decay, check_dtypes(dtypes),
-                           min_gradient_scale, max_gradient_scale)
+    return _optimizer_runs(
+        min_steps,
+        max_steps,
+        max_layers,
+        max_width,
+        weight_decay,
+        check_dtypes(dtypes),
+        min_gradient_scale,
+        max_gradient_scale,
+    )
 
 
 def hard_gradient_scales(dtype: np.dtype) -> tuple[float, float]:
@@ -190,17 +250,26 @@ def hard_optimizer_runs(*, weight_decay: bool = False) -> st.SearchStrategy[Opti
     wrote it. (In float32 and float64 a second moment underflows only for gradients far below
     the smallest eps, where the update does not depend on it.)
     """
-    wide = st.one_of(*(
-        optimizer_runs(weight_decay=weight_decay, max_steps=20, dtypes=(dtype,),
-                       min_gradient_scale=hard_gradient_scales(dtype)[0],
-                       max_gradient_scale=hard_gradient_scales(dtype)[1])
-        for dtype in FLOAT_DTYPES
-    ))
-    long = optimizer_runs(weight_decay=weight_decay, min_steps=1000, max_steps=10_000, max_layers=1, max_width=1)
+    wide = st.one_of(
+        *(
+            optimizer_runs(
+                weight_decay=weight_decay,
+                max_steps=20,
+                dtypes=(dtype,),
+                min_gradient_scale=hard_gradient_scales(dtype)[0],
+                max_gradient_scale=hard_gradient_scales(dtype)[1],
+            )
+            for dtype in FLOAT_DTYPES
+        )
+    )
+    long = optimizer_runs(
+        weight_decay=weight_decay, min_steps=1000, max_steps=10_000, max_layers=1, max_width=1
+    )
     return st.one_of(wide, long)
 
 
 # --------------------------------------------------------------------------- Algorithm 1
+
 
 @dataclass(frozen=True)
 class WeightDecayRun:
@@ -220,32 +289,45 @@ class WeightDecayRun:
     @cached_property
     def gradients(self) -> list[np.ndarray]:
         rng = np.random.default_rng(self.gradient_seed)
-        return [(scale * rng.standard_normal(self.parameter.shape)).astype(self.dtype) for scale in self.gradient_scales]
+        return [
+            (scale * rng.standard_normal(self.parameter.shape)).astype(self.dtype)
+            for scale in self.gradient_scales
+        ]
 
     def describe(self) -> str:
-        return (f"dtype={self.dtype}, lr={self.lr!r}, beta1={self.beta1!r}, beta2={self.beta2!r}, "
-                f"weight_decay={self.weight_decay!r}, {len(self.gradient_scales)} step(s)\n"
-                f"theta_0 = {show(self.theta)}\ngradients: standard normal from seed {self.gradient_seed} "
-                f"scaled by {list(self.gradient_scales)}")
+        return (
+            f"dtype={self.dtype}, lr={self.lr!r}, beta1={self.beta1!r}, beta2={self.beta2!r}, "
+            f"weight_decay={self.weight_decay!r}, {len(self.gradient_scales)} step(s)\n"
+            f"theta_0 = {show(self.theta)}\ngradients: standard normal from seed {self.gradient_seed} "
+            f"scaled by {list(self.gradient_scales)}"
+        )
 
 
 @st.composite
-def _weight_decay_runs(draw: st.DrawFn, max_steps: int, dtypes: tuple[np.dtype, ...]) -> WeightDecayRun:
+def _weight_decay_runs(
+    draw: st.DrawFn, max_steps: int, dtypes: tuple[np.dtype, ...]
+) -> WeightDecayRun:
     dtype = draw(st.sampled_from(dtypes))
     shape = (draw(sizes(1, 8)), draw(sizes(1, 4)))
     steps = draw(sizes(1, max_steps))
     unit = lambda default: st.one_of(st.just(default), st.floats(0.01, 0.999))
     return WeightDecayRun(
         dtype,
-        draw(st.one_of(st.just(1e-3), st.floats(1e-5, 1.0))), draw(unit(0.9)), draw(unit(0.999)),
+        draw(st.one_of(st.just(1e-3), st.floats(1e-5, 1.0))),
+        draw(unit(0.9)),
+        draw(unit(0.999)),
         draw(st.one_of(st.sampled_from([0.01, 0.1]), st.floats(1e-4, 0.5))),
         draw(array_recipes(shape, dtype, min_scale=1e-2, max_scale=1e2)),
         draw(SEEDS),
-        tuple(draw(st.lists(st.sampled_from([1e-4, 1e-2, 1.0, 1e2]), min_size=steps, max_size=steps))),
+        tuple(
+            draw(st.lists(st.sampled_from([1e-4, 1e-2, 1.0, 1e2]), min_size=steps, max_size=steps))
+        ),
     )
 
 
-def weight_decay_runs(*, max_steps: int = 6, dtypes: Sequence[DtypeLike] = FLOAT_DTYPES) -> st.SearchStrategy[WeightDecayRun]:
+def weight_decay_runs(
+    *, max_steps: int = 6, dtypes: Sequence[DtypeLike] = FLOAT_DTYPES
+) -> st.SearchStrategy[WeightDecayRun]:
     """Runs of Algorithm 1: 0 < beta1, beta2 < 1, lr from 1e-5 to 1, weight decay from 1e-4 to 0.5."""
     check_positive_int("max_steps", max_steps)
     return _weight_decay_runs(max_steps, check_dtypes(dtypes))
