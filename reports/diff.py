@@ -1,11 +1,12 @@
 """Compare two conformance reports: what regressed, what was fixed, what else changed.
 
 ``eqconform diff OLD.json NEW.json`` reads two ``report.json`` files into
-:class:`~eqconform.verify.results.Report` objects and pairs their results by (spec, target). A result *regressed* when it went from pass or skip to fail or error, and was
-*fixed* when it went from fail or error to pass; a result that kept its outcome but follows
-another variant (``eps-inside-sqrt`` before, ``eps-outside-sqrt`` now) is a *variant change*;
-any other change of outcome (fail to error, pass to skip, ...) is listed as *changed*. Specs
-and targets that only one report has are listed as added or removed, with their results.
+:class:`~eqconform.verify.results.Report` objects and pairs their results by (spec, target).
+A result *regressed* when it went from pass or skip to fail or error, and was *fixed* when it
+went from fail or error to pass; a result that kept its outcome but follows another variant
+(``eps-inside-sqrt`` before, ``eps-outside-sqrt`` now) is a *variant change*; any other change
+of outcome (fail to error, pass to skip, ...) is listed as *changed*. Specs and targets that
+only one report has are listed as added or removed, with their results.
 
 When the two reports have no target in common and exactly one each (the reports of two handins,
 say), that one target is compared with the other.
@@ -353,7 +354,8 @@ def _details(change: Change) -> list[str]:
     """What the new report says about a regression: message, counterexample, reproduction."""
     result = change.after
     blocks = [
-        f"<details><summary>{escape_inline(change.spec)} on {escape_inline(change.target)}</summary>",
+        f"<details><summary>{escape_inline(change.spec)} on "
+        f"{escape_inline(change.target)}</summary>",
         "",
     ]
     if result is not None and result.message:

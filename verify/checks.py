@@ -155,8 +155,8 @@ def check_case(
                 finding = combine_findings(
                     [judge(checker.graph, spec.id, record) for record in records]
                 )
-            except QuantityRaised as raised:  # a phase of the implementation raised
-                raise raised.error
+            except QuantityRaised as raised:  # a phase of the implementation raised: its own error
+                raise raised.error from None
             verdicts.append(_verdict(spec, finding))
     return verdicts
 
@@ -279,7 +279,8 @@ def _adapter(implementation: Any, adapter: str) -> Any:
     if callable(getattr(implementation, "run" if adapter == "layernorm" else "open", None)):
         return implementation  # already a component adapter
     raise TypeError(
-        f"{_label(implementation)} is neither a class in the homework API, an adapter object with a "
+        f"{_label(implementation)} is neither a class in the homework API, an adapter object "
+        "with a "
         f"{adapter!r} method, a function, nor a target"
     )
 

@@ -269,7 +269,8 @@ def _report(args: argparse.Namespace) -> int:
 
         if bubblewrap_problem():
             print(
-                f"eqconform: no sandbox ({bubblewrap_problem()}); audited code runs in plain processes",
+                f"eqconform: no sandbox ({bubblewrap_problem()}); "
+                "audited code runs in plain processes",
                 file=sys.stderr,
             )
     _ensure_writable(output)  # last of the checks on the input, so a refused run leaves nothing
@@ -311,7 +312,8 @@ def _report(args: argparse.Namespace) -> int:
         compared = diff_reports(baseline, report, args.baseline, str(output / "report.json"))
         report = mark_report(report, compared, args.baseline)
         against = (
-            f"; against the baseline: {len(compared.regressions)} regressed, {len(compared.fixes)} fixed, "
+            f"; against the baseline: {len(compared.regressions)} regressed, "
+            f"{len(compared.fixes)} fixed, "
             f"{len(compared.variant_changes)} variant changes"
         )
     try:
@@ -323,8 +325,9 @@ def _report(args: argparse.Namespace) -> int:
     cached = sum(1 for proof in proofs if proof.cached)
     from_cache = f", {cached} from the proof cache" if cached else ""
     print(
-        f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, {counts['skip']} skipped; "
-        f"{proved_count}/{len(proofs)} proofs proved{from_cache} ({time.perf_counter() - started:.1f} s){against}"
+        f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
+        f"{counts['skip']} skipped; {proved_count}/{len(proofs)} proofs proved{from_cache} "
+        f"({time.perf_counter() - started:.1f} s){against}"
     )
     index = next(
         (path for path in written if path.name == "index.html"), written[0] if written else output

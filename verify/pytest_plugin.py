@@ -108,7 +108,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--eqconform-examples-dir",
         default=None,
         metavar="DIR",
-        help=f"where counterexamples are remembered and replayed from (default {_DEFAULT_EXAMPLES_DIR} "
+        help="where counterexamples are remembered and replayed from "
+        f"(default {_DEFAULT_EXAMPLES_DIR} "
         "under the rootdir)",
     )
     group.addoption(
@@ -330,7 +331,7 @@ class EqconformCollector(pytest.Collector):
                 self, name=f"{spec.id}[{reference}]", spec=spec, target=target, checks=checks
             )
             for spec in checks.specs
-            for reference, target in zip(checks.references, checks.targets)
+            for reference, target in zip(checks.references, checks.targets, strict=True)
         ]
         for item in items:
             if item.name in checks.xfail:
@@ -404,7 +405,8 @@ class EqconformCheck(pytest.Item):
         if result.outcome is Outcome.ERROR:
             lines = [
                 (
-                    f"{self.name}: ERROR of the target (it could not be checked; this is not a mismatch "
+                    f"{self.name}: ERROR of the target (it could not be checked; "
+                    "this is not a mismatch "
                     "with the equation)"
                 )
             ]

@@ -15,8 +15,8 @@ given a target reference all go through a :class:`Session`:
 >>> session = Session(RunOptions(targets=("numpy",), specs=("layernorm.mean",), seed=3))
 >>> [spec.id for spec in session.checked], [target.name for target in session.targets]
 (['layernorm.mean'], ['numpy'])
->>> session.options.reproduce("layernorm.mean", "numpy")
-'eqconform report --target numpy --spec layernorm.mean --seed 3 --max-examples 100 -o eqconform-repro'
+>>> session.options.reproduce("layernorm.mean", "numpy").split(" --seed ")
+['eqconform report --target numpy --spec layernorm.mean', '3 --max-examples 100 -o eqconform-repro']
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ class RunOptions:
             or self.max_examples < 1
         ):
             raise SessionError(
-                f"the number of examples must be a whole number of at least 1, got {self.max_examples!r}"
+                "the number of examples must be a whole number of at least 1, "
+                f"got {self.max_examples!r}"
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise SessionError(f"the seed must be a whole number of 0 or more, got {self.seed!r}")
@@ -254,7 +255,7 @@ class Session:
         )
         return [
             RemoteTarget(plan.reference, plan.name, plan.description, confinement)
-            for plan, confinement in zip(self.targets, confined)
+            for plan, confinement in zip(self.targets, confined, strict=True)
         ]
 
     def run(self, progress: Callable[[Result], None] | None = None) -> RunRecord:
