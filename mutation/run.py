@@ -38,13 +38,14 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import tomllib
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -272,6 +273,43 @@ def read_results(session: Path, module: str, source_lines: Sequence[str], result
                     killed=outcome.test_outcome == TestOutcome.KILLED, output=outcome.output or ""))
 
 
+def session_paths(root: Path, module: str) -> tuple[Path, Path, Path]:
+    """The cosmic-ray configuration, session database and log of ``module``."""
+    name = module.replace("/", "_").removesuffix(".py")
+    config, session, log = (root / "sessions" / f"{name}{suffix}" for suffix in (".toml", ".sqlite", ".log"))
+    return config, session, log
+
+
+def refresh_tests(root: Path) -> None:
+    """Replace the scratch copy's tests by the checkout's (the mutated modules stay as they were)."""
+    shutil.rmtree(root / "checkout" / "tests")
+    shutil.copytree(CHECKOUT / "tests", root / "checkout" / "tests", ignore=NOT_COPIED, symlinks=True)
+
+
+def retest_survivors(root: Path, env: dict[str, str], settings: Settings, module: str,
+                     server: Path | None) -> ModuleResult | None:
+    """Run the survivors of an earlier run of ``module`` (kept with ``--keep``) again, against
+    the tests as they are now; every other mutant keeps its earlier result."""
+    config, session, log = session_paths(root, module)
+    if not session.exists():
+        return None
+    command = test_command(settings.modules[module], server)
+    baseline = run_baseline(root, env, module, command)
+    source = root / "checkout" / module
+    write_session_config(config, source, command, settings.timeout_factor * baseline + settings.timeout_slack,
+                         settings.exclude_operators)
+    with sqlite3.connect(session) as db:
+        db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+    result = ModuleResult(module, baseline)
+    start = time.monotonic()
+    with log.open("a") as out:
+        subprocess.run([str(BIN / "cosmic-ray"), "exec", str(config), str(session)], env=env,
+                       cwd=root / "checkout", stdout=out, stderr=subprocess.STDOUT, check=True)
+    result.seconds = time.monotonic() - start
+    read_results(session, module, source.read_text().splitlines(), result)
+    return result
+
+
 def run_module(root: Path, env: dict[str, str], settings: Settings, module: str, sample: int | None,
                server: Path | None) -> ModuleResult:
     """Every mutant of ``module``, or a fixed ``sample`` of them (then the unmutated tests
@@ -282,8 +320,7 @@ def run_module(root: Path, env: dict[str, str], settings: Settings, module: str,
         raise SystemExit(f"{module} (mutation/modules.toml) does not exist")
     baseline = run_baseline(root, env, module, command) if sample is None else 0.0
     result = ModuleResult(module, baseline)
-    name = module.replace("/", "_").removesuffix(".py")
-    config, session, log = (root / "sessions" / f"{name}{suffix}" for suffix in (".toml", ".sqlite", ".log"))
+    config, session, log = session_paths(root, module)
     timeout = settings.timeout_factor * baseline + settings.timeout_slack if sample is None else settings.sample_timeout
     write_session_config(config, source, command, timeout, settings.exclude_operators)
     start = time.monotonic()
@@ -352,6 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="mutants per module in a sample run (default: mutation/modules.toml)")
     parser.add_argument("--module", action="append", default=[], help="mutate only this module (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (sessions and logs)")
+    parser.add_argument("--again", metavar="SCRATCH", type=Path,
+                        help="run the survivors of a run kept with --keep again, with the checkout's tests as they are now")
     parser.add_argument("--plain", action="store_true",
                         help="start pytest afresh for each mutant instead of through mutation/pytest_server.py")
     args = parser.parse_args(argv)
@@ -369,13 +408,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Stopped by a signal, still remove the scratch folder (and cosmic-ray, by subprocess.run).
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     results = []
-    with scratch_checkout(args.keep) as root, ExitStack() as stack:
+    scratch = nullcontext(args.again) if args.again else scratch_checkout(args.keep)
+    with scratch as root, ExitStack() as stack:
+        if args.again:
+            refresh_tests(root)
+            (root / "pytest.sock").unlink(missing_ok=True)
         env = scratch_environment(root)
         check_imports_copy(root, env)
         server = None if args.plain else stack.enter_context(pytest_server(root, env))
         for module in modules:
             print(f"mutating {module} ...", flush=True)
-            results.append(run_module(root, env, settings, module, sizes[module], server))
+            if args.again:
+                again = retest_survivors(root, env, settings, module, server)
+                if again is None:
+                    print("  not in the earlier run", flush=True)
+                    continue
+                results.append(again)
+            else:
+                results.append(run_module(root, env, settings, module, sizes[module], server))
             r = results[-1]
             timed = f" (tests unmutated: {r.baseline_seconds:.1f}s)" if r.baseline_seconds else ""
             print(f"  {len(r.mutants)} mutants in {r.seconds:.0f}s{timed}, "

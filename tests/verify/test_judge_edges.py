@@ -11,13 +11,16 @@ that is not an array, a quantity the target raised on, a spec nothing observed s
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import FrozenInstanceError
 
 import numpy as np
 import pytest
 from eqconform.impl import ADAPTER as BUNDLED
 from eqconform.verify import tolerance
 from eqconform.verify.components import COMPONENTS
+from eqconform.verify import judge as judge_module
 from eqconform.verify.judge import (
+    Comparison,
     ContractViolation,
     QuantityRaised,
     Record,
@@ -123,6 +126,9 @@ def test_nan_and_infinity() -> None:
     bound = np.full(4, 0.25)
     both = np.array([np.nan, np.inf, -np.inf, 1.0])
     assert compare(both, both.copy(), bound, record(), "x").ratio == 0.0  # the same NaN and infinities agree
+    for agreeing in ([np.nan], [np.inf], [-np.inf]):
+        found = compare(np.array(agreeing), np.array(agreeing), np.full(1, 0.25), record(), "x")
+        assert (found.ratio, found.abs_error) == (0.0, 0.0)
     found = compare(np.array([1.0, np.nan]), np.array([1.0, 1.0]), np.full(2, 0.25), record(), "x")
     assert found.ratio == INF and found.index == (1,)  # a NaN where a number is due
     found = compare(np.array([1.0, 1.0]), np.array([1.0, np.nan]), np.full(2, 0.25), record(), "x")
@@ -299,3 +305,36 @@ def test_a_spec_with_two_quantities_is_judged_by_the_worse(adam_moments, wrong: 
     values = {**found.values, wrong: found.values[wrong] * 1.5}
     finding = judge(graph, "adam.bias_correction", dataclasses.replace(found, values=values))
     assert not finding.passed and finding.quantity == wrong and finding.ratio > 1.0
+
+
+def test_both_quantities_not_arrays_name_the_first(adam_moments) -> None:
+    graph, found = adam_moments
+    values = {**found.values, "mhat": NotAnArray("a list"), "vhat": NotAnArray("a tensor")}
+    finding = judge(graph, "adam.bias_correction", dataclasses.replace(found, values=values))
+    assert not finding.passed and finding.quantity == "mhat"
+    assert finding.detail == f"mhat is a list ({found.label})"
+
+
+@pytest.mark.parametrize(("ratio", "passed"), [(1.0, True), (float(np.nextafter(1.0, 2.0)), False), (0.0, True)])
+def test_a_ratio_of_exactly_one_is_within(layernorm, monkeypatch, ratio: float, passed: bool) -> None:
+    """Every comparison made to come out at ``ratio``: the verdict turns between 1 and the next float."""
+    graph, found = layernorm
+    monkeypatch.setattr(judge_module, "compare", lambda *args: Comparison(ratio, 0.0, "planted", "Zhat"))
+    finding = judge(graph, "layernorm.normalize", found)
+    assert finding.passed is passed and finding.ratio == ratio
+    accepted = {v.id for v in graph.spec("layernorm.normalize").variants if v.accepted}
+    assert finding.variants == (accepted if passed else set())
+
+
+def test_comparisons_and_findings_are_values() -> None:
+    with pytest.raises(FrozenInstanceError):
+        Comparison(1.0, 0.0, "").ratio = 2.0  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        record().label = "changed"  # type: ignore[misc]
+
+
+def test_on_a_tie_the_first_quantity_is_reported(adam_moments, monkeypatch) -> None:
+    graph, found = adam_moments
+    monkeypatch.setattr(judge_module, "compare",
+                        lambda observed, predicted, bound, record, name: Comparison(0.5, 0.0, name, name))
+    assert judge(graph, "adam.bias_correction", found).quantity == "mhat"
