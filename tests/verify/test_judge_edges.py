@@ -16,9 +16,9 @@ from dataclasses import FrozenInstanceError
 import numpy as np
 import pytest
 from eqconform.impl import ADAPTER as BUNDLED
+from eqconform.verify import judge as judge_module
 from eqconform.verify import tolerance
 from eqconform.verify.components import COMPONENTS
-from eqconform.verify import judge as judge_module
 from eqconform.verify.judge import (
     Comparison,
     ContractViolation,
