@@ -97,6 +97,11 @@ def test_the_first_entry_out_of_tolerance_is_reported_not_the_worst() -> None:
     assert "x[1] = 2.0, the equation gives 0.0" in found.detail
 
 
+def test_an_entry_at_the_tolerance_is_not_the_first_outside() -> None:
+    found = compare(np.array([1.0, 3.0]), np.zeros(2), np.full(2, 0.25), record(), "x")  # ratios 1 and 3
+    assert found.index == (1,) and found.ratio == 3.0
+
+
 def test_within_tolerance_the_worst_entry_is_reported() -> None:
     predicted = np.zeros((2, 2))
     found = compare(np.array([[0.1, 0.0], [0.0, 0.6]]), predicted, np.full((2, 2), 0.25), record(), "m")
@@ -192,8 +197,9 @@ def test_an_input_written_into_is_a_contract_violation() -> None:
         ensure_unchanged({"a": np.array([1.0, 2.0, 4.0]), "b": np.zeros(2)}, pristine, "backward")
     with pytest.raises(ContractViolation, match=r"during backward \(2 of 3 entries"):  # down as well as up
         ensure_unchanged({"a": np.array([0.0, 2.0, 4.0]), "b": np.zeros(2)}, pristine, "backward")
-    with pytest.raises(ContractViolation, match=r"input b in place during step \(all of 2 entries"):
-        ensure_unchanged({"a": pristine["a"], "b": np.zeros(3)}, pristine, "step")
+    for shape in ((3,), (1,), ()):  # another shape, larger or smaller: every entry counts as changed
+        with pytest.raises(ContractViolation, match=r"input b in place during step \(all of 2 entries"):
+            ensure_unchanged({"a": pristine["a"], "b": np.zeros(shape)}, pristine, "step")
 
 
 def test_a_raised_quantity_carries_its_error() -> None:
@@ -331,6 +337,8 @@ def test_comparisons_and_findings_are_values() -> None:
         Comparison(1.0, 0.0, "").ratio = 2.0  # type: ignore[misc]
     with pytest.raises(FrozenInstanceError):
         record().label = "changed"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        judge_module.Finding(True, True).passed = False  # type: ignore[misc]
 
 
 def test_on_a_tie_the_first_quantity_is_reported(adam_moments, monkeypatch) -> None:
@@ -338,3 +346,14 @@ def test_on_a_tie_the_first_quantity_is_reported(adam_moments, monkeypatch) -> N
     monkeypatch.setattr(judge_module, "compare",
                         lambda observed, predicted, bound, record, name: Comparison(0.5, 0.0, name, name))
     assert judge(graph, "adam.bias_correction", found).quantity == "mhat"
+
+
+def test_the_other_specs_of_the_prediction_are_named(layernorm) -> None:
+    """Judged through Zhat alone, the mean needs the variance and the normalization too."""
+    graph, found = layernorm
+    observed = frozenset({"Zhat"})
+    finding = judge(graph, "layernorm.mean", dataclasses.replace(found, observed=observed))
+    chain = graph.chain("Zhat", observed)
+    assert finding.through == "Zhat" and "layernorm.mean" in chain
+    assert set(finding.together_with) == set(chain) - {"layernorm.mean"}
+    assert "layernorm.variance" in finding.together_with
