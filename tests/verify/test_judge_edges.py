@@ -140,8 +140,9 @@ def test_nan_and_infinity() -> None:
     assert found.ratio == INF and found.index == (1,)  # a number where NaN is due
     found = compare(np.array([np.inf]), np.array([-np.inf]), np.full(1, 0.25), record(), "x")
     assert found.ratio == INF  # infinities of opposite signs
-    found = compare(np.array([np.inf]), np.array([1.0]), np.full(1, 0.25), record(), "x")
-    assert found.ratio == INF
+    for observed, predicted in ((np.inf, 1.0), (-np.inf, 1.0), (-np.inf, np.inf), (1.0, np.inf), (1.0, -np.inf)):
+        found = compare(np.array([observed]), np.array([predicted]), np.full(1, 0.25), record(), "x")
+        assert found.ratio == INF, (observed, predicted)
 
 
 def test_an_unbounded_entry_accepts_anything() -> None:
@@ -357,3 +358,19 @@ def test_the_other_specs_of_the_prediction_are_named(layernorm) -> None:
     assert finding.through == "Zhat" and "layernorm.mean" in chain
     assert set(finding.together_with) == set(chain) - {"layernorm.mean"}
     assert "layernorm.variance" in finding.together_with
+    finding = judge(graph, "layernorm.variance", dataclasses.replace(found, observed=observed))
+    assert set(finding.together_with) == set(chain) - {"layernorm.variance"}
+    assert "layernorm.mean" in finding.together_with
+
+
+def test_on_a_tie_the_first_accepted_combination_is_the_closest(adam_moments, monkeypatch) -> None:
+    graph, found = adam_moments
+    found = dataclasses.replace(found, observed=frozenset({"m", "v", "theta"}))
+    spec = graph.spec("adam.update")
+    accepted = {variant.id for variant in spec.variants if variant.accepted}
+    combinations = [c for c in graph.combinations(graph.chain("theta", found.observed))
+                    if spec.form_of(dict(c)["adam.update"]) in accepted]
+    assert len(combinations) >= 2
+    monkeypatch.setattr(judge_module, "compare",
+                        lambda observed, predicted, bound, record, name: Comparison(0.5, 0.0, name, name))
+    assert judge(graph, "adam.update", found).combination == combinations[0]
