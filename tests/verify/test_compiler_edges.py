@@ -6,6 +6,8 @@ definitions composed, sizes read from shapes, and the errors each refuses with.
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -40,6 +42,8 @@ def test_a_summand_constant_along_the_axis_is_multiplied_by_the_size() -> None:
     np.testing.assert_array_equal(_reduce_axis(row, 1, 4), [[8.0], [12.0]])
     np.testing.assert_array_equal(_reduce_axis(np.float64(2.5), 0, 3), 7.5)  # no axis at all
     np.testing.assert_array_equal(_reduce_axis(np.ones(3), 1, 5), np.full(3, 5.0))  # axis beyond ndim
+    # A sum over no entries is zero.
+    np.testing.assert_array_equal(_reduce_axis(row, 1, 0), [[0.0], [0.0]])
     # An axis of one entry summed over one entry is a plain sum (kept as it is).
     np.testing.assert_array_equal(_reduce_axis(row, 1, 1), row)
 
@@ -138,8 +142,11 @@ def test_integers_stay_integers_and_the_rest_become_float64() -> None:
     assert big == float(2**70)
 
 
-def test_compiled_functions_are_cached() -> None:
-    assert compile_expressions((x + 2,)) is compile_expressions([x + 2])
+def test_compiled_functions_are_cached_values() -> None:
+    compiled = compile_expressions((x + 2,))
+    assert compiled is compile_expressions([x + 2])
+    with pytest.raises(FrozenInstanceError):
+        compiled.arguments = ("y",)  # type: ignore[misc]
 
 
 def test_reductions_over_part_of_an_axis_are_refused() -> None:

@@ -108,6 +108,13 @@ def test_every_container_counts_a_level() -> None:
         encode(record, limits=Limits(depth=1))
 
 
+def test_a_record_s_fields_count_a_level_when_decoded() -> None:
+    fields = {"$d": {"lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}}
+    assert decode({"$r": ["AdamHyperparameters", fields]}, [], bytearray(), Limits(depth=2)).lr == 0.1
+    with pytest.raises(WireError, match="nested deeper than 1 levels"):
+        decode({"$r": ["AdamHyperparameters", fields]}, [], bytearray(), Limits(depth=1))
+
+
 def test_a_handle_does_not_count_a_level() -> None:
     """A registered object is encoded as its handle at its own depth."""
     assert encode(object(), register=lambda item: Handle(7, "thing"), limits=Limits(depth=0)) == ({"$h": [7, "thing"]}, [])
