@@ -9,7 +9,7 @@ REPORT_STAMP := $(VENV)/.installed-report
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml $(shell find specs impl verify reports -name '*.py' -o -name '*.html' -o -name '*.css' 2>/dev/null)
 
-.PHONY: report test lint bench soak install clean
+.PHONY: report test lint bench soak install clean mutation mutation-sample
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,21 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python benchmarks/soak.py --seeds 20
+
+# Mutation testing of the checker's core (mutation/modules.toml says what, with which tests):
+# the score per module and the surviving mutants. `mutation-sample` (CI) runs a fixed few and
+# fails on a survivor not listed in mutation/equivalent.toml.
+MUTATION_STAMP := $(VENV)/.installed-mutation
+
+$(MUTATION_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet ".[mutation]"
+	touch $(MUTATION_STAMP)
+
+mutation: $(MUTATION_STAMP)
+	$(BIN)/python mutation/run.py $(MUTATION_ARGS)
+
+mutation-sample: $(MUTATION_STAMP)
+	$(BIN)/python mutation/run.py --sample $(MUTATION_ARGS)
 
 clean:
 	rm -rf $(VENV) $(REPORT_DIR) build *.egg-info .hypothesis .eqconform

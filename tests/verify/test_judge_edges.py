@@ -1,0 +1,376 @@
+"""The judge's comparison, entry by entry, and the ways a record can fail before any equation.
+
+``compare`` is tested on hand-made arrays, against the tolerance restated here
+(``allowed = SAFETY * bound + FLOOR_ULPS * smallest_normal(dtype)``, SAFETY = 4,
+FLOOR_ULPS = 64): where the error sits relative to it, which entry is reported, how NaN and
+infinities count, and what an answer of the wrong shape, kind or width gets. ``judge`` is
+tested on a bundled LayerNorm record for the paths that never reach a comparison: an answer
+that is not an array, a quantity the target raised on, a spec nothing observed shows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import FrozenInstanceError
+
+import numpy as np
+import pytest
+from eqconform.impl import ADAPTER as BUNDLED
+from eqconform.verify import judge as judge_module
+from eqconform.verify import tolerance
+from eqconform.verify.components import COMPONENTS
+from eqconform.verify.judge import (
+    Comparison,
+    ContractViolation,
+    QuantityRaised,
+    Record,
+    _narrower,
+    checked_quantities,
+    compare,
+    ensure_unchanged,
+    judge,
+)
+from eqconform.verify.strategies import (
+    AdamHyperparameters,
+    ArrayRecipe,
+    LayerNormInput,
+    OptimizerRun,
+)
+from eqconform.verify.targets.protocol import NotAnArray, Raised
+from eqconform.verify.targets.user import ObjectTarget
+
+SAFETY, FLOOR_ULPS = 4.0, 64.0
+INF = float("inf")
+
+
+def record(dtype: str = "float64", locate=None) -> Record:
+    return Record("a hand-made record", {}, frozenset(), np.dtype(dtype), locate)
+
+
+def floor(dtype: str) -> float:
+    return FLOOR_ULPS * float(np.finfo(np.dtype(dtype)).smallest_normal)
+
+
+# --------------------------------------------------------------------------- the tolerance itself
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16"])
+def test_unit_roundoff_is_half_the_machine_epsilon(dtype: str) -> None:
+    assert tolerance.unit_roundoff(np.dtype(dtype)) == float(np.finfo(np.dtype(dtype)).eps) / 2
+    assert tolerance.oracle_unit_roundoff(np.dtype(dtype)) == float(np.finfo(np.dtype(dtype)).eps) / 2 + 2.0**-53
+    assert tolerance.floor(np.dtype(dtype)) == floor(dtype)
+    assert (tolerance.SAFETY, tolerance.FLOOR_ULPS) == (SAFETY, FLOOR_ULPS)
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@pytest.mark.parametrize("multiple", [0.0, 0.5, 0.999, 1.001, 3.0])
+def test_the_ratio_is_the_error_over_the_allowed_error(multiple: float) -> None:
+    bound = np.array([0.0, 1e-3, 2e-3])
+    predicted = np.array([1.0, 2.0, 3.0])
+    allowed = SAFETY * bound + floor("float64")
+    observed = predicted + multiple * allowed * np.array([0.0, 0.0, 1.0])
+    found = compare(observed, predicted, bound, record(), "x")
+    assert found.ratio == pytest.approx(multiple, rel=1e-9)
+    assert found.abs_error == pytest.approx(multiple * allowed[2], rel=1e-9)
+    assert found.index == ((2,) if multiple else (0,))
+    assert found.quantity == "x"
+
+
+def test_the_floor_of_the_dtype_is_added() -> None:
+    """With a bound of zero an exact answer's error may still reach the floor of its dtype."""
+    for dtype in ("float64", "float32"):
+        predicted = np.array([0.0])
+        at_floor = compare(predicted + 0.5 * floor(dtype), predicted, np.zeros(1), record(dtype), "x")
+        assert at_floor.ratio == pytest.approx(0.5)
+
+
+def test_the_first_entry_out_of_tolerance_is_reported_not_the_worst() -> None:
+    predicted = np.zeros(4)
+    bound = np.full(4, 0.25)  # allowed error 1 (plus the floor)
+    observed = np.array([0.5, 2.0, 9.0, 0.0])
+    found = compare(observed, predicted, bound, record(), "x")
+    assert found.ratio == pytest.approx(9.0)  # the worst ratio is the verdict
+    assert found.index == (1,)  # the entry shown is the first one outside
+    assert found.abs_error == pytest.approx(2.0)
+    assert "x[1] = 2.0, the equation gives 0.0" in found.detail
+
+
+def test_an_entry_at_the_tolerance_is_not_the_first_outside() -> None:
+    found = compare(np.array([1.0, 3.0]), np.zeros(2), np.full(2, 0.25), record(), "x")  # ratios 1 and 3
+    assert found.index == (1,) and found.ratio == 3.0
+
+
+def test_within_tolerance_the_worst_entry_is_reported() -> None:
+    predicted = np.zeros((2, 2))
+    found = compare(np.array([[0.1, 0.0], [0.0, 0.6]]), predicted, np.full((2, 2), 0.25), record(), "m")
+    assert found.index == (1, 1)
+    assert found.ratio == pytest.approx(0.6)
+    assert found.detail.startswith("m[1, 1] = 0.6, the equation gives 0.0 (tolerance 1)")
+
+
+def test_an_entry_exactly_at_the_tolerance_is_inside() -> None:
+    predicted = np.zeros(2)
+    bound = np.full(2, 0.25)
+    allowed = SAFETY * 0.25 + floor("float64")
+    found = compare(np.array([0.5, allowed]), predicted, bound, record(), "x")
+    assert found.ratio == 1.0
+    assert found.index == (1,)  # the worst, since none is outside
+
+
+def test_the_record_says_where_an_entry_is() -> None:
+    located = record(locate=lambda index: f" at step {index[0]}")
+    found = compare(np.array([0.0, 5.0]), np.zeros(2), np.full(2, 0.25), located, "theta")
+    assert found.detail.startswith("theta at step 1 = 5.0")
+    assert record().where(()) == ""
+    assert record().where((2, 3)) == "[2, 3]"
+
+
+def test_nan_and_infinity() -> None:
+    bound = np.full(4, 0.25)
+    both = np.array([np.nan, np.inf, -np.inf, 1.0])
+    assert compare(both, both.copy(), bound, record(), "x").ratio == 0.0  # the same NaN and infinities agree
+    for agreeing in ([np.nan], [np.inf], [-np.inf]):
+        found = compare(np.array(agreeing), np.array(agreeing), np.full(1, 0.25), record(), "x")
+        assert (found.ratio, found.abs_error) == (0.0, 0.0)
+    found = compare(np.array([1.0, np.nan]), np.array([1.0, 1.0]), np.full(2, 0.25), record(), "x")
+    assert found.ratio == INF and found.index == (1,)  # a NaN where a number is due
+    found = compare(np.array([1.0, 1.0]), np.array([1.0, np.nan]), np.full(2, 0.25), record(), "x")
+    assert found.ratio == INF and found.index == (1,)  # a number where NaN is due
+    found = compare(np.array([np.inf]), np.array([-np.inf]), np.full(1, 0.25), record(), "x")
+    assert found.ratio == INF  # infinities of opposite signs
+    for observed, predicted in ((np.inf, 1.0), (-np.inf, 1.0), (-np.inf, np.inf), (1.0, np.inf), (1.0, -np.inf)):
+        found = compare(np.array([observed]), np.array([predicted]), np.full(1, 0.25), record(), "x")
+        assert found.ratio == INF, (observed, predicted)
+
+
+def test_an_unbounded_entry_accepts_anything() -> None:
+    """Where the rounding bound is infinite or NaN (an ill-conditioned entry), any value is within."""
+    for bound in (np.inf, np.nan):
+        found = compare(np.array([1e9, 0.0]), np.zeros(2), np.array([bound, 0.25]), record(), "x")
+        assert found.ratio == 0.0
+        assert found.detail.endswith("(tolerance inf)")
+
+
+def test_an_empty_quantity_agrees() -> None:
+    found = compare(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 3)), record(), "x")
+    assert (found.ratio, found.abs_error, found.detail) == (0.0, 0.0, "")
+
+
+def test_answers_that_cannot_be_compared() -> None:
+    predicted, bound = np.zeros(3), np.full(3, 0.25)
+    found = compare(NotAnArray("a list"), predicted, bound, record(), "x")
+    assert (found.ratio, found.abs_error, found.detail) == (INF, INF, "x is a list")
+    for shape in ((4,), (2,), (3, 1), (1, 3), ()):
+        found = compare(np.zeros(shape), predicted, bound, record(), "x")
+        assert (found.ratio, found.detail) == (INF, f"x has shape {shape}; the equation gives (3,)")
+    found = compare(np.zeros(3, dtype=np.int64), predicted, bound, record(), "x")
+    assert found.ratio == INF and found.detail.startswith("x has dtype int64")
+
+
+@pytest.mark.parametrize(("given", "returned", "narrower"), [
+    ("float64", "float32", True), ("float64", "float16", True), ("float32", "float16", True),
+    ("float32", "float32", False), ("float32", "float64", False), ("float16", "float64", False),
+])
+def test_an_answer_narrower_than_its_inputs_fails(given: str, returned: str, narrower: bool) -> None:
+    found = compare(np.zeros(2, dtype=returned), np.zeros(2), np.full(2, 0.25), record(given), "x")
+    assert (found.ratio == INF) is narrower
+    if narrower:
+        assert found.detail.startswith(f"x came back as {returned} for {given} inputs")
+
+
+def test_only_floating_dtypes_have_a_width_to_compare() -> None:
+    assert _narrower(np.dtype("float64"), np.dtype("complex64"))
+    assert not _narrower(np.dtype("int64"), np.dtype("float16"))
+    assert not _narrower(np.dtype("float64"), np.dtype("int8"))
+
+
+# --------------------------------------------------------------------------- ensure_unchanged
+
+
+def test_an_input_written_into_is_a_contract_violation() -> None:
+    pristine = {"a": np.array([1.0, 2.0, 3.0]), "b": np.zeros(2)}
+    ensure_unchanged({"a": pristine["a"].copy(), "b": pristine["b"].copy()}, pristine, "forward")
+    with_nan = {"a": np.array([1.0, np.nan])}
+    ensure_unchanged({"a": with_nan["a"].copy()}, with_nan, "forward")  # NaN stays NaN: unchanged
+    with pytest.raises(ContractViolation, match=r"modified its input a in place during backward \(1 of 3 entries"):
+        ensure_unchanged({"a": np.array([1.0, 2.0, 4.0]), "b": np.zeros(2)}, pristine, "backward")
+    with pytest.raises(ContractViolation, match=r"during backward \(2 of 3 entries"):  # down as well as up
+        ensure_unchanged({"a": np.array([0.0, 2.0, 4.0]), "b": np.zeros(2)}, pristine, "backward")
+    for shape in ((3,), (1,), ()):  # another shape, larger or smaller: every entry counts as changed
+        with pytest.raises(ContractViolation, match=r"input b in place during step \(all of 2 entries"):
+            ensure_unchanged({"a": pristine["a"], "b": np.zeros(shape)}, pristine, "step")
+
+
+def test_a_raised_quantity_carries_its_error() -> None:
+    error = ValueError("no")
+    raised = QuantityRaised(error)
+    assert raised.error is error and str(raised) == "ValueError: no"
+
+
+# --------------------------------------------------------------------------- judge
+
+
+@pytest.fixture(scope="module")
+def layernorm() -> tuple:
+    component = COMPONENTS["layernorm"]
+    case = LayerNormInput(np.dtype("float64"), 1e-3,
+                          ArrayRecipe((3, 4), np.dtype("float64"), seed=1, offset=1.0),
+                          ArrayRecipe((1, 4), np.dtype("float64"), seed=2), ArrayRecipe((1, 4), np.dtype("float64"), seed=3),
+                          ArrayRecipe((3, 4), np.dtype("float64"), seed=4))
+    (found,) = component.observe(ObjectTarget(BUNDLED).component("layernorm"), case, component.graph)
+    return component.graph, found
+
+
+def test_the_bundled_answer_passes_with_its_variant(layernorm) -> None:
+    graph, found = layernorm
+    finding = judge(graph, "layernorm.normalize", found)
+    assert finding.observable and finding.passed
+    assert finding.variants and not finding.deviations
+    assert 0.0 <= finding.ratio <= 1.0 and finding.quantity == "Zhat"
+    assert finding.through is None and finding.record is found
+    assert "layernorm.normalize" not in finding.together_with
+
+
+def test_a_moved_answer_fails(layernorm) -> None:
+    graph, found = layernorm
+    moved = dict(found.values)
+    moved["Zhat"] = np.asarray(found.values["Zhat"]) + 1.0
+    finding = judge(graph, "layernorm.normalize", dataclasses.replace(found, values=moved))
+    assert finding.observable and not finding.passed and not finding.variants
+    assert finding.ratio > 1.0 and finding.detail.endswith(f"({found.label})")
+
+
+def test_an_answer_that_is_not_an_array_fails_its_own_equation(layernorm) -> None:
+    graph, found = layernorm
+    values = {**found.values, "Zhat": NotAnArray("a list")}
+    finding = judge(graph, "layernorm.normalize", dataclasses.replace(found, values=values))
+    assert not finding.passed and finding.observable
+    assert finding.ratio == INF and finding.quantity == "Zhat"
+    assert finding.detail == f"Zhat is a list ({found.label})"
+    # To another equation it is a quantity not exposed: the oracle carries it instead.
+    other = judge(graph, "layernorm.affine", dataclasses.replace(found, values=values))
+    assert other.passed and other.observable
+    assert "Zhat" not in other.record.observed
+
+
+def test_a_quantity_the_target_raised_on_is_raised(layernorm) -> None:
+    graph, found = layernorm
+    error = RuntimeError("boom")
+    values = {**found.values, "Zhat": Raised(error)}
+    with pytest.raises(QuantityRaised) as raised:
+        judge(graph, "layernorm.normalize", dataclasses.replace(found, values=values))
+    assert raised.value.error is error
+
+
+def test_a_spec_nothing_observed_shows_is_not_observable(layernorm) -> None:
+    graph, found = layernorm
+    finding = judge(graph, "layernorm.normalize", dataclasses.replace(found, observed=frozenset()))
+    assert not finding.observable and finding.passed
+    assert finding.detail == "layernorm.normalize is not observable here"
+    assert (finding.ratio, finding.abs_error, finding.variants, finding.deviations) == (0.0, 0.0, frozenset(), frozenset())
+    assert (finding.through, finding.quantity, finding.index, finding.record) == (None, "", (), None)
+
+
+def test_a_spec_is_checked_through_the_closest_observed_quantity(layernorm) -> None:
+    graph, found = layernorm
+    assert checked_quantities(graph, "layernorm.normalize", found.observed) == (["Zhat"], None)
+    without = found.observed - {"Zhat"}
+    quantities, through = checked_quantities(graph, "layernorm.normalize", without)
+    assert quantities == [through] and through in without
+    # The closest: no other observed quantity depending on it has a shorter chain.
+    length = len(graph.chain(through, without))
+    assert all(len(graph.chain(q, without)) >= length for q in without
+               if "layernorm.normalize" in graph.chain(q, without))
+    finding = judge(graph, "layernorm.normalize", dataclasses.replace(found, observed=without))
+    assert finding.observable and finding.through == through
+    assert checked_quantities(graph, "layernorm.normalize", frozenset()) == ([], None)
+
+
+@pytest.fixture(scope="module")
+def adam_moments() -> tuple:
+    """A bundled Adam step whose record also exposes the corrected moments ``mhat`` and
+    ``vhat``, the two quantities ``adam.bias_correction`` defines."""
+    component = COMPONENTS["adam"]
+    dtype = np.dtype("float64")
+    run = OptimizerRun(dtype, AdamHyperparameters(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-3), ((3, 2),),
+                       (ArrayRecipe((3, 2), dtype, seed=1), ArrayRecipe((3, 1), dtype, seed=2)),
+                       gradient_seed=3, gradient_scales=(1e-2,))
+    (found,) = component.observe(ObjectTarget(BUNDLED).component("adam"), run, component.graph)
+    values = dict(found.values)
+    values["mhat"] = values["m"] / (1 - values["beta1"] ** values["t"])
+    values["vhat"] = values["v"] / (1 - values["beta2"] ** values["t"])
+    return component.graph, dataclasses.replace(found, values=values, observed=frozenset({"m", "v", "mhat", "vhat"}))
+
+
+@pytest.mark.parametrize("wrong", ["mhat", "vhat"])
+def test_a_spec_with_two_quantities_is_judged_by_the_worse(adam_moments, wrong: str) -> None:
+    graph, found = adam_moments
+    assert graph.defines("adam.bias_correction") == ("mhat", "vhat")
+    assert judge(graph, "adam.bias_correction", found).passed  # the control
+    values = {**found.values, wrong: found.values[wrong] * 1.5}
+    finding = judge(graph, "adam.bias_correction", dataclasses.replace(found, values=values))
+    assert not finding.passed and finding.quantity == wrong and finding.ratio > 1.0
+
+
+def test_both_quantities_not_arrays_name_the_first(adam_moments) -> None:
+    graph, found = adam_moments
+    values = {**found.values, "mhat": NotAnArray("a list"), "vhat": NotAnArray("a tensor")}
+    finding = judge(graph, "adam.bias_correction", dataclasses.replace(found, values=values))
+    assert not finding.passed and finding.quantity == "mhat"
+    assert finding.detail == f"mhat is a list ({found.label})"
+
+
+@pytest.mark.parametrize(("ratio", "passed"), [(1.0, True), (float(np.nextafter(1.0, 2.0)), False), (0.0, True)])
+def test_a_ratio_of_exactly_one_is_within(layernorm, monkeypatch, ratio: float, passed: bool) -> None:
+    """Every comparison made to come out at ``ratio``: the verdict turns between 1 and the next float."""
+    graph, found = layernorm
+    monkeypatch.setattr(judge_module, "compare", lambda *args: Comparison(ratio, 0.0, "planted", "Zhat"))
+    finding = judge(graph, "layernorm.normalize", found)
+    assert finding.passed is passed and finding.ratio == ratio
+    accepted = {v.id for v in graph.spec("layernorm.normalize").variants if v.accepted}
+    assert finding.variants == (accepted if passed else set())
+
+
+def test_comparisons_and_findings_are_values() -> None:
+    with pytest.raises(FrozenInstanceError):
+        Comparison(1.0, 0.0, "").ratio = 2.0  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        record().label = "changed"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        judge_module.Finding(True, True).passed = False  # type: ignore[misc]
+
+
+def test_on_a_tie_the_first_quantity_is_reported(adam_moments, monkeypatch) -> None:
+    graph, found = adam_moments
+    monkeypatch.setattr(judge_module, "compare",
+                        lambda observed, predicted, bound, record, name: Comparison(0.5, 0.0, name, name))
+    assert judge(graph, "adam.bias_correction", found).quantity == "mhat"
+
+
+def test_the_other_specs_of_the_prediction_are_named(layernorm) -> None:
+    """Judged through Zhat alone, the mean needs the variance and the normalization too."""
+    graph, found = layernorm
+    observed = frozenset({"Zhat"})
+    finding = judge(graph, "layernorm.mean", dataclasses.replace(found, observed=observed))
+    chain = graph.chain("Zhat", observed)
+    assert finding.through == "Zhat" and "layernorm.mean" in chain
+    assert set(finding.together_with) == set(chain) - {"layernorm.mean"}
+    assert "layernorm.variance" in finding.together_with
+    finding = judge(graph, "layernorm.variance", dataclasses.replace(found, observed=observed))
+    assert set(finding.together_with) == set(chain) - {"layernorm.variance"}
+    assert "layernorm.mean" in finding.together_with
+
+
+def test_on_a_tie_the_first_accepted_combination_is_the_closest(adam_moments, monkeypatch) -> None:
+    graph, found = adam_moments
+    found = dataclasses.replace(found, observed=frozenset({"m", "v", "theta"}))
+    spec = graph.spec("adam.update")
+    accepted = {variant.id for variant in spec.variants if variant.accepted}
+    combinations = [c for c in graph.combinations(graph.chain("theta", found.observed))
+                    if spec.form_of(dict(c)["adam.update"]) in accepted]
+    assert len(combinations) >= 2
+    monkeypatch.setattr(judge_module, "compare",
+                        lambda observed, predicted, bound, record, name: Comparison(0.5, 0.0, name, name))
+    assert judge(graph, "adam.update", found).combination == combinations[0]
