@@ -260,7 +260,7 @@ def build_report(
     targets: Sequence[TargetSummary],
     results: Sequence[Result],
     proofs: Sequence[ProofRecord],
-    errata: Sequence[Mapping[str, str]] = (),
+    errata: Sequence[Mapping[str, Any]] = (),
     settings: Mapping[str, Any] | None = None,
     documented_defaults: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Report:

@@ -17,6 +17,7 @@ report, so a ``|`` in a title (``||X||``) does not split a table row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from eqconform.reports.render_markdown import code_span, escape_inline, markdown_table
 from eqconform.specs.model import Claim, Spec, Variant
@@ -39,7 +40,7 @@ _INTRO = (
 def render_catalogue(
     specs: Sequence[Spec],
     claims: Iterable[Claim],
-    errata: Iterable[Mapping[str, str]],
+    errata: Iterable[Mapping[str, Any]],
 ) -> str:
     """The Markdown catalogue page of ``specs``.
 
@@ -132,13 +133,15 @@ def _claims(claims: Sequence[Claim]) -> list[str]:
     return ["### Claims", table]
 
 
-def _errata(errata: Sequence[Mapping[str, str]]) -> list[str]:
+def _errata(errata: Sequence[Mapping[str, Any]]) -> list[str]:
     """Each erratum as a list item: its prose is too long for a table cell."""
     if not errata:
         return []
     items = [
         f"- {code_span(entry['id'])} ({escape_inline(entry['document'])}, "
-        f"{escape_inline(entry['location'])}). The document says: {escape_inline(entry['says'])}. "
+        f"{escape_inline(entry['location'])}; concerns "
+        f"{', '.join(code_span(spec_id) for spec_id in entry['specs'])}). "
+        f"The document says: {escape_inline(entry['says'])}. "
         f"Resolution: {escape_inline(entry['resolution'])}"
         for entry in errata
     ]

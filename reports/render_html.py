@@ -41,6 +41,7 @@ from eqconform.reports.view import (
     components,
     counts_text,
     defaults_rows,
+    errata_cell,
     errata_columns,
     format_error,
     format_number,
@@ -346,7 +347,9 @@ def _page(report: Report) -> Page:
             for component, specs in components(report).items()
         ),
         errata_columns=tuple(columns),
-        errata=tuple(tuple(str(entry.get(key, "")) for key in columns) for entry in report.errata),
+        errata=tuple(
+            tuple(errata_cell(entry.get(key)) for key in columns) for entry in report.errata
+        ),
         css=_Trusted(_stylesheet()),
     )
 

@@ -14,6 +14,7 @@ any backtick run they contain.
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from eqconform.reports.view import (
     MISSING,
@@ -24,6 +25,7 @@ from eqconform.reports.view import (
     change_label,
     components,
     defaults_rows,
+    errata_cell,
     errata_columns,
     format_error,
     format_value,
@@ -263,11 +265,11 @@ def _failures(report: Report) -> list[str]:
     return blocks
 
 
-def _errata(errata: Sequence[Mapping[str, str]]) -> list[str]:
+def _errata(errata: Sequence[Mapping[str, Any]]) -> list[str]:
     if not errata:
         return []
     keys = errata_columns(errata)
-    rows = [[escape_inline(str(entry.get(key, ""))) for key in keys] for entry in errata]
+    rows = [[escape_inline(errata_cell(entry.get(key))) for key in keys] for entry in errata]
     return ["## Errata", markdown_table([escape_inline(key) for key in keys], rows)]
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "components",
     "counts_text",
     "defaults_rows",
+    "errata_cell",
     "errata_columns",
     "format_error",
     "format_number",
@@ -199,9 +200,16 @@ def baseline_text(report: Report) -> str:
     return text
 
 
-def errata_columns(errata: Iterable[Mapping[str, str]]) -> list[str]:
+def errata_columns(errata: Iterable[Mapping[str, Any]]) -> list[str]:
     """The errata table's columns: every key of every entry, in order of first appearance."""
     return list(dict.fromkeys(key for entry in errata for key in entry))
+
+
+def errata_cell(value: Any) -> str:
+    """One cell of the errata table: a list (the specs an erratum concerns) comma-separated."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return "" if value is None else str(value)
 
 
 # Equations and their results ----------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from types import ModuleType
+from typing import Any
 
 from . import (
     adam,
@@ -68,9 +69,10 @@ FAMILIES: tuple[ModuleType, ...] = (
 
 CATALOGUE: dict[str, Spec] = {spec.id: spec for family in FAMILIES for spec in family.SPECS}
 CLAIMS: tuple[Claim, ...] = tuple(claim for family in FAMILIES for claim in family.CLAIMS)
-#: Discrepancies between and inside the documents (each a mapping with id, document, location,
-#: says, resolution), listed in every report.
-ERRATA: tuple[dict[str, str], ...] = tuple(
+#: Discrepancies between and inside the documents (each a mapping with id, the ids of the
+#: ``specs`` it concerns, document, location, says, resolution), listed in the report of any run
+#: that checks one of those specs.
+ERRATA: tuple[dict[str, Any], ...] = tuple(
     e for family in FAMILIES for e in getattr(family, "ERRATA", ())
 )
 #: Ids of the specs settled by proof only (:attr:`Spec.proof_only`).

@@ -216,6 +216,7 @@ CLAIMS = (
 ERRATA = (
     {
         "id": "adam.update.edition_difference",
+        "specs": ("adam.update",),
         "document": "CMU 11-785 Homework 1 Bonus",
         "location": "sec. 4, parameter update",
         "says": "Spring 2026: theta_t = theta_(t-1) - alpha mhat_t / (sqrt(vhat_t) + eps); "

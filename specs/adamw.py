@@ -131,6 +131,7 @@ CLAIMS = (
 ERRATA = (
     {
         "id": "adamw.decay_scaling",
+        "specs": ("adamw.decoupled_decay", "weight_decay.algorithm1", "weight_decay.decay_update"),
         "document": "CMU 11-785 Homework 1 Bonus vs UC Berkeley EECS 182 Final Exam (Spring 2023)",
         "location": "11-785 sec. 5; EECS 182 Q4",
         "says": "11-785 decays by alpha * lambda * theta_(t-1); the exam writes (1 - lambda_r) "

@@ -608,6 +608,7 @@ _HW7 = "UC Berkeley EECS 182 Homework 7 (Spring 2023)"
 ERRATA = (
     {
         "id": "attention.q3c_variance",
+        "specs": ("attention.dot_statistics", "attention.scale"),
         "document": _HW7,
         "location": "Q3(c), solution",
         "says": "Var[q^T k] = d^2 (recalled from part (b)), and E[q^T k] as a sum of squared "

@@ -416,6 +416,11 @@ _HW7 = "UC Berkeley EECS 182 Homework 7 (Spring 2023)"
 ERRATA = (
     {
         "id": "autoencoder.q1b_gradient_factor",
+        "specs": (
+            "autoencoder.grad_decoder",
+            "autoencoder.grad_encoder",
+            "autoencoder.printed_gradients",
+        ),
         "document": _HW7,
         "location": "Q1(b)(i), solution",
         "says": "nabla_W2 L = 2 (I - W_2 W_1) X X^T W_1^T and nabla_W1 L = 2 W_2^T (I - W_2 W_1) "
@@ -428,6 +433,7 @@ ERRATA = (
     },
     {
         "id": "autoencoder.q1b_pca_decomposition",
+        "specs": ("autoencoder.loss", "autoencoder.reconstruction"),
         "document": _HW7,
         "location": "Q1(b) statement and Q1(b)(ii), solution",
         "says": "the top-k eigenvalues of X are diag(sigma_1..sigma_k); X = sum_i sigma_i u_i "

@@ -375,6 +375,7 @@ _EXAM = "UC Berkeley EECS 182 Final Exam (Spring 2023)"
 ERRATA = (
     {
         "id": "diffusion.q10_product_of_conditionals",
+        "specs": ("diffusion.marginal", "diffusion.two_time"),
         "document": _EXAM,
         "location": "Q10(a) and Q10(b), solutions (the unrolling of the Markov chain)",
         "says": "q(z_t | z_t-2) = q(z_t | z_t-1) q(z_t-1 | z_t-2), and q(z_tau | z_t) as the "
@@ -387,6 +388,7 @@ ERRATA = (
     },
     {
         "id": "diffusion.q10_sum_of_gaussians",
+        "specs": ("diffusion.marginal",),
         "document": _EXAM,
         "location": "Q10(a), solution, after eq. (7)",
         "says": "the sum of two independent Gaussians written as N(mu, sigma_1^2 + sigma_2^2)",

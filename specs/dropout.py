@@ -159,6 +159,7 @@ CLAIMS = (
 ERRATA = (
     {
         "id": "dropout.p_meaning",
+        "specs": ("dropout.mask", "dropout.scaling"),
         "document": "CMU 11-785 Homework 1 Bonus (both editions)",
         "location": "Dropout section, first paragraph",
         "says": "p is called the 'dropout rate', and then 'the probability of zero-ing out a "

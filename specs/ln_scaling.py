@@ -447,6 +447,7 @@ _EXAM = "UC Berkeley EECS 182 Final Exam (Spring 2023)"
 ERRATA = (
     {
         "id": "ln_scaling.q12f_lemma1",
+        "specs": ("ln_scaling.grad_bound",),
         "document": _EXAM,
         "location": "Q12(f), Lemma 1 (given without proof)",
         "says": "if y = LN(x), then ||dL/dx|| <= sqrt(d)/||x|| ||dL/dy||",
@@ -458,6 +459,7 @@ ERRATA = (
     },
     {
         "id": "ln_scaling.q12f_norms",
+        "specs": ("ln_scaling.grad_bound",),
         "document": _EXAM,
         "location": "Q12(f), solution, proof of Lemma 3",
         "says": "the downstream gradient 'is at most g^(f) + sqrt(d)/||x|| g^(f)', then 'g^(x) <= "

@@ -297,6 +297,7 @@ CLAIMS = (
 ERRATA = (
     {
         "id": "noise.q5_cross_term",
+        "specs": ("noise.expected_loss",),
         "document": "UC Berkeley EECS 182 Final Exam (Spring 2023)",
         "location": "Q5, solution (the linear and the quadratic term)",
         "says": "the linear term as E[2 y^T (R o X)^T w], and the quadratic term's first sum with "

@@ -173,7 +173,7 @@ class Report:
     specs: tuple[SpecSummary, ...]
     proofs: tuple[ProofRecord, ...]
     results: tuple[Result, ...]
-    errata: tuple[Mapping[str, str], ...] = field(default_factory=tuple)
+    errata: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
     #: The documents' defaults by component: ``{"adam": {"eps": [1e-08, "where stated"]}}``.
     documented_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: Set when the report was made against a baseline report: ``file`` (as given), ``counts``

@@ -200,10 +200,10 @@ class Session:
         return [claim for claim in CLAIMS if chosen & set(claim.specs)]
 
     @property
-    def errata(self) -> list[dict[str, str]]:
-        """The errata of the chosen specs' families."""
-        families = {spec.id.split(".")[0] for spec in self.specs}
-        return [entry for entry in ERRATA if entry["id"].split(".")[0] in families]
+    def errata(self) -> list[dict[str, Any]]:
+        """The errata that concern a chosen spec."""
+        chosen = {spec.id for spec in self.specs}
+        return [entry for entry in ERRATA if chosen & set(entry["specs"])]
 
     @property
     def documented_defaults(self) -> dict[str, Mapping[str, Any]]:

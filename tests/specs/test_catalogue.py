@@ -14,6 +14,7 @@ import sympy as sp
 from eqconform.specs import (
     CATALOGUE,
     CLAIMS,
+    ERRATA,
     FAMILIES,
     PROOF_ONLY,
     Spec,
@@ -397,3 +398,12 @@ def test_statistical_specs_describe_random_draws():
         randoms = {atom for variant in spec.variants for expr in variant.relations.values()
                    for atom in sp.sympify(expr).atoms(RandomSymbol)}
         assert randoms or spec_id == "attention.dot_statistics", spec_id
+
+
+def test_every_erratum_names_the_specs_it_concerns() -> None:
+    """Errata are linked to spec ids (a report lists those that concern a spec it checks)."""
+    for entry in ERRATA:
+        assert entry["specs"], entry["id"]
+        unknown = [spec_id for spec_id in entry["specs"] if spec_id not in CATALOGUE]
+        assert not unknown, f"erratum {entry['id']} names unknown specs {unknown}"
+        assert entry["id"].split(".")[0] in {spec_id.split(".")[0] for spec_id in entry["specs"]}
