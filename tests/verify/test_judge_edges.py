@@ -214,7 +214,7 @@ def test_a_raised_quantity_carries_its_error() -> None:
 
 @pytest.fixture(scope="module")
 def layernorm() -> tuple:
-    component = COMPONENTS["layernorm"]
+    component = COMPONENTS["layernorm"].exact
     case = LayerNormInput(np.dtype("float64"), 1e-3,
                           ArrayRecipe((3, 4), np.dtype("float64"), seed=1, offset=1.0),
                           ArrayRecipe((1, 4), np.dtype("float64"), seed=2), ArrayRecipe((1, 4), np.dtype("float64"), seed=3),
@@ -292,7 +292,7 @@ def test_a_spec_is_checked_through_the_closest_observed_quantity(layernorm) -> N
 def adam_moments() -> tuple:
     """A bundled Adam step whose record also exposes the corrected moments ``mhat`` and
     ``vhat``, the two quantities ``adam.bias_correction`` defines."""
-    component = COMPONENTS["adam"]
+    component = COMPONENTS["adam"].exact
     dtype = np.dtype("float64")
     run = OptimizerRun(dtype, AdamHyperparameters(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-3), ((3, 2),),
                        (ArrayRecipe((3, 2), dtype, seed=1), ArrayRecipe((3, 1), dtype, seed=2)),

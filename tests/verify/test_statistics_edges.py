@@ -14,7 +14,7 @@ import pytest
 from eqconform.verify.statistics import (
     ALPHA,
     DETECTABLE_SHIFT,
-    _normal_quantile,
+    normal_quantile,
     _tail,
     power_against_shift,
 )
@@ -35,7 +35,7 @@ def one_sided_power(trials: int, probability: float, shifted: float, alpha: floa
 
 @pytest.mark.parametrize("alpha", [ALPHA, 0.05, 0.5])
 def test_the_normal_quantile_inverts_the_two_sided_tail(alpha: float) -> None:
-    assert _normal_quantile(alpha) == pytest.approx(STANDARD.inv_cdf(1 - alpha / 2), rel=1e-9)
+    assert normal_quantile(alpha) == pytest.approx(STANDARD.inv_cdf(1 - alpha / 2), rel=1e-9)
 
 
 @pytest.mark.parametrize(("trials", "probability", "shift"), [
