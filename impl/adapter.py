@@ -23,12 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from eqconform.verify.targets import protocol
-from eqconform.verify.targets.homework import (
-    HomeworkDropout,
-    HomeworkLayerNorm,
-    HomeworkOptimizer,
-    signature_defaults,
-)
+from eqconform.verify.targets.homework import homework_adapter, signature_defaults
 
 from . import diffusion, noise
 from .adam import Adam, AdamW
@@ -259,10 +254,13 @@ class BundledAdapter:
     description = "eqconform's bundled NumPy implementation (eqconform.impl)"
 
     _homework: ClassVar[dict[str, Any]] = {
-        "adam": HomeworkOptimizer(Adam, decoupled_decay=False),
-        "adamw": HomeworkOptimizer(AdamW, decoupled_decay=True),
-        "layernorm": HomeworkLayerNorm(LayerNorm),
-        "dropout": HomeworkDropout(Dropout),
+        name: homework_adapter(name, cls)
+        for name, cls in (
+            ("adam", Adam),
+            ("adamw", AdamW),
+            ("layernorm", LayerNorm),
+            ("dropout", Dropout),
+        )
     }
 
     attention = SoftmaxAttentionAdapter(SoftmaxAttention)

@@ -247,16 +247,6 @@ def _resolve(reference: str) -> Any:
     return target
 
 
-def _homework_adapter(cls: type, adapter: str) -> Any:
-    from .targets.homework import HomeworkDropout, HomeworkLayerNorm, HomeworkOptimizer
-
-    if adapter == "layernorm":
-        return HomeworkLayerNorm(cls)
-    if adapter == "dropout":
-        return HomeworkDropout(cls)
-    return HomeworkOptimizer(cls, decoupled_decay=adapter == "adamw")
-
-
 def _adapter(implementation: Any, adapter: str) -> Any:
     """The component adapter (see :mod:`eqconform.verify.targets.protocol`) for what was given."""
     from .targets.user import ObjectTarget
@@ -268,7 +258,10 @@ def _adapter(implementation: Any, adapter: str) -> Any:
     if inspect.isclass(implementation):
         if callable(getattr(implementation, adapter, None)):  # an adapter class
             return ObjectTarget(implementation()).component(adapter)
-        return _homework_adapter(implementation, adapter)
+        from .targets.homework import HOMEWORK_ADAPTERS, homework_adapter
+
+        if adapter in HOMEWORK_ADAPTERS:  # a class in the homework API
+            return homework_adapter(adapter, implementation)
     if inspect.isroutine(implementation):  # the adapter method on its own
         name = getattr(implementation, "__name__", adapter)
         return ObjectTarget(SimpleNamespace(**{adapter: implementation}), name=name).component(

@@ -44,8 +44,8 @@ ScalingDropout = handin_class("bug_dropout_scales_in_eval", "nn/dropout.py", "Dr
 
 
 def readme_recipe() -> str:
-    """The Python block of the README's "pytest" section that uses assert_conforms."""
-    section = README.read_text(encoding="utf-8").split("\n## pytest\n", 1)[1].split("\n## ", 1)[0]
+    """The Python block of the README's "Regression testing with pytest" that uses assert_conforms."""
+    section = README.read_text(encoding="utf-8").split("## Regression testing with pytest", 1)[1].split("\n## ", 1)[0]
     blocks = [block for block in re.findall(r"```python\n(.*?)```", section, re.DOTALL) if "assert_conforms" in block]
     assert len(blocks) == 1, "the section has exactly one recipe"
     return blocks[0]

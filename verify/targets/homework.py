@@ -9,7 +9,7 @@ layer; LayerNorm keeps ``M``, ``V``, ``NZ`` and its parameters as ``gamma``/``be
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -18,7 +18,14 @@ import numpy as np
 
 from .protocol import AdamHyperparameters, NotAnArray, Raised
 
-__all__ = ["HomeworkDropout", "HomeworkLayerNorm", "HomeworkOptimizer", "signature_defaults"]
+__all__ = [
+    "HOMEWORK_ADAPTERS",
+    "HomeworkDropout",
+    "HomeworkLayerNorm",
+    "HomeworkOptimizer",
+    "homework_adapter",
+    "signature_defaults",
+]
 
 _DEFAULT_PARAMETERS = {
     "adam": ("lr", "beta1", "beta2", "eps"),
@@ -171,3 +178,24 @@ class HomeworkDropout:
     def open(self, p: float, seed: int) -> _HomeworkDropoutSession:
         np.random.seed(seed % 2**32)
         return _HomeworkDropoutSession(self.cls(p=p))
+
+
+#: How a class in the homework API is driven, by the component it implements: the one place
+#: that choice is made (handins, the bundled implementation and ``check_case`` use it).
+HOMEWORK_ADAPTERS: dict[str, Callable[[type], Any]] = {
+    "adam": lambda cls: HomeworkOptimizer(cls, decoupled_decay=False),
+    "adamw": lambda cls: HomeworkOptimizer(cls, decoupled_decay=True),
+    "layernorm": HomeworkLayerNorm,
+    "dropout": HomeworkDropout,
+}
+
+
+def homework_adapter(component: str, cls: type) -> Any:
+    """The adapter that drives ``cls`` (a class in the homework API) as ``component``."""
+    try:
+        return HOMEWORK_ADAPTERS[component](cls)
+    except KeyError:
+        known = ", ".join(HOMEWORK_ADAPTERS)
+        raise LookupError(
+            f"the homework API has no {component!r} component (it has {known})"
+        ) from None

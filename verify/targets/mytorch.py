@@ -14,25 +14,18 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .homework import HomeworkDropout, HomeworkLayerNorm, HomeworkOptimizer, signature_defaults
+from .homework import homework_adapter, signature_defaults
 from .protocol import ComponentMissing, TargetLoadError
 
 __all__ = ["HANDIN_LAYOUT", "MytorchTarget", "make"]
 
-#: component -> (candidate files under mytorch/, candidate class names, adapter factory)
-HANDIN_LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...], Any]] = {
-    "adam": (
-        ("optim/adam.py",),
-        ("Adam", "adam"),
-        lambda cls: HomeworkOptimizer(cls, decoupled_decay=False),
-    ),
-    "adamw": (
-        ("optim/adamW.py",),
-        ("AdamW", "adamW"),
-        lambda cls: HomeworkOptimizer(cls, decoupled_decay=True),
-    ),
-    "layernorm": (("nn/layernorm.py",), ("LayerNorm", "LayerNorm1d"), HomeworkLayerNorm),
-    "dropout": (("nn/dropout.py", "nn/modules/dropout.py"), ("Dropout",), HomeworkDropout),
+#: component -> (candidate files under mytorch/, candidate class names); each class found is
+#: driven by :func:`~.homework.homework_adapter`.
+HANDIN_LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "adam": (("optim/adam.py",), ("Adam", "adam")),
+    "adamw": (("optim/adamW.py",), ("AdamW", "adamW")),
+    "layernorm": (("nn/layernorm.py",), ("LayerNorm", "LayerNorm1d")),
+    "dropout": (("nn/dropout.py", "nn/modules/dropout.py"), ("Dropout",)),
 }
 
 
@@ -65,7 +58,7 @@ class MytorchTarget:
         return found
 
     def _load(self, name: str) -> Any:
-        files, class_names, adapter = HANDIN_LAYOUT[name]
+        files, class_names = HANDIN_LAYOUT[name]
         present = [f for f in files if (self.root / "mytorch" / f).is_file()]
         if not present:
             raise ComponentMissing(
@@ -76,7 +69,7 @@ class MytorchTarget:
         for class_name in class_names:
             cls = getattr(module, class_name, None)
             if isinstance(cls, type):
-                return adapter(cls)
+                return homework_adapter(name, cls)
         raise ComponentMissing(f"mytorch/{relative} defines no class {' or '.join(class_names)}")
 
     def _import(self, relative: str) -> Any:
