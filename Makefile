@@ -38,13 +38,15 @@ test: $(STAMP)
 # ruff (lint, import order, layout) and mypy on the product code. mypy checks it as the package
 # `eqconform` (package-dir maps eqconform.specs to specs/ etc., which mypy cannot follow) in a
 # tree of links eqconform/<folder> -> <folder>; run from inside that tree, it names files as the
-# checkout does (specs/model.py).
+# checkout does (specs/model.py). The tree's eqconform/__init__.py makes it a regular package,
+# which mypy prefers to the installed (typed) namespace package of the same name.
 PRODUCT := specs impl verify reports
 TYPECHECK := build/typecheck
 lint: $(STAMP)
 	$(BIN)/ruff check $(PRODUCT)
 	$(BIN)/ruff format --check $(PRODUCT)
 	rm -rf $(TYPECHECK)/eqconform && mkdir -p $(TYPECHECK)/eqconform
+	touch $(TYPECHECK)/eqconform/__init__.py
 	for folder in $(PRODUCT); do ln -s $(CURDIR)/$$folder $(TYPECHECK)/eqconform/$$folder; done
 	cd $(TYPECHECK)/eqconform && $(abspath $(BIN))/mypy --config-file $(CURDIR)/pyproject.toml \
 		--cache-dir ../mypy-cache -p eqconform
