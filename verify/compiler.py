@@ -76,7 +76,8 @@ class CumCountAxis(sp.Function):
 
     def _numpycode(self, printer: Any) -> str:
         body, axis = self.args
-        return f"numpy.cumsum(numpy.ones_like(numpy.asarray({printer.doprint(body)}, dtype=float)), axis={int(axis)})"
+        ones = f"numpy.ones_like(numpy.asarray({printer.doprint(body)}, dtype=float))"
+        return f"numpy.cumsum({ones}, axis={int(axis)})"
 
 
 def _reduce_axis(values: Any, axis: int, size: Any) -> np.ndarray:

@@ -68,7 +68,8 @@ def unrolled_predictor(
     expressions: Sequence[sp.Expr], leaf_errors: Mapping[sp.Symbol, sp.Expr] | None = None
 ) -> UnrolledPredictor:
     """Compile explicit-size expressions (a spec after ``subs`` and ``doit``) with their bounds;
-    ``leaf_errors`` gives inputs errors of their own (see :func:`~eqconform.verify.rounding.bound_program`)."""
+    ``leaf_errors`` gives inputs errors of their own
+    (see :func:`~eqconform.verify.rounding.bound_program`)."""
     program = bound_program(expressions, leaf_errors=leaf_errors)
     return UnrolledPredictor(compile_expressions(tuple(expressions)), program.compiled())
 

@@ -144,14 +144,15 @@ def compare(
         return Comparison(
             float("inf"),
             float("inf"),
-            f"{name} has dtype {observed_array.dtype}; the equation gives real numbers ({record.dtype} inputs)",
+            f"{name} has dtype {observed_array.dtype}; "
+            f"the equation gives real numbers ({record.dtype} inputs)",
         )
     if _narrower(record.dtype, observed_array.dtype):
         return Comparison(
             float("inf"),
             float("inf"),
-            f"{name} came back as {observed_array.dtype} for {record.dtype} inputs: the answer is narrower "
-            f"than its inputs (compute and return in {record.dtype})",
+            f"{name} came back as {observed_array.dtype} for {record.dtype} inputs: "
+            f"the answer is narrower than its inputs (compute and return in {record.dtype})",
         )
     values = observed_array.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -173,7 +174,8 @@ def compare(
     return Comparison(
         float(np.max(ratio)),
         float(error.flat[worst]),
-        f"{name}{record.where(index)} = {float(values.flat[worst])!r}, the equation gives {float(predicted.flat[worst])!r} "
+        f"{name}{record.where(index)} = {float(values.flat[worst])!r}, "
+        f"the equation gives {float(predicted.flat[worst])!r} "
         f"(tolerance {float(allowed.flat[worst]):.3g})",
         name,
         index,
@@ -216,10 +218,10 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
     closest_combination: tuple[tuple[str, str], ...] = ()
     for combination in graph.combinations(chain):
         comparison = _compare_combination(graph, combination, checked, record, values)
-        own = spec.form_of(dict(combination)[spec_id])
+        form = spec.form_of(dict(combination)[spec_id])
         if comparison.ratio <= 1.0:
-            (matching_accepted if own in accepted else matching_rejected).add(own)
-        if own in accepted and (closest is None or comparison.ratio < closest.ratio):
+            (matching_accepted if form in accepted else matching_rejected).add(form)
+        if form in accepted and (closest is None or comparison.ratio < closest.ratio):
             closest, closest_combination = comparison, combination
     assert closest is not None  # every spec has at least one accepted variant
     return Finding(

@@ -163,7 +163,9 @@ class _Builder:
             )
         if isinstance(expr, sp.Mul):
             magnitudes = [self._abs(f) for f in expr.args]
-            widened = sp.Mul(*(m + self.error(f) for m, f in zip(magnitudes, expr.args)))
+            widened = sp.Mul(
+                *(m + self.error(f) for m, f in zip(magnitudes, expr.args, strict=True))
+            )
             return widened - sp.Mul(*magnitudes) + (len(expr.args) - 1) * u * widened
         if isinstance(expr, sp.Pow):
             return self._power(expr)

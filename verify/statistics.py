@@ -105,7 +105,8 @@ def normal_two_sided(z: float) -> float:
 
 
 def normal_quantile(probability: float) -> float:
-    """The ``z`` whose two-sided tail probability is ``probability`` (bisection, to the last bit)."""
+    """The ``z`` whose two-sided tail probability is ``probability`` (bisection, to the last
+    bit)."""
     low, high = 0.0, 40.0
     for _ in range(200):
         middle = (low + high) / 2
@@ -145,7 +146,8 @@ def rate_test(
         statistic=f"{what}: {successes} of {trials} ({test.rate:.4f}; expected {probability:.4f})",
         p_value=test.p_value,
         alpha=ALPHA,
-        power=f"{power_against_shift(trials, probability):.6f} against a rate off by {DETECTABLE_SHIFT}",
+        power=f"{power_against_shift(trials, probability):.6f} "
+        f"against a rate off by {DETECTABLE_SHIFT}",
         passed=test.p_value >= ALPHA,
     )
 
@@ -192,7 +194,8 @@ def mean_test(
     source = "estimated from the sample" if variance is None else "from the spec"
     return _z_test(
         name,
-        f"mean {mean:.6g} over {count} draws; expected {expected:.6g}, sd of the mean {sd:.3g} ({source})",
+        f"mean {mean:.6g} over {count} draws; expected {expected:.6g}, "
+        f"sd of the mean {sd:.3g} ({source})",
         _z(mean, expected, sd),
         count,
     )
@@ -215,7 +218,8 @@ def variance_test(
     sd = math.sqrt(spread / count) if spread > 0 else 0.0
     return _z_test(
         name,
-        f"variance {observed:.6g} over {count} draws; expected {variance:.6g}, sd {sd:.3g} ({source})",
+        f"variance {observed:.6g} over {count} draws; expected {variance:.6g}, "
+        f"sd {sd:.3g} ({source})",
         _z(observed, variance, sd),
         count,
     )

@@ -79,7 +79,8 @@ def _laid_out(case: AttentionInput, observed: dict[str, Any]) -> dict[str, Any]:
 
 
 def _label(case: AttentionInput, what: str) -> str:
-    return f"{what} on N_q = {case.Q.shape[0]} queries, N = {case.K.shape[0]} keys, D = {case.Q.shape[1]}"
+    queries, keys, width = case.Q.shape[0], case.K.shape[0], case.Q.shape[1]
+    return f"{what} on N_q = {queries} queries, N = {keys} keys, D = {width}"
 
 
 # --------------------------------------------------------------------------- softmax attention
@@ -172,7 +173,9 @@ ATTENTION = Component(
             statistics=Statistics(
                 _score_statistics,
                 "the scores of independent random queries and keys",
-                counterexample=f"{PAIRS} pairs q, k ~ N(mu, sigma^2 I) at (D, mu, sigma) in {DOT_SETTINGS}",
+                counterexample=(
+                    f"{PAIRS} pairs q, k ~ N(mu, sigma^2 I) at (D, mu, sigma) in {DOT_SETTINGS}"
+                ),
                 examples=len(DOT_SETTINGS) * PAIRS,
             )
         ),
@@ -184,7 +187,8 @@ ATTENTION = Component(
 
 
 def _part(spec: Spec, quantity: str) -> Spec:
-    """The spec reduced to one of its relations (for a graph of the relations that have array form)."""
+    """The spec reduced to one of its relations (for a graph of the relations that have array
+    form)."""
     relation = {
         lhs: rhs for lhs, rhs in spec.canonical.relations.items() if str(lhs.base.label) == quantity
     }
@@ -209,7 +213,7 @@ def _argmax_program(width: int) -> Any:
     first = specs.instantiate(
         relation, {specs.i: 1, specs.j: 1}, {specs.N: width}, {specs.Sdot: [scores]}
     )
-    return unrolled_predictor([first], dict(zip(scores, errors)))
+    return unrolled_predictor([first], dict(zip(scores, errors, strict=True)))
 
 
 _ARGMAX_SCORES, _ARGMAX_OUTPUT = _part(specs.ARGMAX, "Sdot"), _part(specs.ARGMAX, "Omax")

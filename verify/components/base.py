@@ -39,7 +39,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """A verdict before it is attached to a target (see :class:`eqconform.verify.results.Result`)."""
+    """A verdict before it is attached to a target
+    (see :class:`eqconform.verify.results.Result`)."""
 
     outcome: Outcome
     variant: str | None = None
@@ -91,7 +92,8 @@ def combine_findings(findings: Sequence[Finding]) -> Finding:
 
 
 def finding_from(comparison: Comparison, record: Record, *, observable: bool = True) -> Finding:
-    """A finding for one quantity compared directly (outside :func:`~eqconform.verify.judge.judge`)."""
+    """A finding for one quantity compared directly
+    (outside :func:`~eqconform.verify.judge.judge`)."""
     passed = comparison.ratio <= 1.0
     return Finding(
         observable=observable,
@@ -198,7 +200,8 @@ def with_statistics(
     counterexample: str | None = None,
 ) -> CheckOutcome:
     """A search's verdict with statistical tests added: any failed test fails the check; a
-    check that was not observable exactly (a sampler that hides its draws) is settled by the tests."""
+    check that was not observable exactly (a sampler that hides its draws) is settled by the
+    tests."""
     tests = tuple(tests)
     if not tests:
         return outcome

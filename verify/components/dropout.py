@@ -42,6 +42,11 @@ SAMPLE_SHAPE = (512, 512)
 PROBABILITIES = (0.3, 0.8)
 
 
+def _sampling_call(p: str) -> str:
+    """The call a sampling check makes, for its counterexample line (``p`` as written there)."""
+    return f"Dropout({p}).forward(np.ones({SAMPLE_SHAPE}), train=True)"
+
+
 def _observe(adapter: Any, case: DropoutInput, graph: SpecGraph) -> list[Record]:
     session = adapter.open(case.p, case.seed)
     given = {"x": case.x.copy(), "delta": case.delta.copy()}
@@ -176,11 +181,12 @@ def _mean_test(first: np.ndarray, p: float, variant_id: str) -> StatisticalTest:
     p_value = normal_two_sided(z)
     return StatisticalTest(
         name=f"E[y] = x at p = {p} (x = 1)",
-        statistic=f"mean {mean:.5f} over {first.size} entries; expected {expected:.5f}, sd of the mean "
-        f"{np.sqrt(variance / first.size):.2e} (z = {z:.2f}, normal approximation)",
+        statistic=f"mean {mean:.5f} over {first.size} entries; expected {expected:.5f}, "
+        f"sd of the mean {np.sqrt(variance / first.size):.2e} (z = {z:.2f}, normal approximation)",
         p_value=p_value,
         alpha=ALPHA,
-        power=f"{power_against_shift(first.size, 1 - float(laws['drop'](p))):.6f} against a keep rate off by {DETECTABLE_SHIFT}",
+        power=f"{power_against_shift(first.size, 1 - float(laws['drop'](p))):.6f} "
+        f"against a keep rate off by {DETECTABLE_SHIFT}",
         passed=p_value >= ALPHA,
     )
 
@@ -210,7 +216,7 @@ def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
             examples=examples,
             statistics=tests,
             message=f"the drop rate matches no reading of p: zeros in {observed}",
-            counterexample=f"Dropout(p).forward(np.ones({SAMPLE_SHAPE}), train=True) for p in {PROBABILITIES}",
+            counterexample=f"{_sampling_call('p')} for p in {PROBABILITIES}",
         )
     keep = 1 - float(_laws(variant)["drop"](PROBABILITIES[0]))
     independence = _independence_tests(*samples[PROBABILITIES[0]], keep)
@@ -224,7 +230,7 @@ def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
             statistics=tests,
             message="the mask is not a fresh independent draw: "
             + "; ".join(f"{t.name} ({t.statistic})" for t in failed),
-            counterexample=f"two calls of Dropout(p={PROBABILITIES[0]}).forward(np.ones({SAMPLE_SHAPE}), train=True)",
+            counterexample=f"two calls of {_sampling_call(f'p={PROBABILITIES[0]}')}",
         )
     family = len(tests) * ALPHA
     return CheckOutcome(
@@ -232,7 +238,8 @@ def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
         variant=variant,
         examples=examples,
         statistics=tests,
-        message=f"{len(tests)} tests at false-alarm probability {ALPHA:g} each (at most {family:.0e} together)",
+        message=f"{len(tests)} tests at false-alarm probability {ALPHA:g} each "
+        f"(at most {family:.0e} together)",
     )
 
 
@@ -270,7 +277,7 @@ DROPOUT = Component(
             Statistics(
                 _output_mean,
                 "the training output's mean",
-                counterexample=f"Dropout(p={PROBABILITIES[0]}).forward(np.ones({SAMPLE_SHAPE}), train=True)",
+                counterexample=_sampling_call(f"p={PROBABILITIES[0]}"),
                 after=frozenset({Outcome.PASS}),
             ),
         ),

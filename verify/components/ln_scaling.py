@@ -1,8 +1,8 @@
 """LayerNorm's scale laws and pre-LN stacks (EECS 182 Final Exam, Q12(a), (c), (e), (f)), checked
 on a target's LayerNorm with eps = 0, gamma = 1, beta = 0 (the exam's LN = h(f(x))).
 
-- ``ln_scaling.output_scale``, ``ln_scaling.grad_scale``: a forward and backward pass at x and at a x
-  with the same upstream gradient; LN(a x) against LN(x) and the gradient at a x against the
+- ``ln_scaling.output_scale``, ``ln_scaling.grad_scale``: a forward and backward pass at x and at
+  a x with the same upstream gradient; LN(a x) against LN(x) and the gradient at a x against the
   gradient at x over a. Their tolerance is the bound of recomputing LN(x) and its gradient from
   x (the exam's specs f, h and their backward passes).
 - ``ln_scaling.prenorm_forward``: the checker builds the stack of Q12(e) from the target's LayerNorm

@@ -91,8 +91,8 @@ def _observe(
         given = [g.copy() for g in gradients]
         observations = session.step(given)
         ensure_unchanged(
-            {f"gradient of {name}": g for name, g in zip(layout.names, given)},
-            {f"gradient of {name}": g for name, g in zip(layout.names, gradients)},
+            {f"gradient of {name}": g for name, g in zip(layout.names, given, strict=True)},
+            {f"gradient of {name}": g for name, g in zip(layout.names, gradients, strict=True)},
             f"step {step + 1}",
         )
         values: dict[str, Any] = {

@@ -99,15 +99,15 @@ class OracleSearch:
         exactness = exact_note(self.graph, failure.finding)
         if passed_on:
             verdict = (
-                f"Right formula, numerically unstable: the error here is {ratio:.3g} times the tolerance, "
-                f"but the same check passes on {' and on '.join(passed_on)}, so the implementation "
-                "follows the equation and loses accuracy at inputs like this one."
+                f"Right formula, numerically unstable: the error here is {ratio:.3g} times the "
+                f"tolerance, but the same check passes on {' and on '.join(passed_on)}, so the "
+                "implementation follows the equation and loses accuracy at inputs like this one."
             )
         else:
             tried = " or ".join(description for description, _ in alternatives)
             verdict = (
-                f"Follows another formula: it also fails on {tried}, so the discrepancy is not a loss "
-                "of accuracy."
+                f"Follows another formula: it also fails on {tried}, so the discrepancy is not a "
+                "loss of accuracy."
             )
         return CheckOutcome(
             **{**outcome.__dict__, "message": f"{verdict} {outcome.message} {exactness}".strip()}
@@ -121,7 +121,9 @@ class OracleSearch:
         case = cases[0]
         with quiet_target():
             first, second = (self.observe(adapter, case, self.graph) for _ in range(2))
-        for one, other in zip(first, second):
+        # The observer, not the target, sets how many records a case gives; were the two runs to
+        # differ in count, the records both produced are the ones compared.
+        for one, other in zip(first, second, strict=False):
             for name in checked_quantities(self.graph, spec.id, one.observed)[0]:
                 a, b = np.asarray(one.values[name]), np.asarray(other.values[name])
                 if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True):
@@ -132,8 +134,11 @@ class OracleSearch:
                         Outcome.FAIL,
                         examples=outcome.examples,
                         counterexample=case.describe(),
-                        message=f"nondeterministic: two runs on the same input gave different {name} "
-                        f"(largest difference {difference:.3g}), where the equation is deterministic",
+                        message=(
+                            "nondeterministic: two runs on the same input gave different "
+                            f"{name} (largest difference {difference:.3g}), where the equation "
+                            "is deterministic"
+                        ),
                     )
         return outcome
 
@@ -171,8 +176,9 @@ def exact_note(graph: SpecGraph, finding: Finding) -> str:
         oracle_error = float(abs(mpmath.mpf(predicted) - truth) / scale)
         shown = mpmath.nstr(truth, 20)
     return (
-        f"Against the equation evaluated with {DIGITS}-digit arithmetic ({shown}), the implementation's "
-        f"relative error is {target_error:.2g}; the float64 oracle's is {oracle_error:.2g}."
+        f"Against the equation evaluated with {DIGITS}-digit arithmetic ({shown}), the "
+        f"implementation's relative error is {target_error:.2g}; "
+        f"the float64 oracle's is {oracle_error:.2g}."
     )
 
 

@@ -72,7 +72,8 @@ class CaseJudge:
 @dataclass(frozen=True)
 class Component:
     """A component: the adapter a target must provide (``Target.component(adapter)``) and how
-    each of its specs is checked, by spec id. ``name`` is the one specs use in ``Spec.component``."""
+    each of its specs is checked, by spec id. ``name`` is the one specs use in
+    ``Spec.component``."""
 
     name: str
     adapter: str

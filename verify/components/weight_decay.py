@@ -3,10 +3,10 @@
 ``weight_decay.algorithm1``: a run of Algorithm 1 with the decay in blank D (``decoupled=True``);
 every step is a record with the gradient, the parameter and moments before, and the parameter
 and (when exposed) moments after; moments the target hides are carried by the oracle.
-``weight_decay.decay_update`` and ``weight_decay.l2_update``: the same run without momentum (beta1 = 0,
-outside Algorithm 1's range but the setting of Q4's displays), decoupled and with the penalty
-in blank A, with M_t = diag(1/sqrt(v_t)) read from the target's second moment (or the oracle's
-when hidden).
+``weight_decay.decay_update`` and ``weight_decay.l2_update``: the same run without momentum
+(beta1 = 0, outside Algorithm 1's range but the setting of Q4's displays), decoupled and with
+the penalty in blank A, with M_t = diag(1/sqrt(v_t)) read from the target's second moment (or
+the oracle's when hidden).
 """
 
 from __future__ import annotations

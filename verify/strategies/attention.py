@@ -53,8 +53,9 @@ class AttentionInput:
 
     def describe(self) -> str:
         return (
-            f"N_q={self.Q.shape[0]}, N={self.K.shape[0]}, D={self.Q.shape[1]}, M={self.V.shape[1]}, "
-            f"dtype={self.dtype}\nQ = {show(self.Q)}\nK = {show(self.K)}\nV = {show(self.V)}"
+            f"N_q={self.Q.shape[0]}, N={self.K.shape[0]}, D={self.Q.shape[1]}, "
+            f"M={self.V.shape[1]}, dtype={self.dtype}\n"
+            f"Q = {show(self.Q)}\nK = {show(self.K)}\nV = {show(self.V)}"
         )
 
 
@@ -72,16 +73,18 @@ def _attention_inputs(
     dtype = draw(st.sampled_from(dtypes))
     queries, keys = draw(sizes(1, max_queries)), draw(sizes(1, max_keys))
     dim, width = draw(sizes(1, max_dim)), draw(sizes(1, max_values))
-    scale = lambda shape: array_recipes(shape, dtype, min_scale=1e-2, max_scale=max_scale)
+
+    def scale(shape: tuple[int, ...]) -> st.SearchStrategy[ArrayRecipe]:
+        return array_recipes(shape, dtype, min_scale=1e-2, max_scale=max_scale)
+
     case = AttentionInput(
         dtype,
         draw(scale((queries, dim))),
         draw(scale((keys, dim))),
         draw(array_recipes((keys, width), dtype, min_scale=1e-3, max_scale=1e3)),
     )
-    if integers and draw(
-        st.booleans()
-    ):  # small integers, as in the worked example: exact scores and ties
+    # Small integers, as in the worked example: exact scores and ties.
+    if integers and draw(st.booleans()):
         rng = np.random.default_rng(case.queries.seed)
         fixed = tuple(
             (name, rng.integers(-3, 4, size=getattr(case, name).shape).tolist())

@@ -25,7 +25,8 @@ __all__ = ["AutoencoderInput", "autoencoder_inputs"]
 
 @dataclass(frozen=True)
 class AutoencoderInput:
-    """Data ``X`` (m, n), encoder ``W1`` (k, m), decoder ``W2`` (m, k) and a regularization strength."""
+    """Data ``X`` (m, n), encoder ``W1`` (k, m), decoder ``W2`` (m, k) and a regularization
+    strength."""
 
     dtype: np.dtype
     data: ArrayRecipe
@@ -39,7 +40,8 @@ class AutoencoderInput:
 
     def describe(self) -> str:
         return (
-            f"m={self.X.shape[0]}, n={self.X.shape[1]}, k={self.W1.shape[0]}, dtype={self.dtype}, lam={self.lam!r}\n"
+            f"m={self.X.shape[0]}, n={self.X.shape[1]}, k={self.W1.shape[0]}, "
+            f"dtype={self.dtype}, lam={self.lam!r}\n"
             f"X = {show(self.X)}\nW1 = {show(self.W1)}\nW2 = {show(self.W2)}"
         )
 
@@ -52,7 +54,10 @@ def _autoencoder_inputs(
     dim = draw(sizes(1, max_dim))
     code = draw(st.integers(1, dim))
     samples = draw(sizes(1, max_samples))
-    recipe = lambda shape: array_recipes(shape, dtype, min_scale=1e-2, max_scale=1e2)
+
+    def recipe(shape: tuple[int, ...]) -> st.SearchStrategy[ArrayRecipe]:
+        return array_recipes(shape, dtype, min_scale=1e-2, max_scale=1e2)
+
     return AutoencoderInput(
         dtype,
         draw(recipe((dim, samples))),
@@ -65,7 +70,8 @@ def _autoencoder_inputs(
 def autoencoder_inputs(
     *, max_dim: int = 8, max_samples: int = 16, dtypes: Sequence[DtypeLike] = FLOAT_DTYPES
 ) -> st.SearchStrategy[AutoencoderInput]:
-    """Data of dimension 1 to ``max_dim`` with 1 to ``max_samples`` samples and a code size k <= m."""
+    """Data of dimension 1 to ``max_dim`` with 1 to ``max_samples`` samples and a code size
+    k <= m."""
     check_positive_int("max_dim", max_dim)
     check_positive_int("max_samples", max_samples)
     return _autoencoder_inputs(max_dim, max_samples, check_dtypes(dtypes))

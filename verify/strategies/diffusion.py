@@ -49,9 +49,11 @@ class DiffusionInput:
 
     def describe(self) -> str:
         return (
-            f"T={self.steps}, dtype={self.dtype}, betas uniform in [{self.beta_high / 100:g}, {self.beta_high:g}] "
+            f"T={self.steps}, dtype={self.dtype}, "
+            f"betas uniform in [{self.beta_high / 100:g}, {self.beta_high:g}] "
             f"from seed {self.beta_seed}\nbetas = {show(self.betas)}\nz0 = {show(self.z0)}\n"
-            f"alpha={self.alpha!r}, (t, tau)={self.times}, (eta1, eta2)={self.etas}, sampler seed {self.seed}"
+            f"alpha={self.alpha!r}, (t, tau)={self.times}, (eta1, eta2)={self.etas}, "
+            f"sampler seed {self.seed}"
         )
 
 

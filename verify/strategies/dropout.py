@@ -38,7 +38,10 @@ class DropoutInput:
     delta = built_from("delta_recipe")
 
     def describe(self) -> str:
-        return f"p={self.p!r}, seed={self.seed}, dtype={self.dtype}\nx = {show(self.x)}\ndelta = {show(self.delta)}"
+        return (
+            f"p={self.p!r}, seed={self.seed}, dtype={self.dtype}\n"
+            f"x = {show(self.x)}\ndelta = {show(self.delta)}"
+        )
 
 
 @st.composite

@@ -293,8 +293,9 @@ class PreNormStack:
     def describe(self) -> str:
         direction = "orthogonal to 1 and x0" if self.orthogonal else "random"
         return (
-            f"L={self.layers}, {self.rows} row(s) of d={self.features}, dtype={self.dtype}, seed {self.seed}, "
-            f"g^(L) {direction}\nx0 = {show(self.x0)}\ng^(L) = {show(self.upstream)}"
+            f"L={self.layers}, {self.rows} row(s) of d={self.features}, dtype={self.dtype}, "
+            f"seed {self.seed}, g^(L) {direction}\n"
+            f"x0 = {show(self.x0)}\ng^(L) = {show(self.upstream)}"
         )
 
 

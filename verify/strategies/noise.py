@@ -26,7 +26,8 @@ __all__ = ["NoiseInput", "noise_inputs"]
 
 @dataclass(frozen=True)
 class NoiseInput:
-    """A regression problem ``X`` (N, P), ``y`` (N,), ``w`` (P,), noise parameters and a draw ``R``."""
+    """A regression problem ``X`` (N, P), ``y`` (N,), ``w`` (P,), noise parameters and a draw
+    ``R``."""
 
     dtype: np.dtype
     design: ArrayRecipe
@@ -46,7 +47,8 @@ class NoiseInput:
 
     def describe(self) -> str:
         return (
-            f"N={self.X.shape[0]}, P={self.X.shape[1]}, dtype={self.dtype}, mu={self.mu!r}, sigma={self.sigma!r}\n"
+            f"N={self.X.shape[0]}, P={self.X.shape[1]}, dtype={self.dtype}, "
+            f"mu={self.mu!r}, sigma={self.sigma!r}\n"
             f"X = {show(self.X)}\ny = {show(self.y)}\nw = {show(self.w)}\nR = {show(self.R)}"
         )
 
@@ -57,9 +59,10 @@ def _noise_inputs(
 ) -> NoiseInput:
     dtype = draw(st.sampled_from(dtypes))
     rows, cols = draw(sizes(1, max_samples)), draw(sizes(1, max_features))
-    recipe = lambda shape, low=1e-2, high=1e2: array_recipes(
-        shape, dtype, min_scale=low, max_scale=high
-    )
+
+    def recipe(shape: tuple[int, ...]) -> st.SearchStrategy[ArrayRecipe]:
+        return array_recipes(shape, dtype, min_scale=1e-2, max_scale=1e2)
+
     return NoiseInput(
         dtype,
         draw(recipe((rows, cols))),

@@ -40,12 +40,14 @@ __all__ = [
 ]
 
 
+def _betas(default: float, low: float) -> st.SearchStrategy[float]:
+    """A decay rate in [``low``, 0.9999]: the document's default, common values, or any."""
+    return st.one_of(st.just(default), st.floats(low, 0.9999), st.sampled_from([0.5, 0.99, 0.9999]))
+
+
 def adam_hyperparameters(*, weight_decay: bool = False) -> st.SearchStrategy[AdamHyperparameters]:
     """Hyperparameters over the documented domains: ``0 < beta1, beta2 < 1``, ``lr, eps > 0``,
     ``weight_decay >= 0``; the documents' defaults (0.9, 0.999, 1e-8, 0.01) are drawn often."""
-    betas = lambda default, low: st.one_of(
-        st.just(default), st.floats(low, 0.9999), st.sampled_from([0.5, 0.99, 0.9999])
-    )
     decays = (
         st.one_of(st.just(0.01), st.floats(0.0, 1.0), st.sampled_from([0.0, 0.1, 0.5]))
         if weight_decay
@@ -56,8 +58,8 @@ def adam_hyperparameters(*, weight_decay: bool = False) -> st.SearchStrategy[Ada
         lr=st.one_of(
             st.just(1e-3), st.sampled_from([1e-5, 1e-2, 0.1, 0.5, 1.0]), st.floats(1e-5, 1.0)
         ),
-        beta1=betas(0.9, 0.01),
-        beta2=betas(0.999, 0.01),
+        beta1=_betas(0.9, 0.01),
+        beta2=_betas(0.999, 0.01),
         eps=st.one_of(
             st.just(1e-8), st.sampled_from([1e-12, 1e-6, 1e-3, 0.1]), st.floats(1e-12, 0.1)
         ),
@@ -134,8 +136,8 @@ class OptimizerRun:
                 f"layers (out, in): {list(self.layer_shapes)}, {self.steps} step(s)",
                 "parameters: " + "; ".join(r.describe() for r in self.parameters),
                 (
-                    f"gradients: standard normal from seed {self.gradient_seed}, scaled per step by "
-                    f"{list(self.gradient_scales)}"
+                    f"gradients: standard normal from seed {self.gradient_seed}, "
+                    f"scaled per step by {list(self.gradient_scales)}"
                 ),
             ]
         )
@@ -298,9 +300,15 @@ class WeightDecayRun:
         return (
             f"dtype={self.dtype}, lr={self.lr!r}, beta1={self.beta1!r}, beta2={self.beta2!r}, "
             f"weight_decay={self.weight_decay!r}, {len(self.gradient_scales)} step(s)\n"
-            f"theta_0 = {show(self.theta)}\ngradients: standard normal from seed {self.gradient_seed} "
+            f"theta_0 = {show(self.theta)}\n"
+            f"gradients: standard normal from seed {self.gradient_seed} "
             f"scaled by {list(self.gradient_scales)}"
         )
+
+
+def _unit_interval(default: float) -> st.SearchStrategy[float]:
+    """A rate in [0.01, 0.999], often ``default``."""
+    return st.one_of(st.just(default), st.floats(0.01, 0.999))
 
 
 @st.composite
@@ -310,12 +318,11 @@ def _weight_decay_runs(
     dtype = draw(st.sampled_from(dtypes))
     shape = (draw(sizes(1, 8)), draw(sizes(1, 4)))
     steps = draw(sizes(1, max_steps))
-    unit = lambda default: st.one_of(st.just(default), st.floats(0.01, 0.999))
     return WeightDecayRun(
         dtype,
         draw(st.one_of(st.just(1e-3), st.floats(1e-5, 1.0))),
-        draw(unit(0.9)),
-        draw(unit(0.999)),
+        draw(_unit_interval(0.9)),
+        draw(_unit_interval(0.999)),
         draw(st.one_of(st.sampled_from([0.01, 0.1]), st.floats(1e-4, 0.5))),
         draw(array_recipes(shape, dtype, min_scale=1e-2, max_scale=1e2)),
         draw(SEEDS),
@@ -328,6 +335,7 @@ def _weight_decay_runs(
 def weight_decay_runs(
     *, max_steps: int = 6, dtypes: Sequence[DtypeLike] = FLOAT_DTYPES
 ) -> st.SearchStrategy[WeightDecayRun]:
-    """Runs of Algorithm 1: 0 < beta1, beta2 < 1, lr from 1e-5 to 1, weight decay from 1e-4 to 0.5."""
+    """Runs of Algorithm 1: 0 < beta1, beta2 < 1, lr from 1e-5 to 1, weight decay from 1e-4 to
+    0.5."""
     check_positive_int("max_steps", max_steps)
     return _weight_decay_runs(max_steps, check_dtypes(dtypes))
