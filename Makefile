@@ -37,9 +37,8 @@ test: $(STAMP)
 
 # ruff (lint, import order, layout) and mypy on the product code. mypy checks it as the package
 # `eqconform` (package-dir maps eqconform.specs to specs/ etc., which mypy cannot follow) in a
-# tree of links eqconform/<folder> -> <folder>; run from inside that tree, it names files as the
-# checkout does (specs/model.py). The tree's eqconform/__init__.py makes it a regular package,
-# which mypy prefers to the installed (typed) namespace package of the same name.
+# tree of links eqconform/<folder> -> <folder>, given as a folder: `-p eqconform` would find the
+# installed copy in .venv instead, whatever its age. Errors name eqconform/specs/model.py etc.
 PRODUCT := specs impl verify reports
 TYPECHECK := build/typecheck
 lint: $(STAMP)
@@ -48,8 +47,8 @@ lint: $(STAMP)
 	rm -rf $(TYPECHECK)/eqconform && mkdir -p $(TYPECHECK)/eqconform
 	touch $(TYPECHECK)/eqconform/__init__.py
 	for folder in $(PRODUCT); do ln -s $(CURDIR)/$$folder $(TYPECHECK)/eqconform/$$folder; done
-	cd $(TYPECHECK)/eqconform && $(abspath $(BIN))/mypy --config-file $(CURDIR)/pyproject.toml \
-		--cache-dir ../mypy-cache -p eqconform
+	cd $(TYPECHECK) && $(abspath $(BIN))/mypy --config-file $(CURDIR)/pyproject.toml \
+		--cache-dir mypy-cache eqconform
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -372,7 +372,8 @@ def _grouped(
     changes: Iterable[Change], names: Sequence[str], by: str
 ) -> tuple[list[Change], list[Change]]:
     """Changes whose spec (``by="spec"``) or target is in ``names``, and the others."""
-    inside, outside = [], []
+    inside: list[Change] = []
+    outside: list[Change] = []
     for change in changes:
         (inside if getattr(change, by) in names else outside).append(change)
     return inside, outside
