@@ -38,7 +38,7 @@ import sympy as sp
 from sympy import stats
 
 from . import moments
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, single_form_spec
 from .model import instantiate as instantiate_entries
 from .sources import hw7
 
@@ -123,14 +123,15 @@ def _spec(
     proof_only: bool = False,
     statistical: bool = False,
 ) -> Spec:
-    return Spec(
-        id=id,
-        title=title,
-        source=hw7(section, equation),
-        component=component,
-        symbols=tuple(SYMBOLS[name] for name in names),
-        variants=(Variant("canonical", dict(relations)),),
-        axes=AXES,
+    return single_form_spec(
+        id,
+        title,
+        hw7(section, equation),
+        component,
+        SYMBOLS,
+        names,
+        relations,
+        AXES,
         statement=statement,
         proof_only=proof_only,
         statistical=statistical,

@@ -25,7 +25,15 @@ import time
 
 import sympy as sp
 
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant, instantiate
+from .model import (
+    Claim,
+    ProofOutcome,
+    ProofStatus,
+    Spec,
+    SymbolInfo,
+    instantiate,
+    single_form_spec,
+)
 from .sources import hw7
 
 __all__ = [
@@ -81,14 +89,15 @@ def _spec(
     proof_only: bool = False,
     statistical: bool = False,
 ) -> Spec:
-    return Spec(
-        id=id,
-        title=title,
-        source=hw7(section, equation),
-        component="autoencoder",
-        symbols=tuple(SYMBOLS[name] for name in names),
-        variants=(Variant("canonical", relations),),
-        axes=AXES,
+    return single_form_spec(
+        id,
+        title,
+        hw7(section, equation),
+        "autoencoder",
+        SYMBOLS,
+        names,
+        relations,
+        AXES,
         proof_only=proof_only,
         statistical=statistical,
     )

@@ -29,7 +29,7 @@ import sympy as sp
 from sympy import stats
 
 from . import moments
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, single_form_spec
 from .sources import exam
 
 __all__ = [
@@ -100,14 +100,15 @@ def _spec(
     relations: dict,
     statement: str = "",
 ) -> Spec:
-    return Spec(
-        id=id,
-        title=title,
-        source=exam(section, equation),
-        component="diffusion",
-        symbols=tuple(SYMBOLS[name] for name in names),
-        variants=(Variant("canonical", relations),),
-        axes=AXES,
+    return single_form_spec(
+        id,
+        title,
+        exam(section, equation),
+        "diffusion",
+        SYMBOLS,
+        names,
+        relations,
+        AXES,
         statement=statement,
     )
 

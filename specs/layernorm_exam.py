@@ -23,7 +23,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import layernorm as hw
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, single_form_spec
 from .sources import exam
 
 __all__ = ["CLAIMS", "SPECS"]
@@ -64,14 +64,15 @@ def _spec(
     proof_only: bool = False,
     statistical: bool = False,
 ) -> Spec:
-    return Spec(
-        id=id,
-        title=title,
-        source=exam(_Q12, equation),
-        component="layernorm_exam",
-        symbols=tuple(SYMBOLS[name] for name in names),
-        variants=(Variant("canonical", relation),),
-        axes=AXES,
+    return single_form_spec(
+        id,
+        title,
+        exam(_Q12, equation),
+        "layernorm_exam",
+        SYMBOLS,
+        names,
+        relation,
+        AXES,
         proof_only=proof_only,
         statistical=statistical,
     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import layernorm_exam as ex
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, single_form_spec
 from .sources import exam
 
 __all__ = [
@@ -82,14 +82,15 @@ def _spec(
     relations: dict,
     statement: str = "",
 ) -> Spec:
-    return Spec(
-        id=id,
-        title=title,
-        source=exam(section, equation),
-        component="ln_scaling",
-        symbols=tuple(SYMBOLS[name] for name in names),
-        variants=(Variant("canonical", relations),),
-        axes=AXES,
+    return single_form_spec(
+        id,
+        title,
+        exam(section, equation),
+        "ln_scaling",
+        SYMBOLS,
+        names,
+        relations,
+        AXES,
         statement=statement,
     )
 

@@ -13,7 +13,7 @@ vectorized NumPy callables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -182,6 +182,36 @@ class Spec:
             if info.name == name:
                 return info
         raise KeyError(f"spec {self.id!r} has no symbol {name!r}")
+
+
+def single_form_spec(
+    id: str,
+    title: str,
+    source: Source,
+    component: str,
+    symbols: Mapping[str, SymbolInfo],
+    names: Sequence[str],
+    relations: Mapping[Any, Any],
+    axes: Mapping[sp.Symbol, int],
+    *,
+    statement: str = "",
+    proof_only: bool = False,
+    statistical: bool = False,
+) -> Spec:
+    """A spec with one form (its canonical variant) over the symbols ``names`` of its family's
+    ``symbols`` table: how the families without documented variants state their equations."""
+    return Spec(
+        id=id,
+        title=title,
+        source=source,
+        component=component,
+        symbols=tuple(symbols[name] for name in names),
+        variants=(Variant("canonical", dict(relations)),),
+        axes=axes,
+        statement=statement,
+        proof_only=proof_only,
+        statistical=statistical,
+    )
 
 
 def instantiate(

@@ -26,7 +26,7 @@ import sympy as sp
 from sympy import stats
 
 from . import dropout, moments
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, single_form_spec
 from .model import instantiate as instantiate_entries
 from .sources import exam
 
@@ -84,14 +84,15 @@ def _spec(
     proof_only: bool = False,
     statistical: bool = False,
 ) -> Spec:
-    return Spec(
-        id=id,
-        title=title,
-        source=exam(section, equation),
-        component="noise",
-        symbols=tuple(SYMBOLS[name] for name in names),
-        variants=(Variant("canonical", relations),),
-        axes=AXES,
+    return single_form_spec(
+        id,
+        title,
+        exam(section, equation),
+        "noise",
+        SYMBOLS,
+        names,
+        relations,
+        AXES,
         proof_only=proof_only,
         statistical=statistical,
     )

@@ -224,7 +224,7 @@ def test_errata_name_a_family_and_a_proof():
     new = [entry for entry in ERRATA if entry["id"].split(".")[0] in NEW_FAMILIES]
     assert len(new) >= 7
     for entry in new:
-        assert set(entry) == {"id", "document", "location", "says", "resolution"}
+        assert set(entry) == {"id", "specs", "document", "location", "says", "resolution"}
         assert entry["id"].split(".")[0] in families
         assert "EECS 182" in entry["document"] and ".txt" not in entry["document"]
         cited = [claim for claim in claim_ids if claim in entry["resolution"]]

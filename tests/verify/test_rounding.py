@@ -13,6 +13,7 @@ import pytest
 import sympy as sp
 from eqconform.specs import get_spec
 from eqconform.verify.compiler import (
+    CumProdAxis,
     ReduceAxis,
     compile_expressions,
     compile_program,
@@ -346,3 +347,25 @@ def test_one_program_bounds_several_expressions_as_each_alone():
         np.testing.assert_array_equal(bound, bound_function(expr)(values)[0])
     with pytest.raises(ValueError):
         program.error  # noqa: B018 - two roots: there is no single error
+
+
+def test_a_cumulative_product_bound_covers_its_roundings_and_stays_first_order():
+    """k factors: k leaf roundings and k - 1 multiplications, so about (2k - 1) u |prod|; it
+    must cover the float64 error and not be wildly larger (a bound of |prod| itself would pass
+    any answer)."""
+    import mpmath
+
+    x = sp.Symbol("x")
+    factors = np.array([1 / 3, 7 / 5, 2 / 9, 11 / 7, 5 / 13, 3 / 11, 13 / 3, 9 / 17])
+    cumulative = CumProdAxis(x, sp.Integer(0))
+    (value,) = compile_expressions((cumulative,))({"x": factors})
+    program = bound_program((cumulative,))
+    (bound,) = compile_program(program.assignments, program.errors)({"x": factors, "unit_roundoff": U})
+    with mpmath.workdps(50):
+        exact = [mpmath.fprod(mpmath.mpf(float(f)) for f in factors[: k + 1]) for k in range(len(factors))]
+        errors = np.array([float(abs(mpmath.mpf(float(v)) - e)) for v, e in zip(value, exact, strict=True)])
+    magnitude = np.abs(np.cumprod(factors))
+    k = np.arange(1, len(factors) + 1)
+    assert np.all(errors <= bound)
+    assert np.all(bound >= (k - 1) * U * magnitude), "each multiplication rounds once"
+    assert np.all(bound <= 4 * k * U * magnitude)
