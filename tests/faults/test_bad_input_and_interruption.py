@@ -32,11 +32,18 @@ def test_bad_options_exit_2(arguments: list[str], capsys: pytest.CaptureFixture[
     assert capsys.readouterr().err.startswith("eqconform: error: ")
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_writes_the_finished_results_marked_incomplete(tmp_path: Path) -> None:
     command = [str(Path(sys.executable).with_name("eqconform")), "report", "--target", "numpy",
                "--target", f"file:{ADAPTERS}:Hangs", "--spec", "dropout.eval", "--spec", "layernorm.mean",
                "--max-examples", "5", "--no-examples-db", "-o", str(tmp_path), "--quiet"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # As from a terminal: a shell without job control starts background commands with SIGINT
+    # ignored, and a test run started that way must not pass that on to eqconform.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_sigint)
     report = tmp_path / "report.json"
     time.sleep(12)  # the numpy checks finish; the hanging target is stuck in its first check
     process.send_signal(signal.SIGINT)
