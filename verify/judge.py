@@ -44,7 +44,7 @@ def ensure_unchanged(
         before = pristine[name]
         if np.shape(array) != np.shape(before) or not np.array_equal(array, before, equal_nan=True):
             changed = (
-                int(np.sum(np.asarray(array) != before))
+                _changed_entries(np.asarray(array), np.asarray(before))
                 if np.shape(array) == np.shape(before)
                 else "all"
             )
@@ -52,6 +52,14 @@ def ensure_unchanged(
                 f"the target modified its input {name} in place during {phase} ({changed} of "
                 f"{np.size(before)} entries changed); inputs must be left as they were given"
             )
+
+
+def _changed_entries(array: np.ndarray, before: np.ndarray) -> int:
+    """Entries that differ, a NaN that stayed NaN not counted (NaN != NaN)."""
+    differ = array != before
+    if np.issubdtype(array.dtype, np.inexact) and np.issubdtype(before.dtype, np.inexact):
+        differ &= ~(np.isnan(array) & np.isnan(before))
+    return int(np.count_nonzero(differ))
 
 
 class QuantityRaised(Exception):

@@ -198,6 +198,14 @@ def test_an_input_written_into_is_a_contract_violation() -> None:
         ensure_unchanged({"a": np.array([1.0, 2.0, 4.0]), "b": np.zeros(2)}, pristine, "backward")
     with pytest.raises(ContractViolation, match=r"during backward \(2 of 3 entries"):  # down as well as up
         ensure_unchanged({"a": np.array([0.0, 2.0, 4.0]), "b": np.zeros(2)}, pristine, "backward")
+    with_nans = {"a": np.array([np.nan, 1.0, 2.0])}
+    with pytest.raises(ContractViolation, match=r"\(1 of 3 entries changed\)"):  # the NaN kept is not counted
+        ensure_unchanged({"a": np.array([np.nan, 1.0, 5.0])}, with_nans, "forward")
+    with pytest.raises(ContractViolation, match=r"\(2 of 3 entries changed\)"):  # a NaN written is
+        ensure_unchanged({"a": np.array([0.0, np.nan, 2.0])}, with_nans, "forward")
+    integers = {"a": np.array([1, 2, 3])}
+    with pytest.raises(ContractViolation, match=r"\(1 of 3 entries changed\)"):
+        ensure_unchanged({"a": np.array([1, 2, 4])}, integers, "forward")
     for shape in ((3,), (1,), ()):  # another shape, larger or smaller: every entry counts as changed
         with pytest.raises(ContractViolation, match=r"input b in place during step \(all of 2 entries"):
             ensure_unchanged({"a": pristine["a"], "b": np.zeros(shape)}, pristine, "step")
