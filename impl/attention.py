@@ -18,14 +18,21 @@ Every class takes ``Q`` (N_q, D), ``K`` (N, D) and ``V`` (N, M) and returns (N_q
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
+from .handoff import copied, exposed
+
 __all__ = [
     "ArgmaxAttention",
+    "ArgmaxAttentionAdapter",
     "KernelAttention",
+    "KernelAttentionAdapter",
     "LinearAttention",
     "SoftmaxAttention",
+    "SoftmaxAttentionAdapter",
     "quadratic_feature_map",
     "softmax",
 ]
@@ -119,3 +126,44 @@ class LinearAttention:
         summary = self.phi_K.T @ V  # U of Q5(d): C x M
         normalizer = self.phi_K.sum(axis=0)  # Z of Q5(d): C
         return (self.phi_Q @ summary) / (self.phi_Q @ normalizer)[:, None]
+
+
+@dataclass(frozen=True)
+class SoftmaxAttentionAdapter:
+    """``cls()`` with ``forward(Q, K, V)``, keeping ``scores`` and ``weights`` if exposed."""
+
+    cls: type[Any]
+    #: What the output, the scores and the weights are called in the component's protocol.
+    keys: ClassVar[tuple[str, str, str]] = ("O", "S", "A")
+
+    def run(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> dict[str, np.ndarray]:
+        layer = self.cls()
+        output, scores, weights = self.keys
+        out = {output: copied(layer.forward(Q, K, V))}
+        return out | exposed(((scores, layer, "scores"), (weights, layer, "weights")))
+
+
+@dataclass(frozen=True)
+class ArgmaxAttentionAdapter(SoftmaxAttentionAdapter):
+    """The same for argmax attention, whose protocol names them ``Omax``, ``Sdot``, ``Amax``."""
+
+    keys: ClassVar[tuple[str, str, str]] = ("Omax", "Sdot", "Amax")
+
+
+@dataclass(frozen=True)
+class KernelAttentionAdapter:
+    """``kernel_cls()`` and ``linear_cls()`` with ``forward(Q, K, V)``, keeping
+    ``similarities`` and ``phi_Q``, ``phi_K`` if exposed."""
+
+    kernel_cls: type[Any]
+    linear_cls: type[Any]
+
+    def run(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> dict[str, np.ndarray]:
+        kernel, linear = self.kernel_cls(), self.linear_cls()
+        out = {"Okern": copied(kernel.forward(Q, K, V)), "Olin": copied(linear.forward(Q, K, V))}
+        kept = (
+            ("sim", kernel, "similarities"),
+            ("phiQ", linear, "phi_Q"),
+            ("phiK", linear, "phi_K"),
+        )
+        return out | exposed(kept)

@@ -9,9 +9,14 @@ objective of eq. (6). Specs: ``autoencoder.*``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-__all__ = ["LinearAutoencoder"]
+from .handoff import copied
+
+__all__ = ["AutoencoderAdapter", "LinearAutoencoder"]
 
 
 class LinearAutoencoder:
@@ -48,3 +53,24 @@ class LinearAutoencoder:
         residual = X - self.decode(Z)
         n = X.shape[1]
         return -2.0 / n * (self.W2.T @ residual) @ X.T, -2.0 / n * residual @ Z.T
+
+
+@dataclass(frozen=True)
+class AutoencoderAdapter:
+    """``cls(W1, W2, lam)`` with ``encode``, ``decode``, ``loss``, ``regularized_loss`` and
+    ``gradients`` of ``X``."""
+
+    cls: type[Any]
+
+    def run(self, X: np.ndarray, W1: np.ndarray, W2: np.ndarray, lam: float) -> dict[str, Any]:
+        model = self.cls(W1.copy(), W2.copy(), lam)
+        dW1, dW2 = model.gradients(X.copy())
+        Z = model.encode(X.copy())
+        return {
+            "Z": copied(Z),
+            "Xhat": copied(model.decode(Z)),
+            "L": copied(model.loss(X.copy())),
+            "Lreg": copied(model.regularized_loss(X.copy())),
+            "dW1": copied(dW1),
+            "dW2": copied(dW2),
+        }

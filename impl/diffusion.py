@@ -11,9 +11,16 @@ One step :math:`z_t = \sqrt{1 - \beta_t} z_{t-1} + \sqrt{\beta_t}\epsilon`; the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
 import numpy as np
 
-__all__ = ["ForwardDiffusion", "alpha_from_eta", "cumulative_alphas", "gamma"]
+from .handoff import copied
+
+__all__ = ["DiffusionAdapter", "ForwardDiffusion", "alpha_from_eta", "cumulative_alphas", "gamma"]
 
 
 def cumulative_alphas(betas: np.ndarray) -> np.ndarray:
@@ -78,3 +85,52 @@ class ForwardDiffusion:
         first = np.sqrt(alpha1) * z0 + np.sqrt(1.0 - alpha1) * v1
         step = gamma(alpha_from_eta(eta2), alpha1)
         return first, np.sqrt(step) * first + np.sqrt(1.0 - step) * v2
+
+
+@dataclass(frozen=True)
+class DiffusionAdapter:
+    """``cls(betas, seed=)`` with ``step(z, t)``, ``sample_at(z0, alpha)`` and
+    ``sample_pair(z0, eta1, eta2)``, keeping the noise it drew in ``last_noise`` if exposed; the
+    schedule's functions are those of ``module``."""
+
+    cls: type[Any]
+    module: ModuleType
+
+    def alphas(self, betas: np.ndarray) -> np.ndarray:
+        return copied(self.module.cumulative_alphas(betas))
+
+    def gamma(self, alpha_tau: np.ndarray, alpha_t: np.ndarray) -> np.ndarray:
+        return copied(self.module.gamma(alpha_tau, alpha_t))
+
+    def alpha_from_eta(self, eta: np.ndarray) -> np.ndarray:
+        return copied(self.module.alpha_from_eta(eta))
+
+    def step(
+        self, z_prev: np.ndarray, beta: float, seed: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        process = self.cls(np.array([beta]), seed=seed)
+        sample = copied(process.step(z_prev, 1))
+        return sample, _only_noise(process)
+
+    def marginal(
+        self, z0: np.ndarray, alpha: float, seed: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        # The schedule does not matter: the marginal is drawn straight at ``alpha``.
+        process = self.cls(np.array([0.5]), seed=seed)
+        sample = copied(process.sample_at(z0, alpha))
+        return sample, _only_noise(process)
+
+    def pair(
+        self, z0: np.ndarray, eta1: float, eta2: float, seed: int
+    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        process = self.cls(np.array([0.5]), seed=seed)
+        first, second = process.sample_pair(z0, eta1, eta2)
+        draws: Sequence[np.ndarray] = getattr(process, "last_noise", ())
+        noises = (copied(draws[0]), copied(draws[1])) if len(draws) == 2 else None
+        return copied(first), copied(second), noises
+
+
+def _only_noise(process: Any) -> np.ndarray | None:
+    """The noise of a sampler that drew once, if the process exposes it."""
+    draws: Sequence[np.ndarray] = getattr(process, "last_noise", ())
+    return copied(draws[0]) if len(draws) == 1 else None

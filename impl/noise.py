@@ -12,9 +12,15 @@ Specs: ``noise.draw``, ``noise.dropout_draw``, ``noise.perturbed_loss``, ``noise
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
 import numpy as np
 
-__all__ = ["MultiplicativeNoise", "column_norms", "expected_loss", "perturbed_loss"]
+from .handoff import copied
+
+__all__ = ["MultiplicativeNoise", "NoiseAdapter", "column_norms", "expected_loss", "perturbed_loss"]
 
 
 def column_norms(X: np.ndarray) -> np.ndarray:
@@ -83,3 +89,49 @@ class MultiplicativeNoise:
         R = self.sample((draws, *X.shape))
         residuals = y[None, :] - np.einsum("dnp,np,p->dn", R, X, w)
         return np.sum(residuals * residuals, axis=1)
+
+
+@dataclass(frozen=True)
+class NoiseAdapter:
+    """``cls(mu=, sigma=, seed=)`` and ``cls.bernoulli(keep, seed=)`` with ``sample(shape)`` and
+    ``empirical_losses(X, y, w, draws)``; the losses and column norms are functions of
+    ``module``."""
+
+    cls: type[Any]
+    module: ModuleType
+
+    def draw(self, shape: tuple[int, ...], mu: float, sigma: float, seed: int) -> np.ndarray:
+        return copied(self.cls(mu=mu, sigma=sigma, seed=seed).sample(shape))
+
+    def draw_bernoulli(self, shape: tuple[int, ...], keep: float, seed: int) -> np.ndarray:
+        return copied(self.cls.bernoulli(keep, seed=seed).sample(shape))
+
+    def perturbed_loss(self, X: np.ndarray, y: np.ndarray, w: np.ndarray, R: np.ndarray) -> float:
+        return float(self.module.perturbed_loss(X, y, w, R))
+
+    def gamma(self, X: np.ndarray) -> np.ndarray:
+        return copied(self.module.column_norms(X))
+
+    def expected_loss(
+        self, X: np.ndarray, y: np.ndarray, w: np.ndarray, mu: float, sigma: float
+    ) -> float:
+        return float(self.module.expected_loss(X, y, w, mu, sigma))
+
+    def empirical_losses(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        w: np.ndarray,
+        mu: float,
+        sigma: float,
+        draws: int,
+        seed: int,
+    ) -> np.ndarray:
+        noise = self.cls(mu=mu, sigma=sigma, seed=seed)
+        return copied(noise.empirical_losses(X, y, w, draws))
+
+    def empirical_bernoulli_losses(
+        self, X: np.ndarray, y: np.ndarray, w: np.ndarray, keep: float, draws: int, seed: int
+    ) -> np.ndarray:
+        noise = self.cls.bernoulli(keep, seed=seed)
+        return copied(noise.empirical_losses(X, y, w, draws))

@@ -17,9 +17,14 @@ M_t = diag(1/sqrt(v_t))).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-__all__ = ["WeightDecayAdam"]
+from .handoff import copied, exposed
+
+__all__ = ["WeightDecayAdam", "WeightDecayAdapter"]
 
 
 class WeightDecayAdam:
@@ -55,3 +60,28 @@ class WeightDecayAdam:
         if self.decoupled:
             update = update + self.weight_decay * theta  # line 9, blank D
         return theta - update
+
+
+@dataclass
+class _WeightDecaySession:
+    optimizer: Any
+
+    def step(self, theta: np.ndarray, grad: np.ndarray) -> dict[str, np.ndarray]:
+        out = {"theta": copied(self.optimizer.step(theta.copy(), grad.copy()))}
+        return out | exposed((("m", self.optimizer, "m"), ("v", self.optimizer, "v")))
+
+
+@dataclass(frozen=True)
+class WeightDecayAdapter:
+    """``cls(lr=, beta1=, beta2=, weight_decay=, decoupled=)`` with ``step(theta, grad)``,
+    keeping the moments ``m`` and ``v`` if exposed."""
+
+    cls: type[Any]
+
+    def open(
+        self, lr: float, beta1: float, beta2: float, weight_decay: float, decoupled: bool
+    ) -> _WeightDecaySession:
+        optimizer = self.cls(
+            lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay, decoupled=decoupled
+        )
+        return _WeightDecaySession(optimizer)

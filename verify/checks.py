@@ -28,7 +28,12 @@ Which specs are judged follows from the case: a :class:`~.strategies.LayerNormIn
 against ``layernorm.*``, an :class:`~.strategies.OptimizerRun` against ``adam.*`` (pass
 ``component="adamw"`` for AdamW), a :class:`~.strategies.DropoutInput` against the exact
 dropout specs (``dropout.mask`` is a statistical test on large samples, which one case cannot
-settle). ``specs=`` narrows this down with the patterns of ``eqconform report --spec``.
+settle), and the case of any other component that declares one (an
+:class:`~.strategies.AttentionInput`, :class:`~.strategies.AutoencoderInput`, ...) against that
+component's exact specs: the case's type picks the first registered component taking it.
+``specs=`` narrows this down with the patterns of ``eqconform report --spec``. An adapter of a
+component other than the homework API's is given as an object with its protocol's methods, or
+as an adapter object holding it.
 
 One case settles one case: that a target follows *the same* documented variant on every
 input, and the statistical dropout tests, are judged by ``eqconform report`` and ``pytest
@@ -49,11 +54,9 @@ from eqconform.specs.model import Spec
 
 from .components import COMPONENTS
 from .components.base import combine_findings, quiet_target
+from .components.table import CaseJudge
 from .judge import ContractViolation, Finding, QuantityRaised, judge
 from .strategies import (
-    DropoutInput,
-    LayerNormInput,
-    OptimizerRun,
     dropout_inputs,
     layernorm_inputs,
     optimizer_runs,
@@ -68,17 +71,6 @@ __all__ = [
     "layernorm_inputs",
     "optimizer_runs",
 ]
-
-#: The component each kind of case is judged by, unless ``component=`` says otherwise.
-_DEFAULT_COMPONENT = {LayerNormInput: "layernorm", OptimizerRun: "adam", DropoutInput: "dropout"}
-#: The case type each component's specs take, and the strategy that draws it.
-_CASE_TYPES = {
-    "layernorm": (LayerNormInput, "layernorm_inputs()"),
-    "layernorm_exam": (LayerNormInput, "layernorm_inputs(min_features=2, affine=False, eps=0.0)"),
-    "adam": (OptimizerRun, "optimizer_runs()"),
-    "adamw": (OptimizerRun, "optimizer_runs(weight_decay=True)"),
-    "dropout": (DropoutInput, "dropout_inputs()"),
-}
 
 
 class ConformanceError(AssertionError):
@@ -143,8 +135,8 @@ def check_case(
     for spec in selected:
         by_component.setdefault(spec.component, []).append(spec)
     for name, chosen in by_component.items():
-        checker = _per_case(name)
-        adapter = _adapter(implementation, checker.adapter)
+        checker = _judges()[name]
+        adapter = _adapter(implementation, checker.adapter, COMPONENTS[name].protocol)
         try:
             with quiet_target():
                 records = checker.observe(adapter, case, checker.graph)
@@ -189,7 +181,13 @@ def assert_conforms(
 # --------------------------------------------------------------------------- internals
 
 
+def _judges() -> dict[str, CaseJudge]:
+    """The components that judge one case, by name, in registry order."""
+    return {name: judge for name, c in COMPONENTS.items() if (judge := c.exact) is not None}
+
+
 def _select(case: Any, component: str | None, patterns: Iterable[str] | None) -> list[Spec]:
+    judges = _judges()
     if patterns is not None:
         chosen = [spec for spec in select_specs(list(patterns)) if not spec.proof_only]
         statistical = [spec.id for spec in chosen if spec.statistical]
@@ -201,40 +199,51 @@ def _select(case: Any, component: str | None, patterns: Iterable[str] | None) ->
         if component is not None:
             chosen = [spec for spec in chosen if spec.component == component]
     else:
+        # The first registered component taking this kind of case (``adam`` before ``adamw``,
+        # ``layernorm`` before ``layernorm_exam``), unless ``component=`` names one.
         name = component or next(
-            (c for kind, c in _DEFAULT_COMPONENT.items() if isinstance(case, kind)), None
+            (n for n, judge in judges.items() if isinstance(case, judge.cases.type)), None
         )
         if name is None:
+            strategies = sorted(
+                {judge.cases.drawn_by.split("(")[0] + "()" for judge in judges.values()}
+            )
             raise TypeError(
                 f"{type(case).__name__} is not a case eqconform can judge: draw one from "
-                "layernorm_inputs(), optimizer_runs() or dropout_inputs()"
+                f"{', '.join(strategies[:-1])} or {strategies[-1]}"
             )
+        if name not in judges:
+            raise ValueError(
+                f"component {name!r} is not judged on one case (its checks search or sample "
+                "inputs of their own): check it with `eqconform report` or `pytest --eqconform`"
+            )
+        # The component's specs that one case settles (not those settled by statistics, nor
+        # those whose checks draw inputs of their own).
         chosen = [
             spec
             for spec in CATALOGUE.values()
-            if spec.component == name and not spec.proof_only and not spec.statistical
+            if spec.component == name
+            and spec.id in judges[name].graph.uses
+            and not spec.proof_only
+            and not spec.statistical
         ]
     if not chosen:
         raise ValueError(
             f"no spec to check: {list(patterns or [])} selects none of component {component!r}"
         )
     for spec in chosen:
-        kind, strategy = _CASE_TYPES.get(spec.component, (None, ""))
-        if kind is not None and not isinstance(case, kind):
+        judge = judges.get(spec.component)
+        if judge is None or spec.id not in judge.graph.uses:
+            raise ValueError(
+                f"{spec.id} is not judged on one case (its checks search or sample inputs of "
+                "their own): check it with `eqconform report` or `pytest --eqconform`"
+            )
+        if not isinstance(case, judge.cases.type):
             raise TypeError(
-                f"{spec.id} is checked on cases of type {kind.__name__} (drawn from {strategy}), "
-                f"not on {type(case).__name__}"
+                f"{spec.id} is checked on cases of type {judge.cases.type.__name__} (drawn from "
+                f"{judge.cases.drawn_by}), not on {type(case).__name__}"
             )
     return chosen
-
-
-def _per_case(name: str) -> Any:
-    """The part of a component that judges one case: its graph, adapter name and ``observe``."""
-    component = COMPONENTS[name]
-    checker = component if hasattr(component, "observe") else getattr(component, "exact", None)
-    if checker is None:  # pragma: no cover - every registered component has one today
-        raise ValueError(f"component {name!r} cannot judge a single case")
-    return checker
 
 
 @functools.lru_cache(maxsize=32)
@@ -247,7 +256,7 @@ def _resolve(reference: str) -> Any:
     return target
 
 
-def _adapter(implementation: Any, adapter: str) -> Any:
+def _adapter(implementation: Any, adapter: str, protocol: type) -> Any:
     """The component adapter (see :mod:`eqconform.verify.targets.protocol`) for what was given."""
     from .targets.user import ObjectTarget
 
@@ -256,7 +265,7 @@ def _adapter(implementation: Any, adapter: str) -> Any:
     if callable(getattr(implementation, "component", None)):  # a target
         return implementation.component(adapter)
     if inspect.isclass(implementation):
-        if callable(getattr(implementation, adapter, None)):  # an adapter class
+        if getattr(implementation, adapter, None) is not None:  # an adapter class
             return ObjectTarget(implementation()).component(adapter)
         from .targets.homework import HOMEWORK_ADAPTERS, homework_adapter
 
@@ -267,15 +276,25 @@ def _adapter(implementation: Any, adapter: str) -> Any:
         return ObjectTarget(SimpleNamespace(**{adapter: implementation}), name=name).component(
             adapter
         )
-    if callable(getattr(implementation, adapter, None)):  # an adapter object
+    if getattr(implementation, adapter, None) is not None:  # an adapter object
         return ObjectTarget(implementation).component(adapter)
-    if callable(getattr(implementation, "run" if adapter == "layernorm" else "open", None)):
+    if _follows(implementation, protocol):
         return implementation  # already a component adapter
     raise TypeError(
         f"{_label(implementation)} is neither a class in the homework API, an adapter object "
-        "with a "
-        f"{adapter!r} method, a function, nor a target"
+        f"with a {adapter!r} method or attribute, a function, an adapter with the methods of "
+        f"{protocol.__name__}, nor a target"
     )
+
+
+def _follows(value: Any, protocol: type) -> bool:
+    """Whether ``value`` has every method of ``protocol`` (a :class:`typing.Protocol`)."""
+    methods = [
+        name
+        for name, member in vars(protocol).items()
+        if callable(member) and not name.startswith("_")
+    ]
+    return bool(methods) and all(callable(getattr(value, name, None)) for name in methods)
 
 
 def _label(implementation: Any) -> str:

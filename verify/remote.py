@@ -16,7 +16,6 @@ it first went wrong. A fresh runner serves the target's other components.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import select
@@ -39,10 +38,10 @@ from .runner.wire import (
     remote_error,
     write_frame,
 )
-from .sandbox import Cgroup, Confinement, limited, runner_command, target_path
+from .sandbox import Cgroup, Confinement, limited, runner_command
 from .targets.protocol import ComponentMissing, TargetLoadError
 
-__all__ = ["RemoteError", "RemoteObject", "RemoteTarget", "RunnerFailure", "remote_target"]
+__all__ = ["RemoteError", "RemoteObject", "RemoteTarget", "RunnerFailure"]
 
 
 class RunnerFailure(BaseException):
@@ -392,17 +391,3 @@ class RemoteObject:
 
     def __repr__(self) -> str:
         return f"<{self._handle.type_name} in the runner of {self._target.name}>"
-
-
-def remote_target(reference: str, confinement: Confinement | None = None) -> RemoteTarget:
-    """The target ``reference`` served by a runner; the reference is checked here (unknown
-    targets and bad paths raise as :func:`~.targets.resolve_target` does) without running any
-    of its code."""
-    from .targets import describe_reference
-
-    name, description = describe_reference(reference)
-    own = target_path(reference)
-    confinement = confinement or Confinement()
-    if own and own not in confinement.visible:
-        confinement = dataclasses.replace(confinement, visible=(*confinement.visible, own))
-    return RemoteTarget(reference, name, description, confinement)

@@ -18,6 +18,10 @@ from eqconform.verify.checks import (
     layernorm_inputs,
     optimizer_runs,
 )
+from eqconform.impl.attention import SoftmaxAttentionAdapter
+from eqconform.specs import CATALOGUE
+from eqconform.verify import strategies
+from eqconform.verify.components import COMPONENTS
 from eqconform.verify.strategies import ArrayRecipe, LayerNormInput
 from eqconform.verify.targets import resolve_target
 from hypothesis import Phase, given, settings
@@ -172,3 +176,59 @@ def test_misuse_is_explained() -> None:
     with pytest.raises(TypeError, match="is neither a class in the homework API"):
         check_case(SimpleNamespace(), case())
 
+
+
+# Every component that declares the cases it takes is judged case by case the same way: drawn from
+# its own strategy, driven through the bundled adapter (an adapter object holding it).
+DECLARED = {name: c.cases for name, c in COMPONENTS.items() if c.cases is not None}
+
+
+@pytest.mark.parametrize("name", sorted(DECLARED))
+def test_one_case_of_every_component_that_declares_its_cases(name: str) -> None:
+    component = COMPONENTS[name]
+    strategy = eval(component.cases.drawn_by, vars(strategies))  # the strategy a message names
+    judged = {spec.id for spec in CATALOGUE.values() if spec.component == name and spec.id in component.exact.graph.uses
+              and not spec.proof_only and not spec.statistical}
+    assert judged
+
+    @settings(FEW, max_examples=3)
+    @given(strategy)
+    def check(case) -> None:
+        verdicts = assert_conforms(impl.ADAPTER, case, component=name)
+        assert {v.spec for v in verdicts} == judged
+        assert all(v.passed for v in verdicts)
+
+    check()
+
+
+def test_a_wrong_component_adapter_fails_on_one_case() -> None:
+    class ScoresOnly(impl.SoftmaxAttention):
+        """Softmax over the unscaled scores: the sqrt(d) of the scaled dot product left out."""
+
+        def forward(self, Q, K, V):
+            return super().forward(Q * np.sqrt(Q.shape[-1]), K, V)
+
+    broken = SoftmaxAttentionAdapter(ScoresOnly)
+
+    @UNSHRUNK
+    @given(strategies.attention_inputs(max_dim=4))
+    def check(case) -> None:
+        assert_conforms(broken, case)  # the component adapter itself, found by its protocol
+
+    with pytest.raises(ConformanceError, match=r"attention\.\w+ — "):
+        check()
+
+
+def test_a_case_picks_the_first_component_that_takes_it() -> None:
+    f64 = np.dtype(np.float64)
+    run = strategies.AttentionInput(f64, *(ArrayRecipe((3, 2), f64, seed=s) for s in (1, 2, 3)))
+    def components(verdicts) -> set[str]:
+        return {CATALOGUE[v.spec].component for v in verdicts}
+
+    assert components(check_case(impl.ADAPTER, run)) == {"attention"}
+    assert components(check_case(impl.ADAPTER, run, component="kernel_attention")) == {"kernel_attention"}
+
+
+def test_specs_checked_only_on_inputs_of_their_own_are_refused() -> None:
+    with pytest.raises(ValueError, match="ln_scaling.prenorm_forward is not judged on one case"):
+        check_case(impl.LayerNorm, case(), specs=["ln_scaling.prenorm_forward"])

@@ -24,16 +24,16 @@ from eqconform.verify.components.table import SpecCheck
 from eqconform.verify.results import Outcome
 from eqconform.verify.search import SearchSettings
 from eqconform.verify.targets import resolve_target
-from eqconform.impl.adapter import (
+from eqconform.impl.adapter import bundled_adapters
+from eqconform.impl.attention import (
     ArgmaxAttentionAdapter,
-    AutoencoderAdapter,
-    DiffusionAdapter,
     KernelAttentionAdapter,
-    NoiseAdapter,
     SoftmaxAttentionAdapter,
-    WeightDecayAdapter,
-    bundled_adapters,
 )
+from eqconform.impl.autoencoder import AutoencoderAdapter
+from eqconform.impl.diffusion import DiffusionAdapter
+from eqconform.impl.noise import NoiseAdapter
+from eqconform.impl.weight_decay import WeightDecayAdapter
 from eqconform.verify.targets.homework import HomeworkLayerNorm
 from eqconform.verify.targets.protocol import ComponentMissing
 
@@ -89,6 +89,25 @@ def test_every_check_is_data_of_known_kinds(spec_id: str) -> None:
     assert not settled_by_statistics_alone or CATALOGUE[spec_id].statistical, spec_id
     if isinstance(check.search, OracleSearch):
         assert spec_id in check.search.graph.uses
+
+
+def test_the_registries_name_the_same_adapters() -> None:
+    """The runner reads the adapter names from its own list (it cannot see the checks)."""
+    from eqconform.verify.targets.user import COMPONENT_ADAPTERS, COMPONENT_METHODS
+
+    adapters = {component.adapter for component in COMPONENTS.values()}
+    assert adapters == set(COMPONENT_ADAPTERS) | set(COMPONENT_METHODS)
+    assert not set(COMPONENT_ADAPTERS) & set(COMPONENT_METHODS)
+
+
+@pytest.mark.parametrize("name", sorted(COMPONENTS))
+def test_the_bundled_adapter_follows_every_components_protocol(name: str) -> None:
+    component = COMPONENTS[name]
+    methods = [m for m, member in vars(component.protocol).items() if callable(member) and not m.startswith("_")]
+    assert methods, f"{component.protocol.__name__} declares no method"
+    adapter = resolve_target("numpy").component(component.adapter)
+    missing = [m for m in methods if not callable(getattr(adapter, m, None))]
+    assert not missing, f"the bundled {component.adapter} adapter lacks {missing}"
 
 
 def test_a_check_needs_a_search_or_statistics() -> None:

@@ -350,7 +350,7 @@ def test_entry_point_usage_errors_and_listing(plugin: Path) -> None:
 ATTENTION_ADAPTER = '''
 import numpy as np
 from eqconform.impl.attention import softmax
-from eqconform.impl.adapter import SoftmaxAttentionAdapter
+from eqconform.impl.attention import SoftmaxAttentionAdapter
 
 
 class Unscaled:

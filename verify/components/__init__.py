@@ -2,7 +2,9 @@
 
 A component (:class:`~.table.Component`) is data: the adapter it drives and, for each spec it
 checks, a :class:`~.table.SpecCheck` saying how (a search over drawn cases, statistical tests,
-or both). Adding a component is one module plus one line in :data:`COMPONENTS`; the key is the
+or both), the protocol its adapter follows, and the cases one check takes. Adding a component
+is one module plus one line in :data:`COMPONENTS` (and its adapter name in
+:data:`eqconform.verify.targets.user.COMPONENT_ADAPTERS`); the key is the
 ``component`` name the specs carry.
 """
 

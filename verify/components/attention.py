@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import numpy as np
 import sympy as sp
@@ -47,9 +48,49 @@ from .base import (
     quiet_target,
 )
 from .oracle import OracleSearch
-from .table import Component, SpecCheck, searched_alone
+from .table import Cases, Component, SpecCheck, searched_alone
 
-__all__ = ["ARGMAX_ATTENTION", "ATTENTION", "KERNEL_ATTENTION"]
+__all__ = [
+    "ARGMAX_ATTENTION",
+    "ATTENTION",
+    "ArgmaxAttentionAdapter",
+    "AttentionAdapter",
+    "KERNEL_ATTENTION",
+    "KernelAttentionAdapter",
+]
+
+
+# What the checks ask of a target: the protocol of this component's adapter. A key marked "if
+# exposed" is left out when the implementation keeps no such value.
+
+
+class AttentionAdapter(Protocol):
+    def run(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> Mapping[str, np.ndarray]:
+        """Softmax attention of ``Q``, ``K``, ``V`` on a fresh layer.
+
+        Returns ``O`` (the output) and, if exposed, ``S`` (the scores) and ``A`` (the weights).
+        """
+        ...
+
+
+class ArgmaxAttentionAdapter(Protocol):
+    def run(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> Mapping[str, np.ndarray]:
+        """Argmax (hard) attention on a fresh layer.
+
+        Returns ``Omax`` and, if exposed, ``Sdot`` (the scores) and ``Amax`` (the weights).
+        """
+        ...
+
+
+class KernelAttentionAdapter(Protocol):
+    def run(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> Mapping[str, np.ndarray]:
+        """Kernel attention and its linearized form on fresh layers.
+
+        Returns ``Okern`` and ``Olin`` and, if exposed, ``sim`` (the kernel similarities),
+        ``phiQ`` and ``phiK`` (the feature maps of the queries and keys).
+        """
+        ...
+
 
 _LAYOUT = {
     "Q": lambda a: a[:, None, :, None],
@@ -180,6 +221,8 @@ ATTENTION = Component(
             )
         ),
     },
+    protocol=AttentionAdapter,
+    cases=Cases(AttentionInput, "attention_inputs()"),
 )
 
 
@@ -343,6 +386,7 @@ ARGMAX_ATTENTION = Component(
             )
         ),
     },
+    protocol=ArgmaxAttentionAdapter,
 )
 
 _KERNEL = OracleSearch(
@@ -362,4 +406,10 @@ _KERNEL = OracleSearch(
     observe=_observe_kernel,
 )
 
-KERNEL_ATTENTION = Component("kernel_attention", "kernel_attention", searched_alone(_KERNEL))
+KERNEL_ATTENTION = Component(
+    "kernel_attention",
+    "kernel_attention",
+    searched_alone(_KERNEL),
+    protocol=KernelAttentionAdapter,
+    cases=Cases(AttentionInput, "attention_inputs(max_dim=6, max_scale=2.0)"),
+)

@@ -9,7 +9,8 @@ is one broadcast product and one reduction.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -20,9 +21,24 @@ from ..judge import Record
 from ..strategies.arrays import ArrayRecipe
 from ..strategies.autoencoder import AutoencoderInput, autoencoder_inputs
 from .oracle import OracleSearch
-from .table import Component, searched_alone
+from .table import Cases, Component, searched_alone
 
-__all__ = ["AUTOENCODER"]
+__all__ = ["AUTOENCODER", "AutoencoderAdapter"]
+
+
+# What the checks ask of a target: the protocol of this component's adapter. A key marked "if
+# exposed" is left out when the implementation keeps no such value.
+
+
+class AutoencoderAdapter(Protocol):
+    def run(self, X: np.ndarray, W1: np.ndarray, W2: np.ndarray, lam: float) -> Mapping[str, Any]:
+        """A linear autoencoder with encoder ``W1``, decoder ``W2`` and penalty ``lam`` on ``X``.
+
+        Returns ``L`` (the loss), ``Lreg`` (the regularized loss), ``dW1``, ``dW2`` (its
+        gradients) and, if exposed, ``Z`` (the code) and ``Xhat`` (the reconstruction).
+        """
+        ...
+
 
 _LAYOUT = {
     "X": lambda a: a[None, :, :],
@@ -74,4 +90,10 @@ _SEARCH = OracleSearch(
     observe=_observe,
 )
 
-AUTOENCODER = Component("autoencoder", "autoencoder", searched_alone(_SEARCH))
+AUTOENCODER = Component(
+    "autoencoder",
+    "autoencoder",
+    searched_alone(_SEARCH),
+    protocol=AutoencoderAdapter,
+    cases=Cases(AutoencoderInput, "autoencoder_inputs()"),
+)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import sympy as sp
@@ -37,9 +37,49 @@ from ..strategies.arrays import ArrayRecipe
 from ..strategies.diffusion import DiffusionInput, diffusion_inputs
 from .base import Statistics
 from .oracle import OracleSearch
-from .table import Component, SpecCheck, searched_alone
+from .table import Cases, Component, SpecCheck, searched_alone
 
-__all__ = ["DIFFUSION"]
+__all__ = ["DIFFUSION", "DiffusionAdapter"]
+
+
+# What the checks ask of a target: the protocol of this component's adapter. A key marked "if
+# exposed" is left out when the implementation keeps no such value.
+
+
+class DiffusionAdapter(Protocol):
+    """The forward diffusion process. Each sampler returns its sample and the Gaussian noise it
+    drew (``None`` if not exposed)."""
+
+    def alphas(self, betas: np.ndarray) -> np.ndarray:
+        """The cumulative products of ``1 - betas``."""
+        ...
+
+    def gamma(self, alpha_tau: np.ndarray, alpha_t: np.ndarray) -> np.ndarray:
+        """The signal coefficient ``alpha_tau / alpha_t`` of ``q(z_tau | z_t)``."""
+        ...
+
+    def alpha_from_eta(self, eta: np.ndarray) -> np.ndarray:
+        """``1 / (eta + 1)`` for the noise-to-signal ratio ``eta``."""
+        ...
+
+    def step(
+        self, z_prev: np.ndarray, beta: float, seed: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """One step of the process from ``z_prev`` with variance ``beta``."""
+        ...
+
+    def marginal(
+        self, z0: np.ndarray, alpha: float, seed: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """A sample of the marginal at cumulative ``alpha``, straight from ``z0``."""
+        ...
+
+    def pair(
+        self, z0: np.ndarray, eta1: float, eta2: float, seed: int
+    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """Two samples ``(z1, z2)`` of one trajectory, and the noises ``(V1, V2)`` if exposed."""
+        ...
+
 
 SAMPLES = 20_000
 #: (name of the setting, values) for the statistical tests of each sampler.
@@ -305,4 +345,6 @@ DIFFUSION = Component(
         specs.MARGINAL.id: SpecCheck(_EXACT, _sampler_statistics(_marginal_tests)),
         specs.TWO_TIME.id: SpecCheck(_EXACT, _sampler_statistics(_pair_tests)),
     },
+    protocol=DiffusionAdapter,
+    cases=Cases(DiffusionInput, "diffusion_inputs()"),
 )

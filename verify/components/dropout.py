@@ -32,9 +32,10 @@ from ..search import SearchSettings
 from ..statistics import ALPHA, DETECTABLE_SHIFT, normal_two_sided, power_against_shift, rate_test
 from ..strategies.arrays import ArrayRecipe
 from ..strategies.dropout import DropoutInput, dropout_inputs
+from ..targets.protocol import DropoutAdapter
 from .base import CheckOutcome, Statistics
 from .oracle import OracleSearch
-from .table import Component, SpecCheck, searched_alone
+from .table import Cases, Component, SpecCheck, searched_alone
 
 __all__ = ["DROPOUT"]
 
@@ -282,4 +283,6 @@ DROPOUT = Component(
             ),
         ),
     },
+    protocol=DropoutAdapter,
+    cases=Cases(DropoutInput, "dropout_inputs()"),
 )

@@ -17,8 +17,9 @@ from ..graph import SpecGraph, SpecUse
 from ..judge import Record, ensure_unchanged
 from ..strategies.arrays import ArrayRecipe
 from ..strategies.layernorm import LayerNormInput, hard_layernorm_inputs, layernorm_inputs
+from ..targets.protocol import LayerNormAdapter
 from .oracle import OracleSearch
-from .table import Component, searched_alone
+from .table import Cases, Component, searched_alone
 
 __all__ = ["LAYERNORM"]
 
@@ -84,4 +85,10 @@ _SEARCH = OracleSearch(
     hard_cases=hard_layernorm_inputs,
 )
 
-LAYERNORM = Component("layernorm", "layernorm", searched_alone(_SEARCH))
+LAYERNORM = Component(
+    "layernorm",
+    "layernorm",
+    searched_alone(_SEARCH),
+    protocol=LayerNormAdapter,
+    cases=Cases(LayerNormInput, "layernorm_inputs()"),
+)

@@ -12,9 +12,10 @@ from eqconform.specs import layernorm_exam as specs
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record
 from ..strategies.layernorm import LayerNormInput, layernorm_inputs
+from ..targets.protocol import LayerNormAdapter
 from .layernorm import reconditioned
 from .oracle import OracleSearch
-from .table import Component, searched_alone
+from .table import Cases, Component, searched_alone
 
 __all__ = ["LAYERNORM_EXAM"]
 
@@ -36,4 +37,10 @@ _SEARCH = OracleSearch(
     recondition=reconditioned,
 )
 
-LAYERNORM_EXAM = Component("layernorm_exam", "layernorm", searched_alone(_SEARCH))
+LAYERNORM_EXAM = Component(
+    "layernorm_exam",
+    "layernorm",
+    searched_alone(_SEARCH),
+    protocol=LayerNormAdapter,
+    cases=Cases(LayerNormInput, "layernorm_inputs(min_features=2, affine=False, eps=0.0)"),
+)

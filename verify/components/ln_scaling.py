@@ -41,9 +41,10 @@ from ..strategies.layernorm import (
     prenorm_stacks,
     scaled_layernorm_inputs,
 )
+from ..targets.protocol import LayerNormAdapter
 from .base import CustomSearch, combine_findings, finding_from, quiet_target
 from .oracle import OracleSearch
-from .table import Component, SpecCheck, searched_alone
+from .table import Cases, Component, SpecCheck, searched_alone
 
 __all__ = ["LN_SCALING"]
 
@@ -223,4 +224,6 @@ LN_SCALING = Component(
             CustomSearch(cases=prenorm_stacks, examine=_gradients, explicit=_stacks)
         ),
     },
+    protocol=LayerNormAdapter,
+    cases=Cases(ScaledLayerNormInput, "scaled_layernorm_inputs()"),
 )

@@ -20,7 +20,7 @@ from the specs (``sympy.stats`` on the draw's distribution, the closed form comp
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import sympy as sp
@@ -38,9 +38,59 @@ from ..strategies.arrays import ArrayRecipe
 from ..strategies.noise import NoiseInput, noise_inputs
 from .base import CheckOutcome, Statistics
 from .oracle import OracleSearch
-from .table import Component, SpecCheck, searched_alone
+from .table import Cases, Component, SpecCheck, searched_alone
 
-__all__ = ["NOISE"]
+__all__ = ["NOISE", "NoiseAdapter"]
+
+
+# What the checks ask of a target: the protocol of this component's adapter. A key marked "if
+# exposed" is left out when the implementation keeps no such value.
+
+
+class NoiseAdapter(Protocol):
+    """Multiplicative noise on the features of a least-squares problem."""
+
+    def draw(self, shape: tuple[int, ...], mu: float, sigma: float, seed: int) -> np.ndarray:
+        """Gaussian noise of mean ``mu`` and standard deviation ``sigma``."""
+        ...
+
+    def draw_bernoulli(self, shape: tuple[int, ...], keep: float, seed: int) -> np.ndarray:
+        """Bernoulli noise that keeps a feature with probability ``keep``."""
+        ...
+
+    def perturbed_loss(self, X: np.ndarray, y: np.ndarray, w: np.ndarray, R: np.ndarray) -> float:
+        """The loss of ``w`` on the features ``X`` perturbed by the noise ``R``."""
+        ...
+
+    def gamma(self, X: np.ndarray) -> np.ndarray:
+        """The column norms of ``X``."""
+        ...
+
+    def expected_loss(
+        self, X: np.ndarray, y: np.ndarray, w: np.ndarray, mu: float, sigma: float
+    ) -> float:
+        """The loss in expectation over Gaussian noise, in closed form."""
+        ...
+
+    def empirical_losses(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        w: np.ndarray,
+        mu: float,
+        sigma: float,
+        draws: int,
+        seed: int,
+    ) -> np.ndarray:
+        """The perturbed loss under ``draws`` Gaussian draws."""
+        ...
+
+    def empirical_bernoulli_losses(
+        self, X: np.ndarray, y: np.ndarray, w: np.ndarray, keep: float, draws: int, seed: int
+    ) -> np.ndarray:
+        """The perturbed loss under ``draws`` Bernoulli draws."""
+        ...
+
 
 SHAPE = (200, 500)
 GAUSSIAN_SETTINGS = ((1.0, 0.5), (-0.3, 2.0))
@@ -252,4 +302,6 @@ NOISE = Component(
             )
         ),
     },
+    protocol=NoiseAdapter,
+    cases=Cases(NoiseInput, "noise_inputs()"),
 )

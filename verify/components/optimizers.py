@@ -25,8 +25,9 @@ from ..strategies.optimizers import (
     hard_optimizer_runs,
     optimizer_runs,
 )
+from ..targets.protocol import OptimizerAdapter
 from .oracle import OracleSearch
-from .table import Component, searched_alone
+from .table import Cases, Component, searched_alone
 
 __all__ = ["ADAM", "ADAMW"]
 
@@ -168,6 +169,8 @@ def _component(
         name,
         name,
         searched_alone(search, [use.spec.id for use in uses if use.spec.component == name]),
+        protocol=OptimizerAdapter,
+        cases=Cases(OptimizerRun, f"optimizer_runs({'weight_decay=True' if weight_decay else ''})"),
     )
 
 

@@ -15,7 +15,7 @@ graph ever looks at which family a spec belongs to.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from eqconform.specs.model import Spec
@@ -27,7 +27,7 @@ from ..search import SearchSettings
 from .base import CheckOutcome, Search, Statistics, quiet_target, with_statistics
 from .oracle import OracleSearch
 
-__all__ = ["CaseJudge", "Component", "SpecCheck", "searched_alone"]
+__all__ = ["CaseJudge", "Cases", "Component", "SpecCheck", "searched_alone"]
 
 
 @dataclass(frozen=True)
@@ -60,24 +60,41 @@ class SpecCheck:
 
 
 @dataclass(frozen=True)
+class Cases:
+    """The cases a component's exact checks are run on: their type, and the public strategy that
+    draws them as a user would write it (``"layernorm_inputs()"``), for messages."""
+
+    type: type
+    drawn_by: str
+
+
+@dataclass(frozen=True)
 class CaseJudge:
     """What judges one given case (:func:`eqconform.verify.checks.check_case`): the adapter to
-    drive, how to observe it, and the graph of the specs judged."""
+    drive, how to observe it, the graph of the specs judged, and the cases it takes."""
 
     adapter: str
     graph: SpecGraph
     observe: Callable[[Any, Any, SpecGraph], list[Record]]
+    cases: Cases
 
 
 @dataclass(frozen=True)
 class Component:
     """A component: the adapter a target must provide (``Target.component(adapter)``) and how
     each of its specs is checked, by spec id. ``name`` is the one specs use in
-    ``Spec.component``."""
+    ``Spec.component``.
+
+    ``protocol`` is what the checks call on that adapter (a :class:`typing.Protocol`); ``cases``,
+    when given, lets one case be judged on its own by
+    :func:`~eqconform.verify.checks.check_case`.
+    """
 
     name: str
     adapter: str
     checks: Mapping[str, SpecCheck]
+    protocol: type = field(kw_only=True)
+    cases: Cases | None = field(default=None, kw_only=True)
 
     def check(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
         try:
@@ -92,16 +109,16 @@ class Component:
     @property
     def exact(self) -> CaseJudge | None:
         """The judge of one case: the oracle search every exact check of this component shares
-        (``None`` when there is no such single search)."""
+        (``None`` when the component declares no ``cases`` or has no such single search)."""
         searches = {
             id(check.search): check.search
             for check in self.checks.values()
             if isinstance(check.search, OracleSearch)
         }
-        if len(searches) != 1:
+        if self.cases is None or len(searches) != 1:
             return None
         (search,) = searches.values()
-        return CaseJudge(self.adapter, search.graph, search.observe)
+        return CaseJudge(self.adapter, search.graph, search.observe, self.cases)
 
 
 def searched_alone(

@@ -11,7 +11,8 @@ the oracle's when hidden).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -24,7 +25,26 @@ from ..strategies.optimizers import WeightDecayRun, weight_decay_runs
 from .oracle import OracleSearch
 from .table import Component, SpecCheck
 
-__all__ = ["WEIGHT_DECAY"]
+__all__ = ["WEIGHT_DECAY", "WeightDecayAdapter", "WeightDecaySession"]
+
+
+# What the checks ask of a target: the protocol of this component's adapter. A key marked "if
+# exposed" is left out when the implementation keeps no such value.
+
+
+class WeightDecaySession(Protocol):
+    def step(self, theta: np.ndarray, grad: np.ndarray) -> Mapping[str, np.ndarray]:
+        """One step; returns ``theta`` after it and, if exposed, the moments ``m`` and ``v``."""
+        ...
+
+
+class WeightDecayAdapter(Protocol):
+    def open(
+        self, lr: float, beta1: float, beta2: float, weight_decay: float, decoupled: bool
+    ) -> WeightDecaySession:
+        """A fresh Adam with L2 (``decoupled`` false) or decoupled weight decay."""
+        ...
+
 
 _ALGORITHM = SpecGraph([SpecUse(specs.ALGORITHM1)])
 
@@ -145,4 +165,5 @@ WEIGHT_DECAY = Component(
         specs.DECAY_UPDATE.id: SpecCheck(_DISPLAYS_SEARCH),
         specs.L2_UPDATE.id: SpecCheck(_DISPLAYS_SEARCH),
     },
+    protocol=WeightDecayAdapter,
 )
