@@ -55,7 +55,7 @@ from eqconform.specs.model import Spec
 from .components import COMPONENTS
 from .components.base import combine_findings, quiet_target
 from .components.table import CaseJudge
-from .judge import ContractViolation, Finding, QuantityRaised, judge
+from .judge import ContractViolation, Finding, QuantityRaised, judge, known_deviation
 from .strategies import (
     dropout_inputs,
     layernorm_inputs,
@@ -100,6 +100,8 @@ class SpecVerdict:
     deviation: str | None = None
     error: float = 0.0
     detail: str = ""
+    #: What the deviation is, in a sentence ("It follows the known deviation 'unbiased': ...").
+    explanation: str = ""
 
     def describe(self) -> str:
         """``spec — title (source): detail``, with the deviation's note when there is one."""
@@ -109,11 +111,8 @@ class SpecVerdict:
         if self.passed:
             return f"{text}: holds (variant {', '.join(sorted(self.variants))})"
         sentences = [self.detail.rstrip(".")]
-        if self.deviation:
-            note = CATALOGUE[self.spec].variant(self.deviation).note
-            sentences.append(
-                f"It follows the known deviation {self.deviation!r}" + (f": {note}" if note else "")
-            )
+        if self.explanation:
+            sentences.append(self.explanation)
         return f"{text}: " + " ".join(sentence.rstrip(".") + "." for sentence in sentences)
 
 
@@ -312,7 +311,7 @@ def _describe(case: Any) -> str:
 
 
 def _verdict(spec: Spec, finding: Finding) -> SpecVerdict:
-    deviation = min(finding.deviations) if finding.deviations and not finding.passed else None
+    known = known_deviation(spec, finding) if not finding.passed else None
     return SpecVerdict(
         spec=spec.id,
         title=spec.title,
@@ -320,7 +319,8 @@ def _verdict(spec: Spec, finding: Finding) -> SpecVerdict:
         observable=finding.observable,
         passed=finding.passed or not finding.observable,
         variants=frozenset(finding.variants),
-        deviation=deviation,
+        deviation=known[0] if known else None,
         error=finding.ratio,
         detail=finding.detail,
+        explanation=known[1] if known else "",
     )

@@ -89,7 +89,12 @@ def _parser() -> _Parser:
         action="append",
         default=[],
         metavar="T",
-        help="numpy (default), or mytorch:PATH for a handin; repeatable",
+        help=(
+            "what to check, repeatable: numpy (the default, the bundled implementation); "
+            "mytorch:PATH (a handin); torch, torch:foreach=False|True; jax, "
+            "jax:use_fast_variance=False; python:MODULE:ATTR or file:PATH.py:ATTR (an adapter "
+            "object, see docs/adapters.md); or the name of an installed plugin"
+        ),
     )
     report.add_argument(
         "--spec",

@@ -77,10 +77,17 @@ def unrolled_predictor(
 @dataclass(frozen=True)
 class SpecUse:
     """A spec as a component uses it; ``rename`` maps the spec's quantity names to the
-    component's (AdamW calls ``adam.update``'s ``theta`` ``theta_adam``)."""
+    component's (AdamW calls ``adam.update``'s ``theta`` ``theta_adam``).
+
+    ``borrowed``: the spec belongs to another component and has no result of its own here
+    (Adam's equations inside AdamW); a spec checked through it passes only with it in an
+    accepted form, and follows its known deviations by name ("uncorrected with
+    decay-scaled-by-lr").
+    """
 
     spec: Spec
     rename: Mapping[str, str] = field(default_factory=dict)
+    borrowed: bool = False
 
 
 #: One choice of variant per spec, as sorted ``(spec id, variant id)`` pairs.

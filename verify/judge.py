@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from eqconform.specs.model import Spec
+
 from . import tolerance
 from .graph import Combination, SpecGraph
 from .targets.protocol import NotAnArray, Raised
@@ -28,6 +30,7 @@ __all__ = [
     "compare",
     "ensure_unchanged",
     "judge",
+    "known_deviation",
 ]
 
 
@@ -124,6 +127,40 @@ class Finding:
     index: tuple[int, ...] = ()
     combination: tuple[tuple[str, str], ...] = ()
     record: Record | None = None
+    #: Known deviations of borrowed specs the record agrees with (the spec's own form being
+    #: accepted), as ``(name, explanation)``: ``("uncorrected with decay-scaled-by-lr", ...)``.
+    borrowed: tuple[tuple[str, str], ...] = ()
+
+
+def known_deviation(spec: Spec, finding: Finding) -> tuple[str, str] | None:
+    """The known deviation a failing finding follows, as ``(name, explanation)``: one of the
+    spec's own rejected forms first, else the deviation of a borrowed spec it was checked with."""
+    if finding.deviations:
+        name = min(finding.deviations)
+        note = spec.variant(name).note
+        return name, f"It follows the known deviation {name!r}" + (f": {note}" if note else "")
+    return min(finding.borrowed) if finding.borrowed else None
+
+
+def _borrowed_deviation(
+    graph: SpecGraph, combination: Combination, own: str
+) -> tuple[str, str] | None:
+    """The combination's borrowed specs in rejected forms, named with the spec's own form."""
+    deviating = []
+    for spec_id, variant_id in combination:
+        use = graph.uses[spec_id]
+        form = use.spec.variant(use.spec.form_of(variant_id))
+        if use.borrowed and not form.accepted:
+            deviating.append((spec_id, use.spec, form))
+    if not deviating:
+        return None
+    name = " and ".join(form.id for _, _, form in deviating) + f" with {own}"
+    explanation = " ".join(
+        f"Its {spec.title[0].lower() + spec.title[1:]} follows {spec_id}'s known deviation "
+        f"{form.id!r}" + (f": {form.note.rstrip('.')}." if form.note else ".")
+        for spec_id, spec, form in deviating
+    )
+    return name, explanation
 
 
 def _narrower(given: np.dtype, observed: np.dtype) -> bool:
@@ -222,16 +259,28 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
     values = {**record.values, "unit_roundoff": u}
     matching_accepted: set[str] = set()
     matching_rejected: set[str] = set()
+    matching_borrowed: set[tuple[str, str]] = set()
     closest: Comparison | None = None
     closest_combination: tuple[tuple[str, str], ...] = ()
+    fallback: tuple[Comparison, Combination] | None = None
     for combination in graph.combinations(chain):
         comparison = _compare_combination(graph, combination, checked, record, values)
         form = spec.form_of(dict(combination)[spec_id])
+        borrowed = _borrowed_deviation(graph, combination, form) if form in accepted else None
         if comparison.ratio <= 1.0:
-            (matching_accepted if form in accepted else matching_rejected).add(form)
-        if form in accepted and (closest is None or comparison.ratio < closest.ratio):
+            if borrowed is not None:
+                matching_borrowed.add(borrowed)
+            else:
+                (matching_accepted if form in accepted else matching_rejected).add(form)
+        if form not in accepted:
+            continue
+        if borrowed is None and (closest is None or comparison.ratio < closest.ratio):
             closest, closest_combination = comparison, combination
-    assert closest is not None  # every spec has at least one accepted variant
+        if fallback is None or comparison.ratio < fallback[0].ratio:
+            fallback = comparison, combination
+    if closest is None:  # every accepted form needs a borrowed spec in a rejected form
+        assert fallback is not None  # every spec has at least one accepted variant
+        closest, closest_combination = fallback
     return Finding(
         observable=True,
         passed=bool(matching_accepted),
@@ -246,6 +295,7 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
         index=closest.index,
         combination=closest_combination,
         record=record,
+        borrowed=tuple(sorted(matching_borrowed)),
     )
 
 

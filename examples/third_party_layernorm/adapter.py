@@ -49,6 +49,6 @@ class Adapter:
 
     def defaults(self):
         return {
-            "adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8},
+            "adam": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
             "layernorm": {"eps": 1e-5},
         }

@@ -3,6 +3,7 @@ plugins, with the worked examples in ``examples/``."""
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -16,6 +17,7 @@ from eqconform.verify.cli import main
 from eqconform.verify.search import SearchSettings
 from eqconform.verify.session import RunOptions, Session
 from eqconform.verify.targets import UnknownTargetError, resolve_target
+from eqconform.verify.targets.protocol import TargetLoadError
 from eqconform.verify.targets.user import ObjectTarget
 
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
@@ -382,3 +384,31 @@ def test_an_adapter_object_can_provide_any_component(tmp_path: Path) -> None:
     assert results[("layernorm.mean", "unscaled")].outcome is Outcome.SKIP
     assert "provides no 'layernorm' method" in results[("layernorm.mean", "unscaled")].message
     assert {results[(s.id, "numpy")].outcome for s in specs} == {Outcome.PASS}
+
+
+@pytest.mark.parametrize(("defaults", "problem"), [
+    ({"adam": {"lr": 1e-3, "beta1": 0.9}, "layernorm": {"eps": 1e-5}, "dropout": {"p": None}}, None),
+    ({"batchnorm": {"eps": 1e-5}}, "names the component 'batchnorm'; defaults are given for adam, adamw, layernorm, dropout"),
+    ({"adam": {"learning_rate": 1e-3}}, "gives 'adam' a hyperparameter 'learning_rate'; its hyperparameters are lr, beta1"),
+    ({"layernorm": {"eps": "1e-5"}}, "gives layernorm.eps the value str '1e-5', not a number"),
+    ({"dropout": 0.5}, "gives float 0.5 for 'dropout', not a dict of hyperparameters"),
+])
+def test_defaults_follow_a_documented_schema(defaults: dict, problem: str | None) -> None:
+    class WithDefaults:
+        def defaults(self):
+            return defaults
+
+    target = ObjectTarget(WithDefaults())
+    if problem is None:
+        assert target.defaults() == defaults
+    else:
+        with pytest.raises(TargetLoadError, match=re.escape(problem)):
+            target.defaults()
+
+
+def test_report_help_lists_every_target_form(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for form in ("numpy", "mytorch:PATH", "torch", "jax", "python:MODULE:ATTR", "file:PATH.py:ATTR", "plugin"):
+        assert form in text, form

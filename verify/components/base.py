@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from eqconform.specs.model import Spec
 
-from ..judge import Comparison, ContractViolation, Finding, Record
+from ..judge import Comparison, ContractViolation, Finding, Record, known_deviation
 from ..results import Outcome, StatisticalTest
 from ..search import Mismatch, SearchSettings, SearchSummary, TargetRaised, run_search
 from ..statistics import ALPHA
@@ -135,13 +135,11 @@ def outcome_from_search(
         )
     if isinstance(failure, Mismatch):
         finding = failure.finding
-        deviation = min(finding.deviations) if finding.deviations else None
+        known = known_deviation(spec, finding)
+        deviation = known[0] if known else None
         sentences = [finding.detail]
-        if deviation:
-            note = spec.variant(deviation).note
-            sentences.append(
-                f"It follows the known deviation {deviation!r}" + (f": {note}" if note else "")
-            )
+        if known:
+            sentences.append(known[1])
         if finding.together_with:
             sentences.append(_together_note(spec, finding))
         message = " ".join(sentence.rstrip(".") + "." for sentence in sentences)
@@ -249,10 +247,14 @@ def searched(
     examine: Callable[[Any], Finding],
     explicit: Sequence[Any],
     options: SearchSettings,
+    settle: Callable[[Mismatch], Mismatch] | None = None,
 ) -> tuple[CheckOutcome, Mismatch | TargetRaised | None]:
     """Search ``cases`` (then the ``explicit`` ones) with ``examine``; the verdict, and the
-    failure it rests on, if any."""
+    failure it rests on, if any. ``settle`` may rename a mismatch's known deviation before the
+    verdict is written."""
     summary = run_search(cases, examine, explicit, options)
+    if settle is not None and isinstance(summary.failure, Mismatch):
+        summary.failure = settle(summary.failure)
     return outcome_from_search(spec, summary, lambda case: case.describe()), summary.failure
 
 

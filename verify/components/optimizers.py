@@ -178,17 +178,19 @@ _ADAM_USES = [SpecUse(spec) for spec in adam_specs.SPECS]
 
 ADAM = _component("adam", _ADAM_USES, weight_decay=False, expose_moments=True)
 
-# AdamW's moments are not judged on their own (they would be reported under the adam.* ids):
-# its whole step is checked through theta, with the Adam equations as part of the chain. The
+# AdamW is Adam plus decoupled decay. Its moments are not judged on their own (they would be
+# reported under the adam.* ids): its whole step is checked through theta, with the Adam
+# equations borrowed into the chain, so an AdamW whose Adam step deviates (no bias correction,
+# eps-hat) fails adamw.decoupled_decay under both names ("uncorrected with decay-scaled-by-lr"). The
 # moments see the effective gradient g_eff, which the decay spec defines (the gradient itself,
 # or with lambda theta added for L2-coupled decay).
 ADAMW = _component(
     "adamw",
     [
-        SpecUse(adam_specs.FIRST_MOMENT, rename={"g": "g_eff"}),
-        SpecUse(adam_specs.SECOND_MOMENT, rename={"g": "g_eff"}),
-        SpecUse(adam_specs.BIAS_CORRECTION),
-        SpecUse(adam_specs.UPDATE, rename={"theta": "theta_adam"}),
+        SpecUse(adam_specs.FIRST_MOMENT, rename={"g": "g_eff"}, borrowed=True),
+        SpecUse(adam_specs.SECOND_MOMENT, rename={"g": "g_eff"}, borrowed=True),
+        SpecUse(adam_specs.BIAS_CORRECTION, borrowed=True),
+        SpecUse(adam_specs.UPDATE, rename={"theta": "theta_adam"}, borrowed=True),
         SpecUse(adamw_specs.DECOUPLED_DECAY),
     ],
     weight_decay=True,

@@ -9,6 +9,7 @@ one case twice.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,15 @@ from eqconform.specs.model import Spec
 
 from ..compiler import reduced_sizes
 from ..graph import SpecGraph
-from ..judge import Finding, QuantityRaised, Raised, Record, checked_quantities, judge
+from ..judge import (
+    Finding,
+    QuantityRaised,
+    Raised,
+    Record,
+    checked_quantities,
+    judge,
+    known_deviation,
+)
 from ..precise import DIGITS, exact
 from ..results import Outcome
 from ..search import Mismatch, SearchSettings, TargetRaised
@@ -57,7 +66,12 @@ class OracleSearch:
         hard = options.profile == "hard" and self.hard_cases is not None
         cases = self.hard_cases() if hard else self.cases()  # type: ignore[misc]
         outcome, failure = searched(
-            spec, cases, lambda case: self.examine(spec, adapter, case), self.explicit(), options
+            spec,
+            cases,
+            lambda case: self.examine(spec, adapter, case),
+            self.explicit(),
+            options,
+            settle=lambda mismatch: self._named_on_separating_cases(spec, adapter, mismatch),
         )
         if isinstance(failure, Mismatch):
             return self._diagnose(spec, adapter, failure, outcome)
@@ -79,14 +93,71 @@ class OracleSearch:
         except QuantityRaised as raised:  # a phase of the target that this spec needs raised
             raise TargetRaised(case, raised.error) from raised.error
 
+    def _named_on_separating_cases(self, spec: Spec, adapter: Any, failure: Mismatch) -> Mismatch:
+        """The known deviation as the hand-picked cases name it. A shrunk counterexample is
+        small, and on small inputs documented forms can coincide (on one step of a small run, an
+        AdamW without bias correction matches the decay of the updated weights); the
+        ``explicit`` cases are chosen to tell them apart. A name both agree on wins; else the
+        separating case's; with none, the counterexample's own."""
+        names = _deviation_names(failure.finding)
+        for case in self.explicit():
+            try:
+                finding = self.examine(spec, adapter, case)
+            except TargetRaised:
+                continue
+            separated = _deviation_names(finding) if not finding.passed else set()
+            if not separated:
+                continue
+            keep = (names & separated) or separated
+            renamed = dataclasses.replace(
+                failure.finding,
+                deviations=frozenset(keep & set(finding.deviations | failure.finding.deviations)),
+                borrowed=tuple(
+                    sorted({b for b in failure.finding.borrowed + finding.borrowed if b[0] in keep})
+                ),
+            )
+            return Mismatch(failure.case, renamed)
+        return failure
+
+    def _on_separating_cases(
+        self, spec: Spec, adapter: Any, read: Callable[[Record], Record]
+    ) -> tuple[bool, Finding | None]:
+        """Whether a lower precision explains the hand-picked cases too, and the first of them
+        that names a known deviation under it. A shrunk counterexample can be so small that a
+        wrong answer (zeros) sits within a float32 bound of a true value near zero, or that two
+        documented forms coincide at that precision; the separating cases are neither."""
+        named = None
+        for case in self.explicit():
+            try:
+                with quiet_target():
+                    records = self.observe(adapter, case, self.graph)
+            except Exception:  # noqa: BLE001 - a case the target cannot run explains nothing
+                return False, None
+            for record in records:
+                try:
+                    if judge(self.graph, spec.id, record).passed:
+                        continue
+                except QuantityRaised:
+                    return False, None
+                explained = _explained(self.graph, spec, read(record))
+                if explained is None:
+                    return False, None
+                if named is None and _deviation_names(explained):
+                    named = explained
+        return True, named
+
     def _diagnose(
         self, spec: Spec, adapter: Any, failure: Mismatch, outcome: CheckOutcome
     ) -> CheckOutcome:
-        """Re-run the minimal counterexample in better-conditioned forms: passing there means
-        the formula is right and the failure is a loss of accuracy at this input."""
+        """Tell a loss of accuracy, a lower precision and another formula apart.
+
+        The minimal counterexample is re-run in better-conditioned forms: passing there means
+        the formula is right and loses accuracy at this input ("numerically unstable"). Else a
+        failure that names no known deviation may be the right formula at a lower precision than
+        it was given (:func:`lower_precision`), which the hand-picked cases must confirm. Else,
+        having failed the better-conditioned forms too, it follows another formula.
+        """
         alternatives = list(self.recondition(failure.case))
-        if not alternatives:
-            return outcome
         passed_on = []
         for description, alternative in alternatives:
             try:
@@ -96,7 +167,6 @@ class OracleSearch:
             if finding.passed and finding.observable:
                 passed_on.append(description)
         ratio = failure.finding.ratio
-        exactness = exact_note(self.graph, failure.finding)
         if passed_on:
             verdict = (
                 f"Right formula, numerically unstable: the error here is {ratio:.3g} times the "
@@ -104,11 +174,20 @@ class OracleSearch:
                 "implementation follows the equation and loses accuracy at inputs like this one."
             )
         else:
+            lowered = lower_precision(self.graph, spec, failure.finding)
+            if lowered is not None:
+                how, read, judged = lowered
+                holds, named = self._on_separating_cases(spec, adapter, read)
+                if holds:
+                    return _with_precision(spec, outcome, failure.finding, how, named or judged)
+            if not alternatives:
+                return outcome
             tried = " or ".join(description for description, _ in alternatives)
             verdict = (
                 f"Follows another formula: it also fails on {tried}, so the discrepancy is not a "
                 "loss of accuracy."
             )
+        exactness = exact_note(self.graph, failure.finding)
         return CheckOutcome(
             **{**outcome.__dict__, "message": f"{verdict} {outcome.message} {exactness}".strip()}
         )
@@ -141,6 +220,144 @@ class OracleSearch:
                         ),
                     )
         return outcome
+
+
+#: The precisions a target may compute in, widest first.
+LOWER_PRECISIONS = (np.dtype(np.float32), np.dtype(np.float16))
+
+
+#: A way of reading a record at a lower precision: what it says, and the record so read.
+Reading = tuple[str, Callable[[Record], Record]]
+
+
+def _narrowest_answer(record: Record) -> np.dtype | None:
+    """The narrowest floating dtype among the record's observed arrays, if narrower than the
+    inputs it was given."""
+    narrow = None
+    for name in record.observed:
+        value = record.values.get(name)
+        dtype = getattr(value, "dtype", None)
+        if dtype is None or dtype.kind != "f":
+            continue
+        if np.finfo(dtype).eps > np.finfo(narrow or record.dtype).eps:
+            narrow = dtype
+    return narrow
+
+
+def _answered_in(dtype: np.dtype) -> Callable[[Record], Record]:
+    def read(record: Record) -> Record:
+        widened = {
+            name: np.asarray(value, dtype=np.float64)
+            if name in record.observed and getattr(value, "dtype", None) == dtype
+            else value
+            for name, value in record.values.items()
+        }
+        return dataclasses.replace(record, values=widened, dtype=dtype)
+
+    return read
+
+
+def _held_in_float32(name: str) -> Callable[[Record], Record]:
+    def read(record: Record) -> Record:
+        value = record.values.get(name)
+        if not isinstance(value, float):
+            return record
+        return dataclasses.replace(record, values={**record.values, name: float(np.float32(value))})
+
+    return read
+
+
+def _computed_in(dtype: np.dtype) -> Callable[[Record], Record]:
+    return lambda record: dataclasses.replace(record, dtype=dtype)
+
+
+def precision_readings(record: Record) -> list[Reading]:
+    """The lower-precision readings of a record, most specific first: an answer returned in a
+    narrower dtype than its inputs, read at that dtype; each scalar input (a hyperparameter)
+    rounded to float32, the rest at the given precision; the whole computation at float32, then
+    float16 (within the rounding bound of the same formula evaluated at that precision)."""
+    readings: list[Reading] = []
+    narrow = _narrowest_answer(record)
+    if narrow is not None:
+        readings.append((f"answered in {narrow}", _answered_in(narrow)))
+    given = record.dtype
+    if np.finfo(np.float32).eps > np.finfo(given).eps:
+        for name, value in record.values.items():
+            if name not in record.observed and isinstance(value, float):
+                if float(np.float32(value)) != value:
+                    readings.append((f"with {name} held in float32", _held_in_float32(name)))
+    readings += [
+        (f"computed in {dtype}", _computed_in(dtype))
+        for dtype in LOWER_PRECISIONS
+        if np.finfo(dtype).eps > np.finfo(given).eps and narrow is None
+    ]
+    return readings
+
+
+def _explained(graph: SpecGraph, spec: Spec, record: Record) -> Finding | None:
+    """The finding of ``record`` if it passes or follows a known deviation, else None."""
+    try:
+        judged = judge(graph, spec.id, record)
+    except QuantityRaised:
+        return None
+    if judged.observable and (judged.passed or _deviation_names(judged)):
+        return judged
+    return None
+
+
+def lower_precision(
+    graph: SpecGraph, spec: Spec, finding: Finding
+) -> tuple[str, Callable[[Record], Record], Finding] | None:
+    """Whether a failing record is the spec's formula at a lower precision than the inputs it
+    was given: the first reading (:func:`precision_readings`) under which the record passes or
+    follows a known deviation (then named under the precision actually used), with the finding
+    under it. A failure that already follows a known deviation is not re-read."""
+    record = finding.record
+    if record is None or _deviation_names(finding):
+        return None
+    for how, read in precision_readings(record):
+        judged = _explained(graph, spec, read(record))
+        if judged is not None:
+            return how, read, judged
+    return None
+
+
+def _with_precision(
+    spec: Spec, outcome: CheckOutcome, finding: Finding, how: str, lower: Finding
+) -> CheckOutcome:
+    """The verdict of a failure explained by a lower precision: its own diagnosis, with the
+    variant identified under that precision."""
+    given = finding.record.dtype if finding.record else "given"
+    if how.startswith("answered in"):
+        first = f"it returns {how.removeprefix('answered in ')} for {given} inputs"
+    else:
+        first = f"the error here is {finding.ratio:.3g} times the tolerance of its {given} inputs"
+    if lower.passed:
+        variant = next((v.id for v in spec.forms if v.id in lower.variants), None)
+        verdict = (
+            f"Right formula, {how}: {first}, but the answer lies within the rounding bound of "
+            f"the same formula {how} (at most {lower.ratio:.2g} of that bound). Not another "
+            "formula, nor an equation losing accuracy at this input: precision is lost where "
+            "the implementation narrows its arithmetic."
+        )
+        return CheckOutcome(
+            **{**outcome.__dict__, "variant": variant, "message": f"{verdict} {outcome.message}"}
+        )
+    known = known_deviation(spec, lower)
+    assert known is not None  # lower_precision returns only findings that pass or deviate
+    name, explanation = known
+    verdict = (
+        f"Follows a known deviation, {how}: {first}; within the rounding bound of that "
+        f"precision the answer matches {name!r}. {explanation}"
+    )
+    return CheckOutcome(
+        **{**outcome.__dict__, "variant": name, "message": f"{verdict} {outcome.message}"}
+    )
+
+
+def _deviation_names(finding: Finding) -> set[str]:
+    """The known deviations a finding agrees with: the spec's own, and those of borrowed specs."""
+    return set(finding.deviations) | {name for name, _ in finding.borrowed}
 
 
 def exact_note(graph: SpecGraph, finding: Finding) -> str:

@@ -100,9 +100,11 @@ from .protocol import AdamHyperparameters, ComponentMissing, TargetLoadError
 __all__ = [
     "COMPONENT_ADAPTERS",
     "COMPONENT_METHODS",
+    "DEFAULTS_SCHEMA",
     "ENTRY_POINT_GROUP",
     "ObjectTarget",
     "UserTargetError",
+    "defaults_problem",
     "entry_point_factory",
     "entry_point_names",
     "make_file",
@@ -128,6 +130,13 @@ COMPONENT_ADAPTERS = (
     "kernel_attention",
     "autoencoder",
 )
+#: The hyperparameters an adapter object's ``defaults()`` may give, by component.
+DEFAULTS_SCHEMA: dict[str, tuple[str, ...]] = {
+    "adam": ("lr", "beta1", "beta2", "eps", "weight_decay"),
+    "adamw": ("lr", "beta1", "beta2", "eps", "weight_decay"),
+    "layernorm": ("eps",),
+    "dropout": ("p",),
+}
 #: Component adapters renamed since, by their former attribute name (still accepted).
 _FORMER_NAMES = {"weight_decay": "adaptive_decay"}
 
@@ -344,7 +353,37 @@ class ObjectTarget:
             raise TargetLoadError(
                 f"{self.name}: defaults() returned {_describe(defaults)}, not a dict"
             )
-        return dict(defaults)
+        problem = defaults_problem(defaults)
+        if problem:
+            raise TargetLoadError(f"{self.name}: defaults() {problem}")
+        return {component: dict(values) for component, values in defaults.items()}
+
+
+def defaults_problem(defaults: Mapping[Any, Any]) -> str:
+    """What makes ``defaults`` break :data:`DEFAULTS_SCHEMA`, or ``""``."""
+    for component, values in defaults.items():
+        known = DEFAULTS_SCHEMA.get(component) if isinstance(component, str) else None
+        if known is None:
+            return (
+                f"names the component {component!r}; defaults are given for "
+                f"{', '.join(DEFAULTS_SCHEMA)}"
+            )
+        if not isinstance(values, Mapping):
+            return f"gives {_describe(values)} for {component!r}, not a dict of hyperparameters"
+        for name, value in values.items():
+            if name not in known:
+                return (
+                    f"gives {component!r} a hyperparameter {name!r}; its hyperparameters are "
+                    f"{', '.join(known)}"
+                )
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float))
+            ):
+                return (
+                    f"gives {component}.{name} the value {_describe(value)}, not a number "
+                    "(or None for no default)"
+                )
+    return ""
 
 
 class _LoadedObjectTarget(ObjectTarget):

@@ -1,0 +1,131 @@
+"""NumPy re-creations of what real deep-learning libraries do, as adapter objects.
+
+Each class re-creates one behaviour seen in a well-known library's Adam, AdamW or LayerNorm:
+an AdamW whose Adam step has no bias correction or uses the eps-hat form, an optimizer that
+holds its learning rate in float32, a LayerNorm computed in float32 on float64 inputs, one that
+answers float64 inputs in float32, and a broken one that returns zeros. They are loaded as
+``file:`` targets, as a user's adapter would be.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class _AdamWSession:
+    """AdamW on a list of parameters, hiding its moments (as most libraries do)."""
+
+    def __init__(self, layers, hp, *, bias_correction=True, eps_hat=False, lr_dtype=np.float64,
+                 compute=None):
+        self.params = [np.array(p, copy=True) for pair in layers for p in pair]
+        self.dtype = self.params[0].dtype
+        self.compute = np.dtype(compute) if compute is not None else self.dtype
+        self.m = [np.zeros_like(p, dtype=self.compute) for p in self.params]
+        self.v = [np.zeros_like(p, dtype=self.compute) for p in self.params]
+        self.hp, self.t = hp, 0
+        self.bias_correction, self.eps_hat = bias_correction, eps_hat
+        self.lr = np.asarray(hp.lr, dtype=lr_dtype)
+
+    def step(self, gradients):
+        self.t += 1
+        hp, t, c = self.hp, self.t, self.compute
+        b1, b2, eps = c.type(hp.beta1), c.type(hp.beta2), c.type(hp.eps)
+        lr, lam = self.lr.astype(c), c.type(hp.weight_decay)
+        out = []
+        for i, (theta, g) in enumerate(zip(self.params, gradients, strict=True)):
+            theta_c, g = theta.astype(c), np.asarray(g).astype(c)
+            self.m[i] = b1 * self.m[i] + (1 - b1) * g
+            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
+            if self.eps_hat:  # Keras: the correction folded into the step size, eps on sqrt(v)
+                step = lr * np.sqrt(1 - b2**t) / (1 - b1**t) * self.m[i] / (np.sqrt(self.v[i]) + eps)
+            elif self.bias_correction:
+                mhat, vhat = self.m[i] / (1 - b1**t), self.v[i] / (1 - b2**t)
+                step = lr * mhat / (np.sqrt(vhat) + eps)
+            else:
+                step = lr * self.m[i] / (np.sqrt(self.v[i]) + eps)
+            updated = (theta_c - step - lr * lam * theta_c).astype(self.dtype)
+            self.params[i] = updated
+            out.append({"theta": updated.copy()})
+        return out
+
+
+class _Optimizers:
+    options: dict = {}
+
+    def adam(self, layers, hp):
+        return _AdamWSession(layers, hp, **self.options)
+
+    def adamw(self, layers, hp):
+        return _AdamWSession(layers, hp, **self.options)
+
+
+class UncorrectedAdamW(_Optimizers):
+    """AdamW without bias correction."""
+
+    options = {"bias_correction": False}
+
+
+class EpsHatAdamW(_Optimizers):
+    """AdamW with the bias correction folded into the step size (Keras/TensorFlow)."""
+
+    options = {"eps_hat": True}
+
+
+class CorrectAdamW(_Optimizers):
+    """The homework's Adam and AdamW, moments hidden."""
+
+
+class Float32LearningRate(_Optimizers):
+    """Adam and AdamW with the learning rate held in float32, the rest in float64."""
+
+    options = {"lr_dtype": np.float32}
+
+
+class Float32Adam(_Optimizers):
+    """Adam and AdamW computed in float32 whatever they are given, answered in the input dtype."""
+
+    options = {"compute": np.float32}
+
+
+def _layernorm(Z, gamma, beta, eps, G, dtype):
+    Z, gamma, beta, G = (np.asarray(a, dtype=dtype) for a in (Z, gamma, beta, G))
+    mu = Z.mean(axis=1, keepdims=True)
+    var = ((Z - mu) ** 2).mean(axis=1, keepdims=True)
+    std = np.sqrt(var + dtype.type(eps))
+    Zhat = (Z - mu) / std
+    dZhat = G * gamma
+    C = Z.shape[1]
+    dZ = (dZhat - dZhat.mean(axis=1, keepdims=True)
+          - Zhat * (dZhat * Zhat).mean(axis=1, keepdims=True)) / std
+    del C
+    return {"Ztilde": Zhat * gamma + beta, "dLdZ": dZ, "dLdgamma": (G * Zhat).sum(0, keepdims=True),
+            "dLdbeta": G.sum(0, keepdims=True)}
+
+
+class Float32LayerNorm:
+    """A fused LayerNorm that computes in float32 and casts its answer back to the input dtype."""
+
+    def layernorm(self, Z, gamma, beta, eps, G):
+        out = _layernorm(Z, gamma, beta, eps, G, np.dtype(np.float32))
+        return {k: v.astype(Z.dtype) for k, v in out.items()}
+
+
+class NarrowLayerNorm:
+    """A LayerNorm that answers float64 inputs in float32 (and says so in its dtype)."""
+
+    def layernorm(self, Z, gamma, beta, eps, G):
+        return _layernorm(Z, gamma, beta, eps, G, np.dtype(np.float32))
+
+
+class ZeroLayerNorm:
+    """A broken LayerNorm whose every answer is zeros."""
+
+    def layernorm(self, Z, gamma, beta, eps, G):
+        zeros = np.zeros_like(Z)
+        return {"Ztilde": zeros, "dLdZ": zeros, "dLdgamma": np.zeros_like(gamma), "dLdbeta": np.zeros_like(beta)}
+
+
+class EpsHatFloat32Adam(_Optimizers):
+    """Adam and AdamW in the eps-hat form (Keras), computed in float32 on float64 parameters."""
+
+    options = {"eps_hat": True, "compute": np.float32}

@@ -1,0 +1,87 @@
+"""What real libraries do, re-created in NumPy: each gets the right verdict and diagnosis.
+
+AdamW is judged as Adam plus decoupled decay (its Adam step's deviations are named with its
+decay's form); a right formula computed at a lower precision than it was given is told apart
+from another formula and from an equation losing accuracy; a broken answer is never excused as
+either.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eqconform.specs import select_specs
+from eqconform.verify import engine
+from eqconform.verify.results import Outcome
+from eqconform.verify.search import SearchSettings
+from eqconform.verify.targets import resolve_target
+
+BEHAVIOURS = Path(__file__).with_name("library_behaviours.py")
+OPTIONS = SearchSettings(max_examples=40, seed=0)
+
+
+def audit(adapter: str, patterns: list[str]) -> dict[str, object]:
+    target = resolve_target(f"file:{BEHAVIOURS}:{adapter}")
+    return {r.spec: r for r in engine.run(select_specs(patterns), [target], OPTIONS)}
+
+
+def test_a_correct_adamw_with_hidden_moments_passes() -> None:
+    result = audit("CorrectAdamW", ["adamw"])["adamw.decoupled_decay"]
+    assert result.outcome is Outcome.PASS, result.message
+    assert result.variant == "decay-scaled-by-lr"
+
+
+@pytest.mark.parametrize(("adapter", "variant", "borrowed"), [
+    ("UncorrectedAdamW", "uncorrected with decay-scaled-by-lr", "adam.bias_correction's known deviation 'uncorrected'"),
+    ("EpsHatAdamW", "eps-hat with decay-scaled-by-lr", "adam.update's known deviation 'eps-hat'"),
+])
+def test_adamw_is_judged_as_adam_plus_decay(adapter: str, variant: str, borrowed: str) -> None:
+    result = audit(adapter, ["adamw"])["adamw.decoupled_decay"]
+    assert result.outcome is Outcome.FAIL
+    assert result.variant == variant
+    assert borrowed in result.message
+
+
+def test_a_learning_rate_held_in_float32_is_named() -> None:
+    results = audit("Float32LearningRate", ["adam.update", "adamw"])
+    for result in results.values():
+        assert result.outcome is Outcome.FAIL
+        assert result.message.startswith("Right formula, with alpha held in float32"), result.message
+
+
+def test_an_optimizer_computing_in_float32_is_named_and_its_variant_identified_in_float32() -> None:
+    plain = audit("Float32Adam", ["adam.update"])["adam.update"]
+    assert plain.outcome is Outcome.FAIL
+    assert plain.message.startswith("Right formula, computed in float32"), plain.message
+    assert plain.variant == "eps-outside-sqrt"
+    results = audit("EpsHatFloat32Adam", ["adam.update", "adamw"])
+    assert results["adam.update"].variant == "eps-hat"
+    assert results["adamw.decoupled_decay"].variant == "eps-hat with decay-scaled-by-lr"
+    for result in results.values():
+        assert result.message.startswith("Follows a known deviation, computed in float32"), result.message
+
+
+def test_a_layernorm_computed_in_float32_on_float64_inputs() -> None:
+    results = audit("Float32LayerNorm", ["layernorm"])
+    for spec, result in results.items():
+        assert result.outcome is Outcome.FAIL, spec
+        assert result.message.startswith("Right formula, computed in float32"), (spec, result.message)
+        assert "Right formula, numerically unstable" not in result.message
+        assert "Follows another formula" not in result.message
+
+
+def test_float32_answers_to_float64_inputs_fail_as_such() -> None:
+    results = audit("NarrowLayerNorm", ["layernorm"])
+    for spec, result in results.items():
+        assert result.outcome is Outcome.FAIL, spec
+        assert result.message.startswith("Right formula, answered in float32: it returns float32 for float64 inputs")
+        assert "narrower than its inputs" in result.message
+
+
+def test_a_layernorm_returning_zeros_is_another_formula() -> None:
+    results = audit("ZeroLayerNorm", ["layernorm"])
+    for spec, result in results.items():
+        assert result.outcome is Outcome.FAIL, spec
+        assert result.message.startswith("Follows another formula"), (spec, result.message)
