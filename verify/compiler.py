@@ -6,7 +6,7 @@ every ``X[i, j]`` becomes the array ``X`` (laid out so that index ``i`` runs alo
 ``j`` along axis 1, as the spec's ``axes`` say) and every ``Sum`` over an index becomes a
 :class:`ReduceAxis` node, a reduction along that index's axis. Array form composes by plain
 substitution, whatever C is, and :func:`compile_expressions` turns it into one NumPy function
-with ``sympy.lambdify`` and common-subexpression elimination, compiled once and cached.
+with common-subexpression elimination and SymPy's NumPy printer, compiled once and cached.
 
 A product over an index up to the quantity's own index, :math:`\\alpha_t = \\prod_{s=1}^{t}
 (1 - \\beta_s)`, is a *cumulative* product along that index's axis and becomes a
@@ -24,6 +24,7 @@ array([[3.]])
 
 from __future__ import annotations
 
+import ast
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ __all__ = [
     "CumCountAxis",
     "CumProdAxis",
     "ReduceAxis",
+    "checked_program",
     "compile_expressions",
     "compile_program",
     "compose",
@@ -157,7 +159,31 @@ class CompiledFunction:
     arguments: tuple[str, ...]
     sizes: Mapping[str, int]
     function: Callable[..., Any]
-    expressions: tuple[sp.Expr, ...]
+    #: The generated Python source of ``function`` (what a cache stores).
+    source: str = ""
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data a cache can store and :meth:`from_data` rebuilds the function from."""
+        return {"arguments": list(self.arguments), "sizes": dict(self.sizes), "source": self.source}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> CompiledFunction:
+        """The function stored by :meth:`to_data`. The source is checked to be a program this
+        module could have generated (:func:`checked_program`) before it is run: a cache entry
+        is data, never trusted as code. Raises ``ValueError`` for anything else."""
+        arguments = data.get("arguments")
+        sizes = data.get("sizes")
+        source = data.get("source")
+        if (
+            not isinstance(arguments, list)
+            or not all(isinstance(a, str) for a in arguments)
+            or not isinstance(sizes, dict)
+            or not all(isinstance(k, str) and type(v) is int for k, v in sizes.items())
+            or not isinstance(source, str)
+        ):
+            raise ValueError("not a stored program")
+        checked_program(source, arguments)
+        return cls(tuple(arguments), dict(sizes), _define(source), source)
 
     def __call__(
         self, values: Mapping[str, Any] | None = None, /, **more: Any
@@ -187,6 +213,165 @@ def _as_float64(value: Any) -> Any:
     return np.asarray(value, dtype=np.float64)
 
 
+def compile_program(
+    assignments: Sequence[tuple[sp.Symbol, sp.Expr]], outputs: Sequence[sp.Expr]
+) -> CompiledFunction:
+    """Compile straight-line code (``symbol = expression`` in order, then ``outputs``) into a
+    NumPy function, printing each expression with SymPy's NumPy printer."""
+    assigned = {symbol for symbol, _ in assignments}
+    expressions = [expr for _, expr in assignments] + list(outputs)
+    symbols = sorted(
+        {s for expr in expressions for s in expr.free_symbols} - assigned, key=lambda s: s.name
+    )
+    printer = NumPyPrinter({"allow_unknown_functions": True, "fully_qualified_modules": True})
+    lines = [f"def program({', '.join(s.name for s in symbols)}):"]
+    lines += [f"    {symbol.name} = {printer.doprint(expr)}" for symbol, expr in assignments]
+    lines.append(f"    return ({', '.join(printer.doprint(expr) for expr in outputs)},)")
+    source = "\n".join(lines)
+    return CompiledFunction(
+        arguments=tuple(s.name for s in symbols),
+        sizes=reduced_sizes(expressions),
+        function=_define(source),
+        source=source,
+    )
+
+
+#: What generated programs may call besides NumPy: the array-form reductions.
+_HELPERS = {"ReduceAxis": _reduce_axis}
+
+
+def _define(source: str) -> Callable[..., Any]:
+    namespace: dict[str, Any] = {"numpy": np, **_HELPERS}
+    exec(compile(source, "<eqconform-program>", "exec"), namespace)  # noqa: S102 - generated here, or checked
+    return namespace["program"]
+
+
+#: The built-ins generated programs use (SymPy prints ``Abs`` as ``abs``; the bounds' step
+#: counters ask for ``dtype=float``).
+_BUILTINS = frozenset({"abs", "float"})
+
+#: The AST nodes a generated program is made of.
+_PROGRAM_NODES = (
+    ast.Module,
+    ast.FunctionDef,
+    ast.arguments,
+    ast.arg,
+    ast.Assign,
+    ast.Return,
+    ast.Name,
+    ast.Load,
+    ast.Store,
+    ast.Constant,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Call,
+    ast.keyword,
+    ast.Attribute,
+    ast.Tuple,
+    ast.List,
+    ast.Compare,
+    ast.IfExp,
+    ast.BoolOp,
+    ast.operator,
+    ast.unaryop,
+    ast.cmpop,
+    ast.boolop,
+    ast.Subscript,
+    ast.Slice,
+)
+
+
+def checked_program(source: str, arguments: Sequence[str]) -> None:
+    """Raise ``ValueError`` unless ``source`` is a program as :func:`compile_program` writes
+    it: one function ``program`` of ``arguments`` whose body assigns local names and returns a
+    tuple, built only from numbers, its own names, arithmetic, and NumPy's public functions and
+    constants (no other name, no import, no attribute outside ``numpy``, no dunder)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        raise ValueError(f"not a program: {error}") from None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef):
+        raise ValueError("not one function")
+    function = tree.body[0]
+    given = [arg.arg for arg in function.args.args]
+    if (
+        function.name != "program"
+        or function.decorator_list
+        or function.args.defaults
+        or function.args.vararg
+        or function.args.kwarg
+        or function.args.kwonlyargs
+        or function.args.posonlyargs
+        or given != list(arguments)
+    ):
+        raise ValueError("not the program's signature")
+    local = set(given)
+    for index, statement in enumerate(function.body):
+        last = index == len(function.body) - 1
+        if last != isinstance(statement, ast.Return) or not isinstance(
+            statement, (ast.Assign, ast.Return)
+        ):
+            raise ValueError("not straight-line code ending in a return")
+        if isinstance(statement, ast.Assign):
+            if len(statement.targets) != 1 or not isinstance(statement.targets[0], ast.Name):
+                raise ValueError("an assignment to something other than a name")
+            _check_expression(statement.value, local)
+            local.add(statement.targets[0].id)
+        elif isinstance(statement, ast.Return):
+            if statement.value is None:
+                raise ValueError("a return without a value")
+            _check_expression(statement.value, local)
+
+
+def _check_expression(node: ast.AST, local: set[str]) -> None:
+    for child in ast.walk(node):
+        if not isinstance(child, _PROGRAM_NODES) or isinstance(
+            child, (ast.Module, ast.FunctionDef, ast.Assign, ast.Return)
+        ):
+            raise ValueError(f"{type(child).__name__} is not part of a generated program")
+        if isinstance(child, ast.Constant) and not isinstance(
+            child.value, (int, float, complex, bool, type(None))
+        ):
+            raise ValueError("a constant that is not a number")
+        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+            known = child.id in _HELPERS or child.id in _BUILTINS or child.id == "numpy"
+            if child.id not in local and not known:
+                raise ValueError(f"the name {child.id!r} is not the program's")
+        if isinstance(child, ast.Attribute):
+            if not (isinstance(child.value, ast.Name) and child.value.id == "numpy"):
+                raise ValueError("an attribute of something other than numpy")
+            if child.attr.startswith("_") or not _numeric(child.attr):
+                raise ValueError(f"numpy.{child.attr} is not a numeric function or constant")
+
+
+def _numeric(name: str) -> bool:
+    """A NumPy ufunc, a number, a dtype, or one of the array functions programs use."""
+    value = getattr(np, name, None)
+    return (
+        isinstance(value, (np.ufunc, float, np.floating))
+        or (isinstance(value, type) and issubclass(value, np.number))
+        or name in _ARRAY_FUNCTIONS
+    )
+
+
+#: The NumPy functions (not ufuncs) that SymPy's printer and the lowering emit.
+_ARRAY_FUNCTIONS = frozenset(
+    {
+        "select",
+        "where",
+        "sum",
+        "prod",
+        "cumprod",
+        "cumsum",
+        "ones_like",
+        "amax",
+        "amin",
+        "array",
+        "asarray",
+    }
+)
+
+
 def compile_expressions(expressions: Sequence[sp.Expr]) -> CompiledFunction:
     """Compile array-form expressions into one cached NumPy function returning a tuple."""
     return _compile(tuple(expressions))
@@ -205,46 +390,10 @@ def reduced_sizes(expressions: Sequence[sp.Expr]) -> dict[str, int]:
     return sizes
 
 
-def compile_program(
-    assignments: Sequence[tuple[sp.Symbol, sp.Expr]], outputs: Sequence[sp.Expr]
-) -> CompiledFunction:
-    """Compile straight-line code (``symbol = expression`` in order, then ``outputs``) into a
-    NumPy function, printing each expression with SymPy's NumPy printer."""
-    assigned = {symbol for symbol, _ in assignments}
-    expressions = [expr for _, expr in assignments] + list(outputs)
-    symbols = sorted(
-        {s for expr in expressions for s in expr.free_symbols} - assigned, key=lambda s: s.name
-    )
-    printer = NumPyPrinter({"allow_unknown_functions": True, "fully_qualified_modules": True})
-    lines = [f"def program({', '.join(s.name for s in symbols)}):"]
-    lines += [f"    {symbol.name} = {printer.doprint(expr)}" for symbol, expr in assignments]
-    lines.append(f"    return ({', '.join(printer.doprint(expr) for expr in outputs)},)")
-    namespace: dict[str, Any] = {"numpy": np, "ReduceAxis": _reduce_axis}
-    exec(compile("\n".join(lines), "<eqconform-program>", "exec"), namespace)  # noqa: S102 - our own generated code
-    return CompiledFunction(
-        arguments=tuple(s.name for s in symbols),
-        sizes=reduced_sizes(expressions),
-        function=namespace["program"],
-        expressions=tuple(outputs),
-    )
-
-
 @functools.cache
 def _compile(expressions: tuple[sp.Expr, ...]) -> CompiledFunction:
-    sizes = reduced_sizes(expressions)
-    symbols = sorted(
-        {symbol for expr in expressions for symbol in expr.free_symbols}, key=lambda s: s.name
-    )
-    function = sp.lambdify(
-        symbols,
-        list(expressions),
-        modules=[{"ReduceAxis": _reduce_axis}, "numpy"],
-        cse=True,
-        docstring_limit=0,
-    )
-    return CompiledFunction(
-        arguments=tuple(symbol.name for symbol in symbols),
-        sizes=sizes,
-        function=function,
-        expressions=expressions,
-    )
+    # Common subexpressions once each, as straight-line code (what lambdify's cse does), printed
+    # by the same printer as the bound programs, so that every compiled function has a source
+    # a cache can keep.
+    replacements, reduced = sp.cse(list(expressions))
+    return compile_program(replacements, reduced)

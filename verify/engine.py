@@ -62,6 +62,19 @@ def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
     )
 
 
+def target_description(target: Target) -> str | None:
+    """The description the target's own code gives (an adapter object's ``description``), or
+    None: the report then keeps the one its reference implies."""
+    reader = getattr(target, "loaded_description", None)
+    if not callable(reader):
+        return None
+    try:
+        described = reader()
+    except (Exception, RunnerFailure):  # a description is informative, like the defaults
+        return None
+    return described if isinstance(described, str) else None
+
+
 def target_defaults(target: Target) -> dict[str, Any]:
     """The target's hyperparameter defaults by component, or {} when it cannot say."""
     reader = getattr(target, "defaults", None)

@@ -15,15 +15,19 @@ attention row) are instantiated for explicit sizes instead (``subs`` and ``doit`
 
 from __future__ import annotations
 
+import functools
 import itertools
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
 from eqconform.specs.model import Spec, quantity_name
 
+from . import cache
 from .compiler import CompiledFunction, compile_expressions, compose, lower
 from .rounding import bound_program, error_bound_program
 
@@ -214,16 +218,77 @@ class SpecGraph:
         self, quantity: str, combination: Combination, observed: frozenset[str]
     ) -> Predictor:
         """Compiled ``(value, bound)`` of ``quantity`` from the observed quantities and inputs,
-        with every spec in the combination in its chosen form."""
+        with every spec in the combination in its chosen form.
+
+        Kept for the process, and on disk across runs and processes (:data:`PROGRAMS`), keyed
+        by :meth:`fingerprint` and the question asked: building the expression and its bound
+        is SymPy work that depends on eqconform's own code and the specs only.
+        """
         key = (quantity, combination, observed)
         compiled = self._compiled.get(key)
         if compiled is None:
-            chosen = dict(combination)
-            expr = self.expression(quantity, combination, observed)
-            program = error_bound_program(expr, self._recomputable(expr, chosen))
-            compiled = Predictor(compile_expressions((expr,)), program.compiled())
+            stored_key = cache.key(
+                [self.fingerprint, quantity, repr(combination), repr(sorted(observed))]
+            )
+            compiled = _stored_predictor(stored_key)
+            if compiled is None:
+                chosen = dict(combination)
+                expr = self.expression(quantity, combination, observed)
+                program = error_bound_program(expr, self._recomputable(expr, chosen))
+                compiled = Predictor(compile_expressions((expr,)), program.compiled())
+                PROGRAMS.put(
+                    stored_key,
+                    {"value": compiled.value.to_data(), "bound": compiled.bound.to_data()},
+                )
             self._compiled[key] = compiled
         return compiled
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """What the programs compiled for this graph depend on: every form of every spec (as
+        ``srepr``, with its symbols' assumptions), the renames, and the code that lowers,
+        bounds and prints them (:func:`program_code`) with the SymPy and NumPy versions."""
+        parts = [*program_code()]
+        for spec_id, use in self.uses.items():
+            parts += [spec_id, repr(sorted(use.rename.items())), repr(use.spec.axes)]
+            for variant in use.spec.variants:
+                relations = sorted(
+                    (sp.srepr(lhs), sp.srepr(rhs)) for lhs, rhs in variant.relations.items()
+                )
+                parts += [variant.id, str(variant.rounding_of), repr(relations)]
+        return cache.key(parts)
+
+
+#: Compiled predictors on disk (:class:`~.cache.DiskCache`), as checked program sources.
+PROGRAMS = cache.DiskCache("programs")
+
+
+@functools.cache
+def program_code() -> tuple[str, ...]:
+    """The versions and the source of the modules that shape a compiled predictor."""
+    from . import compiler, rounding
+
+    texts = [f"sympy {sp.__version__}", f"numpy {np.__version__}"]
+    for module in (compiler, rounding, sys.modules[__name__]):
+        try:
+            texts.append(Path(str(module.__file__)).read_text(encoding="utf-8"))
+        except OSError:  # no source to read: no key that could match a stale entry
+            texts.append(f"{module.__name__} {id(module)}")
+    return tuple(texts)
+
+
+def _stored_predictor(stored_key: str) -> Predictor | None:
+    """The predictor stored under ``stored_key``, or None when there is none or it is not a
+    pair of programs this code could have generated (then it is rebuilt and stored again)."""
+    entry = PROGRAMS.get(stored_key)
+    if entry is None:
+        return None
+    try:
+        return Predictor(
+            CompiledFunction.from_data(entry["value"]), CompiledFunction.from_data(entry["bound"])
+        )
+    except (KeyError, TypeError, ValueError, SyntaxError):
+        return None
 
 
 def _is_random(expr: sp.Basic) -> bool:

@@ -124,7 +124,7 @@ def _serve(
                 return
             if spec_id is None:
                 target.begin("", timeout)
-                connection.send(engine.target_defaults(target))
+                connection.send((engine.target_defaults(target), engine.target_description(target)))
                 continue
             spec = get_spec(spec_id)
             target.begin(spec.id, timeout)
@@ -212,19 +212,21 @@ class IsolatedTarget:
             seconds=round(time.perf_counter() - started, 3),
         )
 
-    def defaults(self) -> dict[str, Any]:
-        """The target's hyperparameter defaults, read by its runner ({} if that fails)."""
+    def about(self) -> tuple[dict[str, Any], str | None]:
+        """The target's hyperparameter defaults and the description its own code gives, read by
+        its runner (``({}, None)`` if that fails)."""
         if self._process is None or not self._process.is_alive():
             self._start()
         assert self._connection is not None
         try:
             self._connection.send((None, None))
             if self._connection.poll(min(self.timeout, 60.0) + _BACKSTOP):
-                return self._connection.recv()
+                defaults, description = self._connection.recv()
+                return defaults, description
         except (EOFError, BrokenPipeError, ConnectionResetError):
             pass
         self._stop()
-        return {}
+        return {}, None
 
     def _exit_description(self) -> str:
         assert self._process is not None
@@ -248,13 +250,15 @@ def run_isolated(
     progress: Callable[[Result], None] | None = None,
     defaults: dict[str, Any] | None = None,
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    descriptions: dict[str, str] | None = None,
     sandbox: str = "auto",
     hidden: Sequence[str] = (),
 ) -> list[Result]:
     """Check every spec on every target ``(reference, name)``, each target in its own judge
     worker and runner; targets run concurrently. Results come back in catalogue order, then
     target order. When ``defaults`` is given, each target's hyperparameter defaults are stored
-    in it by name. ``sandbox`` and ``hidden`` say how the runners are confined (:mod:`.sandbox`)."""
+    in it by name; when ``descriptions`` is, the description its own code gives, if any.
+    ``sandbox`` and ``hidden`` say how the runners are confined (:mod:`.sandbox`)."""
     worker_context()  # the forkserver starts here, in the caller's thread, not in the pool's
     remove_cgroups(None)  # what earlier runs that were killed left
     confined = confinements(
@@ -282,8 +286,12 @@ def run_isolated(
                 finished[index].append(result)
                 if progress is not None:
                     progress(result)
-            if defaults is not None:
-                defaults[worker.name] = worker.defaults()
+            if defaults is not None or descriptions is not None:
+                told, described = worker.about()
+                if defaults is not None:
+                    defaults[worker.name] = told
+                if descriptions is not None and described:
+                    descriptions[worker.name] = described
         finally:
             worker.close()
 

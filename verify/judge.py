@@ -171,7 +171,13 @@ def _narrower(given: np.dtype, observed: np.dtype) -> bool:
 
 
 def compare(
-    observed: Any, predicted: np.ndarray, bound: np.ndarray, record: Record, name: str
+    observed: Any,
+    predicted: np.ndarray,
+    bound: np.ndarray,
+    record: Record,
+    name: str,
+    *,
+    equation: str = "the equation",
 ) -> Comparison:
     """The worst entry of ``|observed - predicted|`` relative to the tolerance of the dtype the
     target was given (an answer in a narrower dtype than its inputs fails as such: judging it at
@@ -220,7 +226,7 @@ def compare(
         float(np.max(ratio)),
         float(error.flat[worst]),
         f"{name}{record.where(index)} = {float(values.flat[worst])!r}, "
-        f"the equation gives {float(predicted.flat[worst])!r} "
+        f"{equation} gives {float(predicted.flat[worst])!r} "
         f"(tolerance {float(allowed.flat[worst]):.3g})",
         name,
         index,
@@ -325,10 +331,20 @@ def _compare_combination(
     record: Record,
     values: Mapping[str, Any],
 ) -> Comparison:
+    # A prediction under another form than the canonical one says so: "the equation gives"
+    # would pass a variant's value off as the document's.
+    forms = [
+        f"{spec_id} as {variant}"
+        for spec_id, variant in combination
+        if variant != graph.spec(spec_id).canonical.id
+    ]
+    equation = f"the equation ({', '.join(forms)})" if forms else "the equation"
     worst: Comparison | None = None
     for quantity in checked:
         predicted, bound = graph.predictor(quantity, combination, record.observed)(values)
-        comparison = compare(record.values[quantity], predicted, bound, record, quantity)
+        comparison = compare(
+            record.values[quantity], predicted, bound, record, quantity, equation=equation
+        )
         if worst is None or comparison.ratio > worst.ratio:
             worst = comparison
     assert worst is not None

@@ -282,6 +282,11 @@ class RemoteTarget:
             )
         return RemoteObject(self, handle)
 
+    def loaded_description(self) -> str | None:
+        """The description the target's own code gives, read by its runner (None if none)."""
+        value = self._request({"op": "describe"}).get("ok")
+        return value if isinstance(value, str) else None
+
     def defaults(self) -> dict[str, Any]:
         """The target's hyperparameter defaults, as the report can show them: numbers, strings,
         booleans and None, in dicts and lists; anything else the runner sent (an object it kept,

@@ -17,8 +17,10 @@ dropped. Each check has its own entry, keyed by :attr:`SearchSettings.database_k
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -73,10 +75,12 @@ class SearchSettings:
     database_key: str | None = None
     #: ``"default"``, or ``"hard"`` for the numerical hard corners (where a component has them).
     profile: str = "default"
+    #: The target checked (set by :meth:`for_check`): searches of one target share their draws.
+    target: str | None = None
 
     def for_check(self, spec_id: str, target_name: str) -> SearchSettings:
         """These settings for the check of ``spec_id`` on ``target_name``."""
-        return replace(self, database_key=check_key(spec_id, target_name))
+        return replace(self, database_key=check_key(spec_id, target_name), target=target_name)
 
 
 class Mismatch(Exception):
@@ -122,15 +126,46 @@ class SearchSummary:
             self.worst = finding
 
 
+#: The cases passing searches drew, by the caller's ``draws`` key (a few kept, the latest).
+_DRAWN: OrderedDict[Hashable, tuple[Any, ...]] = OrderedDict()
+_DRAWN_KEPT = 32
+
+
+def _fresh(case: Any) -> Any:
+    """The case without what it cached (built arrays), so that keeping it costs its recipe."""
+    if dataclasses.is_dataclass(case) and not isinstance(case, type):
+        return dataclasses.replace(case)
+    return case
+
+
+def _saved_examples(options: SearchSettings) -> bool:
+    """Whether the example database holds counterexamples for this check (replayed first)."""
+    if options.database is None:
+        return False
+    key = options.database_key if options.database_key is not None else "*"
+    return any(True for _ in options.database.fetch(_KEY_PREFIX + key.encode()))
+
+
 def run_search(
     cases: st.SearchStrategy[Any],
     examine: Callable[[Any], Finding],
     explicit: Sequence[Any],
     options: SearchSettings,
+    *,
+    draws: Hashable | None = None,
 ) -> SearchSummary:
     """Search for a counterexample; ``examine`` returns the finding for one case and raises
     :class:`TargetRaised` when the target raised (any other exception is the checker's own
-    and propagates)."""
+    and propagates).
+
+    ``draws`` names the search's cases and settings (the same strategy, seed, example count
+    and target). The specs of one component search the same cases; drawing them is most of a
+    search's cost. When a search under the same key has passed before in this process, its
+    cases are examined again in the same order, without Hypothesis: with a fixed seed and
+    every example passing, Hypothesis would draw exactly these. Only if one of them fails (or
+    the example database holds counterexamples of this check) does the search run afresh, and
+    shrink.
+    """
     summary = SearchSummary()
 
     def check(case: Any) -> None:
@@ -140,7 +175,23 @@ def run_search(
         if finding.observable and not finding.passed:
             raise Mismatch(case, finding)
 
-    test = given(case=cases)(check)
+    recorded = _DRAWN.get(draws) if draws is not None else None
+    if recorded is not None and not _saved_examples(options):
+        try:
+            for case in recorded:
+                check(case)
+        except (Mismatch, TargetRaised):
+            summary = SearchSummary()  # not what the search would see: search for real
+        else:
+            return _with_explicit(summary, check, explicit)
+
+    drawn: list[Any] = []
+
+    def check_drawn(case: Any) -> None:
+        drawn.append(case)
+        check(case)
+
+    test = given(case=cases)(check_drawn)
     # The seed goes on before the settings: `@seed` turns the database off in the settings it
     # finds, and these settings, applied after it, turn it back on when one is configured (the
     # replayed examples come first; the seed still decides every example that is generated).
@@ -167,6 +218,17 @@ def run_search(
     except (Mismatch, TargetRaised) as failure:
         summary.failure = failure
         return summary
+    if draws is not None:
+        _DRAWN[draws] = tuple(_fresh(case) for case in drawn)
+        _DRAWN.move_to_end(draws)
+        while len(_DRAWN) > _DRAWN_KEPT:
+            _DRAWN.popitem(last=False)
+    return _with_explicit(summary, check, explicit)
+
+
+def _with_explicit(
+    summary: SearchSummary, check: Callable[[Any], None], explicit: Sequence[Any]
+) -> SearchSummary:
     # Hand-picked cases that separate variants run after the search, so that a bug the search
     # can find is reported with the shrunk counterexample rather than a larger fixed one.
     for case in explicit:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from eqconform.specs import CLAIMS, DOCUMENTED_DEFAULTS, ERRATA, UnknownSpecError, select_specs
 from eqconform.specs.model import Claim, Spec
 
+from .cache import cache_root
 from .isolation import DEFAULT_TIMEOUT
 from .sandbox import (
     SANDBOX_MODES,
@@ -150,6 +151,8 @@ class RunRecord:
 
     results: list[Result] = field(default_factory=list)
     defaults: dict[str, Any] = field(default_factory=dict)
+    #: The descriptions the targets' own code gives (an adapter object's ``description``).
+    descriptions: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
     planned: int = 0
 
@@ -167,7 +170,8 @@ def _plan(reference: str) -> TargetPlan:
 class Session:
     """A run: its options, its specs, its targets resolved once; see the module docstring.
 
-    ``output`` (the report folder) is hidden from the audited code, as is the example database.
+    ``output`` (the report folder) is hidden from the audited code, as are the example database
+    and eqconform's cache.
     Raises :class:`SessionError` for bad input, before anything runs.
     """
 
@@ -183,7 +187,9 @@ class Session:
         examples = options.examples_dir
         if examples is not None and Path(examples).exists() and not Path(examples).is_dir():
             raise SessionError(f"examples directory {examples!r} exists and is not a directory")
-        self.hidden = hidden_paths([output, examples])
+        # The cache holds compiled oracles and proof outcomes: audited code may neither read
+        # nor (where the filesystem would let it) forge them.
+        self.hidden = hidden_paths([output, examples, cache_root()])
         self.confinement = Confinement(mode=options.sandbox)
         if not options.in_process:
             try:
@@ -281,6 +287,10 @@ class Session:
                 record.defaults = {
                     target.name: engine.target_defaults(target) for target in targets
                 }
+                for target in targets:
+                    described = engine.target_description(target)
+                    if described:
+                        record.descriptions[target.name] = described
             else:
                 results = run_isolated(
                     self.checked,
@@ -289,6 +299,7 @@ class Session:
                     timeout=self.options.timeout,
                     progress=keep,
                     defaults=record.defaults,
+                    descriptions=record.descriptions,
                     memory_limit=DEFAULT_MEMORY_LIMIT,
                     sandbox=self.options.sandbox,
                     hidden=self.hidden,
@@ -316,7 +327,11 @@ class Session:
         return build_report(
             self.specs,
             [
-                TargetSummary(plan.name, plan.description, record.defaults.get(plan.name, {}))
+                TargetSummary(
+                    plan.name,
+                    record.descriptions.get(plan.name, plan.description),
+                    record.defaults.get(plan.name, {}),
+                )
                 for plan in self.targets
             ],
             record.results,

@@ -334,7 +334,7 @@ def test_both_quantities_not_arrays_name_the_first(adam_moments) -> None:
 def test_a_ratio_of_exactly_one_is_within(layernorm, monkeypatch, ratio: float, passed: bool) -> None:
     """Every comparison made to come out at ``ratio``: the verdict turns between 1 and the next float."""
     graph, found = layernorm
-    monkeypatch.setattr(judge_module, "compare", lambda *args: Comparison(ratio, 0.0, "planted", "Zhat"))
+    monkeypatch.setattr(judge_module, "compare", lambda *args, **kwargs: Comparison(ratio, 0.0, "planted", "Zhat"))
     finding = judge(graph, "layernorm.normalize", found)
     assert finding.passed is passed and finding.ratio == ratio
     accepted = {v.id for v in graph.spec("layernorm.normalize").variants if v.accepted}
@@ -353,7 +353,7 @@ def test_comparisons_and_findings_are_values() -> None:
 def test_on_a_tie_the_first_quantity_is_reported(adam_moments, monkeypatch) -> None:
     graph, found = adam_moments
     monkeypatch.setattr(judge_module, "compare",
-                        lambda observed, predicted, bound, record, name: Comparison(0.5, 0.0, name, name))
+                        lambda observed, predicted, bound, record, name, **kwargs: Comparison(0.5, 0.0, name, name))
     assert judge(graph, "adam.bias_correction", found).quantity == "mhat"
 
 
@@ -380,5 +380,5 @@ def test_on_a_tie_the_first_accepted_combination_is_the_closest(adam_moments, mo
                     if spec.form_of(dict(c)["adam.update"]) in accepted]
     assert len(combinations) >= 2
     monkeypatch.setattr(judge_module, "compare",
-                        lambda observed, predicted, bound, record, name: Comparison(0.5, 0.0, name, name))
+                        lambda observed, predicted, bound, record, name, **kwargs: Comparison(0.5, 0.0, name, name))
     assert judge(graph, "adam.update", found).combination == combinations[0]

@@ -436,3 +436,10 @@ def test_the_package_re_exports_every_strategy_and_case():
                   if name.endswith(("_inputs", "_runs", "_stacks")) or name[0].isupper()}
         assert public <= set(strategies.__all__), (concept, sorted(public - set(strategies.__all__)))
     assert not {"check_dtypes", "check_positive_int", "show", "sizes"} & set(strategies.__all__)
+
+
+def test_long_hard_runs_shrink_below_a_thousand_steps() -> None:
+    """A failure seen only on long runs is reported on the shortest run that still shows it."""
+    run = find(strategies.hard_optimizer_runs(), lambda run: run.steps >= 300,
+               settings=settings(max_examples=200, database=None, deadline=None))
+    assert run.steps == 300

@@ -412,3 +412,35 @@ def test_report_help_lists_every_target_form(capsys: pytest.CaptureFixture[str])
     text = " ".join(capsys.readouterr().out.split())
     for form in ("numpy", "mytorch:PATH", "torch", "jax", "python:MODULE:ATTR", "file:PATH.py:ATTR", "plugin"):
         assert form in text, form
+
+
+DESCRIBED = '''
+import numpy as np
+
+
+class Adapter:
+    description = "a LayerNorm from somewhere else"
+
+    def layernorm(self, Z, gamma, beta, eps, G):
+        mu = Z.mean(axis=1, keepdims=True)
+        std = np.sqrt(((Z - mu) ** 2).mean(axis=1, keepdims=True) + eps)
+        Zhat = (Z - mu) / std
+        dZhat = G * gamma
+        dZ = (dZhat - dZhat.mean(1, keepdims=True) - Zhat * (dZhat * Zhat).mean(1, keepdims=True)) / std
+        return {"Ztilde": Zhat * gamma + beta, "dLdZ": dZ, "dLdgamma": (G * Zhat).sum(0, keepdims=True),
+                "dLdbeta": G.sum(0, keepdims=True)}
+'''
+
+
+@pytest.mark.parametrize("isolation", [[], ["--in-process"]], ids=["runner", "in-process"])
+def test_a_file_adapter_describes_itself_in_the_report(tmp_path: Path, isolation: list[str]) -> None:
+    import json
+
+    adapter = tmp_path / "described.py"
+    adapter.write_text(DESCRIBED, encoding="utf-8")
+    out = tmp_path / "report"
+    code = main(["report", "--target", f"file:{adapter}:Adapter", "--spec", "layernorm.mean", "-o", str(out),
+                 "--max-examples", "5", "--no-examples-db", "--quiet", *isolation])
+    assert code == 0
+    (target,) = json.loads((out / "report.json").read_text(encoding="utf-8"))["targets"]
+    assert target["description"] == "a LayerNorm from somewhere else"

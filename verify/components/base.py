@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -248,11 +248,13 @@ def searched(
     explicit: Sequence[Any],
     options: SearchSettings,
     settle: Callable[[Mismatch], Mismatch] | None = None,
+    draws: Hashable | None = None,
 ) -> tuple[CheckOutcome, Mismatch | TargetRaised | None]:
     """Search ``cases`` (then the ``explicit`` ones) with ``examine``; the verdict, and the
     failure it rests on, if any. ``settle`` may rename a mismatch's known deviation before the
-    verdict is written."""
-    summary = run_search(cases, examine, explicit, options)
+    verdict is written; ``draws`` lets searches of the same cases share them
+    (:func:`~eqconform.verify.search.run_search`)."""
+    summary = run_search(cases, examine, explicit, options, draws=draws)
     if settle is not None and isinstance(summary.failure, Mismatch):
         summary.failure = settle(summary.failure)
     return outcome_from_search(spec, summary, lambda case: case.describe()), summary.failure

@@ -72,6 +72,8 @@ class OracleSearch:
             self.explicit(),
             options,
             settle=lambda mismatch: self._named_on_separating_cases(spec, adapter, mismatch),
+            # Every spec of this search draws the same cases for the same target and settings.
+            draws=(id(self), options.target, options.seed, options.max_examples, hard),
         )
         if isinstance(failure, Mismatch):
             return self._diagnose(spec, adapter, failure, outcome)

@@ -12,6 +12,9 @@ of handles; the judge holds only their numbers. A request names an operation:
     see an implementation that edits its inputs;
 ``{"op": "defaults"}``
     the target's hyperparameter defaults;
+``{"op": "describe"}``
+    the description the target's own code gives (an adapter object's ``description``), or
+    None;
 ``{"op": "release", "handle": 3}``
     forget an object.
 
@@ -168,6 +171,10 @@ class _Server:
             if op == "defaults":
                 reader = getattr(self.resolve(), "defaults", None)
                 return {"ok": dict(reader()) if callable(reader) else {}}
+            if op == "describe":
+                reader = getattr(self.resolve(), "loaded_description", None)
+                described = reader() if callable(reader) else None
+                return {"ok": cut(described, MESSAGE_CHARS) if isinstance(described, str) else None}
             if op == "release":
                 self.objects.pop(request.get("handle"), None)  # type: ignore[arg-type]
                 return {"ok": None}

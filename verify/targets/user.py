@@ -337,6 +337,12 @@ class ObjectTarget:
             raise ComponentMissing(f"{self.name} has a {name!r} attribute, but it is not a method")
         return _ADAPTERS[name](method, name)
 
+    def loaded_description(self) -> str | None:
+        """The adapter object's own ``description`` (loading it first), if it has one. Asked
+        in the runner only: the judge never loads a target's code."""
+        described = getattr(self.adapter_object(), "description", None)
+        return described if isinstance(described, str) and described.strip() else None
+
     def defaults(self) -> Mapping[str, Any]:
         """The object's ``defaults()``, or ``{}`` when it has none."""
         value = self.adapter_object()

@@ -1,0 +1,69 @@
+"""The specs of one component share the cases their searches draw, without changing a verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eqconform.specs import get_spec
+from eqconform.verify import engine, search
+from eqconform.verify.search import SearchSettings, examples_database
+from eqconform.verify.targets import resolve_target
+
+HANDINS = Path(__file__).parent.parent / "handins"
+OPTIONS = SearchSettings(max_examples=30, seed=3)
+
+
+@pytest.fixture
+def searches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The checks that ran a Hypothesis search (the others replayed shared draws)."""
+    monkeypatch.setattr(search, "_DRAWN", search.OrderedDict())
+    started: list[str] = []
+    given = search.given
+
+    def counting(*args, **kwargs):
+        started.append("search")
+        return given(*args, **kwargs)
+
+    monkeypatch.setattr(search, "given", counting)
+    return started
+
+
+def _outcome(result) -> tuple:
+    return (result.outcome, result.variant, result.examples, result.max_error, result.counterexample)
+
+
+def test_the_second_spec_replays_the_first_specs_draws_with_the_same_verdict(searches: list[str]) -> None:
+    target = resolve_target("numpy")
+    first = engine.check(get_spec("layernorm.mean"), target, OPTIONS)
+    shared = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
+    assert searches == ["search"]  # the variance replayed the mean's cases
+    search._DRAWN.clear()
+    alone = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
+    assert searches == ["search", "search"]
+    assert _outcome(shared) == _outcome(alone)
+    assert first.examples == alone.examples
+
+
+def test_a_spec_failing_on_the_shared_draws_searches_and_shrinks_afresh(searches: list[str]) -> None:
+    target = resolve_target(f"mytorch:{HANDINS / 'bug_layernorm_unbiased_variance'}")
+    engine.check(get_spec("layernorm.mean"), target, OPTIONS)
+    shared = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
+    assert len(searches) == 2 and shared.variant == "unbiased"
+    search._DRAWN.clear()
+    alone = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
+    assert _outcome(shared) == _outcome(alone)
+
+
+def test_other_targets_seeds_and_saved_counterexamples_search_afresh(searches: list[str], tmp_path: Path) -> None:
+    numpy, handin = resolve_target("numpy"), resolve_target(f"mytorch:{HANDINS / 'correct_spring'}")
+    engine.check(get_spec("layernorm.mean"), numpy, OPTIONS)
+    engine.check(get_spec("layernorm.mean"), handin, OPTIONS)
+    engine.check(get_spec("layernorm.mean"), numpy, SearchSettings(max_examples=30, seed=4))
+    assert len(searches) == 3
+    database = examples_database(tmp_path / "examples")
+    key = search._KEY_PREFIX + search.check_key("layernorm.variance", numpy.name).encode()
+    database.save(key, b"\x00")  # a saved counterexample of this check is replayed by a search
+    engine.check(get_spec("layernorm.variance"), numpy, SearchSettings(max_examples=30, seed=3, database=database))
+    assert len(searches) == 4
