@@ -35,3 +35,9 @@ def test_a_different_formula_is_not_called_unstable() -> None:
     result = _check(f"mytorch:{HANDINS / 'bug_layernorm_unbiased_variance'}", "layernorm.variance")
     assert result.outcome is Outcome.FAIL
     assert result.message.startswith("Follows another formula") and result.variant == "unbiased"
+
+
+def test_a_one_pass_variance_breaking_the_scale_laws_is_diagnosed_unstable() -> None:
+    result = _check(f"file:{ADAPTERS}:OnePassVariance", "ln_scaling.output_scale")
+    assert result.outcome is Outcome.FAIL
+    assert result.message.startswith("Right formula, numerically unstable"), result.message

@@ -176,6 +176,9 @@ class OracleSearch:
                 "implementation follows the equation and loses accuracy at inputs like this one."
             )
         else:
+            # Only now: a whole computation at a lower precision looks like an unstable formula
+            # at the given one, and the better-conditioned forms (where the search has any)
+            # have just ruled that out.
             lowered = lower_precision(self.graph, spec, failure.finding)
             if lowered is not None:
                 how, read, judged = lowered
