@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from eqconform.specs import get_spec
@@ -67,3 +68,50 @@ def test_other_targets_seeds_and_saved_counterexamples_search_afresh(searches: l
     database.save(key, b"\x00")  # a saved counterexample of this check is replayed by a search
     engine.check(get_spec("layernorm.variance"), numpy, SearchSettings(max_examples=30, seed=3, database=database))
     assert len(searches) == 4
+
+
+class CountingLayerNorm:
+    """The bundled LayerNorm through an adapter object that counts its calls."""
+
+    def __init__(self) -> None:
+        from eqconform.impl import ADAPTER
+
+        self.calls = 0
+        self._bundled = ADAPTER
+
+    def layernorm(self, Z, gamma, beta, eps, G):
+        self.calls += 1
+        return self._bundled._homework["layernorm"].run(Z, gamma, beta, eps, G)
+
+
+def test_what_the_target_did_is_judged_again_for_the_next_spec(searches: list[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from eqconform.verify.components import oracle
+    from eqconform.verify.targets.user import ObjectTarget
+
+    monkeypatch.setattr(oracle, "_OBSERVED", oracle._Observations(largest=2**30))
+    counting = CountingLayerNorm()
+    target = ObjectTarget(counting, name="counting")
+    engine.check(get_spec("layernorm.mean"), target, OPTIONS)
+    first = counting.calls
+    shared = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
+    assert first > OPTIONS.max_examples
+    assert counting.calls - first == 2  # only the repeatability check asks again (twice)
+    oracle._OBSERVED = oracle._Observations(largest=2**30)
+    search._DRAWN.clear()
+    alone = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
+    assert _outcome(shared) == _outcome(alone)
+
+
+def test_large_records_are_observed_afresh() -> None:
+    from eqconform.verify.components import oracle
+    from eqconform.verify.judge import Record
+
+    kept = oracle._Observations(budget=3000, largest=1000)
+    small = [Record("small", {"x": np.zeros(100)}, frozenset({"x"}), np.dtype(np.float64))]
+    large = [Record("large", {"x": np.zeros(200)}, frozenset({"x"}), np.dtype(np.float64))]
+    kept.keep("large", large)
+    assert kept.get("large") is None
+    for index in range(4):  # 800 bytes each: the oldest goes when a fourth would pass 3000
+        kept.keep(index, small)
+    assert kept.get(0) is None and kept.get(3) is small and kept.used == 2400
