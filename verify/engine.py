@@ -16,7 +16,7 @@ from eqconform.verify.results import Outcome, Result
 from .components import component_for
 from .components.base import CheckOutcome
 from .remote import RunnerFailure
-from .search import SearchSettings
+from .search import SearchSettings, observations
 from .targets import ComponentMissing, Target, TargetLoadError
 
 __all__ = ["check", "checkable", "run", "target_defaults"]
@@ -35,7 +35,8 @@ def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
     try:
         component = component_for(spec.component)
         adapter = target.component(component.adapter)
-        outcome = component.check(spec, adapter, options)
+        with observations(target):
+            outcome = component.check(spec, adapter, options)
     except ComponentMissing as missing:
         outcome = CheckOutcome(Outcome.SKIP, message=str(missing))
     except TargetLoadError as error:

@@ -17,10 +17,13 @@ dropped. Each check has its own entry, keyed by :attr:`SearchSettings.database_k
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,16 +33,19 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
-from .judge import Finding
+from .judge import Finding, Record
 
 __all__ = [
     "DEFAULT_EXAMPLES_DIR",
     "Mismatch",
+    "Observations",
     "SearchSettings",
     "SearchSummary",
     "TargetRaised",
     "check_key",
+    "current_observations",
     "examples_database",
+    "observations",
     "run_search",
 ]
 
@@ -124,6 +130,66 @@ class SearchSummary:
             )
         if self.worst is None or finding.ratio > self.worst.ratio:
             self.worst = finding
+
+
+class Observations:
+    """What one target did on cases, by the caller's key, up to a total size (the oldest go
+    first); records holding more than ``largest`` bytes of arrays, or under a key that cannot
+    be hashed, are not kept."""
+
+    def __init__(self, budget: int = 96 * 2**20, largest: int = 4 * 2**20):
+        self.budget, self.largest, self.used = budget, largest, 0
+        self.entries: OrderedDict[Hashable, tuple[list[Record], int]] = OrderedDict()
+
+    def get(self, key: Hashable) -> list[Record] | None:
+        try:
+            entry = self.entries.get(key)
+        except TypeError:  # a case holding arrays or lists: observed afresh every time
+            return None
+        return entry[0] if entry is not None else None
+
+    def keep(self, key: Hashable, records: list[Record]) -> None:
+        size = sum(
+            int(getattr(value, "nbytes", 0))
+            for record in records
+            for value in record.values.values()
+        )
+        try:
+            if size > self.largest or key in self.entries:
+                return
+        except TypeError:
+            return
+        self.entries[key] = (records, size)
+        self.used += size
+        while self.used > self.budget and self.entries:
+            _, (_, freed) = self.entries.popitem(last=False)
+            self.used -= freed
+
+
+_OBSERVING: ContextVar[Observations | None] = ContextVar("eqconform_observing", default=None)
+#: Each target's memory, for as long as the target object lives.
+_MEMORIES: weakref.WeakKeyDictionary[Any, Observations] = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def observations(target: Any) -> Iterator[None]:
+    """While checking ``target``: its memory of what it did (:func:`current_observations`).
+    Keyed by the target object itself, so that another target, or the same name resolved
+    again, never sees it."""
+    try:
+        memory = _MEMORIES.setdefault(target, Observations())
+    except TypeError:  # a target that cannot be weakly referenced remembers nothing
+        memory = None
+    token = _OBSERVING.set(memory)
+    try:
+        yield
+    finally:
+        _OBSERVING.reset(token)
+
+
+def current_observations() -> Observations | None:
+    """The memory of the target being checked, or None outside :func:`observations`."""
+    return _OBSERVING.get()
 
 
 #: The cases passing searches drew, by the caller's ``draws`` key (a few kept, the latest).

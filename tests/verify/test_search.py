@@ -84,34 +84,53 @@ class CountingLayerNorm:
         return self._bundled._homework["layernorm"].run(Z, gamma, beta, eps, G)
 
 
-def test_what_the_target_did_is_judged_again_for_the_next_spec(searches: list[str],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from eqconform.verify.components import oracle
+def test_what_the_target_did_is_judged_again_for_the_next_spec(searches: list[str]) -> None:
     from eqconform.verify.targets.user import ObjectTarget
 
-    monkeypatch.setattr(oracle, "_OBSERVED", oracle._Observations(largest=2**30))
     counting = CountingLayerNorm()
     target = ObjectTarget(counting, name="counting")
+    search._MEMORIES[target] = search.Observations(largest=2**30)
     engine.check(get_spec("layernorm.mean"), target, OPTIONS)
     first = counting.calls
     shared = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
     assert first > OPTIONS.max_examples
     assert counting.calls - first == 2  # only the repeatability check asks again (twice)
-    oracle._OBSERVED = oracle._Observations(largest=2**30)
+    fresh = ObjectTarget(counting, name="counting")  # the same name, another target: no memory
     search._DRAWN.clear()
-    alone = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
+    before = counting.calls
+    alone = engine.check(get_spec("layernorm.variance"), fresh, OPTIONS)
+    assert counting.calls - before > OPTIONS.max_examples
     assert _outcome(shared) == _outcome(alone)
 
 
-def test_large_records_are_observed_afresh() -> None:
-    from eqconform.verify.components import oracle
+def test_large_records_and_unhashable_cases_are_observed_afresh() -> None:
     from eqconform.verify.judge import Record
 
-    kept = oracle._Observations(budget=3000, largest=1000)
+    kept = search.Observations(budget=3000, largest=1000)
     small = [Record("small", {"x": np.zeros(100)}, frozenset({"x"}), np.dtype(np.float64))]
     large = [Record("large", {"x": np.zeros(200)}, frozenset({"x"}), np.dtype(np.float64))]
     kept.keep("large", large)
     assert kept.get("large") is None
+    kept.keep(("unhashable", [1]), small)
+    assert kept.get(("unhashable", [1])) is None
     for index in range(4):  # 800 bytes each: the oldest goes when a fourth would pass 3000
         kept.keep(index, small)
     assert kept.get(0) is None and kept.get(3) is small and kept.used == 2400
+
+
+def test_outside_a_check_nothing_is_remembered() -> None:
+    class Target:
+        pass
+
+    one, other = Target(), Target()
+    assert search.current_observations() is None
+    with search.observations(one):
+        remembered = search.current_observations()
+        assert isinstance(remembered, search.Observations)
+    with search.observations(other):
+        assert search.current_observations() is not remembered
+    with search.observations(one):
+        assert search.current_observations() is remembered
+    with search.observations(object()):  # cannot be weakly referenced: remembers nothing
+        assert search.current_observations() is None
+    assert search.current_observations() is None

@@ -10,8 +10,7 @@ one case twice.
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +33,7 @@ from ..judge import (
 )
 from ..precise import DIGITS, exact
 from ..results import Outcome
-from ..search import Mismatch, SearchSettings, TargetRaised
+from ..search import Mismatch, SearchSettings, TargetRaised, current_observations
 from .base import CheckOutcome, combine_findings, quiet_target, searched
 
 __all__ = ["OracleSearch", "exact_note"]
@@ -69,7 +68,7 @@ class OracleSearch:
         outcome, failure = searched(
             spec,
             cases,
-            lambda case: self.examine(spec, adapter, case, target=options.target),
+            lambda case: self.examine(spec, adapter, case),
             self.explicit(),
             options,
             settle=lambda mismatch: self._named_on_separating_cases(spec, adapter, mismatch),
@@ -82,26 +81,28 @@ class OracleSearch:
             return self._repeatability(spec, adapter, outcome)
         return outcome
 
-    def examine(self, spec: Spec, adapter: Any, case: Any, target: str | None = None) -> Finding:
+    def examine(self, spec: Spec, adapter: Any, case: Any) -> Finding:
         """Drive the target through one case and judge ``spec`` on what it did. Anything raised
         while driving it, or a phase this spec needs that raised, is the target's
         (:class:`TargetRaised`); anything raised while judging is the checker's own.
 
-        Given the ``target``'s name, what a repeatable target did on this case is kept (small
-        records only) and judged again for the other specs of this search instead of asking
-        the target the same question once per spec: the equations are deterministic, and
-        :meth:`_repeatability` checks that the target is too.
+        What a repeatable target did on this case is kept (small records only, in the memory of
+        the target being checked: :func:`~eqconform.verify.search.observations`) and judged
+        again for the other specs of this search instead of asking the target the same question
+        once per spec: the equations are deterministic, and :meth:`_repeatability` checks that
+        the target is too.
         """
-        kept = (id(self), target, case) if target is not None and self.repeatable else None
-        records = _OBSERVED.get(kept) if kept is not None and _hashable(kept) else None
+        memory = current_observations() if self.repeatable else None
+        kept = (id(self), case)
+        records = memory.get(kept) if memory is not None else None
         if records is None:
             try:
                 with quiet_target():
                     records = self.observe(adapter, case, self.graph)
             except Exception as error:  # raised while driving the target: the target's
                 raise TargetRaised(case, error) from error
-            if kept is not None and _hashable(kept):
-                _OBSERVED.keep(kept, records)
+            if memory is not None:
+                memory.keep(kept, records)
         try:
             return combine_findings([judge(self.graph, spec.id, record) for record in records])
         except QuantityRaised as raised:  # a phase of the target that this spec needs raised
@@ -237,44 +238,6 @@ class OracleSearch:
                         ),
                     )
         return outcome
-
-
-class _Observations:
-    """What targets did on cases, by (search, target, case), up to a total size: the oldest
-    go first. Records holding more than ``largest`` bytes of arrays are not kept."""
-
-    def __init__(self, budget: int = 96 * 2**20, largest: int = 4 * 2**20):
-        self.budget, self.largest, self.used = budget, largest, 0
-        self.entries: OrderedDict[Hashable, tuple[list[Record], int]] = OrderedDict()
-
-    def get(self, key: Hashable) -> list[Record] | None:
-        entry = self.entries.get(key)
-        return entry[0] if entry is not None else None
-
-    def keep(self, key: Hashable, records: list[Record]) -> None:
-        size = sum(
-            int(getattr(value, "nbytes", 0))
-            for record in records
-            for value in record.values.values()
-        )
-        if size > self.largest or key in self.entries:
-            return
-        self.entries[key] = (records, size)
-        self.used += size
-        while self.used > self.budget and self.entries:
-            _, (_, freed) = self.entries.popitem(last=False)
-            self.used -= freed
-
-
-_OBSERVED = _Observations()
-
-
-def _hashable(key: Hashable) -> bool:
-    try:
-        hash(key)
-    except TypeError:  # a case holding arrays or lists: observed afresh every time
-        return False
-    return True
 
 
 #: The precisions a target may compute in, widest first.
