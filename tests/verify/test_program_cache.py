@@ -63,6 +63,8 @@ def test_a_second_graph_reuses_the_stored_programs(programs, monkeypatch: pytest
 
 
 FORGED = [
+    "",
+    "x = 1\ndef program(x):\n    return (x,)",
     "import os\ndef program(x):\n    return (x,)",
     "def program(x):\n    return (__import__('os').system('true'),)",
     "def program(x):\n    return (x.__class__,)",
