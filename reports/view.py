@@ -177,13 +177,29 @@ def counts_text(results: Iterable[Result]) -> str:
     return ", ".join(f"{outcomes.count(outcome)} {outcome.value}" for outcome in Outcome)
 
 
+def findings_count(results: Iterable[Result]) -> int:
+    """Failures, a joint finding (equations a target cannot tell apart) counted once."""
+    groups: set[tuple[str, frozenset[str]]] = set()
+    for result in results:
+        if result.outcome is Outcome.FAIL:
+            groups.add((result.target, frozenset({result.spec, *result.joint})))
+    return len(groups)
+
+
 def summary_text(report: Report) -> str:
-    """``FAIL: 5 pass, 2 fail, 1 error, 1 skip (9 checks on 2 targets; 3 proofs, 1 proved)``."""
+    """``FAIL: 5 pass, 2 fail, 1 error, 1 skip (9 checks on 2 targets; 3 proofs, 1 proved)``,
+    and how many findings the failures are when some are joint."""
     proved = sum(1 for proof in report.proofs if proof.status == "proved")
     verdict = "PASS" if report.passed else "FAIL"
+    failures = sum(1 for result in report.results if result.outcome is Outcome.FAIL)
+    findings = findings_count(report.results)
+    plural = "s" if findings != 1 else ""
+    joint = (
+        f"; the {failures} failures are {findings} finding{plural}" if findings < failures else ""
+    )
     return (
         f"{verdict}: {counts_text(report.results)} ({len(report.results)} checks on "
-        f"{len(report.targets)} targets; {len(report.proofs)} proofs, {proved} proved)"
+        f"{len(report.targets)} targets{joint}; {len(report.proofs)} proofs, {proved} proved)"
     )
 
 

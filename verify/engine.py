@@ -16,7 +16,7 @@ from eqconform.verify.results import Outcome, Result
 from .components import component_for
 from .components.base import CheckOutcome
 from .remote import RunnerFailure
-from .search import SearchSettings, observations
+from .search import SearchSettings, forget, observations
 from .targets import ComponentMissing, Target, TargetLoadError
 
 __all__ = ["check", "checkable", "run", "target_defaults"]
@@ -35,7 +35,9 @@ def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
     try:
         component = component_for(spec.component)
         adapter = target.component(component.adapter)
-        with observations(target):
+        # A target run in a sandbox has a time limit per check (its runner is stopped past
+        # it); searches that can shorten their work to fit it read it from here.
+        with observations(target, time_limit=getattr(target, "timeout", None)):
             outcome = component.check(spec, adapter, options)
     except ComponentMissing as missing:
         outcome = CheckOutcome(Outcome.SKIP, message=str(missing))
@@ -59,6 +61,7 @@ def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
         message=outcome.message,
         observed_through=outcome.observed_through,
         statistics=outcome.statistics,
+        joint=outcome.joint,
         seconds=round(time.perf_counter() - started, 3),
     )
 
@@ -96,7 +99,10 @@ def run(
     options: SearchSettings,
     progress: Callable[[Result], None] | None = None,
 ) -> list[Result]:
-    """Check every spec on every target, in catalogue order then target order."""
+    """Check every spec on every target, in catalogue order then target order. Each target
+    starts the run with no memory of earlier runs, so a seed gives the same verdicts."""
+    for target in targets:
+        forget(target)
     results = []
     for spec in checkable(specs):
         for target in targets:

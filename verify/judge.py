@@ -85,7 +85,8 @@ class Record:
     label: str
     values: Mapping[str, Any]
     observed: frozenset[str]
-    dtype: np.dtype
+    #: The precision the target was given (a format NumPy lacks when read at bfloat16).
+    dtype: np.dtype | tolerance.FloatFormat
     locate: Callable[[tuple[int, ...]], str] | None = None
 
     def where(self, index: tuple[int, ...]) -> str:
@@ -163,11 +164,13 @@ def _borrowed_deviation(
     return name, explanation
 
 
-def _narrower(given: np.dtype, observed: np.dtype) -> bool:
+def _narrower(given: np.dtype | tolerance.FloatFormat, observed: np.dtype) -> bool:
     """Whether an answer of dtype ``observed`` carries less precision than inputs of ``given``."""
-    if observed.kind not in "fc" or given.kind not in "fc":
+    if observed.kind not in "fc":
         return False
-    return bool(np.finfo(observed).eps > np.finfo(given).eps)
+    if isinstance(given, np.dtype) and given.kind not in "fc":
+        return False
+    return tolerance.epsilon(observed) > tolerance.epsilon(given)
 
 
 def compare(

@@ -96,6 +96,9 @@ class Result:
     statistics: tuple[StatisticalTest, ...] = ()
     seconds: float = 0.0
     change: str | None = None
+    #: The other specs of a joint finding: equations that fail together on one counterexample
+    #: and cannot be told apart through what the target exposes (one finding, not several).
+    joint: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -245,6 +248,7 @@ def _result_dict(result: Result) -> dict[str, Any]:
     data = asdict(result)
     data["outcome"] = result.outcome.value
     data["statistics"] = [asdict(test) for test in result.statistics]
+    data["joint"] = list(result.joint)
     if result.change is None:  # only reports made against a baseline carry the key
         del data["change"]
     return data
@@ -255,6 +259,7 @@ def _result_from_dict(data: Mapping[str, Any]) -> Result:
     fields = {key: value for key, value in data.items() if key in known}
     fields["outcome"] = Outcome(data["outcome"])
     fields["statistics"] = tuple(StatisticalTest(**test) for test in data.get("statistics") or ())
+    fields["joint"] = tuple(data.get("joint") or ())
     return Result(**fields)
 
 

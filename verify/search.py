@@ -44,7 +44,9 @@ __all__ = [
     "TargetRaised",
     "check_key",
     "current_observations",
+    "current_time_limit",
     "examples_database",
+    "forget",
     "observations",
     "run_search",
 ]
@@ -140,6 +142,22 @@ class Observations:
     def __init__(self, budget: int = 96 * 2**20, largest: int = 4 * 2**20):
         self.budget, self.largest, self.used = budget, largest, 0
         self.entries: OrderedDict[Hashable, tuple[list[Record], int]] = OrderedDict()
+        #: Small conclusions drawn from the records (a counterexample's diagnosis), by key.
+        self.notes: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def note(self, key: Hashable) -> Any:
+        """What was concluded under ``key`` (None if nothing, or if the key cannot be hashed)."""
+        try:
+            return self.notes.get(key)
+        except TypeError:
+            return None
+
+    def annotate(self, key: Hashable, conclusion: Any) -> None:
+        """Keep a small conclusion under ``key`` (the latest few hundred)."""
+        try:
+            _remember(self.notes, key, conclusion, kept=256)
+        except TypeError:
+            pass
 
     def get(self, key: Hashable) -> list[Record] | None:
         try:
@@ -167,24 +185,40 @@ class Observations:
 
 
 _OBSERVING: ContextVar[Observations | None] = ContextVar("eqconform_observing", default=None)
+_TIME_LIMIT: ContextVar[float | None] = ContextVar("eqconform_time_limit", default=None)
 #: Each target's memory, for as long as the target object lives.
 _MEMORIES: weakref.WeakKeyDictionary[Any, Observations] = weakref.WeakKeyDictionary()
 
 
 @contextlib.contextmanager
-def observations(target: Any) -> Iterator[None]:
+def observations(target: Any, *, time_limit: float | None = None) -> Iterator[None]:
     """While checking ``target``: its memory of what it did (:func:`current_observations`).
     Keyed by the target object itself, so that another target, or the same name resolved
-    again, never sees it."""
+    again, never sees it. ``time_limit``: the seconds the check may take
+    (:func:`current_time_limit`), None for no limit."""
     try:
         memory = _MEMORIES.setdefault(target, Observations())
     except TypeError:  # a target that cannot be weakly referenced remembers nothing
         memory = None
     token = _OBSERVING.set(memory)
+    limit = _TIME_LIMIT.set(time_limit)
     try:
         yield
     finally:
+        _TIME_LIMIT.reset(limit)
         _OBSERVING.reset(token)
+
+
+def current_time_limit() -> float | None:
+    """The seconds the check under way may take, or None (no limit, or outside a check)."""
+    return _TIME_LIMIT.get()
+
+
+def forget(target: Any) -> None:
+    """Drop ``target``'s memory: a new run of it starts from nothing it did before (a
+    counterexample a neighbouring check found is shared within a run, not across runs)."""
+    with contextlib.suppress(TypeError, KeyError):
+        del _MEMORIES[target]
 
 
 def current_observations() -> Observations | None:
@@ -194,7 +228,16 @@ def current_observations() -> Observations | None:
 
 #: The cases passing searches drew, by the caller's ``draws`` key (a few kept, the latest).
 _DRAWN: OrderedDict[Hashable, tuple[Any, ...]] = OrderedDict()
-_DRAWN_KEPT = 32
+
+
+def _remember(
+    memory: OrderedDict[Hashable, Any], key: Hashable, value: Any, *, kept: int = 32
+) -> None:
+    """Keep ``value`` under ``key`` as the latest of at most ``kept`` entries."""
+    memory[key] = value
+    memory.move_to_end(key)
+    while len(memory) > kept:
+        memory.popitem(last=False)
 
 
 def _fresh(case: Any) -> Any:
@@ -231,6 +274,12 @@ def run_search(
     every example passing, Hypothesis would draw exactly these. Only if one of them fails (or
     the example database holds counterexamples of this check) does the search run afresh, and
     shrink.
+
+    When a search under the same key failed on the target being checked (its
+    :func:`observations`), its minimal counterexample is examined first: if it fails this
+    check too, it is this check's counterexample. The specs one wrong computation
+    breaks then share one counterexample (and the one diagnosis of it), and only the first of
+    them pays for shrinking.
     """
     summary = SearchSummary()
 
@@ -241,8 +290,22 @@ def run_search(
         if finding.observable and not finding.passed:
             raise Mismatch(case, finding)
 
+    saved = _saved_examples(options)
+    # The counterexample a neighbour's search ended on is the target's own (kept in its
+    # memory): a run's verdicts do not depend on what was checked before on other targets.
+    memory = current_observations() if draws is not None else None
+    failed_key = ("counterexample", draws)
+    neighbours = memory.note(failed_key) if memory is not None else None
+    if neighbours is not None and not saved:
+        try:
+            check(neighbours)
+        except (Mismatch, TargetRaised) as failure:
+            summary.failure = failure
+            return summary
+        summary = SearchSummary()  # it passes here: search as if it had not been tried
+
     recorded = _DRAWN.get(draws) if draws is not None else None
-    if recorded is not None and not _saved_examples(options):
+    if recorded is not None and not saved:
         try:
             for case in recorded:
                 check(case)
@@ -283,12 +346,11 @@ def run_search(
         test()
     except (Mismatch, TargetRaised) as failure:
         summary.failure = failure
+        if memory is not None:
+            memory.annotate(failed_key, _fresh(failure.case))
         return summary
     if draws is not None:
-        _DRAWN[draws] = tuple(_fresh(case) for case in drawn)
-        _DRAWN.move_to_end(draws)
-        while len(_DRAWN) > _DRAWN_KEPT:
-            _DRAWN.popitem(last=False)
+        _remember(_DRAWN, draws, tuple(_fresh(case) for case in drawn))
     return _with_explicit(summary, check, explicit)
 
 

@@ -14,23 +14,62 @@ results that underflow into the subnormal range, where relative bounds no longer
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["FLOOR_ULPS", "SAFETY", "floor", "unit_roundoff"]
+__all__ = [
+    "BFLOAT16",
+    "FLOOR_ULPS",
+    "SAFETY",
+    "FloatFormat",
+    "epsilon",
+    "floor",
+    "unit_roundoff",
+]
 
 SAFETY = 4.0
 FLOOR_ULPS = 64.0
 
 
-def unit_roundoff(dtype: np.dtype | type) -> float:
+@dataclass(frozen=True)
+class FloatFormat:
+    """A binary floating-point format NumPy has no dtype for, described by what the bounds
+    need: its machine epsilon and smallest normal number."""
+
+    name: str
+    eps: float
+    smallest_normal: float
+
+    def __str__(self) -> str:
+        return self.name
+
+
+#: Google Brain's bfloat16: float32's exponent range with an 8-bit significand.
+BFLOAT16 = FloatFormat("bfloat16", 2.0**-7, 2.0**-126)
+
+#: A precision: a NumPy floating dtype, or a format NumPy lacks.
+Precision = np.dtype | type | FloatFormat
+
+
+def epsilon(precision: Precision) -> float:
+    """The machine epsilon of a dtype or format."""
+    if isinstance(precision, FloatFormat):
+        return precision.eps
+    return float(np.finfo(np.dtype(precision)).eps)
+
+
+def unit_roundoff(precision: Precision) -> float:
     """Half the machine epsilon: 2**-24 for float32, 2**-53 for float64."""
-    return float(np.finfo(np.dtype(dtype)).eps) / 2
+    return epsilon(precision) / 2
 
 
-def floor(dtype: np.dtype | type) -> float:
-    return FLOOR_ULPS * float(np.finfo(np.dtype(dtype)).smallest_normal)
+def floor(precision: Precision) -> float:
+    if isinstance(precision, FloatFormat):
+        return FLOOR_ULPS * precision.smallest_normal
+    return FLOOR_ULPS * float(np.finfo(np.dtype(precision)).smallest_normal)
 
 
-def oracle_unit_roundoff(dtype: np.dtype | type) -> float:
+def oracle_unit_roundoff(precision: Precision) -> float:
     """The ``u`` at which the bound is evaluated: the implementation's plus the oracle's own."""
-    return unit_roundoff(dtype) + unit_roundoff(np.float64)
+    return unit_roundoff(precision) + unit_roundoff(np.float64)

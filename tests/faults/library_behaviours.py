@@ -110,6 +110,44 @@ class Float32LayerNorm:
         return {k: v.astype(Z.dtype) for k, v in out.items()}
 
 
+def _bfloat16(x):
+    """Round to the nearest bfloat16 (ties to even), held in float32: the top 16 bits."""
+    bits = np.asarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return rounded.astype(np.uint32).view(np.float32)
+
+
+class BFloat16LayerNorm:
+    """A LayerNorm computed in bfloat16 (each operation rounded to it, sums accumulated in
+    float32 as mixed-precision kernels do), its answer cast back to the input dtype."""
+
+    def layernorm(self, Z, gamma, beta, eps, G):
+        r, given = _bfloat16, np.asarray(Z).dtype
+        Z, gamma, beta, G = (r(a) for a in (Z, gamma, beta, G))
+        C = Z.shape[1]
+        mu = r(Z.sum(axis=1, keepdims=True) / np.float32(C))
+        D = r(Z - mu)
+        var = r(r(D * D).sum(axis=1, keepdims=True) / np.float32(C))
+        std = r(np.sqrt(r(var + r(eps))))
+        Zhat = r(D / std)
+        out = r(r(Zhat * gamma) + beta)
+        dZhat = r(G * gamma)
+        a = r(dZhat.sum(axis=1, keepdims=True) / np.float32(C))
+        b = r(r(dZhat * Zhat).sum(axis=1, keepdims=True) / np.float32(C))
+        dZ = r(r(r(dZhat - a) - r(Zhat * b)) / std)
+        answers = {"Ztilde": out, "dLdZ": dZ, "dLdgamma": r(r(G * Zhat).sum(0, keepdims=True)),
+                   "dLdbeta": r(G.sum(0, keepdims=True))}
+        return {k: v.astype(given) for k, v in answers.items()}
+
+
+class Float16LayerNorm:
+    """A LayerNorm computed in float16 (half precision), its answer cast back."""
+
+    def layernorm(self, Z, gamma, beta, eps, G):
+        out = _layernorm(Z, gamma, beta, eps, G, np.dtype(np.float16))
+        return {k: v.astype(Z.dtype) for k, v in out.items()}
+
+
 class NarrowLayerNorm:
     """A LayerNorm that answers float64 inputs in float32 (and says so in its dtype)."""
 

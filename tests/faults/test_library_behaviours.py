@@ -84,4 +84,45 @@ def test_a_layernorm_returning_zeros_is_another_formula() -> None:
     results = audit("ZeroLayerNorm", ["layernorm"])
     for spec, result in results.items():
         assert result.outcome is Outcome.FAIL, spec
-        assert result.message.startswith("Follows another formula"), (spec, result.message)
+        assert "Right formula" not in result.message, (spec, result.message)
+        lead = results[_lead_of(result)]
+        assert lead.message.startswith("Follows another formula"), (spec, lead.message)
+
+
+def _lead_of(result) -> str:
+    """The spec a joint finding is reported at (the result's own for a lone finding)."""
+    prefix = "Joint finding, reported at "
+    if not result.message.startswith(prefix):
+        return result.spec
+    return result.message.removeprefix(prefix).split(":", 1)[0]
+
+
+@pytest.mark.parametrize(("adapter", "precision"), [
+    ("BFloat16LayerNorm", "bfloat16"),
+    ("Float16LayerNorm", "float16"),
+])
+def test_a_layernorm_in_half_precision_names_its_format(adapter: str, precision: str) -> None:
+    results = audit(adapter, ["layernorm"])
+    for spec, result in results.items():
+        assert result.outcome is Outcome.FAIL, spec
+        assert result.message.startswith(f"Right formula, computed in {precision}:"), (spec, result.message)
+
+
+def test_equations_a_target_cannot_tell_apart_are_one_joint_finding() -> None:
+    from eqconform.reports.view import findings_count
+
+    results = audit("UncorrectedAdamW", ["adam"])
+    assert {r.outcome for r in results.values()} == {Outcome.FAIL}
+    lead = results["adam.bias_correction"]
+    assert lead.variant == "uncorrected"
+    assert lead.joint == ("adam.first_moment", "adam.second_moment", "adam.update")
+    assert "Joint finding with adam.first_moment, adam.second_moment, adam.update" in lead.message
+    for spec in ("adam.first_moment", "adam.second_moment", "adam.update"):
+        member = results[spec]
+        assert member.message.startswith("Joint finding, reported at adam.bias_correction:"), member.message
+        assert "adam.bias_correction" in member.joint and spec not in member.joint
+        assert "numerically unstable" not in member.message
+    # One wrong computation: one counterexample (the first spec's, shrunk once) and one finding.
+    # (its last line is where each equation's check failed on it)
+    assert len({tuple(r.counterexample.splitlines()[:-1]) for r in results.values()}) == 1
+    assert findings_count(results.values()) == 1

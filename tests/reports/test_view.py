@@ -117,6 +117,22 @@ def test_counts_and_summary(report: Report) -> None:
         "FAIL: 4 pass, 2 fail, 1 error, 1 skip (8 checks on 2 targets; 3 proofs, 1 proved)")
 
 
+def test_a_joint_finding_counts_once_per_target() -> None:
+    joint = [
+        Result("a.x", "t", Outcome.FAIL, joint=("a.y", "a.z")),
+        Result("a.y", "t", Outcome.FAIL, joint=("a.x", "a.z")),
+        Result("a.z", "t", Outcome.FAIL, joint=("a.x", "a.y")),
+        Result("a.x", "u", Outcome.FAIL, joint=("a.y",)),
+        Result("a.y", "u", Outcome.FAIL, joint=("a.x",)),
+        Result("b.w", "u", Outcome.FAIL),
+        Result("b.v", "u", Outcome.PASS, joint=("b.w",)),
+    ]
+    assert view.findings_count(joint) == 3
+    assert view.findings_count(joint[:3]) == 1
+    report = Report(meta={}, targets=(), specs=(), proofs=(), results=tuple(joint[:3]))
+    assert "; the 3 failures are 1 finding;" in view.summary_text(report)
+
+
 def test_proof_labels() -> None:
     assert view.proof_label("proved") == "✅ proved"
     assert view.proof_label("timed out") == "❓ timed out"

@@ -224,3 +224,61 @@ def test_the_command_line_hands_the_profile_to_its_workers(profile: str, tmp_pat
     assert code == 1 and result["outcome"] == "error", result["message"]
     assert "TypeError: no float16 here" in result["message"]
     assert "dtype=float16" in result["counterexample"]
+
+
+# The time budget of long runs ------------------------------------------------------------------
+
+
+def _long_run(steps: int):
+    from eqconform.verify.strategies.arrays import ArrayRecipe
+    from eqconform.verify.strategies.optimizers import AdamHyperparameters, OptimizerRun
+
+    dtype = np.dtype(np.float64)
+    parameters = (ArrayRecipe((1, 1), dtype, seed=1), ArrayRecipe((1, 1), dtype, seed=2))
+    hyper = AdamHyperparameters(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0)
+    return OptimizerRun(dtype, hyper, ((1, 1),), parameters, gradient_seed=3, gradient_scales=(1.0,) * steps)
+
+
+class _Owner:
+    """A target's stand-in: what its memory is kept under."""
+
+
+class _SlowAdam:
+    """The bundled Adam, each step taking at least a millisecond (a slow library)."""
+
+    def __init__(self, adapter) -> None:
+        self._adapter = adapter
+
+    def open(self, layers, hyper):
+        import time
+
+        session = self._adapter.open(layers, hyper)
+
+        class Slow:
+            def step(self, gradients):
+                time.sleep(0.001)
+                return session.step(gradients)
+
+        return Slow()
+
+
+def test_long_runs_are_cut_to_the_targets_time_budget_at_one_step_for_every_run() -> None:
+    from eqconform.verify import search
+    from eqconform.verify.judge import judge
+
+    check = COMPONENTS["adam"].checks["adam.update"].search
+    bundled = resolve_target("numpy").component("adam")
+    adapter = _SlowAdam(bundled)
+    owner = _Owner()
+    run = _long_run(3000)
+    with search.observations(owner, time_limit=64 * 0.3):  # 0.3 s per run: ~256 steps fit
+        (first,) = check.observe(adapter, run, check.graph)
+        (second,) = check.observe(adapter, _long_run(2000), check.graph)
+    done = first.values["theta"].size // 2
+    assert 100 <= done < 3000 and done & (done - 1) == 0  # a power of two from 100 up
+    assert first.label.startswith(f"{done}-step run, the first of 3000 steps")
+    assert second.values["theta"].size // 2 == done  # the cap is the target's, not the run's
+    assert judge(check.graph, "adam.update", first).passed
+    with search.observations(_Owner()):  # no time limit: every step
+        (whole,) = check.observe(bundled, _long_run(300), check.graph)
+    assert whole.values["theta"].size // 2 == 300 and whole.label == "300-step run"

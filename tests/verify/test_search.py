@@ -53,7 +53,7 @@ def test_a_spec_failing_on_the_shared_draws_searches_and_shrinks_afresh(searches
     shared = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
     assert len(searches) == 2 and shared.variant == "unbiased"
     search._DRAWN.clear()
-    alone = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
+    alone = engine.check(get_spec("layernorm.variance"), resolve_target(target.name), OPTIONS)
     assert _outcome(shared) == _outcome(alone)
 
 
@@ -134,3 +134,29 @@ def test_outside_a_check_nothing_is_remembered() -> None:
     with search.observations(object()):  # cannot be weakly referenced: remembers nothing
         assert search.current_observations() is None
     assert search.current_observations() is None
+
+
+BEHAVIOURS = Path(__file__).parent.parent / "faults" / "library_behaviours.py"
+
+
+def test_a_spec_failing_on_a_neighbours_counterexample_takes_it_without_a_search(searches: list[str]) -> None:
+    target = resolve_target(f"file:{BEHAVIOURS}:ZeroLayerNorm")
+    first = engine.check(get_spec("layernorm.mean"), target, OPTIONS)
+    shared = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
+    assert searches == ["search"]  # the variance failed on the mean's counterexample at once
+    assert shared.examples == 1
+    case = first.counterexample.splitlines()[:-1]
+    assert shared.counterexample.splitlines()[:-1] == case
+    search._DRAWN.clear()
+    again = resolve_target(target.name)  # the same name, another target: its own memory
+    alone = engine.check(get_spec("layernorm.variance"), again, OPTIONS)
+    assert searches == ["search", "search"]
+    assert (alone.outcome, alone.variant) == (shared.outcome, shared.variant)
+
+
+def test_a_neighbours_counterexample_that_passes_is_searched_past(searches: list[str]) -> None:
+    target = resolve_target(f"mytorch:{HANDINS / 'bug_layernorm_unbiased_variance'}")
+    engine.check(get_spec("layernorm.variance"), target, OPTIONS)  # fails: its case is kept
+    later = engine.check(get_spec("layernorm.mean"), target, OPTIONS)
+    assert later.outcome.value == "pass" and later.examples > 1
+    assert len(searches) == 2

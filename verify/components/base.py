@@ -51,6 +51,8 @@ class CheckOutcome:
     message: str = ""
     observed_through: str | None = None
     statistics: tuple[StatisticalTest, ...] = field(default_factory=tuple)
+    #: The other specs of a joint finding (:attr:`eqconform.verify.results.Result.joint`).
+    joint: tuple[str, ...] = ()
 
 
 @contextlib.contextmanager

@@ -8,6 +8,8 @@ and equation where it first appears; a moment it hides is carried by the oracle.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +20,7 @@ from eqconform.specs import adamw as adamw_specs
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record, ensure_unchanged
+from ..search import current_observations, current_time_limit
 from ..strategies.arrays import ArrayRecipe
 from ..strategies.optimizers import (
     AdamHyperparameters,
@@ -59,6 +62,55 @@ class _RunLayout:
         return f" at step {step + 1}, {self.names[parameter]}[{', '.join(map(str, entry))}]"
 
 
+#: Runs longer than this are timed: their steps may be capped to fit the time budget.
+_TIMED_STEPS = 100
+#: The share of a check's time limit one long run may take (a hard search runs dozens).
+_RUN_SHARE = 1 / 64
+
+
+class _StepBudget:
+    """How many steps of a long run fit the target's time budget.
+
+    The first long run of a target is timed over its first :data:`_TIMED_STEPS` steps; from
+    that the cap is set once for the target (a power of two, at least ``_TIMED_STEPS``) and
+    kept in its memory, so every later run of the same check and target stops at the same
+    step: the verdict does not depend on how busy the machine is from run to run.
+    """
+
+    def __init__(self, steps: int):
+        self.steps = steps
+        limit = current_time_limit()
+        self.memory = current_observations()
+        self.cap: int | None = None
+        self.timing = steps > _TIMED_STEPS and limit is not None
+        self.budget = (limit or 0.0) * _RUN_SHARE
+        if self.timing and self.memory is not None:
+            self.cap = self.memory.note(("optimizer step cap",))
+            self.timing = self.cap is None
+        self.started = time.perf_counter()
+
+    def allows(self, step: int) -> bool:
+        """Whether step ``step`` (from 0) is run."""
+        if self.timing and step == _TIMED_STEPS:
+            per_step = (time.perf_counter() - self.started) / _TIMED_STEPS
+            fits = self.budget / per_step if per_step > 0 else math.inf
+            self.cap = (
+                _TIMED_STEPS if fits < _TIMED_STEPS else 2 ** int(math.log2(min(fits, 2**40)))
+            )
+            self.timing = False
+            if self.memory is not None:
+                self.memory.annotate(("optimizer step cap",), self.cap)
+        return self.cap is None or step < self.cap
+
+    def label(self, done: int) -> str:
+        if done == self.steps:
+            return f"{done}-step run"
+        return (
+            f"{done}-step run, the first of {self.steps} steps: longer runs of this target "
+            f"do not fit its time budget ({self.budget:.3g} s per run)"
+        )
+
+
 def _flat(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate([np.asarray(a).ravel() for a in arrays])
 
@@ -87,7 +139,12 @@ def _observe(
         name: [] for name in ("g", "theta_prev", "theta", "t", "m_prev", "v_prev", "m", "v")
     }
     exposed = {"m": expose_moments, "v": expose_moments}  # judged as adam.* outputs
+    budget = _StepBudget(run.steps)
+    done = 0
     for step in range(run.steps):
+        if not budget.allows(step):
+            break
+        done += 1
         gradients = run.gradients[step]
         given = [g.copy() for g in gradients]
         observations = session.step(given)
@@ -130,9 +187,7 @@ def _observe(
     }
     observed = {"theta"} | {moment for moment in _MOMENTS if exposed[moment]}
     return [
-        Record(
-            f"{run.steps}-step run", record_values, frozenset(observed), run.dtype, layout.locate
-        )
+        Record(budget.label(done), record_values, frozenset(observed), run.dtype, layout.locate)
     ]
 
 

@@ -34,6 +34,7 @@ from ..judge import (
 from ..precise import DIGITS, exact
 from ..results import Outcome
 from ..search import Mismatch, SearchSettings, TargetRaised, current_observations
+from ..tolerance import BFLOAT16, FloatFormat, epsilon
 from .base import CheckOutcome, combine_findings, quiet_target, searched
 
 __all__ = ["OracleSearch", "exact_note"]
@@ -41,6 +42,32 @@ __all__ = ["OracleSearch", "exact_note"]
 
 def _no_alternatives(case: Any) -> Sequence[tuple[str, Any]]:
     return ()
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A lower precision a target may compute in: what it says, and how a record is read
+    under it (``answered``: the narrower dtype the answer came back in, if that is the one)."""
+
+    how: str
+    read: Callable[[Record], Record]
+    answered: np.dtype | None = None
+
+
+@dataclass(frozen=True)
+class CaseDiagnosis:
+    """What one counterexample shows of a target, shared by the specs of a search."""
+
+    #: The specs failing on it, with their findings.
+    failing: Mapping[str, Finding]
+    #: The better-conditioned forms each failing spec passes on.
+    steadied: Mapping[str, tuple[str, ...]]
+    #: Whether one better-conditioned form passes every failing spec.
+    unstable: bool
+    #: The better-conditioned forms tried.
+    tried: tuple[str, ...]
+    #: A lower precision explaining every failing spec.
+    lowered: Precision | None
 
 
 @dataclass(frozen=True)
@@ -166,49 +193,163 @@ class OracleSearch:
     ) -> CheckOutcome:
         """Tell a loss of accuracy, a lower precision and another formula apart.
 
-        The minimal counterexample is re-run in better-conditioned forms: passing there means
-        the formula is right and loses accuracy at this input ("numerically unstable"). Else a
-        failure that names no known deviation may be the right formula at a lower precision than
-        it was given (:func:`lower_precision`), which the hand-picked cases must confirm. Else,
-        having failed the better-conditioned forms too, it follows another formula.
+        The diagnosis is of the counterexample, shared by every spec of this search that fails
+        on it (:meth:`_case_diagnosis`): one cause does not get two contradicting names. The
+        minimal counterexample is re-run in better-conditioned forms: if every spec that failed
+        passes on one, the formulas are right and lose accuracy at this input ("numerically
+        unstable"). Else a lower precision than the target was given
+        (:func:`lower_precision`) that explains every failing spec here and on the hand-picked
+        cases names them all. Else each spec is judged on its own: passing a better-conditioned
+        form, it is unstable; else a lower precision may explain it alone; else, having failed
+        the better-conditioned forms too, it follows another formula.
         """
-        alternatives = list(self.recondition(failure.case))
-        passed_on = []
-        for description, alternative in alternatives:
-            try:
-                finding = self.examine(spec, adapter, alternative)
-            except TargetRaised:
-                continue
-            if finding.passed and finding.observable:
-                passed_on.append(description)
+        diagnosis = self._case_diagnosis(adapter, failure.case, {spec.id: failure.finding})
+        joint = _joint(spec.id, diagnosis.failing)
+        lead = _lead([spec.id, *joint], diagnosis.failing, list(self.graph.uses))
+        note = _joint_note(spec.id, joint, failure.finding) if joint else ""
+        outcome = dataclasses.replace(outcome, joint=tuple(joint))
         ratio = failure.finding.ratio
-        if passed_on:
+        steadied = diagnosis.steadied.get(spec.id, ())
+        others = [s for s in diagnosis.failing if s != spec.id and s not in joint]
+        shared_cause = diagnosis.unstable or diagnosis.lowered is not None
+        if joint and lead != spec.id and not shared_cause:
+            # Where the cause is not one both share, the joint finding is told once, at its
+            # lead; here it is only pointed to.
+            return _joint_outcome(spec, outcome, failure.finding, lead, joint)
+        if diagnosis.unstable or steadied:
             verdict = (
                 f"Right formula, numerically unstable: the error here is {ratio:.3g} times the "
-                f"tolerance, but the same check passes on {' and on '.join(passed_on)}, so the "
+                f"tolerance, but the same check passes on {' and on '.join(steadied)}, so the "
                 "implementation follows the equation and loses accuracy at inputs like this one."
             )
+            if others:
+                verdict += (
+                    f" The same holds for {', '.join(others)}, failing on this input too."
+                    if diagnosis.unstable
+                    else f" {', '.join(others)} also fail on this input, and on the "
+                    "better-conditioned forms too."
+                )
         else:
-            # Only now: a whole computation at a lower precision looks like an unstable formula
-            # at the given one, and the better-conditioned forms (where the search has any)
-            # have just ruled that out.
-            lowered = lower_precision(self.graph, spec, failure.finding)
-            if lowered is not None:
-                how, read, judged = lowered
-                holds, named = self._on_separating_cases(spec, adapter, read)
-                if holds:
-                    return _with_precision(spec, outcome, failure.finding, how, named or judged)
-            if not alternatives:
-                return outcome
-            tried = " or ".join(description for description, _ in alternatives)
+            lowered = diagnosis.lowered or self._lowered(spec, adapter, failure.finding)
+            record = failure.finding.record
+            judged = (
+                _explained(self.graph, spec, lowered.read(record))
+                if lowered is not None and record is not None
+                else None
+            )
+            if lowered is not None and judged is not None:
+                _, named = self._on_separating_cases(spec, adapter, lowered.read)
+                shared = others if diagnosis.lowered is not None else ()
+                return _with_precision(
+                    spec,
+                    outcome,
+                    failure.finding,
+                    lowered,
+                    named or judged,
+                    shared=shared,
+                    note=note,
+                )
+            if not diagnosis.tried:
+                if not note:
+                    return outcome
+                return dataclasses.replace(outcome, message=f"{note} {outcome.message}")
             verdict = (
-                f"Follows another formula: it also fails on {tried}, so the discrepancy is not a "
-                "loss of accuracy."
+                f"Follows another formula: it also fails on {' or '.join(diagnosis.tried)}, so "
+                "the discrepancy is not a loss of accuracy."
             )
         exactness = exact_note(self.graph, failure.finding)
+        verdict = f"{verdict} {note}".strip()
         return CheckOutcome(
             **{**outcome.__dict__, "message": f"{verdict} {outcome.message} {exactness}".strip()}
         )
+
+    def _lowered(self, spec: Spec, adapter: Any, finding: Finding) -> Precision | None:
+        """The lower precision that explains this spec's failure alone, confirmed on the
+        hand-picked cases."""
+        lowered = lower_precision(self.graph, spec, finding)
+        if lowered is None:
+            return None
+        precision, _ = lowered
+        holds, _ = self._on_separating_cases(spec, adapter, precision.read)
+        return precision if holds else None
+
+    def _judged_specs(self) -> list[Spec]:
+        """The specs this search judges (borrowed ones have no verdict of their own)."""
+        return [
+            use.spec
+            for use in self.graph.uses.values()
+            if not use.borrowed and not use.spec.proof_only
+        ]
+
+    def _case_diagnosis(
+        self, adapter: Any, case: Any, known: Mapping[str, Finding]
+    ) -> CaseDiagnosis:
+        """What the target does on one counterexample, for every spec of this search: which
+        fail, which pass on a better-conditioned form of it, and a lower precision explaining
+        them all. Computed once per (target, search, case) and kept in the target's memory, so
+        every spec failing there reads the same diagnosis."""
+        memory = current_observations() if self.repeatable else None
+        key = ("diagnosis", id(self), case)
+        kept = memory.note(key) if memory is not None else None
+        if isinstance(kept, CaseDiagnosis):
+            return kept
+        failing: dict[str, Finding] = dict(known)
+        # A stochastic target gives other draws on the same input: what it does there says
+        # nothing of the draws the other specs failed on.
+        for other in self._judged_specs() if self.repeatable else ():
+            if other.id in failing:
+                continue
+            try:
+                finding = self.examine(other, adapter, case)
+            except TargetRaised:
+                continue
+            if finding.observable and not finding.passed:
+                failing[other.id] = finding
+        alternatives = list(self.recondition(case))
+        steadied: dict[str, list[str]] = {}
+        unstable = False
+        for description, alternative in alternatives:
+            passing = []
+            for spec_id in failing:
+                try:
+                    finding = self.examine(self.graph.spec(spec_id), adapter, alternative)
+                except TargetRaised:
+                    continue
+                if finding.passed and finding.observable:
+                    passing.append(spec_id)
+                    steadied.setdefault(spec_id, []).append(description)
+            unstable = unstable or len(passing) == len(failing)
+        lowered = None
+        if not unstable and not steadied:
+            lowered = self._lowered_for_all(adapter, failing)
+        diagnosis = CaseDiagnosis(
+            failing=failing,
+            steadied={spec_id: tuple(found) for spec_id, found in steadied.items()},
+            unstable=unstable,
+            tried=tuple(description for description, _ in alternatives),
+            lowered=lowered,
+        )
+        if memory is not None:
+            memory.annotate(key, diagnosis)
+        return diagnosis
+
+    def _lowered_for_all(self, adapter: Any, failing: Mapping[str, Finding]) -> Precision | None:
+        """The first lower-precision reading under which every failing spec passes or follows a
+        known deviation, here and on the hand-picked cases."""
+        first = next(iter(failing.values()), None)
+        if first is None or first.record is None:
+            return None
+        for precision in precision_readings(first.record):
+            if all(
+                finding.record is not None
+                and not _deviation_names(finding)
+                and _explained(self.graph, self.graph.spec(spec_id), precision.read(finding.record))
+                is not None
+                and self._on_separating_cases(self.graph.spec(spec_id), adapter, precision.read)[0]
+                for spec_id, finding in failing.items()
+            ):
+                return precision
+        return None
 
     def _repeatability(self, spec: Spec, adapter: Any, outcome: CheckOutcome) -> CheckOutcome:
         """Run one hand-picked case twice: the equation is deterministic, so must the target be."""
@@ -240,12 +381,13 @@ class OracleSearch:
         return outcome
 
 
-#: The precisions a target may compute in, widest first.
-LOWER_PRECISIONS = (np.dtype(np.float32), np.dtype(np.float16))
-
-
-#: A way of reading a record at a lower precision: what it says, and the record so read.
-Reading = tuple[str, Callable[[Record], Record]]
+#: The precisions a target may compute in, finest first (bfloat16 has float32's range but a
+#: coarser significand than float16).
+LOWER_PRECISIONS: tuple[np.dtype | FloatFormat, ...] = (
+    np.dtype(np.float32),
+    np.dtype(np.float16),
+    BFLOAT16,
+)
 
 
 def _narrowest_answer(record: Record) -> np.dtype | None:
@@ -257,7 +399,7 @@ def _narrowest_answer(record: Record) -> np.dtype | None:
         dtype = getattr(value, "dtype", None)
         if dtype is None or dtype.kind != "f":
             continue
-        if np.finfo(dtype).eps > np.finfo(narrow or record.dtype).eps:
+        if epsilon(dtype) > epsilon(narrow if narrow is not None else record.dtype):
             narrow = dtype
     return narrow
 
@@ -285,31 +427,65 @@ def _held_in_float32(name: str) -> Callable[[Record], Record]:
     return read
 
 
-def _computed_in(dtype: np.dtype) -> Callable[[Record], Record]:
+def _computed_in(dtype: np.dtype | FloatFormat) -> Callable[[Record], Record]:
     return lambda record: dataclasses.replace(record, dtype=dtype)
 
 
-def precision_readings(record: Record) -> list[Reading]:
+def precision_readings(record: Record) -> list[Precision]:
     """The lower-precision readings of a record, most specific first: an answer returned in a
     narrower dtype than its inputs, read at that dtype; each scalar input (a hyperparameter)
     rounded to float32, the rest at the given precision; the whole computation at float32, then
-    float16 (within the rounding bound of the same formula evaluated at that precision)."""
-    readings: list[Reading] = []
+    float16, then bfloat16 (within the rounding bound of the same formula evaluated at that
+    precision), the coarsest format every answer is exactly representable in first: the
+    bounds of a finer format also cover a coarser one's results, and the answers' own last
+    bits tell which format their last operation rounded to."""
+    readings: list[Precision] = []
     narrow = _narrowest_answer(record)
     if narrow is not None:
-        readings.append((f"answered in {narrow}", _answered_in(narrow)))
+        readings.append(Precision(f"answered in {narrow}", _answered_in(narrow), narrow))
     given = record.dtype
-    if np.finfo(np.float32).eps > np.finfo(given).eps:
+    if epsilon(np.float32) > epsilon(given):
         for name, value in record.values.items():
             if name not in record.observed and isinstance(value, float):
                 if float(np.float32(value)) != value:
-                    readings.append((f"with {name} held in float32", _held_in_float32(name)))
+                    readings.append(
+                        Precision(f"with {name} held in float32", _held_in_float32(name))
+                    )
+    lower = [dtype for dtype in LOWER_PRECISIONS if epsilon(dtype) > epsilon(given)]
+    answers = [
+        np.asarray(record.values[name], dtype=np.float64)
+        for name in record.observed
+        if isinstance(record.values.get(name), np.ndarray)
+    ]
+    # The coarsest format every answer is exact in first (bfloat16 numbers in float16's range
+    # are float16 numbers too), then the others finest first.
+    exact_in = [dtype for dtype in lower if _representable(answers, dtype)][::-1]
+    lower = exact_in + [dtype for dtype in lower if dtype not in exact_in]
     readings += [
-        (f"computed in {dtype}", _computed_in(dtype))
-        for dtype in LOWER_PRECISIONS
-        if np.finfo(dtype).eps > np.finfo(given).eps and narrow is None
+        Precision(f"computed in {dtype}", _computed_in(dtype)) for dtype in lower if narrow is None
     ]
     return readings
+
+
+#: How many distinct nonzero answers must be representable in a format before that is taken
+#: as a sign the target computed in it (a handful of small integers are representable in all).
+_REPRESENTABLE_EVIDENCE = 3
+
+
+def _representable(answers: Sequence[np.ndarray], precision: np.dtype | FloatFormat) -> bool:
+    """Whether every finite answer is exactly a number of ``precision``, on enough evidence."""
+    values = np.concatenate([a.ravel() for a in answers]) if answers else np.zeros(0)
+    values = values[np.isfinite(values) & (values != 0)]
+    if np.unique(values).size < _REPRESENTABLE_EVIDENCE:
+        return False
+    if isinstance(precision, FloatFormat):  # bfloat16: a float32 whose low 16 bits are zero
+        single = values.astype(np.float32)
+        return bool(
+            np.array_equal(single.astype(np.float64), values)
+            and not np.any(single.view(np.uint32) & 0xFFFF)
+        )
+    with np.errstate(over="ignore"):
+        return bool(np.array_equal(values.astype(precision).astype(np.float64), values))
 
 
 def _explained(graph: SpecGraph, spec: Spec, record: Record) -> Finding | None:
@@ -325,7 +501,7 @@ def _explained(graph: SpecGraph, spec: Spec, record: Record) -> Finding | None:
 
 def lower_precision(
     graph: SpecGraph, spec: Spec, finding: Finding
-) -> tuple[str, Callable[[Record], Record], Finding] | None:
+) -> tuple[Precision, Finding] | None:
     """Whether a failing record is the spec's formula at a lower precision than the inputs it
     was given: the first reading (:func:`precision_readings`) under which the record passes or
     follows a known deviation (then named under the precision actually used), with the finding
@@ -333,30 +509,44 @@ def lower_precision(
     record = finding.record
     if record is None or _deviation_names(finding):
         return None
-    for how, read in precision_readings(record):
-        judged = _explained(graph, spec, read(record))
+    for precision in precision_readings(record):
+        judged = _explained(graph, spec, precision.read(record))
         if judged is not None:
-            return how, read, judged
+            return precision, judged
     return None
 
 
 def _with_precision(
-    spec: Spec, outcome: CheckOutcome, finding: Finding, how: str, lower: Finding
+    spec: Spec,
+    outcome: CheckOutcome,
+    finding: Finding,
+    precision: Precision,
+    lower: Finding,
+    *,
+    shared: Sequence[str] = (),
+    note: str = "",
 ) -> CheckOutcome:
     """The verdict of a failure explained by a lower precision: its own diagnosis, with the
-    variant identified under that precision."""
+    variant identified under that precision (``shared``: the other specs failing on the same
+    counterexample, which the same precision explains; ``note``: a joint finding's note)."""
     given = finding.record.dtype if finding.record else "given"
-    if how.startswith("answered in"):
-        first = f"it returns {how.removeprefix('answered in ')} for {given} inputs"
+    how = precision.how
+    also = (
+        f" The same precision explains {', '.join(shared)}, failing on this input too."
+        if shared
+        else ""
+    ) + (f" {note}" if note else "")
+    if precision.answered is not None:
+        first = f"it returns {precision.answered} for {given} inputs"
     else:
         first = f"the error here is {finding.ratio:.3g} times the tolerance of its {given} inputs"
     if lower.passed:
         variant = next((v.id for v in spec.forms if v.id in lower.variants), None)
         verdict = (
             f"Right formula, {how}: {first}, but the answer lies within the rounding bound of "
-            f"the same formula {how} (at most {lower.ratio:.2g} of that bound). Not another "
+            f"the same formula {how} ({_share(lower.ratio)}). Not another "
             "formula, nor an equation losing accuracy at this input: precision is lost where "
-            "the implementation narrows its arithmetic."
+            f"the implementation narrows its arithmetic.{also}"
         )
         return CheckOutcome(
             **{**outcome.__dict__, "variant": variant, "message": f"{verdict} {outcome.message}"}
@@ -366,11 +556,73 @@ def _with_precision(
     name, explanation = known
     verdict = (
         f"Follows a known deviation, {how}: {first}; within the rounding bound of that "
-        f"precision the answer matches {name!r}. {explanation}"
+        f"precision the answer matches {name!r}. {explanation}{also}"
     )
     return CheckOutcome(
         **{**outcome.__dict__, "variant": name, "message": f"{verdict} {outcome.message}"}
     )
+
+
+def _joint(spec_id: str, failing: Mapping[str, Finding]) -> list[str]:
+    """The specs failing on the same counterexample that cannot be told apart from ``spec_id``
+    through what the target exposes: each was checked through the same quantity together with
+    the other, so the one discrepancy lies in at least one of them."""
+    finding = failing[spec_id]
+    if not finding.together_with:
+        return []
+    return [
+        other
+        for other, found in failing.items()
+        if other != spec_id
+        and other in finding.together_with
+        and spec_id in found.together_with
+        and found.quantity == finding.quantity
+    ]
+
+
+def _lead(members: Sequence[str], failing: Mapping[str, Finding], order: Sequence[str]) -> str:
+    """The spec a joint finding is reported at: the first (in the component's order) that
+    names a known deviation, else the one whose accepted forms miss by most. The others come
+    closer because their best prediction lets a neighbour take another form: the
+    discrepancy is most likely where no such help is at hand."""
+    ranked = sorted(members, key=order.index)
+    named = [m for m in ranked if _deviation_names(failing[m])]
+    if named:
+        return named[0]
+    return max(ranked, key=lambda m: failing[m].ratio)
+
+
+def _joint_note(spec_id: str, joint: Sequence[str], finding: Finding) -> str:
+    through = f"through {finding.quantity}" if finding.quantity else "together"
+    return (
+        f"Joint finding with {', '.join(joint)}: this target exposes too little to tell these "
+        f"equations apart ({spec_id} and they are checked {through} only), and they fail on "
+        "the same input; this is one finding, reported here."
+    )
+
+
+def _joint_outcome(
+    spec: Spec, outcome: CheckOutcome, finding: Finding, lead: str, joint: Sequence[str]
+) -> CheckOutcome:
+    """The verdict of a spec whose failure is part of a joint finding reported at ``lead``."""
+    through = f"through {finding.quantity}" if finding.quantity else "together"
+    note = (
+        f"Joint finding, reported at {lead}: this target exposes too little to tell "
+        f"{spec.id} apart from {', '.join(joint)} (they are checked {through} only), and they "
+        f"fail on the same input. {spec.id} may itself be right: see {lead} for what the "
+        "target computes."
+    )
+    return CheckOutcome(
+        **{
+            **outcome.__dict__,
+            "joint": tuple(joint),
+            "message": f"{note} {outcome.message}".strip(),
+        }
+    )
+
+
+def _share(ratio: float) -> str:
+    return "exactly its value" if ratio == 0 else f"at most {ratio:.2g} of that bound"
 
 
 def _deviation_names(finding: Finding) -> set[str]:
