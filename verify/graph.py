@@ -147,7 +147,11 @@ class SpecGraph:
     def chain(self, quantity: str, observed: Iterable[str]) -> tuple[str, ...]:
         """The specs whose equations predict ``quantity`` from observed quantities and inputs,
         the quantity's own spec first, then upstream ones in the order they are reached."""
-        observed = frozenset(observed)
+        return self._chain(quantity, frozenset(observed))
+
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 - graphs live as long as the process
+    def _chain(self, quantity: str, observed: frozenset[str]) -> tuple[str, ...]:
+        # Asked for every record judged; walking the forms' free symbols is SymPy work.
         order: list[str] = []
         pending = [quantity]
         while pending:
@@ -171,14 +175,20 @@ class SpecGraph:
     def evaluate(self, quantity: str, values: Mapping[str, object]) -> np.ndarray:
         """The canonical form's value of ``quantity`` from the values of its direct inputs
         (used to carry state a target does not expose, such as Adam's moments)."""
+        return self._evaluator(quantity, frozenset(values))(values)[0]
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - graphs live as long as the process
+    def _evaluator(self, quantity: str, given: frozenset[str]) -> CompiledFunction:
+        """The compiled canonical form of ``quantity`` from the quantities ``given``: built
+        once per question (a run asks it at every step)."""
         canonical = {spec_id: self.spec(spec_id).canonical.id for spec_id in self.uses}
         expr = self._form_for(self.definer[quantity], canonical)[quantity]
         missing = {
             name: e
             for name, e in self._all_forms(canonical).items()
-            if name not in values and name != quantity
+            if name not in given and name != quantity
         }
-        return compile_expressions((compose(expr, missing),))(values)[0]
+        return compile_expressions((compose(expr, missing),))
 
     def _recomputable(self, expr: sp.Expr, chosen: Mapping[str, str]) -> dict[sp.Symbol, sp.Expr]:
         """Each observed intermediate in ``expr`` with its expression in the raw inputs: an

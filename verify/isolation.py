@@ -255,8 +255,9 @@ def run_isolated(
     hidden: Sequence[str] = (),
 ) -> list[Result]:
     """Check every spec on every target ``(reference, name)``, each target in its own judge
-    worker and runner; targets run concurrently. Results come back in catalogue order, then
-    target order. When ``defaults`` is given, each target's hyperparameter defaults are stored
+    workers and runners (one per lane: :func:`lanes_per_target`, :func:`split_by_component`);
+    targets and lanes run concurrently. Results come back in catalogue order, then target
+    order. When ``defaults`` is given, each target's hyperparameter defaults are stored
     in it by name; when ``descriptions`` is, the description its own code gives, if any.
     ``sandbox`` and ``hidden`` say how the runners are confined (:mod:`.sandbox`)."""
     worker_context()  # the forkserver starts here, in the caller's thread, not in the pool's
@@ -267,26 +268,32 @@ def run_isolated(
         memory_limit=memory_limit,
         hidden=hidden,
     )
+    lanes = split_by_component(specs, lanes_per_target(len(targets), specs))
+    # One judge worker (and runner) per lane of each target: a target's components are
+    # checked concurrently on the cores left by the other targets.
     workers = [
-        IsolatedTarget(reference, name, timeout, confinement)
-        for (reference, name), confinement in zip(targets, confined, strict=True)
+        (target, lane, IsolatedTarget(reference, name, timeout, confinement))
+        for target, ((reference, name), confinement) in enumerate(
+            zip(targets, confined, strict=True)
+        )
+        for lane in range(len(lanes))
     ]
     stop = threading.Event()
-    finished: list[list[Result]] = [[] for _ in workers]
+    finished: dict[tuple[str, int], Result] = {}
 
-    def run_target(index: int) -> None:
-        worker = workers[index]
+    def run_lane(index: int) -> None:
+        target, lane, worker = workers[index]
         try:
-            for spec in specs:
+            for spec in lanes[lane]:
                 if stop.is_set():
                     return
                 result = worker.check(spec, options)
                 if stop.is_set():  # cut short by the interruption: not a verdict
                     return
-                finished[index].append(result)
+                finished[(spec.id, target)] = result
                 if progress is not None:
                     progress(result)
-            if defaults is not None or descriptions is not None:
+            if lane == 0 and (defaults is not None or descriptions is not None):
                 told, described = worker.about()
                 if defaults is not None:
                     defaults[worker.name] = told
@@ -295,26 +302,47 @@ def run_isolated(
         finally:
             worker.close()
 
+    def in_order() -> list[Result]:
+        return [
+            finished[(spec.id, target)]
+            for spec in specs
+            for target in range(len(targets))
+            if (spec.id, target) in finished
+        ]
+
     pool = ThreadPoolExecutor(max_workers=max(1, len(workers)))
-    futures = [pool.submit(run_target, index) for index in range(len(workers))]
+    futures = [pool.submit(run_lane, index) for index in range(len(workers))]
     try:
         for future in futures:
             future.result()
     except KeyboardInterrupt:
         stop.set()
-        for worker in workers:
+        for _, _, worker in workers:
             worker.close(wait=0)
         pool.shutdown(wait=True, cancel_futures=True)
         remove_cgroups(os.getpid())
-        ordered = [
-            result
-            for spec in specs
-            for per_target in finished
-            for result in per_target
-            if result.spec == spec.id
-        ]
-        raise RunInterrupted(ordered) from None
+        raise RunInterrupted(in_order()) from None
     pool.shutdown(wait=True)
     remove_cgroups(os.getpid())  # what a judge worker killed mid-check could not remove itself
-    per_target = finished
-    return [per_target[t][s] for s in range(len(specs)) for t in range(len(workers))]
+    return in_order()
+
+
+def lanes_per_target(targets: int, specs: Sequence[Spec]) -> int:
+    """How many judge workers each target gets: the cores the targets leave free, at most one
+    per component checked (a component's specs share one search, so they stay together)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    components = len({spec.component for spec in specs})
+    return max(1, min(components, (cores or 1) // max(1, targets)))
+
+
+def split_by_component(specs: Sequence[Spec], lanes: int) -> list[list[Spec]]:
+    """``specs`` in ``lanes`` lists, each component whole and in catalogue order: the largest
+    components first, each to the lane with the fewest specs so far."""
+    components: dict[str, list[Spec]] = {}
+    for spec in specs:
+        components.setdefault(spec.component, []).append(spec)
+    assigned: list[list[Spec]] = [[] for _ in range(max(1, lanes))]
+    for group in sorted(components.values(), key=len, reverse=True):
+        min(assigned, key=len).extend(group)
+    order = {spec.id: index for index, spec in enumerate(specs)}
+    return [sorted(lane, key=lambda spec: order[spec.id]) for lane in assigned if lane] or [[]]

@@ -272,20 +272,37 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
     closest: Comparison | None = None
     closest_combination: tuple[tuple[str, str], ...] = ()
     fallback: tuple[Comparison, Combination] | None = None
+    # Each combination is one value-and-bound evaluation. First the ones that can pass: the
+    # spec's accepted forms with no borrowed spec deviating, each form only until one of its
+    # combinations matches (a pass needs no more). Only if none matches are the rest
+    # evaluated: what a failure follows (a rejected form, a borrowed deviation) is asked of
+    # failures alone.
+    passing: list[tuple[Combination, str, tuple[str, str] | None]] = []
+    others: list[tuple[Combination, str, tuple[str, str] | None]] = []
     for combination in graph.combinations(chain):
-        comparison = _compare_combination(graph, combination, checked, record, values)
         form = spec.form_of(dict(combination)[spec_id])
         borrowed = _borrowed_deviation(graph, combination, form) if form in accepted else None
+        (passing if form in accepted and borrowed is None else others).append(
+            (combination, form, borrowed)
+        )
+    for combination, form, _ in passing:
+        if form in matching_accepted:
+            continue
+        comparison = _compare_combination(graph, combination, checked, record, values)
+        if comparison.ratio <= 1.0:
+            matching_accepted.add(form)
+        if closest is None or comparison.ratio < closest.ratio:
+            closest, closest_combination = comparison, combination
+    if closest is not None:
+        fallback = closest, closest_combination
+    for combination, form, borrowed in others if not matching_accepted else ():
+        comparison = _compare_combination(graph, combination, checked, record, values)
         if comparison.ratio <= 1.0:
             if borrowed is not None:
                 matching_borrowed.add(borrowed)
             else:
-                (matching_accepted if form in accepted else matching_rejected).add(form)
-        if form not in accepted:
-            continue
-        if borrowed is None and (closest is None or comparison.ratio < closest.ratio):
-            closest, closest_combination = comparison, combination
-        if fallback is None or comparison.ratio < fallback[0].ratio:
+                matching_rejected.add(form)
+        if form in accepted and (fallback is None or comparison.ratio < fallback[0].ratio):
             fallback = comparison, combination
     if closest is None:  # every accepted form needs a borrowed spec in a rejected form
         assert fallback is not None  # every spec has at least one accepted variant

@@ -94,3 +94,52 @@ def test_ctrl_c_keeps_every_finished_result() -> None:
     # The hanging target was interrupted in its first check (catalogue order puts LayerNorm
     # first): a check cut short is no verdict, so nothing is kept for it.
     assert not [key for key in kept if key[1] == "hangs"]
+
+
+# Lanes: one target's components checked concurrently -------------------------------------------
+
+
+def test_specs_are_split_into_lanes_by_whole_components_in_catalogue_order() -> None:
+    from eqconform.specs import CATALOGUE
+    from eqconform.verify.isolation import split_by_component
+
+    specs = engine.checkable(CATALOGUE.values())
+    lanes = split_by_component(specs, 2)
+    assert len(lanes) == 2
+    assert sorted(s.id for lane in lanes for s in lane) == sorted(s.id for s in specs)
+    owner = {spec.component: index for index, lane in enumerate(lanes) for spec in lane}
+    assert all(owner[spec.component] == index for index, lane in enumerate(lanes) for spec in lane)
+    order = [spec.id for spec in specs]
+    for lane in lanes:
+        assert [s.id for s in lane] == sorted((s.id for s in lane), key=order.index)
+    sizes = sorted(len(lane) for lane in lanes)
+    largest = max(sum(1 for s in specs if s.component == c) for c in owner)
+    assert sizes[1] - sizes[0] <= largest  # balanced up to one component
+    assert split_by_component(specs, 1) == [list(specs)]
+    one = select_specs(["adam"])
+    assert split_by_component(engine.checkable(one), 4) == [engine.checkable(one)]
+
+
+def test_lanes_per_target_share_the_cores_among_targets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from eqconform.verify import isolation
+
+    specs = engine.checkable(select_specs(["adam", "layernorm", "dropout"]))
+    monkeypatch.setattr(isolation.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert isolation.lanes_per_target(1, specs) == 3  # at most one per component
+    assert isolation.lanes_per_target(2, specs) == 2
+    assert isolation.lanes_per_target(5, specs) == 1
+
+
+def test_a_target_in_two_lanes_gives_every_result_in_catalogue_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from eqconform.verify import isolation
+
+    monkeypatch.setattr(isolation, "lanes_per_target", lambda targets, specs: 2)
+    specs = select_specs(["adam.update", "layernorm.mean", "dropout.eval", "layernorm.affine"])
+    handin = str(HANDINS / "bug_layernorm_unbiased_variance")
+    defaults: dict = {}
+    results = run_isolated(specs, [("numpy", "numpy"), (f"mytorch:{handin}", "handin")], OPTIONS,
+                           defaults=defaults)
+    assert [(r.spec, r.target) for r in results] == [
+        (s.id, t) for s in engine.checkable(specs) for t in ("numpy", "handin")]
+    assert {r.outcome for r in results if r.target == "numpy"} == {Outcome.PASS}
+    assert set(defaults) == {"numpy", "handin"}

@@ -382,3 +382,28 @@ def test_on_a_tie_the_first_accepted_combination_is_the_closest(adam_moments, mo
     monkeypatch.setattr(judge_module, "compare",
                         lambda observed, predicted, bound, record, name, **kwargs: Comparison(0.5, 0.0, name, name))
     assert judge(graph, "adam.update", found).combination == combinations[0]
+
+
+def _adam_record(eps: float, gradient_scale: float):
+    from eqconform.verify.strategies.arrays import ArrayRecipe
+    from eqconform.verify.strategies.optimizers import AdamHyperparameters, OptimizerRun
+
+    dtype = np.dtype(np.float64)
+    parameters = (ArrayRecipe((2, 2), dtype, seed=1), ArrayRecipe((2, 1), dtype, seed=2))
+    hyper = AdamHyperparameters(lr=0.1, beta1=0.9, beta2=0.999, eps=eps, weight_decay=0.0)
+    run = OptimizerRun(dtype, hyper, ((2, 2),), parameters, gradient_seed=3, gradient_scales=(gradient_scale,) * 3)
+    search = COMPONENTS["adam"].exact
+    (record,) = search.observe(ObjectTarget(BUNDLED).component("adam"), run, search.graph)
+    return search.graph, record
+
+
+def test_a_pass_names_every_accepted_form_that_matches_and_no_deviation() -> None:
+    graph, record = _adam_record(eps=1e-20, gradient_scale=1.0)
+    found = judge_module.judge(graph, "adam.update", record)
+    assert found.passed
+    assert found.variants == {"eps-outside-sqrt", "eps-inside-sqrt"}  # eps too small to tell
+    assert found.deviations == frozenset() and found.borrowed == ()
+    graph, record = _adam_record(eps=1e-3, gradient_scale=1e-3)  # eps comparable to sqrt(v)
+    found = judge_module.judge(graph, "adam.update", record)
+    assert found.passed and found.variants == {"eps-outside-sqrt"}
+    assert found.ratio <= 1.0

@@ -320,3 +320,12 @@ def test_torch_lerp_first_moment_is_accepted_thanks_to_its_arrangement() -> None
     assert not without.passed
     assert without.ratio == pytest.approx(by_variant["canonical"], rel=1e-6)
 
+
+
+def test_bfloat16_has_float32s_range_and_an_eight_bit_significand() -> None:
+    from eqconform.verify import tolerance
+
+    assert tolerance.unit_roundoff(tolerance.BFLOAT16) == 2.0**-8
+    assert tolerance.floor(tolerance.BFLOAT16) == tolerance.floor(np.float32)
+    assert tolerance.epsilon(np.float16) < tolerance.epsilon(tolerance.BFLOAT16)
+    assert str(tolerance.BFLOAT16) == "bfloat16"

@@ -3,9 +3,11 @@ weight decay (Algorithm 1), one fresh gradient per step."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -48,6 +50,13 @@ def _betas(default: float, low: float) -> st.SearchStrategy[float]:
 def adam_hyperparameters(*, weight_decay: bool = False) -> st.SearchStrategy[AdamHyperparameters]:
     """Hyperparameters over the documented domains: ``0 < beta1, beta2 < 1``, ``lr, eps > 0``,
     ``weight_decay >= 0``; the documents' defaults (0.9, 0.999, 1e-8, 0.01) are drawn often."""
+    return _adam_hyperparameters(bool(weight_decay))
+
+
+@functools.cache
+def _adam_hyperparameters(weight_decay: bool) -> st.SearchStrategy[AdamHyperparameters]:
+    # Built once: composite strategies draw it for every run, and building (and validating)
+    # its dozen strategies afresh each time was a large part of drawing a run.
     decays = (
         st.one_of(st.just(0.01), st.floats(0.0, 1.0), st.sampled_from([0.0, 0.1, 0.5]))
         if weight_decay
@@ -151,6 +160,34 @@ def _cycled(cycle: Sequence[float], length: int) -> tuple[float, ...]:
     return tuple(cycle[i % len(cycle)] for i in range(length))
 
 
+# The strategies a run is drawn from, built once per setting (building and validating them for
+# every draw cost more than drawing from them).
+
+
+@functools.cache
+def _sampled(choices: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    return st.sampled_from(choices)
+
+
+@functools.cache
+def _layer_shapes(max_width: int, max_layers: int) -> st.SearchStrategy[list[tuple[int, int]]]:
+    return st.lists(
+        st.tuples(st.integers(1, max_width), st.integers(1, max_width)),
+        min_size=1,
+        max_size=max_layers,
+    )
+
+
+@functools.cache
+def _scale_cycles(low: float, high: float, distinct: int) -> st.SearchStrategy[tuple[float, ...]]:
+    """One scale for every step, or a cycle of ``distinct`` scales."""
+    scale = magnitudes(low, high)
+    return st.one_of(
+        scale.map(lambda s: (s,)),
+        st.lists(scale, min_size=distinct, max_size=distinct).map(tuple),
+    )
+
+
 @st.composite
 def _optimizer_runs(
     draw: st.DrawFn,
@@ -162,32 +199,20 @@ def _optimizer_runs(
     min_gradient_scale: float,
     max_gradient_scale: float,
 ) -> OptimizerRun:
-    dtype = draw(st.sampled_from(dtypes))
-    layers = draw(
-        st.lists(
-            st.tuples(st.integers(1, max_width), st.integers(1, max_width)),
-            min_size=1,
-            max_size=max_layers,
-        )
-    )
+    dtype = draw(_sampled(dtypes))
+    layers = draw(_layer_shapes(max_width, max_layers))
     parameters = tuple(
         draw(array_recipes(shape, dtype, min_scale=1e-2, max_scale=1e2))
         for shape in parameter_shapes(layers)
     )
     steps = draw(steps_drawn)
-    scale = magnitudes(min_gradient_scale, max_gradient_scale)
     # A run longer than _DISTINCT_SCALES steps repeats a cycle of that many drawn scales: one
     # draw per step would exceed what Hypothesis can draw for one example (a list of more than
     # 8192 elements is refused outright, and far fewer already overrun its buffer).
-    distinct = min(steps, _DISTINCT_SCALES)
-    scales = draw(
-        st.one_of(
-            scale.map(lambda s: (s,) * steps),
-            st.lists(scale, min_size=distinct, max_size=distinct).map(
-                lambda cycle: _cycled(cycle, steps)
-            ),
-        )
+    cycle = draw(
+        _scale_cycles(min_gradient_scale, max_gradient_scale, min(steps, _DISTINCT_SCALES))
     )
+    scales = _cycled(cycle, steps)
     return OptimizerRun(
         dtype,
         draw(adam_hyperparameters(weight_decay=weight_decay)),
