@@ -13,6 +13,7 @@ vectorized NumPy callables.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -152,7 +153,7 @@ class Spec:
     def canonical(self) -> Variant:
         return self.variants[0]
 
-    @property
+    @functools.cached_property  # asked for every record judged
     def defines(self) -> tuple[str, ...]:
         """Names of the quantities this spec defines, in the order the document states them."""
         return tuple(quantity_name(lhs) for lhs in self.canonical.relations)

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -311,6 +311,41 @@ class RemoteTarget:
         _write_back(answer.get("mutated", []), [list(args), kwargs])
         return self._proxies(answer.get("ok"))
 
+    def call_each(
+        self, handle: Handle, method: str, calls: Sequence[tuple[tuple[Any, ...], dict[str, Any]]]
+    ) -> list[Any]:
+        """``method`` called once per ``(args, kwargs)``, in order, asked in one request. The
+        runner stops after a call that wrote into its arguments (mirrored here as by
+        :meth:`call`, for the judge to see before the next call is made), so the rest are asked
+        again; a call that raised raises here."""
+        answers: list[Any] = []
+        while len(answers) < len(calls):
+            pending = calls[len(answers) :]
+            answer = self._request(
+                {
+                    "op": "calls",
+                    "handle": handle.number,
+                    "method": method,
+                    "calls": [[list(args), kwargs] for args, kwargs in pending],
+                }
+            )
+            results, mutated = answer.get("ok"), answer.get("mutated")
+            if not (
+                isinstance(results, list)
+                and isinstance(mutated, list)
+                and len(results) == len(mutated)
+                and 0 < len(results) <= len(pending)
+            ):
+                self.close()
+                raise RunnerFailure(
+                    "the runner broke the protocol: answers that do not match the calls",
+                    "broke the protocol",
+                )
+            for (args, kwargs), result, changed in zip(pending, results, mutated, strict=False):
+                _write_back(changed, [list(args), kwargs])
+                answers.append(self._proxies(result))
+        return answers
+
     def _proxies(self, value: Any) -> Any:
         """The answer with every handle in it turned into a proxy."""
         if isinstance(value, Handle):
@@ -375,6 +410,26 @@ def _write_back(mutated: Any, arguments: Any) -> None:
                     if target.dtype.kind == "b"
                     else target + 1
                 )
+
+
+def call_each(
+    owner: Any, method: str, calls: Sequence[tuple[tuple[Any, ...], dict[str, Any]]]
+) -> list[Any]:
+    """``owner.method(*args, **kwargs)`` for each call in order: an object in a runner is asked
+    all of them in one request (:meth:`RemoteTarget.call_each`), any other object directly.
+    (The component adapters copy every answer they return, so an answer given before a later
+    call is not changed by it: :mod:`~eqconform.verify.targets.user`.)"""
+    if isinstance(owner, RemoteObject):
+        return owner._target.call_each(owner._handle, method, calls)
+    bound = getattr(owner, method)
+    return [bound(*args, **kwargs) for args, kwargs in calls]
+
+
+def asked_in_batches(owner: Any) -> bool:
+    """Whether :func:`call_each` saves anything on ``owner``: an object in a runner, where each
+    request is a round trip. (An object in this process is better asked one call at a time,
+    each answer judged before the next call is made.)"""
+    return isinstance(owner, RemoteObject)
 
 
 class RemoteObject:

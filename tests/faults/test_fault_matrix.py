@@ -97,6 +97,24 @@ def test_optimizer_that_overwrites_the_gradients() -> None:
     assert "modified its input gradient of layers[0].W in place during step 1" in result.message
 
 
+def test_an_optimizer_overwriting_its_gradients_later_is_caught_at_that_step_in_a_sandbox() -> None:
+    # A sandboxed target is asked its steps in batches: the runner stops a batch after a step
+    # that wrote into its arguments, so the write is still seen at the step that made it.
+    specs = engine.checkable(select_specs(["adam.update"]))
+    target = _reference("OverwritesGradientsAtStepThree")
+    (result,) = run_isolated(specs, [(target, "late")], OPTIONS)
+    assert result.outcome is Outcome.ERROR
+    assert "modified its input gradient of layers[0].W in place during step 3" in result.message
+
+
+def test_answers_that_are_the_targets_own_arrays_are_judged_as_they_were_when_given() -> None:
+    specs = engine.checkable(select_specs(["adam.update"]))
+    (sandboxed,) = run_isolated(specs, [(_reference("ReturnsItsOwnArrays"), "aliasing")], OPTIONS)
+    in_process = _in_process("ReturnsItsOwnArrays", ["adam.update"])["adam.update"]
+    assert sandboxed.outcome is Outcome.PASS, sandboxed.message
+    assert in_process.outcome is Outcome.PASS, in_process.message
+
+
 def test_nondeterministic_where_the_equation_is_deterministic() -> None:
     result = _in_process("Nondeterministic")["layernorm.grad_input"]
     assert result.outcome is Outcome.FAIL

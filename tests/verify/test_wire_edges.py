@@ -382,3 +382,38 @@ def test_remote_errors_of_one_name_share_a_class() -> None:
     assert type(first) is type(second) and type(first).__module__ == "audited code"
     assert type(first).type_name == "KeyError" and str(second) == "b"
     assert type(remote_error("1abc", "m")).__name__ == "Exception"
+
+
+# The runner's batched calls ------------------------------------------------------------------
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def step(self, values):
+        self.calls += 1
+        if self.calls == 3:
+            values[0] = -1.0  # writes into its argument at the third call
+        if self.calls == 5:
+            raise ValueError("the fifth call fails")
+        return {"seen": self.calls}
+
+
+def test_batched_calls_stop_after_one_that_writes_into_its_arguments_and_raise_as_one() -> None:
+    import numpy as np
+
+    from eqconform.verify.runner.server import _Server
+
+    server = _Server("numpy", -1, -1)
+    counter = _Counter()
+    handle = server.register(counter)
+    calls = [[[np.zeros(2)], {}] for _ in range(6)]
+    first = server.handle({"op": "calls", "handle": handle.number, "method": "step", "calls": calls})
+    assert [r["seen"] for r in first["ok"]] == [1, 2, 3]  # stopped after the write
+    assert [bool(m) for m in first["mutated"]] == [False, False, True]
+    assert first["mutated"][2][0][0] == [0, 0]  # where: the first argument's array
+    rest = server.handle({"op": "calls", "handle": handle.number, "method": "step", "calls": calls[3:]})
+    assert rest["error"][:2] == ["raised", "ValueError"] and counter.calls == 5
+    assert server.handle({"op": "calls", "handle": handle.number, "method": "_private", "calls": []})["error"][0] == "protocol"
+    assert server.handle({"op": "calls", "handle": handle.number, "method": "step", "calls": [[1]]})["error"][0] == "protocol"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ from eqconform.specs import adamw as adamw_specs
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record, ensure_unchanged
+from ..remote import asked_in_batches, call_each
 from ..search import current_observations, current_time_limit
 from ..strategies.arrays import ArrayRecipe
 from ..strategies.optimizers import (
@@ -102,6 +103,12 @@ class _StepBudget:
                 self.memory.annotate(("optimizer step cap",), self.cap)
         return self.cap is None or step < self.cap
 
+    def decided_after(self, step: int) -> int:
+        """The first step after ``step`` at which :meth:`allows` may say no."""
+        if self.timing and step < _TIMED_STEPS:
+            return _TIMED_STEPS
+        return self.cap if self.cap is not None else self.steps
+
     def label(self, done: int) -> str:
         if done == self.steps:
             return f"{done}-step run"
@@ -109,6 +116,30 @@ class _StepBudget:
             f"{done}-step run, the first of {self.steps} steps: longer runs of this target "
             f"do not fit its time budget ({self.budget:.3g} s per run)"
         )
+
+
+#: At most this many steps are asked of a target in one request (a sandboxed target answers
+#: each request over the wire: one round trip per step was most of a run's time).
+_STEPS_PER_REQUEST = 256
+
+
+def _stepped(
+    session: Any, run: OptimizerRun, budget: _StepBudget
+) -> Iterator[tuple[int, list[np.ndarray], list[np.ndarray], Any]]:
+    """Each step the budget allows as ``(step, gradients, the copies given, the answer)``.
+    The gradients are drawn in advance, so a sandboxed target is asked its steps in batches
+    (:func:`~eqconform.verify.remote.call_each`); a batch ends where the budget is next decided,
+    and the answers are judged in order, so a step that wrote into its gradients is still
+    caught at that step."""
+    step = 0
+    batch = _STEPS_PER_REQUEST if asked_in_batches(session) else 1
+    while step < run.steps and budget.allows(step):
+        end = min(run.steps, step + batch, budget.decided_after(step))
+        gradients = [run.gradients[s] for s in range(step, end)]
+        given = [[g.copy() for g in grads] for grads in gradients]
+        answers = call_each(session, "step", [((copies,), {}) for copies in given])
+        yield from zip(range(step, end), gradients, given, answers, strict=True)
+        step = end
 
 
 def _flat(arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -141,13 +172,8 @@ def _observe(
     exposed = {"m": expose_moments, "v": expose_moments}  # judged as adam.* outputs
     budget = _StepBudget(run.steps)
     done = 0
-    for step in range(run.steps):
-        if not budget.allows(step):
-            break
+    for step, gradients, given, observations in _stepped(session, run, budget):
         done += 1
-        gradients = run.gradients[step]
-        given = [g.copy() for g in gradients]
-        observations = session.step(given)
         ensure_unchanged(
             {f"gradient of {name}": g for name, g in zip(layout.names, given, strict=True)},
             {f"gradient of {name}": g for name, g in zip(layout.names, gradients, strict=True)},

@@ -10,6 +10,11 @@ of handles; the judge holds only their numbers. A request names an operation:
     a method of a held object; the answer is its return value, with ``mutated``: the arrays
     among the arguments that the call wrote into, as they were left, so that the judge can
     see an implementation that edits its inputs;
+``{"op": "calls", "handle": 3, "method": "step", "calls": [[args, kwargs], ...]}``
+    the same method called once per entry, in order (an optimizer run's steps, whose inputs
+    are known in advance): the answer lists the return values and ``mutated`` per call, and
+    stops after a call that wrote into its arguments so the judge sees that before asking
+    the rest; a call that raises is answered as that error;
 ``{"op": "defaults"}``
     the target's hyperparameter defaults;
 ``{"op": "describe"}``
@@ -24,7 +29,7 @@ raises, even ``SystemExit`` or ``KeyboardInterrupt`` raised by itself, is answer
 of kind ``raised`` with the type name and the message, cut at a cap.
 
 Nothing here knows an equation, a tolerance or an expected value, and nothing the judge
-computes is sent: the runner gets the inputs of one call at a time.
+computes is sent: the runner gets the inputs of its calls, never an expected answer.
 """
 
 from __future__ import annotations
@@ -118,6 +123,21 @@ def _arrays(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any,
             yield from _arrays(item, (*path, key))
 
 
+def _invoke(method: Any, args: Any, kwargs: Any) -> tuple[Any, list[list[Any]]]:
+    """Call ``method``; its result, and the arrays among its arguments it wrote into."""
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise TypeError("a call's arguments must be a list and a dict")
+    given = list(_arrays([args, kwargs]))
+    before = [array.copy() for _, array in given]
+    result = method(*args, **kwargs)
+    mutated = [
+        [list(path), array]
+        for (path, array), old in zip(given, before, strict=True)
+        if array.shape != old.shape or not np.array_equal(array, old, equal_nan=True)
+    ]
+    return result, mutated
+
+
 class _Server:
     def __init__(self, reference: str, read_fd: int, write_fd: int):
         self.reference = reference
@@ -180,6 +200,8 @@ class _Server:
                 return {"ok": None}
             if op == "call":
                 return self.call(request)
+            if op == "calls":
+                return self.calls(request)
         except ComponentMissing as missing:
             return {"error": _error("missing", missing)}
         except TargetLoadError as failed:
@@ -188,27 +210,49 @@ class _Server:
             return {"error": _error("raised", error)}
         return {"error": ["protocol", "WireError", f"unknown operation {cut(op, 40)!r}"]}
 
-    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _method(self, request: dict[str, Any]) -> Any:
+        """The bound method a request names, or None (a protocol error)."""
         owner = self.objects.get(request.get("handle"))  # type: ignore[arg-type]
         method_name = request.get("method")
         if owner is None or not isinstance(method_name, str) or method_name.startswith("_"):
-            return {
-                "error": [
-                    "protocol",
-                    "WireError",
-                    f"no object {request.get('handle')!r} or method {method_name!r}",
-                ]
-            }
-        args, kwargs = request.get("args", []), request.get("kwargs", {})
-        given = list(_arrays([args, kwargs]))
-        before = [array.copy() for _, array in given]
-        result = getattr(owner, method_name)(*args, **kwargs)
-        mutated = [
-            [list(path), array]
-            for (path, array), old in zip(given, before, strict=True)
-            if array.shape != old.shape or not np.array_equal(array, old, equal_nan=True)
-        ]
+            return None
+        return getattr(owner, method_name)
+
+    def _no_method(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "error": [
+                "protocol",
+                "WireError",
+                f"no object {request.get('handle')!r} or method {request.get('method')!r}",
+            ]
+        }
+
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        method = self._method(request)
+        if method is None:
+            return self._no_method(request)
+        result, mutated = _invoke(method, request.get("args", []), request.get("kwargs", {}))
         return {"ok": result, "mutated": mutated}
+
+    def calls(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Several calls of one method in order; the answer stops after a call that wrote
+        into its arguments, for the judge to see before it asks the rest. A call that raises
+        makes the whole answer that error (the judge stops at it as it would one by one)."""
+        method = self._method(request)
+        calls = request.get("calls")
+        if method is None or not isinstance(calls, list):
+            return self._no_method(request)
+        results, mutations = [], []
+        for entry in calls:
+            if not (isinstance(entry, list) and len(entry) == 2):
+                return {"error": ["protocol", "WireError", "a call that is not [args, kwargs]"]}
+            args, kwargs = entry
+            result, mutated = _invoke(method, args, kwargs)
+            results.append(result)
+            mutations.append(mutated)
+            if mutated:
+                break
+        return {"ok": results, "mutated": mutations}
 
     def run(self) -> None:
         output = _OutputCounter()

@@ -170,7 +170,22 @@ def array_recipes(
     check_scales("min_scale", min_scale, "max_scale", max_scale)
     if max_offset < 0:
         raise InvalidArgument(f"max_offset={max_offset!r} must be >= 0")
-    shape, dtype = tuple(shape), np.dtype(dtype)
+    return _array_recipes(
+        tuple(shape), np.dtype(dtype), min_scale, max_scale, max_offset, bool(row_offsets)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _array_recipes(
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    min_scale: float,
+    max_scale: float,
+    max_offset: float,
+    row_offsets: bool,
+) -> st.SearchStrategy[ArrayRecipe]:
+    # One strategy per setting: composites ask for one per array they draw, and a new mapped
+    # strategy is validated again at its first draw.
     return _recipe_settings(min_scale, max_scale, max_offset).map(
         lambda drawn: ArrayRecipe(shape, dtype, *drawn, row_offsets=row_offsets)
     )
