@@ -62,6 +62,7 @@ def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
         observed_through=outcome.observed_through,
         statistics=outcome.statistics,
         joint=outcome.joint,
+        found_by=outcome.found_by,
         seconds=round(time.perf_counter() - started, 3),
     )
 

@@ -353,12 +353,17 @@ def _compare_combination(
 ) -> Comparison:
     # A prediction under another form than the canonical one says so: "the equation gives"
     # would pass a variant's value off as the document's.
-    forms = [
-        f"{spec_id} as {variant}"
-        for spec_id, variant in combination
-        if variant != graph.spec(spec_id).canonical.id
-    ]
-    equation = f"the equation ({', '.join(forms)})" if forms else "the equation"
+    # An arrangement (the same formula, its operations in another order) is not another form,
+    # and a rejected form is a known deviation, not the document's equation.
+    forms = []
+    for spec_id, variant_id in combination:
+        spec = graph.spec(spec_id)
+        form = spec.variant(spec.form_of(variant_id))
+        if form.id != spec.canonical.id:
+            forms.append(
+                f"{spec_id} as {form.id}" + ("" if form.accepted else ", a known deviation")
+            )
+    equation = f"the equation ({'; '.join(forms)})" if forms else "the equation"
     worst: Comparison | None = None
     for quantity in checked:
         predicted, bound = graph.predictor(quantity, combination, record.observed)(values)

@@ -47,7 +47,8 @@ __all__ = ["RemoteError", "RemoteObject", "RemoteTarget", "RunnerFailure"]
 class RunnerFailure(BaseException):
     """The runner could not answer: it died, hung, broke the protocol or ran out of memory.
 
-    ``what`` says it in a few words ("hung", "crashed", ...), for the checks that follow."""
+    ``what`` says it in a few words ("timed out", "crashed", ...), for the checks that
+    follow."""
 
     def __init__(self, message: str, what: str = "failed"):
         super().__init__(message)
@@ -111,12 +112,12 @@ class RunnerProcess:
                 raise RunnerFailure(*self._death())
             if deadline is not None and time.monotonic() >= deadline:
                 self.close()
-                raise RunnerFailure("timed out", "hung")
+                raise RunnerFailure("timed out", "timed out")
         try:
             answer = read_frame(self._from_runner, self.limits, deadline=deadline)
         except TimeoutError:
             self.close()
-            raise RunnerFailure("timed out", "hung") from None
+            raise RunnerFailure("timed out", "timed out") from None
         except EOFError:
             raise RunnerFailure(*self._death()) from None
         except (WireError, OSError) as error:
@@ -202,7 +203,7 @@ class RemoteTarget:
         self.description = description
         self.confinement = confinement
         self._runner: RunnerProcess | None = None
-        #: adapter -> why it is not called again ("hung in check layernorm.affine").
+        #: adapter -> why it is not called again ("timed out in check layernorm.affine").
         self.broken: dict[str, str] = {}
         #: The adapter whose calls are under way (the one a failure is charged to).
         self._adapter = ""
@@ -226,10 +227,12 @@ class RemoteTarget:
         except RunnerFailure as failure:
             self._runner = None
             reason = str(failure)
-            if failure.what == "hung":
+            if failure.what == "timed out":
+                # A slow library and a hung one look the same from here: say both.
                 reason = (
                     f"timed out: the check did not finish within {self.timeout:g} s, so its "
-                    "runner was stopped"
+                    "runner was stopped (the target hung, or is too slow for this limit: "
+                    "raise --timeout or lower --max-examples)"
                 )
             if self._adapter:
                 self.broken.setdefault(

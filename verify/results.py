@@ -99,6 +99,10 @@ class Result:
     #: The other specs of a joint finding: equations that fail together on one counterexample
     #: and cannot be told apart through what the target exposes (one finding, not several).
     joint: tuple[str, ...] = ()
+    #: The spec whose search found ``counterexample`` when it is not this one's: the specs of
+    #: one component try the counterexample a neighbour found first, so that one wrong
+    #: computation is shown on one input (the reproduce command runs both).
+    found_by: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -85,10 +85,14 @@ class SearchSettings:
     profile: str = "default"
     #: The target checked (set by :meth:`for_check`): searches of one target share their draws.
     target: str | None = None
+    #: The spec checked (set by :meth:`for_check`).
+    spec: str | None = None
 
     def for_check(self, spec_id: str, target_name: str) -> SearchSettings:
         """These settings for the check of ``spec_id`` on ``target_name``."""
-        return replace(self, database_key=check_key(spec_id, target_name), target=target_name)
+        return replace(
+            self, database_key=check_key(spec_id, target_name), target=target_name, spec=spec_id
+        )
 
 
 class Mismatch(Exception):
@@ -120,6 +124,8 @@ class SearchSummary:
     through: str | None = None
     failure: Mismatch | TargetRaised | None = None
     notes: list[str] = field(default_factory=list)
+    #: The spec whose search found the counterexample, when it was another spec's.
+    found_by: str | None = None
 
     def add(self, finding: Finding) -> None:
         if not finding.observable:
@@ -297,10 +303,12 @@ def run_search(
     failed_key = ("counterexample", draws)
     neighbours = memory.note(failed_key) if memory is not None else None
     if neighbours is not None and not saved:
+        case, found_by = neighbours
         try:
-            check(neighbours)
+            check(case)
         except (Mismatch, TargetRaised) as failure:
             summary.failure = failure
+            summary.found_by = found_by
             return summary
         summary = SearchSummary()  # it passes here: search as if it had not been tried
 
@@ -347,7 +355,7 @@ def run_search(
     except (Mismatch, TargetRaised) as failure:
         summary.failure = failure
         if memory is not None:
-            memory.annotate(failed_key, _fresh(failure.case))
+            memory.annotate(failed_key, (_fresh(failure.case), options.spec))
         return summary
     if draws is not None:
         _remember(_DRAWN, draws, tuple(_fresh(case) for case in drawn))

@@ -103,14 +103,17 @@ class RunOptions:
                 f"unknown sandbox mode {self.sandbox!r} (known: {', '.join(SANDBOX_MODES)})"
             )
 
-    def reproduce(self, spec_id: str, reference: str) -> str:
+    def reproduce(self, spec_id: str, reference: str, *, after: str | None = None) -> str:
         """The command that runs one check again with every option that decides its verdict
-        (options left at their defaults are left out)."""
+        (options left at their defaults are left out); ``after``: a spec checked first, whose
+        counterexample this check took."""
+        specs = ["--spec", after] if after is not None else []
         words = [
             "eqconform",
             "report",
             "--target",
             reference,
+            *specs,
             "--spec",
             spec_id,
             "--seed",
@@ -243,7 +246,10 @@ class Session:
         reference = next(
             (plan.reference for plan in self.targets if plan.name == result.target), result.target
         )
-        return dataclasses.replace(result, reproduce=self.options.reproduce(result.spec, reference))
+        return dataclasses.replace(
+            result,
+            reproduce=self.options.reproduce(result.spec, reference, after=result.found_by),
+        )
 
     # ------------------------------------------------------------------ running
 

@@ -73,6 +73,23 @@ def test_running_the_command_reproduces_the_failure(tmp_path: Path, monkeypatch:
     assert rerun["outcome"] == "fail" and rerun["counterexample"] == result.counterexample
 
 
+def test_a_counterexample_taken_from_a_neighbour_is_reproduced_with_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    behaviours = Path(__file__).parent.parent / "faults" / "library_behaviours.py"
+    options = RunOptions(targets=(f"file:{behaviours}:ZeroLayerNorm",), specs=("layernorm.mean", "layernorm.variance"),
+                         max_examples=20, seed=5, in_process=True, examples_dir=None)
+    first, taken = Session(options).run().results
+    assert (first.spec, taken.spec) == ("layernorm.mean", "layernorm.variance")
+    assert first.found_by is None and taken.found_by == "layernorm.mean"
+    words = shlex.split(taken.reproduce)
+    assert [words[i + 1] for i, w in enumerate(words) if w == "--spec"] == ["layernorm.mean", "layernorm.variance"]
+    words[words.index("-o") + 1] = str(tmp_path / "repro")
+    monkeypatch.chdir(tmp_path)
+    assert main([*words[1:], "--quiet"]) == 1
+    again = {r["spec"]: r for r in json.loads((tmp_path / "repro" / "report.json").read_text())["results"]}
+    assert again["layernorm.variance"]["counterexample"] == taken.counterexample
+    assert again["layernorm.variance"]["found_by"] == "layernorm.mean"
+
+
 @pytest.mark.parametrize(("changed", "message"), [
     ({"max_examples": 0}, "at least 1"),
     ({"seed": -1}, "0 or more"),

@@ -144,7 +144,7 @@ def test_a_spec_failing_on_a_neighbours_counterexample_takes_it_without_a_search
     first = engine.check(get_spec("layernorm.mean"), target, OPTIONS)
     shared = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
     assert searches == ["search"]  # the variance failed on the mean's counterexample at once
-    assert shared.examples == 1
+    assert shared.examples == 1 and shared.found_by == "layernorm.mean" and first.found_by is None
     case = first.counterexample.splitlines()[:-1]
     assert shared.counterexample.splitlines()[:-1] == case
     search._DRAWN.clear()

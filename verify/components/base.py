@@ -53,6 +53,8 @@ class CheckOutcome:
     statistics: tuple[StatisticalTest, ...] = field(default_factory=tuple)
     #: The other specs of a joint finding (:attr:`eqconform.verify.results.Result.joint`).
     joint: tuple[str, ...] = ()
+    #: The spec whose search found the counterexample (:attr:`.Result.found_by`).
+    found_by: str | None = None
 
 
 @contextlib.contextmanager
@@ -129,6 +131,7 @@ def outcome_from_search(
         violated = isinstance(failure.error, ContractViolation)
         return CheckOutcome(
             Outcome.ERROR,
+            found_by=summary.found_by,
             counterexample=describe(failure.case),
             message=str(failure.error)
             if violated
@@ -148,6 +151,7 @@ def outcome_from_search(
         return CheckOutcome(
             Outcome.FAIL,
             variant=deviation,
+            found_by=summary.found_by,
             counterexample=f"{describe(failure.case)}\n{finding.detail}",
             message=message,
             **{

@@ -593,11 +593,11 @@ def _lead(members: Sequence[str], failing: Mapping[str, Finding], order: Sequenc
 
 
 def _joint_note(spec_id: str, joint: Sequence[str], finding: Finding) -> str:
-    through = f"through {finding.quantity}" if finding.quantity else "together"
+    through = f"through {finding.quantity} only" if finding.quantity else "together"
     return (
         f"Joint finding with {', '.join(joint)}: this target exposes too little to tell these "
-        f"equations apart ({spec_id} and they are checked {through} only), and they fail on "
-        "the same input; this is one finding, reported here."
+        f"equations from {spec_id} (all are checked {through}), and they fail on the same "
+        "input; this is one finding, reported here."
     )
 
 
