@@ -204,13 +204,14 @@ class OracleSearch:
         the better-conditioned forms too, it follows another formula.
         """
         diagnosis = self._case_diagnosis(adapter, failure.case, {spec.id: failure.finding})
-        joint = _joint(spec.id, diagnosis.failing)
-        lead = _lead([spec.id, *joint], diagnosis.failing, list(self.graph.uses))
+        failing = {**diagnosis.failing, spec.id: failure.finding}
+        joint = _joint(spec.id, failing)
+        lead = _lead([spec.id, *joint], failing, list(self.graph.uses))
         note = _joint_note(spec.id, joint, failure.finding) if joint else ""
         outcome = dataclasses.replace(outcome, joint=tuple(joint))
         ratio = failure.finding.ratio
         steadied = diagnosis.steadied.get(spec.id, ())
-        others = [s for s in diagnosis.failing if s != spec.id and s not in joint]
+        others = [s for s in failing if s != spec.id and s not in joint]
         shared_cause = diagnosis.unstable or diagnosis.lowered is not None
         if joint and lead != spec.id and not shared_cause:
             # Where the cause is not one both share, the joint finding is told once, at its
