@@ -119,6 +119,15 @@ class OracleSearch:
         once per spec: the equations are deterministic, and :meth:`_repeatability` checks that
         the target is too.
         """
+        records = self._records(adapter, case)
+        try:
+            return combine_findings([judge(self.graph, spec.id, record) for record in records])
+        except QuantityRaised as raised:  # a phase of the target that this spec needs raised
+            raise TargetRaised(case, raised.error) from raised.error
+
+    def _records(self, adapter: Any, case: Any) -> list[Record]:
+        """What the target did on ``case``: from its memory when it is repeatable and was
+        asked before, else driven afresh (raising :class:`TargetRaised` for what it raised)."""
         memory = current_observations() if self.repeatable else None
         kept = (id(self), case)
         records = memory.get(kept) if memory is not None else None
@@ -130,10 +139,7 @@ class OracleSearch:
                 raise TargetRaised(case, error) from error
             if memory is not None:
                 memory.keep(kept, records)
-        try:
-            return combine_findings([judge(self.graph, spec.id, record) for record in records])
-        except QuantityRaised as raised:  # a phase of the target that this spec needs raised
-            raise TargetRaised(case, raised.error) from raised.error
+        return records
 
     def _named_on_separating_cases(self, spec: Spec, adapter: Any, failure: Mismatch) -> Mismatch:
         """The known deviation as the hand-picked cases name it. A shrunk counterexample is
@@ -171,9 +177,8 @@ class OracleSearch:
         named = None
         for case in self.explicit():
             try:
-                with quiet_target():
-                    records = self.observe(adapter, case, self.graph)
-            except Exception:  # noqa: BLE001 - a case the target cannot run explains nothing
+                records = self._records(adapter, case)
+            except TargetRaised:  # a case the target cannot run explains nothing
                 return False, None
             for record in records:
                 try:
