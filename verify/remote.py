@@ -317,10 +317,11 @@ class RemoteTarget:
     def call_each(
         self, handle: Handle, method: str, calls: Sequence[tuple[tuple[Any, ...], dict[str, Any]]]
     ) -> list[Any]:
-        """``method`` called once per ``(args, kwargs)``, in order, asked in one request. The
-        runner stops after a call that wrote into its arguments (mirrored here as by
-        :meth:`call`, for the judge to see before the next call is made), so the rest are asked
-        again; a call that raised raises here."""
+        """``method`` called once per ``(args, kwargs)``, in order, asked in one request. What
+        each call wrote into its arguments is mirrored into that call's own arguments here, as
+        by :meth:`call`, so the caller, judging the answers in order, sees it at that call. The
+        runner ends an answer after such a call; the rest are asked in another request. A
+        call that raised raises here."""
         answers: list[Any] = []
         while len(answers) < len(calls):
             pending = calls[len(answers) :]

@@ -13,8 +13,8 @@ of handles; the judge holds only their numbers. A request names an operation:
 ``{"op": "calls", "handle": 3, "method": "step", "calls": [[args, kwargs], ...]}``
     the same method called once per entry, in order (an optimizer run's steps, whose inputs
     are known in advance): the answer lists the return values and ``mutated`` per call, and
-    stops after a call that wrote into its arguments so the judge sees that before asking
-    the rest; a call that raises is answered as that error;
+    ends after a call that wrote into its arguments (the judge asks the rest again); a call
+    that raises is answered as that error;
 ``{"op": "defaults"}``
     the target's hyperparameter defaults;
 ``{"op": "describe"}``
@@ -235,9 +235,9 @@ class _Server:
         return {"ok": result, "mutated": mutated}
 
     def calls(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Several calls of one method in order; the answer stops after a call that wrote
-        into its arguments, for the judge to see before it asks the rest. A call that raises
-        makes the whole answer that error (the judge stops at it as it would one by one)."""
+        """Several calls of one method in order; the answer ends after a call that wrote into
+        its arguments (the judge asks the rest again). A call that raises makes the whole
+        answer that error (the judge stops at it as it would one by one)."""
         method = self._method(request)
         calls = request.get("calls")
         if method is None or not isinstance(calls, list):
