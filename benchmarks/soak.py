@@ -41,12 +41,18 @@ def main() -> int:
                 command += ["--target", target]
             subprocess.run(command, check=False, capture_output=True, text=True)
             report = json.loads((Path(directory) / "report.json").read_text())
+        found = []
         for result in report["results"]:
             examples[result["target"]] += result["examples"]
             checks[result["target"]] += 1
             if result["outcome"] not in ("pass", "skip"):
-                problems.append(f"seed {seed} {result['spec']} [{result['target']}] {result['outcome']}: {result['message'][:300]}")
-        print(f"seed {seed}: done ({time.perf_counter() - started:.0f} s)", flush=True)
+                found.append(f"seed {seed} {result['spec']} [{result['target']}] {result['outcome']}: {result['message'][:300]}")
+        problems += found
+        # Each seed's failures as soon as it ends: a soak takes hours, and one stopped early
+        # should still have said what it found.
+        print(f"seed {seed}: done ({time.perf_counter() - started:.0f} s), {len(found)} failures", flush=True)
+        for problem in found:
+            print("  " + problem, flush=True)
     print(f"\nsoak: {args.seeds} seeds x {args.max_examples} examples per (spec, target)")
     for target in targets:
         name = next((n for n in checks if n == target or n.startswith(target.split(":")[0])), target)

@@ -209,6 +209,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"eqconform: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Ctrl-C once the checks run is handled where they run (the report keeps what had
+        # finished); this is one that came earlier, while starting up, or while listing.
+        print("eqconform: interrupted (Ctrl-C) before any report was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _list_specs(patterns: Sequence[str], format: str = "text") -> int:

@@ -37,10 +37,12 @@ from sympy.printing.numpy import NumPyPrinter
 from eqconform.specs.model import quantity_name
 
 __all__ = [
+    "BLOCK_ELEMENTS",
     "CompiledFunction",
     "CumCountAxis",
     "CumProdAxis",
     "ReduceAxis",
+    "axes_reduced_along",
     "checked_program",
     "compile_expressions",
     "compile_program",
@@ -161,6 +163,9 @@ class CompiledFunction:
     function: Callable[..., Any]
     #: The generated Python source of ``function`` (what a cache stores).
     source: str = ""
+    #: Axes some reduction or running product runs along: every other axis can be cut into
+    #: blocks and evaluated block by block (:data:`BLOCK_ELEMENTS`).
+    reduced_axes: tuple[int, ...] = ()
 
     def to_data(self) -> dict[str, Any]:
         """Plain data a cache can store and :meth:`from_data` rebuilds the function from."""
@@ -183,7 +188,9 @@ class CompiledFunction:
         ):
             raise ValueError("not a stored program")
         checked_program(source, arguments)
-        return cls(tuple(arguments), dict(sizes), _define(source), source)
+        return cls(
+            tuple(arguments), dict(sizes), _define(source), source, axes_reduced_along(source)
+        )
 
     def __call__(
         self, values: Mapping[str, Any] | None = None, /, **more: Any
@@ -202,9 +209,97 @@ class CompiledFunction:
                 if name not in given:
                     # A float, so that a variant dividing by C - 1 gives inf at C = 1, not an error.
                     arrays[name] = np.float64(shape[axis] if axis < len(shape) else 1)
+        given_arrays = [arrays[name] for name in self.arguments]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            results = self.function(*(arrays[name] for name in self.arguments))
+            cut = _blocks(given_arrays, self.reduced_axes)
+            if cut is None:
+                results = self.function(*given_arrays)
+            else:
+                results = _blockwise(self.function, given_arrays, *cut)
         return tuple(np.asarray(result, dtype=np.float64) for result in results)
+
+
+#: How many entries one block of a large evaluation holds. A program evaluates one NumPy
+#: operation at a time, each writing a temporary as large as its operands; on arrays of
+#: millions of entries every one of those passes goes to main memory, and the temporaries
+#: alive at once cost many times the input. Cut into blocks of this size, the temporaries
+#: stay in the processor's cache and are freed block by block (the same reason numexpr
+#: blocks); below twice this size a program runs whole.
+BLOCK_ELEMENTS = 1 << 14
+
+
+def _blocks(arrays: Sequence[Any], reduced_axes: Sequence[int]) -> tuple[int, int, int] | None:
+    """``(axis, length, step)`` to evaluate ``arrays`` in blocks of ``step`` entries along
+    ``axis`` (of the broadcast shape, ``length`` long), or None to evaluate them whole.
+
+    The axis is the first one no reduction runs along whose blocks still hold at least two
+    entries along it (so that a result's length along it says whether the result varies
+    along it)."""
+    if max((np.size(array) for array in arrays), default=0) < BLOCK_ELEMENTS:
+        return None  # the common case, decided without broadcasting (it costs per call)
+    shape = np.broadcast_shapes(*(np.shape(array) for array in arrays))
+    total = int(np.prod(shape, dtype=np.int64))
+    if total < 2 * BLOCK_ELEMENTS:
+        return None
+    for axis, length in enumerate(shape):
+        if axis in reduced_axes or length < 4:
+            continue
+        step = BLOCK_ELEMENTS // (total // length)
+        if step >= 2:
+            return axis, length, step
+    return None
+
+
+def _blockwise(
+    function: Callable[..., Any], arrays: Sequence[Any], axis: int, length: int, step: int
+) -> tuple[np.ndarray, ...]:
+    """``function(*arrays)``, evaluated on blocks of ``step`` entries along ``axis`` and put
+    together. Exact: every operation of a program is element-wise along an axis no reduction
+    runs along. An array that does not extend along ``axis`` (a scalar, a row of ``gamma``)
+    is passed whole to every block; a result that does not vary along it is taken from the
+    first block."""
+    ndim = max(np.ndim(array) for array in arrays)
+
+    def block(array: Any, part: slice) -> Any:
+        own = axis - (ndim - np.ndim(array))  # numpy aligns shapes at their last axes
+        if own < 0 or np.shape(array)[own] == 1:
+            return array
+        index = [slice(None)] * np.ndim(array)
+        index[own] = part
+        return array[tuple(index)]
+
+    outputs: list[np.ndarray] | None = None
+    for start in range(0, length, step):
+        part = slice(start, min(start + step, length))
+        results = function(*(block(array, part) for array in arrays))
+        if outputs is None:
+            outputs = [
+                _whole_output(np.asarray(result), ndim, axis, length, part) for result in results
+            ]
+        for output, result in zip(outputs, results, strict=True):
+            if _varies_along(output, ndim, axis, length):
+                index = [slice(None)] * output.ndim
+                index[axis] = part
+                output[tuple(index)] = result
+    assert outputs is not None  # length >= 4, so at least one block
+    return tuple(outputs)
+
+
+def _varies_along(result: np.ndarray, ndim: int, axis: int, length: int) -> bool:
+    return result.ndim == ndim and result.shape[axis] == length
+
+
+def _whole_output(
+    result: np.ndarray, ndim: int, axis: int, length: int, first: slice
+) -> np.ndarray:
+    """The array a result of every block is written into (its first block's values included),
+    or the first block's result itself when it does not vary along ``axis``."""
+    if result.ndim != ndim or result.shape[axis] != first.stop - first.start:
+        return result
+    shape = list(result.shape)
+    shape[axis] = length
+    output = np.empty(shape, dtype=result.dtype)
+    return output
 
 
 def _as_float64(value: Any) -> Any:
@@ -233,7 +328,32 @@ def compile_program(
         sizes=reduced_sizes(expressions),
         function=_define(source),
         source=source,
+        reduced_axes=axes_reduced_along(source),
     )
+
+
+def axes_reduced_along(source: str) -> tuple[int, ...]:
+    """The axes a generated program reduces or accumulates along, read from its source: the
+    axis of every ``ReduceAxis`` and every ``axis=`` a NumPy call is given. Read from the
+    program itself (not stored next to it), so a cached program cannot claim fewer; ``amax``
+    over a tuple (SymPy's ``Max``) counts too, which only costs blocking along that axis."""
+    axes: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id == "ReduceAxis" and len(node.args) == 3:
+            given = node.args[1]
+            if not (isinstance(given, ast.Constant) and type(given.value) is int):
+                raise ValueError("a reduction along an axis that is not a number")
+            axes.add(given.value)
+        for keyword in node.keywords:
+            if keyword.arg == "axis":
+                if not (
+                    isinstance(keyword.value, ast.Constant) and type(keyword.value.value) is int
+                ):
+                    raise ValueError("an axis that is not a number")
+                axes.add(keyword.value.value)
+    return tuple(sorted(axes))
 
 
 #: What generated programs may call besides NumPy: the array-form reductions.

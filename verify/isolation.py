@@ -15,6 +15,7 @@ dataclasses from a trusted process) and handles Ctrl-C. Targets run concurrently
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import os
 import signal
@@ -29,6 +30,7 @@ from typing import Any
 from eqconform.specs.model import Spec
 from eqconform.verify.results import Outcome, Result
 
+from . import cache
 from .sandbox import Confinement, confinements, remove_cgroups, set_parent_death_signal
 from .search import SearchSettings
 
@@ -255,7 +257,8 @@ def run_isolated(
     hidden: Sequence[str] = (),
 ) -> list[Result]:
     """Check every spec on every target ``(reference, name)``, each target in its own judge
-    workers and runners (one per lane: :func:`lanes_per_target`, :func:`split_by_component`);
+    workers and runners (one per lane: :func:`lanes_per_target`; each lane takes the next component
+    of its target, :func:`by_component`);
     targets and lanes run concurrently. Results come back in catalogue order, then target
     order. When ``defaults`` is given, each target's hyperparameter defaults are stored
     in it by name; when ``descriptions`` is, the description its own code gives, if any.
@@ -268,31 +271,41 @@ def run_isolated(
         memory_limit=memory_limit,
         hidden=hidden,
     )
-    lanes = split_by_component(specs, lanes_per_target(len(targets), specs))
+    groups = [by_component(specs, expected_seconds(reference)) for reference, _ in targets]
+    lanes = lanes_per_target(len(targets), specs)
     # One judge worker (and runner) per lane of each target: a target's components are
-    # checked concurrently on the cores left by the other targets.
+    # checked concurrently on the cores left by the other targets. Each lane takes the next
+    # component of its target when it is free, the longest first, so that the lanes end
+    # together (a static split ends when its slowest lane does).
+    waiting = [collections.deque(target_groups) for target_groups in groups]
+    taking = threading.Lock()
     workers = [
         (target, lane, IsolatedTarget(reference, name, timeout, confinement))
         for target, ((reference, name), confinement) in enumerate(
             zip(targets, confined, strict=True)
         )
-        for lane in range(len(lanes))
+        for lane in range(min(lanes, max(1, len(groups[target]))))
     ]
     stop = threading.Event()
     finished: dict[tuple[str, int], Result] = {}
 
+    def next_group(target: int) -> list[Spec]:
+        with taking:
+            return waiting[target].popleft() if waiting[target] else []
+
     def run_lane(index: int) -> None:
         target, lane, worker = workers[index]
         try:
-            for spec in lanes[lane]:
-                if stop.is_set():
-                    return
-                result = worker.check(spec, options)
-                if stop.is_set():  # cut short by the interruption: not a verdict
-                    return
-                finished[(spec.id, target)] = result
-                if progress is not None:
-                    progress(result)
+            while group := next_group(target):
+                for spec in group:
+                    if stop.is_set():
+                        return
+                    result = worker.check(spec, options)
+                    if stop.is_set():  # cut short by the interruption: not a verdict
+                        return
+                    finished[(spec.id, target)] = result
+                    if progress is not None:
+                        progress(result)
             if lane == 0 and (defaults is not None or descriptions is not None):
                 told, described = worker.about()
                 if defaults is not None:
@@ -324,6 +337,13 @@ def run_isolated(
         raise RunInterrupted(in_order()) from None
     pool.shutdown(wait=True)
     remove_cgroups(os.getpid())  # what a judge worker killed mid-check could not remove itself
+    component = {spec.id: spec.component for spec in specs}
+    for target, (reference, _) in enumerate(targets):
+        spent: dict[str, float] = {}
+        for (spec_id, done_by), result in finished.items():
+            if done_by == target:
+                spent[component[spec_id]] = spent.get(component[spec_id], 0.0) + result.seconds
+        remember_seconds(reference, spent)
     return in_order()
 
 
@@ -335,14 +355,50 @@ def lanes_per_target(targets: int, specs: Sequence[Spec]) -> int:
     return max(1, min(components, (cores or 1) // max(1, targets)))
 
 
-def split_by_component(specs: Sequence[Spec], lanes: int) -> list[list[Spec]]:
-    """``specs`` in ``lanes`` lists, each component whole and in catalogue order: the largest
-    components first, each to the lane with the fewest specs so far."""
+#: The seconds each component's checks took in the last run on a target of each kind
+#: (``numpy``, ``mytorch``, ``torch``, ``file`` ...): only the order components are started in
+#: depends on them, never a verdict.
+SCHEDULE = cache.DiskCache("schedule")
+
+
+def _schedule_key(reference: str) -> str:
+    return cache.key(["seconds per component", reference.split(":", 1)[0]])
+
+
+def expected_seconds(reference: str) -> dict[str, float]:
+    """How long each component took on the last target of ``reference``'s kind (empty when
+    none was run, or the record is unreadable)."""
+    stored = SCHEDULE.get(_schedule_key(reference)) or {}
+    return {
+        name: float(seconds)
+        for name, seconds in stored.items()
+        if isinstance(name, str) and isinstance(seconds, (int, float)) and seconds >= 0
+    }
+
+
+def remember_seconds(reference: str, spent: dict[str, float]) -> None:
+    """Record ``spent`` (seconds per component) for the next run on a target of this kind,
+    keeping what earlier runs recorded of components this one did not check."""
+    if spent:
+        SCHEDULE.put(_schedule_key(reference), {**expected_seconds(reference), **spent})
+
+
+def by_component(
+    specs: Sequence[Spec], expected: dict[str, float] | None = None
+) -> list[list[Spec]]:
+    """``specs`` grouped by component (a component's specs share one search, so one judge
+    worker checks them together, in catalogue order), longest first: by the seconds
+    ``expected`` gives, else by the number of specs, the order of the catalogue breaking ties.
+    A component without a recorded time comes before every timed one (it may be long)."""
+    expected = expected or {}
     components: dict[str, list[Spec]] = {}
     for spec in specs:
         components.setdefault(spec.component, []).append(spec)
-    assigned: list[list[Spec]] = [[] for _ in range(max(1, lanes))]
-    for group in sorted(components.values(), key=len, reverse=True):
-        min(assigned, key=len).extend(group)
-    order = {spec.id: index for index, spec in enumerate(specs)}
-    return [sorted(lane, key=lambda spec: order[spec.id]) for lane in assigned if lane] or [[]]
+    order = list(components)
+
+    def length(name: str) -> tuple[int, float, int]:
+        if name in expected:
+            return (1, -expected[name], order.index(name))
+        return (0, -len(components[name]), order.index(name))
+
+    return [components[name] for name in sorted(components, key=length)]

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 
 from .compiler import CompiledFunction, CumCountAxis, CumProdAxis, ReduceAxis, compile_program
 
-__all__ = ["UNIT_ROUNDOFF", "BoundProgram", "bound_program", "error_bound_program"]
+__all__ = ["UNIT_ROUNDOFF", "BoundProgram", "PositivePart", "bound_program", "error_bound_program"]
 
 #: The symbol of the unit roundoff in bound programs.
 UNIT_ROUNDOFF = sp.Symbol("unit_roundoff", positive=True)
@@ -65,8 +66,14 @@ class BoundProgram:
         return compile_program(self.assignments, self.errors)
 
 
-def _positive_part(value: sp.Expr) -> sp.Expr:
-    return (value + sp.Abs(value)) / 2
+class PositivePart(sp.Function):
+    """``max(x, 0)``, printed for NumPy as one ``numpy.maximum`` (SymPy would print ``Max`` as a
+    reduction over a stacked array, and ``(x + |x|) / 2`` costs four passes over the data)."""
+
+    nargs = 1
+
+    def _numpycode(self, printer: Any) -> str:
+        return f"numpy.maximum({printer.doprint(self.args[0])}, 0.0)"
 
 
 def error_bound_program(
@@ -106,6 +113,7 @@ class _Builder:
         self.assignments: list[tuple[sp.Symbol, sp.Expr]] = []
         self.values: dict[sp.Expr, sp.Expr] = {}
         self.errors: dict[sp.Expr, sp.Expr] = {}
+        self.magnitudes: dict[sp.Expr, sp.Expr] = {}
         self.leaf_errors: dict[sp.Symbol, sp.Expr] = {}
 
     def _name(self, prefix: str, expr: sp.Expr) -> sp.Symbol:
@@ -133,7 +141,24 @@ class _Builder:
         return bound
 
     def _abs(self, expr: sp.Expr) -> sp.Expr:
-        return sp.Abs(self.value(expr))
+        """A symbol (or atom) holding ``|expr|``: the rules ask for the same magnitudes many
+        times, and each is one pass over the data."""
+        magnitude = sp.Abs(self.value(expr))
+        if magnitude.is_Atom:
+            return magnitude
+        if expr not in self.magnitudes:
+            self.magnitudes[expr] = self._name("a", magnitude)
+        return self.magnitudes[expr]
+
+    def _widened(self, expr: sp.Expr) -> sp.Symbol:
+        """A symbol holding ``expr``, which a rule uses twice: a product of magnitudes widened
+        by their errors (once less the exact product, once scaled by the roundings), a power,
+        an exponential's growth."""
+        return self._name("w", expr)
+
+    def _reciprocal(self, magnitude: sp.Expr, error: sp.Expr) -> sp.Expr:
+        slack = self._name("s", PositivePart(magnitude - error))
+        return error / (magnitude * slack) + u / slack
 
     def _rule(self, expr: sp.Expr) -> sp.Expr:
         if expr in self.leaf_errors:
@@ -155,7 +180,7 @@ class _Builder:
         if expr.is_Number:
             return u * sp.Abs(expr)
         if isinstance(expr, sp.Symbol):
-            return sp.Integer(0) if expr.is_integer else u * sp.Abs(expr)
+            return sp.Integer(0) if expr.is_integer else u * self._abs(expr)
         if isinstance(expr, sp.Add):
             terms = expr.args
             return sp.Add(*(self.error(t) for t in terms)) + (len(terms) - 1) * u * sp.Add(
@@ -163,8 +188,8 @@ class _Builder:
             )
         if isinstance(expr, sp.Mul):
             magnitudes = [self._abs(f) for f in expr.args]
-            widened = sp.Mul(
-                *(m + self.error(f) for m, f in zip(magnitudes, expr.args, strict=True))
+            widened = self._widened(
+                sp.Mul(*(m + self.error(f) for m, f in zip(magnitudes, expr.args, strict=True)))
             )
             return widened - sp.Mul(*magnitudes) + (len(expr.args) - 1) * u * widened
         if isinstance(expr, sp.Pow):
@@ -181,13 +206,13 @@ class _Builder:
     def _exp(self, expr: sp.exp) -> sp.Expr:
         (argument,) = expr.args
         magnitude = self._abs(expr)
-        growth = sp.exp(self.error(argument))
+        growth = self._widened(sp.exp(self.error(argument)))
         return magnitude * (growth - 1) + 2 * u * magnitude * growth
 
     def _cumulative_product(self, expr: CumProdAxis) -> sp.Expr:
         body, axis = expr.args
         magnitude, error = self._abs(body), self.error(body)
-        widened = CumProdAxis(magnitude + error, axis)
+        widened = self._widened(CumProdAxis(magnitude + error, axis))
         return (
             widened
             - CumProdAxis(magnitude, axis)
@@ -200,14 +225,14 @@ class _Builder:
         magnitude = self._abs(base)
         if exponent.is_Integer and exponent > 0:
             n = int(exponent)
-            widened = (magnitude + error) ** n
+            widened = self._widened((magnitude + error) ** n)
             return widened - magnitude**n + (n - 1) * u * widened
         if exponent.is_Integer and exponent < 0:
             positive = sp.Pow(base, -exponent, evaluate=False) if exponent != -1 else base
-            return _reciprocal(self._abs(positive), self.error(positive))
+            return self._reciprocal(self._abs(positive), self.error(positive))
         if exponent == sp.Rational(1, 2):
             return error / (
-                sp.sqrt(magnitude) + sp.sqrt(_positive_part(magnitude - error))
+                sp.sqrt(magnitude) + sp.sqrt(PositivePart(magnitude - error))
             ) + u * sp.sqrt(magnitude + error)
         if exponent.is_Rational and exponent.q == 2:
             # b**(n/2) = (sqrt(b))**n: bound the root, then the integer power of it.
@@ -215,11 +240,6 @@ class _Builder:
                 sp.Pow(sp.Pow(base, sp.Rational(1, 2), evaluate=False), exponent.p, evaluate=False)
             )
         if exponent.is_Symbol and exponent.is_integer and exponent.is_positive:
-            power = magnitude**exponent
+            power = self._widened(magnitude**exponent)
             return power * ((1 + error / magnitude) ** exponent - 1) + (exponent + 1) * u * power
         raise NotImplementedError(f"no rounding-error rule for the power {expr}")
-
-
-def _reciprocal(magnitude: sp.Expr, error: sp.Expr) -> sp.Expr:
-    slack = _positive_part(magnitude - error)
-    return error / (magnitude * slack) + u / slack

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,6 +33,20 @@ def test_bad_options_exit_2(arguments: list[str], capsys: pytest.CaptureFixture[
     assert capsys.readouterr().err.startswith("eqconform: error: ")
 
 
+def test_ctrl_c_while_starting_up_exits_130_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before the checks run (loading targets, starting the proof workers) there is nothing to
+    # keep: no traceback, the interrupted exit status.
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("eqconform.verify.cli._report", interrupted)
+    assert main(["report", "--spec", "adam"]) == 130
+    err = capsys.readouterr().err
+    assert err == "eqconform: interrupted (Ctrl-C) before any report was written\n"
+
+
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
@@ -39,15 +54,36 @@ def _default_sigint() -> None:
 def test_ctrl_c_writes_the_finished_results_marked_incomplete(tmp_path: Path) -> None:
     command = [str(Path(sys.executable).with_name("eqconform")), "report", "--target", "numpy",
                "--target", f"file:{ADAPTERS}:Hangs", "--spec", "dropout.eval", "--spec", "layernorm.mean",
-               "--max-examples", "5", "--no-examples-db", "-o", str(tmp_path), "--quiet"]
+               "--max-examples", "5", "--no-examples-db", "-o", str(tmp_path), "--timeout", "600"]
     # As from a terminal: a shell without job control starts background commands with SIGINT
     # ignored, and a test run started that way must not pass that on to eqconform.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                preexec_fn=_default_sigint)
     report = tmp_path / "report.json"
-    time.sleep(12)  # the numpy checks finish; the hanging target is stuck in its first check
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
+    # Interrupted once both numpy checks have printed their outcome (however long starting up
+    # takes on a loaded machine); the hanging target is then stuck in its first check.
+    seen: list[str] = []
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            seen.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 240
+    try:
+        while sum("[numpy]" in line for line in seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sum("[numpy]" in line for line in seen) == 2, "".join(seen)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:  # a failed assertion above leaves nothing running
+            process.kill()
+            process.wait()
+    reader.join(timeout=10)
+    err = "".join(seen)
     assert process.returncode == 130, err
     assert "INCOMPLETE" in err and "the report holds what had finished" in err
     data = json.loads(report.read_text())

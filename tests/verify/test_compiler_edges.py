@@ -167,3 +167,17 @@ def test_a_program_runs_its_assignments_in_order() -> None:
     summed = compile_program([(a, ReduceAxis(sp.Symbol("X"), sp.Integer(1), C))], [a])
     assert summed.sizes == {"C": 1}
     np.testing.assert_array_equal(summed(X=np.ones((2, 3)))[0], [[3.0], [3.0]])
+
+
+def test_only_a_product_over_one_index_up_to_the_quantitys_own_is_a_running_product() -> None:
+    s, t, r = sp.symbols("s t r", integer=True, positive=True)
+    beta = sp.IndexedBase("beta")
+    axes = {s: 0, t: 0, r: 0}
+    running = lower(sp.Product(1 - beta[s], (s, 1, t)), axes)
+    assert running.func.__name__ == "CumProdAxis"
+    # Two limits, or a start other than 1: not a running product, left for the compiler to refuse.
+    for product in (
+        sp.Product(1 - beta[s], (s, 1, t), (r, 1, t)),
+        sp.Product(1 - beta[s], (s, 2, t)),
+    ):
+        assert isinstance(lower(product, axes), sp.Product)

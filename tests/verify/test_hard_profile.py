@@ -271,11 +271,12 @@ def test_long_runs_are_cut_to_the_targets_time_budget_at_one_step_for_every_run(
     adapter = _SlowAdam(bundled)
     owner = _Owner()
     run = _long_run(3000)
-    with search.observations(owner, time_limit=64 * 0.3):  # 0.3 s per run: ~256 steps fit
+    with search.observations(owner, time_limit=64 * 1.0):  # 1 s per run: ~512 steps fit
         (first,) = check.observe(adapter, run, check.graph)
         (second,) = check.observe(adapter, _long_run(2000), check.graph)
     done = first.values["theta"].size // 2
-    assert 100 <= done < 3000 and done & (done - 1) == 0  # a power of two from 100 up
+    # A power of two from 128 up; the 100 steps timed when not even 128 fit (a loaded machine).
+    assert done == 100 or (128 <= done < 3000 and done & (done - 1) == 0)
     assert first.label.startswith(f"{done}-step run, the first of 3000 steps")
     assert second.values["theta"].size // 2 == done  # the cap is the target's, not the run's
     assert judge(check.graph, "adam.update", first).passed

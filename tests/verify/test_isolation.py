@@ -81,11 +81,20 @@ def test_ctrl_c_keeps_every_finished_result() -> None:
     adapters = Path(__file__).parent.parent / "faults" / "faulty_adapters.py"
     specs = engine.checkable(select_specs(["dropout.eval", "layernorm.affine"]))
     targets = [("numpy", "numpy"), (f"file:{adapters}:Hangs", "hangs")]
-    timer = threading.Timer(8.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    # Ctrl-C once both numpy checks are done (however long that takes on a loaded machine),
+    # while the hanging target is stuck in its first check; a backstop in case they never are.
+    done: list[str] = []
+
+    def progress(result) -> None:
+        done.append(result.target)
+        if done.count("numpy") == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(240.0, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     try:
         with pytest.raises(RunInterrupted) as interrupted:
-            run_isolated(specs, targets, OPTIONS, timeout=600)
+            run_isolated(specs, targets, OPTIONS, timeout=600, progress=progress)
     finally:
         timer.cancel()
     kept = {(r.spec, r.target): r.outcome for r in interrupted.value.results}
@@ -99,25 +108,39 @@ def test_ctrl_c_keeps_every_finished_result() -> None:
 # Lanes: one target's components checked concurrently -------------------------------------------
 
 
-def test_specs_are_split_into_lanes_by_whole_components_in_catalogue_order() -> None:
+def test_components_are_started_longest_first_each_whole_in_catalogue_order() -> None:
     from eqconform.specs import CATALOGUE
-    from eqconform.verify.isolation import split_by_component
+    from eqconform.verify.isolation import by_component
 
     specs = engine.checkable(CATALOGUE.values())
-    lanes = split_by_component(specs, 2)
-    assert len(lanes) == 2
-    assert sorted(s.id for lane in lanes for s in lane) == sorted(s.id for s in specs)
-    owner = {spec.component: index for index, lane in enumerate(lanes) for spec in lane}
-    assert all(owner[spec.component] == index for index, lane in enumerate(lanes) for spec in lane)
     order = [spec.id for spec in specs]
-    for lane in lanes:
-        assert [s.id for s in lane] == sorted((s.id for s in lane), key=order.index)
-    sizes = sorted(len(lane) for lane in lanes)
-    largest = max(sum(1 for s in specs if s.component == c) for c in owner)
-    assert sizes[1] - sizes[0] <= largest  # balanced up to one component
-    assert split_by_component(specs, 1) == [list(specs)]
-    one = select_specs(["adam"])
-    assert split_by_component(engine.checkable(one), 4) == [engine.checkable(one)]
+    # Without a record of earlier runs: the most specs first, catalogue order breaking ties.
+    groups = by_component(specs)
+    assert sorted(s.id for group in groups for s in group) == sorted(order)
+    for group in groups:
+        assert len({s.component for s in group}) == 1
+        assert [s.id for s in group] == sorted((s.id for s in group), key=order.index)
+    sizes = [len(group) for group in groups]
+    assert sizes == sorted(sizes, reverse=True)
+    # With one: the longest first, and a component never timed before every timed one.
+    timed = {"adam": 1.0, "adamw": 9.0, "dropout": 0.0}
+    names = [group[0].component for group in by_component(specs, timed)]
+    assert names[-3:] == ["adamw", "adam", "dropout"]
+    assert by_component([]) == []
+
+
+def test_the_seconds_of_a_run_order_the_next_on_the_same_kind_of_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eqconform.verify import cache, isolation
+    from eqconform.verify.isolation import expected_seconds, remember_seconds
+
+    monkeypatch.setattr(isolation, "SCHEDULE", cache.DiskCache("schedule", root=tmp_path))
+
+    remember_seconds("mytorch:/some/handin", {"adam": 2.5, "dropout": 0.5})
+    remember_seconds("mytorch:/another/handin", {"dropout": 1.5})
+    assert expected_seconds("mytorch:/third") == {"adam": 2.5, "dropout": 1.5}
+    assert expected_seconds("python:some.module:Target") == {}
 
 
 def test_lanes_per_target_share_the_cores_among_targets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,6 +157,8 @@ def test_a_target_in_two_lanes_gives_every_result_in_catalogue_order(monkeypatch
     from eqconform.verify import isolation
 
     monkeypatch.setattr(isolation, "lanes_per_target", lambda targets, specs: 2)
+    # The first lane free takes the next component: whichever finishes first, every result
+    # is kept, in catalogue order.
     specs = select_specs(["adam.update", "layernorm.mean", "dropout.eval", "layernorm.affine"])
     handin = str(HANDINS / "bug_layernorm_unbiased_variance")
     defaults: dict = {}
@@ -143,3 +168,5 @@ def test_a_target_in_two_lanes_gives_every_result_in_catalogue_order(monkeypatch
         (s.id, t) for s in engine.checkable(specs) for t in ("numpy", "handin")]
     assert {r.outcome for r in results if r.target == "numpy"} == {Outcome.PASS}
     assert set(defaults) == {"numpy", "handin"}
+    # What each component took is kept for ordering the next run's components.
+    assert {"adam", "layernorm", "dropout"} <= set(isolation.expected_seconds(f"mytorch:{handin}"))

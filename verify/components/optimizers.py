@@ -73,7 +73,8 @@ class _StepBudget:
     """How many steps of a long run fit the target's time budget.
 
     The first long run of a target is timed over its first :data:`_TIMED_STEPS` steps; from
-    that the cap is set once for the target (a power of two, at least ``_TIMED_STEPS``) and
+    that the cap is set once for the target (a power of two above ``_TIMED_STEPS``, or
+    ``_TIMED_STEPS`` itself when not even that many fit) and
     kept in its memory, so every later run of the same check and target stops at the same
     step: the verdict does not depend on how busy the machine is from run to run.
     """
