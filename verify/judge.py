@@ -102,6 +102,10 @@ class Comparison:
     detail: str
     quantity: str = ""
     index: tuple[int, ...] = ()
+    #: Whether the answer differs from the prediction and the tolerance is infinite at every
+    #: entry (the formula promises no accuracy at this input, at this precision): a pass on no
+    #: evidence, which may stand as a verdict but explains nothing.
+    unbounded: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,13 @@ class Finding:
     #: Known deviations of borrowed specs the record agrees with (the spec's own form being
     #: accepted), as ``(name, explanation)``: ``("uncorrected with decay-scaled-by-lr", ...)``.
     borrowed: tuple[tuple[str, str], ...] = ()
+    #: A pass only through entries whose tolerance is infinite (:attr:`Comparison.unbounded`):
+    #: no false alarm, but no evidence either, so no diagnosis rests on it.
+    vacuous: bool = False
+    #: The smallest error (in tolerance units) of the spec's accepted forms with any of its
+    #: neighbours' forms: below ``ratio`` when a neighbour's known deviation comes nearer than
+    #: the document's equations (which a failure is quoted against).
+    nearest: float = 0.0
 
 
 def known_deviation(spec: Spec, finding: Finding) -> tuple[str, str] | None:
@@ -221,6 +232,7 @@ def compare(
         ratio = np.where(np.isinf(allowed), 0.0, error / allowed)
     if ratio.size == 0:
         return Comparison(0.0, 0.0, "")
+    unbounded = bool(np.all(np.isinf(allowed)) and np.any(error > 0))
     # The first entry out of tolerance (in a flattened run, the earliest step), else the worst.
     outside = np.flatnonzero(ratio > 1.0)
     worst = int(outside[0]) if outside.size else int(np.argmax(ratio))
@@ -233,6 +245,7 @@ def compare(
         f"(tolerance {float(allowed.flat[worst]):.3g})",
         name,
         index,
+        unbounded,
     )
 
 
@@ -285,19 +298,29 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
         (passing if form in accepted and borrowed is None else others).append(
             (combination, form, borrowed)
         )
+    # A form matched only through infinite tolerances (``vacuous``) is still tried through its
+    # other combinations, which may match on evidence.
+    evidenced: set[str] = set()
+    nearest = float("inf")
     for combination, form, _ in passing:
-        if form in matching_accepted:
+        if form in evidenced:
             continue
         comparison = _compare_combination(graph, combination, checked, record, values)
         if comparison.ratio <= 1.0:
             matching_accepted.add(form)
-        if closest is None or comparison.ratio < closest.ratio:
+            if not comparison.unbounded:
+                evidenced.add(form)
+        nearest = min(nearest, comparison.ratio)
+        if closest is None or _quoted_before(
+            graph, comparison, combination, closest, closest_combination
+        ):
             closest, closest_combination = comparison, combination
     if closest is not None:
         fallback = closest, closest_combination
     for combination, form, borrowed in others if not matching_accepted else ():
         comparison = _compare_combination(graph, combination, checked, record, values)
-        if comparison.ratio <= 1.0:
+        # A known deviation is named on evidence only: never through an infinite tolerance.
+        if comparison.ratio <= 1.0 and not comparison.unbounded:
             if borrowed is not None:
                 matching_borrowed.add(borrowed)
             else:
@@ -307,6 +330,7 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
     if closest is None:  # every accepted form needs a borrowed spec in a rejected form
         assert fallback is not None  # every spec has at least one accepted variant
         closest, closest_combination = fallback
+        nearest = closest.ratio
     return Finding(
         observable=True,
         passed=bool(matching_accepted),
@@ -322,6 +346,34 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
         combination=closest_combination,
         record=record,
         borrowed=tuple(sorted(matching_borrowed)),
+        vacuous=bool(matching_accepted) and not evidenced,
+        nearest=nearest,
+    )
+
+
+def _quoted_before(
+    graph: SpecGraph,
+    comparison: Comparison,
+    combination: Combination,
+    closest: Comparison,
+    closest_combination: Combination,
+) -> bool:
+    """Whether a verdict quotes ``comparison`` rather than ``closest``: the smaller error,
+    except that a failure is quoted against the document's equations, not against a
+    neighbour's known deviation that happens to come nearer (the neighbours' forms are tried
+    so that a right quantity passes whatever its neighbours do, not to describe a wrong one)."""
+    if comparison.ratio <= 1.0 or closest.ratio <= 1.0:
+        return comparison.ratio < closest.ratio
+    plain = _all_accepted(graph, combination)
+    if plain != _all_accepted(graph, closest_combination):
+        return plain
+    return comparison.ratio < closest.ratio
+
+
+def _all_accepted(graph: SpecGraph, combination: Combination) -> bool:
+    return all(
+        graph.spec(spec_id).variant(graph.spec(spec_id).form_of(variant_id)).accepted
+        for spec_id, variant_id in combination
     )
 
 
@@ -365,12 +417,14 @@ def _compare_combination(
             )
     equation = f"the equation ({'; '.join(forms)})" if forms else "the equation"
     worst: Comparison | None = None
+    unbounded = True
     for quantity in checked:
         predicted, bound = graph.predictor(quantity, combination, record.observed)(values)
         comparison = compare(
             record.values[quantity], predicted, bound, record, quantity, equation=equation
         )
+        unbounded = unbounded and comparison.unbounded  # evidence from any quantity counts
         if worst is None or comparison.ratio > worst.ratio:
             worst = comparison
     assert worst is not None
-    return worst
+    return dataclasses.replace(worst, unbounded=unbounded)

@@ -16,7 +16,7 @@ class _AdamWSession:
     """AdamW on a list of parameters, hiding its moments (as most libraries do)."""
 
     def __init__(self, layers, hp, *, bias_correction=True, eps_hat=False, lr_dtype=np.float64,
-                 compute=None):
+                 compute=None, nesterov=False, root=True):
         self.params = [np.array(p, copy=True) for pair in layers for p in pair]
         self.dtype = self.params[0].dtype
         self.compute = np.dtype(compute) if compute is not None else self.dtype
@@ -24,6 +24,7 @@ class _AdamWSession:
         self.v = [np.zeros_like(p, dtype=self.compute) for p in self.params]
         self.hp, self.t = hp, 0
         self.bias_correction, self.eps_hat = bias_correction, eps_hat
+        self.nesterov, self.root = nesterov, root
         self.lr = np.asarray(hp.lr, dtype=lr_dtype)
 
     def step(self, gradients):
@@ -39,8 +40,10 @@ class _AdamWSession:
             if self.eps_hat:  # Keras: the correction folded into the step size, eps on sqrt(v)
                 step = lr * np.sqrt(1 - b2**t) / (1 - b1**t) * self.m[i] / (np.sqrt(self.v[i]) + eps)
             elif self.bias_correction:
-                mhat, vhat = self.m[i] / (1 - b1**t), self.v[i] / (1 - b2**t)
-                step = lr * mhat / (np.sqrt(vhat) + eps)
+                # Nesterov momentum (timm's NAdamW): the next step's moment, b1 m_t + (1 - b1) g.
+                ahead = b1 * self.m[i] + (1 - b1) * g if self.nesterov else self.m[i]
+                mhat, vhat = ahead / (1 - b1**t), self.v[i] / (1 - b2**t)
+                step = lr * mhat / ((np.sqrt(vhat) if self.root else vhat) + eps)
             else:
                 step = lr * self.m[i] / (np.sqrt(self.v[i]) + eps)
             updated = (theta_c - step - lr * lam * theta_c).astype(self.dtype)
@@ -73,6 +76,18 @@ class EpsHatAdamW(_Optimizers):
 
 class CorrectAdamW(_Optimizers):
     """The homework's Adam and AdamW, moments hidden."""
+
+
+class NesterovAdamW(_Optimizers):
+    """Adam and AdamW with Nesterov momentum (timm's NAdamW): another formula, at any precision."""
+
+    options = {"nesterov": True}
+
+
+class UnrootedAdam(_Optimizers):
+    """Adam dividing by v-hat instead of its square root: another formula, at any precision."""
+
+    options = {"root": False}
 
 
 class Float32LearningRate(_Optimizers):

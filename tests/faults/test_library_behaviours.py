@@ -63,6 +63,21 @@ def test_an_optimizer_computing_in_float32_is_named_and_its_variant_identified_i
         assert result.message.startswith("Follows a known deviation, computed in float32"), result.message
 
 
+@pytest.mark.parametrize(("adapter", "patterns"), [
+    ("NesterovAdamW", ["adam.update", "adamw"]),
+    ("UnrootedAdam", ["adam.update"]),
+])
+def test_another_adam_formula_is_never_excused_as_a_lower_precision(adapter: str, patterns: list[str]) -> None:
+    # In float16 the bound of 1 / (1 - beta2**t) is infinite: an answer within it only there is
+    # no evidence of a float16 computation (it used to be read as one, "exactly its value").
+    for spec, result in audit(adapter, patterns).items():
+        assert result.outcome is Outcome.FAIL, spec
+        lead = _lead_of(result)
+        assert "Right formula" not in result.message and "computed in" not in result.message, (spec, result.message)
+        if lead == spec:
+            assert result.message.startswith("Follows another formula"), (spec, result.message)
+
+
 def test_a_layernorm_computed_in_float32_on_float64_inputs() -> None:
     results = audit("Float32LayerNorm", ["layernorm"])
     for spec, result in results.items():
@@ -126,3 +141,24 @@ def test_equations_a_target_cannot_tell_apart_are_one_joint_finding() -> None:
     # (its last line is where each equation's check failed on it)
     assert len({tuple(r.counterexample.splitlines()[:-1]) for r in results.values()}) == 1
     assert findings_count(results.values()) == 1
+
+
+@pytest.mark.parametrize(("adapter", "patterns"), [
+    ("Float32LayerNorm", ["layernorm"]),
+    ("EpsHatFloat32Adam", ["adam"]),
+])
+def test_a_joint_finding_with_a_shared_cause_is_reported_at_one_lead(adapter: str, patterns: list[str]) -> None:
+    # Every member says the cause they share (a lower precision), but only one says the finding
+    # is reported there; the others name it.
+    results = audit(adapter, patterns)
+    groups = {frozenset((spec, *r.joint)) for spec, r in results.items() if r.joint}
+    assert groups, "no joint finding to look at"
+    for group in groups:
+        here = [spec for spec in group if "this is one finding, reported here" in results[spec].message]
+        assert len(here) == 1, (group, here)
+        for spec in group - set(here):
+            assert f"this is one finding, reported at {here[0]}" in results[spec].message or \
+                results[spec].message.startswith(f"Joint finding, reported at {here[0]}:"), results[spec].message
+    if adapter == "EpsHatFloat32Adam":  # the lead is the equation that names the deviation
+        (lead,) = [s for g in groups for s in g if "reported here" in results[s].message]
+        assert results[lead].variant == "eps-hat", results[lead].message

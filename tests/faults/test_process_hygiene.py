@@ -109,7 +109,12 @@ def test_sigterm_writes_the_report_of_what_finished(tmp_path: Path) -> None:
     data = json.loads(report.read_text())
     assert data["meta"]["status"].startswith("INCOMPLETE: interrupted (SIGTERM) after")
     kept = {(r["spec"], r["target"]): r["outcome"] for r in data["results"]}
-    assert kept == {("layernorm.mean", "numpy"): "pass", ("dropout.eval", "numpy"): "pass"}
+    assert {key: kept[key] for key in kept if key[1] == "numpy"} == {
+        ("layernorm.mean", "numpy"): "pass", ("dropout.eval", "numpy"): "pass"}
+    # The hanging check was cut short: no verdict. Dropout, when its lane took it first, finished.
+    hanging = {spec: outcome for (spec, target), outcome in kept.items() if target != "numpy"}
+    assert "layernorm.mean" not in hanging and set(hanging) <= {"dropout.eval"}
+    assert set(hanging.values()) <= {"pass", "skip"}
     assert not [line for line in err.splitlines() if "Traceback" in line]
 
 

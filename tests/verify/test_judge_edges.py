@@ -407,3 +407,18 @@ def test_a_pass_names_every_accepted_form_that_matches_and_no_deviation() -> Non
     found = judge_module.judge(graph, "adam.update", record)
     assert found.passed and found.variants == {"eps-outside-sqrt"}
     assert found.ratio <= 1.0
+
+
+def test_an_answer_within_an_infinite_bound_passes_on_no_evidence() -> None:
+    # Where the formula promises no accuracy (an infinite or undefined bound) any answer passes,
+    # so no false alarm; but such a pass is marked, for no diagnosis may rest on it.
+    for bound in (np.inf, np.nan):
+        found = compare(np.array([1.5, 7.0]), np.array([1.0, 2.0]), np.full(2, bound), record(), "x")
+        assert found.ratio == 0.0 and found.unbounded
+    same = compare(np.array([1.0, 2.0]), np.array([1.0, 2.0]), np.full(2, np.inf), record(), "x")
+    assert same.ratio == 0.0 and not same.unbounded  # agreeing exactly is evidence at any bound
+    # An entry with a finite tolerance is evidence, whatever the others' bounds.
+    partly = compare(np.array([1.0, 7.0]), np.array([1.0, 2.0]), np.array([0.25, np.inf]), record(), "x")
+    assert partly.ratio == 0.0 and not partly.unbounded
+    bounded = compare(np.array([1.0, 2.1]), np.array([1.0, 2.0]), np.full(2, 0.25), record(), "x")
+    assert not bounded.unbounded

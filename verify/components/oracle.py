@@ -211,8 +211,8 @@ class OracleSearch:
         diagnosis = self._case_diagnosis(adapter, failure.case, {spec.id: failure.finding})
         failing = {**diagnosis.failing, spec.id: failure.finding}
         joint = _joint(spec.id, failing)
-        lead = _lead([spec.id, *joint], failing, list(self.graph.uses))
-        note = _joint_note(spec.id, joint, failure.finding) if joint else ""
+        lead = self._lead(adapter, [spec.id, *joint], failing, diagnosis.lowered)
+        note = _joint_note(spec.id, joint, failure.finding, lead) if joint else ""
         outcome = dataclasses.replace(outcome, joint=tuple(joint))
         ratio = failure.finding.ratio
         steadied = diagnosis.steadied.get(spec.id, ())
@@ -220,7 +220,8 @@ class OracleSearch:
         shared_cause = diagnosis.unstable or diagnosis.lowered is not None
         if joint and lead != spec.id and not shared_cause:
             # Where the cause is not one both share, the joint finding is told once, at its
-            # lead; here it is only pointed to.
+            # lead; here it is only pointed to. A shared cause (a loss of accuracy or of
+            # precision every member shows) is said by each, the finding reported at the lead.
             return _joint_outcome(spec, outcome, failure.finding, lead, joint)
         if diagnosis.unstable or steadied:
             verdict = (
@@ -268,6 +269,32 @@ class OracleSearch:
         return CheckOutcome(
             **{**outcome.__dict__, "message": f"{verdict} {outcome.message} {exactness}".strip()}
         )
+
+    def _lead(
+        self,
+        adapter: Any,
+        members: Sequence[str],
+        failing: Mapping[str, Finding],
+        lowered: Precision | None,
+    ) -> str:
+        """The spec a joint finding is reported at (:func:`_lead`), a known deviation being
+        named under the lower precision that explains the case when there is one (here or,
+        as each member's verdict names it, on the hand-picked cases)."""
+        if lowered is not None:
+            named = {}
+            for member in members:
+                spec, record = self.graph.spec(member), failing[member].record
+                judged = (
+                    _explained(self.graph, spec, lowered.read(record))
+                    if record is not None
+                    else None
+                )
+                if judged is None or not _deviation_names(judged):
+                    _, on_cases = self._on_separating_cases(spec, adapter, lowered.read)
+                    judged = on_cases or judged
+                named[member] = judged if judged is not None else failing[member]
+            failing = named
+        return _lead(members, failing, list(self.graph.uses))
 
     def _lowered(self, spec: Spec, adapter: Any, finding: Finding) -> Precision | None:
         """The lower precision that explains this spec's failure alone, confirmed on the
@@ -321,7 +348,7 @@ class OracleSearch:
                     finding = self.examine(self.graph.spec(spec_id), adapter, alternative)
                 except TargetRaised:
                     continue
-                if finding.passed and finding.observable:
+                if finding.passed and finding.observable and not finding.vacuous:
                     passing.append(spec_id)
                     steadied.setdefault(spec_id, []).append(description)
             unstable = unstable or len(passing) == len(failing)
@@ -500,7 +527,9 @@ def _explained(graph: SpecGraph, spec: Spec, record: Record) -> Finding | None:
         judged = judge(graph, spec.id, record)
     except QuantityRaised:
         return None
-    if judged.observable and (judged.passed or _deviation_names(judged)):
+    # A reading under which the answer is within tolerance only where the bound is infinite
+    # (float16 arithmetic promises nothing about 1 / (1 - 0.999**t)) explains nothing.
+    if judged.observable and ((judged.passed and not judged.vacuous) or _deviation_names(judged)):
         return judged
     return None
 
@@ -595,15 +624,16 @@ def _lead(members: Sequence[str], failing: Mapping[str, Finding], order: Sequenc
     named = [m for m in ranked if _deviation_names(failing[m])]
     if named:
         return named[0]
-    return max(ranked, key=lambda m: failing[m].ratio)
+    return max(ranked, key=lambda m: failing[m].nearest)
 
 
-def _joint_note(spec_id: str, joint: Sequence[str], finding: Finding) -> str:
+def _joint_note(spec_id: str, joint: Sequence[str], finding: Finding, lead: str) -> str:
     through = f"through {finding.quantity} only" if finding.quantity else "together"
+    where = "here" if lead == spec_id else f"at {lead}"
     return (
         f"Joint finding with {', '.join(joint)}: this target exposes too little to tell these "
         f"equations from {spec_id} (all are checked {through}), and they fail on the same "
-        "input; this is one finding, reported here."
+        f"input; this is one finding, reported {where}."
     )
 
 
