@@ -235,7 +235,7 @@ def _blocks(arrays: Sequence[Any], reduced_axes: Sequence[int]) -> tuple[int, in
     The axis is the first one no reduction runs along whose blocks still hold at least two
     entries along it (so that a result's length along it says whether the result varies
     along it)."""
-    if max((np.size(array) for array in arrays), default=0) < BLOCK_ELEMENTS:
+    if max((a.size for a in arrays if isinstance(a, np.ndarray)), default=0) < BLOCK_ELEMENTS:
         return None  # the common case, decided without broadcasting (it costs per call)
     shape = np.broadcast_shapes(*(np.shape(array) for array in arrays))
     total = int(np.prod(shape, dtype=np.int64))
