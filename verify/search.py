@@ -44,6 +44,7 @@ __all__ = [
     "TargetRaised",
     "check_key",
     "current_observations",
+    "current_examples",
     "current_time_limit",
     "examples_database",
     "forget",
@@ -192,6 +193,7 @@ class Observations:
 
 _OBSERVING: ContextVar[Observations | None] = ContextVar("eqconform_observing", default=None)
 _TIME_LIMIT: ContextVar[float | None] = ContextVar("eqconform_time_limit", default=None)
+_EXAMPLES: ContextVar[int | None] = ContextVar("eqconform_examples", default=None)
 #: Each target's memory, for as long as the target object lives.
 _MEMORIES: weakref.WeakKeyDictionary[Any, Observations] = weakref.WeakKeyDictionary()
 
@@ -218,6 +220,11 @@ def observations(target: Any, *, time_limit: float | None = None) -> Iterator[No
 def current_time_limit() -> float | None:
     """The seconds the check under way may take, or None (no limit, or outside a check)."""
     return _TIME_LIMIT.get()
+
+
+def current_examples() -> int | None:
+    """How many examples the search under way draws (``max_examples``), or None outside one."""
+    return _EXAMPLES.get()
 
 
 def forget(target: Any) -> None:
@@ -287,6 +294,21 @@ def run_search(
     breaks then share one counterexample (and the one diagnosis of it), and only the first of
     them pays for shrinking.
     """
+    token = _EXAMPLES.set(options.max_examples)
+    try:
+        return _search(cases, examine, explicit, options, draws=draws)
+    finally:
+        _EXAMPLES.reset(token)
+
+
+def _search(
+    cases: st.SearchStrategy[Any],
+    examine: Callable[[Any], Finding],
+    explicit: Sequence[Any],
+    options: SearchSettings,
+    *,
+    draws: Hashable | None = None,
+) -> SearchSummary:
     summary = SearchSummary()
 
     def check(case: Any) -> None:

@@ -283,3 +283,26 @@ def test_long_runs_are_cut_to_the_targets_time_budget_at_one_step_for_every_run(
     with search.observations(_Owner()):  # no time limit: every step
         (whole,) = check.observe(bundled, _long_run(300), check.graph)
     assert whole.values["theta"].size // 2 == 300 and whole.label == "300-step run"
+
+
+def test_a_long_runs_share_of_the_time_limit_shrinks_with_the_examples_a_search_draws() -> None:
+    # A search of 100 examples, two in three of them long runs, must not spend more than the
+    # check's time limit on them (at 1/64 each, 67 long runs took 105% of it).
+    from hypothesis import strategies as st
+
+    from eqconform.verify.components import optimizers
+    from eqconform.verify.judge import Finding
+    from eqconform.verify.search import SearchSettings, run_search
+
+    seen: list[float] = []
+
+    def examine(case: int) -> Finding:
+        seen.append(optimizers._run_share())
+        return Finding(observable=False, passed=True)
+
+    for examples, share in ((100, 1 / 200), (10, 1 / 64)):
+        seen.clear()
+        run_search(st.integers(0, 10**6), examine, (), SearchSettings(max_examples=examples, seed=0))
+        assert seen and set(seen) == {share}
+        assert examples * 2 / 3 * share < 0.5
+    assert optimizers._run_share() == 1 / 64  # outside a search: the share for one run alone

@@ -21,7 +21,7 @@ from eqconform.specs import adamw as adamw_specs
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record, ensure_unchanged
 from ..remote import asked_in_batches, call_each
-from ..search import current_observations, current_time_limit
+from ..search import current_examples, current_observations, current_time_limit
 from ..strategies.arrays import ArrayRecipe
 from ..strategies.optimizers import (
     AdamHyperparameters,
@@ -65,8 +65,15 @@ class _RunLayout:
 
 #: Runs longer than this are timed: their steps may be capped to fit the time budget.
 _TIMED_STEPS = 100
-#: The share of a check's time limit one long run may take (a hard search runs dozens).
+#: The share of a check's time limit one long run may take: at most 1/64, and less in a
+#: search of more examples, so that all of them (two in three are long under the hard
+#: profile) take at most half the limit and the rest is left for shrinking and diagnosis.
 _RUN_SHARE = 1 / 64
+
+
+def _run_share() -> float:
+    examples = current_examples()
+    return min(_RUN_SHARE, 1 / (2 * examples)) if examples else _RUN_SHARE
 
 
 class _StepBudget:
@@ -85,7 +92,7 @@ class _StepBudget:
         self.memory = current_observations()
         self.cap: int | None = None
         self.timing = steps > _TIMED_STEPS and limit is not None
-        self.budget = (limit or 0.0) * _RUN_SHARE
+        self.budget = (limit or 0.0) * _run_share()
         if self.timing and self.memory is not None:
             self.cap = self.memory.note(("optimizer step cap",))
             self.timing = self.cap is None
