@@ -6,6 +6,7 @@ to load or raises is ``error`` with the reason, and every other result is kept.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -104,6 +105,8 @@ def run(
     starts the run with no memory of earlier runs, so a seed gives the same verdicts."""
     for target in targets:
         forget(target)
+    if options.checked is None:
+        options = dataclasses.replace(options, checked=frozenset(s.id for s in checkable(specs)))
     results = []
     for spec in checkable(specs):
         for target in targets:

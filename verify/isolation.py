@@ -265,6 +265,8 @@ def run_isolated(
     ``sandbox`` and ``hidden`` say how the runners are confined (:mod:`.sandbox`)."""
     worker_context()  # the forkserver starts here, in the caller's thread, not in the pool's
     remove_cgroups(None)  # what earlier runs that were killed left
+    if options.checked is None:
+        options = dataclasses.replace(options, checked=frozenset(s.id for s in specs))
     confined = confinements(
         [reference for reference, _ in targets],
         mode=sandbox,

@@ -88,6 +88,9 @@ class SearchSettings:
     target: str | None = None
     #: The spec checked (set by :meth:`for_check`).
     spec: str | None = None
+    #: The specs the run checks (set by the engine), None for any: a joint finding is
+    #: reported at one of them, never at a spec the report will not show.
+    checked: frozenset[str] | None = None
 
     def for_check(self, spec_id: str, target_name: str) -> SearchSettings:
         """These settings for the check of ``spec_id`` on ``target_name``."""

@@ -162,3 +162,13 @@ def test_a_joint_finding_with_a_shared_cause_is_reported_at_one_lead(adapter: st
     if adapter == "EpsHatFloat32Adam":  # the lead is the equation that names the deviation
         (lead,) = [s for g in groups for s in g if "reported here" in results[s].message]
         assert results[lead].variant == "eps-hat", results[lead].message
+
+
+def test_a_joint_finding_is_reported_at_a_spec_the_run_checks() -> None:
+    # Checked alone, adam.update cannot point to adam.bias_correction: the report would not show
+    # it. It tells the finding itself (the full run reports it at adam.bias_correction).
+    result = audit("UncorrectedAdamW", ["adam.update"])["adam.update"]
+    assert result.outcome is Outcome.FAIL
+    assert "adam.bias_correction" in result.joint
+    assert not result.message.startswith("Joint finding, reported at"), result.message
+    assert "this is one finding, reported here" in result.message

@@ -229,14 +229,15 @@ def test_the_command_line_hands_the_profile_to_its_workers(profile: str, tmp_pat
 # The time budget of long runs ------------------------------------------------------------------
 
 
-def _long_run(steps: int):
+def _long_run(steps: int, width: int = 1):
     from eqconform.verify.strategies.arrays import ArrayRecipe
     from eqconform.verify.strategies.optimizers import AdamHyperparameters, OptimizerRun
 
     dtype = np.dtype(np.float64)
-    parameters = (ArrayRecipe((1, 1), dtype, seed=1), ArrayRecipe((1, 1), dtype, seed=2))
+    parameters = (ArrayRecipe((width, width), dtype, seed=1), ArrayRecipe((width, 1), dtype, seed=2))
     hyper = AdamHyperparameters(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0)
-    return OptimizerRun(dtype, hyper, ((1, 1),), parameters, gradient_seed=3, gradient_scales=(1.0,) * steps)
+    return OptimizerRun(dtype, hyper, ((width, width),), parameters, gradient_seed=3,
+                        gradient_scales=(1.0,) * steps)
 
 
 class _Owner:
@@ -279,6 +280,12 @@ def test_long_runs_are_cut_to_the_targets_time_budget_at_one_step_for_every_run(
     assert done == 100 or (128 <= done < 3000 and done & (done - 1) == 0)
     assert first.label.startswith(f"{done}-step run, the first of 3000 steps")
     assert second.values["theta"].size // 2 == done  # the cap is the target's, not the run's
+    # A run of 28 times the parameters per step gets 28 times fewer steps (at least 100): a cap
+    # timed on small layers must not let large ones take many times the budget.
+    with search.observations(owner, time_limit=64 * 1.0):
+        (wide,) = check.observe(adapter, _long_run(3000, width=7), check.graph)
+    steps_done = wide.values["theta"].size // (7 * 7 + 7)
+    assert steps_done == max(100, 2 ** int(np.log2(done * 2 / 56))), (done, steps_done)
     assert judge(check.graph, "adam.update", first).passed
     with search.observations(_Owner()):  # no time limit: every step
         (whole,) = check.observe(bundled, _long_run(300), check.graph)

@@ -83,20 +83,34 @@ class _StepBudget:
     that the cap is set once for the target (a power of two above ``_TIMED_STEPS``, or
     ``_TIMED_STEPS`` itself when not even that many fit) and
     kept in its memory, so every later run of the same check and target stops at the same
-    step: the verdict does not depend on how busy the machine is from run to run.
+    step: the verdict does not depend on how busy the machine is from run to run. A run of
+    more parameters per step than the timed one gets proportionally fewer steps (a step costs
+    at least as much per parameter as the timed one's when it has more of them), so a cap
+    measured on small layers does not let a run of large ones take many times its budget.
     """
 
-    def __init__(self, steps: int):
+    def __init__(self, steps: int, size: int = 1):
         self.steps = steps
+        self.size = max(1, size)
         limit = current_time_limit()
         self.memory = current_observations()
         self.cap: int | None = None
         self.timing = steps > _TIMED_STEPS and limit is not None
         self.budget = (limit or 0.0) * _run_share()
         if self.timing and self.memory is not None:
-            self.cap = self.memory.note(("optimizer step cap",))
+            measured = self.memory.note(("optimizer step cap",))
+            if measured is not None:
+                cap, timed_size = measured
+                self.cap = self._scaled(cap, timed_size)
             self.timing = self.cap is None
         self.started = time.perf_counter()
+
+    def _scaled(self, cap: int, timed_size: int) -> int:
+        """The cap measured on a run of ``timed_size`` parameters per step, for this run."""
+        if self.size <= timed_size:
+            return cap
+        fits = cap * timed_size / self.size
+        return max(_TIMED_STEPS, 2 ** int(math.log2(max(fits, 1.0))))
 
     def allows(self, step: int) -> bool:
         """Whether step ``step`` (from 0) is run."""
@@ -108,7 +122,7 @@ class _StepBudget:
             )
             self.timing = False
             if self.memory is not None:
-                self.memory.annotate(("optimizer step cap",), self.cap)
+                self.memory.annotate(("optimizer step cap",), (self.cap, self.size))
         return self.cap is None or step < self.cap
 
     def decided_after(self, step: int) -> int:
@@ -178,7 +192,7 @@ def _observe(
         name: [] for name in ("g", "theta_prev", "theta", "t", "m_prev", "v_prev", "m", "v")
     }
     exposed = {"m": expose_moments, "v": expose_moments}  # judged as adam.* outputs
-    budget = _StepBudget(run.steps)
+    budget = _StepBudget(run.steps, layout.per_step)
     done = 0
     for step, gradients, given, observations in _stepped(session, run, budget):
         done += 1

@@ -103,7 +103,7 @@ class OracleSearch:
             draws=(id(self), options.target, options.seed, options.max_examples, hard),
         )
         if isinstance(failure, Mismatch):
-            return self._diagnose(spec, adapter, failure, outcome)
+            return self._diagnose(spec, adapter, failure, outcome, options.checked)
         if outcome.outcome is Outcome.PASS and self.repeatable:
             return self._repeatability(spec, adapter, outcome)
         return outcome
@@ -194,7 +194,12 @@ class OracleSearch:
         return True, named
 
     def _diagnose(
-        self, spec: Spec, adapter: Any, failure: Mismatch, outcome: CheckOutcome
+        self,
+        spec: Spec,
+        adapter: Any,
+        failure: Mismatch,
+        outcome: CheckOutcome,
+        checked: frozenset[str] | None = None,
     ) -> CheckOutcome:
         """Tell a loss of accuracy, a lower precision and another formula apart.
 
@@ -211,7 +216,9 @@ class OracleSearch:
         diagnosis = self._case_diagnosis(adapter, failure.case, {spec.id: failure.finding})
         failing = {**diagnosis.failing, spec.id: failure.finding}
         joint = _joint(spec.id, failing)
-        lead = self._lead(adapter, [spec.id, *joint], failing, diagnosis.lowered)
+        # Reported at a spec of this run (``checked``): never at one the report will not show.
+        members = [m for m in (spec.id, *joint) if checked is None or m == spec.id or m in checked]
+        lead = self._lead(adapter, members, failing, diagnosis.lowered)
         note = _joint_note(spec.id, joint, failure.finding, lead) if joint else ""
         outcome = dataclasses.replace(outcome, joint=tuple(joint))
         ratio = failure.finding.ratio
