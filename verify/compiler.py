@@ -187,10 +187,8 @@ class CompiledFunction:
             or not isinstance(source, str)
         ):
             raise ValueError("not a stored program")
-        checked_program(source, arguments)
-        return cls(
-            tuple(arguments), dict(sizes), _define(source), source, axes_reduced_along(source)
-        )
+        tree = checked_program(source, arguments)
+        return cls(tuple(arguments), dict(sizes), _define(source), source, axes_reduced_along(tree))
 
     def __call__(
         self, values: Mapping[str, Any] | None = None, /, **more: Any
@@ -332,13 +330,14 @@ def compile_program(
     )
 
 
-def axes_reduced_along(source: str) -> tuple[int, ...]:
+def axes_reduced_along(program: str | ast.AST) -> tuple[int, ...]:
     """The axes a generated program reduces or accumulates along, read from its source: the
     axis of every ``ReduceAxis`` and every ``axis=`` a NumPy call is given. Read from the
     program itself (not stored next to it), so a cached program cannot claim fewer; ``amax``
     over a tuple (SymPy's ``Max``) counts too, which only costs blocking along that axis."""
     axes: set[int] = set()
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(program) if isinstance(program, str) else program
+    for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         if isinstance(node.func, ast.Name) and node.func.id == "ReduceAxis" and len(node.args) == 3:
@@ -401,11 +400,12 @@ _PROGRAM_NODES = (
 )
 
 
-def checked_program(source: str, arguments: Sequence[str]) -> None:
-    """Raise ``ValueError`` unless ``source`` is a program as :func:`compile_program` writes
-    it: one function ``program`` of ``arguments`` whose body assigns local names and returns a
-    tuple, built only from numbers, its own names, arithmetic, and NumPy's public functions and
-    constants (no other name, no import, no attribute outside ``numpy``, no dunder)."""
+def checked_program(source: str, arguments: Sequence[str]) -> ast.Module:
+    """The parsed ``source``; raise ``ValueError`` unless it is a program as
+    :func:`compile_program` writes it: one function ``program`` of ``arguments`` whose body
+    assigns local names and returns a tuple, built only from numbers, its own names,
+    arithmetic, and NumPy's public functions and constants (no other name, no import, no
+    attribute outside ``numpy``, no dunder)."""
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
@@ -441,6 +441,7 @@ def checked_program(source: str, arguments: Sequence[str]) -> None:
             if statement.value is None:
                 raise ValueError("a return without a value")
             _check_expression(statement.value, local)
+    return tree
 
 
 def _check_expression(node: ast.AST, local: set[str]) -> None:

@@ -38,7 +38,11 @@ def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
         adapter = target.component(component.adapter)
         # A target run in a sandbox has a time limit per check (its runner is stopped past
         # it); searches that can shorten their work to fit it read it from here.
-        with observations(target, time_limit=getattr(target, "timeout", None)):
+        with observations(
+            target,
+            time_limit=getattr(target, "timeout", None),
+            examples=options.max_examples,
+        ):
             outcome = component.check(spec, adapter, options)
     except ComponentMissing as missing:
         outcome = CheckOutcome(Outcome.SKIP, message=str(missing))

@@ -202,20 +202,25 @@ _MEMORIES: weakref.WeakKeyDictionary[Any, Observations] = weakref.WeakKeyDiction
 
 
 @contextlib.contextmanager
-def observations(target: Any, *, time_limit: float | None = None) -> Iterator[None]:
+def observations(
+    target: Any, *, time_limit: float | None = None, examples: int | None = None
+) -> Iterator[None]:
     """While checking ``target``: its memory of what it did (:func:`current_observations`).
     Keyed by the target object itself, so that another target, or the same name resolved
     again, never sees it. ``time_limit``: the seconds the check may take
-    (:func:`current_time_limit`), None for no limit."""
+    (:func:`current_time_limit`), None for no limit; ``examples``: how many examples its
+    search draws (:func:`current_examples`)."""
     try:
         memory = _MEMORIES.setdefault(target, Observations())
     except TypeError:  # a target that cannot be weakly referenced remembers nothing
         memory = None
     token = _OBSERVING.set(memory)
     limit = _TIME_LIMIT.set(time_limit)
+    drawn = _EXAMPLES.set(examples)
     try:
         yield
     finally:
+        _EXAMPLES.reset(drawn)
         _TIME_LIMIT.reset(limit)
         _OBSERVING.reset(token)
 
@@ -226,7 +231,8 @@ def current_time_limit() -> float | None:
 
 
 def current_examples() -> int | None:
-    """How many examples the search under way draws (``max_examples``), or None outside one."""
+    """How many examples the check under way draws (``max_examples``), or None (not told,
+    or outside a check)."""
     return _EXAMPLES.get()
 
 
@@ -297,21 +303,6 @@ def run_search(
     breaks then share one counterexample (and the one diagnosis of it), and only the first of
     them pays for shrinking.
     """
-    token = _EXAMPLES.set(options.max_examples)
-    try:
-        return _search(cases, examine, explicit, options, draws=draws)
-    finally:
-        _EXAMPLES.reset(token)
-
-
-def _search(
-    cases: st.SearchStrategy[Any],
-    examine: Callable[[Any], Finding],
-    explicit: Sequence[Any],
-    options: SearchSettings,
-    *,
-    draws: Hashable | None = None,
-) -> SearchSummary:
     summary = SearchSummary()
 
     def check(case: Any) -> None:

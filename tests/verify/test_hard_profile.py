@@ -295,21 +295,24 @@ def test_long_runs_are_cut_to_the_targets_time_budget_at_one_step_for_every_run(
 def test_a_long_runs_share_of_the_time_limit_shrinks_with_the_examples_a_search_draws() -> None:
     # A search of 100 examples, two in three of them long runs, must not spend more than the
     # check's time limit on them (at 1/64 each, 67 long runs took 105% of it).
-    from hypothesis import strategies as st
-
+    from eqconform.specs import get_spec
+    from eqconform.verify import engine
     from eqconform.verify.components import optimizers
-    from eqconform.verify.judge import Finding
-    from eqconform.verify.search import SearchSettings, run_search
+    from eqconform.verify.search import SearchSettings
 
     seen: list[float] = []
+    original = optimizers._run_share
 
-    def examine(case: int) -> Finding:
-        seen.append(optimizers._run_share())
-        return Finding(observable=False, passed=True)
+    def recorded() -> float:
+        seen.append(original())
+        return seen[-1]
 
+    bundled = resolve_target("numpy")
     for examples, share in ((100, 1 / 200), (10, 1 / 64)):
         seen.clear()
-        run_search(st.integers(0, 10**6), examine, (), SearchSettings(max_examples=examples, seed=0))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(optimizers, "_run_share", recorded)
+            engine.check(get_spec("adam.update"), bundled, SearchSettings(max_examples=examples, seed=0))
         assert seen and set(seen) == {share}
         assert examples * 2 / 3 * share < 0.5
     assert optimizers._run_share() == 1 / 64  # outside a search: the share for one run alone
