@@ -29,7 +29,7 @@ from eqconform.specs.model import Spec, quantity_name
 
 from . import cache
 from .compiler import CompiledFunction, compile_expressions, compose, lower
-from .rounding import bound_program, error_bound_program
+from .rounding import COEFFICIENT_UNIT_ROUNDOFF, UNIT_ROUNDOFF, bound_program
 
 __all__ = [
     "Combination",
@@ -37,8 +37,18 @@ __all__ = [
     "SpecGraph",
     "SpecUse",
     "UnrolledPredictor",
+    "drift_input",
     "unrolled_predictor",
 ]
+
+
+_DRIFT = "_drift"
+
+
+def drift_input(name: str) -> str:
+    """The input bounding how far the target's copy of carried state ``name`` may have drifted
+    from the oracle's (:attr:`SpecGraph.carried`)."""
+    return f"{name}{_DRIFT}"
 
 
 @dataclass(frozen=True)
@@ -50,8 +60,20 @@ class Predictor:
 
     def __call__(self, values: Mapping[str, object]) -> tuple[np.ndarray, np.ndarray]:
         (value,) = self.value(values)
-        (bound,) = self.bound(values)
+        (bound,) = self.bound(_bound_defaults(values, self.bound.arguments))
         return value, bound
+
+
+def _bound_defaults(values: Mapping[str, object], arguments: Sequence[str]) -> Mapping[str, object]:
+    """``values`` with what a bound program may ask and the caller need not say: coefficients
+    at the arrays' precision, and no drift of carried state (the target showed it)."""
+    defaults: dict[str, object] = {}
+    if COEFFICIENT_UNIT_ROUNDOFF.name in arguments and COEFFICIENT_UNIT_ROUNDOFF.name not in values:
+        defaults[COEFFICIENT_UNIT_ROUNDOFF.name] = values[UNIT_ROUNDOFF.name]
+    for name in arguments:
+        if name.endswith(_DRIFT) and name not in values:
+            defaults[name] = 0.0
+    return {**values, **defaults} if defaults else values
 
 
 @dataclass(frozen=True)
@@ -106,8 +128,24 @@ class SpecGraph:
     bounds come from :mod:`~eqconform.verify.rounding`, which has a rule for each of them.
     """
 
-    def __init__(self, uses: Sequence[SpecUse]):
+    def __init__(
+        self,
+        uses: Sequence[SpecUse],
+        *,
+        carried: Iterable[str] = (),
+        coefficients: Iterable[str] = (),
+    ):
         self.uses = {use.spec.id: use for use in uses}
+        #: Inputs that are state the target carries from step to step (Adam's ``m_prev``),
+        #: which the oracle carries in its place when the target hides it (:meth:`carry`). The
+        #: target's own copy may have drifted from the oracle's by the rounding of every step
+        #: before, so such a leaf's error is the input ``<name>_drift`` (zero for state the
+        #: target showed) plus one rounding, not one rounding alone.
+        self.carried = frozenset(carried)
+        #: Scalar inputs (hyperparameters) that a library may compute with, and combine, in a
+        #: precision of their own: the bounds round nodes of these alone (``1 - beta1**t``) at
+        #: the input ``coefficient_unit_roundoff`` (:mod:`~eqconform.verify.rounding`).
+        self.coefficients = frozenset(coefficients)
         self.definer: dict[str, str] = {}
         self._forms: dict[tuple[str, str], dict[str, sp.Expr]] = {}
         self._compiled: dict[tuple, Predictor] = {}
@@ -244,7 +282,17 @@ class SpecGraph:
             if compiled is None:
                 chosen = dict(combination)
                 expr = self.expression(quantity, combination, observed)
-                program = error_bound_program(expr, self._recomputable(expr, chosen))
+                program = bound_program(
+                    (expr,),
+                    recomputable=self._recomputable(expr, chosen),
+                    leaf_errors={
+                        leaf: sp.Symbol(drift_input(leaf.name), nonnegative=True)
+                        + UNIT_ROUNDOFF * sp.Abs(leaf)
+                        for leaf in expr.free_symbols
+                        if leaf.name in self.carried
+                    },
+                    coefficients=self.coefficients,
+                )
                 compiled = Predictor(compile_expressions((expr,)), program.compiled())
                 PROGRAMS.put(
                     stored_key,
@@ -253,12 +301,27 @@ class SpecGraph:
             self._compiled[key] = compiled
         return compiled
 
+    def carry(
+        self, quantity: str, values: Mapping[str, object], unit_roundoff: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The canonical value of state the target keeps but hides (Adam's moments), carried
+        by the oracle to the next step, and the bound of how far the target's own copy may be
+        from it: this step's rounding at ``unit_roundoff`` on top of the drift of the state it
+        started from (the ``<name>_drift`` inputs of :attr:`carried` leaves)."""
+        # Quantities given are taken as given (a gradient with the L2 term already in it).
+        given = frozenset({quantity, *(name for name in values if name in self.definer)})
+        chain = self.chain(quantity, given)
+        canonical = tuple(sorted((spec_id, self.spec(spec_id).canonical.id) for spec_id in chain))
+        return self.predictor(quantity, canonical, given)(
+            {**values, "unit_roundoff": unit_roundoff}
+        )
+
     @functools.cached_property
     def fingerprint(self) -> str:
         """What the programs compiled for this graph depend on: every form of every spec (as
         ``srepr``, with its symbols' assumptions), the renames, and the code that lowers,
         bounds and prints them (:func:`program_code`) with the SymPy and NumPy versions."""
-        parts = [*program_code()]
+        parts = [*program_code(), repr(sorted(self.carried)), repr(sorted(self.coefficients))]
         for spec_id, use in self.uses.items():
             parts += [spec_id, repr(sorted(use.rename.items())), repr(use.spec.axes)]
             for variant in use.spec.variants:

@@ -88,6 +88,10 @@ class Record:
     #: The precision the target was given (a format NumPy lacks when read at bfloat16).
     dtype: np.dtype | tolerance.FloatFormat
     locate: Callable[[tuple[int, ...]], str] | None = None
+    #: The precision a reading says the target computes its coefficients in (scalar
+    #: hyperparameters and expressions of them alone, :attr:`.SpecGraph.coefficients`), when
+    #: another than ``dtype``.
+    coefficients_in: np.dtype | tolerance.FloatFormat | None = None
 
     def where(self, index: tuple[int, ...]) -> str:
         if self.locate is not None:
@@ -278,7 +282,14 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
     spec = graph.spec(spec_id)
     accepted = {variant.id for variant in spec.variants if variant.accepted}
     u = tolerance.oracle_unit_roundoff(record.dtype)
-    values = {**record.values, "unit_roundoff": u}
+    coefficients = record.coefficients_in
+    values = {
+        **record.values,
+        "unit_roundoff": u,
+        "coefficient_unit_roundoff": u
+        if coefficients is None
+        else tolerance.oracle_unit_roundoff(coefficients),
+    }
     matching_accepted: set[str] = set()
     matching_rejected: set[str] = set()
     matching_borrowed: set[tuple[str, str]] = set()

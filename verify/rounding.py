@@ -24,6 +24,10 @@ children ``a_i`` carrying errors ``e(a_i)``:
 - the unit step ``Heaviside(a, 1)``: 0 where ``|a| > e(a)`` (the sign is certain), else 1 (the
   step may have gone either way).
 
+With ``coefficients`` (scalar hyperparameters), a node of those alone (``1 - beta1**t``,
+``alpha * lam``) rounds at its own unit roundoff, an input of the program: a library may hold
+and combine its hyperparameters in another precision than its arrays.
+
 Products and powers are bounded without linearization, so the bound stays valid however large
 the propagated error grows. The result is a straight-line program with one value and one error
 per distinct node of the expression DAG (so its size is linear in the expression's, where a
@@ -33,7 +37,7 @@ SymPy's NumPy printer and evaluated in float64 next to the oracle. :mod:`.tolera
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,11 +45,22 @@ import sympy as sp
 
 from .compiler import CompiledFunction, CumCountAxis, CumProdAxis, ReduceAxis, compile_program
 
-__all__ = ["UNIT_ROUNDOFF", "BoundProgram", "PositivePart", "bound_program", "error_bound_program"]
+__all__ = [
+    "COEFFICIENT_UNIT_ROUNDOFF",
+    "UNIT_ROUNDOFF",
+    "BoundProgram",
+    "PositivePart",
+    "bound_program",
+    "error_bound_program",
+]
 
 #: The symbol of the unit roundoff in bound programs.
 UNIT_ROUNDOFF = sp.Symbol("unit_roundoff", positive=True)
 u = UNIT_ROUNDOFF
+#: The symbol of the unit roundoff of coefficients in bound programs built with
+#: ``coefficients``: scalar hyperparameters and the expressions of them alone (``1 - beta1**t``,
+#: ``alpha * lam``), which a library may compute in another precision than its arrays.
+COEFFICIENT_UNIT_ROUNDOFF = sp.Symbol("coefficient_unit_roundoff", positive=True)
 
 
 @dataclass(frozen=True)
@@ -93,12 +108,15 @@ def bound_program(
     *,
     recomputable: Mapping[sp.Symbol, sp.Expr] | None = None,
     leaf_errors: Mapping[sp.Symbol, sp.Expr] | None = None,
+    coefficients: Collection[str] = (),
 ) -> BoundProgram:
     """One program bounding the errors of several expressions (sharing the analysis of their
     common nodes). ``recomputable`` is as for :func:`error_bound_program`; ``leaf_errors`` gives
     leaves an error of their own (an input the checker computed, with the bound of that
-    computation as another input)."""
-    builder = _Builder()
+    computation as another input); nodes of the symbols named in ``coefficients`` alone (and
+    integers such as the step count) are rounded at :data:`COEFFICIENT_UNIT_ROUNDOFF`, an input
+    of the program."""
+    builder = _Builder(coefficients)
     for symbol, from_inputs in (recomputable or {}).items():
         builder.leaf_errors[symbol] = builder.error(from_inputs) + u * sp.Abs(symbol)
     builder.leaf_errors.update(leaf_errors or {})
@@ -109,12 +127,22 @@ def bound_program(
 class _Builder:
     """Walks an expression DAG once, naming each distinct node's value and error bound."""
 
-    def __init__(self) -> None:
+    def __init__(self, coefficients: Collection[str] = ()) -> None:
         self.assignments: list[tuple[sp.Symbol, sp.Expr]] = []
         self.values: dict[sp.Expr, sp.Expr] = {}
         self.errors: dict[sp.Expr, sp.Expr] = {}
         self.magnitudes: dict[sp.Expr, sp.Expr] = {}
         self.leaf_errors: dict[sp.Symbol, sp.Expr] = {}
+        self.coefficients = frozenset(coefficients)
+
+    def _unit(self, expr: sp.Expr) -> sp.Expr:
+        """The unit roundoff ``expr`` is computed at: :data:`COEFFICIENT_UNIT_ROUNDOFF` for a
+        coefficient (a node of coefficient symbols only, such as ``1 - beta1**t``), else
+        :data:`UNIT_ROUNDOFF`."""
+        symbols = [symbol for symbol in expr.free_symbols if not symbol.is_integer]
+        if symbols and all(symbol.name in self.coefficients for symbol in symbols):
+            return COEFFICIENT_UNIT_ROUNDOFF
+        return u
 
     def _name(self, prefix: str, expr: sp.Expr) -> sp.Symbol:
         symbol = sp.Symbol(f"_{prefix}{len(self.assignments)}")
@@ -156,17 +184,18 @@ class _Builder:
         an exponential's growth."""
         return self._name("w", expr)
 
-    def _reciprocal(self, magnitude: sp.Expr, error: sp.Expr) -> sp.Expr:
+    def _reciprocal(self, magnitude: sp.Expr, error: sp.Expr, u: sp.Expr) -> sp.Expr:
         slack = self._name("s", PositivePart(magnitude - error))
         return error / (magnitude * slack) + u / slack
 
     def _rule(self, expr: sp.Expr) -> sp.Expr:
         if expr in self.leaf_errors:
             return self.leaf_errors[expr]
+        u = self._unit(expr)
         if isinstance(expr, sp.exp):  # before powers: SymPy counts E**a as an exp
-            return self._exp(expr)
+            return self._exp(expr, u)
         if isinstance(expr, CumProdAxis):
-            return self._cumulative_product(expr)
+            return self._cumulative_product(expr, u)
         if isinstance(expr, CumCountAxis):
             return sp.Integer(0)
         if isinstance(expr, sp.Heaviside):
@@ -193,7 +222,7 @@ class _Builder:
             )
             return widened - sp.Mul(*magnitudes) + (len(expr.args) - 1) * u * widened
         if isinstance(expr, sp.Pow):
-            return self._power(expr)
+            return self._power(expr, u)
         if isinstance(expr, ReduceAxis):
             body, axis, size = expr.args
             return ReduceAxis(self.error(body), axis, size) + (size - 1) * u * ReduceAxis(
@@ -203,13 +232,13 @@ class _Builder:
             return self.error(expr.args[0])
         raise NotImplementedError(f"no rounding-error rule for {type(expr).__name__}: {expr}")
 
-    def _exp(self, expr: sp.exp) -> sp.Expr:
+    def _exp(self, expr: sp.exp, u: sp.Expr) -> sp.Expr:
         (argument,) = expr.args
         magnitude = self._abs(expr)
         growth = self._widened(sp.exp(self.error(argument)))
         return magnitude * (growth - 1) + 2 * u * magnitude * growth
 
-    def _cumulative_product(self, expr: CumProdAxis) -> sp.Expr:
+    def _cumulative_product(self, expr: CumProdAxis, u: sp.Expr) -> sp.Expr:
         body, axis = expr.args
         magnitude, error = self._abs(body), self.error(body)
         widened = self._widened(CumProdAxis(magnitude + error, axis))
@@ -219,7 +248,7 @@ class _Builder:
             + u * (CumCountAxis(magnitude, axis) - 1) * widened
         )
 
-    def _power(self, expr: sp.Pow) -> sp.Expr:
+    def _power(self, expr: sp.Pow, u: sp.Expr) -> sp.Expr:
         base, exponent = expr.args
         error = self.error(base)
         magnitude = self._abs(base)
@@ -229,7 +258,7 @@ class _Builder:
             return widened - magnitude**n + (n - 1) * u * widened
         if exponent.is_Integer and exponent < 0:
             positive = sp.Pow(base, -exponent, evaluate=False) if exponent != -1 else base
-            return self._reciprocal(self._abs(positive), self.error(positive))
+            return self._reciprocal(self._abs(positive), self.error(positive), u)
         if exponent == sp.Rational(1, 2):
             return error / (
                 sp.sqrt(magnitude) + sp.sqrt(PositivePart(magnitude - error))

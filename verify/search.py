@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -40,6 +41,7 @@ __all__ = [
     "Mismatch",
     "Observations",
     "SearchSettings",
+    "SHRINK_SHARE",
     "SearchSummary",
     "TargetRaised",
     "check_key",
@@ -130,6 +132,9 @@ class SearchSummary:
     notes: list[str] = field(default_factory=list)
     #: The spec whose search found the counterexample, when it was another spec's.
     found_by: str | None = None
+    #: Whether shrinking was stopped at :data:`SHRINK_SHARE` of the check's time limit, so
+    #: that the counterexample is the smallest found by then, not a minimal one.
+    shrinking_stopped: bool = False
 
     def add(self, finding: Finding) -> None:
         if not finding.observable:
@@ -192,6 +197,15 @@ class Observations:
         while self.used > self.budget and self.entries:
             _, (_, freed) = self.entries.popitem(last=False)
             self.used -= freed
+
+
+#: The share of a check's time limit its search may take before it stops shrinking.
+SHRINK_SHARE = 0.5
+
+
+class _OutOfTime(BaseException):
+    """Ends a search's shrinking at its share of the time limit. A BaseException, so that
+    Hypothesis (which takes an Exception as the test failing) lets it through."""
 
 
 _OBSERVING: ContextVar[Observations | None] = ContextVar("eqconform_observing", default=None)
@@ -339,10 +353,23 @@ def run_search(
             return _with_explicit(summary, check, explicit)
 
     drawn: list[Any] = []
+    # Shrinking a slow target's failure (a hard-profile run of thousands of steps, seconds per
+    # example) could take the whole time limit and end in a time-out with no verdict; past
+    # SHRINK_SHARE of the limit the search ends on the smallest counterexample found so far
+    # (Hypothesis tries only candidates smaller than its current one, so that is the latest).
+    limit = current_time_limit()
+    shrink_until = time.monotonic() + SHRINK_SHARE * limit if limit is not None else None
+    latest: list[Mismatch | TargetRaised] = []
 
     def check_drawn(case: Any) -> None:
+        if latest and shrink_until is not None and time.monotonic() > shrink_until:
+            raise _OutOfTime
         drawn.append(case)
-        check(case)
+        try:
+            check(case)
+        except (Mismatch, TargetRaised) as failure:
+            latest[:] = [failure]
+            raise
 
     test = given(case=cases)(check_drawn)
     # The seed goes on before the settings: `@seed` turns the database off in the settings it
@@ -367,7 +394,11 @@ def run_search(
         key = options.database_key if options.database_key is not None else "*"
         test._hypothesis_internal_database_key = _KEY_PREFIX + key.encode()  # type: ignore[attr-defined]
     try:
-        test()
+        try:
+            test()
+        except _OutOfTime:
+            summary.shrinking_stopped = True
+            raise latest[0] from None
     except (Mismatch, TargetRaised) as failure:
         summary.failure = failure
         if memory is not None:

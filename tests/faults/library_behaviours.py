@@ -16,7 +16,7 @@ class _AdamWSession:
     """AdamW on a list of parameters, hiding its moments (as most libraries do)."""
 
     def __init__(self, layers, hp, *, bias_correction=True, eps_hat=False, lr_dtype=np.float64,
-                 compute=None, nesterov=False, root=True):
+                 compute=None, nesterov=False, root=True, torch_order=False, coefficients=None):
         self.params = [np.array(p, copy=True) for pair in layers for p in pair]
         self.dtype = self.params[0].dtype
         self.compute = np.dtype(compute) if compute is not None else self.dtype
@@ -24,19 +24,37 @@ class _AdamWSession:
         self.v = [np.zeros_like(p, dtype=self.compute) for p in self.params]
         self.hp, self.t = hp, 0
         self.bias_correction, self.eps_hat = bias_correction, eps_hat
-        self.nesterov, self.root = nesterov, root
+        self.nesterov, self.root, self.torch_order = nesterov, root, torch_order
+        self.coefficients = coefficients
         self.lr = np.asarray(hp.lr, dtype=lr_dtype)
 
     def step(self, gradients):
         self.t += 1
         hp, t, c = self.hp, self.t, self.compute
-        b1, b2, eps = c.type(hp.beta1), c.type(hp.beta2), c.type(hp.eps)
+        # Float32 coefficients: the scalars (and what is computed from them alone) in float32.
+        k = np.dtype(self.coefficients).type if self.coefficients is not None else c.type
+        b1, b2, eps = k(hp.beta1), k(hp.beta2), k(hp.eps)
         lr, lam = self.lr.astype(c), c.type(hp.weight_decay)
         out = []
         for i, (theta, g) in enumerate(zip(self.params, gradients, strict=True)):
             theta_c, g = theta.astype(c), np.asarray(g).astype(c)
             self.m[i] = b1 * self.m[i] + (1 - b1) * g
             self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
+            if self.coefficients is not None:  # MLX's beta powers, Keras's lr and 1 - lr wd
+                klr, klam = k(hp.lr), k(hp.weight_decay)
+                c1, c2 = k(1) - b1**t, k(1) - b2**t
+                step = klr * (self.m[i] / c1) / (np.sqrt(self.v[i] / c2) + eps)
+                updated = (theta_c * (k(1) - klr * klam) - step).astype(self.dtype)
+                self.params[i] = updated
+                out.append({"theta": updated.copy()})
+                continue
+            if self.torch_order:  # torch.optim.AdamW: decay first, then step / (sqrt(v) / c2 + eps)
+                decayed = theta_c * c.type(1 - hp.lr * hp.weight_decay)
+                size, root2 = c.type(hp.lr / (1 - hp.beta1**t)), c.type(np.sqrt(1 - hp.beta2**t))
+                updated = (decayed - size * self.m[i] / (np.sqrt(self.v[i]) / root2 + eps)).astype(self.dtype)
+                self.params[i] = updated
+                out.append({"theta": updated.copy()})
+                continue
             if self.eps_hat:  # Keras: the correction folded into the step size, eps on sqrt(v)
                 step = lr * np.sqrt(1 - b2**t) / (1 - b1**t) * self.m[i] / (np.sqrt(self.v[i]) + eps)
             elif self.bias_correction:
@@ -76,6 +94,19 @@ class EpsHatAdamW(_Optimizers):
 
 class CorrectAdamW(_Optimizers):
     """The homework's Adam and AdamW, moments hidden."""
+
+
+class Float32Coefficients(_Optimizers):
+    """Adam and AdamW whose hyperparameters and their combinations (beta**t, 1 - lr * wd) are
+    float32 scalars, the arrays kept in the input dtype (MLX, Keras with floatx float32)."""
+
+    options = {"coefficients": np.float32}
+
+
+class TorchOrderAdamW(_Optimizers):
+    """AdamW in torch.optim.AdamW's order of operations, hiding its moments: a correct one."""
+
+    options = {"torch_order": True}
 
 
 class NesterovAdamW(_Optimizers):

@@ -56,7 +56,7 @@ def test_a_second_graph_reuses_the_stored_programs(programs, monkeypatch: pytest
         raise AssertionError("compiled again although the program is stored")
 
     monkeypatch.setattr(graph, "compile_expressions", refuse)
-    monkeypatch.setattr(graph, "error_bound_program", refuse)
+    monkeypatch.setattr(graph, "bound_program", refuse)
     again_value, again_bound = _graph().predictor(*QUESTION)(VALUES)
     np.testing.assert_array_equal(value, again_value)
     np.testing.assert_array_equal(bound, again_bound)

@@ -369,3 +369,38 @@ def test_a_cumulative_product_bound_covers_its_roundings_and_stays_first_order()
     assert np.all(errors <= bound)
     assert np.all(bound >= (k - 1) * U * magnitude), "each multiplication rounds once"
     assert np.all(bound <= 4 * k * U * magnitude)
+
+
+def test_coefficients_round_at_their_own_unit_roundoff() -> None:
+    # Adam's update with its hyperparameters and what is computed from them alone (1 - beta**t,
+    # alpha * lam) in float32, the arrays in float64: the float64 bound misses such an answer,
+    # the bound with float32 coefficients holds it, and the arrays' rounding stays float64's.
+    from eqconform.verify.rounding import COEFFICIENT_UNIT_ROUNDOFF
+
+    m, theta = sp.symbols("m theta", real=True)
+    v, beta1, beta2, alpha, lam, eps = sp.symbols("v beta1 beta2 alpha lam eps", positive=True)
+    t = sp.Symbol("t", integer=True, positive=True)
+    expr = theta * (1 - alpha * lam) - alpha * (m / (1 - beta1**t)) / (sp.sqrt(v / (1 - beta2**t)) + eps)
+    program = bound_program((expr,), coefficients=("alpha", "beta1", "beta2", "eps", "lam"))
+    function = compile_program(program.assignments, program.errors)
+    rng = np.random.default_rng(7)
+    values = {"m": rng.normal(size=200), "v": rng.uniform(0.1, 2.0, size=200), "theta": rng.normal(size=200),
+              "beta1": 0.9, "beta2": 0.999, "alpha": 0.1, "lam": 0.3, "eps": 1e-8, "t": np.arange(1, 201)}
+    (exact,) = compile_expressions((expr,))(values)
+    k = np.float32
+    c1 = k(1) - k(values["beta1"]) ** values["t"].astype(k)
+    c2 = k(1) - k(values["beta2"]) ** values["t"].astype(k)
+    decay = k(1) - k(values["alpha"]) * k(values["lam"])
+    answer = values["theta"] * decay.astype(np.float64) - k(values["alpha"]).astype(np.float64) * (
+        values["m"] / c1.astype(np.float64)) / (np.sqrt(values["v"] / c2.astype(np.float64)) + k(values["eps"]))
+    error = np.abs(answer - exact)
+    (mixed,) = function({**values, UNIT_ROUNDOFF.name: U64, COEFFICIENT_UNIT_ROUNDOFF.name: U32})
+    (plain,) = function({**values, UNIT_ROUNDOFF.name: U64, COEFFICIENT_UNIT_ROUNDOFF.name: U64})
+    (single,) = function({**values, UNIT_ROUNDOFF.name: U32, COEFFICIENT_UNIT_ROUNDOFF.name: U32})
+    assert np.all(error <= mixed)
+    assert np.any(error > plain)
+    assert np.all(mixed <= single)  # a coefficient's rounding is the same in both
+    # Nodes with an array in them are not coefficients: with no coefficients named, the
+    # program is the one built without them (one unit roundoff).
+    assert COEFFICIENT_UNIT_ROUNDOFF not in bound_program((expr,)).error.free_symbols
+    assert all(COEFFICIENT_UNIT_ROUNDOFF not in e.free_symbols for _, e in bound_program((expr,)).assignments)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 from eqconform.specs import get_spec
 from eqconform.verify import engine, search
+from eqconform.verify.components.base import outcome_from_search
+from eqconform.verify.judge import Finding
 from eqconform.verify.search import SearchSettings, examples_database
 from eqconform.verify.targets import resolve_target
 
@@ -160,3 +164,30 @@ def test_a_neighbours_counterexample_that_passes_is_searched_past(searches: list
     later = engine.check(get_spec("layernorm.mean"), target, OPTIONS)
     assert later.outcome.value == "pass" and later.examples > 1
     assert len(searches) == 2
+
+
+def test_a_search_stops_shrinking_at_its_share_of_the_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A slow target's failure (a hard-profile run of thousands of steps) must end in a verdict
+    # on the smallest counterexample found in time, not in a time-out while shrinking. The
+    # clock is the examples examined: one second each.
+    clock = [0.0]
+    monkeypatch.setattr(search, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+
+    def examine(case: int) -> Finding:
+        clock[0] += 1.0
+        return Finding(observable=True, passed=case < 10)
+
+    def searched(limit: float | None) -> search.SearchSummary:
+        clock[0] = 0.0
+        with search.observations(object(), time_limit=limit):
+            return search.run_search(st.integers(0, 10**6), examine, [], SearchSettings(max_examples=200, seed=5))
+
+    unhurried = searched(None)
+    assert isinstance(unhurried.failure, search.Mismatch) and unhurried.failure.case == 10
+    assert not unhurried.shrinking_stopped and unhurried.examples > 12
+    hurried = searched(12.0)
+    assert isinstance(hurried.failure, search.Mismatch) and hurried.shrinking_stopped
+    assert hurried.failure.case >= 10  # a real counterexample, the smallest seen in time
+    assert hurried.examples <= 12 * search.SHRINK_SHARE + 1  # nothing examined after the cut
+    result = outcome_from_search(get_spec("layernorm.mean"), hurried, str)
+    assert "Shrinking stopped at 50% of the check's time limit" in result.message

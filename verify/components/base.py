@@ -19,7 +19,14 @@ from eqconform.specs.model import Spec
 
 from ..judge import Comparison, ContractViolation, Finding, Record, known_deviation
 from ..results import Outcome, StatisticalTest
-from ..search import Mismatch, SearchSettings, SearchSummary, TargetRaised, run_search
+from ..search import (
+    SHRINK_SHARE,
+    Mismatch,
+    SearchSettings,
+    SearchSummary,
+    TargetRaised,
+    run_search,
+)
 from ..statistics import ALPHA
 
 __all__ = [
@@ -147,6 +154,11 @@ def outcome_from_search(
             sentences.append(known[1])
         if finding.together_with:
             sentences.append(_together_note(spec, finding))
+        if summary.shrinking_stopped:
+            sentences.append(
+                f"Shrinking stopped at {SHRINK_SHARE:.0%} of the check's time limit: a smaller "
+                "counterexample may exist"
+            )
         message = " ".join(sentence.rstrip(".") + "." for sentence in sentences)
         return CheckOutcome(
             Outcome.FAIL,

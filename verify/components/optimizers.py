@@ -18,7 +18,8 @@ import numpy as np
 from eqconform.specs import adam as adam_specs
 from eqconform.specs import adamw as adamw_specs
 
-from ..graph import SpecGraph, SpecUse
+from .. import tolerance
+from ..graph import SpecGraph, SpecUse, drift_input
 from ..judge import Record, ensure_unchanged
 from ..remote import asked_in_batches, call_each
 from ..search import current_examples, current_observations, current_time_limit
@@ -188,8 +189,14 @@ def _observe(
     }
     before = _flat(initial)
     moments = {"m": np.zeros(layout.per_step), "v": np.zeros(layout.per_step)}
+    # How far the target's own moments may be from the ones the oracle carries for it: zero
+    # while the target shows them, growing by each step's rounding while it hides them.
+    drifts = {"m": np.zeros(layout.per_step), "v": np.zeros(layout.per_step)}
+    u = tolerance.oracle_unit_roundoff(run.dtype)
     columns: dict[str, list[np.ndarray]] = {
-        name: [] for name in ("g", "theta_prev", "theta", "t", "m_prev", "v_prev", "m", "v")
+        name: []
+        for name in ("g", "theta_prev", "theta", "t", "m_prev", "v_prev", "m", "v")
+        + tuple(drift_input(f"{moment}_prev") for moment in _MOMENTS)
     }
     exposed = {"m": expose_moments, "v": expose_moments}  # judged as adam.* outputs
     budget = _StepBudget(run.steps, layout.per_step)
@@ -209,22 +216,22 @@ def _observe(
             "m_prev": moments["m"],
             "v_prev": moments["v"],
             "theta": _flat([o["theta"] for o in observations]),
+            **{drift_input(f"{moment}_prev"): drifts[moment] for moment in _MOMENTS},
         }
         carried = {}
         for moment in _MOMENTS:
             available = all(moment in o for o in observations)
             exposed[moment] = exposed[moment] and available
-            values[moment] = (
-                _flat([o[moment] for o in observations])
-                if exposed[moment]
-                else graph.evaluate(moment, values)
-            )
+            shown = _flat([o[moment] for o in observations]) if available else None
+            if exposed[moment]:
+                values[moment], drift = shown, np.zeros(layout.per_step)
+            else:
+                values[moment], drift = graph.carry(moment, values, u)
             # The next step starts from the target's own moments whenever it shows them, judged
             # or not: a target following another variant (L2-coupled decay) is then predicted
             # from its own history, not from the canonical one.
-            carried[moment] = (
-                _flat([o[moment] for o in observations]) if available else values[moment]
-            )
+            carried[moment] = shown if shown is not None else values[moment]
+            drifts[moment] = drift if shown is None else np.zeros(layout.per_step)
         for name, column in columns.items():
             column.append(np.asarray(values[name]))
         moments = carried
@@ -257,7 +264,11 @@ def _component(
     name: str, uses: Sequence[SpecUse], *, weight_decay: bool, expose_moments: bool
 ) -> Component:
     search = OracleSearch(
-        graph=SpecGraph(uses),
+        graph=SpecGraph(
+            uses,
+            carried=("m_prev", "v_prev"),
+            coefficients=("alpha", "beta1", "beta2", "eps", "lam"),
+        ),
         cases=lambda: optimizer_runs(weight_decay=weight_decay),
         explicit=lambda: [_separating_run(weight_decay=0.5 if weight_decay else 0.0)],
         observe=lambda adapter, run, graph: _observe(

@@ -10,7 +10,7 @@ one case twice.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -379,7 +379,7 @@ class OracleSearch:
         first = next(iter(failing.values()), None)
         if first is None or first.record is None:
             return None
-        for precision in precision_readings(first.record):
+        for precision in precision_readings(first.record, self.graph.coefficients):
             if all(
                 finding.record is not None
                 and not _deviation_names(finding)
@@ -467,14 +467,20 @@ def _held_in_float32(name: str) -> Callable[[Record], Record]:
     return read
 
 
+def _coefficients_in(dtype: np.dtype) -> Callable[[Record], Record]:
+    return lambda record: dataclasses.replace(record, coefficients_in=dtype)
+
+
 def _computed_in(dtype: np.dtype | FloatFormat) -> Callable[[Record], Record]:
     return lambda record: dataclasses.replace(record, dtype=dtype)
 
 
-def precision_readings(record: Record) -> list[Precision]:
+def precision_readings(record: Record, coefficients: Collection[str] = ()) -> list[Precision]:
     """The lower-precision readings of a record, most specific first: an answer returned in a
     narrower dtype than its inputs, read at that dtype; each scalar input (a hyperparameter)
-    rounded to float32, the rest at the given precision; the whole computation at float32, then
+    rounded to float32, the rest at the given precision; the ``coefficients`` (the graph's
+    :attr:`~.SpecGraph.coefficients` and expressions of them alone, such as ``1 - beta1**t``)
+    computed in float32, the arrays at the given precision; the whole computation at float32, then
     float16, then bfloat16 (within the rounding bound of the same formula evaluated at that
     precision), the coarsest format every answer is exactly representable in first: the
     bounds of a finer format also cover a coarser one's results, and the answers' own last
@@ -501,10 +507,33 @@ def precision_readings(record: Record) -> list[Precision]:
     # are float16 numbers too), then the others finest first.
     exact_in = [dtype for dtype in lower if _representable(answers, dtype)][::-1]
     lower = exact_in + [dtype for dtype in lower if dtype not in exact_in]
-    readings += [
+    whole = [
         Precision(f"computed in {dtype}", _computed_in(dtype)) for dtype in lower if narrow is None
     ]
-    return readings
+    scalars = sorted(
+        name
+        for name in coefficients
+        if isinstance(record.values.get(name), float) and name not in record.observed
+    )
+    # Coefficients in float32 and the arrays at the given precision: when 1 - beta2**t is
+    # ill-conditioned its bound covers the whole computation in float32 as well, so the
+    # answers' last bits decide. An answer that is no float32 number was not computed in
+    # float32: the coefficients are tried first; otherwise the whole computation is.
+    mixed = [
+        Precision(
+            f"with its coefficients ({', '.join(scalars)} and expressions of them alone) "
+            "computed in float32",
+            _coefficients_in(np.dtype(np.float32)),
+        )
+        for _ in scalars[:1]
+        if epsilon(np.float32) > epsilon(given)
+    ]
+    with np.errstate(over="ignore"):
+        wider = any(
+            np.any(finite.astype(np.float32).astype(np.float64) != finite)
+            for finite in (answer[np.isfinite(answer)] for answer in answers)
+        )
+    return readings + (mixed + whole if wider else whole + mixed)
 
 
 #: How many distinct nonzero answers must be representable in a format before that is taken
@@ -551,7 +580,7 @@ def lower_precision(
     record = finding.record
     if record is None or _deviation_names(finding):
         return None
-    for precision in precision_readings(record):
+    for precision in precision_readings(record, graph.coefficients):
         judged = _explained(graph, spec, precision.read(record))
         if judged is not None:
             return precision, judged

@@ -18,7 +18,8 @@ import numpy as np
 
 from eqconform.specs import weight_decay as specs
 
-from ..graph import SpecGraph, SpecUse
+from .. import tolerance
+from ..graph import SpecGraph, SpecUse, drift_input
 from ..judge import Record
 from ..strategies.arrays import ArrayRecipe
 from ..strategies.optimizers import WeightDecayRun, weight_decay_runs
@@ -46,7 +47,7 @@ class WeightDecayAdapter(Protocol):
         ...
 
 
-_ALGORITHM = SpecGraph([SpecUse(specs.ALGORITHM1)])
+_ALGORITHM = SpecGraph([SpecUse(specs.ALGORITHM1)], carried=("m_prev", "v_prev"))
 
 
 def _steps(
@@ -57,6 +58,9 @@ def _steps(
     session = adapter.open(run.lr, beta1, run.beta2, run.weight_decay, decoupled)
     theta = run.theta
     m_prev = v_prev = np.zeros_like(theta)
+    # How far hidden moments of the target may be from the oracle's (SpecGraph.carried).
+    drifts = {"m": np.zeros(theta.shape), "v": np.zeros(theta.shape)}
+    u = tolerance.oracle_unit_roundoff(run.dtype)
     steps = []
     for grad in run.gradients:
         out = session.step(theta.copy(), grad.copy())
@@ -69,14 +73,15 @@ def _steps(
             "beta1": beta1,
             "beta2": run.beta2,
             "lam_r": run.weight_decay,
+            **{drift_input(f"{key}_prev"): drift for key, drift in drifts.items()},
         }
         exposed = {key for key in ("m", "v") if key in out}
         carried_grad = grad if decoupled else grad + run.weight_decay * theta.astype(np.float64)
         for key in ("m", "v"):
-            if (
-                key not in out
-            ):  # carried by the oracle: line 7 or 8 with the gradient this placement feeds
-                out[key] = _ALGORITHM.evaluate(key, {**values, "g": carried_grad})
+            if key in out:
+                drifts[key] = np.zeros(theta.shape)
+            else:  # carried by the oracle: line 7 or 8 with the gradient this placement feeds
+                out[key], drifts[key] = _ALGORITHM.carry(key, {**values, "g": carried_grad}, u)
         steps.append(
             {
                 "values": values,
