@@ -253,6 +253,9 @@ class ResultLine:
     bad: bool
     seconds: str
     statistics: tuple[StatisticLine, ...]
+    #: The simplest formula the answers match instead, displayed (MathML, or the LaTeX of a
+    #: report read back from JSON), with its description; ``None`` when there is none.
+    explanation: tuple[Markup, str] | None = None
 
     @property
     def has_detail(self) -> bool:
@@ -517,7 +520,18 @@ def _result_line(result: Result) -> ResultLine:
             )
             for test in result.statistics
         ),
+        explanation=_explanation(result),
     )
+
+
+def _explanation(result: Result) -> tuple[Markup, str] | None:
+    if not result.explanations:
+        return None
+    best = result.explanations[0]
+    # MathML made by eqconform's own printer from the catalogue's symbols (trusted); a report
+    # read back from JSON has only the LaTeX, shown as text.
+    shown = math_block(best.mathml) if best.mathml else Markup("<pre>{}</pre>").format(best.latex)
+    return shown, best.description
 
 
 def _badge(text: str, css: str, extra: str = "") -> Badge:

@@ -258,6 +258,15 @@ def _failures(report: Report) -> list[str]:
         blocks.append(", ".join(fact for fact in facts if fact))
         if result.message:
             blocks.append(escape_inline(result.message, newlines="  \n"))
+        if result.explanations:
+            best = result.explanations[0]
+            blocks += [
+                "What the code computes instead "
+                f"({escape_inline(', '.join(best.operators))}; matches "
+                f"{best.examples_matched} examples):",
+                fenced_block(best.latex, "math"),
+                escape_inline(best.description),
+            ]
         if result.counterexample:
             blocks += ["Minimal counterexample:", fenced_block(result.counterexample, "text")]
         if result.reproduce:

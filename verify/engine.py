@@ -68,6 +68,7 @@ def check(spec: Spec, target: Target, options: SearchSettings) -> Result:
         statistics=outcome.statistics,
         joint=outcome.joint,
         found_by=outcome.found_by,
+        explanations=outcome.explanations,
         seconds=round(time.perf_counter() - started, 3),
     )
 

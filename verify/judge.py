@@ -106,9 +106,10 @@ class Comparison:
     detail: str
     quantity: str = ""
     index: tuple[int, ...] = ()
-    #: Whether the answer differs from the prediction and the tolerance is infinite at every
-    #: entry (the formula promises no accuracy at this input, at this precision): a pass on no
-    #: evidence, which may stand as a verdict but explains nothing.
+    #: Whether the answer differs from the prediction and at every entry the tolerance is
+    #: infinite or the value lies within the format's floor (the formula promises no accuracy
+    #: at this input, at this precision): a pass on no evidence, which may stand as a verdict
+    #: but explains nothing.
     unbounded: bool = False
 
 
@@ -236,7 +237,11 @@ def compare(
         ratio = np.where(np.isinf(allowed), 0.0, error / allowed)
     if ratio.size == 0:
         return Comparison(0.0, 0.0, "")
-    unbounded = bool(np.all(np.isinf(allowed)) and np.any(error > 0))
+    # No evidence either where the values lie below the format's normal range (the floor):
+    # float16 cannot tell 1e-3 from 1e-6 there.
+    with np.errstate(invalid="ignore"):
+        empty = np.isinf(allowed) | (tolerance.floor(record.dtype) >= np.abs(predicted))
+    unbounded = bool(np.all(empty) and np.any(error > 0))
     # The first entry out of tolerance (in a flattened run, the earliest step), else the worst.
     outside = np.flatnonzero(ratio > 1.0)
     worst = int(outside[0]) if outside.size else int(np.argmax(ratio))

@@ -17,6 +17,7 @@ __all__ = [
     "CHANGES",
     "FIXED",
     "FORMAT_VERSION",
+    "ExplanationSummary",
     "NEW",
     "REGRESSED",
     "VARIANT_CHANGED",
@@ -103,10 +104,50 @@ class Result:
     #: one component try the counterexample a neighbour found first, so that one wrong
     #: computation is shown on one input (the reproduce command runs both).
     found_by: str | None = None
+    #: What the target computes instead, when a formula next to the spec's matches every
+    #: answer examined (:mod:`~eqconform.verify.explanation`), the simplest first.
+    explanations: tuple[ExplanationSummary, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.outcome in (Outcome.PASS, Outcome.SKIP)
+
+
+@dataclass(frozen=True)
+class ExplanationSummary:
+    """A formula a failing target's answers match: ``quantity = formula``, the spec's own
+    expression changed by ``operators``, in LaTeX and as SymPy ``srepr``."""
+
+    quantity: str
+    latex: str
+    srepr: str
+    description: str
+    operators: tuple[str, ...]
+    examples_matched: int
+    #: The formula as presentation MathML, the changed parts highlighted (left out of the JSON,
+    #: as the variants' MathML is: a report read back shows the LaTeX).
+    mathml: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "quantity": self.quantity,
+            "formula": {"latex": self.latex, "srepr": self.srepr},
+            "description": self.description,
+            "operators": list(self.operators),
+            "examples_matched": self.examples_matched,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExplanationSummary:
+        formula = data.get("formula") or {}
+        return cls(
+            quantity=data.get("quantity", ""),
+            latex=formula.get("latex", ""),
+            srepr=formula.get("srepr", ""),
+            description=data.get("description", ""),
+            operators=tuple(data.get("operators") or ()),
+            examples_matched=int(data.get("examples_matched", 0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -253,6 +294,7 @@ def _result_dict(result: Result) -> dict[str, Any]:
     data["outcome"] = result.outcome.value
     data["statistics"] = [asdict(test) for test in result.statistics]
     data["joint"] = list(result.joint)
+    data["explanations"] = [explanation.to_dict() for explanation in result.explanations]
     if result.change is None:  # only reports made against a baseline carry the key
         del data["change"]
     return data
@@ -264,6 +306,9 @@ def _result_from_dict(data: Mapping[str, Any]) -> Result:
     fields["outcome"] = Outcome(data["outcome"])
     fields["statistics"] = tuple(StatisticalTest(**test) for test in data.get("statistics") or ())
     fields["joint"] = tuple(data.get("joint") or ())
+    fields["explanations"] = tuple(
+        ExplanationSummary.from_dict(entry) for entry in data.get("explanations") or ()
+    )
     return Result(**fields)
 
 

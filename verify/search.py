@@ -48,6 +48,7 @@ __all__ = [
     "current_observations",
     "current_examples",
     "current_time_limit",
+    "drawn_cases",
     "examples_database",
     "forget",
     "observations",
@@ -407,6 +408,29 @@ def run_search(
     if draws is not None:
         _remember(_DRAWN, draws, tuple(_fresh(case) for case in drawn))
     return _with_explicit(summary, check, explicit)
+
+
+def drawn_cases(cases: st.SearchStrategy[Any], count: int, *, seed: int = 0) -> list[Any]:
+    """``count`` cases of ``cases``, the same for the same seed (fresh inputs on which to test
+    what a failing target computes, away from the counterexample it was shrunk to)."""
+    drawn: list[Any] = []
+
+    @hypothesis_seed(seed)
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        phases=[Phase.generate],
+    )
+    @given(case=cases)
+    def draw(case: Any) -> None:
+        drawn.append(case)
+
+    draw()
+    return drawn
 
 
 def _with_explicit(

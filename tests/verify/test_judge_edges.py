@@ -422,3 +422,9 @@ def test_an_answer_within_an_infinite_bound_passes_on_no_evidence() -> None:
     assert partly.ratio == 0.0 and not partly.unbounded
     bounded = compare(np.array([1.0, 2.1]), np.array([1.0, 2.0]), np.full(2, 0.25), record(), "x")
     assert not bounded.unbounded
+    # Values within the format's floor (below float16's normal range) are no evidence either:
+    # float16 cannot tell a second moment of 1e-3 from one of 1e-6 there.
+    tiny = compare(np.array([1e-3, 2e-3]), np.array([1e-6, 4e-6]), np.zeros(2), record("float16"), "x")
+    assert tiny.ratio <= 1.0 and tiny.unbounded
+    above = compare(np.array([1e-3, 2.0]), np.array([1e-6, 2.0 + 1e-4]), np.zeros(2), record("float16"), "x")
+    assert not above.unbounded

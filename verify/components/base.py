@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from eqconform.specs.model import Spec
 
 from ..judge import Comparison, ContractViolation, Finding, Record, known_deviation
-from ..results import Outcome, StatisticalTest
+from ..results import ExplanationSummary, Outcome, StatisticalTest
 from ..search import (
     SHRINK_SHARE,
     Mismatch,
@@ -62,6 +62,8 @@ class CheckOutcome:
     joint: tuple[str, ...] = ()
     #: The spec whose search found the counterexample (:attr:`.Result.found_by`).
     found_by: str | None = None
+    #: What the target computes instead (:attr:`.Result.explanations`).
+    explanations: tuple[ExplanationSummary, ...] = ()
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from eqconform.specs.model import Spec
 
 from ..compiler import reduced_sizes
+from ..explanation import Explanation, explain
 from ..graph import SpecGraph
 from ..judge import (
     Finding,
@@ -33,7 +34,8 @@ from ..judge import (
 )
 from ..precise import DIGITS, exact
 from ..results import Outcome
-from ..search import Mismatch, SearchSettings, TargetRaised, current_observations
+from ..search import Mismatch, SearchSettings, TargetRaised, current_observations, drawn_cases
+from ..targets.protocol import NotAnArray
 from ..tolerance import BFLOAT16, FloatFormat, epsilon
 from .base import CheckOutcome, combine_findings, quiet_target, searched
 
@@ -174,24 +176,49 @@ class OracleSearch:
         that names a known deviation under it. A shrunk counterexample can be so small that a
         wrong answer (zeros) sits within a float32 bound of a true value near zero, or that two
         documented forms coincide at that precision; the separating cases are neither."""
+        holds, named, _ = self._separating_cases(spec, adapter, read)
+        return holds, named
+
+    def _separating_cases(
+        self, spec: Spec, adapter: Any, read: Callable[[Record], Record]
+    ) -> tuple[bool, Finding | None, bool]:
+        """:meth:`_on_separating_cases`, and whether a case gave evidence (failed at the given
+        precision and was explained at the lower one)."""
         named = None
+        evidenced = False
         for case in self.explicit():
             try:
                 records = self._records(adapter, case)
             except TargetRaised:  # a case the target cannot run explains nothing
-                return False, None
+                return False, None, False
             for record in records:
                 try:
                     if judge(self.graph, spec.id, record).passed:
                         continue
                 except QuantityRaised:
-                    return False, None
+                    return False, None, False
                 explained = _explained(self.graph, spec, read(record))
                 if explained is None:
-                    return False, None
+                    return False, None, False
+                evidenced = True
                 if named is None and _deviation_names(explained):
                     named = explained
-        return True, named
+        return True, named, evidenced
+
+    def _confirmed(
+        self, spec: Spec, adapter: Any, finding: Finding, precision: Precision
+    ) -> Finding | None:
+        """The finding of ``spec``'s counterexample read at ``precision`` if that reading
+        explains it and the hand-picked cases too. A counterexample too small to say anything
+        at that precision (LayerNorm's gradient of a two-feature row, 1e-9 against float16's
+        floor) takes the evidence of the hand-picked cases."""
+        if finding.record is None or _deviation_names(finding):
+            return None
+        judged = _explained(self.graph, spec, precision.read(finding.record), vacuous=True)
+        if judged is None:
+            return None
+        holds, _, evidenced = self._separating_cases(spec, adapter, precision.read)
+        return judged if holds and (evidenced or not judged.vacuous) else None
 
     def _diagnose(
         self,
@@ -208,7 +235,7 @@ class OracleSearch:
         minimal counterexample is re-run in better-conditioned forms: if every spec that failed
         passes on one, the formulas are right and lose accuracy at this input ("numerically
         unstable"). Else a lower precision than the target was given
-        (:func:`lower_precision`) that explains every failing spec here and on the hand-picked
+        (:meth:`_confirmed`) that explains every failing spec here and on the hand-picked
         cases names them all. Else each spec is judged on its own: passing a better-conditioned
         form, it is unstable; else a lower precision may explain it alone; else, having failed
         the better-conditioned forms too, it follows another formula.
@@ -245,10 +272,9 @@ class OracleSearch:
                 )
         else:
             lowered = diagnosis.lowered or self._lowered(spec, adapter, failure.finding)
-            record = failure.finding.record
             judged = (
-                _explained(self.graph, spec, lowered.read(record))
-                if lowered is not None and record is not None
+                self._confirmed(spec, adapter, failure.finding, lowered)
+                if lowered is not None
                 else None
             )
             if lowered is not None and judged is not None:
@@ -264,18 +290,57 @@ class OracleSearch:
                     note=note,
                 )
             if not diagnosis.tried:
-                if not note:
-                    return outcome
-                return dataclasses.replace(outcome, message=f"{note} {outcome.message}")
+                explained = self._explanations(spec, adapter, failure.finding, joint)
+                return dataclasses.replace(
+                    outcome,
+                    message=f"{note} {outcome.message} {_matches(explained)}".strip(),
+                    explanations=tuple(e.summary() for e in explained),
+                )
             verdict = (
                 f"Follows another formula: it also fails on {' or '.join(diagnosis.tried)}, so "
                 "the discrepancy is not a loss of accuracy."
             )
         exactness = exact_note(self.graph, failure.finding)
         verdict = f"{verdict} {note}".strip()
-        return CheckOutcome(
-            **{**outcome.__dict__, "message": f"{verdict} {outcome.message} {exactness}".strip()}
+        explained = (
+            self._explanations(spec, adapter, failure.finding, joint)
+            if verdict.startswith("Follows another formula")
+            else ()
         )
+        if verdict.startswith("Follows another formula"):
+            verdict += f" {_matches(explained)}"
+        return CheckOutcome(
+            **{
+                **outcome.__dict__,
+                "message": f"{verdict} {outcome.message} {exactness}".strip(),
+                "explanations": tuple(e.summary() for e in explained),
+            }
+        )
+
+    def _explanations(
+        self, spec: Spec, adapter: Any, finding: Finding, joint: Sequence[str] = ()
+    ) -> tuple[Explanation, ...]:
+        """What the target computes instead (:func:`~eqconform.verify.explanation.explain`)
+        by this spec's equation or a joint finding's others, tested on the counterexample, the
+        hand-picked cases and a few fresh ones."""
+        if finding.record is None or known_deviation(spec, finding) is not None:
+            return ()
+        records = [finding.record]
+        cases = [*self.explicit(), *drawn_cases(self.cases(), FRESH_CASES)]
+        for case in cases:
+            try:
+                records += self._records(adapter, case)
+            except TargetRaised:  # a case the target cannot run tells nothing
+                continue
+        # Only records whose answers are all arrays: the others have nothing to match.
+        usable = [
+            record
+            for record in records
+            if not any(
+                isinstance(record.values.get(q), (NotAnArray, Raised)) for q in record.observed
+            )
+        ]
+        return explain(self.graph, (spec.id, *joint), finding.combination, usable)
 
     def _lead(
         self,
@@ -306,12 +371,12 @@ class OracleSearch:
     def _lowered(self, spec: Spec, adapter: Any, finding: Finding) -> Precision | None:
         """The lower precision that explains this spec's failure alone, confirmed on the
         hand-picked cases."""
-        lowered = lower_precision(self.graph, spec, finding)
-        if lowered is None:
+        if finding.record is None:
             return None
-        precision, _ = lowered
-        holds, _ = self._on_separating_cases(spec, adapter, precision.read)
-        return precision if holds else None
+        for precision in precision_readings(finding.record, self.graph.coefficients):
+            if self._confirmed(spec, adapter, finding, precision) is not None:
+                return precision
+        return None
 
     def _judged_specs(self) -> list[Spec]:
         """The specs this search judges (borrowed ones have no verdict of their own)."""
@@ -381,11 +446,7 @@ class OracleSearch:
             return None
         for precision in precision_readings(first.record, self.graph.coefficients):
             if all(
-                finding.record is not None
-                and not _deviation_names(finding)
-                and _explained(self.graph, self.graph.spec(spec_id), precision.read(finding.record))
-                is not None
-                and self._on_separating_cases(self.graph.spec(spec_id), adapter, precision.read)[0]
+                self._confirmed(self.graph.spec(spec_id), adapter, finding, precision) is not None
                 for spec_id, finding in failing.items()
             ):
                 return precision
@@ -420,6 +481,11 @@ class OracleSearch:
                     )
         return outcome
 
+
+#: How many freshly drawn cases an explanation of a failure must also match (with the
+#: counterexample and the hand-picked cases): values that happen to coincide on one input
+#: (a learning rate of 0.1 and 1 - beta1) do not on several.
+FRESH_CASES = 4
 
 #: The precisions a target may compute in, finest first (bfloat16 has float32's range but a
 #: coarser significand than float16).
@@ -484,7 +550,8 @@ def precision_readings(record: Record, coefficients: Collection[str] = ()) -> li
     float16, then bfloat16 (within the rounding bound of the same formula evaluated at that
     precision), the coarsest format every answer is exactly representable in first: the
     bounds of a finer format also cover a coarser one's results, and the answers' own last
-    bits tell which format their last operation rounded to."""
+    bits tell which format their last operation rounded to. A half precision is read only
+    when every answer is a number of it."""
     readings: list[Precision] = []
     narrow = _narrowest_answer(record)
     if narrow is not None:
@@ -506,14 +573,22 @@ def precision_readings(record: Record, coefficients: Collection[str] = ()) -> li
     # The coarsest format every answer is exact in first (bfloat16 numbers in float16's range
     # are float16 numbers too), then the others finest first.
     exact_in = [dtype for dtype in lower if _representable(answers, dtype)][::-1]
-    lower = exact_in + [dtype for dtype in lower if dtype not in exact_in]
+    # A half precision only on that evidence: its bound is so loose (2**-8 of the values for
+    # bfloat16) that a dropped term can hide in it, while a computation in it rounds its
+    # answers to it.
+    lower = exact_in + [
+        dtype for dtype in lower if dtype not in exact_in and epsilon(dtype) <= epsilon(np.float32)
+    ]
     whole = [
         Precision(f"computed in {dtype}", _computed_in(dtype)) for dtype in lower if narrow is None
     ]
+    # Named only if float32 rounds them (a weight decay of 0 is the same in any precision).
     scalars = sorted(
         name
         for name in coefficients
-        if isinstance(record.values.get(name), float) and name not in record.observed
+        if isinstance(value := record.values.get(name), float)
+        and name not in record.observed
+        and float(np.float32(value)) != value
     )
     # Coefficients in float32 and the arrays at the given precision: when 1 - beta2**t is
     # ill-conditioned its bound covers the whole computation in float32 as well, so the
@@ -557,33 +632,20 @@ def _representable(answers: Sequence[np.ndarray], precision: np.dtype | FloatFor
         return bool(np.array_equal(values.astype(precision).astype(np.float64), values))
 
 
-def _explained(graph: SpecGraph, spec: Spec, record: Record) -> Finding | None:
-    """The finding of ``record`` if it passes or follows a known deviation, else None."""
+def _explained(
+    graph: SpecGraph, spec: Spec, record: Record, *, vacuous: bool = False
+) -> Finding | None:
+    """The finding of ``record`` if it passes or follows a known deviation, else None; a pass
+    on no evidence (:attr:`~eqconform.verify.judge.Finding.vacuous`) only if ``vacuous``."""
     try:
         judged = judge(graph, spec.id, record)
     except QuantityRaised:
         return None
     # A reading under which the answer is within tolerance only where the bound is infinite
-    # (float16 arithmetic promises nothing about 1 / (1 - 0.999**t)) explains nothing.
-    if judged.observable and ((judged.passed and not judged.vacuous) or _deviation_names(judged)):
+    # (float16 arithmetic promises nothing about 1 / (1 - 0.999**t)) explains nothing alone.
+    evidence = vacuous or not judged.vacuous
+    if judged.observable and ((judged.passed and evidence) or _deviation_names(judged)):
         return judged
-    return None
-
-
-def lower_precision(
-    graph: SpecGraph, spec: Spec, finding: Finding
-) -> tuple[Precision, Finding] | None:
-    """Whether a failing record is the spec's formula at a lower precision than the inputs it
-    was given: the first reading (:func:`precision_readings`) under which the record passes or
-    follows a known deviation (then named under the precision actually used), with the finding
-    under it. A failure that already follows a known deviation is not re-read."""
-    record = finding.record
-    if record is None or _deviation_names(finding):
-        return None
-    for precision in precision_readings(record, graph.coefficients):
-        judged = _explained(graph, spec, precision.read(record))
-        if judged is not None:
-            return precision, judged
     return None
 
 
@@ -623,7 +685,7 @@ def _with_precision(
             **{**outcome.__dict__, "variant": variant, "message": f"{verdict} {outcome.message}"}
         )
     known = known_deviation(spec, lower)
-    assert known is not None  # lower_precision returns only findings that pass or deviate
+    assert known is not None  # _confirmed returns only findings that pass or deviate
     name, explanation = known
     verdict = (
         f"Follows a known deviation, {how}: {first}; within the rounding bound of that "
@@ -749,3 +811,13 @@ def _sizes(expr: Any, values: Mapping[str, Any]) -> dict[str, int]:
         name: shape[axis] if axis < len(shape) else 1
         for name, axis in reduced_sizes([expr]).items()
     }
+
+
+def _matches(explained: Sequence[Explanation]) -> str:
+    """The sentence saying what the target computes instead, or that nothing near matches."""
+    if not explained:
+        return (
+            "No formula within two changes of the equation (a dropped term, a missing root, "
+            "a swapped symbol, ...) matches its answers."
+        )
+    return f"It computes {explained[0].description}."

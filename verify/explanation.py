@@ -1,0 +1,507 @@
+r"""What a failing implementation computes instead: explanations by mutating the spec.
+
+A failing check says which equation broke and on which input. What the code computes instead
+is usually a formula next to the spec's: a dropped term, a missing square root, ``beta1`` where
+``1 - beta1`` belongs, ``x`` instead of ``xhat``. Every spec is a SymPy expression, so such
+neighbours can be generated (:func:`mutations`): mutation operators applied to the spec's
+array-form expression, one at a time and then two at a time. Each candidate is compiled with the
+same compiler as the oracle and judged like it, within the rounding bound of the candidate
+itself, on every record the target answered: the counterexample and the hand-picked cases that
+separate the documented variants. A candidate is an explanation only when it matches all of
+them on evidence (a finite tolerance); candidates are ranked by how few operators they need,
+then by size. When none matches, there is no explanation: nothing is guessed.
+
+The operators (``operators`` in an explanation names them):
+
+- ``drop-term``, ``negate-term``: a term of a sum left out, or its sign flipped;
+- ``drop-factor``: a factor of a product left out (``gamma``, the learning rate, ``1/C``);
+- ``extra-factor``: an array multiplied or divided by a scalar of the component (``1/q``);
+- ``no-root``, ``root``: a square root removed, or put on a nonnegative quantity;
+- ``no-square``, ``abs-for-square``, ``square``: a square removed, replaced by an absolute
+  value, or put on a quantity;
+- ``swap``: one quantity in place of another of the same shape (``Z`` for ``Zhat``; ``beta2``
+  for ``beta1``);
+- ``complement``: ``1 - x`` in place of ``x`` for a quantity between 0 and 1;
+- ``shift-t``: the step count off by one;
+- ``constant``: a hyperparameter fixed at its documented default (``eps = 1e-8`` hard-coded);
+- ``other-axis``: a sum run along the other axis.
+
+Cost is bounded: explanations are looked for on failures only, within a time budget, and the
+candidates' programs are kept for the process.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.mathml import MathMLPresentationPrinter
+
+from eqconform.specs import DOCUMENTED_DEFAULTS
+
+from . import tolerance
+from .compiler import CompiledFunction, ReduceAxis, compile_expressions, compose
+from .graph import Combination, SpecGraph
+from .judge import Comparison, Record, checked_quantities, compare
+from .results import ExplanationSummary
+from .rounding import bound_program
+
+__all__ = ["Explanation", "Mutation", "explain", "mutations"]
+
+#: Seconds one failure's explanation may take (the issue's budget: about 10 s on 2 cores).
+BUDGET_SECONDS = 10.0
+#: At most this many explanations are reported, the simplest first.
+KEPT = 3
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """A candidate formula for ``quantity``: the spec's expression changed by ``operators``."""
+
+    quantity: str
+    expr: sp.Expr
+    operators: tuple[str, ...]
+    #: What changed, in words, with the spec's symbol names (one phrase per operator).
+    changes: tuple[str, ...]
+    #: The parts the operators put in (highlighted when the formula is displayed).
+    inserted: tuple[sp.Expr, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return int(sp.count_ops(self.expr)) + len(self.expr.free_symbols)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A formula the target's answers match on every record examined."""
+
+    quantity: str
+    formula: sp.Expr
+    operators: tuple[str, ...]
+    description: str
+    examples_matched: int
+    inserted: tuple[sp.Expr, ...] = ()
+
+    def summary(self) -> ExplanationSummary:
+        """The explanation as plain data for the report."""
+        return ExplanationSummary(
+            quantity=self.quantity,
+            latex=latex(self.quantity, self.formula),
+            srepr=sp.srepr(self.formula),
+            description=self.description,
+            operators=self.operators,
+            examples_matched=self.examples_matched,
+            mathml=mathml(self.quantity, self.formula, self.inserted),
+        )
+
+
+def latex(quantity: str, expr: sp.Expr) -> str:
+    """``quantity = expr`` in LaTeX, a sum along an axis written as one."""
+
+    class _Printer(LatexPrinter):
+        def _print_ReduceAxis(self, expr: ReduceAxis) -> str:
+            body, axis, _ = expr.args
+            index = "i" if int(axis) == 0 else "j"
+            return r"\sum_{" + index + r"} \left(" + self._print(body) + r"\right)"
+
+    return f"{sp.latex(sp.Symbol(quantity))} = {_Printer().doprint(expr)}"
+
+
+class Changed(sp.Function):
+    """A part of a formula an operator put in: displayed highlighted, never evaluated."""
+
+    nargs = 1
+
+
+class _MathML(MathMLPresentationPrinter):
+    def _print_ReduceAxis(self, expr: ReduceAxis) -> Any:
+        body, axis, _ = expr.args
+        row = self.dom.createElement("mrow")
+        under = self.dom.createElement("munder")
+        for tag, text in (("mo", "\u2211"), ("mi", "i" if int(axis) == 0 else "j")):
+            element = self.dom.createElement(tag)
+            element.appendChild(self.dom.createTextNode(text))
+            under.appendChild(element)
+        row.appendChild(under)
+        row.appendChild(self._operator("("))
+        row.appendChild(self._print(body))
+        row.appendChild(self._operator(")"))
+        return row
+
+    def _operator(self, text: str) -> Any:
+        element = self.dom.createElement("mo")
+        element.appendChild(self.dom.createTextNode(text))
+        return element
+
+    def _print_Changed(self, expr: Changed) -> Any:
+        row = self.dom.createElement("mrow")
+        row.setAttribute("class", "changed")
+        row.setAttribute("mathcolor", "#b4001e")
+        row.appendChild(self._print(expr.args[0]))
+        return row
+
+
+def mathml(quantity: str, expr: sp.Expr, inserted: Sequence[sp.Expr] = ()) -> str:
+    """``quantity = expr`` as presentation MathML (an ``<mrow>``), the ``inserted`` parts
+    highlighted."""
+    marked = expr.xreplace({part: Changed(part) for part in inserted})
+    printer = _MathML()
+    left = printer.doprint(sp.Symbol(quantity))
+    return f"<mrow>{left}<mo>=</mo>{printer.doprint(marked)}</mrow>"
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What the operators may use: symbols of the same kind, scalars, sizes of axes."""
+
+    #: For each array symbol, the others of the same shape in the record.
+    kin: Mapping[sp.Symbol, tuple[sp.Symbol, ...]]
+    #: Scalar (hyperparameter) symbols of the component.
+    scalars: tuple[sp.Symbol, ...]
+    #: Symbols known to lie in (0, 1): their complement is a candidate.
+    unit_interval: frozenset[sp.Symbol]
+    #: The size symbol of each reduced axis.
+    sizes: Mapping[int, sp.Symbol]
+    #: The domain the documents give each symbol (scalars of one domain are of one kind).
+    domains: Mapping[sp.Symbol, sp.Set]
+    #: Documented defaults of scalars, which code may have hard-coded.
+    defaults: Mapping[sp.Symbol, float] = field(default_factory=dict)
+
+
+def _context(
+    graph: SpecGraph, spec_ids: Sequence[str], record: Record, checked: Sequence[str]
+) -> _Context:
+    symbols: dict[str, sp.Symbol] = {}
+    sizes: dict[int, sp.Symbol] = {}
+    domains: dict[sp.Symbol, sp.Set] = {}
+    for spec_id_ in graph.uses:
+        spec = graph.spec(spec_id_)
+        for info in spec.symbols:
+            if isinstance(info.symbol, sp.Symbol):
+                symbols.setdefault(info.name, info.symbol)
+                domains.setdefault(info.symbol, info.domain)
+        for form in graph.form(spec_id_, spec.canonical.id).values():
+            for node in sp.preorder_traversal(form):
+                if isinstance(node, ReduceAxis):
+                    sizes.setdefault(int(node.args[1]), node.args[2])
+                elif isinstance(node, sp.Symbol):
+                    symbols.setdefault(node.name, node)
+    # What the equations define or are judged by is never an input of a candidate: "theta
+    # in place of theta_prev" would predict the answer from itself.
+    outputs = {name for spec_id in spec_ids for name in graph.defines(spec_id)} | set(checked)
+    arrays = {
+        name: np.shape(value)
+        for name, value in record.values.items()
+        if isinstance(value, np.ndarray) and name not in outputs
+    }
+    # Record inputs the spec does not name (LayerNorm's raw Z next to Zhat) are kin too.
+    for name in arrays:
+        symbols.setdefault(name, sp.Symbol(name, real=True))
+    kin = {
+        symbols[name]: tuple(
+            symbols[other]
+            for other, other_shape in arrays.items()
+            if other != name and other_shape == shape
+        )
+        for name, shape in arrays.items()
+    }
+    scalars = tuple(
+        symbols[name]
+        for name, value in record.values.items()
+        if isinstance(value, float) and name in symbols
+    )
+    unit = frozenset(
+        info.symbol
+        for spec_id in spec_ids
+        for info in graph.spec(spec_id).symbols
+        if isinstance(info.symbol, sp.Symbol) and info.domain.is_subset(sp.Interval(0, 1)) is True
+    )
+    documented = {
+        name: value
+        for spec_id in spec_ids
+        for name, (value, _) in DOCUMENTED_DEFAULTS.get(graph.spec(spec_id).component, {}).items()
+    }
+    defaults = {symbol: documented[symbol.name] for symbol in scalars if symbol.name in documented}
+    return _Context(kin, scalars, unit, sizes, domains, defaults)
+
+
+def _show(expr: sp.Expr) -> str:
+    return str(expr)
+
+
+def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
+    """Each change of ``node`` an operator makes: ``(new node, operator, words)``."""
+    if isinstance(node, sp.Add):
+        for term in node.args:
+            rest = [t for t in node.args if t is not term]
+            yield sp.Add(*rest), "drop-term", f"without the term {_show(term)}"
+            yield sp.Add(*rest, -term), "negate-term", f"with the sign of {_show(term)} flipped"
+    if isinstance(node, sp.Mul):
+        for factor in node.args:
+            if factor == -1 or factor.is_Number and not factor.is_Rational:
+                continue
+            rest = [f for f in node.args if f is not factor]
+            yield sp.Mul(*rest), "drop-factor", f"without the factor {_show(factor)}"
+    if isinstance(node, sp.Pow):
+        base, exponent = node.args
+        if exponent == sp.Rational(1, 2):
+            yield base, "no-root", f"{_show(base)} instead of its square root"
+        elif exponent == sp.Rational(-1, 2):
+            yield 1 / base, "no-root", f"{_show(base)} instead of its square root"
+        elif exponent == 2:
+            yield base, "no-square", f"{_show(base)} instead of its square"
+            yield sp.Abs(base), "abs-for-square", f"|{_show(base)}| instead of its square"
+    if isinstance(node, ReduceAxis):
+        body, axis, _ = node.args
+        other = 1 - int(axis)
+        if other in context.sizes:
+            yield (
+                ReduceAxis(body, other, context.sizes[other]),
+                "other-axis",
+                f"the sum of {_show(body)} along axis {other} instead of axis {int(axis)}",
+            )
+    if isinstance(node, sp.Symbol):
+        if node.is_integer and node.name == "t":
+            yield node - 1, "shift-t", "t - 1 for t"
+            yield node + 1, "shift-t", "t + 1 for t"
+        if node in context.unit_interval:
+            yield 1 - node, "complement", f"1 - {node.name} for {node.name}"
+        for other in context.kin.get(node, ()):
+            yield other, "swap", f"{other.name} in place of {node.name}"
+        if node in context.kin:  # an array: a scalar factor it may have gained, or its root
+            for scalar in context.scalars:
+                yield node * scalar, "extra-factor", f"{node.name} times {scalar.name}"
+                yield node / scalar, "extra-factor", f"{node.name} divided by {scalar.name}"
+            if node.is_nonnegative:
+                yield sp.sqrt(node), "root", f"sqrt({node.name}) for {node.name}"
+            yield node**2, "square", f"{node.name} squared"
+        if node in context.defaults:
+            value = context.defaults[node]
+            yield (
+                sp.Float(value),
+                "constant",
+                f"{node.name} fixed at {value:g}, its documented default",
+            )
+        if node in context.scalars:
+            for other in context.scalars:
+                if other != node and context.domains.get(other) == context.domains.get(node):
+                    yield other, "swap", f"{other.name} in place of {node.name}"
+
+
+#: Operators that take a part away, leaving nothing new to highlight.
+_REMOVING = frozenset({"drop-term", "drop-factor"})
+
+
+def _nodes(expr: sp.Expr) -> list[sp.Expr]:
+    """The distinct subexpressions of ``expr`` (the whole expression first)."""
+    seen: dict[sp.Expr, None] = {}
+    for node in sp.preorder_traversal(expr):
+        if not node.is_Number:
+            seen.setdefault(node, None)
+    return list(seen)
+
+
+def _single(quantity: str, base: Mutation, context: _Context) -> Iterator[Mutation]:
+    for node in _nodes(base.expr):
+        for new, operator, words in _at(node, context):
+            changed = base.expr.xreplace({node: new})
+            if changed != base.expr:
+                yield Mutation(
+                    quantity,
+                    changed,
+                    (*base.operators, operator),
+                    (*base.changes, words),
+                    (*base.inserted, new) if operator not in _REMOVING else base.inserted,
+                )
+
+
+def mutations(
+    forms: Mapping[str, sp.Expr], context: _Context, *, depth: int = 2
+) -> Iterator[Mutation]:
+    """The candidates for the equations ``quantity = expr`` of ``forms``: every single
+    mutation of each, then (``depth`` 2) every composition of two, each formula once."""
+    seen = {(quantity, expr) for quantity, expr in forms.items()}
+    level = [Mutation(quantity, expr, (), ()) for quantity, expr in forms.items()]
+    for _ in range(depth):
+        following = []
+        for base in level:
+            for mutation in _single(base.quantity, base, context):
+                if (mutation.quantity, mutation.expr) in seen:
+                    continue
+                seen.add((mutation.quantity, mutation.expr))
+                following.append(mutation)
+                yield mutation
+        level = following
+
+
+# --------------------------------------------------------------------------- matching
+
+
+class _Candidate:
+    """One mutation, compiled for each question asked of it (value first, bound on demand)."""
+
+    def __init__(self, graph: SpecGraph, mutation: Mutation, combination: Combination):
+        self.graph, self.mutation, self.combination = graph, mutation, combination
+        self._expressions: dict[tuple[str, frozenset[str]], sp.Expr] = {}
+        self._values: dict[tuple[str, frozenset[str]], CompiledFunction] = {}
+        self._bounds: dict[tuple[str, frozenset[str]], CompiledFunction] = {}
+
+    def _expression(self, key: tuple[str, frozenset[str]]) -> sp.Expr:
+        if key not in self._expressions:
+            quantity, observed = key
+            definitions = {}
+            for spec_id, variant_id in self.combination:
+                for name, expr in self.graph.form(spec_id, variant_id).items():
+                    if name not in observed or name == quantity:
+                        definitions[name] = expr
+            definitions[self.mutation.quantity] = self.mutation.expr
+            self._expressions[key] = compose(definitions.pop(quantity), definitions)
+        return self._expressions[key]
+
+    def value(self, quantity: str, record: Record) -> np.ndarray:
+        key = (quantity, record.observed)
+        if key not in self._values:
+            self._values[key] = compile_expressions((self._expression(key),))
+        (predicted,) = self._values[key](record.values)
+        return np.asarray(predicted)
+
+    def compare(self, quantity: str, record: Record) -> tuple[Comparison, np.ndarray]:
+        """The candidate judged like the spec: within its own rounding bound."""
+        key = (quantity, record.observed)
+        if key not in self._bounds:
+            self._bounds[key] = bound_program((self._expression(key),)).compiled()
+        predicted = self.value(quantity, record)
+        u = tolerance.oracle_unit_roundoff(record.dtype)
+        (bound,) = self._bounds[key](
+            {**record.values, "unit_roundoff": u, "coefficient_unit_roundoff": u}
+        )
+        return compare(record.values[quantity], predicted, bound, record, quantity), predicted
+
+    def near(self, quantity: str, record: Record, allowed: np.ndarray) -> bool:
+        """Whether the value alone comes near enough to be worth its bound (ten tolerances of
+        the spec's own form)."""
+        with np.errstate(all="ignore"):
+            predicted = self.value(quantity, record)
+            observed = np.asarray(record.values[quantity], dtype=np.float64)
+            error = np.abs(observed - predicted)
+            return bool(np.all((error <= 10 * allowed) | (observed == predicted)))
+
+
+def explain(
+    graph: SpecGraph,
+    spec_ids: Sequence[str],
+    combination: Combination,
+    records: Sequence[Record],
+    *,
+    budget: float = BUDGET_SECONDS,
+    kept: int = KEPT,
+) -> tuple[Explanation, ...]:
+    """The simplest formulas (at most ``kept``) that the target's answers in ``records`` (the
+    counterexample first) all match, within ``budget`` seconds: the expressions of the specs
+    ``spec_ids`` (the failing spec, then the others of its joint finding) mutated, with their
+    neighbours in ``combination``'s forms."""
+    started = time.monotonic()
+    usable: list[tuple[Record, tuple[str, ...]]] = []
+    for record in records:
+        checked = tuple(checked_quantities(graph, spec_ids[0], record.observed)[0])
+        if checked:
+            usable.append((record, checked))
+    if not usable:
+        return ()
+    chosen = dict(combination)
+    forms = {
+        quantity: expr
+        for spec_id in spec_ids
+        for quantity, expr in graph.form(
+            spec_id, chosen.get(spec_id, graph.spec(spec_id).canonical.id)
+        ).items()
+    }
+    allowed = _allowances(graph, combination, usable)
+    found: list[tuple[tuple[int, int], Explanation]] = []
+    kept_predictions: list[list[np.ndarray]] = []
+    context = _context(graph, spec_ids, usable[0][0], usable[0][1])
+    for mutation in mutations(forms, context):
+        if time.monotonic() - started > budget:
+            break
+        if found and len(mutation.operators) > min(rank[0] for rank, _ in found):
+            break  # the simplest first: a match needing fewer operators is already there
+        candidate = _Candidate(graph, mutation, combination)
+        evaluated = _evaluated(candidate, usable, allowed)
+        if evaluated is None:
+            continue
+        comparisons = [comparison for comparison, _ in evaluated]
+        predictions = [predicted for _, predicted in evaluated]
+        if any(c.ratio > 1.0 for c in comparisons) or all(c.unbounded for c in comparisons):
+            continue
+        # Formulas equal on these inputs (sum(Zhat) is 0: dropping the factor dLdZhat
+        # from its term drops the term) are one explanation, said the simplest way.
+        if any(_same(predictions, other) for other in kept_predictions):
+            continue
+        kept_predictions.append(predictions)
+        explanation = Explanation(
+            mutation.quantity,
+            mutation.expr,
+            mutation.operators,
+            f"{mutation.quantity} = {mutation.expr}: " + "; ".join(mutation.changes),
+            len(usable),
+            mutation.inserted,
+        )
+        found.append(((len(mutation.operators), mutation.size), explanation))
+    found.sort(key=lambda pair: pair[0])
+    return tuple(explanation for _, explanation in found[:kept])
+
+
+def _evaluated(
+    candidate: _Candidate,
+    usable: Sequence[tuple[Record, tuple[str, ...]]],
+    allowed: Mapping[tuple[int, str], np.ndarray],
+) -> list[tuple[Comparison, np.ndarray]] | None:
+    """The candidate judged on every record, or None when its values alone are far off (most
+    candidates: their bounds are never built) or it cannot be evaluated on these values."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a candidate may take roots of negative numbers
+        try:
+            if not all(
+                candidate.near(q, record, allowed[(id(record), q)])
+                for record, checked in usable
+                for q in checked
+            ):
+                return None
+            return [candidate.compare(q, record) for record, checked in usable for q in checked]
+        except (KeyError, TypeError, ValueError, ZeroDivisionError, NotImplementedError):
+            return None
+
+
+def _same(one: Sequence[np.ndarray], other: Sequence[np.ndarray]) -> bool:
+    with np.errstate(invalid="ignore"):
+        return all(
+            np.allclose(a, b, rtol=1e-9, atol=0.0, equal_nan=True)
+            for a, b in zip(one, other, strict=True)
+        )
+
+
+def _allowances(
+    graph: SpecGraph, combination: Combination, usable: Iterable[tuple[Record, tuple[str, ...]]]
+) -> dict[tuple[int, str], np.ndarray]:
+    """Each record's tolerance under the spec's own forms, to screen candidates by value."""
+    allowed = {}
+    for record, checked in usable:
+        u = tolerance.oracle_unit_roundoff(record.dtype)
+        for quantity in checked:
+            _, bound = graph.predictor(quantity, combination, record.observed)(
+                {**record.values, "unit_roundoff": u}
+            )
+            with np.errstate(invalid="ignore", over="ignore"):
+                allowed[(id(record), quantity)] = tolerance.SAFETY * np.where(
+                    np.isnan(bound), np.inf, bound
+                ) + tolerance.floor(record.dtype)
+    return allowed
