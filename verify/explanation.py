@@ -183,13 +183,13 @@ def _context(
     symbols: dict[str, sp.Symbol] = {}
     sizes: dict[int, sp.Symbol] = {}
     domains: dict[sp.Symbol, sp.Set] = {}
-    for spec_id_ in graph.uses:
-        spec = graph.spec(spec_id_)
+    for used in graph.uses:
+        spec = graph.spec(used)
         for info in spec.symbols:
             if isinstance(info.symbol, sp.Symbol):
                 symbols.setdefault(info.name, info.symbol)
                 domains.setdefault(info.symbol, info.domain)
-        for form in graph.form(spec_id_, spec.canonical.id).values():
+        for form in graph.form(used, spec.canonical.id).values():
             for node in sp.preorder_traversal(form):
                 if isinstance(node, ReduceAxis):
                     sizes.setdefault(int(node.args[1]), node.args[2])
@@ -234,32 +234,28 @@ def _context(
     return _Context(kin, scalars, unit, sizes, domains, defaults)
 
 
-def _show(expr: sp.Expr) -> str:
-    return str(expr)
-
-
 def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
     """Each change of ``node`` an operator makes: ``(new node, operator, words)``."""
     if isinstance(node, sp.Add):
         for term in node.args:
             rest = [t for t in node.args if t is not term]
-            yield sp.Add(*rest), "drop-term", f"without the term {_show(term)}"
-            yield sp.Add(*rest, -term), "negate-term", f"with the sign of {_show(term)} flipped"
+            yield sp.Add(*rest), "drop-term", f"without the term {term}"
+            yield sp.Add(*rest, -term), "negate-term", f"with the sign of {term} flipped"
     if isinstance(node, sp.Mul):
         for factor in node.args:
-            if factor == -1 or factor.is_Number and not factor.is_Rational:
+            if factor == -1 or (factor.is_Number and not factor.is_Rational):  # signs, floats
                 continue
             rest = [f for f in node.args if f is not factor]
-            yield sp.Mul(*rest), "drop-factor", f"without the factor {_show(factor)}"
+            yield sp.Mul(*rest), "drop-factor", f"without the factor {factor}"
     if isinstance(node, sp.Pow):
         base, exponent = node.args
         if exponent == sp.Rational(1, 2):
-            yield base, "no-root", f"{_show(base)} instead of its square root"
+            yield base, "no-root", f"{base} instead of its square root"
         elif exponent == sp.Rational(-1, 2):
-            yield 1 / base, "no-root", f"{_show(base)} instead of its square root"
+            yield 1 / base, "no-root", f"{base} instead of its square root"
         elif exponent == 2:
-            yield base, "no-square", f"{_show(base)} instead of its square"
-            yield sp.Abs(base), "abs-for-square", f"|{_show(base)}| instead of its square"
+            yield base, "no-square", f"{base} instead of its square"
+            yield sp.Abs(base), "abs-for-square", f"|{base}| instead of its square"
     if isinstance(node, ReduceAxis):
         body, axis, _ = node.args
         other = 1 - int(axis)
@@ -267,7 +263,7 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
             yield (
                 ReduceAxis(body, other, context.sizes[other]),
                 "other-axis",
-                f"the sum of {_show(body)} along axis {other} instead of axis {int(axis)}",
+                f"the sum of {body} along axis {other} instead of axis {int(axis)}",
             )
     if isinstance(node, sp.Symbol):
         if node.is_integer and node.name == "t":
