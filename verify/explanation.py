@@ -214,16 +214,29 @@ def _context(
         )
         for name, shape in arrays.items()
     }
-    scalars = tuple(
+    given = [
         symbols[name]
         for name, value in record.values.items()
         if isinstance(value, float) and name in symbols
-    )
+    ]
+    # Scalars the component computes from them alone (dropout's q = 1 - p) are scalars too.
+    forms = {
+        name: graph.form(spec_id, graph.spec(spec_id).canonical.id).get(name)
+        for name, spec_id in graph.definer.items()
+    }
+    derived = [
+        symbols[name]
+        for name, form in forms.items()
+        if form is not None  # a random draw (dropout's mask) has no form
+        and name in symbols
+        and name not in outputs
+        and all(symbol in given for symbol in form.free_symbols)
+    ]
+    scalars = tuple(dict.fromkeys([*given, *derived]))
     unit = frozenset(
-        info.symbol
-        for spec_id in spec_ids
-        for info in graph.spec(spec_id).symbols
-        if isinstance(info.symbol, sp.Symbol) and info.domain.is_subset(sp.Interval(0, 1)) is True
+        symbol
+        for symbol, domain in domains.items()
+        if symbol in scalars and domain.is_subset(sp.Interval(0, 1)) is True
     )
     documented = {
         name: value
@@ -354,8 +367,12 @@ class _Candidate:
     def _expression(self, key: tuple[str, frozenset[str]]) -> sp.Expr:
         if key not in self._expressions:
             quantity, observed = key
+            # The combination's forms, and the canonical ones of specs outside it (a candidate
+            # may bring in a quantity its equation did not use, such as dropout's q).
+            chosen = {spec_id: self.graph.spec(spec_id).canonical.id for spec_id in self.graph.uses}
+            chosen.update(dict(self.combination))
             definitions = {}
-            for spec_id, variant_id in self.combination:
+            for spec_id, variant_id in chosen.items():
                 for name, expr in self.graph.form(spec_id, variant_id).items():
                     if name not in observed or name == quantity:
                         definitions[name] = expr

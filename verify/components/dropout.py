@@ -86,7 +86,9 @@ def _observe(adapter: Any, case: DropoutInput, graph: SpecGraph) -> list[Record]
         ),
         Record(
             f"forward with train=False on {shape}",
-            {"x": case.x, "y_eval": evaluated},
+            # p is not in the eval equation, but the target was given it: what it computes
+            # instead (x * (1 - p)) may use it.
+            {"x": case.x, "p": case.p, "y_eval": evaluated},
             frozenset({"y_eval"}),
             case.dtype,
         ),
