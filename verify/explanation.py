@@ -270,7 +270,8 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
             yield base, "no-square", f"{base} instead of its square"
             yield sp.Abs(base), "abs-for-square", f"|{base}| instead of its square"
     if isinstance(node, ReduceAxis):
-        body, axis, _ = node.args
+        body, axis, size = node.args
+        yield node / size, "mean-for-sum", f"the mean of {body} instead of its sum"
         other = 1 - int(axis)
         if other in context.sizes:
             yield (
@@ -279,6 +280,9 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
                 f"the sum of {body} along axis {other} instead of axis {int(axis)}",
             )
     if isinstance(node, sp.Symbol):
+        for other in context.sizes.values():
+            if node in context.sizes.values() and other != node:
+                yield other, "swap", f"{other.name} in place of {node.name}"
         if node.is_integer and node.name == "t":
             yield node - 1, "shift-t", "t - 1 for t"
             yield node + 1, "shift-t", "t + 1 for t"
@@ -319,10 +323,26 @@ def _nodes(expr: sp.Expr) -> list[sp.Expr]:
     return list(seen)
 
 
+def _replaced(expr: sp.Expr, node: sp.Expr, new: sp.Expr) -> sp.Expr:
+    """``expr`` with ``node`` replaced by ``new`` everywhere but in the axis and size of a
+    sum (N for C changes what is divided by, not the length the sum runs over)."""
+    if expr == node:
+        return new
+    if not expr.args:
+        return expr
+    if isinstance(expr, ReduceAxis):
+        body, axis, size = expr.args
+        return ReduceAxis(_replaced(body, node, new), axis, size)
+    args = [_replaced(arg, node, new) for arg in expr.args]
+    return (
+        expr.func(*args) if any(a is not b for a, b in zip(args, expr.args, strict=True)) else expr
+    )
+
+
 def _single(quantity: str, base: Mutation, context: _Context) -> Iterator[Mutation]:
     for node in _nodes(base.expr):
         for new, operator, words in _at(node, context):
-            changed = base.expr.xreplace({node: new})
+            changed = _replaced(base.expr, node, new)
             if changed != base.expr:
                 yield Mutation(
                     quantity,
@@ -334,12 +354,17 @@ def _single(quantity: str, base: Mutation, context: _Context) -> Iterator[Mutati
 
 
 def mutations(
-    forms: Mapping[str, sp.Expr], context: _Context, *, depth: int = 2
+    forms: Mapping[str, sp.Expr] | Sequence[tuple[str, sp.Expr]],
+    context: _Context,
+    *,
+    depth: int = 2,
 ) -> Iterator[Mutation]:
-    """The candidates for the equations ``quantity = expr`` of ``forms``: every single
-    mutation of each, then (``depth`` 2) every composition of two, each formula once."""
-    seen = {(quantity, expr) for quantity, expr in forms.items()}
-    level = [Mutation(quantity, expr, (), ()) for quantity, expr in forms.items()]
+    """The candidates for the equations ``quantity = expr`` of ``forms`` (several forms of one
+    quantity allowed: a spec's documented variants): every single mutation of each, then
+    (``depth`` 2) every composition of two, each formula once."""
+    pairs = list(forms.items()) if isinstance(forms, Mapping) else list(forms)
+    seen = set(pairs)
+    level = [Mutation(quantity, expr, (), ()) for quantity, expr in pairs]
     for _ in range(depth):
         following = []
         for base in level:
@@ -400,13 +425,15 @@ class _Candidate:
         return compare(record.values[quantity], predicted, bound, record, quantity), predicted
 
     def near(self, quantity: str, record: Record, allowed: np.ndarray) -> bool:
-        """Whether the value alone comes near enough to be worth its bound (ten tolerances of
-        the spec's own form)."""
+        """Whether the value alone comes near enough to be worth its bound: ten tolerances of
+        the spec's own form, or a relative 1e-3 (a candidate's bound scales with its own
+        terms: |g| where the spec has g**2)."""
         with np.errstate(all="ignore"):
             predicted = self.value(quantity, record)
             observed = np.asarray(record.values[quantity], dtype=np.float64)
             error = np.abs(observed - predicted)
-            return bool(np.all((error <= 10 * allowed) | (observed == predicted)))
+            close = (error <= 10 * allowed) | (error <= 1e-3 * np.abs(observed))
+            return bool(np.all(close | (observed == predicted)))
 
 
 def explain(
@@ -431,35 +458,35 @@ def explain(
     if not usable:
         return ()
     chosen = dict(combination)
-    forms = {
-        quantity: expr
-        for spec_id in spec_ids
-        for quantity, expr in graph.form(
-            spec_id, chosen.get(spec_id, graph.spec(spec_id).canonical.id)
-        ).items()
-    }
+    # The failing spec in each of its accepted forms (the counterexample may not tell eps
+    # inside the root from outside), the others in the forms chosen; then the borrowed
+    # equations (AdamW's Adam step), which a deviation may lie in as well.
+    borrowed = [spec_id for spec_id, use in graph.uses.items() if use.borrowed]
+    forms: list[tuple[str, sp.Expr]] = []
+    for spec_id in dict.fromkeys([*spec_ids, *borrowed]):
+        spec = graph.spec(spec_id)
+        variants = (
+            [variant.id for variant in spec.variants if variant.accepted]
+            if spec_id == spec_ids[0]
+            else [chosen.get(spec_id, spec.canonical.id)]
+        )
+        for variant_id in variants:
+            forms += graph.form(spec_id, variant_id).items()
     allowed = _allowances(graph, combination, usable)
-    found: list[tuple[tuple[int, int], Explanation]] = []
-    kept_predictions: list[list[np.ndarray]] = []
+    found: list[tuple[tuple[int, int, int], Explanation, list[np.ndarray]]] = []
     context = _context(graph, spec_ids, usable[0][0], usable[0][1])
     for mutation in mutations(forms, context):
         if time.monotonic() - started > budget:
             break
-        if found and len(mutation.operators) > min(rank[0] for rank, _ in found):
+        if found and len(mutation.operators) > min(rank[0] for rank, _, _ in found):
             break  # the simplest first: a match needing fewer operators is already there
         candidate = _Candidate(graph, mutation, combination)
         evaluated = _evaluated(candidate, usable, allowed)
         if evaluated is None:
             continue
         comparisons = [comparison for comparison, _ in evaluated]
-        predictions = [predicted for _, predicted in evaluated]
         if any(c.ratio > 1.0 for c in comparisons) or all(c.unbounded for c in comparisons):
             continue
-        # Formulas equal on these inputs (sum(Zhat) is 0: dropping the factor dLdZhat
-        # from its term drops the term) are one explanation, said the simplest way.
-        if any(_same(predictions, other) for other in kept_predictions):
-            continue
-        kept_predictions.append(predictions)
         explanation = Explanation(
             mutation.quantity,
             mutation.expr,
@@ -468,9 +495,19 @@ def explain(
             len(usable),
             mutation.inserted,
         )
-        found.append(((len(mutation.operators), mutation.size), explanation))
-    found.sort(key=lambda pair: pair[0])
-    return tuple(explanation for _, explanation in found[:kept])
+        # Fewer changes first, then fewer put in (code more often forgets a factor than
+        # gains one: alpha left out of the update, rather than mhat divided by alpha).
+        inserting = sum(operator not in _REMOVING for operator in mutation.operators)
+        rank = (len(mutation.operators), inserting, mutation.size)
+        found.append((rank, explanation, [predicted for _, predicted in evaluated]))
+    found.sort(key=lambda entry: entry[0])
+    # Formulas equal on these inputs (sum(Zhat) is 0: dropping the factor dLdZhat from its
+    # term drops the term) are one explanation, said the simplest way.
+    distinct: list[tuple[Explanation, list[np.ndarray]]] = []
+    for _, explanation, predictions in found:
+        if not any(_same(predictions, other) for _, other in distinct):
+            distinct.append((explanation, predictions))
+    return tuple(explanation for explanation, _ in distinct[:kept])
 
 
 def _evaluated(

@@ -88,8 +88,17 @@ def test_mutations_follow_the_operators_and_never_repeat_a_formula() -> None:
                      defaults={eps: 1e-8})
     hard_coded = {c.expr: c.operators for c in mutations({"y": g / eps}, fixed, depth=1)}
     assert hard_coded[g / sp.Float(1e-8)] == ("constant",)
-    reduced = list(mutations({"s": ReduceAxis(g, 0, sp.Symbol("N"))}, context, depth=1))
-    assert ReduceAxis(g, 1, sp.Symbol("C")) in {c.expr for c in reduced}
+    N, C = sp.Symbol("N"), sp.Symbol("C")
+    reduced = {c.expr: c.operators for c in mutations({"s": ReduceAxis(g, 0, N)}, context, depth=1)}
+    assert reduced[ReduceAxis(g, 1, C)] == ("other-axis",)
+    assert reduced[ReduceAxis(g, 0, N) / N] == ("mean-for-sum",)
+    # N for C changes what is divided by, never the length a sum runs over.
+    sized = {c.expr: c.operators for c in mutations({"s": ReduceAxis(g, 1, C) / C}, context, depth=1)}
+    assert sized[ReduceAxis(g, 1, C) / N] == ("swap",)
+    assert all(isinstance(e, sp.Expr) and ReduceAxis(g, 1, N) not in sp.preorder_traversal(e) for e in sized)
+    # Several forms of one quantity (a spec's documented variants) are each mutated.
+    both = list(mutations([("y", g / sp.sqrt(v)), ("y", g / (sp.sqrt(v) + beta1))], context, depth=1))
+    assert {g / v, g / (v + beta1)} <= {c.expr for c in both}
 
 
 def test_explanations_travel_in_the_json_report(tmp_path: Path) -> None:
