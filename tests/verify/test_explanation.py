@@ -53,9 +53,12 @@ def test_correct_code_and_documented_variants_are_never_explained() -> None:
     for handin in ("correct_spring", "correct_fall"):
         for result in _results(handin, "adam*").values():
             assert result.outcome is Outcome.PASS and not result.explanations, (handin, result.spec)
-    # A known deviation is named, not explained again.
+    # A known deviation is named, not explained again, nor said to match no formula.
     named = _results("bug_adam_no_bias_correction", "adam")["adam.bias_correction"]
     assert named.variant == "uncorrected" and not named.explanations
+    assert "No formula within two changes" not in named.message
+    variance = _results("bug_layernorm_unbiased_variance", "layernorm.variance")["layernorm.variance"]
+    assert variance.variant == "unbiased" and "No formula within two changes" not in variance.message
 
 
 def test_when_nothing_near_matches_it_says_so() -> None:

@@ -302,12 +302,10 @@ class OracleSearch:
             )
         exactness = exact_note(self.graph, failure.finding)
         verdict = f"{verdict} {note}".strip()
-        explained = (
-            self._explanations(spec, adapter, failure.finding, joint)
-            if verdict.startswith("Follows another formula")
-            else ()
-        )
-        if verdict.startswith("Follows another formula"):
+        # What it computes instead, for another formula that is no known deviation.
+        unnamed = verdict.startswith("Follows another formula") and outcome.variant is None
+        explained = self._explanations(spec, adapter, failure.finding, joint) if unnamed else ()
+        if unnamed:
             verdict += f" {_matches(explained)}"
         return CheckOutcome(
             **{
