@@ -32,6 +32,7 @@ candidates' programs are kept for the process.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -472,9 +473,11 @@ def explain(
         )
         for variant_id in variants:
             forms += graph.form(spec_id, variant_id).items()
+    context = _context(graph, spec_ids, usable[0][0], usable[0][1])
+    # A size may stand where the spec has another (N for C): each record says what they are.
+    usable = [(_with_sizes(record, context.sizes), checked) for record, checked in usable]
     allowed = _allowances(graph, combination, usable)
     found: list[tuple[tuple[int, int, int], Explanation, list[np.ndarray]]] = []
-    context = _context(graph, spec_ids, usable[0][0], usable[0][1])
     for mutation in mutations(forms, context):
         if time.monotonic() - started > budget:
             break
@@ -508,6 +511,18 @@ def explain(
         if not any(_same(predictions, other) for _, other in distinct):
             distinct.append((explanation, predictions))
     return tuple(explanation for explanation, _ in distinct[:kept])
+
+
+def _with_sizes(record: Record, sizes: Mapping[int, sp.Symbol]) -> Record:
+    """``record`` with the length of each reduced axis under its size symbol's name."""
+    shapes = [np.shape(v) for v in record.values.values() if isinstance(v, np.ndarray)]
+    shape = np.broadcast_shapes(*shapes) if shapes else ()
+    known = {
+        symbol.name: float(shape[axis])
+        for axis, symbol in sizes.items()
+        if axis < len(shape) and symbol.name not in record.values
+    }
+    return dataclasses.replace(record, values={**record.values, **known}) if known else record
 
 
 def _evaluated(

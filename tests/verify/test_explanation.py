@@ -132,3 +132,22 @@ def test_explanations_travel_in_the_json_report(tmp_path: Path) -> None:
     assert "|g| instead of its square" in shown
     # Read back from JSON there is no MathML: the LaTeX is shown as text.
     assert explanation["formula"]["latex"].replace("\\", "\\") in render_html(again).replace("&#34;", '"')
+
+
+def test_a_size_in_place_of_another_is_explained(tmp_path: Path) -> None:
+    # The batch size N where eq. (1) divides by the feature count C: a size symbol swapped,
+    # never the length the sum runs over.
+    import shutil
+
+    handin = tmp_path / "mean_over_n"
+    shutil.copytree(HANDINS / "correct_spring", handin)
+    layer = handin / "mytorch" / "nn" / "layernorm.py"
+    source = layer.read_text()
+    line = "self.M = np.sum(self.Z, axis=1, keepdims=True) / self.C"
+    assert line in source
+    layer.write_text(source.replace(line, line.replace("/ self.C", "/ self.N")))
+    target = resolve_target(f"mytorch:{handin}")
+    (result,) = engine.run(select_specs(["layernorm.mean"]), [target], OPTIONS)
+    assert result.outcome is Outcome.FAIL
+    assert result.explanations and result.explanations[0].operators == ("swap",)
+    assert result.explanations[0].description.endswith("N in place of C")
