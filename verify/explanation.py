@@ -516,7 +516,10 @@ def explain(
 def _with_sizes(record: Record, sizes: Mapping[int, sp.Symbol]) -> Record:
     """``record`` with the length of each reduced axis under its size symbol's name."""
     shapes = [np.shape(v) for v in record.values.values() if isinstance(v, np.ndarray)]
-    shape = np.broadcast_shapes(*shapes) if shapes else ()
+    try:
+        shape = np.broadcast_shapes(*shapes) if shapes else ()
+    except ValueError:  # arrays of unrelated shapes (attention's keys and queries): no sizes
+        return record
     known = {
         symbol.name: float(shape[axis])
         for axis, symbol in sizes.items()

@@ -290,6 +290,8 @@ class OracleSearch:
                     note=note,
                 )
             if not diagnosis.tried:
+                if outcome.variant is not None:  # a known deviation: named, nothing to explain
+                    return dataclasses.replace(outcome, message=f"{note} {outcome.message}".strip())
                 explained = self._explanations(spec, adapter, failure.finding, joint)
                 return dataclasses.replace(
                     outcome,
@@ -338,7 +340,12 @@ class OracleSearch:
                 isinstance(record.values.get(q), (NotAnArray, Raised)) for q in record.observed
             )
         ]
-        return explain(self.graph, (spec.id, *joint), finding.combination, usable)
+        try:
+            return explain(self.graph, (spec.id, *joint), finding.combination, usable)
+        except (ValueError, TypeError, KeyError, ArithmeticError):
+            # An explanation is a courtesy: a failure stays a failure without one, never an
+            # error of the check.
+            return ()
 
     def _lead(
         self,
