@@ -47,7 +47,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 from eqconform.specs import DOCUMENTED_DEFAULTS
 
 from . import tolerance
-from .compiler import CompiledFunction, ReduceAxis, compile_expressions, compose
+from .compiler import CompiledFunction, ReduceAxis, compile_expressions
 from .graph import Combination, SpecGraph
 from .judge import Comparison, Record, checked_quantities, compare
 from .results import ExplanationSummary
@@ -397,13 +397,12 @@ class _Candidate:
             # may bring in a quantity its equation did not use, such as dropout's q).
             chosen = {spec_id: self.graph.spec(spec_id).canonical.id for spec_id in self.graph.uses}
             chosen.update(dict(self.combination))
-            definitions = {}
-            for spec_id, variant_id in chosen.items():
-                for name, expr in self.graph.form(spec_id, variant_id).items():
-                    if name not in observed or name == quantity:
-                        definitions[name] = expr
-            definitions[self.mutation.quantity] = self.mutation.expr
-            self._expressions[key] = compose(definitions.pop(quantity), definitions)
+            self._expressions[key] = self.graph.expression(
+                quantity,
+                tuple(sorted(chosen.items())),
+                observed,
+                override={self.mutation.quantity: self.mutation.expr},
+            )
         return self._expressions[key]
 
     def value(self, quantity: str, record: Record) -> np.ndarray:
@@ -420,9 +419,7 @@ class _Candidate:
             self._bounds[key] = bound_program((self._expression(key),)).compiled()
         predicted = self.value(quantity, record)
         u = tolerance.oracle_unit_roundoff(record.dtype)
-        (bound,) = self._bounds[key](
-            {**record.values, "unit_roundoff": u, "coefficient_unit_roundoff": u}
-        )
+        (bound,) = self._bounds[key]({**record.values, "unit_roundoff": u})
         return compare(record.values[quantity], predicted, bound, record, quantity), predicted
 
     def near(self, quantity: str, record: Record, allowed: np.ndarray) -> bool:
@@ -568,8 +565,5 @@ def _allowances(
             _, bound = graph.predictor(quantity, combination, record.observed)(
                 {**record.values, "unit_roundoff": u}
             )
-            with np.errstate(invalid="ignore", over="ignore"):
-                allowed[(id(record), quantity)] = tolerance.SAFETY * np.where(
-                    np.isnan(bound), np.inf, bound
-                ) + tolerance.floor(record.dtype)
+            allowed[(id(record), quantity)] = tolerance.allowed(bound, record.dtype)
     return allowed

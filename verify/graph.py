@@ -251,15 +251,21 @@ class SpecGraph:
         return forms
 
     def expression(
-        self, quantity: str, combination: Combination, observed: frozenset[str]
+        self,
+        quantity: str,
+        combination: Combination,
+        observed: frozenset[str],
+        override: Mapping[str, sp.Expr] | None = None,
     ) -> sp.Expr:
         """The array-form expression predicting ``quantity`` from observed quantities and
-        inputs, with every spec in the combination in its chosen form."""
+        inputs, with every spec in the combination in its chosen form (``override``: other
+        definitions of some quantities, such as a candidate explanation's)."""
         definitions = {}
         for spec_id, variant_id in dict(combination).items():
             for name, expr in self.form(spec_id, variant_id).items():
                 if name not in observed or name == quantity:
                     definitions[name] = expr
+        definitions.update(override or {})
         return compose(definitions.pop(quantity), definitions)
 
     def predictor(

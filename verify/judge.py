@@ -226,9 +226,7 @@ def compare(
         )
     values = observed_array.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
-        allowed = tolerance.SAFETY * np.where(np.isnan(bound), np.inf, bound) + tolerance.floor(
-            record.dtype
-        )
+        allowed = tolerance.allowed(bound, record.dtype)
         error = np.abs(values - predicted)
         both_nan = np.isnan(values) & np.isnan(predicted)
         same_inf = np.isinf(values) & (values == predicted)

@@ -22,6 +22,7 @@ __all__ = [
     "BFLOAT16",
     "FLOOR_ULPS",
     "SAFETY",
+    "allowed",
     "FloatFormat",
     "epsilon",
     "floor",
@@ -68,6 +69,13 @@ def floor(precision: Precision) -> float:
     if isinstance(precision, FloatFormat):
         return FLOOR_ULPS * precision.smallest_normal
     return FLOOR_ULPS * float(np.finfo(np.dtype(precision)).smallest_normal)
+
+
+def allowed(bound: np.ndarray, precision: Precision) -> np.ndarray:
+    """The tolerance of answers at ``precision`` whose rounding-error bound is ``bound``:
+    :data:`SAFETY` times the bound (infinite where it is undefined) plus the :func:`floor`."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return SAFETY * np.where(np.isnan(bound), np.inf, bound) + floor(precision)
 
 
 def oracle_unit_roundoff(precision: Precision) -> float:
