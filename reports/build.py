@@ -202,7 +202,7 @@ def prove_in_background(
     function. With the default prover, claims whose outcome is cached are not proved again
     (unless ``reprove``), and no process is started when all are.
     """
-    from eqconform.verify.isolation import worker_context
+    from eqconform.verify.forkserver import worker_context
     from eqconform.verify.sandbox import set_parent_death_signal
 
     cached = cached_proofs(claims) if prover is None and not reprove else {}

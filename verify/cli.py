@@ -241,6 +241,13 @@ def _list_specs(patterns: Sequence[str], format: str = "text") -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    _private_hypothesis_storage()  # before the forkserver: its workers inherit its environment
+    if not args.in_process:
+        # First: the forkserver imports the checker for the judge workers while this process
+        # imports what it needs itself, on another core.
+        from .forkserver import worker_context
+
+        worker_context()
     from eqconform.reports import ReportWriteError, write_report
     from eqconform.reports.build import prove_in_background
     from eqconform.reports.diff import ReportFileError, diff_reports, load_report, mark_report
@@ -284,7 +291,6 @@ def _report(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     _ensure_writable(output)  # last of the checks on the input, so a refused run leaves nothing
-    _private_hypothesis_storage()
     started = time.perf_counter()
 
     def progress(result: Result) -> None:

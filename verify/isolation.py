@@ -31,6 +31,7 @@ from eqconform.specs.model import Spec
 from eqconform.verify.results import Outcome, Result
 
 from . import cache
+from .forkserver import worker_context
 from .sandbox import Confinement, confinements, remove_cgroups, set_parent_death_signal
 from .search import SearchSettings
 
@@ -63,33 +64,6 @@ _POLL = 0.2
 #: (the judge's own work after the last call of the target: diagnosis, 50-digit measurements).
 _BACKSTOP = 120.0
 
-_context: Any = None
-
-
-def worker_context() -> Any:
-    """The multiprocessing context of every process eqconform forks for itself (judge workers,
-    the proof worker): one forkserver, with the checker preloaded, set up before it starts,
-    whoever asks first.
-
-    Asked from the main thread, the forkserver is started at once and tied to eqconform's life
-    (:mod:`.lifeline`). The kernel's parent-death signal follows the *thread* that started a
-    process, so a forkserver first started from another thread (a thread pool's) would be killed
-    when that thread ends; it is then started without the tie instead.
-    """
-    global _context
-    if _context is None:
-        import multiprocessing.forkserver
-
-        context = multiprocessing.get_context("forkserver")
-        preload = ["eqconform.verify.engine"]
-        if threading.current_thread() is threading.main_thread():
-            preload.insert(0, "eqconform.verify.lifeline")
-        context.set_forkserver_preload(preload)
-        if threading.current_thread() is threading.main_thread():
-            multiprocessing.forkserver.ensure_running()
-        _context = context
-    return _context
-
 
 def _with_output_note(result: Result, printed: int) -> Result:
     if printed <= 0:
@@ -119,6 +93,10 @@ def _serve(
 
     target = RemoteTarget(reference, name, name, confinement)
     try:
+        try:
+            target.start()
+        except Exception:  # noqa: S110 -- tried again, and reported, at the first request
+            pass
         while True:
             try:
                 spec_id, options = connection.recv()

@@ -219,9 +219,15 @@ class RemoteTarget:
         self.current_check, self.timeout, self._adapter = check, timeout, ""
         self.deadline = None if timeout is None else time.monotonic() + timeout
 
-    def _request(self, message: Mapping[str, Any]) -> Any:
+    def start(self) -> None:
+        """Start the runner now rather than at the first request, so that it imports the
+        target while the judge prepares its first check."""
         if self._runner is None:
             self._runner = RunnerProcess(self.reference, self.confinement)
+
+    def _request(self, message: Mapping[str, Any]) -> Any:
+        self.start()
+        assert self._runner is not None
         try:
             answer = self._runner.request(message, self.deadline)
         except RunnerFailure as failure:

@@ -91,12 +91,15 @@ def test_ctrl_c_keeps_every_finished_result() -> None:
             os.kill(os.getpid(), signal.SIGINT)
 
     timer = threading.Timer(240.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    # A shell starts background jobs with SIGINT ignored, and the suite may run as one.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer.start()
     try:
         with pytest.raises(RunInterrupted) as interrupted:
             run_isolated(specs, targets, OPTIONS, timeout=600, progress=progress)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     kept = {(r.spec, r.target): r.outcome for r in interrupted.value.results}
     assert kept[("dropout.eval", "numpy")] is Outcome.PASS
     assert kept[("layernorm.affine", "numpy")] is Outcome.PASS

@@ -256,6 +256,12 @@ class _Server:
 
     def run(self) -> None:
         output = _OutputCounter()
+        # The target is imported before the first request, while the judge prepares its
+        # check; a failure to load is kept and answered to every request that needs it.
+        try:
+            self.resolve()
+        except TargetLoadError:
+            pass
         while True:
             try:
                 request = read_frame(self.read_fd, self.limits)

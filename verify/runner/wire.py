@@ -175,24 +175,33 @@ def encode(
 
 
 def write_frame(fd: int, value: Any, **options: Any) -> None:
-    """Encode ``value`` and write it to the file descriptor ``fd`` as one frame."""
+    """Encode ``value`` and write it to the file descriptor ``fd`` as one frame, in one
+    system call where the pipe takes it whole (a frame written piece by piece wakes the reader
+    once per piece)."""
     tree, arrays = encode(value, **options)
     buffers, offset = [], 0
     for array in arrays:
         buffers.append([offset, array.nbytes])
         offset += array.nbytes
     header = json.dumps({"value": tree, "buffers": buffers}, allow_nan=False).encode()
-    _write_all(fd, _FRAME.pack(len(header), offset) + header)
-    for array in arrays:
-        if array.nbytes:
-            _write_all(fd, array.data.cast("B"))
+    pieces: list[bytes | memoryview] = [_FRAME.pack(len(header), offset) + header]
+    pieces += [array.data.cast("B") for array in arrays if array.nbytes]
+    _write_all(fd, pieces)
 
 
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+#: At most this many buffers go to one ``writev`` (the system's IOV_MAX is 1024 on Linux).
+_WRITE_PIECES = 512
+
+
+def _write_all(fd: int, pieces: list[bytes | memoryview]) -> None:
+    views = [memoryview(piece) for piece in pieces]
+    while views:
+        written = os.writev(fd, views[:_WRITE_PIECES])
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if views and written:
+            views[0] = views[0][written:]
 
 
 # --------------------------------------------------------------------------- decoding
@@ -202,7 +211,7 @@ def read_frame(fd: int, limits: Limits = Limits(), *, deadline: float | None = N
     """Read one frame from ``fd`` and decode it; ``EOFError`` if the other end closed first,
     ``TimeoutError`` if the whole frame has not arrived by ``deadline`` (``time.monotonic()``),
     so that a sender that stops halfway cannot hold the reader."""
-    prefix = _read_exactly(fd, _FRAME.size, deadline)
+    prefix, _ = _read_exactly(fd, _FRAME.size, deadline)
     header_size, payload_size = _FRAME.unpack(prefix)
     if header_size > limits.header_bytes:
         raise WireError(f"a message header of {header_size} bytes (at most {limits.header_bytes})")
@@ -210,8 +219,7 @@ def read_frame(fd: int, limits: Limits = Limits(), *, deadline: float | None = N
         raise WireError(
             f"a message payload of {payload_size} bytes (at most {limits.payload_bytes})"
         )
-    header = _read_exactly(fd, header_size, deadline)
-    payload = _read_exactly(fd, payload_size, deadline)
+    header, payload = _read_exactly(fd, header_size, deadline, payload_size)
     try:
         parsed = json.loads(header.decode(), parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
@@ -225,20 +233,55 @@ def _no_constant(name: str) -> Any:
     raise WireError(f"a bare {name} in a message header")
 
 
-def _read_exactly(fd: int, size: int, deadline: float | None = None) -> bytearray:
-    data = bytearray(size)
-    view = memoryview(data)
-    received = 0
-    while received < size:
+def _read_exactly(
+    fd: int, size: int, deadline: float | None = None, then: int = 0
+) -> tuple[bytearray, bytearray]:
+    """``size`` bytes, then ``then`` more bytes, read from ``fd`` into two buffers (in one
+    system call when they have arrived)."""
+    first, second = bytearray(size), bytearray(then)
+    views = [view for view in (memoryview(first), memoryview(second)) if len(view)]
+    received, total = 0, size + then
+    while received < total:
         if deadline is not None:
             ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
             if not ready:
-                raise TimeoutError(f"{received} of {size} bytes arrived in time")
-        count = os.readv(fd, [view[received:]])
+                raise TimeoutError(f"{received} of {total} bytes arrived in time")
+        count = os.readv(fd, views)
         if count == 0:
             raise EOFError("the other end closed the wire")
         received += count
-    return data
+        while views and count >= len(views[0]):
+            count -= len(views[0])
+            views.pop(0)
+        if views and count:
+            views[0] = views[0][count:]
+    return first, second
+
+
+#: The dtypes that have crossed, by their text: parsing and checking one costs more than
+#: building the array itself.
+_DTYPES: dict[str, np.dtype] = {}
+
+
+def _dtype(text: Any) -> np.dtype:
+    """The dtype named by ``text``, which must be one of booleans, integers, floats and complex
+    numbers."""
+    if not isinstance(text, str) or len(text) > 8:
+        raise WireError("an array without a dtype")
+    known = _DTYPES.get(text)
+    if known is not None:
+        return known
+    try:
+        dtype = np.dtype(text)
+    except TypeError:
+        raise WireError(f"an array of unknown dtype {text!r}") from None
+    if dtype.kind not in _KINDS or dtype.hasobject or dtype.fields is not None:
+        raise WireError(
+            f"an array of dtype {text!r} (only booleans, integers, floats and complex numbers)"
+        )
+    if len(_DTYPES) < 64:
+        _DTYPES[text] = dtype
+    return dtype
 
 
 def decode(tree: Any, buffers: Any, payload: bytearray, limits: Limits = Limits()) -> Any:
@@ -262,17 +305,7 @@ def decode(tree: Any, buffers: Any, payload: bytearray, limits: Limits = Limits(
         index, dtype_text, shape = spec
         if type(index) is not int or not 0 <= index < len(spans):
             raise WireError(f"an array naming buffer {index!r}, which does not exist")
-        if not isinstance(dtype_text, str) or len(dtype_text) > 8:
-            raise WireError("an array without a dtype")
-        try:
-            dtype = np.dtype(dtype_text)
-        except TypeError:
-            raise WireError(f"an array of unknown dtype {dtype_text!r}") from None
-        if dtype.kind not in _KINDS or dtype.hasobject or dtype.fields is not None:
-            raise WireError(
-                f"an array of dtype {dtype_text!r} (only booleans, integers, floats and complex "
-                "numbers)"
-            )
+        dtype = _dtype(dtype_text)
         if (
             not isinstance(shape, list)
             or len(shape) > limits.dimensions

@@ -213,6 +213,7 @@ def _recipe_settings(
 # --------------------------------------------------------------------------- sizes
 
 
+@functools.cache  # composites ask for sizes in every draw; a new one_of is validated anew
 def sizes(low: int, high: int, *, near: int = 5) -> st.SearchStrategy[int]:
     """Sizes from ``low`` to ``high``, skewed toward the ``near + 1`` smallest and shrinking
     toward ``low``. Both branches draw plain integers, so a shrink that moves a size from the

@@ -46,6 +46,10 @@ class AutoencoderInput:
         )
 
 
+#: Built once: a composite that builds its strategies in every draw spends its time validating them.
+_PENALTIES = st.one_of(st.just(0.0), st.floats(0.0, 10.0))
+
+
 @st.composite
 def _autoencoder_inputs(
     draw: st.DrawFn, max_dim: int, max_samples: int, dtypes: tuple[np.dtype, ...]
@@ -63,7 +67,7 @@ def _autoencoder_inputs(
         draw(recipe((dim, samples))),
         draw(recipe((code, dim))),
         draw(recipe((dim, code))),
-        draw(st.one_of(st.just(0.0), st.floats(0.0, 10.0))),
+        draw(_PENALTIES),
     )
 
 

@@ -57,6 +57,13 @@ class DiffusionInput:
         )
 
 
+# Built once: a composite that builds its strategies in every draw spends its time validating them.
+_ETAS = st.one_of(st.sampled_from([0.1, 1.0, 10.0]), st.floats(1e-3, 1e3))
+_ETA_RATIOS = st.one_of(st.just(2.0), st.floats(1.0001, 1e3))
+_LARGEST_BETAS = st.sampled_from([0.02, 0.2, 0.9])
+_ALPHAS = st.one_of(st.sampled_from([0.5, 0.99, 1e-3]), st.floats(1e-4, 1.0, exclude_min=True))
+
+
 @st.composite
 def _diffusion_inputs(
     draw: st.DrawFn, max_steps: int, dtypes: tuple[np.dtype, ...]
@@ -65,16 +72,16 @@ def _diffusion_inputs(
     steps = draw(sizes(1, max_steps))
     earlier = draw(st.integers(1, steps))
     later = draw(st.integers(earlier, steps))
-    eta1 = draw(st.one_of(st.sampled_from([0.1, 1.0, 10.0]), st.floats(1e-3, 1e3)))
-    eta2 = eta1 * draw(st.one_of(st.just(2.0), st.floats(1.0001, 1e3)))
+    eta1 = draw(_ETAS)
+    eta2 = eta1 * draw(_ETA_RATIOS)
     shape = (draw(sizes(1, 16)), draw(sizes(1, 4)))
     return DiffusionInput(
         dtype,
         steps,
         draw(SEEDS),
-        draw(st.sampled_from([0.02, 0.2, 0.9])),
+        draw(_LARGEST_BETAS),
         draw(array_recipes(shape, dtype, min_scale=1e-2, max_scale=1e2)),
-        draw(st.one_of(st.sampled_from([0.5, 0.99, 1e-3]), st.floats(1e-4, 1.0, exclude_min=True))),
+        draw(_ALPHAS),
         (earlier, later),
         (eta1, eta2),
         draw(SEEDS),

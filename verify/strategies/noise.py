@@ -53,6 +53,11 @@ class NoiseInput:
         )
 
 
+# Built once: a composite that builds its strategies in every draw spends its time validating them.
+_MEANS = st.one_of(st.sampled_from([1.0, 0.5, 0.0, -1.0]), st.floats(-3.0, 3.0))
+_DEVIATIONS = st.one_of(st.sampled_from([1.0, 0.1]), st.floats(1e-3, 3.0))
+
+
 @st.composite
 def _noise_inputs(
     draw: st.DrawFn, max_samples: int, max_features: int, dtypes: tuple[np.dtype, ...]
@@ -69,8 +74,8 @@ def _noise_inputs(
         draw(recipe((rows,))),
         draw(recipe((cols,))),
         draw(array_recipes((rows, cols), np.dtype(np.float64), min_scale=1.0, max_scale=1.0)),
-        draw(st.one_of(st.sampled_from([1.0, 0.5, 0.0, -1.0]), st.floats(-3.0, 3.0))),
-        draw(st.one_of(st.sampled_from([1.0, 0.1]), st.floats(1e-3, 3.0))),
+        draw(_MEANS),
+        draw(_DEVIATIONS),
     )
 
 

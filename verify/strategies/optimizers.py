@@ -331,9 +331,20 @@ class WeightDecayRun:
         )
 
 
+@functools.cache
 def _unit_interval(default: float) -> st.SearchStrategy[float]:
     """A rate in [0.01, 0.999], often ``default``."""
     return st.one_of(st.just(default), st.floats(0.01, 0.999))
+
+
+# Built once: a composite that builds its strategies in every draw spends its time validating them.
+_LEARNING_RATES = st.one_of(st.just(1e-3), st.floats(1e-5, 1.0))
+_WEIGHT_DECAYS = st.one_of(st.sampled_from([0.01, 0.1]), st.floats(1e-4, 0.5))
+
+
+@functools.cache
+def _gradient_scales(steps: int) -> st.SearchStrategy[list[float]]:
+    return st.lists(st.sampled_from([1e-4, 1e-2, 1.0, 1e2]), min_size=steps, max_size=steps)
 
 
 @st.composite
@@ -345,15 +356,13 @@ def _weight_decay_runs(
     steps = draw(sizes(1, max_steps))
     return WeightDecayRun(
         dtype,
-        draw(st.one_of(st.just(1e-3), st.floats(1e-5, 1.0))),
+        draw(_LEARNING_RATES),
         draw(_unit_interval(0.9)),
         draw(_unit_interval(0.999)),
-        draw(st.one_of(st.sampled_from([0.01, 0.1]), st.floats(1e-4, 0.5))),
+        draw(_WEIGHT_DECAYS),
         draw(array_recipes(shape, dtype, min_scale=1e-2, max_scale=1e2)),
         draw(SEEDS),
-        tuple(
-            draw(st.lists(st.sampled_from([1e-4, 1e-2, 1.0, 1e2]), min_size=steps, max_size=steps))
-        ),
+        tuple(draw(_gradient_scales(steps))),
     )
 
 
