@@ -256,7 +256,13 @@ def compare(
     )
 
 
-def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
+def judge(
+    graph: SpecGraph, spec_id: str, record: Record, pinned: Mapping[str, str] | None = None
+) -> Finding:
+    """The verdict of ``spec_id`` on ``record``: whether some accepted form of it (with any
+    form of the specs it is predicted together with) matches what the target answered.
+    ``pinned`` holds some of those specs to one form each (``{"dropout.mask":
+    "p-is-keep-probability"}``): a reading the target must keep throughout."""
     # An answer that is not an array fails the equation that defines it, as it is; to the other
     # equations it is a quantity the target did not expose (the oracle carries it instead).
     unusable = {q for q in record.observed if isinstance(record.values.get(q), NotAnArray)}
@@ -307,7 +313,14 @@ def judge(graph: SpecGraph, spec_id: str, record: Record) -> Finding:
     passing: list[tuple[Combination, str, tuple[str, str] | None]] = []
     others: list[tuple[Combination, str, tuple[str, str] | None]] = []
     for combination in graph.combinations(chain):
-        form = spec.form_of(dict(combination)[spec_id])
+        chosen = dict(combination)
+        if pinned and any(
+            graph.spec(held).form_of(chosen[held]) != graph.spec(held).form_of(form)
+            for held, form in pinned.items()
+            if held in chosen
+        ):
+            continue
+        form = spec.form_of(chosen[spec_id])
         borrowed = _borrowed_deviation(graph, combination, form) if form in accepted else None
         (passing if form in accepted and borrowed is None else others).append(
             (combination, form, borrowed)

@@ -121,6 +121,11 @@ EXPECTED: dict[str, dict] = {
         {"dropout.eval"},
         "With train=False the output is x * (1-p) instead of x (double compensation).",
     ),
+    "bug_dropout_backward_divides_by_p": _bug(
+        {"dropout.backward"},
+        "backward divides by p where forward divides by 1 - p: each pass alone fits one reading of p, "
+        "the two together fit none.",
+    ),
     "bug_dropout_backward_new_mask": _bug(
         {"dropout.backward"},
         "backward draws a fresh binomial mask instead of reusing the forward's mask.",

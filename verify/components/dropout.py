@@ -267,6 +267,8 @@ _EXACT = OracleSearch(
     explicit=lambda: [_separating_input()],
     observe=_observe,
     repeatable=False,
+    # One layer reads p one way: its backward pass divides by what its forward pass does.
+    agree=(specs.MASK.id,),
 )
 
 DROPOUT = Component(

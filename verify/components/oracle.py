@@ -90,6 +90,10 @@ class OracleSearch:
     recondition: Callable[[Any], Sequence[tuple[str, Any]]] = _no_alternatives
     #: The hard corners, drawn instead of ``cases`` under the ``hard`` profile.
     hard_cases: Callable[[], st.SearchStrategy[Any]] | None = None
+    #: Specs whose form the target must keep throughout a case: each of its answers may hold
+    #: under any accepted form alone, but one layer reads its ``p`` one way in the forward
+    #: and the backward pass (:meth:`_disagreements`).
+    agree: tuple[str, ...] = ()
 
     def run(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
         hard = options.profile == "hard" and self.hard_cases is not None
@@ -123,9 +127,63 @@ class OracleSearch:
         """
         records = self._records(adapter, case)
         try:
-            return combine_findings([judge(self.graph, spec.id, record) for record in records])
+            findings = [judge(self.graph, spec.id, record) for record in records]
+            if self.agree and all(finding.passed for finding in findings):
+                findings += self._disagreements(spec, records)
+            return combine_findings(findings)
         except QuantityRaised as raised:  # a phase of the target that this spec needs raised
             raise TargetRaised(case, raised.error) from raised.error
+
+    def _disagreements(self, spec: Spec, records: Sequence[Record]) -> list[Finding]:
+        """A failing finding for each record on which ``spec`` holds only under another form
+        of an :attr:`agree` spec than the case's reading: the form under which the most of
+        this search's specs hold on all their records (the canonical one on a tie). Each spec
+        passing under some form on its own is not enough: a dropout that divides by 1 - p
+        going forward and by p going back follows neither reading of p."""
+        judged = [
+            spec_id
+            for spec_id, use in self.graph.uses.items()
+            if not use.borrowed and not self.graph.spec(spec_id).statistical
+        ]
+        found = []
+        for held in self.agree:
+            forms = [v.id for v in self.graph.spec(held).variants if v.accepted]
+            under: dict[str, list[dict[str, Finding]]] = {}
+            for spec_id in judged:
+                for record in records:
+                    checked, _ = checked_quantities(self.graph, spec_id, record.observed)
+                    if any(held in self.graph.chain(q, record.observed) for q in checked):
+                        under.setdefault(spec_id, []).append(
+                            {f: judge(self.graph, spec_id, record, {held: f}) for f in forms}
+                        )
+            if spec.id not in under:
+                continue
+            holds = {
+                spec_id: {f for f in forms if all(each[f].passed for each in judged_records)}
+                for spec_id, judged_records in under.items()
+            }
+            reading = max(
+                forms, key=lambda f: (sum(f in h for h in holds.values()), -forms.index(f))
+            )
+            for each in under[spec.id]:
+                if each[reading].passed:
+                    continue
+                own = sorted(f for f in forms if each[f].passed)
+                name = f"{held} as {' or '.join(own)}"
+                found.append(
+                    dataclasses.replace(
+                        each[reading],
+                        borrowed=(
+                            (
+                                name,
+                                f"It holds only with {name}, while the rest of this layer "
+                                f"follows {held} as {reading}: one layer must keep one reading "
+                                "throughout",
+                            ),
+                        ),
+                    )
+                )
+        return found
 
     def _records(self, adapter: Any, case: Any) -> list[Record]:
         """What the target did on ``case``: from its memory when it is repeatable and was
