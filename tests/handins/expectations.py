@@ -83,6 +83,11 @@ EXPECTED: dict[str, dict] = {
         "self.t is incremented inside the per-layer loop, so with 2+ layers each layer's bias "
         "correction uses the wrong t (identical to correct with one layer).",
     ),
+    "bug_adamw_decay_added": _bug(
+        {"adamw.decoupled_decay"},
+        "The decay term is added (W_t + W_{t-1}*lr*wd): on one step as near to L2-coupled decay as that "
+        "deviation is, but neither.",
+    ),
     "bug_adamw_decays_updated_weights": _bug(
         {"adamw.decoupled_decay"},
         "Weight decay is applied to the already Adam-updated weights (W_t - W_t*lr*wd) instead "

@@ -32,6 +32,8 @@ def _results(handin: str, pattern: str) -> dict[str, object]:
      "without the term -Zhat*ReduceAxis(Zhat*dLdZhat, 1, C)"),
     ("bug_layernorm_dgamma_no_sum", "layernorm", "layernorm.grad_gamma", ("swap",), "Z in place of Zhat"),
     ("bug_dropout_no_rescale", "dropout", "dropout.scaling", ("drop-factor",), "without the factor 1/q"),
+    # Named 'l2-coupled' on its one-step counterexample until the separating case took it away.
+    ("bug_adamw_decay_added", "adamw", "adamw.decoupled_decay", ("negate-term",), "sign of -alpha*lam*theta_prev flipped"),
     ("bug_dropout_scales_in_eval", "dropout", "dropout.eval", ("extra-factor",), "x times q"),
 ])
 def test_a_planted_bug_is_explained_with_the_formula_the_code_computes(

@@ -206,16 +206,24 @@ class OracleSearch:
         small, and on small inputs documented forms can coincide (on one step of a small run, an
         AdamW without bias correction matches the decay of the updated weights); the
         ``explicit`` cases are chosen to tell them apart. A name both agree on wins; else the
-        separating case's; with none, the counterexample's own."""
+        separating case's; with none, the counterexample's own. A separating case that fails
+        under no known name takes the counterexample's name away: on a one-step run, adding
+        the decay term (W + lr wd W) comes as near to L2-coupled decay as that deviation does,
+        and only the longer run shows it is neither."""
         names = _deviation_names(failure.finding)
         for case in self.explicit():
             try:
                 finding = self.examine(spec, adapter, case)
             except TargetRaised:
                 continue
-            separated = _deviation_names(finding) if not finding.passed else set()
-            if not separated:
+            if finding.passed:
                 continue
+            separated = _deviation_names(finding)
+            if not separated:
+                if not names:
+                    continue
+                unnamed = dataclasses.replace(failure.finding, deviations=frozenset(), borrowed=())
+                return Mismatch(failure.case, unnamed)
             keep = (names & separated) or separated
             renamed = dataclasses.replace(
                 failure.finding,
