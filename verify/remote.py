@@ -320,12 +320,12 @@ class RemoteTarget:
         _write_back(answer.get("mutated", []), [list(args), kwargs])
         return self._proxies(answer.get("ok"))
 
-    def call_each(
-        self, handle: Handle, method: str, calls: Sequence[tuple[tuple[Any, ...], dict[str, Any]]]
+    def call_sequence(
+        self, handle: Handle, calls: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]
     ) -> list[Any]:
-        """``method`` called once per ``(args, kwargs)``, in order, asked in one request. What
-        each call wrote into its arguments is mirrored into that call's own arguments here, as
-        by :meth:`call`, so the caller, judging the answers in order, sees it at that call. The
+        """Each ``(method, args, kwargs)`` called in order, asked in one request. What each call
+        wrote into its arguments is mirrored into that call's own arguments here, as by
+        :meth:`call`, so the caller, judging the answers in order, sees it at that call. The
         runner ends an answer after such a call; the rest are asked in another request. A
         call that raised raises here."""
         answers: list[Any] = []
@@ -335,8 +335,7 @@ class RemoteTarget:
                 {
                     "op": "calls",
                     "handle": handle.number,
-                    "method": method,
-                    "calls": [[list(args), kwargs] for args, kwargs in pending],
+                    "calls": [[method, list(args), kwargs] for method, args, kwargs in pending],
                 }
             )
             results, mutated = answer.get("ok"), answer.get("mutated")
@@ -351,7 +350,7 @@ class RemoteTarget:
                     "the runner broke the protocol: answers that do not match the calls",
                     "broke the protocol",
                 )
-            for (args, kwargs), result, changed in zip(pending, results, mutated, strict=False):
+            for (_, args, kwargs), result, changed in zip(pending, results, mutated, strict=False):
                 _write_back(changed, [list(args), kwargs])
                 answers.append(self._proxies(result))
         return answers
@@ -422,17 +421,24 @@ def _write_back(mutated: Any, arguments: Any) -> None:
                 )
 
 
+def call_sequence(
+    owner: Any, calls: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]
+) -> list[Any]:
+    """``owner.method(*args, **kwargs)`` for each ``(method, args, kwargs)`` in order: an object
+    in a runner is asked all of them in one request (:meth:`RemoteTarget.call_sequence`), any
+    other object directly. (The component adapters copy every answer they return, so an
+    answer given before a later call is not changed by it: :mod:`~.targets.user`.)"""
+    if isinstance(owner, RemoteObject):
+        return owner._target.call_sequence(owner._handle, calls)
+    return [getattr(owner, method)(*args, **kwargs) for method, args, kwargs in calls]
+
+
 def call_each(
     owner: Any, method: str, calls: Sequence[tuple[tuple[Any, ...], dict[str, Any]]]
 ) -> list[Any]:
-    """``owner.method(*args, **kwargs)`` for each call in order: an object in a runner is asked
-    all of them in one request (:meth:`RemoteTarget.call_each`), any other object directly.
-    (The component adapters copy every answer they return, so an answer given before a later
-    call is not changed by it: :mod:`~eqconform.verify.targets.user`.)"""
-    if isinstance(owner, RemoteObject):
-        return owner._target.call_each(owner._handle, method, calls)
-    bound = getattr(owner, method)
-    return [bound(*args, **kwargs) for args, kwargs in calls]
+    """``owner.method(*args, **kwargs)`` for each ``(args, kwargs)`` in order
+    (:func:`call_sequence`)."""
+    return call_sequence(owner, [(method, args, kwargs) for args, kwargs in calls])
 
 
 def asked_in_batches(owner: Any) -> bool:

@@ -408,12 +408,32 @@ def test_batched_calls_stop_after_one_that_writes_into_its_arguments_and_raise_a
     server = _Server("numpy", -1, -1)
     counter = _Counter()
     handle = server.register(counter)
-    calls = [[[np.zeros(2)], {}] for _ in range(6)]
-    first = server.handle({"op": "calls", "handle": handle.number, "method": "step", "calls": calls})
+    calls = [["step", [np.zeros(2)], {}] for _ in range(6)]
+    first = server.handle({"op": "calls", "handle": handle.number, "calls": calls})
     assert [r["seen"] for r in first["ok"]] == [1, 2, 3]  # stopped after the write
     assert [bool(m) for m in first["mutated"]] == [False, False, True]
     assert first["mutated"][2][0][0] == [0, 0]  # where: the first argument's array
-    rest = server.handle({"op": "calls", "handle": handle.number, "method": "step", "calls": calls[3:]})
+    rest = server.handle({"op": "calls", "handle": handle.number, "calls": calls[3:]})
     assert rest["error"][:2] == ["raised", "ValueError"] and counter.calls == 5
-    assert server.handle({"op": "calls", "handle": handle.number, "method": "_private", "calls": []})["error"][0] == "protocol"
-    assert server.handle({"op": "calls", "handle": handle.number, "method": "step", "calls": [[1]]})["error"][0] == "protocol"
+    assert server.handle({"op": "calls", "handle": handle.number, "calls": [["_private", [], {}]]})["error"][0] == "protocol"
+    assert server.handle({"op": "calls", "handle": handle.number, "calls": [[[np.zeros(2)], {}]]})["error"][0] == "protocol"
+    assert server.handle({"op": "calls", "handle": 999, "calls": []})["error"][0] == "protocol"
+
+
+def test_one_request_calls_several_methods_of_one_object_in_order() -> None:
+    from eqconform.verify.remote import RemoteTarget, call_sequence
+    from eqconform.verify.sandbox import Confinement
+
+    target = RemoteTarget("numpy", "numpy", "numpy", Confinement(mode="off"))
+    try:
+        target.begin("dropout", 60)
+        session = target.component("dropout").open(0.5, 3)
+        x = np.ones((4, 4))
+        first, gradient, evaluated = call_sequence(
+            session, [("forward", (x, True), {}), ("backward", (x,), {}), ("forward", (x, False), {})]
+        )
+        # The backward pass used the mask of the forward before it, in the same request.
+        assert np.array_equal(gradient, first) and set(np.unique(first)) <= {0.0, 2.0}
+        assert np.array_equal(evaluated, x)
+    finally:
+        target.close()

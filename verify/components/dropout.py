@@ -27,6 +27,7 @@ from eqconform.specs import dropout as specs
 
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record, ensure_unchanged
+from ..remote import call_sequence
 from ..results import Outcome, StatisticalTest
 from ..search import SearchSettings
 from ..statistics import ALPHA, DETECTABLE_SHIFT, normal_two_sided, power_against_shift, rate_test
@@ -51,10 +52,19 @@ def _sampling_call(p: str) -> str:
 def _observe(adapter: Any, case: DropoutInput, graph: SpecGraph) -> list[Record]:
     session = adapter.open(case.p, case.seed)
     given = {"x": case.x.copy(), "delta": case.delta.copy()}
-    first = np.asarray(session.forward(given["x"], True))
-    second = np.asarray(session.forward(given["x"], True))
-    gradient = np.asarray(session.backward(given["delta"]))
-    evaluated = np.asarray(session.forward(given["x"], False))
+    # Asked in one request where the layer runs in a runner: the inputs are known in advance.
+    first, second, gradient, evaluated = (
+        np.asarray(answer)
+        for answer in call_sequence(
+            session,
+            [
+                ("forward", (given["x"], True), {}),
+                ("forward", (given["x"], True), {}),
+                ("backward", (given["delta"],), {}),
+                ("forward", (given["x"], False), {}),
+            ],
+        )
+    )
     ensure_unchanged(given, {"x": case.x, "delta": case.delta}, "forward and backward")
     shape = f"a {case.x.shape[0]} x {case.x.shape[1]} input"
 

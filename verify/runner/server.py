@@ -10,11 +10,11 @@ of handles; the judge holds only their numbers. A request names an operation:
     a method of a held object; the answer is its return value, with ``mutated``: the arrays
     among the arguments that the call wrote into, as they were left, so that the judge can
     see an implementation that edits its inputs;
-``{"op": "calls", "handle": 3, "method": "step", "calls": [[args, kwargs], ...]}``
-    the same method called once per entry, in order (an optimizer run's steps, whose inputs
-    are known in advance): the answer lists the return values and ``mutated`` per call, and
-    ends after a call that wrote into its arguments (the judge asks the rest again); a call
-    that raises is answered as that error;
+``{"op": "calls", "handle": 3, "calls": [[method, args, kwargs], ...]}``
+    methods of one held object called in order (an optimizer run's steps, a dropout layer's
+    forward and backward passes: calls whose inputs are known in advance): the answer lists
+    the return values and ``mutated`` per call, and ends after a call that wrote into its
+    arguments (the judge asks the rest again); a call that raises is answered as that error;
 ``{"op": "defaults"}``
     the target's hyperparameter defaults;
 ``{"op": "describe"}``
@@ -235,19 +235,26 @@ class _Server:
         return {"ok": result, "mutated": mutated}
 
     def calls(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Several calls of one method in order; the answer ends after a call that wrote into
-        its arguments (the judge asks the rest again). A call that raises makes the whole
+        """Several calls on one held object in order; the answer ends after a call that wrote
+        into its arguments (the judge asks the rest again). A call that raises makes the whole
         answer that error (the judge stops at it as it would one by one)."""
-        method = self._method(request)
+        owner = self.objects.get(request.get("handle"))  # type: ignore[arg-type]
         calls = request.get("calls")
-        if method is None or not isinstance(calls, list):
+        if owner is None or not isinstance(calls, list):
             return self._no_method(request)
         results, mutations = [], []
         for entry in calls:
-            if not (isinstance(entry, list) and len(entry) == 2):
-                return {"error": ["protocol", "WireError", "a call that is not [args, kwargs]"]}
-            args, kwargs = entry
-            result, mutated = _invoke(method, args, kwargs)
+            if not (
+                isinstance(entry, list)
+                and len(entry) == 3
+                and isinstance(entry[0], str)
+                and not entry[0].startswith("_")
+            ):
+                return {
+                    "error": ["protocol", "WireError", "a call that is not [method, args, kwargs]"]
+                }
+            method, args, kwargs = entry
+            result, mutated = _invoke(getattr(owner, method), args, kwargs)
             results.append(result)
             mutations.append(mutated)
             if mutated:
