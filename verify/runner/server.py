@@ -210,27 +210,22 @@ class _Server:
             return {"error": _error("raised", error)}
         return {"error": ["protocol", "WireError", f"unknown operation {cut(op, 40)!r}"]}
 
-    def _method(self, request: dict[str, Any]) -> Any:
-        """The bound method a request names, or None (a protocol error)."""
-        owner = self.objects.get(request.get("handle"))  # type: ignore[arg-type]
-        method_name = request.get("method")
-        if owner is None or not isinstance(method_name, str) or method_name.startswith("_"):
+    def _method(self, handle: Any, name: Any) -> Any:
+        """The public method ``name`` of the object held as ``handle``, or None (a protocol
+        error)."""
+        owner = self.objects.get(handle)
+        if owner is None or not isinstance(name, str) or name.startswith("_"):
             return None
-        return getattr(owner, method_name)
+        return getattr(owner, name)
 
-    def _no_method(self, request: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "error": [
-                "protocol",
-                "WireError",
-                f"no object {request.get('handle')!r} or method {request.get('method')!r}",
-            ]
-        }
+    def _no_method(self, handle: Any, name: Any) -> dict[str, Any]:
+        return {"error": ["protocol", "WireError", f"no object {handle!r} or method {name!r}"]}
 
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
-        method = self._method(request)
+        handle, name = request.get("handle"), request.get("method")
+        method = self._method(handle, name)
         if method is None:
-            return self._no_method(request)
+            return self._no_method(handle, name)
         result, mutated = _invoke(method, request.get("args", []), request.get("kwargs", {}))
         return {"ok": result, "mutated": mutated}
 
@@ -238,23 +233,21 @@ class _Server:
         """Several calls on one held object in order; the answer ends after a call that wrote
         into its arguments (the judge asks the rest again). A call that raises makes the whole
         answer that error (the judge stops at it as it would one by one)."""
-        owner = self.objects.get(request.get("handle"))  # type: ignore[arg-type]
+        handle: Any = request.get("handle")
         calls = request.get("calls")
-        if owner is None or not isinstance(calls, list):
-            return self._no_method(request)
+        if self.objects.get(handle) is None or not isinstance(calls, list):
+            return self._no_method(handle, None)
         results, mutations = [], []
         for entry in calls:
-            if not (
-                isinstance(entry, list)
-                and len(entry) == 3
-                and isinstance(entry[0], str)
-                and not entry[0].startswith("_")
-            ):
+            if not (isinstance(entry, list) and len(entry) == 3):
                 return {
                     "error": ["protocol", "WireError", "a call that is not [method, args, kwargs]"]
                 }
-            method, args, kwargs = entry
-            result, mutated = _invoke(getattr(owner, method), args, kwargs)
+            name, args, kwargs = entry
+            method = self._method(handle, name)
+            if method is None:
+                return self._no_method(handle, name)
+            result, mutated = _invoke(method, args, kwargs)
             results.append(result)
             mutations.append(mutated)
             if mutated:
