@@ -42,6 +42,7 @@ __all__ = [
     "CumCountAxis",
     "CumProdAxis",
     "ReduceAxis",
+    "Transposed",
     "axes_reduced_along",
     "checked_program",
     "compile_expressions",
@@ -59,6 +60,16 @@ class ReduceAxis(sp.Function):
     """
 
     nargs = 3
+
+
+class Transposed(sp.Function):
+    """``Transposed(f)``: ``f`` laid out transposed (``numpy.transpose``), a row for a column.
+    No equation has it; explanations do (code that sums the transposed array)."""
+
+    nargs = 1
+
+    def _numpycode(self, printer: Any) -> str:
+        return f"numpy.transpose({printer.doprint(self.args[0])})"
 
 
 class CumProdAxis(sp.Function):
@@ -330,6 +341,10 @@ def compile_program(
     )
 
 
+#: NumPy's limit on the number of axes of an array.
+_MAX_AXES = 64
+
+
 def axes_reduced_along(program: str | ast.AST) -> tuple[int, ...]:
     """The axes a generated program reduces or accumulates along, read from its source: the
     axis of every ``ReduceAxis`` and every ``axis=`` a NumPy call is given. Read from the
@@ -340,6 +355,9 @@ def axes_reduced_along(program: str | ast.AST) -> tuple[int, ...]:
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "transpose":
+            # A transpose lays every axis out anew: no block along any axis is its own.
+            axes.update(range(_MAX_AXES))
         if isinstance(node.func, ast.Name) and node.func.id == "ReduceAxis" and len(node.args) == 3:
             given = node.args[1]
             if not (isinstance(given, ast.Constant) and type(given.value) is int):
@@ -489,6 +507,7 @@ _ARRAY_FUNCTIONS = frozenset(
         "amin",
         "array",
         "asarray",
+        "transpose",
     }
 )
 

@@ -13,7 +13,9 @@ then by size. When none matches, there is no explanation: nothing is guessed.
 
 The operators (``operators`` in an explanation names them):
 
-- ``drop-term``, ``negate-term``: a term of a sum left out, or its sign flipped;
+- ``drop-term``, ``negate-term``, ``double-term``: a term of a sum left out, its sign
+  flipped, or counted twice (a line repeated);
+- ``precedence``: ``x / (a + b)`` computed as ``x / a + b``, parentheses left out;
 - ``drop-factor``: a factor of a product left out (``gamma``, the learning rate, ``1/C``);
 - ``extra-factor``: an array multiplied or divided by a scalar of the component (``1/q``);
 - ``no-root``, ``root``: a square root removed, or put on a nonnegative quantity;
@@ -24,18 +26,35 @@ The operators (``operators`` in an explanation names them):
 - ``complement``: ``1 - x`` in place of ``x`` for a quantity between 0 and 1;
 - ``shift-t``: the step count off by one;
 - ``constant``: a hyperparameter fixed at its documented default (``eps = 1e-8`` hard-coded);
-- ``other-axis``: a sum run along the other axis.
+- ``other-axis``: a sum run along the other axis;
+- ``transposed``: a result laid out transposed (a row of row sums where a row of column
+  sums belongs), which only shows where the sizes are equal: elsewhere the candidate is the
+  equation itself, and the target must follow it there;
+- ``recount``: a count read another way, as the component says the code may have kept it
+  (Adam's ``t`` advanced once per layer);
+- ``redrawn``: a random draw (dropout's mask) replaced by other values of its domain,
+  fitted to the answers entry by entry: code that draws afresh where it should reuse;
+- ``fitted-constant``: a hyperparameter fixed at a constant fitted to the answers (a
+  hard-coded value that is no documented default);
+- ``zero``: nothing computed, zeros throughout (before any formula that zeros of another
+  answer would let match).
+
+A symbol replaced (``t + 1`` for ``t``) is replaced in one equation and, as well, in every
+equation of its spec at once (both bias corrections). A failure that follows a known deviation
+is explained by that deviation's formula (:func:`deviation`).
 
 Cost is bounded: explanations are looked for on failures only, within a time budget, and the
-candidates' programs are kept for the process.
+candidates' programs are kept for the process and on disk (:data:`CANDIDATES`, keyed like the
+oracle's programs by what shapes the code, and the candidate's equations).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,14 +65,14 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 
 from eqconform.specs import DOCUMENTED_DEFAULTS
 
-from . import tolerance
-from .compiler import CompiledFunction, ReduceAxis, compile_expressions
+from . import cache, tolerance
+from .compiler import CompiledFunction, ReduceAxis, Transposed, compile_expressions
 from .graph import Combination, SpecGraph
-from .judge import Comparison, Record, checked_quantities, compare
+from .judge import Comparison, Finding, Record, checked_quantities, compare
 from .results import ExplanationSummary
 from .rounding import bound_program
 
-__all__ = ["Explanation", "Mutation", "explain", "mutations"]
+__all__ = ["Explanation", "Mutation", "deviation", "explain", "mutations"]
 
 #: Seconds one failure's explanation may take (the issue's budget: about 10 s on 2 cores).
 BUDGET_SECONDS = 10.0
@@ -72,10 +91,41 @@ class Mutation:
     changes: tuple[str, ...]
     #: The parts the operators put in (highlighted when the formula is displayed).
     inserted: tuple[sp.Expr, ...] = ()
+    #: Other equations of the same spec changed the same way (``t + 1`` for ``t`` in both
+    #: bias corrections), as ``(quantity, expr)``.
+    also: tuple[tuple[str, sp.Expr], ...] = ()
+    #: Where the change shows (``Eq(N, C)`` for a transposed layout); elsewhere the candidate
+    #: is the equation itself. None: everywhere.
+    condition: sp.Basic | None = None
+    #: A random draw fitted to the answers (``redrawn``), None for a formula.
+    fitted: Fit | None = None
+    #: Changes beyond the operators: a fitted value is a free parameter, one change more.
+    extra_cost: int = 0
 
     @property
     def size(self) -> int:
-        return int(sp.count_ops(self.expr)) + len(self.expr.free_symbols)
+        return sum(int(sp.count_ops(expr)) + len(expr.free_symbols) for _, expr in self.equations)
+
+    @property
+    def cost(self) -> int:
+        """How many changes the candidate needs: candidates are tried, and ranked, by it."""
+        return len(self.operators) + self.extra_cost
+
+    @property
+    def equations(self) -> tuple[tuple[str, sp.Expr], ...]:
+        return ((self.quantity, self.expr), *self.also)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A random draw ``replaced`` stood in for by ``symbol``, whose values each record's
+    answers give through ``solution`` (``replaced`` solved for from the equation), each snapped
+    to the nearest of ``members`` (the draw's domain)."""
+
+    symbol: sp.Symbol
+    replaced: sp.Symbol
+    solution: sp.Expr
+    members: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -88,17 +138,25 @@ class Explanation:
     description: str
     examples_matched: int
     inserted: tuple[sp.Expr, ...] = ()
+    #: Other equations changed with it (:attr:`Mutation.also`).
+    also: tuple[tuple[str, sp.Expr], ...] = ()
 
     def summary(self) -> ExplanationSummary:
-        """The explanation as plain data for the report."""
+        """The explanation as plain data for the report: several equations changed together
+        are one formula (their ``srepr`` a ``Tuple``, in the order of ``quantity``)."""
+        equations = ((self.quantity, self.formula), *self.also)
         return ExplanationSummary(
-            quantity=self.quantity,
-            latex=latex(self.quantity, self.formula),
-            srepr=sp.srepr(self.formula),
+            quantity=", ".join(quantity for quantity, _ in equations),
+            latex=r",\quad ".join(latex(quantity, expr) for quantity, expr in equations),
+            srepr=sp.srepr(self.formula)
+            if not self.also
+            else sp.srepr(sp.Tuple(*(expr for _, expr in equations))),
             description=self.description,
             operators=self.operators,
             examples_matched=self.examples_matched,
-            mathml=mathml(self.quantity, self.formula, self.inserted),
+            mathml="<mo>,</mo>".join(
+                mathml(quantity, expr, self.inserted) for quantity, expr in equations
+            ),
         )
 
 
@@ -110,6 +168,9 @@ def latex(quantity: str, expr: sp.Expr) -> str:
             body, axis, _ = expr.args
             index = "i" if int(axis) == 0 else "j"
             return r"\sum_{" + index + r"} \left(" + self._print(body) + r"\right)"
+
+        def _print_Transposed(self, expr: Transposed) -> str:
+            return r"\left(" + self._print(expr.args[0]) + r"\right)^{T}"
 
     return f"{sp.latex(sp.Symbol(quantity))} = {_Printer().doprint(expr)}"
 
@@ -134,6 +195,18 @@ class _MathML(MathMLPresentationPrinter):
         row.appendChild(self._print(body))
         row.appendChild(self._operator(")"))
         return row
+
+    def _print_Transposed(self, expr: Transposed) -> Any:
+        power = self.dom.createElement("msup")
+        row = self.dom.createElement("mrow")
+        row.appendChild(self._operator("("))
+        row.appendChild(self._print(expr.args[0]))
+        row.appendChild(self._operator(")"))
+        power.appendChild(row)
+        letter = self.dom.createElement("mi")
+        letter.appendChild(self.dom.createTextNode("T"))
+        power.appendChild(letter)
+        return power
 
     def _operator(self, text: str) -> Any:
         element = self.dom.createElement("mo")
@@ -176,6 +249,11 @@ class _Context:
     domains: Mapping[sp.Symbol, sp.Set]
     #: Documented defaults of scalars, which code may have hard-coded.
     defaults: Mapping[sp.Symbol, float] = field(default_factory=dict)
+    #: For a symbol, the other readings the record offers (:attr:`Record.alternatives`): the
+    #: stand-in symbol and the words for it.
+    alternatives: Mapping[sp.Symbol, tuple[tuple[sp.Symbol, str], ...]] = field(
+        default_factory=dict
+    )
 
 
 def _context(
@@ -184,18 +262,24 @@ def _context(
     symbols: dict[str, sp.Symbol] = {}
     sizes: dict[int, sp.Symbol] = {}
     domains: dict[sp.Symbol, sp.Set] = {}
+    indexed: dict[str, sp.Set] = {}
     for used in graph.uses:
         spec = graph.spec(used)
         for info in spec.symbols:
             if isinstance(info.symbol, sp.Symbol):
                 symbols.setdefault(info.name, info.symbol)
                 domains.setdefault(info.symbol, info.domain)
+            else:  # an array (IndexedBase): its array-form symbol is found in the forms
+                indexed.setdefault(info.name, info.domain)
         for form in graph.form(used, spec.canonical.id).values():
             for node in sp.preorder_traversal(form):
                 if isinstance(node, ReduceAxis):
                     sizes.setdefault(int(node.args[1]), node.args[2])
                 elif isinstance(node, sp.Symbol):
                     symbols.setdefault(node.name, node)
+    for name, domain in indexed.items():
+        if name in symbols:
+            domains.setdefault(symbols[name], domain)
     # What the equations define or are judged by is never an input of a candidate: "theta
     # in place of theta_prev" would predict the answer from itself.
     outputs = {name for spec_id in spec_ids for name in graph.defines(spec_id)} | set(checked)
@@ -245,7 +329,14 @@ def _context(
         for name, (value, _) in DOCUMENTED_DEFAULTS.get(graph.spec(spec_id).component, {}).items()
     }
     defaults = {symbol: documented[symbol.name] for symbol in scalars if symbol.name in documented}
-    return _Context(kin, scalars, unit, sizes, domains, defaults)
+    alternatives = {
+        symbols[name]: tuple(
+            (sp.Symbol(other.name, **symbols[name].assumptions0), other.words) for other in others
+        )
+        for name, others in record.alternatives.items()
+        if name in symbols
+    }
+    return _Context(kin, scalars, unit, sizes, domains, defaults, alternatives)
 
 
 def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
@@ -255,12 +346,23 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
             rest = [t for t in node.args if t is not term]
             yield sp.Add(*rest), "drop-term", f"without the term {term}"
             yield sp.Add(*rest, -term), "negate-term", f"with the sign of {term} flipped"
+            yield sp.Add(*rest, 2 * term), "double-term", f"with the term {term} counted twice"
     if isinstance(node, sp.Mul):
         for factor in node.args:
             if factor == -1 or (factor.is_Number and not factor.is_Rational):  # signs, floats
                 continue
             rest = [f for f in node.args if f is not factor]
             yield sp.Mul(*rest), "drop-factor", f"without the factor {factor}"
+            # x / (a + b) written without parentheses: x / a + b.
+            if isinstance(factor, sp.Pow) and factor.exp == -1 and isinstance(factor.base, sp.Add):
+                for first in factor.base.args:
+                    others = [t for t in factor.base.args if t is not first]
+                    yield (
+                        sp.Mul(*rest) / first + sp.Add(*others),
+                        "precedence",
+                        f"{sp.Mul(*rest)}/{first} + {sp.Add(*others)} for "
+                        f"{sp.Mul(*rest)}/({factor.base}): parentheses left out",
+                    )
     if isinstance(node, sp.Pow):
         base, exponent = node.args
         if exponent == sp.Rational(1, 2):
@@ -280,6 +382,7 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
                 "other-axis",
                 f"the sum of {body} along axis {other} instead of axis {int(axis)}",
             )
+            yield Transposed(node), "transposed", "laid out transposed"
     if isinstance(node, sp.Symbol):
         for other in context.sizes.values():
             if node in context.sizes.values() and other != node:
@@ -287,6 +390,8 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
         if node.is_integer and node.name == "t":
             yield node - 1, "shift-t", "t - 1 for t"
             yield node + 1, "shift-t", "t + 1 for t"
+        for stand_in, words in context.alternatives.get(node, ()):
+            yield stand_in, "recount", words
         if node in context.unit_interval:
             yield 1 - node, "complement", f"1 - {node.name} for {node.name}"
         for other in context.kin.get(node, ()):
@@ -340,18 +445,52 @@ def _replaced(expr: sp.Expr, node: sp.Expr, new: sp.Expr) -> sp.Expr:
     )
 
 
+def _condition(operator: str, context: _Context, before: sp.Basic | None) -> sp.Basic | None:
+    """Where a change made by ``operator`` (after changes that show where ``before`` holds)
+    can show: a transposed layout only where the reduced axes have one size (elsewhere its
+    shape differs from the answer's)."""
+    if operator == "transposed" and len(context.sizes) > 1:
+        return sp.Eq(*list(context.sizes.values())[:2], evaluate=False)
+    return before
+
+
 def _single(quantity: str, base: Mutation, context: _Context) -> Iterator[Mutation]:
     for node in _nodes(base.expr):
         for new, operator, words in _at(node, context):
             changed = _replaced(base.expr, node, new)
             if changed != base.expr:
-                yield Mutation(
-                    quantity,
-                    changed,
-                    (*base.operators, operator),
-                    (*base.changes, words),
-                    (*base.inserted, new) if operator not in _REMOVING else base.inserted,
+                yield dataclasses.replace(
+                    base,
+                    expr=changed,
+                    operators=(*base.operators, operator),
+                    changes=(*base.changes, words),
+                    inserted=(*base.inserted, new) if operator not in _REMOVING else base.inserted,
+                    condition=_condition(operator, context, base.condition),
                 )
+
+
+def _throughout(group: Mapping[str, sp.Expr], context: _Context) -> Iterator[Mutation]:
+    """A symbol replaced in every equation of one spec's form that uses it (``t + 1`` in
+    both bias corrections): only where two or more do, else it is a single mutation."""
+    for symbol in sorted(set().union(*(e.free_symbols for e in group.values())), key=str):
+        using = [
+            (quantity, expr) for quantity, expr in group.items() if symbol in expr.free_symbols
+        ]
+        if len(using) < 2:
+            continue
+        for new, operator, words in _at(symbol, context):
+            if operator in _REMOVING or not isinstance(new, sp.Expr):
+                continue
+            changed = [(quantity, _replaced(expr, symbol, new)) for quantity, expr in using]
+            (first, expr), *others = changed
+            yield Mutation(
+                first,
+                expr,
+                (operator,),
+                (f"{words}, in {' and '.join(quantity for quantity, _ in using)}",),
+                (new,),
+                also=tuple(others),
+            )
 
 
 def mutations(
@@ -359,26 +498,54 @@ def mutations(
     context: _Context,
     *,
     depth: int = 2,
+    groups: Sequence[Mapping[str, sp.Expr]] = (),
+    fits: Iterable[Mutation] = (),
 ) -> Iterator[Mutation]:
     """The candidates for the equations ``quantity = expr`` of ``forms`` (several forms of one
-    quantity allowed: a spec's documented variants): every single mutation of each, then
-    (``depth`` 2) every composition of two, each formula once."""
+    quantity allowed: a spec's documented variants), fewest changes first: every single
+    mutation of each, and of each of ``groups`` (the equations of one spec's form) a symbol
+    replaced throughout; then (``depth`` 2) the ``fits`` (consumed lazily) and every
+    composition of two. Each formula is given once."""
     pairs = list(forms.items()) if isinstance(forms, Mapping) else list(forms)
-    seen = set(pairs)
+    seen: set[tuple[tuple[str, sp.Expr], ...]] = {((q, e),) for q, e in pairs}
     level = [Mutation(quantity, expr, (), ()) for quantity, expr in pairs]
-    for _ in range(depth):
+    for round_ in range(depth):
         following = []
-        for base in level:
-            for mutation in _single(base.quantity, base, context):
-                if (mutation.quantity, mutation.expr) in seen:
-                    continue
-                seen.add((mutation.quantity, mutation.expr))
+        # Each round lazily: the caller stops when its time is up or a simpler match is found.
+        candidates = (
+            itertools.chain(
+                # Nothing computed (zeros): said as such, before any formula an all-zero
+                # answer of another quantity would let match (Zhat times a zero gradient).
+                (
+                    Mutation(quantity, sp.Integer(0), ("zero",), ("0 at every entry",))
+                    for quantity, expr in pairs
+                    if expr != 0
+                ),
+                # The few changes made throughout a spec first: one of them needs all of its
+                # equations changed, which no single equation's candidates can give.
+                (m for group in groups for m in _throughout(group, context)),
+                (m for base in level for m in _single(base.quantity, base, context)),
+            )
+            if round_ == 0
+            else itertools.chain(
+                fits, (m for base in level for m in _single(base.quantity, base, context))
+            )
+        )
+        for mutation in candidates:
+            if mutation.equations in seen:
+                continue
+            seen.add(mutation.equations)
+            if not mutation.fitted:
                 following.append(mutation)
-                yield mutation
+            yield mutation
         level = following
 
 
 # --------------------------------------------------------------------------- matching
+
+
+#: Compiled candidates (value and bound programs), on disk across runs and processes.
+CANDIDATES = cache.DiskCache("candidates")
 
 
 class _Candidate:
@@ -386,13 +553,27 @@ class _Candidate:
 
     def __init__(self, graph: SpecGraph, mutation: Mutation, combination: Combination):
         self.graph, self.mutation, self.combination = graph, mutation, combination
-        self._expressions: dict[tuple[str, frozenset[str]], sp.Expr] = {}
-        self._values: dict[tuple[str, frozenset[str]], CompiledFunction] = {}
-        self._bounds: dict[tuple[str, frozenset[str]], CompiledFunction] = {}
+        self._expressions: dict[tuple[str, frozenset[str], bool], sp.Expr] = {}
+        self._values: dict[tuple[str, frozenset[str], bool], CompiledFunction] = {}
+        self._bounds: dict[tuple[str, frozenset[str], bool], CompiledFunction] = {}
+        self._solution: CompiledFunction | None = None
 
-    def _expression(self, key: tuple[str, frozenset[str]]) -> sp.Expr:
+    def _applies(self, record: Record) -> bool:
+        """Whether the change shows on ``record`` (:attr:`Mutation.condition`)."""
+        condition = self.mutation.condition
+        if condition is None:
+            return True
+        sizes = {s: sp.Float(record.values[s.name]) for s in condition.free_symbols}
+        return (
+            bool(condition.xreplace(sizes)) if len(sizes) == len(condition.free_symbols) else True
+        )
+
+    def _key(self, quantity: str, record: Record) -> tuple[str, frozenset[str], bool]:
+        return quantity, record.observed, self._applies(record)
+
+    def _expression(self, key: tuple[str, frozenset[str], bool]) -> sp.Expr:
         if key not in self._expressions:
-            quantity, observed = key
+            quantity, observed, mutated = key
             # The combination's forms, and the canonical ones of specs outside it (a candidate
             # may bring in a quantity its equation did not use, such as dropout's q).
             chosen = {spec_id: self.graph.spec(spec_id).canonical.id for spec_id in self.graph.uses}
@@ -401,25 +582,82 @@ class _Candidate:
                 quantity,
                 tuple(sorted(chosen.items())),
                 observed,
-                override={self.mutation.quantity: self.mutation.expr},
+                override=dict(self.mutation.equations) if mutated else {},
             )
         return self._expressions[key]
 
+    def _values_of(self, record: Record) -> Mapping[str, Any]:
+        """The record's values, with a fitted draw's values (:class:`Fit`) when there is one."""
+        fit = self.mutation.fitted
+        if fit is None:
+            return record.values
+        if self._solution is None:
+            self._solution = compile_expressions((fit.solution,))
+        with np.errstate(all="ignore"):
+            (solved,) = self._solution(record.values)
+            solved = np.asarray(solved, dtype=np.float64)
+            members = np.asarray(fit.members, dtype=np.float64)
+            nearest = members[np.argmin(np.abs(solved[..., None] - members), axis=-1)]
+        # Where the answer does not tell (a zero gradient), the record's own draw stands.
+        drawn = np.where(np.isfinite(solved), nearest, record.values[fit.replaced.name])
+        return {**record.values, fit.symbol.name: drawn}
+
+    def _program(self, key: tuple[str, frozenset[str], bool], kind: str) -> CompiledFunction:
+        """The candidate's value or bound program for ``key``, from :data:`CANDIDATES` when
+        a run before compiled it (the same bugs recur across a class's handins), else built
+        and stored. An entry this code could not have written is rebuilt, never trusted."""
+        quantity, observed, mutated = key
+        stored_key = cache.key(
+            [
+                self.graph.fingerprint,
+                kind,
+                quantity,
+                repr(self.combination),
+                repr(sorted(observed)),
+                *(
+                    f"{name} = {sp.srepr(expr)}"
+                    for name, expr in (self.mutation.equations if mutated else ())
+                ),
+            ]
+        )
+        entry = CANDIDATES.get(stored_key)
+        if entry is not None:
+            try:
+                return CompiledFunction.from_data(entry)
+            except (KeyError, TypeError, ValueError, SyntaxError):
+                pass
+        expr = self._expression(key)
+        compiled = (
+            compile_expressions((expr,)) if kind == "value" else bound_program((expr,)).compiled()
+        )
+        CANDIDATES.put(stored_key, compiled.to_data())
+        return compiled
+
     def value(self, quantity: str, record: Record) -> np.ndarray:
-        key = (quantity, record.observed)
+        key = self._key(quantity, record)
         if key not in self._values:
-            self._values[key] = compile_expressions((self._expression(key),))
-        (predicted,) = self._values[key](record.values)
-        return np.asarray(predicted)
+            self._values[key] = self._program(key, "value")
+        (predicted,) = self._values[key](self._values_of(record))
+        return self._filled(self._values[key], predicted, quantity, record)
+
+    @staticmethod
+    def _filled(
+        program: CompiledFunction, result: Any, quantity: str, record: Record
+    ) -> np.ndarray:
+        """A constant formula (zeros) predicts the same at every entry of the answer."""
+        if program.arguments:
+            return np.asarray(result)
+        return np.broadcast_to(np.asarray(result), np.shape(record.values[quantity]))
 
     def compare(self, quantity: str, record: Record) -> tuple[Comparison, np.ndarray]:
         """The candidate judged like the spec: within its own rounding bound."""
-        key = (quantity, record.observed)
+        key = self._key(quantity, record)
         if key not in self._bounds:
-            self._bounds[key] = bound_program((self._expression(key),)).compiled()
+            self._bounds[key] = self._program(key, "bound")
         predicted = self.value(quantity, record)
         u = tolerance.oracle_unit_roundoff(record.dtype)
-        (bound,) = self._bounds[key]({**record.values, "unit_roundoff": u})
+        (bound,) = self._bounds[key]({**self._values_of(record), "unit_roundoff": u})
+        bound = self._filled(self._values[key], bound, quantity, record)
         return compare(record.values[quantity], predicted, bound, record, quantity), predicted
 
     def near(self, quantity: str, record: Record, allowed: np.ndarray) -> bool:
@@ -461,6 +699,7 @@ def explain(
     # equations (AdamW's Adam step), which a deviation may lie in as well.
     borrowed = [spec_id for spec_id, use in graph.uses.items() if use.borrowed]
     forms: list[tuple[str, sp.Expr]] = []
+    groups: list[dict[str, sp.Expr]] = []
     for spec_id in dict.fromkeys([*spec_ids, *borrowed]):
         spec = graph.spec(spec_id)
         variants = (
@@ -469,17 +708,33 @@ def explain(
             else [chosen.get(spec_id, spec.canonical.id)]
         )
         for variant_id in variants:
-            forms += graph.form(spec_id, variant_id).items()
+            groups.append(dict(graph.form(spec_id, variant_id)))
+            forms += groups[-1].items()
     context = _context(graph, spec_ids, usable[0][0], usable[0][1])
-    # A size may stand where the spec has another (N for C): each record says what they are.
-    usable = [(_with_sizes(record, context.sizes), checked) for record, checked in usable]
+    # A size may stand where the spec has another (N for C), a count may be read another way
+    # (t per layer): each record says what they are.
+    usable = [
+        (_with_alternatives(_with_sizes(record, context.sizes)), checked)
+        for record, checked in usable
+    ]
     allowed = _allowances(graph, combination, usable)
+
+    def composed(quantity: str, record: Record) -> sp.Expr:
+        """``quantity`` from the record's values, its neighbours in the chosen forms."""
+        every = {spec_id: graph.spec(spec_id).canonical.id for spec_id in graph.uses}
+        every.update(chosen)
+        return graph.expression(quantity, tuple(sorted(every.items())), record.observed)
+
+    fits = itertools.chain(
+        _redrawn(graph, spec_ids[0], groups, context, usable, composed),
+        _fitted_constants(groups, context, usable, composed),
+    )
     found: list[tuple[tuple[int, int, int], Explanation, list[np.ndarray]]] = []
-    for mutation in mutations(forms, context):
+    for mutation in mutations(forms, context, groups=groups, fits=fits):
         if time.monotonic() - started > budget:
             break
-        if found and len(mutation.operators) > min(rank[0] for rank, _, _ in found):
-            break  # the simplest first: a match needing fewer operators is already there
+        if found and mutation.cost > min(rank[0] for rank, _, _ in found):
+            break  # the simplest first: a match needing fewer changes is already there
         candidate = _Candidate(graph, mutation, combination)
         evaluated = _evaluated(candidate, usable, allowed)
         if evaluated is None:
@@ -487,18 +742,29 @@ def explain(
         comparisons = [comparison for comparison, _ in evaluated]
         if any(c.ratio > 1.0 for c in comparisons) or all(c.unbounded for c in comparisons):
             continue
+        if mutation.condition is not None and not any(
+            candidate._applies(record) for record, _ in usable
+        ):
+            continue  # the change shows nowhere: the equation itself, which failed
+        where = (
+            f" (where {_words(mutation.condition)}; the equation's own formula elsewhere)"
+            if mutation.condition is not None
+            else ""
+        )
+        equations = ", ".join(f"{quantity} = {expr}" for quantity, expr in mutation.equations)
         explanation = Explanation(
             mutation.quantity,
             mutation.expr,
             mutation.operators,
-            f"{mutation.quantity} = {mutation.expr}: " + "; ".join(mutation.changes),
+            f"{equations}: " + "; ".join(mutation.changes) + where,
             len(usable),
             mutation.inserted,
+            mutation.also,
         )
         # Fewer changes first, then fewer put in (code more often forgets a factor than
         # gains one: alpha left out of the update, rather than mhat divided by alpha).
         inserting = sum(operator not in _REMOVING for operator in mutation.operators)
-        rank = (len(mutation.operators), inserting, mutation.size)
+        rank = (mutation.cost, inserting, mutation.size)
         found.append((rank, explanation, [predicted for _, predicted in evaluated]))
     found.sort(key=lambda entry: entry[0])
     # Formulas equal on these inputs (sum(Zhat) is 0: dropping the factor dLdZhat from its
@@ -508,6 +774,163 @@ def explain(
         if not any(_same(predictions, other) for _, other in distinct):
             distinct.append((explanation, predictions))
     return tuple(explanation for explanation, _ in distinct[:kept])
+
+
+def deviation(graph: SpecGraph, spec_id: str, finding: Finding, name: str) -> Explanation | None:
+    """The formula of the known deviation ``name`` that ``finding`` follows, as an explanation
+    (operator ``known-deviation``): the checked quantity from the record's inputs, with the
+    spec in that rejected form (``uncorrected``: theta without the bias corrections), or
+    under the forms of its neighbours the record matched (a borrowed deviation, a reading of
+    dropout's p that the rest of the layer does not share)."""
+    record = finding.record
+    if record is None or not finding.quantity:
+        return None
+    own = spec_id in dict(finding.combination) and name in finding.deviations
+    combination = (
+        tuple(sorted({**dict(finding.combination), spec_id: name}.items()))
+        if own
+        else finding.named_under
+    )
+    if not combination:
+        return None
+    expr = graph.expression(finding.quantity, combination, record.observed)
+    return Explanation(
+        finding.quantity,
+        expr,
+        ("known-deviation",),
+        f"{finding.quantity} = {expr}: the known deviation {name}",
+        1,
+    )
+
+
+def _words(condition: sp.Basic) -> str:
+    if isinstance(condition, sp.Eq):
+        return " = ".join(str(side) for side in condition.args)
+    return str(condition)
+
+
+def _with_alternatives(record: Record) -> Record:
+    """``record`` with the values of its other readings (:attr:`Record.alternatives`) under
+    their stand-ins' names, for the candidates that read a quantity so."""
+    extra = {
+        other.name: other.value
+        for others in record.alternatives.values()
+        for other in others
+        if other.name not in record.values
+    }
+    return dataclasses.replace(record, values={**record.values, **extra}) if extra else record
+
+
+def _redrawn(
+    graph: SpecGraph,
+    spec_id: str,
+    groups: Sequence[Mapping[str, sp.Expr]],
+    context: _Context,
+    usable: Sequence[tuple[Record, tuple[str, ...]]],
+    composed: Callable[[str, Record], sp.Expr],
+) -> Iterator[Mutation]:
+    """The failing spec's equations with a random draw (a symbol of a finite domain the
+    record gives, such as dropout's mask) replaced by values fitted to the answers: only
+    for a quantity every record shows directly, whose equation can be solved for the draw."""
+    defined = set(graph.defines(spec_id))
+    for group in groups:
+        for quantity, expr in group.items():
+            if quantity not in defined or not all(quantity in r.observed for r, _ in usable):
+                continue
+            for symbol in sorted(expr.free_symbols, key=str):
+                domain = context.domains.get(symbol)
+                if not isinstance(domain, sp.FiniteSet) or symbol.name not in usable[0][0].values:
+                    continue
+                solution = _solved(quantity, composed(quantity, usable[0][0]), symbol)
+                if solution is None:
+                    continue
+                stand_in = sp.Symbol(f"{symbol.name}_redrawn", **symbol.assumptions0)
+                members = tuple(float(member) for member in domain)
+                yield Mutation(
+                    quantity,
+                    expr.xreplace({symbol: stand_in}),
+                    ("redrawn",),
+                    (
+                        f"another {symbol.name} (each entry one of "
+                        f"{', '.join(f'{m:g}' for m in members)}, read off the answers) in "
+                        f"place of the {symbol.name} the rest of the record shows",
+                    ),
+                    (stand_in,),
+                    fitted=Fit(stand_in, symbol, solution, members),
+                    extra_cost=1,
+                )
+
+
+#: Significant digits a fitted constant is tried at, the shortest first: code hard-codes
+#: round numbers.
+_DIGITS = (1, 2, 3, 4)
+
+
+def _fitted_constants(
+    groups: Sequence[Mapping[str, sp.Expr]],
+    context: _Context,
+    usable: Sequence[tuple[Record, tuple[str, ...]]],
+    composed: Callable[[str, Record], sp.Expr],
+) -> Iterator[Mutation]:
+    """Each hyperparameter of the failing equations fixed at a constant read off the
+    counterexample (the median of the values solving the equation at each entry), rounded to
+    few significant digits; judged like any candidate on every record."""
+    record = usable[0][0]
+    for group in groups:
+        for quantity, expr in group.items():
+            if quantity not in record.observed or quantity not in record.values:
+                continue
+            for symbol in sorted(expr.free_symbols & set(context.scalars), key=str):
+                given = record.values.get(symbol.name)
+                if symbol.is_integer or not isinstance(given, float):
+                    continue
+                value = _solved_median(quantity, composed(quantity, record), symbol, record)
+                if value is None:
+                    continue
+                tried = set()
+                for digits in _DIGITS:
+                    constant = float(f"{value:.{digits}g}")
+                    if constant in tried or constant == given:
+                        continue
+                    if context.domains.get(symbol, sp.Reals).contains(constant) is sp.false:
+                        continue
+                    tried.add(constant)
+                    yield Mutation(
+                        quantity,
+                        expr.xreplace({symbol: sp.Float(constant)}),
+                        ("fitted-constant",),
+                        (f"{symbol.name} fixed at {constant:g} (read off the answers)",),
+                        (sp.Float(constant),),
+                        extra_cost=1,
+                    )
+
+
+def _solved(quantity: str, expr: sp.Expr, symbol: sp.Symbol) -> sp.Expr | None:
+    """``symbol`` solved for from ``quantity = expr`` when there is one solution, elementwise
+    (no sum along an axis)."""
+    if expr.has(ReduceAxis) or symbol not in expr.free_symbols:
+        return None
+    try:
+        solutions = sp.solve(sp.Eq(sp.Symbol(quantity, real=True), expr), symbol)
+    except (NotImplementedError, ValueError, TypeError):
+        return None
+    return solutions[0] if len(solutions) == 1 else None
+
+
+def _solved_median(quantity: str, expr: sp.Expr, symbol: sp.Symbol, record: Record) -> float | None:
+    """The median over entries of ``symbol`` solved from ``quantity = expr`` on ``record``."""
+    solution = _solved(quantity, expr, symbol)
+    if solution is None:
+        return None
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (solved,) = compile_expressions((solution,))(record.values)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, NotImplementedError):
+        return None
+    finite = np.asarray(solved, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    return float(np.median(finite)) if finite.size else None
 
 
 def _with_sizes(record: Record, sizes: Mapping[int, sp.Symbol]) -> Record:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from .graph import Combination, SpecGraph
 from .targets.protocol import NotAnArray, Raised
 
 __all__ = [
+    "Alternative",
     "ContractViolation",
     "Finding",
     "QuantityRaised",
@@ -74,6 +75,16 @@ class QuantityRaised(Exception):
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """Another reading of an input, as code may have kept it: ``value`` under ``name``, said
+    in ``words`` ("t counted once per layer: layer l of L at step k takes t = L(k-1) + l + 1")."""
+
+    name: str
+    words: str
+    value: Any
+
+
+@dataclass(frozen=True)
 class Record:
     """One observation: ``values`` has inputs and observed outputs, ``observed`` names the
     latter, ``dtype`` is the precision the target was given, ``label`` says what was run.
@@ -92,6 +103,9 @@ class Record:
     #: hyperparameters and expressions of them alone, :attr:`.SpecGraph.coefficients`), when
     #: another than ``dtype``.
     coefficients_in: np.dtype | tolerance.FloatFormat | None = None
+    #: For an input, the values code may have taken for it instead (Adam's step count ``t``
+    #: advanced once per layer): never judged by, only offered to explanations.
+    alternatives: Mapping[str, tuple[Alternative, ...]] = field(default_factory=dict)
 
     def where(self, index: tuple[int, ...]) -> str:
         if self.locate is not None:
@@ -147,6 +161,9 @@ class Finding:
     #: neighbours' forms: below ``ratio`` when a neighbour's known deviation comes nearer than
     #: the document's equations (which a failure is quoted against).
     nearest: float = 0.0
+    #: The forms under which the record matches a known deviation (the first such), for the
+    #: formula that explains it.
+    named_under: tuple[tuple[str, str], ...] = ()
 
 
 def known_deviation(spec: Spec, finding: Finding) -> tuple[str, str] | None:
@@ -329,6 +346,7 @@ def judge(
     # other combinations, which may match on evidence.
     evidenced: set[str] = set()
     nearest = float("inf")
+    named_under: Combination = ()
     for combination, form, _ in passing:
         if form in evidenced:
             continue
@@ -348,6 +366,7 @@ def judge(
         comparison = _compare_combination(graph, combination, checked, record, values)
         # A known deviation is named on evidence only: never through an infinite tolerance.
         if comparison.ratio <= 1.0 and not comparison.unbounded:
+            named_under = named_under or combination
             if borrowed is not None:
                 matching_borrowed.add(borrowed)
             else:
@@ -375,6 +394,7 @@ def judge(
         borrowed=tuple(sorted(matching_borrowed)),
         vacuous=bool(matching_accepted) and not evidenced,
         nearest=nearest,
+        named_under=named_under,
     )
 
 

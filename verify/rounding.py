@@ -14,7 +14,8 @@ children ``a_i`` carrying errors ``e(a_i)``:
 - products: ``prod(|a_i| + e(a_i)) - prod |a_i|``, plus ``(n - 1) u`` times the first product;
 - ``1 / b``: ``e(b) / (|b| (|b| - e(b))) + u / (|b| - e(b))``, infinite once ``e(b) >= |b|``;
 - ``sqrt(b)``: ``e(b) / (sqrt|b| + sqrt(|b| - e(b))) + u sqrt(|b| + e(b))``;
-- ``b**t`` with an integer symbol ``t``: ``|b|^t ((1 + e(b)/|b|)^t - 1) + (t + 1) u |b|^t``;
+- ``b**n`` with a nonnegative integer expression ``n`` (the step count ``t``, or ``t + 1``):
+  ``|b|^n ((1 + e(b)/|b|)^n - 1) + (n + 1) u |b|^n``;
 - a reduction of ``n`` terms: the reduction of the terms' bounds plus ``(n - 1) u`` times the
   reduction of their absolute values (recursive summation, the worst order);
 - ``exp(a)``: ``|e^a| (e^{e(a)} - 1) + 2u |e^a| e^{e(a)}`` (the argument's error, amplified, then
@@ -43,7 +44,14 @@ from typing import Any
 
 import sympy as sp
 
-from .compiler import CompiledFunction, CumCountAxis, CumProdAxis, ReduceAxis, compile_program
+from .compiler import (
+    CompiledFunction,
+    CumCountAxis,
+    CumProdAxis,
+    ReduceAxis,
+    Transposed,
+    compile_program,
+)
 
 __all__ = [
     "COEFFICIENT_UNIT_ROUNDOFF",
@@ -228,8 +236,9 @@ class _Builder:
             return ReduceAxis(self.error(body), axis, size) + (size - 1) * u * ReduceAxis(
                 self._abs(body), axis, size
             )
-        if isinstance(expr, sp.Abs):
-            return self.error(expr.args[0])
+        if isinstance(expr, (sp.Abs, Transposed)):  # exact: the argument's error, laid out
+            error = self.error(expr.args[0])
+            return Transposed(error) if isinstance(expr, Transposed) else error
         raise NotImplementedError(f"no rounding-error rule for {type(expr).__name__}: {expr}")
 
     def _exp(self, expr: sp.exp, u: sp.Expr) -> sp.Expr:
@@ -268,7 +277,8 @@ class _Builder:
             return self.error(
                 sp.Pow(sp.Pow(base, sp.Rational(1, 2), evaluate=False), exponent.p, evaluate=False)
             )
-        if exponent.is_Symbol and exponent.is_integer and exponent.is_positive:
+        if exponent.is_integer and exponent.is_nonnegative and exponent.free_symbols:
+            # A step count t (or t + 1, a count code keeps another way): n multiplications.
             power = self._widened(magnitude**exponent)
             return power * ((1 + error / magnitude) ** exponent - 1) + (exponent + 1) * u * power
         raise NotImplementedError(f"no rounding-error rule for the power {expr}")

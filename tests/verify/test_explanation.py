@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,18 @@ def _results(handin: str, pattern: str) -> dict[str, object]:
     # Named 'l2-coupled' on its one-step counterexample until the separating case took it away.
     ("bug_adamw_decay_added", "adamw", "adamw.decoupled_decay", ("negate-term",), "sign of -alpha*lam*theta_prev flipped"),
     ("bug_dropout_scales_in_eval", "dropout", "dropout.eval", ("extra-factor",), "x times q"),
+    # Both bias corrections read t as a per-layer counter has it: one change, in two equations.
+    ("bug_adam_t_per_layer", "adam", "adam.update", ("recount",), "t advanced once per layer"),
+    # The joint finding's other member says what the lead says.
+    ("bug_adam_t_per_layer", "adam", "adam.bias_correction", ("recount",), "in mhat and vhat"),
+    ("bug_layernorm_grad_missing_term", "layernorm", "layernorm.grad_input", ("drop-term",),
+     "without the term -Zhat*ReduceAxis(Zhat*dLdZhat, 1, C)"),
+    # Row sums laid out as a row: only when N = C, where the code transposes.
+    ("bug_layernorm_square_transpose", "layernorm", "layernorm.grad_beta", ("other-axis", "transposed"),
+     "laid out transposed (where C = N; the equation's own formula elsewhere)"),
+    # A fresh mask in backward: the answers are delta/q or 0, but not where the forward kept.
+    ("bug_dropout_backward_new_mask", "dropout", "dropout.backward", ("redrawn",),
+     "another mask (each entry one of 0, 1, read off the answers)"),
 ])
 def test_a_planted_bug_is_explained_with_the_formula_the_code_computes(
     handin: str, pattern: str, spec: str, operators: tuple[str, ...], computes: str
@@ -47,26 +60,51 @@ def test_a_planted_bug_is_explained_with_the_formula_the_code_computes(
     assert computes in best.description
     assert best.examples_matched >= 2  # the counterexample and other cases, not one input
     assert f"It computes {best.description}." in result.message
-    assert best.latex.startswith(sp.latex(sp.Symbol(best.quantity)) + " = ")
-    assert sp.srepr(sp.Symbol(best.quantity)) not in best.srepr  # never the answer itself
+    quantities = best.quantity.split(", ")
+    assert best.latex.startswith(sp.latex(sp.Symbol(quantities[0])) + " = ")
+    assert all(sp.srepr(sp.Symbol(q)) not in best.srepr for q in quantities)  # never the answer itself
+    assert best.mathml.count("<mo>=</mo>") == len(quantities)
+
+
+def test_a_mask_reused_across_calls_is_explained_by_the_statistical_check() -> None:
+    result = _results("bug_dropout_reused_mask", "dropout.mask")["dropout.mask"]
+    assert result.outcome is Outcome.FAIL and result.statistics
+    (best,) = result.explanations
+    assert best.operators == ("reused-draw",) and best.quantity == "mask_2"
+    assert best.examples_matched == 2  # both probabilities sampled, each its own layer
+    assert f"It computes {best.description}." in result.message
+    # A fresh mask per call has no such explanation (nor any failure).
+    correct = _results("correct_spring", "dropout.mask")["dropout.mask"]
+    assert correct.outcome is Outcome.PASS and not correct.explanations
 
 
 def test_correct_code_and_documented_variants_are_never_explained() -> None:
     for handin in ("correct_spring", "correct_fall"):
         for result in _results(handin, "adam*").values():
             assert result.outcome is Outcome.PASS and not result.explanations, (handin, result.spec)
-    # A known deviation is named, not explained again, nor said to match no formula.
+    # A known deviation is named and explained by its own formula, nor said to match no formula.
     named = _results("bug_adam_no_bias_correction", "adam")["adam.bias_correction"]
-    assert named.variant == "uncorrected" and not named.explanations
-    assert "No formula within two changes" not in named.message
+    assert named.variant == "uncorrected" and "No formula within two changes" not in named.message
+    (formula,) = named.explanations
+    assert formula.operators == ("known-deviation",) and "uncorrected" in formula.description
+    assert "beta" not in formula.srepr  # no bias correction left in theta's formula
     variance = _results("bug_layernorm_unbiased_variance", "layernorm.variance")["layernorm.variance"]
     assert variance.variant == "unbiased" and "No formula within two changes" not in variance.message
+    (formula,) = variance.explanations
+    assert formula.operators == ("known-deviation",) and "/(C - 1)" in formula.description
 
 
-def test_when_nothing_near_matches_it_says_so() -> None:
-    # Counting t once per layer is no formula two changes away from Adam's: no guess.
-    results = _results("bug_adam_t_per_layer", "adam")
-    failing = [r for r in results.values() if r.outcome is Outcome.FAIL]
+def test_when_nothing_near_matches_it_says_so(tmp_path: Path) -> None:
+    # A cube root of m is no formula two changes away from Adam's: no guess.
+    handin = tmp_path / "cube_root"
+    shutil.copytree(HANDINS / "correct_spring", handin)
+    adam = handin / "mytorch" / "optim" / "adam.py"
+    source = adam.read_text()
+    assert source.count("self.m_W[layer_id] / (1") == 1
+    adam.write_text(source.replace("self.m_W[layer_id] / (1", "np.cbrt(self.m_W[layer_id]) / (1"))
+    target = resolve_target(f"mytorch:{handin}")
+    results = engine.run(select_specs(["adam"]), [target], OPTIONS)
+    failing = [r for r in results if r.outcome is Outcome.FAIL]
     assert failing and all(not r.explanations for r in failing)
     lead = next(r for r in failing if not r.message.startswith("Joint finding, reported at"))
     assert "No formula within two changes of the equation" in lead.message
@@ -139,8 +177,6 @@ def test_explanations_travel_in_the_json_report(tmp_path: Path) -> None:
 def test_a_size_in_place_of_another_is_explained(tmp_path: Path) -> None:
     # The batch size N where eq. (1) divides by the feature count C: a size symbol swapped,
     # never the length the sum runs over.
-    import shutil
-
     handin = tmp_path / "mean_over_n"
     shutil.copytree(HANDINS / "correct_spring", handin)
     layer = handin / "mytorch" / "nn" / "layernorm.py"
@@ -153,3 +189,99 @@ def test_a_size_in_place_of_another_is_explained(tmp_path: Path) -> None:
     assert result.outcome is Outcome.FAIL
     assert result.explanations and result.explanations[0].operators == ("swap",)
     assert result.explanations[0].description.endswith("N in place of C")
+
+
+def _planted(tmp_path: Path, file: str, edits: dict[str, str]) -> str:
+    """A copy of the correct handin with ``edits`` (old -> new text) made in ``file``."""
+    handin = tmp_path / "planted"
+    shutil.copytree(HANDINS / "correct_spring", handin)
+    path = handin / "mytorch" / file
+    source = path.read_text()
+    for old, new in edits.items():
+        assert old in source, old
+        source = source.replace(old, new)
+    path.write_text(source)
+    return f"mytorch:{handin}"
+
+
+@pytest.mark.parametrize(("file", "edits", "pattern", "operators", "computes"), [
+    # m / 1 - beta1**t: the parentheses of the bias correction left out.
+    ("optim/adam.py", {"self.m_W[layer_id] / (1 - self.beta1 ** self.t)": "self.m_W[layer_id] / 1 - self.beta1 ** self.t",
+                       "self.m_b[layer_id] / (1 - self.beta1 ** self.t)": "self.m_b[layer_id] / 1 - self.beta1 ** self.t"},
+     "adam", ("precedence",), "parentheses left out"),
+    # t + 1 in both bias corrections: one change, made in two equations.
+    ("optim/adam.py", {"** self.t)": "** (self.t + 1))"}, "adam", ("shift-t",), "t + 1 for t, in mhat and vhat"),
+    # The decoupled decay line written twice.
+    ("optim/adamW.py", {"layer.W = layer.W - W_prev * self.lr * self.weight_decay":
+                        "layer.W = layer.W - W_prev * self.lr * self.weight_decay\n"
+                        "            layer.W = layer.W - W_prev * self.lr * self.weight_decay",
+                        "layer.b = layer.b - b_prev * self.lr * self.weight_decay":
+                        "layer.b = layer.b - b_prev * self.lr * self.weight_decay\n"
+                        "            layer.b = layer.b - b_prev * self.lr * self.weight_decay"},
+     "adamw", ("double-term",), "counted twice"),
+])
+def test_slips_of_writing_a_formula_are_explained(
+    tmp_path: Path, file: str, edits: dict[str, str], pattern: str, operators: tuple[str, ...], computes: str
+) -> None:
+    target = resolve_target(_planted(tmp_path, file, edits))
+    results = engine.run(select_specs([pattern]), [target], OPTIONS)
+    explained = [r for r in results if r.outcome is Outcome.FAIL and r.explanations]
+    assert explained, [r.message for r in results]
+    best = explained[0].explanations[0]
+    assert best.operators == operators, best
+    assert computes in best.description and best.examples_matched >= 2
+
+
+def test_symbol_changes_are_made_throughout_a_spec_and_conditions_are_kept() -> None:
+    from eqconform.verify.compiler import Transposed
+
+    m, v, t = sp.Symbol("m", real=True), sp.Symbol("v", nonnegative=True), sp.Symbol("t", integer=True)
+    beta1, beta2 = sp.Symbol("beta1", positive=True), sp.Symbol("beta2", positive=True)
+    N, C = sp.Symbol("N"), sp.Symbol("C")
+    context = _Context(kin={m: (), v: ()}, scalars=(beta1, beta2), unit_interval=frozenset(),
+                       sizes={0: N, 1: C}, domains={})
+    group = {"mhat": m / (1 - beta1**t), "vhat": v / (1 - beta2**t)}
+    found = list(mutations(group, context, depth=1, groups=[group]))
+    both = [c for c in found if c.also]
+    shifted = next(c for c in both if c.expr == m / (1 - beta1 ** (t + 1)))
+    assert shifted.also == (("vhat", v / (1 - beta2 ** (t + 1))),) and shifted.operators == ("shift-t",)
+    assert shifted.cost == 1
+    # One equation alone is still a candidate of its own.
+    assert any(c.expr == m / (1 - beta1 ** (t + 1)) and not c.also for c in found)
+    # The parentheses of a denominator left out, and a term counted twice.
+    assert any(c.operators == ("precedence",) and c.expr == m - beta1**t for c in found)
+    doubled = list(mutations({"y": m + v}, context, depth=1))
+    assert any(c.operators == ("double-term",) and c.expr == m + 2 * v for c in doubled)
+    # A transposed layout shows only where the sizes are equal, and stays so when composed.
+    g = sp.Symbol("g", real=True)
+    reduced = list(mutations({"s": ReduceAxis(g, 0, N)}, _Context(
+        kin={g: ()}, scalars=(), unit_interval=frozenset(), sizes={0: N, 1: C}, domains={}), depth=2))
+    laid = next(c for c in reduced if c.expr == Transposed(ReduceAxis(g, 1, C)))
+    assert laid.operators in {("other-axis", "transposed"), ("transposed", "other-axis")}
+    assert laid.condition == sp.Eq(N, C, evaluate=False)
+    assert all(c.condition is None for c in reduced if "transposed" not in c.operators)
+
+
+def test_a_transposed_formula_compiles_with_its_bound() -> None:
+    import numpy as np
+
+    from eqconform.verify.compiler import Transposed, compile_expressions
+    from eqconform.verify.rounding import bound_program
+
+    g = sp.Symbol("g", real=True)
+    expr = Transposed(ReduceAxis(g, 1, sp.Symbol("C")))
+    values = np.arange(6.0).reshape(2, 3)
+    (row,) = compile_expressions((expr,))({"g": values})
+    assert row.shape == (1, 2) and np.array_equal(row, values.sum(axis=1, keepdims=True).T)
+    (bound,) = bound_program((expr,)).compiled()({"g": values, "unit_roundoff": 2.0**-53})
+    assert np.shape(bound) == (1, 2) and np.all(bound > 0)
+
+
+def test_all_zero_answers_are_explained_as_zeros_not_by_another_zero_answer() -> None:
+    # Every answer zero: "Zhat times the (zero) dLdgamma" would match too; zeros are said first.
+    behaviours = Path(__file__).parent.parent / "faults" / "library_behaviours.py"
+    target = resolve_target(f"file:{behaviours}:ZeroLayerNorm")
+    for result in engine.run(select_specs(["layernorm.mean", "layernorm.grad_gamma"]), [target], OPTIONS):
+        assert result.outcome is Outcome.FAIL
+        best = result.explanations[0]
+        assert best.operators == ("zero",) and best.srepr == "Integer(0)", best

@@ -25,6 +25,7 @@ from sympy import stats
 
 from eqconform.specs import dropout as specs
 
+from ..explanation import Explanation
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record, ensure_unchanged
 from ..remote import call_sequence
@@ -214,6 +215,25 @@ def _identify(
     return (consistent[0] if consistent else None), rates
 
 
+def _reused(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[Explanation, ...]:
+    """The explanation of a mask that is the same on the second call as on the first, at every
+    p sampled (each a layer of its own): the first draw reused. None for any other dependence,
+    which no formula states."""
+    if not all(np.array_equal(first != 0, second != 0) for first, second in samples.values()):
+        return ()
+    described = ", ".join(f"p = {p}" for p in samples)
+    return (
+        Explanation(
+            "mask_2",
+            sp.Symbol("mask_1"),
+            ("reused-draw",),
+            f"mask_2 = mask_1: the second call's mask is the first call's, entry for entry "
+            f"(at {described}): one draw reused, not a fresh draw per call",
+            len(samples),
+        ),
+    )
+
+
 def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
     """dropout.mask: the reading of p the drop rates follow, and a fresh independent mask."""
     samples = _samples(adapter, options.seed)
@@ -236,14 +256,17 @@ def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
     tests = (*rates[variant], *independence)
     failed = [t for t in independence if not t.passed]
     if failed:
+        explained = _reused(samples)
         return CheckOutcome(
             Outcome.FAIL,
             variant=variant,
             examples=examples,
             statistics=tests,
             message="the mask is not a fresh independent draw: "
-            + "; ".join(f"{t.name} ({t.statistic})" for t in failed),
+            + "; ".join(f"{t.name} ({t.statistic})" for t in failed)
+            + (f". It computes {explained[0].description}." if explained else ""),
             counterexample=f"two calls of {_sampling_call(f'p={PROBABILITIES[0]}')}",
+            explanations=tuple(e.summary() for e in explained),
         )
     family = len(tests) * ALPHA
     return CheckOutcome(

@@ -20,7 +20,7 @@ from eqconform.specs import adamw as adamw_specs
 
 from .. import tolerance
 from ..graph import SpecGraph, SpecUse, drift_input
-from ..judge import Record, ensure_unchanged
+from ..judge import Alternative, Record, ensure_unchanged
 from ..remote import asked_in_batches, call_each
 from ..search import current_examples, current_observations, current_time_limit
 from ..strategies.arrays import ArrayRecipe
@@ -198,6 +198,9 @@ def _observe(
         for name in ("g", "theta_prev", "theta", "t", "m_prev", "v_prev", "m", "v")
         + tuple(drift_input(f"{moment}_prev") for moment in _MOMENTS)
     }
+    # Step counts as code that advances t once per layer (or per parameter) would have them:
+    # offered to explanations, never judged by.
+    counts: dict[str, list[np.ndarray]] = {name: [] for name, _ in _MISCOUNTS}
     exposed = {"m": expose_moments, "v": expose_moments}  # judged as adam.* outputs
     budget = _StepBudget(run.steps, layout.per_step)
     done = 0
@@ -234,6 +237,8 @@ def _observe(
             drifts[moment] = drift if shown is None else np.zeros(layout.per_step)
         for name, column in columns.items():
             column.append(np.asarray(values[name]))
+        for name, per in _MISCOUNTS:
+            counts[name].append(_miscounted(layout, step, per))
         moments = carried
         before = values["theta"]
     record_values = {
@@ -241,9 +246,41 @@ def _observe(
         **{name: np.concatenate(parts) for name, parts in columns.items()},
     }
     observed = {"theta"} | {moment for moment in _MOMENTS if exposed[moment]}
+    alternatives = tuple(
+        Alternative(name, words, np.concatenate(counts[name]))
+        for (name, per), words in zip(_MISCOUNTS, _MISCOUNT_WORDS, strict=True)
+    )
     return [
-        Record(budget.label(done), record_values, frozenset(observed), run.dtype, layout.locate)
+        Record(
+            budget.label(done),
+            record_values,
+            frozenset(observed),
+            run.dtype,
+            layout.locate,
+            alternatives={"t": alternatives},
+        )
     ]
+
+
+#: Step counters kept per layer or per parameter: ``(name, how many parameters share one)``.
+_MISCOUNTS = (("t_per_layer", 2), ("t_per_parameter", 1))
+_MISCOUNT_WORDS = (
+    "t advanced once per layer (layer l of L, from 0, at step k takes t = L(k - 1) + l + 1)",
+    "t advanced once per parameter (parameter i of P, from 0, at step k takes "
+    "t = P(k - 1) + i + 1)",
+)
+
+
+def _miscounted(layout: _RunLayout, step: int, per: int) -> np.ndarray:
+    """Each entry's step count at ``step`` (from 0) were t advanced once for every ``per``
+    parameters (a layer's W and b) in turn."""
+    counters = -(-len(layout.sizes) // per)
+    return np.concatenate(
+        [
+            np.full(size, float(counters * step + index // per + 1))
+            for index, size in enumerate(layout.sizes)
+        ]
+    )
 
 
 def _separating_run(*, weight_decay: float) -> OptimizerRun:

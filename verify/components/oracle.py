@@ -10,6 +10,7 @@ one case twice.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 from eqconform.specs.model import Spec
 
 from ..compiler import reduced_sizes
-from ..explanation import Explanation, explain
+from ..explanation import Explanation, deviation, explain
 from ..graph import SpecGraph
 from ..judge import (
     Finding,
@@ -33,7 +34,7 @@ from ..judge import (
     known_deviation,
 )
 from ..precise import DIGITS, exact
-from ..results import Outcome
+from ..results import ExplanationSummary, Outcome
 from ..search import Mismatch, SearchSettings, TargetRaised, current_observations, drawn_cases
 from ..targets.protocol import NotAnArray
 from ..tolerance import BFLOAT16, FloatFormat, epsilon
@@ -173,6 +174,7 @@ class OracleSearch:
                 found.append(
                     dataclasses.replace(
                         each[reading],
+                        named_under=each[own[0]].combination if own else (),
                         borrowed=(
                             (
                                 name,
@@ -222,7 +224,9 @@ class OracleSearch:
             if not separated:
                 if not names:
                     continue
-                unnamed = dataclasses.replace(failure.finding, deviations=frozenset(), borrowed=())
+                unnamed = dataclasses.replace(
+                    failure.finding, deviations=frozenset(), borrowed=(), named_under=()
+                )
                 return Mismatch(failure.case, unnamed)
             keep = (names & separated) or separated
             renamed = dataclasses.replace(
@@ -231,6 +235,7 @@ class OracleSearch:
                 borrowed=tuple(
                     sorted({b for b in failure.finding.borrowed + finding.borrowed if b[0] in keep})
                 ),
+                named_under=failure.finding.named_under if names & keep else finding.named_under,
             )
             return Mismatch(failure.case, renamed)
         return failure
@@ -322,7 +327,14 @@ class OracleSearch:
             # Where the cause is not one both share, the joint finding is told once, at its
             # lead; here it is only pointed to. A shared cause (a loss of accuracy or of
             # precision every member shows) is said by each, the finding reported at the lead.
-            return _joint_outcome(spec, outcome, failure.finding, lead, joint)
+            # What the target computes is the lead's to say, and said here too: the student
+            # looking at this equation sees it. Not for a known deviation the lead names.
+            explained = (
+                ()
+                if _deviation_names(failing[lead])
+                else self._explanations(spec, adapter, failure.finding, joint)
+            )
+            return _joint_outcome(spec, outcome, failure.finding, lead, joint, explained)
         if diagnosis.unstable or steadied:
             verdict = (
                 f"Right formula, numerically unstable: the error here is {ratio:.3g} times the "
@@ -356,8 +368,12 @@ class OracleSearch:
                     note=note,
                 )
             if not diagnosis.tried:
-                if outcome.variant is not None:  # a known deviation: named, nothing to explain
-                    return dataclasses.replace(outcome, message=f"{note} {outcome.message}".strip())
+                if outcome.variant is not None:  # a known deviation: named, its formula shown
+                    return dataclasses.replace(
+                        outcome,
+                        message=f"{note} {outcome.message}".strip(),
+                        explanations=self._deviation(spec, failure.finding, outcome.variant),
+                    )
                 explained = self._explanations(spec, adapter, failure.finding, joint)
                 return dataclasses.replace(
                     outcome,
@@ -375,13 +391,25 @@ class OracleSearch:
         explained = self._explanations(spec, adapter, failure.finding, joint) if unnamed else ()
         if unnamed:
             verdict += f" {_matches(explained)}"
+        summaries = tuple(e.summary() for e in explained)
+        if outcome.variant is not None and verdict.startswith("Follows another formula"):
+            summaries = self._deviation(spec, failure.finding, outcome.variant)
         return CheckOutcome(
             **{
                 **outcome.__dict__,
                 "message": f"{verdict} {outcome.message} {exactness}".strip(),
-                "explanations": tuple(e.summary() for e in explained),
+                "explanations": summaries,
             }
         )
+
+    def _deviation(self, spec: Spec, finding: Finding, name: str) -> tuple[ExplanationSummary, ...]:
+        """The formula of the known deviation ``name`` a failure follows, as its explanation
+        (:func:`~eqconform.verify.explanation.deviation`)."""
+        try:
+            explained = deviation(self.graph, spec.id, finding, name)
+        except (ValueError, TypeError, KeyError, ArithmeticError):
+            return ()  # a courtesy, as the other explanations are
+        return (explained.summary(),) if explained is not None else ()
 
     def _explanations(
         self, spec: Spec, adapter: Any, finding: Finding, joint: Sequence[str] = ()
@@ -392,7 +420,11 @@ class OracleSearch:
         if finding.record is None or known_deviation(spec, finding) is not None:
             return ()
         records = [finding.record]
-        cases = [*self.explicit(), *drawn_cases(self.cases(), FRESH_CASES)]
+        # The same fresh cases for every failure of this search: drawn once per process.
+        fresh = _FRESH.get(id(self))
+        if fresh is None:
+            fresh = _FRESH[id(self)] = drawn_cases(self.cases(), FRESH_CASES)
+        cases = [*self.explicit(), *fresh]
         for case in cases:
             try:
                 records += self._records(adapter, case)
@@ -406,12 +438,21 @@ class OracleSearch:
                 isinstance(record.values.get(q), (NotAnArray, Raised)) for q in record.observed
             )
         ]
+        # A joint finding is explained once: its other members ask the same question of the
+        # same answers (their checks run in this process, one search per component).
+        asked = _digest((*sorted((spec.id, *joint)), repr(finding.combination)), usable)
+        if asked in _EXPLAINED:
+            return _EXPLAINED[asked]
         try:
-            return explain(self.graph, (spec.id, *joint), finding.combination, usable)
+            explained = explain(self.graph, (spec.id, *joint), finding.combination, usable)
         except (ValueError, TypeError, KeyError, ArithmeticError):
             # An explanation is a courtesy: a failure stays a failure without one, never an
             # error of the check.
-            return ()
+            explained = ()
+        if len(_EXPLAINED) >= _EXPLAINED_KEPT:
+            _EXPLAINED.clear()
+        _EXPLAINED[asked] = explained
+        return explained
 
     def _lead(
         self,
@@ -767,6 +808,31 @@ def _with_precision(
     )
 
 
+#: The fresh cases of each search (by its id: searches live as long as the process).
+_FRESH: dict[int, list[Any]] = {}
+
+#: Explanations found in this process, by :func:`_digest` of the question and the answers.
+_EXPLAINED: dict[str, tuple[Explanation, ...]] = {}
+_EXPLAINED_KEPT = 64
+
+
+def _digest(question: Sequence[str], records: Sequence[Record]) -> str:
+    """A digest of ``question`` and every value of ``records``: equal only for the same
+    question asked of the same answers."""
+    digest = hashlib.sha256(repr(tuple(question)).encode())
+    for record in records:
+        digest.update(record.label.encode())
+        for name in sorted(record.values):
+            value = record.values[name]
+            digest.update(name.encode())
+            if isinstance(value, np.ndarray):
+                digest.update(f"{value.dtype}{value.shape}".encode())
+                digest.update(np.ascontiguousarray(value).tobytes())
+            else:
+                digest.update(repr(value).encode())
+    return digest.hexdigest()
+
+
 def _joint(spec_id: str, failing: Mapping[str, Finding]) -> list[str]:
     """The specs failing on the same counterexample that cannot be told apart from ``spec_id``
     through what the target exposes: each was checked through the same quantity together with
@@ -807,9 +873,15 @@ def _joint_note(spec_id: str, joint: Sequence[str], finding: Finding, lead: str)
 
 
 def _joint_outcome(
-    spec: Spec, outcome: CheckOutcome, finding: Finding, lead: str, joint: Sequence[str]
+    spec: Spec,
+    outcome: CheckOutcome,
+    finding: Finding,
+    lead: str,
+    joint: Sequence[str],
+    explained: Sequence[Explanation] = (),
 ) -> CheckOutcome:
-    """The verdict of a spec whose failure is part of a joint finding reported at ``lead``."""
+    """The verdict of a spec whose failure is part of a joint finding reported at ``lead``,
+    with what the target computes instead when that is found."""
     through = f"through {finding.quantity}" if finding.quantity else "together"
     note = (
         f"Joint finding, reported at {lead}: this target exposes too little to tell "
@@ -817,11 +889,14 @@ def _joint_outcome(
         f"fail on the same input. {spec.id} may itself be right: see {lead} for what the "
         "target computes."
     )
+    if explained:
+        note += f" It computes {explained[0].description}."
     return CheckOutcome(
         **{
             **outcome.__dict__,
             "joint": tuple(joint),
             "message": f"{note} {outcome.message}".strip(),
+            "explanations": tuple(e.summary() for e in explained),
         }
     )
 
