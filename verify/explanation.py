@@ -353,16 +353,19 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
                 continue
             rest = [f for f in node.args if f is not factor]
             yield sp.Mul(*rest), "drop-factor", f"without the factor {factor}"
-            # x / (a + b) written without parentheses: x / a + b.
+            # x / (a + b) written without parentheses: x / a + b. A sign stays outside
+            # (W -= x / a + b subtracts b as well), or goes with x alone (W = W - x / a + b).
             if isinstance(factor, sp.Pow) and factor.exp == -1 and isinstance(factor.base, sp.Add):
+                sign, numerator = sp.Mul(*rest).as_coeff_Mul()
                 for first in factor.base.args:
-                    others = [t for t in factor.base.args if t is not first]
-                    yield (
-                        sp.Mul(*rest) / first + sp.Add(*others),
-                        "precedence",
-                        f"{sp.Mul(*rest)}/{first} + {sp.Add(*others)} for "
-                        f"{sp.Mul(*rest)}/({factor.base}): parentheses left out",
+                    others = sp.Add(*(t for t in factor.base.args if t is not first))
+                    words = (
+                        f"{numerator / first + others} for {numerator / factor.base}: "
+                        "parentheses left out"
                     )
+                    yield sign * (numerator / first + others), "precedence", words
+                    if sign < 0:
+                        yield sign * numerator / first + others, "precedence", words
     if isinstance(node, sp.Pow):
         base, exponent = node.args
         if exponent == sp.Rational(1, 2):
@@ -669,7 +672,9 @@ class _Candidate:
             observed = np.asarray(record.values[quantity], dtype=np.float64)
             error = np.abs(observed - predicted)
             close = (error <= 10 * allowed) | (error <= 1e-3 * np.abs(observed))
-            return bool(np.all(close | (observed == predicted)))
+            # The same NaN (0/0 of a formula without eps) is a match, as the judge counts it.
+            same = (observed == predicted) | (np.isnan(observed) & np.isnan(predicted))
+            return bool(np.all(close | same))
 
 
 def explain(
@@ -694,9 +699,10 @@ def explain(
     if not usable:
         return ()
     chosen = dict(combination)
-    # The failing spec in each of its accepted forms (the counterexample may not tell eps
-    # inside the root from outside), the others in the forms chosen; then the borrowed
-    # equations (AdamW's Adam step), which a deviation may lie in as well.
+    # The failing spec and the others of its joint finding in each of their accepted forms
+    # (the counterexample may not tell eps inside the root from outside), their neighbours in
+    # the forms chosen; then the borrowed equations (AdamW's Adam step), which a deviation may
+    # lie in as well.
     borrowed = [spec_id for spec_id, use in graph.uses.items() if use.borrowed]
     forms: list[tuple[str, sp.Expr]] = []
     groups: list[dict[str, sp.Expr]] = []
@@ -704,7 +710,7 @@ def explain(
         spec = graph.spec(spec_id)
         variants = (
             [variant.id for variant in spec.variants if variant.accepted]
-            if spec_id == spec_ids[0]
+            if spec_id in spec_ids
             else [chosen.get(spec_id, spec.canonical.id)]
         )
         for variant_id in variants:

@@ -219,6 +219,19 @@ def _planted(tmp_path: Path, file: str, edits: dict[str, str]) -> str:
                         "layer.b = layer.b - b_prev * self.lr * self.weight_decay\n"
                         "            layer.b = layer.b - b_prev * self.lr * self.weight_decay"},
      "adamw", ("double-term",), "counted twice"),
+    # W -= lr * m / sqrt(v) + eps: the sign covers eps too.
+    ("optim/adam.py", {"layer.W = layer.W - self.lr * m_W_hat / (np.sqrt(v_W_hat) + self.eps)":
+                       "layer.W -= self.lr * m_W_hat / np.sqrt(v_W_hat) + self.eps",
+                       "layer.b = layer.b - self.lr * m_b_hat / (np.sqrt(v_b_hat) + self.eps)":
+                       "layer.b -= self.lr * m_b_hat / np.sqrt(v_b_hat) + self.eps"},
+     "adam", ("precedence",), "-alpha*mhat/sqrt(vhat) - eps"),
+    # eps hard-coded in the update (a joint finding's other equation, in its other accepted form).
+    ("optim/adam.py", {"(np.sqrt(v_W_hat) + self.eps)": "(np.sqrt(v_W_hat) + 1e-8)",
+                       "(np.sqrt(v_b_hat) + self.eps)": "(np.sqrt(v_b_hat) + 1e-8)"},
+     "adam", ("constant",), "eps fixed at 1e-08, its documented default"),
+    # eq. (7) without eps: 0/0 on a one-feature row, the same NaN the formula gives.
+    ("nn/layernorm.py", {"(self.C * np.sqrt(self.V + self.eps))": "(self.C * np.sqrt(self.V))"},
+     "layernorm.grad_input", ("drop-term",), "/(C*sqrt(sigma2))"),
 ])
 def test_slips_of_writing_a_formula_are_explained(
     tmp_path: Path, file: str, edits: dict[str, str], pattern: str, operators: tuple[str, ...], computes: str
@@ -252,6 +265,11 @@ def test_symbol_changes_are_made_throughout_a_spec_and_conditions_are_kept() -> 
     assert any(c.operators == ("precedence",) and c.expr == m - beta1**t for c in found)
     doubled = list(mutations({"y": m + v}, context, depth=1))
     assert any(c.operators == ("double-term",) and c.expr == m + 2 * v for c in doubled)
+    # A subtracted fraction: the sign covers the stray term (W -= ...) or not (W = W - ...).
+    eps = sp.Symbol("eps", positive=True)
+    update = {c.expr for c in mutations({"theta": beta1 - m / (sp.sqrt(v) + eps)}, context, depth=1)
+              if c.operators == ("precedence",)}
+    assert {beta1 - m / sp.sqrt(v) - eps, beta1 - m / sp.sqrt(v) + eps} <= update
     # A transposed layout shows only where the sizes are equal, and stays so when composed.
     g = sp.Symbol("g", real=True)
     reduced = list(mutations({"s": ReduceAxis(g, 0, N)}, _Context(

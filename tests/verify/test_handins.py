@@ -74,6 +74,13 @@ def test_handin_verdicts(name: str) -> None:
     for spec, variant in expected["variants"].items():
         if spec in results and (results[spec].outcome is Outcome.PASS or spec in expected["fails"]):
             assert results[spec].variant == variant, f"{name} {spec}: variant {results[spec].variant}"
+    # Each planted bug is explained where it is expected to fail: the formula the code computes
+    # (or the known deviation's), and nothing is explained that passes.
+    for spec, result in results.items():
+        if spec in expected["fails"]:
+            assert result.explanations, f"{name} {spec}: no explanation: {result.message}"
+        elif result.outcome is Outcome.PASS:
+            assert not result.explanations, f"{name} {spec}: a pass explained"
 
 
 @pytest.mark.parametrize("name", sorted(n for n in EXPECTED if n.startswith("bug_")))
