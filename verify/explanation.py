@@ -40,7 +40,10 @@ The operators (``operators`` in an explanation names them):
   answer would let match).
 
 A symbol replaced (``t + 1`` for ``t``) is replaced in one equation and, as well, in every
-equation of its spec at once (both bias corrections). A failure that follows a known deviation
+equation of its spec at once (both bias corrections). Where the record names parts of the
+answers that code computes on lines of their own (:attr:`Record.parts`: an optimizer's weights
+and biases), each single change is also tried on one part only, the equation's own formula on
+the rest: one change more. A failure that follows a known deviation
 is explained by that deviation's formula (:func:`deviation`).
 
 Cost is bounded: explanations are looked for on failures only, within a time budget, and the
@@ -101,6 +104,9 @@ class Mutation:
     fitted: Fit | None = None
     #: Changes beyond the operators: a fitted value is a free parameter, one change more.
     extra_cost: int = 0
+    #: The part of the answers the change is made in (:attr:`Record.parts`: the weights W
+    #: only), the equation's own formula elsewhere; None: all of them.
+    part: str | None = None
 
     @property
     def size(self) -> int:
@@ -347,6 +353,19 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
             yield sp.Add(*rest), "drop-term", f"without the term {term}"
             yield sp.Add(*rest, -term), "negate-term", f"with the sign of {term} flipped"
             yield sp.Add(*rest, 2 * term), "double-term", f"with the term {term} counted twice"
+            # a*x + b written a*(x + b): a factor's parentheses around the next term too.
+            if isinstance(term, sp.Mul):
+                for factor in term.args:
+                    if factor.is_Number:
+                        continue
+                    for other in rest:
+                        left = [t for t in rest if t is not other]
+                        inner = term / factor + other
+                        yield (
+                            sp.Add(*left, factor * inner),
+                            "precedence",
+                            f"{factor}*({inner}) for {term} + {other}: parentheses misplaced",
+                        )
     if isinstance(node, sp.Mul):
         for factor in node.args:
             if factor == -1 or (factor.is_Number and not factor.is_Rational):  # signs, floats
@@ -368,6 +387,8 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
                         yield sign * numerator / first + others, "precedence", words
     if isinstance(node, sp.Pow):
         base, exponent = node.args
+        if exponent.is_Symbol:  # beta1*t typed for beta1**t
+            yield base * exponent, "times-for-power", f"{base}*{exponent} for {node}"
         if exponent == sp.Rational(1, 2):
             yield base, "no-root", f"{base} instead of its square root"
         elif exponent == sp.Rational(-1, 2):
@@ -386,6 +407,11 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
                 f"the sum of {body} along axis {other} instead of axis {int(axis)}",
             )
             yield Transposed(node), "transposed", "laid out transposed"
+            yield (
+                ReduceAxis(node, other, context.sizes[other]),
+                "all-axes",
+                f"the sum of {body} over all entries instead of along axis {int(axis)}",
+            )
     if isinstance(node, sp.Symbol):
         for other in context.sizes.values():
             if node in context.sizes.values() and other != node:
@@ -457,16 +483,57 @@ def _condition(operator: str, context: _Context, before: sp.Basic | None) -> sp.
     return before
 
 
+def _occurrences(expr: sp.Expr, node: sp.Expr) -> int:
+    """How many times :func:`_replaced` would replace ``node`` in ``expr``."""
+    if expr == node:
+        return 1
+    if isinstance(expr, ReduceAxis):
+        return _occurrences(expr.args[0], node)
+    return sum(_occurrences(arg, node) for arg in expr.args)
+
+
+def _replaced_once(expr: sp.Expr, node: sp.Expr, new: sp.Expr, which: int) -> sp.Expr:
+    """``expr`` with only the ``which``-th occurrence of ``node`` (in :func:`_occurrences`'
+    order) replaced by ``new``."""
+    count = 0
+
+    def walk(part: sp.Expr) -> sp.Expr:
+        nonlocal count
+        if part == node:
+            count += 1
+            return new if count - 1 == which else part
+        if not part.args:
+            return part
+        if isinstance(part, ReduceAxis):
+            body, axis, size = part.args
+            return ReduceAxis(walk(body), axis, size)
+        args = [walk(arg) for arg in part.args]
+        changed = any(a is not b for a, b in zip(args, part.args, strict=True))
+        return part.func(*args) if changed else part
+
+    return walk(expr)
+
+
 def _single(quantity: str, base: Mutation, context: _Context) -> Iterator[Mutation]:
     for node in _nodes(base.expr):
+        # A quantity written in several places may be mistyped in one of them only
+        # (beta1*v_prev + (1 - beta2)*g**2 for the second moment).
+        places = _occurrences(base.expr, node) if isinstance(node, sp.Symbol) else 1
         for new, operator, words in _at(node, context):
-            changed = _replaced(base.expr, node, new)
-            if changed != base.expr:
+            changes = [(_replaced(base.expr, node, new), words)]
+            if places > 1 and operator not in _REMOVING:
+                changes += [
+                    (_replaced_once(base.expr, node, new, which), f"{words}, in one place only")
+                    for which in range(places)
+                ]
+            for changed, said in changes:
+                if changed == base.expr:
+                    continue
                 yield dataclasses.replace(
                     base,
                     expr=changed,
                     operators=(*base.operators, operator),
-                    changes=(*base.changes, words),
+                    changes=(*base.changes, said),
                     inserted=(*base.inserted, new) if operator not in _REMOVING else base.inserted,
                     condition=_condition(operator, context, base.condition),
                 )
@@ -503,14 +570,19 @@ def mutations(
     depth: int = 2,
     groups: Sequence[Mapping[str, sp.Expr]] = (),
     fits: Iterable[Mutation] = (),
+    parts: Sequence[str] = (),
+    variants: Sequence[Mutation] = (),
 ) -> Iterator[Mutation]:
     """The candidates for the equations ``quantity = expr`` of ``forms`` (several forms of one
     quantity allowed: a spec's documented variants), fewest changes first: every single
     mutation of each, and of each of ``groups`` (the equations of one spec's form) a symbol
-    replaced throughout; then (``depth`` 2) the ``fits`` (consumed lazily) and every
-    composition of two. Each formula is given once."""
+    replaced throughout; then (``depth`` 2) the ``fits`` (consumed lazily), each single
+    mutation and each of a spec's forms (``variants``) made in one of ``parts`` only, and
+    every composition of two. Each formula is given once."""
     pairs = list(forms.items()) if isinstance(forms, Mapping) else list(forms)
-    seen: set[tuple[tuple[str, sp.Expr], ...]] = {((q, e),) for q, e in pairs}
+    seen: set[tuple[tuple[tuple[str, sp.Expr], ...], str | None]] = {
+        (((q, e),), None) for q, e in pairs
+    }
     level = [Mutation(quantity, expr, (), ()) for quantity, expr in pairs]
     for round_ in range(depth):
         following = []
@@ -531,13 +603,19 @@ def mutations(
             )
             if round_ == 0
             else itertools.chain(
-                fits, (m for base in level for m in _single(base.quantity, base, context))
+                fits,
+                (
+                    dataclasses.replace(m, part=part, extra_cost=m.extra_cost + 1)
+                    for m in [*level, *variants]
+                    for part in parts
+                ),
+                (m for base in level for m in _single(base.quantity, base, context)),
             )
         )
         for mutation in candidates:
-            if mutation.equations in seen:
+            if (mutation.equations, mutation.part) in seen:
                 continue
-            seen.add(mutation.equations)
+            seen.add((mutation.equations, mutation.part))
             if not mutation.fitted:
                 following.append(mutation)
             yield mutation
@@ -636,12 +714,29 @@ class _Candidate:
         CANDIDATES.put(stored_key, compiled.to_data())
         return compiled
 
-    def value(self, quantity: str, record: Record) -> np.ndarray:
+    def _evaluate(self, kind: str, quantity: str, record: Record, values: Any) -> np.ndarray:
+        """The candidate's ``kind`` ("value" or "bound") on ``record``: where the change is
+        made in one part of the answers, the equation's own elsewhere."""
+        programs = self._values if kind == "value" else self._bounds
         key = self._key(quantity, record)
-        if key not in self._values:
-            self._values[key] = self._program(key, "value")
-        (predicted,) = self._values[key](self._values_of(record))
-        return self._filled(self._values[key], predicted, quantity, record)
+        keys = [key]
+        if self.mutation.part is not None and key[2]:
+            keys.append((quantity, record.observed, False))
+        results = []
+        for each in keys:
+            if each not in programs:
+                programs[each] = self._program(each, kind)
+            (result,) = programs[each](values)
+            results.append(self._filled(programs[each], result, quantity, record))
+        if len(results) == 1:
+            return results[0]
+        mask = np.asarray(record.parts.get(self.mutation.part, ()))
+        if mask.shape != np.shape(results[0]):
+            raise ValueError(f"no part {self.mutation.part!r} of {quantity} in this record")
+        return np.where(mask, results[0], results[1])
+
+    def value(self, quantity: str, record: Record) -> np.ndarray:
+        return self._evaluate("value", quantity, record, self._values_of(record))
 
     @staticmethod
     def _filled(
@@ -654,13 +749,11 @@ class _Candidate:
 
     def compare(self, quantity: str, record: Record) -> tuple[Comparison, np.ndarray]:
         """The candidate judged like the spec: within its own rounding bound."""
-        key = self._key(quantity, record)
-        if key not in self._bounds:
-            self._bounds[key] = self._program(key, "bound")
         predicted = self.value(quantity, record)
         u = tolerance.oracle_unit_roundoff(record.dtype)
-        (bound,) = self._bounds[key]({**self._values_of(record), "unit_roundoff": u})
-        bound = self._filled(self._values[key], bound, quantity, record)
+        bound = self._evaluate(
+            "bound", quantity, record, {**self._values_of(record), "unit_roundoff": u}
+        )
         return compare(record.values[quantity], predicted, bound, record, quantity), predicted
 
     def near(self, quantity: str, record: Record, allowed: np.ndarray) -> bool:
@@ -736,7 +829,18 @@ def explain(
         _fitted_constants(groups, context, usable, composed),
     )
     found: list[tuple[tuple[int, int, int], Explanation, list[np.ndarray]]] = []
-    for mutation in mutations(forms, context, groups=groups, fits=fits):
+    parts = sorted(set(usable[0][0].parts).intersection(*(r.parts for r, _ in usable[1:])))
+    # Each form of these specs (documented or a known deviation) on one part of the answers
+    # only: eps inside the root for the weights, outside for the biases.
+    variants = []
+    for spec_id in dict.fromkeys([*spec_ids, *borrowed]):
+        for variant in graph.spec(spec_id).variants:
+            (first, expr), *others = graph.form(spec_id, variant.id).items()
+            words = f"{spec_id} as {variant.id}"
+            variants.append(Mutation(first, expr, ("form",), (words,), also=tuple(others)))
+    for mutation in mutations(
+        forms, context, groups=groups, fits=fits, parts=parts, variants=variants
+    ):
         if time.monotonic() - started > budget:
             break
         if found and mutation.cost > min(rank[0] for rank, _, _ in found):
@@ -755,6 +859,8 @@ def explain(
         where = (
             f" (where {_words(mutation.condition)}; the equation's own formula elsewhere)"
             if mutation.condition is not None
+            else f" ({mutation.part}; the equation's own formula elsewhere)"
+            if mutation.part is not None
             else ""
         )
         equations = ", ".join(f"{quantity} = {expr}" for quantity, expr in mutation.equations)
@@ -914,8 +1020,10 @@ def _fitted_constants(
 def _solved(quantity: str, expr: sp.Expr, symbol: sp.Symbol) -> sp.Expr | None:
     """``symbol`` solved for from ``quantity = expr`` when there is one solution, elementwise
     (no sum along an axis)."""
-    if expr.has(ReduceAxis) or symbol not in expr.free_symbols:
-        return None
+    if symbol not in expr.free_symbols or any(
+        symbol in node.free_symbols for node in expr.atoms(ReduceAxis)
+    ):
+        return None  # a symbol inside a sum cannot be solved for entry by entry
     try:
         solutions = sp.solve(sp.Eq(sp.Symbol(quantity, real=True), expr), symbol)
     except (NotImplementedError, ValueError, TypeError):

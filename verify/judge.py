@@ -106,6 +106,10 @@ class Record:
     #: For an input, the values code may have taken for it instead (Adam's step count ``t``
     #: advanced once per layer): never judged by, only offered to explanations.
     alternatives: Mapping[str, tuple[Alternative, ...]] = field(default_factory=dict)
+    #: Parts of the answers code may compute on lines of their own (an optimizer's weights
+    #: and biases), as ``words -> mask`` over the entries of the observed arrays: a bug may
+    #: lie in one. Never judged by, only offered to explanations.
+    parts: Mapping[str, Any] = field(default_factory=dict)
 
     def where(self, index: tuple[int, ...]) -> str:
         if self.locate is not None:

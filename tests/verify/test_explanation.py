@@ -229,6 +229,26 @@ def _planted(tmp_path: Path, file: str, edits: dict[str, str]) -> str:
     ("optim/adam.py", {"(np.sqrt(v_W_hat) + self.eps)": "(np.sqrt(v_W_hat) + 1e-8)",
                        "(np.sqrt(v_b_hat) + self.eps)": "(np.sqrt(v_b_hat) + 1e-8)"},
      "adam", ("constant",), "eps fixed at 1e-08, its documented default"),
+    # A slip on the weights' line only: the biases follow the equation.
+    ("optim/adam.py", {"v_W_hat = self.v_W[layer_id] / (1 - self.beta2 ** self.t)":
+                       "v_W_hat = self.v_W[layer_id] / (1 - self.beta1 ** self.t)"},
+     "adam", ("swap",), "beta1 in place of beta2 (on the weights W only; the equation's own formula elsewhere)"),
+    # One line mistyped in one place: beta1 where the decay of v has beta2.
+    ("optim/adam.py", {"self.v_b[layer_id] = self.beta2 * self.v_b[layer_id]":
+                       "self.v_b[layer_id] = self.beta1 * self.v_b[layer_id]"},
+     "adam", ("swap",), "beta1 in place of beta2, in one place only (on the biases b only;"),
+    # A documented form on one part: eps inside the root for the weights only.
+    ("optim/adam.py", {"(np.sqrt(v_W_hat) + self.eps)": "np.sqrt(v_W_hat + self.eps)"},
+     "adam", ("form",), "adam.update as eps-"),
+    # gamma * (Zhat + beta): the affine map's parentheses misplaced.
+    ("nn/layernorm.py", {"self.gamma * self.NZ + self.beta": "self.gamma * (self.NZ + self.beta)"},
+     "layernorm.affine", ("precedence",), "parentheses misplaced"),
+    # A sum run over the whole batch where eq. (7) sums each row.
+    ("nn/layernorm.py", {"np.sum(dLdNZ * self.NZ, axis=1, keepdims=True)": "np.sum(dLdNZ * self.NZ)"},
+     "layernorm.grad_input", ("all-axes",), "over all entries instead of along axis 1"),
+    # eps hard-coded as 1e-5 in the backward pass (no documented default): read off the answers.
+    ("nn/layernorm.py", {"(self.C * np.sqrt(self.V + self.eps))": "(self.C * np.sqrt(self.V + 1e-5))"},
+     "layernorm.grad_input", ("fitted-constant",), "eps fixed at 1e-05 (read off the answers)"),
     # eq. (7) without eps: 0/0 on a one-feature row, the same NaN the formula gives.
     ("nn/layernorm.py", {"(self.C * np.sqrt(self.V + self.eps))": "(self.C * np.sqrt(self.V))"},
      "layernorm.grad_input", ("drop-term",), "/(C*sqrt(sigma2))"),
@@ -270,6 +290,12 @@ def test_symbol_changes_are_made_throughout_a_spec_and_conditions_are_kept() -> 
     update = {c.expr for c in mutations({"theta": beta1 - m / (sp.sqrt(v) + eps)}, context, depth=1)
               if c.operators == ("precedence",)}
     assert {beta1 - m / sp.sqrt(v) - eps, beta1 - m / sp.sqrt(v) + eps} <= update
+    # beta1*t typed for beta1**t; a symbol mistyped in one of its two places.
+    assert any(c.operators == ("times-for-power",) and c.expr == m / (1 - beta1 * t) for c in found)
+    decay = {c.expr: c.changes for c in mutations({"v": beta2 * v + (1 - beta2) * m**2}, context, depth=1)
+             if c.operators == ("swap",)}
+    assert decay[beta1 * v + (1 - beta2) * m**2][-1].endswith("in one place only")
+    assert beta1 * v + (1 - beta1) * m**2 in decay  # and in both
     # A transposed layout shows only where the sizes are equal, and stays so when composed.
     g = sp.Symbol("g", real=True)
     reduced = list(mutations({"s": ReduceAxis(g, 0, N)}, _Context(
@@ -278,6 +304,8 @@ def test_symbol_changes_are_made_throughout_a_spec_and_conditions_are_kept() -> 
     assert laid.operators in {("other-axis", "transposed"), ("transposed", "other-axis")}
     assert laid.condition == sp.Eq(N, C, evaluate=False)
     assert all(c.condition is None for c in reduced if "transposed" not in c.operators)
+    # A sum over every entry where one axis belongs.
+    assert any(c.operators == ("all-axes",) and c.expr == ReduceAxis(ReduceAxis(g, 0, N), 1, C) for c in reduced)
 
 
 def test_a_transposed_formula_compiles_with_its_bound() -> None:
@@ -303,3 +331,11 @@ def test_all_zero_answers_are_explained_as_zeros_not_by_another_zero_answer() ->
         assert result.outcome is Outcome.FAIL
         best = result.explanations[0]
         assert best.operators == ("zero",) and best.srepr == "Integer(0)", best
+
+
+def test_a_mask_row_shared_by_the_batch_is_explained(tmp_path: Path) -> None:
+    target = resolve_target(_planted(tmp_path, "nn/dropout.py", {"size=x.shape)": "size=x.shape[-1])"}))
+    (result,) = engine.run(select_specs(["dropout.mask"]), [target], OPTIONS)
+    assert result.outcome is Outcome.FAIL
+    (best,) = result.explanations
+    assert best.operators == ("shared-draw",) and "shared by every row" in best.description

@@ -234,6 +234,25 @@ def _reused(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[Explan
     )
 
 
+def _shared_rows(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[Explanation, ...]:
+    """The explanation of a mask whose rows are all the first row, in every call sampled:
+    one row drawn (of the features' length) and broadcast over the batch."""
+    kept = [answer != 0 for pair in samples.values() for answer in pair]
+    if not all(np.array_equal(mask, np.broadcast_to(mask[:1], mask.shape)) for mask in kept):
+        return ()
+    j = sp.Symbol("j", integer=True)
+    return (
+        Explanation(
+            "mask_ij",
+            sp.IndexedBase("mask")[0, j],
+            ("shared-draw",),
+            "mask[i, j] = mask[0, j]: one row of the mask drawn and shared by every row of the "
+            f"batch (in all {len(kept)} calls sampled), not a draw per entry",
+            len(kept),
+        ),
+    )
+
+
 def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
     """dropout.mask: the reading of p the drop rates follow, and a fresh independent mask."""
     samples = _samples(adapter, options.seed)
@@ -244,19 +263,23 @@ def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
         observed = ", ".join(
             f"{np.mean(first == 0):.4f} at p = {p}" for p, (first, _) in samples.items()
         )
+        # One row shared by the batch draws too few entries for the rate to hold exactly.
+        explained = _shared_rows(samples)
         return CheckOutcome(
             Outcome.FAIL,
             examples=examples,
             statistics=tests,
-            message=f"the drop rate matches no reading of p: zeros in {observed}",
+            message=f"the drop rate matches no reading of p: zeros in {observed}"
+            + (f". It computes {explained[0].description}." if explained else ""),
             counterexample=f"{_sampling_call('p')} for p in {PROBABILITIES}",
+            explanations=tuple(e.summary() for e in explained),
         )
     keep = 1 - float(_laws(variant)["drop"](PROBABILITIES[0]))
     independence = _independence_tests(*samples[PROBABILITIES[0]], keep)
     tests = (*rates[variant], *independence)
     failed = [t for t in independence if not t.passed]
     if failed:
-        explained = _reused(samples)
+        explained = _reused(samples) or _shared_rows(samples)
         return CheckOutcome(
             Outcome.FAIL,
             variant=variant,

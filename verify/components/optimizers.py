@@ -250,6 +250,17 @@ def _observe(
         Alternative(name, words, np.concatenate(counts[name]))
         for (name, per), words in zip(_MISCOUNTS, _MISCOUNT_WORDS, strict=True)
     )
+    # A layer's W and b are updated on lines of their own: a slip may be in one of them.
+    kind = np.concatenate(
+        [
+            np.full(size, name.rsplit(".", 1)[-1])
+            for name, size in zip(layout.names, layout.sizes, strict=True)
+        ]
+    )
+    parts = {
+        f"on the {words} only": np.tile(kind == letter, done)
+        for letter, words in (("W", "weights W"), ("b", "biases b"))
+    }
     return [
         Record(
             budget.label(done),
@@ -258,12 +269,13 @@ def _observe(
             run.dtype,
             layout.locate,
             alternatives={"t": alternatives},
+            parts=parts,
         )
     ]
 
 
 #: Step counters kept per layer or per parameter: ``(name, how many parameters share one)``.
-_MISCOUNTS = (("t_per_layer", 2), ("t_per_parameter", 1))
+_MISCOUNTS = (("t_layer", 2), ("t_parameter", 1))
 _MISCOUNT_WORDS = (
     "t advanced once per layer (layer l of L, from 0, at step k takes t = L(k - 1) + l + 1)",
     "t advanced once per parameter (parameter i of P, from 0, at step k takes "
