@@ -730,7 +730,7 @@ class _Candidate:
             results.append(self._filled(programs[each], result, quantity, record))
         if len(results) == 1:
             return results[0]
-        mask = np.asarray(record.parts.get(self.mutation.part, ()))
+        mask = np.asarray(record.parts.get(self.mutation.part or "", ()))
         if mask.shape != np.shape(results[0]):
             raise ValueError(f"no part {self.mutation.part!r} of {quantity} in this record")
         return np.where(mask, results[0], results[1])
@@ -832,14 +832,14 @@ def explain(
     parts = sorted(set(usable[0][0].parts).intersection(*(r.parts for r, _ in usable[1:])))
     # Each form of these specs (documented or a known deviation) on one part of the answers
     # only: eps inside the root for the weights, outside for the biases.
-    variants = []
+    spec_forms = []
     for spec_id in dict.fromkeys([*spec_ids, *borrowed]):
         for variant in graph.spec(spec_id).variants:
             (first, expr), *others = graph.form(spec_id, variant.id).items()
             words = f"{spec_id} as {variant.id}"
-            variants.append(Mutation(first, expr, ("form",), (words,), also=tuple(others)))
+            spec_forms.append(Mutation(first, expr, ("form",), (words,), also=tuple(others)))
     for mutation in mutations(
-        forms, context, groups=groups, fits=fits, parts=parts, variants=variants
+        forms, context, groups=groups, fits=fits, parts=parts, variants=spec_forms
     ):
         if time.monotonic() - started > budget:
             break
