@@ -53,6 +53,7 @@ oracle's programs by what shapes the code, and the candidate's equations).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import time
@@ -71,7 +72,15 @@ from eqconform.specs import DOCUMENTED_DEFAULTS
 from . import cache, tolerance
 from .compiler import CompiledFunction, ReduceAxis, Transposed, compile_expressions
 from .graph import Combination, SpecGraph
-from .judge import Comparison, Finding, Record, checked_quantities, compare
+from .judge import (
+    Comparison,
+    Finding,
+    QuantityRaised,
+    Record,
+    checked_quantities,
+    compare,
+    judge,
+)
 from .results import ExplanationSummary
 from .rounding import bound_program
 
@@ -627,6 +636,15 @@ def mutations(
 
 #: Compiled candidates (value and bound programs), on disk across runs and processes.
 CANDIDATES = cache.DiskCache("candidates")
+#: The same, held for this process (the equation's own program a candidate on one part of the
+#: answers falls back to is asked for by every such candidate).
+_COMPILED: dict[str, CompiledFunction] = {}
+_COMPILED_KEPT = 4096
+
+
+#: What a candidate's program answers: the quantity, from which observed quantities, whether
+#: the change shows, with the neighbours in which forms.
+_Key = tuple[str, frozenset[str], bool, Combination]
 
 
 class _Candidate:
@@ -634,9 +652,9 @@ class _Candidate:
 
     def __init__(self, graph: SpecGraph, mutation: Mutation, combination: Combination):
         self.graph, self.mutation, self.combination = graph, mutation, combination
-        self._expressions: dict[tuple[str, frozenset[str], bool], sp.Expr] = {}
-        self._values: dict[tuple[str, frozenset[str], bool], CompiledFunction] = {}
-        self._bounds: dict[tuple[str, frozenset[str], bool], CompiledFunction] = {}
+        self._expressions: dict[_Key, sp.Expr] = {}
+        self._values: dict[_Key, CompiledFunction] = {}
+        self._bounds: dict[_Key, CompiledFunction] = {}
         self._solution: CompiledFunction | None = None
 
     def _applies(self, record: Record) -> bool:
@@ -649,16 +667,16 @@ class _Candidate:
             bool(condition.xreplace(sizes)) if len(sizes) == len(condition.free_symbols) else True
         )
 
-    def _key(self, quantity: str, record: Record) -> tuple[str, frozenset[str], bool]:
-        return quantity, record.observed, self._applies(record)
+    def _key(self, quantity: str, record: Record) -> _Key:
+        return quantity, record.observed, self._applies(record), self.combination
 
-    def _expression(self, key: tuple[str, frozenset[str], bool]) -> sp.Expr:
+    def _expression(self, key: _Key) -> sp.Expr:
         if key not in self._expressions:
-            quantity, observed, mutated = key
+            quantity, observed, mutated, combination = key
             # The combination's forms, and the canonical ones of specs outside it (a candidate
             # may bring in a quantity its equation did not use, such as dropout's q).
             chosen = {spec_id: self.graph.spec(spec_id).canonical.id for spec_id in self.graph.uses}
-            chosen.update(dict(self.combination))
+            chosen.update(dict(combination))
             self._expressions[key] = self.graph.expression(
                 quantity,
                 tuple(sorted(chosen.items())),
@@ -683,17 +701,17 @@ class _Candidate:
         drawn = np.where(np.isfinite(solved), nearest, record.values[fit.replaced.name])
         return {**record.values, fit.symbol.name: drawn}
 
-    def _program(self, key: tuple[str, frozenset[str], bool], kind: str) -> CompiledFunction:
+    def _program(self, key: _Key, kind: str) -> CompiledFunction:
         """The candidate's value or bound program for ``key``, from :data:`CANDIDATES` when
         a run before compiled it (the same bugs recur across a class's handins), else built
         and stored. An entry this code could not have written is rebuilt, never trusted."""
-        quantity, observed, mutated = key
+        quantity, observed, mutated, combination = key
         stored_key = cache.key(
             [
                 self.graph.fingerprint,
                 kind,
                 quantity,
-                repr(self.combination),
+                repr(combination),
                 repr(sorted(observed)),
                 *(
                     f"{name} = {sp.srepr(expr)}"
@@ -701,17 +719,27 @@ class _Candidate:
                 ),
             ]
         )
+        known = _COMPILED.get(stored_key)
+        if known is not None:
+            return known
         entry = CANDIDATES.get(stored_key)
+        compiled = None
         if entry is not None:
             try:
-                return CompiledFunction.from_data(entry)
+                compiled = CompiledFunction.from_data(entry)
             except (KeyError, TypeError, ValueError, SyntaxError):
-                pass
-        expr = self._expression(key)
-        compiled = (
-            compile_expressions((expr,)) if kind == "value" else bound_program((expr,)).compiled()
-        )
-        CANDIDATES.put(stored_key, compiled.to_data())
+                compiled = None
+        if compiled is None:
+            expr = self._expression(key)
+            compiled = (
+                compile_expressions((expr,))
+                if kind == "value"
+                else bound_program((expr,)).compiled()
+            )
+            CANDIDATES.put(stored_key, compiled.to_data())
+        if len(_COMPILED) >= _COMPILED_KEPT:
+            _COMPILED.clear()
+        _COMPILED[stored_key] = compiled
         return compiled
 
     def _evaluate(self, kind: str, quantity: str, record: Record, values: Any) -> np.ndarray:
@@ -721,7 +749,7 @@ class _Candidate:
         key = self._key(quantity, record)
         keys = [key]
         if self.mutation.part is not None and key[2]:
-            keys.append((quantity, record.observed, False))
+            keys.append((quantity, record.observed, False, key[3]))
         results = []
         for each in keys:
             if each not in programs:
@@ -816,6 +844,7 @@ def explain(
         (_with_alternatives(_with_sizes(record, context.sizes)), checked)
         for record, checked in usable
     ]
+    combination = _neighbours_voted(graph, spec_ids, combination, usable)
     allowed = _allowances(graph, combination, usable)
 
     def composed(quantity: str, record: Record) -> sp.Expr:
@@ -859,7 +888,7 @@ def explain(
         where = (
             f" (where {_words(mutation.condition)}; the equation's own formula elsewhere)"
             if mutation.condition is not None
-            else f" ({mutation.part}; the equation's own formula elsewhere)"
+            else f" ({mutation.part}; elsewhere {_elsewhere(graph, mutation, combination)})"
             if mutation.part is not None
             else ""
         )
@@ -913,6 +942,48 @@ def deviation(graph: SpecGraph, spec_id: str, finding: Finding, name: str) -> Ex
         f"{finding.quantity} = {expr}: the known deviation {name}",
         1,
     )
+
+
+def _neighbours_voted(
+    graph: SpecGraph,
+    spec_ids: Sequence[str],
+    combination: Combination,
+    usable: Sequence[tuple[Record, tuple[str, ...]]],
+) -> Combination:
+    """``combination`` with each neighbour of the failing specs in the form most records
+    follow. A target computes one form throughout, and a shrunk counterexample may not tell
+    eps inside the root from outside where a longer run does; the failing specs keep the
+    counterexample's forms (the answers a change on one part leaves alone follow them)."""
+    votes: dict[str, collections.Counter[str]] = {}
+    for record, _ in usable:
+        try:
+            judged = judge(graph, spec_ids[0], record).combination
+        except (QuantityRaised, KeyError, ValueError, TypeError, ArithmeticError):
+            continue
+        for spec_id, form in judged:
+            votes.setdefault(spec_id, collections.Counter())[form] += 1
+    chosen = dict(combination)
+    for spec_id, counted in votes.items():
+        if spec_id in spec_ids:
+            continue
+        best = max(counted.values())
+        # A tie keeps the counterexample's form.
+        if counted.get(chosen.get(spec_id, ""), 0) < best:
+            chosen[spec_id] = counted.most_common(1)[0][0]
+    return tuple(sorted(chosen.items()))
+
+
+def _elsewhere(graph: SpecGraph, mutation: Mutation, combination: Combination) -> str:
+    """What the rest of the answers follow where a change is made on one part only: the
+    equation's own formula, named by its form where its spec documents several."""
+    spec_id = graph.definer.get(mutation.quantity)
+    if spec_id is None:
+        return "the equation's own formula"
+    spec = graph.spec(spec_id)
+    form = dict(combination).get(spec_id, spec.canonical.id)
+    if sum(variant.accepted for variant in spec.variants) < 2:
+        return "the equation's own formula"
+    return f"the equation's own formula, {spec_id} as {form}"
 
 
 def _words(condition: sp.Basic) -> str:

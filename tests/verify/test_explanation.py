@@ -232,7 +232,7 @@ def _planted(tmp_path: Path, file: str, edits: dict[str, str]) -> str:
     # A slip on the weights' line only: the biases follow the equation.
     ("optim/adam.py", {"v_W_hat = self.v_W[layer_id] / (1 - self.beta2 ** self.t)":
                        "v_W_hat = self.v_W[layer_id] / (1 - self.beta1 ** self.t)"},
-     "adam", ("swap",), "beta1 in place of beta2 (on the weights W only; the equation's own formula elsewhere)"),
+     "adam", ("swap",), "beta1 in place of beta2 (on the weights W only; elsewhere the equation's own formula)"),
     # One line mistyped in one place: beta1 where the decay of v has beta2.
     ("optim/adam.py", {"self.v_b[layer_id] = self.beta2 * self.v_b[layer_id]":
                        "self.v_b[layer_id] = self.beta1 * self.v_b[layer_id]"},
