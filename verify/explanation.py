@@ -381,6 +381,14 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
                 continue
             rest = [f for f in node.args if f is not factor]
             yield sp.Mul(*rest), "drop-factor", f"without the factor {factor}"
+            # (a*g)**2 for a*g**2: the square taken of the whole product.
+            if isinstance(factor, sp.Pow) and factor.exp == 2 and rest:
+                whole = sp.Mul(*rest) * factor.base
+                yield (
+                    whole**2,
+                    "precedence",
+                    f"({whole})**2 for {node}: the square taken of the product",
+                )
             # x / (a + b) written without parentheses: x / a + b. A sign stays outside
             # (W -= x / a + b subtracts b as well), or goes with x alone (W = W - x / a + b).
             if isinstance(factor, sp.Pow) and factor.exp == -1 and isinstance(factor.base, sp.Add):
@@ -1055,37 +1063,72 @@ def _fitted_constants(
     usable: Sequence[tuple[Record, tuple[str, ...]]],
     composed: Callable[[str, Record], sp.Expr],
 ) -> Iterator[Mutation]:
-    """Each hyperparameter of the failing equations fixed at a constant read off the
-    counterexample (the median of the values solving the equation at each entry), rounded to
-    few significant digits; judged like any candidate on every record."""
-    record = usable[0][0]
+    """Each hyperparameter of the failing equations fixed at a constant read off the answers
+    (of all of them, or of one part: a constant hard-coded on the biases' line only), rounded
+    to few significant digits; judged like any candidate on every record. The constant is the
+    median of the values that solve the equation entry by entry on the record where they
+    agree best (a tiny counterexample may say little about eps)."""
+    first = usable[0][0]
+    parts: list[str | None] = [None, *sorted(first.parts)]
     for group in groups:
         for quantity, expr in group.items():
-            if quantity not in record.observed or quantity not in record.values:
+            if quantity not in first.observed:
                 continue
             for symbol in sorted(expr.free_symbols & set(context.scalars), key=str):
-                given = record.values.get(symbol.name)
+                given = first.values.get(symbol.name)
                 if symbol.is_integer or not isinstance(given, float):
                     continue
-                value = _solved_median(quantity, composed(quantity, record), symbol, record)
-                if value is None:
-                    continue
-                tried = set()
-                for digits in _DIGITS:
-                    constant = float(f"{value:.{digits}g}")
-                    if constant in tried or constant == given:
+                solved = [
+                    (record, _solved_values(quantity, composed(quantity, record), symbol, record))
+                    for record, _ in usable
+                    if quantity in record.observed and quantity in record.values
+                ]
+                for part in parts:
+                    value = _agreed(solved, part)
+                    if value is None:
                         continue
-                    if context.domains.get(symbol, sp.Reals).contains(constant) is sp.false:
-                        continue
-                    tried.add(constant)
-                    yield Mutation(
-                        quantity,
-                        expr.xreplace({symbol: sp.Float(constant)}),
-                        ("fitted-constant",),
-                        (f"{symbol.name} fixed at {constant:g} (read off the answers)",),
-                        (sp.Float(constant),),
-                        extra_cost=1,
-                    )
+                    tried = set()
+                    for digits in _DIGITS:
+                        constant = float(f"{value:.{digits}g}")
+                        if constant in tried or constant == given:
+                            continue
+                        if context.domains.get(symbol, sp.Reals).contains(constant) is sp.false:
+                            continue
+                        tried.add(constant)
+                        yield Mutation(
+                            quantity,
+                            expr.xreplace({symbol: sp.Float(constant)}),
+                            ("fitted-constant",),
+                            (f"{symbol.name} fixed at {constant:g} (read off the answers)",),
+                            (sp.Float(constant),),
+                            extra_cost=1 if part is None else 2,
+                            part=part,
+                        )
+
+
+def _agreed(solved: Sequence[tuple[Record, np.ndarray | None]], part: str | None) -> float | None:
+    """The median of the solved values (of ``part``'s entries) on the record where they
+    spread least relative to it, or None."""
+    best: tuple[float, float] | None = None
+    for record, values in solved:
+        if values is None:
+            continue
+        if part is not None:
+            mask = np.asarray(record.parts.get(part, ()))
+            if mask.shape != values.shape:
+                continue
+            values = values[mask]
+        finite = values[np.isfinite(values)]
+        if not finite.size:
+            continue
+        median = float(np.median(finite))
+        if median == 0:
+            continue
+        low, high = np.percentile(finite, [25, 75])
+        spread = float(high - low) / abs(median)
+        if best is None or spread < best[0]:
+            best = (spread, median)
+    return best[1] if best is not None else None
 
 
 def _solved(quantity: str, expr: sp.Expr, symbol: sp.Symbol) -> sp.Expr | None:
@@ -1102,8 +1145,10 @@ def _solved(quantity: str, expr: sp.Expr, symbol: sp.Symbol) -> sp.Expr | None:
     return solutions[0] if len(solutions) == 1 else None
 
 
-def _solved_median(quantity: str, expr: sp.Expr, symbol: sp.Symbol, record: Record) -> float | None:
-    """The median over entries of ``symbol`` solved from ``quantity = expr`` on ``record``."""
+def _solved_values(
+    quantity: str, expr: sp.Expr, symbol: sp.Symbol, record: Record
+) -> np.ndarray | None:
+    """``symbol`` solved from ``quantity = expr`` at each entry of ``record``."""
     solution = _solved(quantity, expr, symbol)
     if solution is None:
         return None
@@ -1113,9 +1158,7 @@ def _solved_median(quantity: str, expr: sp.Expr, symbol: sp.Symbol, record: Reco
             (solved,) = compile_expressions((solution,))(record.values)
     except (KeyError, TypeError, ValueError, ZeroDivisionError, NotImplementedError):
         return None
-    finite = np.asarray(solved, dtype=np.float64)
-    finite = finite[np.isfinite(finite)]
-    return float(np.median(finite)) if finite.size else None
+    return np.asarray(solved, dtype=np.float64)
 
 
 def _with_sizes(record: Record, sizes: Mapping[int, sp.Symbol]) -> Record:
