@@ -46,7 +46,8 @@ and biases), each single change is also tried on one part only, the equation's o
 the rest: one change more. A failure that follows a known deviation
 is explained by that deviation's formula (:func:`deviation`).
 
-Cost is bounded: explanations are looked for on failures only, within a time budget, and the
+Cost is bounded: explanations are looked for on failures only, within a budget of candidates
+(the same on every machine, so explanations do not depend on load) and of time, and the
 candidates' programs are kept for the process and on disk (:data:`CANDIDATES`, keyed like the
 oracle's programs by what shapes the code, and the candidate's equations).
 """
@@ -86,8 +87,12 @@ from .rounding import bound_program
 
 __all__ = ["Explanation", "Mutation", "deviation", "explain", "mutations"]
 
-#: Seconds one failure's explanation may take (the issue's budget: about 10 s on 2 cores).
-BUDGET_SECONDS = 10.0
+#: Candidates one failure's explanation may judge: the same ones on any machine and under
+#: any load, so that a run gives the same explanation wherever it runs (about 10 s on 2 cores
+#: for an optimizer's failure with nothing near, less once the candidates' programs are cached).
+BUDGET_CANDIDATES = 2000
+#: Seconds past which the search stops all the same (a machine far slower than planned for).
+BUDGET_SECONDS = 30.0
 #: At most this many explanations are reported, the simplest first.
 KEPT = 3
 
@@ -621,9 +626,10 @@ def mutations(
             if round_ == 0
             else itertools.chain(
                 fits,
+                # The few forms on one part before the many single changes on one part.
                 (
                     dataclasses.replace(m, part=part, extra_cost=m.extra_cost + 1)
-                    for m in [*level, *variants]
+                    for m in [*variants, *level]
                     for part in parts
                 ),
                 (m for base in level for m in _single(base.quantity, base, context)),
@@ -813,10 +819,12 @@ def explain(
     records: Sequence[Record],
     *,
     budget: float = BUDGET_SECONDS,
+    candidates: int = BUDGET_CANDIDATES,
     kept: int = KEPT,
 ) -> tuple[Explanation, ...]:
     """The simplest formulas (at most ``kept``) that the target's answers in ``records`` (the
-    counterexample first) all match, within ``budget`` seconds: the expressions of the specs
+    counterexample first) all match, judging at most ``candidates`` of them and stopping after
+    ``budget`` seconds all the same: the expressions of the specs
     ``spec_ids`` (the failing spec, then the others of its joint finding) mutated, with their
     neighbours in ``combination``'s forms."""
     started = time.monotonic()
@@ -878,7 +886,8 @@ def explain(
     for mutation in mutations(
         forms, context, groups=groups, fits=fits, parts=parts, variants=spec_forms
     ):
-        if time.monotonic() - started > budget:
+        candidates -= 1
+        if candidates < 0 or time.monotonic() - started > budget:
             break
         if found and mutation.cost > min(rank[0] for rank, _, _ in found):
             break  # the simplest first: a match needing fewer changes is already there
