@@ -90,7 +90,7 @@ __all__ = ["Explanation", "Mutation", "deviation", "explain", "mutations"]
 #: Candidates one failure's explanation may judge: the same ones on any machine and under
 #: any load, so that a run gives the same explanation wherever it runs (about 10 s on 2 cores
 #: for an optimizer's failure with nothing near, less once the candidates' programs are cached).
-BUDGET_CANDIDATES = 2000
+BUDGET_CANDIDATES = 1000
 #: Seconds past which the search stops all the same (a machine far slower than planned for).
 BUDGET_SECONDS = 30.0
 #: At most this many explanations are reported, the simplest first.
@@ -592,15 +592,16 @@ def mutations(
     depth: int = 2,
     groups: Sequence[Mapping[str, sp.Expr]] = (),
     fits: Iterable[Mutation] = (),
-    parts: Sequence[str] = (),
+    parts: Callable[[Mutation], Sequence[str]] | None = None,
     variants: Sequence[Mutation] = (),
 ) -> Iterator[Mutation]:
     """The candidates for the equations ``quantity = expr`` of ``forms`` (several forms of one
     quantity allowed: a spec's documented variants), fewest changes first: every single
     mutation of each, and of each of ``groups`` (the equations of one spec's form) a symbol
-    replaced throughout; then (``depth`` 2) the ``fits`` (consumed lazily), each single
-    mutation and each of a spec's forms (``variants``) made in one of ``parts`` only, and
-    every composition of two. Each formula is given once."""
+    replaced throughout; then (``depth`` 2) the ``fits`` (consumed lazily), each of a spec's
+    forms (``variants``) and each single mutation made in one part only (those ``parts``
+    gives for it, asked when the round starts), and every composition of two. Each formula
+    is given once."""
     pairs = list(forms.items()) if isinstance(forms, Mapping) else list(forms)
     seen: set[tuple[tuple[tuple[str, sp.Expr], ...], str | None]] = {
         (((q, e),), None) for q, e in pairs
@@ -630,7 +631,7 @@ def mutations(
                 (
                     dataclasses.replace(m, part=part, extra_cost=m.extra_cost + 1)
                     for m in [*variants, *level]
-                    for part in parts
+                    for part in (parts(m) if parts is not None else ())
                 ),
                 (m for base in level for m in _single(base.quantity, base, context)),
             )
@@ -798,10 +799,10 @@ class _Candidate:
         )
         return compare(record.values[quantity], predicted, bound, record, quantity), predicted
 
-    def near(self, quantity: str, record: Record, allowed: np.ndarray) -> bool:
-        """Whether the value alone comes near enough to be worth its bound: ten tolerances of
-        the spec's own form, or a relative 1e-3 (a candidate's bound scales with its own
-        terms: |g| where the spec has g**2)."""
+    def near(self, quantity: str, record: Record, allowed: np.ndarray, where: Any = None) -> bool:
+        """Whether the value alone comes near enough to be worth its bound (at the entries
+        ``where`` is true, or all): ten tolerances of the spec's own form, or a relative 1e-3
+        (a candidate's bound scales with its own terms: |g| where the spec has g**2)."""
         with np.errstate(all="ignore"):
             predicted = self.value(quantity, record)
             observed = np.asarray(record.values[quantity], dtype=np.float64)
@@ -809,7 +810,8 @@ class _Candidate:
             close = (error <= 10 * allowed) | (error <= 1e-3 * np.abs(observed))
             # The same NaN (0/0 of a formula without eps) is a match, as the judge counts it.
             same = (observed == predicted) | (np.isnan(observed) & np.isnan(predicted))
-            return bool(np.all(close | same))
+            good = close | same
+            return bool(np.all(good if where is None else good[np.asarray(where)]))
 
 
 def explain(
@@ -883,8 +885,16 @@ def explain(
             (first, expr), *others = graph.form(spec_id, variant.id).items()
             words = f"{spec_id} as {variant.id}"
             spec_forms.append(Mutation(first, expr, ("form",), (words,), also=tuple(others)))
+    # The parts a single change comes near on by value alone: only there is it tried on one
+    # part (most single changes come near on none, and are never tried so).
+    near_parts: dict[tuple[tuple[str, sp.Expr], ...], tuple[str, ...]] = {}
     for mutation in mutations(
-        forms, context, groups=groups, fits=fits, parts=parts, variants=spec_forms
+        forms,
+        context,
+        groups=groups,
+        fits=fits,
+        parts=lambda m: near_parts.get(m.equations, ()) if m.operators != ("form",) else parts,
+        variants=spec_forms,
     ):
         candidates -= 1
         if candidates < 0 or time.monotonic() - started > budget:
@@ -894,6 +904,8 @@ def explain(
         candidate = _Candidate(graph, mutation, combination)
         evaluated = _evaluated(candidate, usable, allowed)
         if evaluated is None:
+            if parts and mutation.cost == 1 and mutation.part is None:
+                near_parts[mutation.equations] = _near_parts(candidate, usable, allowed, parts)
             continue
         comparisons = [comparison for comparison, _ in evaluated]
         if any(c.ratio > 1.0 for c in comparisons) or all(c.unbounded for c in comparisons):
@@ -1204,6 +1216,29 @@ def _evaluated(
             return [candidate.compare(q, record) for record, checked in usable for q in checked]
         except (KeyError, TypeError, ValueError, ZeroDivisionError, NotImplementedError):
             return None
+
+
+def _near_parts(
+    candidate: _Candidate,
+    usable: Sequence[tuple[Record, tuple[str, ...]]],
+    allowed: Mapping[tuple[int, str], np.ndarray],
+    parts: Sequence[str],
+) -> tuple[str, ...]:
+    """The parts of the answers on which ``candidate`` comes near by value on every record."""
+    near = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for part in parts:
+            try:
+                if all(
+                    candidate.near(q, record, allowed[(id(record), q)], record.parts[part])
+                    for record, checked in usable
+                    for q in checked
+                ):
+                    near.append(part)
+            except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError):
+                continue
+    return tuple(near)
 
 
 def _same(one: Sequence[np.ndarray], other: Sequence[np.ndarray]) -> bool:
