@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import itertools
 import time
 import warnings
@@ -1152,15 +1153,24 @@ def _agreed(solved: Sequence[tuple[Record, np.ndarray | None]], part: str | None
     return best[1] if best is not None else None
 
 
+@functools.lru_cache(maxsize=256)
 def _solved(quantity: str, expr: sp.Expr, symbol: sp.Symbol) -> sp.Expr | None:
     """``symbol`` solved for from ``quantity = expr`` when there is one solution, elementwise
-    (no sum along an axis)."""
+    (no sum along an axis). Unsimplified and unchecked: SymPy's simplification of a diffusion
+    step's solution takes seconds, and the candidate built from it is judged anyway. Kept for
+    the process: every record of a search asks the same."""
     if symbol not in expr.free_symbols or any(
         symbol in node.free_symbols for node in expr.atoms(ReduceAxis)
     ):
         return None  # a symbol inside a sum cannot be solved for entry by entry
     try:
-        solutions = sp.solve(sp.Eq(sp.Symbol(quantity, real=True), expr), symbol)
+        solutions = sp.solve(
+            sp.Eq(sp.Symbol(quantity, real=True), expr),
+            symbol,
+            check=False,
+            simplify=False,
+            rational=False,
+        )
     except (NotImplementedError, ValueError, TypeError):
         return None
     return solutions[0] if len(solutions) == 1 else None
