@@ -86,7 +86,7 @@ from .judge import (
 from .results import ExplanationSummary
 from .rounding import bound_program
 
-__all__ = ["Explanation", "Mutation", "deviation", "explain", "mutations"]
+__all__ = ["Explanation", "Mutation", "computes", "deviation", "explain", "mutations"]
 
 #: Candidates one failure's explanation may judge: the same ones on any machine and under
 #: any load, so that a run gives the same explanation wherever it runs (about 10 s on 2 cores
@@ -179,6 +179,12 @@ class Explanation:
                 mathml(quantity, expr, self.inserted) for quantity, expr in equations
             ),
         )
+
+
+def computes(explained: Sequence[Explanation]) -> str:
+    """The sentence a verdict says what the target computes in, from the best explanation;
+    empty when there is none."""
+    return f"It computes {explained[0].description}." if explained else ""
 
 
 def latex(quantity: str, expr: sp.Expr) -> str:
@@ -481,20 +487,27 @@ def _nodes(expr: sp.Expr) -> list[sp.Expr]:
     return list(seen)
 
 
-def _replaced(expr: sp.Expr, node: sp.Expr, new: sp.Expr) -> sp.Expr:
-    """``expr`` with ``node`` replaced by ``new`` everywhere but in the axis and size of a
-    sum (N for C changes what is divided by, not the length the sum runs over)."""
-    if expr == node:
-        return new
-    if not expr.args:
-        return expr
-    if isinstance(expr, ReduceAxis):
-        body, axis, size = expr.args
-        return ReduceAxis(_replaced(body, node, new), axis, size)
-    args = [_replaced(arg, node, new) for arg in expr.args]
-    return (
-        expr.func(*args) if any(a is not b for a, b in zip(args, expr.args, strict=True)) else expr
-    )
+def _replaced(expr: sp.Expr, node: sp.Expr, new: sp.Expr, which: int | None = None) -> sp.Expr:
+    """``expr`` with ``node`` replaced by ``new`` everywhere (or only at its ``which``-th
+    occurrence, in :func:`_occurrences`' order) but in the axis and size of a sum (N for C
+    changes what is divided by, not the length the sum runs over)."""
+    seen = 0
+
+    def walk(part: sp.Expr) -> sp.Expr:
+        nonlocal seen
+        if part == node:
+            seen += 1
+            return new if which is None or seen - 1 == which else part
+        if not part.args:
+            return part
+        if isinstance(part, ReduceAxis):
+            body, axis, size = part.args
+            return ReduceAxis(walk(body), axis, size)
+        args = [walk(arg) for arg in part.args]
+        changed = any(a is not b for a, b in zip(args, part.args, strict=True))
+        return part.func(*args) if changed else part
+
+    return walk(expr)
 
 
 def _condition(operator: str, context: _Context, before: sp.Basic | None) -> sp.Basic | None:
@@ -515,28 +528,6 @@ def _occurrences(expr: sp.Expr, node: sp.Expr) -> int:
     return sum(_occurrences(arg, node) for arg in expr.args)
 
 
-def _replaced_once(expr: sp.Expr, node: sp.Expr, new: sp.Expr, which: int) -> sp.Expr:
-    """``expr`` with only the ``which``-th occurrence of ``node`` (in :func:`_occurrences`'
-    order) replaced by ``new``."""
-    count = 0
-
-    def walk(part: sp.Expr) -> sp.Expr:
-        nonlocal count
-        if part == node:
-            count += 1
-            return new if count - 1 == which else part
-        if not part.args:
-            return part
-        if isinstance(part, ReduceAxis):
-            body, axis, size = part.args
-            return ReduceAxis(walk(body), axis, size)
-        args = [walk(arg) for arg in part.args]
-        changed = any(a is not b for a, b in zip(args, part.args, strict=True))
-        return part.func(*args) if changed else part
-
-    return walk(expr)
-
-
 def _single(quantity: str, base: Mutation, context: _Context) -> Iterator[Mutation]:
     for node in _nodes(base.expr):
         # A quantity written in several places may be mistyped in one of them only
@@ -546,7 +537,7 @@ def _single(quantity: str, base: Mutation, context: _Context) -> Iterator[Mutati
             changes = [(_replaced(base.expr, node, new), words)]
             if places > 1 and operator not in _REMOVING:
                 changes += [
-                    (_replaced_once(base.expr, node, new, which), f"{words}, in one place only")
+                    (_replaced(base.expr, node, new, which), f"{words}, in one place only")
                     for which in range(places)
                 ]
             for changed, said in changes:
@@ -658,6 +649,21 @@ _COMPILED: dict[str, CompiledFunction] = {}
 _COMPILED_KEPT = 4096
 
 
+def _composed(
+    graph: SpecGraph,
+    quantity: str,
+    combination: Combination,
+    observed: frozenset[str],
+    override: Mapping[str, sp.Expr] | None = None,
+) -> sp.Expr:
+    """``quantity`` from the observed values, with the combination's forms and the canonical
+    ones of specs outside it (a candidate may bring in a quantity its equation did not use,
+    such as dropout's q)."""
+    every = {spec_id: graph.spec(spec_id).canonical.id for spec_id in graph.uses}
+    every.update(dict(combination))
+    return graph.expression(quantity, tuple(sorted(every.items())), observed, override=override)
+
+
 #: What a candidate's program answers: the quantity, from which observed quantities, whether
 #: the change shows, with the neighbours in which forms.
 _Key = tuple[str, frozenset[str], bool, Combination]
@@ -689,13 +695,10 @@ class _Candidate:
     def _expression(self, key: _Key) -> sp.Expr:
         if key not in self._expressions:
             quantity, observed, mutated, combination = key
-            # The combination's forms, and the canonical ones of specs outside it (a candidate
-            # may bring in a quantity its equation did not use, such as dropout's q).
-            chosen = {spec_id: self.graph.spec(spec_id).canonical.id for spec_id in self.graph.uses}
-            chosen.update(dict(combination))
-            self._expressions[key] = self.graph.expression(
+            self._expressions[key] = _composed(
+                self.graph,
                 quantity,
-                tuple(sorted(chosen.items())),
+                combination,
                 observed,
                 override=dict(self.mutation.equations) if mutated else {},
             )
@@ -800,19 +803,22 @@ class _Candidate:
         )
         return compare(record.values[quantity], predicted, bound, record, quantity), predicted
 
-    def near(self, quantity: str, record: Record, allowed: np.ndarray, where: Any = None) -> bool:
-        """Whether the value alone comes near enough to be worth its bound (at the entries
-        ``where`` is true, or all): ten tolerances of the spec's own form, or a relative 1e-3
-        (a candidate's bound scales with its own terms: |g| where the spec has g**2)."""
+    def close(self, quantity: str, record: Record, allowed: np.ndarray) -> np.ndarray:
+        """At each entry, whether the value alone comes near enough to be worth its bound:
+        ten tolerances of the spec's own form, or a relative 1e-3 (a candidate's bound scales
+        with its own terms: |g| where the spec has g**2)."""
         with np.errstate(all="ignore"):
             predicted = self.value(quantity, record)
             observed = np.asarray(record.values[quantity], dtype=np.float64)
             error = np.abs(observed - predicted)
-            close = (error <= 10 * allowed) | (error <= 1e-3 * np.abs(observed))
+            near = (error <= 10 * allowed) | (error <= 1e-3 * np.abs(observed))
             # The same NaN (0/0 of a formula without eps) is a match, as the judge counts it.
             same = (observed == predicted) | (np.isnan(observed) & np.isnan(predicted))
-            good = close | same
-            return bool(np.all(good if where is None else good[np.asarray(where)]))
+            return np.asarray(near | same)
+
+    def near(self, quantity: str, record: Record, allowed: np.ndarray) -> bool:
+        """Whether the value comes near at every entry (:meth:`close`)."""
+        return bool(np.all(self.close(quantity, record, allowed)))
 
 
 def explain(
@@ -844,18 +850,26 @@ def explain(
     # the forms chosen; then the borrowed equations (AdamW's Adam step), which a deviation may
     # lie in as well.
     borrowed = [spec_id for spec_id, use in graph.uses.items() if use.borrowed]
+    # Every form of these specs, documented or a known deviation, is also a candidate on one
+    # part of the answers only (eps inside the root for the weights, outside for the biases).
     forms: list[tuple[str, sp.Expr]] = []
     groups: list[dict[str, sp.Expr]] = []
+    spec_forms: list[Mutation] = []
     for spec_id in dict.fromkeys([*spec_ids, *borrowed]):
         spec = graph.spec(spec_id)
-        variants = (
-            [variant.id for variant in spec.variants if variant.accepted]
-            if spec_id in spec_ids
-            else [chosen.get(spec_id, spec.canonical.id)]
-        )
-        for variant_id in variants:
-            groups.append(dict(graph.form(spec_id, variant_id)))
-            forms += groups[-1].items()
+        for variant in spec.variants:
+            form = dict(graph.form(spec_id, variant.id))
+            (first, expr), *others = form.items()
+            words = f"{spec_id} as {variant.id}"
+            spec_forms.append(Mutation(first, expr, ("form",), (words,), also=tuple(others)))
+            mutated = (
+                variant.accepted
+                if spec_id in spec_ids
+                else variant.id == chosen.get(spec_id, spec.canonical.id)
+            )
+            if mutated:
+                groups.append(form)
+                forms += form.items()
     context = _context(graph, spec_ids, usable[0][0], usable[0][1])
     # A size may stand where the spec has another (N for C), a count may be read another way
     # (t per layer): each record says what they are.
@@ -868,9 +882,7 @@ def explain(
 
     def composed(quantity: str, record: Record) -> sp.Expr:
         """``quantity`` from the record's values, its neighbours in the chosen forms."""
-        every = {spec_id: graph.spec(spec_id).canonical.id for spec_id in graph.uses}
-        every.update(chosen)
-        return graph.expression(quantity, tuple(sorted(every.items())), record.observed)
+        return _composed(graph, quantity, tuple(chosen.items()), record.observed)
 
     fits = itertools.chain(
         _redrawn(graph, spec_ids[0], groups, context, usable, composed),
@@ -878,14 +890,6 @@ def explain(
     )
     found: list[tuple[tuple[int, int, int], Explanation, list[np.ndarray]]] = []
     parts = sorted(set(usable[0][0].parts).intersection(*(r.parts for r, _ in usable[1:])))
-    # Each form of these specs (documented or a known deviation) on one part of the answers
-    # only: eps inside the root for the weights, outside for the biases.
-    spec_forms = []
-    for spec_id in dict.fromkeys([*spec_ids, *borrowed]):
-        for variant in graph.spec(spec_id).variants:
-            (first, expr), *others = graph.form(spec_id, variant.id).items()
-            words = f"{spec_id} as {variant.id}"
-            spec_forms.append(Mutation(first, expr, ("form",), (words,), also=tuple(others)))
     # The parts a single change comes near on by value alone: only there is it tried on one
     # part (most single changes come near on none, and are never tried so).
     near_parts: dict[tuple[tuple[str, sp.Expr], ...], tuple[str, ...]] = {}
@@ -1235,20 +1239,26 @@ def _near_parts(
     parts: Sequence[str],
 ) -> tuple[str, ...]:
     """The parts of the answers on which ``candidate`` comes near by value on every record."""
-    near = []
+    near = set(parts)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for part in parts:
-            try:
-                if all(
-                    candidate.near(q, record, allowed[(id(record), q)], record.parts[part])
-                    for record, checked in usable
-                    for q in checked
-                ):
-                    near.append(part)
-            except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError):
-                continue
-    return tuple(near)
+        for record, checked in usable:
+            for q in checked:
+                try:
+                    close = candidate.close(q, record, allowed[(id(record), q)])
+                except (KeyError, TypeError, ValueError, ZeroDivisionError):
+                    return ()
+                near = {part for part in near if _all_at(close, record.parts.get(part))}
+    return tuple(part for part in parts if part in near)
+
+
+def _all_at(close: np.ndarray, mask: Any) -> bool:
+    """Whether ``close`` holds wherever ``mask`` (a part's entries) does; False when the
+    mask does not fit."""
+    try:
+        return mask is not None and bool(np.all(close[np.asarray(mask)]))
+    except (IndexError, TypeError, ValueError):
+        return False
 
 
 def _same(one: Sequence[np.ndarray], other: Sequence[np.ndarray]) -> bool:

@@ -236,9 +236,10 @@ class _Builder:
             return ReduceAxis(self.error(body), axis, size) + (size - 1) * u * ReduceAxis(
                 self._abs(body), axis, size
             )
-        if isinstance(expr, (sp.Abs, Transposed)):  # exact: the argument's error, laid out
-            error = self.error(expr.args[0])
-            return Transposed(error) if isinstance(expr, Transposed) else error
+        if isinstance(expr, sp.Abs):
+            return self.error(expr.args[0])
+        if isinstance(expr, Transposed):  # exact: the argument's error, laid out alike
+            return Transposed(self.error(expr.args[0]))
         raise NotImplementedError(f"no rounding-error rule for {type(expr).__name__}: {expr}")
 
     def _exp(self, expr: sp.exp, u: sp.Expr) -> sp.Expr:

@@ -25,7 +25,7 @@ from sympy import stats
 
 from eqconform.specs import dropout as specs
 
-from ..explanation import Explanation
+from ..explanation import Explanation, computes
 from ..graph import SpecGraph, SpecUse
 from ..judge import Record, ensure_unchanged
 from ..remote import call_sequence
@@ -270,7 +270,7 @@ def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
             examples=examples,
             statistics=tests,
             message=f"the drop rate matches no reading of p: zeros in {observed}"
-            + (f". It computes {explained[0].description}." if explained else ""),
+            + (f". {computes(explained)}" if explained else ""),
             counterexample=f"{_sampling_call('p')} for p in {PROBABILITIES}",
             explanations=tuple(e.summary() for e in explained),
         )
@@ -287,7 +287,7 @@ def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
             statistics=tests,
             message="the mask is not a fresh independent draw: "
             + "; ".join(f"{t.name} ({t.statistic})" for t in failed)
-            + (f". It computes {explained[0].description}." if explained else ""),
+            + (f". {computes(explained)}" if explained else ""),
             counterexample=f"two calls of {_sampling_call(f'p={PROBABILITIES[0]}')}",
             explanations=tuple(e.summary() for e in explained),
         )

@@ -200,7 +200,7 @@ def _observe(
     }
     # Step counts as code that advances t once per layer (or per parameter) would have them:
     # offered to explanations, never judged by.
-    counts: dict[str, list[np.ndarray]] = {name: [] for name, _ in _MISCOUNTS}
+    counts: dict[str, list[np.ndarray]] = {name: [] for name, _, _ in _MISCOUNTS}
     exposed = {"m": expose_moments, "v": expose_moments}  # judged as adam.* outputs
     budget = _StepBudget(run.steps, layout.per_step)
     done = 0
@@ -237,7 +237,7 @@ def _observe(
             drifts[moment] = drift if shown is None else np.zeros(layout.per_step)
         for name, column in columns.items():
             column.append(np.asarray(values[name]))
-        for name, per in _MISCOUNTS:
+        for name, per, _ in _MISCOUNTS:
             counts[name].append(_miscounted(layout, step, per))
         moments = carried
         before = values["theta"]
@@ -247,8 +247,7 @@ def _observe(
     }
     observed = {"theta"} | {moment for moment in _MOMENTS if exposed[moment]}
     alternatives = tuple(
-        Alternative(name, words, np.concatenate(counts[name]))
-        for (name, per), words in zip(_MISCOUNTS, _MISCOUNT_WORDS, strict=True)
+        Alternative(name, words, np.concatenate(counts[name])) for name, _, words in _MISCOUNTS
     )
     # A layer's W and b are updated on lines of their own: a slip may be in one of them.
     kind = np.concatenate(
@@ -274,12 +273,20 @@ def _observe(
     ]
 
 
-#: Step counters kept per layer or per parameter: ``(name, how many parameters share one)``.
-_MISCOUNTS = (("t_layer", 2), ("t_parameter", 1))
-_MISCOUNT_WORDS = (
-    "t advanced once per layer (layer l of L, from 0, at step k takes t = L(k - 1) + l + 1)",
-    "t advanced once per parameter (parameter i of P, from 0, at step k takes "
-    "t = P(k - 1) + i + 1)",
+#: Step counters kept per layer or per parameter: ``(name, how many parameters share one,
+#: words)``.
+_MISCOUNTS = (
+    (
+        "t_layer",
+        2,
+        "t advanced once per layer (layer l of L, from 0, at step k takes t = L(k - 1) + l + 1)",
+    ),
+    (
+        "t_parameter",
+        1,
+        "t advanced once per parameter (parameter i of P, from 0, at step k takes "
+        "t = P(k - 1) + i + 1)",
+    ),
 )
 
 

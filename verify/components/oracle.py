@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from eqconform.specs.model import Spec
 
 from ..compiler import reduced_sizes
-from ..explanation import Explanation, deviation, explain
+from ..explanation import Explanation, computes, deviation, explain
 from ..graph import SpecGraph
 from ..judge import (
     Finding,
@@ -890,7 +890,7 @@ def _joint_outcome(
         "target computes."
     )
     if explained:
-        note += f" It computes {explained[0].description}."
+        note += f" {computes(explained)}"
     return CheckOutcome(
         **{
             **outcome.__dict__,
@@ -966,4 +966,4 @@ def _matches(explained: Sequence[Explanation]) -> str:
             "No formula within two changes of the equation (a dropped term, a missing root, "
             "a swapped symbol, ...) matches its answers."
         )
-    return f"It computes {explained[0].description}."
+    return computes(explained)
