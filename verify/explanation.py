@@ -281,6 +281,10 @@ class _Context:
     alternatives: Mapping[sp.Symbol, tuple[tuple[sp.Symbol, str], ...]] = field(
         default_factory=dict
     )
+    #: Factors of the scalars alone in the other equations of the component, with the quantity
+    #: they stand in (mhat's 1/(1 - beta1**t)): code may apply one a step early (storing mhat
+    #: as m).
+    factors: tuple[tuple[sp.Expr, str], ...] = ()
 
 
 def _context(
@@ -363,7 +367,20 @@ def _context(
         for name, others in record.alternatives.items()
         if name in symbols
     }
-    return _Context(kin, scalars, unit, sizes, domains, defaults, alternatives)
+    # Of the inputs alone (the hyperparameters and the step count t, which a record holds per
+    # entry): no quantity an equation defines.
+    defined = {symbols[name] for name in graph.definer if name in symbols}
+    neighbours = [
+        (factor, name)
+        for name, spec_id in graph.definer.items()
+        if spec_id not in spec_ids and forms.get(name) is not None
+        for factor in sp.Mul.make_args(forms[name])
+        if isinstance(forms[name], sp.Mul)
+        and factor.free_symbols
+        and factor.free_symbols.isdisjoint(defined)
+    ]
+    factors = tuple(dict.fromkeys(neighbours))
+    return _Context(kin, scalars, unit, sizes, domains, defaults, alternatives, factors)
 
 
 def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
@@ -374,6 +391,15 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
             yield sp.Add(*rest), "drop-term", f"without the term {term}"
             yield sp.Add(*rest, -term), "negate-term", f"with the sign of {term} flipped"
             yield sp.Add(*rest, 2 * term), "double-term", f"with the term {term} counted twice"
+            # 1 - beta1**t written (1 - beta1)**t: a power taken of the whole sum.
+            coefficient, power = term.as_coeff_Mul()
+            if isinstance(power, sp.Pow) and not power.exp.is_Number:
+                whole = sp.Add(*rest, coefficient * power.base)
+                yield (
+                    whole**power.exp,
+                    "precedence",
+                    f"({whole})**{power.exp} for {node}: the power taken of the whole",
+                )
             # a*x + b written a*(x + b): a factor's parentheses around the next term too.
             if isinstance(term, sp.Mul):
                 for factor in term.args:
@@ -382,6 +408,8 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
                     for other in rest:
                         left = [t for t in rest if t is not other]
                         inner = term / factor + other
+                        if inner == 0:
+                            continue
                         yield (
                             sp.Add(*left, factor * inner),
                             "precedence",
@@ -418,6 +446,13 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
         base, exponent = node.args
         if exponent.is_Symbol:  # beta1*t typed for beta1**t
             yield base * exponent, "times-for-power", f"{base}*{exponent} for {node}"
+        # sqrt(v/c) written sqrt(v)/c: the root taken of the numerator only.
+        numerator, denominator = sp.fraction(base)
+        # (With a numerator of 1 that is no-root's change, said its way.)
+        if abs(exponent) == sp.Rational(1, 2) and denominator != 1 and numerator != 1:
+            words = f"sqrt({numerator})/({denominator}) for {node}: the root of the numerator only"
+            shifted = sp.sqrt(numerator) / denominator
+            yield shifted if exponent > 0 else 1 / shifted, "precedence", words
         if exponent == sp.Rational(1, 2):
             yield base, "no-root", f"{base} instead of its square root"
         elif exponent == sp.Rational(-1, 2):
@@ -528,12 +563,35 @@ def _occurrences(expr: sp.Expr, node: sp.Expr) -> int:
     return sum(_occurrences(arg, node) for arg in expr.args)
 
 
+def _whole(expr: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
+    """Changes of a whole right-hand side no single node's change gives: its root or square
+    (a standard deviation stored as the variance), and every sum along the other axis."""
+    yield sp.sqrt(expr), "root", "the square root of the whole"
+    for factor, name in context.factors:
+        yield expr * factor, "extra-factor", f"times {factor}, as in {name}"
+    yield expr**2, "square", "the square of the whole"
+    sums = [node for node in _nodes(expr) if isinstance(node, ReduceAxis)]
+    axes = {int(node.args[1]) for node in sums}
+    if len(sums) > 1 and len(axes) == 1:
+        (axis,) = axes
+        other = 1 - axis
+        if other in context.sizes:
+            moved = expr.replace(
+                lambda e: isinstance(e, ReduceAxis) and int(e.args[1]) == axis,
+                lambda e: ReduceAxis(e.args[0], other, context.sizes[other]),
+            )
+            yield moved, "other-axis", f"every sum along axis {other} instead of axis {axis}"
+
+
 def _single(quantity: str, base: Mutation, context: _Context) -> Iterator[Mutation]:
     for node in _nodes(base.expr):
         # A quantity written in several places may be mistyped in one of them only
         # (beta1*v_prev + (1 - beta2)*g**2 for the second moment).
         places = _occurrences(base.expr, node) if isinstance(node, sp.Symbol) else 1
-        for new, operator, words in _at(node, context):
+        at = _at(node, context)
+        if node is base.expr:
+            at = itertools.chain(at, _whole(node, context))
+        for new, operator, words in at:
             changes = [(_replaced(base.expr, node, new), words)]
             if places > 1 and operator not in _REMOVING:
                 changes += [
@@ -883,6 +941,15 @@ def explain(
     def composed(quantity: str, record: Record) -> sp.Expr:
         """``quantity`` from the record's values, its neighbours in the chosen forms."""
         return _composed(graph, quantity, tuple(chosen.items()), record.observed)
+
+    # The checked quantity with the unobserved quantities between it and the answers written
+    # out (theta from m and v when mhat and vhat are not exposed): a slip across two equations
+    # (sqrt(v)/(1 - beta2**t) for sqrt(vhat)) is a single change there.
+    record = usable[0][0]
+    for quantity in usable[0][1]:
+        inlined = composed(quantity, record)
+        if all(inlined != expr for name, expr in forms if name == quantity):
+            forms.append((quantity, inlined))
 
     fits = itertools.chain(
         _redrawn(graph, spec_ids[0], groups, context, usable, composed),

@@ -282,4 +282,8 @@ class _Builder:
             # A step count t (or t + 1, a count code keeps another way): n multiplications.
             power = self._widened(magnitude**exponent)
             return power * ((1 + error / magnitude) ** exponent - 1) + (exponent + 1) * u * power
+        if exponent.is_integer and exponent.is_nonpositive and exponent.free_symbols:
+            # (1 - beta1)**-t (a correction's power taken of the whole): 1 / b**t.
+            positive = sp.Pow(base, -exponent, evaluate=False)
+            return self._reciprocal(self._abs(positive), self.error(positive), u)
         raise NotImplementedError(f"no rounding-error rule for the power {expr}")

@@ -249,6 +249,29 @@ def _planted(tmp_path: Path, file: str, edits: dict[str, str]) -> str:
     # eps hard-coded as 1e-5 in the backward pass (no documented default): read off the answers.
     ("nn/layernorm.py", {"(self.C * np.sqrt(self.V + self.eps))": "(self.C * np.sqrt(self.V + 1e-5))"},
      "layernorm.grad_input", ("fitted-constant",), "eps fixed at 1e-05 (read off the answers)"),
+    # (1 - beta1)**t for 1 - beta1**t in both corrections of m.
+    ("optim/adam.py", {"(1 - self.beta1 ** self.t)": "(1 - self.beta1) ** self.t"},
+     "adam", ("precedence",), "(1 - beta1)**t for 1 - beta1**t: the power taken of the whole"),
+    # sqrt(v)/(1 - beta2**t) for sqrt(vhat): a slip across two equations, where vhat is not
+    # exposed (a change of theta written from m and v).
+    ("optim/adam.py", {"(np.sqrt(v_W_hat) + self.eps)": "(np.sqrt(self.v_W[layer_id]) / (1 - self.beta2 ** self.t) + self.eps)",
+                       "(np.sqrt(v_b_hat) + self.eps)": "(np.sqrt(self.v_b[layer_id]) / (1 - self.beta2 ** self.t) + self.eps)"},
+     "adam", ("no-root",), "1/(1 - beta2**t) instead of its square root"),
+    # m stored already corrected: the next equation's factor applied a step early.
+    ("optim/adam.py", {"self.m_W[layer_id] = self.beta1 * self.m_W[layer_id] + (1 - self.beta1) * layer.dLdW":
+                       "self.m_W[layer_id] = (self.beta1 * self.m_W[layer_id] + (1 - self.beta1) * layer.dLdW) / (1 - self.beta1 ** self.t)",
+                       "self.m_b[layer_id] = self.beta1 * self.m_b[layer_id] + (1 - self.beta1) * layer.dLdb":
+                       "self.m_b[layer_id] = (self.beta1 * self.m_b[layer_id] + (1 - self.beta1) * layer.dLdb) / (1 - self.beta1 ** self.t)"},
+     "adam.first_moment", ("extra-factor",), "times 1/(1 - beta1**t), as in mhat"),
+    # The standard deviation stored as V (the normalization takes its root again).
+    ("nn/layernorm.py", {"self.V = np.sum((self.Z - self.M) ** 2, axis=1, keepdims=True) / self.C":
+                         "self.V = np.sqrt(np.sum((self.Z - self.M) ** 2, axis=1, keepdims=True) / self.C)"},
+     "layernorm.variance", ("root",), "the square root of the whole"),
+    # Both sums of eq. (7) down the batch instead of along each row.
+    ("nn/layernorm.py", {"sum_dLdNZ = np.sum(dLdNZ, axis=1, keepdims=True)": "sum_dLdNZ = np.sum(dLdNZ, axis=0, keepdims=True)",
+                         "sum_dLdNZ_NZ = np.sum(dLdNZ * self.NZ, axis=1, keepdims=True)":
+                         "sum_dLdNZ_NZ = np.sum(dLdNZ * self.NZ, axis=0, keepdims=True)"},
+     "layernorm.grad_input", ("other-axis",), "every sum along axis 0 instead of axis 1"),
     # eq. (7) without eps: 0/0 on a one-feature row, the same NaN the formula gives.
     ("nn/layernorm.py", {"(self.C * np.sqrt(self.V + self.eps))": "(self.C * np.sqrt(self.V))"},
      "layernorm.grad_input", ("drop-term",), "/(C*sqrt(sigma2))"),
@@ -339,3 +362,27 @@ def test_a_mask_row_shared_by_the_batch_is_explained(tmp_path: Path) -> None:
     assert result.outcome is Outcome.FAIL
     (best,) = result.explanations
     assert best.operators == ("shared-draw",) and "shared by every row" in best.description
+
+
+def test_a_forward_returning_nan_fails_alone_and_a_correct_backward_passes(tmp_path: Path) -> None:
+    # 0/0 where the mask drops: the output cannot show the mask there. Read as "kept", the
+    # correct backward would fail too and be "explained" by a mask of its own.
+    target = resolve_target(_planted(tmp_path, "nn/dropout.py", {
+        "return x * self.mask / (1 - self.p)": "return x * self.mask / (1 - self.p) * self.mask / self.mask"}))
+    results = {result.spec: result for result in engine.run(
+        select_specs(["dropout.scaling", "dropout.backward"]), [target], OPTIONS)}
+    assert results["dropout.scaling"].outcome is Outcome.FAIL
+    assert "nan" in results["dropout.scaling"].counterexample.lower()
+    assert results["dropout.backward"].outcome is Outcome.PASS, results["dropout.backward"].message
+    assert not results["dropout.backward"].explanations
+
+
+def test_an_output_without_zeros_is_not_explained_as_a_reused_or_shared_mask(tmp_path: Path) -> None:
+    # x*mask/1 - p: no entry is 0, so the mask read off the zeros is all ones, which is also
+    # "the same on every call" and "the same in every row"; the truth is that nothing reads as dropped.
+    target = resolve_target(_planted(tmp_path, "nn/dropout.py", {
+        "return x * self.mask / (1 - self.p)": "return x * self.mask / 1 - self.p"}))
+    (result,) = engine.run(select_specs(["dropout.mask"]), [target], OPTIONS)
+    assert result.outcome is Outcome.FAIL
+    (best,) = result.explanations
+    assert best.operators == ("constant-draw",) and best.srepr == "Integer(1)", best

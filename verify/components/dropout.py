@@ -69,12 +69,17 @@ def _observe(adapter: Any, case: DropoutInput, graph: SpecGraph) -> list[Record]
     ensure_unchanged(given, {"x": case.x, "delta": case.delta}, "forward and backward")
     shape = f"a {case.x.shape[0]} x {case.x.shape[1]} input"
 
-    def kept(output: np.ndarray) -> np.ndarray:
-        return (
-            (output != 0).astype(np.float64)
-            if output.shape == case.x.shape
-            else np.ones(case.x.shape)
-        )
+    def kept(output: np.ndarray, gradient: np.ndarray | None = None) -> np.ndarray:
+        if output.shape != case.x.shape:
+            return np.ones(case.x.shape)
+        mask = output != 0
+        if gradient is not None and gradient.shape == case.x.shape:
+            # Where the output is not finite (or x is 0) it cannot show the mask. The backward
+            # is then read with the mask its own answer implies there, so that a forward that
+            # returns NaN fails on its own records and does not fail a correct backward too.
+            unreadable = ~np.isfinite(output) | (case.x == 0)
+            mask = np.where(unreadable, gradient != 0, mask)
+        return mask.astype(np.float64)
 
     return [
         Record(
@@ -91,7 +96,12 @@ def _observe(adapter: Any, case: DropoutInput, graph: SpecGraph) -> list[Record]
         ),
         Record(
             "backward after the second forward",
-            {"delta": case.delta, "p": case.p, "mask": kept(second), "dLdx": gradient},
+            {
+                "delta": case.delta,
+                "p": case.p,
+                "mask": kept(second, gradient),
+                "dLdx": gradient,
+            },
             frozenset({"dLdx", "mask"}),
             case.dtype,
         ),
@@ -215,6 +225,26 @@ def _identify(
     return (consistent[0] if consistent else None), rates
 
 
+def _constant(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[Explanation, ...]:
+    """The explanation of a mask read as the same value everywhere in every call sampled: no
+    output entry is 0 (nothing dropped, or a dropped entry not set to 0), or every one is.
+    Such a mask is also "reused" and "shared by every row", which would mislead."""
+    kept = [answer != 0 for pair in samples.values() for answer in pair]
+    for value, words in ((1, "no entry of the output is 0"), (0, "every entry of the output is 0")):
+        if all(np.all(mask == value) for mask in kept):
+            return (
+                Explanation(
+                    "mask_ij",
+                    sp.Integer(value),
+                    ("constant-draw",),
+                    f"mask = {value}: {words} in any of the {len(kept)} calls sampled "
+                    f"({SAMPLE_SHAPE[0]} x {SAMPLE_SHAPE[1]} inputs of ones), at every p",
+                    len(kept),
+                ),
+            )
+    return ()
+
+
 def _reused(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[Explanation, ...]:
     """The explanation of a mask that is the same on the second call as on the first, at every
     p sampled (each a layer of its own): the first draw reused. None for any other dependence,
@@ -264,7 +294,7 @@ def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
             f"{np.mean(first == 0):.4f} at p = {p}" for p, (first, _) in samples.items()
         )
         # One row shared by the batch draws too few entries for the rate to hold exactly.
-        explained = _shared_rows(samples)
+        explained = _constant(samples) or _shared_rows(samples)
         return CheckOutcome(
             Outcome.FAIL,
             examples=examples,
@@ -279,7 +309,7 @@ def _mask_verdict(adapter: Any, options: SearchSettings) -> CheckOutcome:
     tests = (*rates[variant], *independence)
     failed = [t for t in independence if not t.passed]
     if failed:
-        explained = _reused(samples) or _shared_rows(samples)
+        explained = _constant(samples) or _reused(samples) or _shared_rows(samples)
         return CheckOutcome(
             Outcome.FAIL,
             variant=variant,
