@@ -421,6 +421,18 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
                 continue
             rest = [f for f in node.args if f is not factor]
             yield sp.Mul(*rest), "drop-factor", f"without the factor {factor}"
+            # (x - mu)/s written x - mu/s: the division applied to one term only.
+            if isinstance(factor, sp.Add) and any(
+                isinstance(f, sp.Pow) and f.exp.is_negative for f in rest
+            ):
+                divisor = sp.Mul(*rest)
+                for term in factor.args:
+                    alone = factor - term + term * divisor
+                    yield (
+                        alone,
+                        "precedence",
+                        f"{alone} for {node}: parentheses left out",
+                    )
             # (a*g)**2 for a*g**2: the square taken of the whole product.
             if isinstance(factor, sp.Pow) and factor.exp == 2 and rest:
                 whole = sp.Mul(*rest) * factor.base
@@ -511,6 +523,8 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
 
 #: Operators that take a part away, leaving nothing new to highlight.
 _REMOVING = frozenset({"drop-term", "drop-factor"})
+#: Operators that change a whole right-hand side (:func:`_whole`).
+_WHOLE = frozenset({"whole-root", "whole-square"})
 
 
 def _nodes(expr: sp.Expr) -> list[sp.Expr]:
@@ -566,10 +580,10 @@ def _occurrences(expr: sp.Expr, node: sp.Expr) -> int:
 def _whole(expr: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
     """Changes of a whole right-hand side no single node's change gives: its root or square
     (a standard deviation stored as the variance), and every sum along the other axis."""
-    yield sp.sqrt(expr), "root", "the square root of the whole"
+    yield sp.sqrt(expr), "whole-root", "the square root of the whole"
     for factor, name in context.factors:
         yield expr * factor, "extra-factor", f"times {factor}, as in {name}"
-    yield expr**2, "square", "the square of the whole"
+    yield expr**2, "whole-square", "the square of the whole"
     sums = [node for node in _nodes(expr) if isinstance(node, ReduceAxis)]
     axes = {int(node.args[1]) for node in sums}
     if len(sums) > 1 and len(axes) == 1:
@@ -587,13 +601,15 @@ def _single(quantity: str, base: Mutation, context: _Context) -> Iterator[Mutati
     for node in _nodes(base.expr):
         # A quantity written in several places may be mistyped in one of them only
         # (beta1*v_prev + (1 - beta2)*g**2 for the second moment).
-        places = _occurrences(base.expr, node) if isinstance(node, sp.Symbol) else 1
+        # So may a part written twice, with a term dropped from one copy only ((x - mu)**2
+        # with mu left out of the variance but not of the numerator).
+        places = _occurrences(base.expr, node) if node is not base.expr else 1
         at = _at(node, context)
         if node is base.expr:
             at = itertools.chain(at, _whole(node, context))
         for new, operator, words in at:
             changes = [(_replaced(base.expr, node, new), words)]
-            if places > 1 and operator not in _REMOVING:
+            if places > 1 and (operator not in _REMOVING or not isinstance(node, sp.Symbol)):
                 changes += [
                     (_replaced(base.expr, node, new, which), f"{words}, in one place only")
                     for which in range(places)
@@ -635,6 +651,48 @@ def _throughout(group: Mapping[str, sp.Expr], context: _Context) -> Iterator[Mut
             )
 
 
+def _shape(node: sp.Basic) -> str:
+    """``node``'s structure with every symbol alike (``1 - beta1**t`` and ``1 - beta2**t``)."""
+    blank = sp.Symbol("_")
+    return sp.srepr(node.xreplace({symbol: blank for symbol in node.free_symbols}))
+
+
+def _alike(group: Mapping[str, sp.Expr], context: _Context) -> Iterator[Mutation]:
+    """One slip made alike in every equation of a spec's form that has a part of the same
+    structure (``(1 - beta1)**t`` and ``(1 - beta2)**t`` in both bias corrections): the k-th
+    change an operator makes of each such part."""
+    (first, expr), *others = group.items()
+    if not others:
+        return
+    for node in _nodes(expr):
+        if node.is_Symbol:
+            continue  # a symbol replaced throughout is _throughout's
+        matches = [
+            next((n for n in _nodes(other) if not n.is_Symbol and _shape(n) == _shape(node)), None)
+            for _, other in others
+        ]
+        if any(match is None for match in matches):
+            continue
+        changes = [list(_at(part, context)) for part in (node, *matches)]
+        for index, (new, operator, words) in enumerate(changes[0]):
+            if operator in _REMOVING or any(
+                len(made) <= index or made[index][1] != operator for made in changes[1:]
+            ):
+                continue
+            also = tuple(
+                (quantity, _replaced(other, match, made[index][0]))
+                for (quantity, other), match, made in zip(others, matches, changes[1:], strict=True)
+            )
+            yield Mutation(
+                first,
+                _replaced(expr, node, new),
+                (operator,),
+                (f"{words}, and alike in {', '.join(q for q, _ in others)}",),
+                (new, *(made[index][0] for made in changes[1:])),
+                also=also,
+            )
+
+
 def mutations(
     forms: Mapping[str, sp.Expr] | Sequence[tuple[str, sp.Expr]],
     context: _Context,
@@ -672,6 +730,7 @@ def mutations(
                 # The few changes made throughout a spec first: one of them needs all of its
                 # equations changed, which no single equation's candidates can give.
                 (m for group in groups for m in _throughout(group, context)),
+                (m for group in groups for m in _alike(group, context)),
                 (m for base in level for m in _single(base.quantity, base, context)),
             )
             if round_ == 0
@@ -955,7 +1014,7 @@ def explain(
         _redrawn(graph, spec_ids[0], groups, context, usable, composed),
         _fitted_constants(groups, context, usable, composed),
     )
-    found: list[tuple[tuple[int, int, int], Explanation, list[np.ndarray]]] = []
+    found: list[tuple[tuple[int, int, int, int], Explanation, list[np.ndarray]]] = []
     parts = sorted(set(usable[0][0].parts).intersection(*(r.parts for r, _ in usable[1:])))
     # The parts a single change comes near on by value alone: only there is it tried on one
     # part (most single changes come near on none, and are never tried so).
@@ -1006,7 +1065,10 @@ def explain(
         # Fewer changes first, then fewer put in (code more often forgets a factor than
         # gains one: alpha left out of the update, rather than mhat divided by alpha).
         inserting = sum(operator not in _REMOVING for operator in mutation.operators)
-        rank = (mutation.cost, inserting, mutation.size)
+        # A change of one part before one of the whole (the update's root left out, rather
+        # than vhat squared to make up for it).
+        whole = sum(operator in _WHOLE for operator in mutation.operators)
+        rank = (mutation.cost, inserting, whole, mutation.size)
         found.append((rank, explanation, [predicted for _, predicted in evaluated]))
     found.sort(key=lambda entry: entry[0])
     # Formulas equal on these inputs (sum(Zhat) is 0: dropping the factor dLdZhat from its

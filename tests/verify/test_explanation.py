@@ -266,12 +266,16 @@ def _planted(tmp_path: Path, file: str, edits: dict[str, str]) -> str:
     # The standard deviation stored as V (the normalization takes its root again).
     ("nn/layernorm.py", {"self.V = np.sum((self.Z - self.M) ** 2, axis=1, keepdims=True) / self.C":
                          "self.V = np.sqrt(np.sum((self.Z - self.M) ** 2, axis=1, keepdims=True) / self.C)"},
-     "layernorm.variance", ("root",), "the square root of the whole"),
+     "layernorm.variance", ("whole-root",), "the square root of the whole"),
     # Both sums of eq. (7) down the batch instead of along each row.
     ("nn/layernorm.py", {"sum_dLdNZ = np.sum(dLdNZ, axis=1, keepdims=True)": "sum_dLdNZ = np.sum(dLdNZ, axis=0, keepdims=True)",
                          "sum_dLdNZ_NZ = np.sum(dLdNZ * self.NZ, axis=1, keepdims=True)":
                          "sum_dLdNZ_NZ = np.sum(dLdNZ * self.NZ, axis=0, keepdims=True)"},
      "layernorm.grad_input", ("other-axis",), "every sum along axis 0 instead of axis 1"),
+    # (Z - mu)/sqrt(V + eps) written Z - mu/sqrt(V + eps).
+    ("nn/layernorm.py", {"self.NZ = (self.Z - self.M) / np.sqrt(self.V + self.eps)":
+                         "self.NZ = self.Z - self.M / np.sqrt(self.V + self.eps)"},
+     "layernorm.normalize", ("precedence",), "Z - mu/sqrt(eps + sigma2) for (Z - mu)/sqrt(eps + sigma2)"),
     # eq. (7) without eps: 0/0 on a one-feature row, the same NaN the formula gives.
     ("nn/layernorm.py", {"(self.C * np.sqrt(self.V + self.eps))": "(self.C * np.sqrt(self.V))"},
      "layernorm.grad_input", ("drop-term",), "/(C*sqrt(sigma2))"),
@@ -386,3 +390,16 @@ def test_an_output_without_zeros_is_not_explained_as_a_reused_or_shared_mask(tmp
     assert result.outcome is Outcome.FAIL
     (best,) = result.explanations
     assert best.operators == ("constant-draw",) and best.srepr == "Integer(1)", best
+
+
+def test_one_slip_is_made_alike_in_every_equation_of_a_spec() -> None:
+    from eqconform.verify.explanation import _alike
+
+    m, v, t = sp.Symbol("m", real=True), sp.Symbol("v", nonnegative=True), sp.Symbol("t", integer=True)
+    beta1, beta2 = sp.Symbol("beta1", positive=True), sp.Symbol("beta2", positive=True)
+    context = _Context(kin={}, scalars=(beta1, beta2), unit_interval=frozenset(), sizes={}, domains={})
+    made = {c.equations: c for c in _alike({"mhat": m / (1 - beta1**t), "vhat": v / (1 - beta2**t)}, context)}
+    both = made[(("mhat", m / (1 - beta1) ** t), ("vhat", v / (1 - beta2) ** t))]
+    assert both.operators == ("precedence",) and both.cost == 1 and both.changes[0].endswith("alike in vhat")
+    # Parts of different structure are not paired.
+    assert not list(_alike({"mhat": m / (1 - beta1**t), "vhat": v * beta2}, context))
