@@ -281,10 +281,6 @@ class _Context:
     alternatives: Mapping[sp.Symbol, tuple[tuple[sp.Symbol, str], ...]] = field(
         default_factory=dict
     )
-    #: Factors of the scalars alone in the other equations of the component, with the quantity
-    #: they stand in (mhat's 1/(1 - beta1**t)): code may apply one a step early (storing mhat
-    #: as m).
-    factors: tuple[tuple[sp.Expr, str], ...] = ()
 
 
 def _context(
@@ -367,20 +363,7 @@ def _context(
         for name, others in record.alternatives.items()
         if name in symbols
     }
-    # Of the inputs alone (the hyperparameters and the step count t, which a record holds per
-    # entry): no quantity an equation defines.
-    defined = {symbols[name] for name in graph.definer if name in symbols}
-    neighbours = [
-        (factor, name)
-        for name, spec_id in graph.definer.items()
-        if spec_id not in spec_ids and forms.get(name) is not None
-        for factor in sp.Mul.make_args(forms[name])
-        if isinstance(forms[name], sp.Mul)
-        and factor.free_symbols
-        and factor.free_symbols.isdisjoint(defined)
-    ]
-    factors = tuple(dict.fromkeys(neighbours))
-    return _Context(kin, scalars, unit, sizes, domains, defaults, alternatives, factors)
+    return _Context(kin, scalars, unit, sizes, domains, defaults, alternatives)
 
 
 def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
@@ -581,8 +564,6 @@ def _whole(expr: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str
     """Changes of a whole right-hand side no single node's change gives: its root or square
     (a standard deviation stored as the variance), and every sum along the other axis."""
     yield sp.sqrt(expr), "whole-root", "the square root of the whole"
-    for factor, name in context.factors:
-        yield expr * factor, "extra-factor", f"times {factor}, as in {name}"
     yield expr**2, "whole-square", "the square of the whole"
     sums = [node for node in _nodes(expr) if isinstance(node, ReduceAxis)]
     axes = {int(node.args[1]) for node in sums}
@@ -702,6 +683,7 @@ def mutations(
     fits: Iterable[Mutation] = (),
     parts: Callable[[Mutation], Sequence[str]] | None = None,
     variants: Sequence[Mutation] = (),
+    overwritten: Sequence[Mutation] = (),
 ) -> Iterator[Mutation]:
     """The candidates for the equations ``quantity = expr`` of ``forms`` (several forms of one
     quantity allowed: a spec's documented variants), fewest changes first: every single
@@ -731,6 +713,7 @@ def mutations(
                 # equations changed, which no single equation's candidates can give.
                 (m for group in groups for m in _throughout(group, context)),
                 (m for group in groups for m in _alike(group, context)),
+                overwritten,
                 (m for base in level for m in _single(base.quantity, base, context)),
             )
             if round_ == 0
@@ -1026,6 +1009,7 @@ def explain(
         fits=fits,
         parts=lambda m: near_parts.get(m.equations, ()) if m.operators != ("form",) else parts,
         variants=spec_forms,
+        overwritten=_overwritten(graph, forms, chosen),
     ):
         candidates -= 1
         if candidates < 0 or time.monotonic() - started > budget:
@@ -1105,6 +1089,34 @@ def deviation(graph: SpecGraph, spec_id: str, finding: Finding, name: str) -> Ex
         f"{finding.quantity} = {expr}: the known deviation {name}",
         1,
     )
+
+
+def _overwritten(
+    graph: SpecGraph, forms: Sequence[tuple[str, sp.Expr]], chosen: Mapping[str, str]
+) -> list[Mutation]:
+    """A quantity holding what the next equation computes from it (Zhat stored as
+    gamma*Zhat + beta, m stored as mhat): each equation that uses it, with it written out."""
+    found = []
+    for quantity, expr in forms:
+        for name, spec_id in graph.definer.items():
+            form = graph.form(spec_id, chosen.get(spec_id, graph.spec(spec_id).canonical.id))
+            using = form.get(name)
+            if using is None or name == quantity:
+                continue
+            mine = [s for s in using.free_symbols if s.name == quantity]
+            if not mine:
+                continue
+            stored = using.xreplace({mine[0]: expr})
+            found.append(
+                Mutation(
+                    quantity,
+                    stored,
+                    ("overwritten",),
+                    (f"{quantity} holds {name} = {using}, the next equation's result",),
+                    (stored,),
+                )
+            )
+    return found
 
 
 def _neighbours_voted(

@@ -257,12 +257,12 @@ def _planted(tmp_path: Path, file: str, edits: dict[str, str]) -> str:
     ("optim/adam.py", {"(np.sqrt(v_W_hat) + self.eps)": "(np.sqrt(self.v_W[layer_id]) / (1 - self.beta2 ** self.t) + self.eps)",
                        "(np.sqrt(v_b_hat) + self.eps)": "(np.sqrt(self.v_b[layer_id]) / (1 - self.beta2 ** self.t) + self.eps)"},
      "adam", ("no-root",), "1/(1 - beta2**t) instead of its square root"),
-    # m stored already corrected: the next equation's factor applied a step early.
+    # m stored already corrected: it holds the next equation's result.
     ("optim/adam.py", {"self.m_W[layer_id] = self.beta1 * self.m_W[layer_id] + (1 - self.beta1) * layer.dLdW":
                        "self.m_W[layer_id] = (self.beta1 * self.m_W[layer_id] + (1 - self.beta1) * layer.dLdW) / (1 - self.beta1 ** self.t)",
                        "self.m_b[layer_id] = self.beta1 * self.m_b[layer_id] + (1 - self.beta1) * layer.dLdb":
                        "self.m_b[layer_id] = (self.beta1 * self.m_b[layer_id] + (1 - self.beta1) * layer.dLdb) / (1 - self.beta1 ** self.t)"},
-     "adam.first_moment", ("extra-factor",), "times 1/(1 - beta1**t), as in mhat"),
+     "adam.first_moment", ("overwritten",), "m holds mhat = m/(1 - beta1**t), the next equation's result"),
     # The standard deviation stored as V (the normalization takes its root again).
     ("nn/layernorm.py", {"self.V = np.sum((self.Z - self.M) ** 2, axis=1, keepdims=True) / self.C":
                          "self.V = np.sqrt(np.sum((self.Z - self.M) ** 2, axis=1, keepdims=True) / self.C)"},
@@ -276,6 +276,9 @@ def _planted(tmp_path: Path, file: str, edits: dict[str, str]) -> str:
     ("nn/layernorm.py", {"self.NZ = (self.Z - self.M) / np.sqrt(self.V + self.eps)":
                          "self.NZ = self.Z - self.M / np.sqrt(self.V + self.eps)"},
      "layernorm.normalize", ("precedence",), "Z - mu/sqrt(eps + sigma2) for (Z - mu)/sqrt(eps + sigma2)"),
+    # The normalized input overwritten by the affine map's result (NZ = gamma*NZ + beta).
+    ("nn/layernorm.py", {"        return self.LNZ\n": "        self.NZ = self.LNZ\n        return self.LNZ\n"},
+     "layernorm.normalize", ("overwritten",), "Zhat holds Ztilde"),
     # eq. (7) without eps: 0/0 on a one-feature row, the same NaN the formula gives.
     ("nn/layernorm.py", {"(self.C * np.sqrt(self.V + self.eps))": "(self.C * np.sqrt(self.V))"},
      "layernorm.grad_input", ("drop-term",), "/(C*sqrt(sigma2))"),
