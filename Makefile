@@ -24,7 +24,7 @@ $(REPORT_STAMP): $(BIN)/python $(SOURCES)
 
 $(STAMP): $(BIN)/python $(SOURCES)
 	rm -rf build
-	$(BIN)/python -m pip install --quiet ".[test,browser,frameworks]"
+	$(BIN)/python -m pip install --quiet ".[test,browser,frameworks,grade]"
 	touch $(STAMP) $(REPORT_STAMP)
 
 install: $(STAMP)

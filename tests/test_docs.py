@@ -195,7 +195,7 @@ def test_github_anchors() -> None:
 
 def test_the_readme_shows_commands() -> None:
     shown = {_command_words(line)[1] for page, line in _commands("eqconform") if page == "README.md"}
-    assert shown == {"specs", "report", "diff"}
+    assert shown == set(_subcommands()) == {"specs", "report", "grade", "diff"}
 
 
 @pytest.mark.parametrize(("page", "line"), _commands("eqconform"))

@@ -177,6 +177,57 @@ def _parser() -> _Parser:
         metavar="OLD.json",
         help="an earlier report.json: mark what regressed, was fixed or changed since",
     )
+    grade = commands.add_parser(
+        "grade", help="grade a class: audit every handin, write a gradebook and their reports"
+    )
+    grade.add_argument(
+        "handins",
+        nargs="+",
+        metavar="HANDIN",
+        help="a folder holding mytorch/ (at its top or one level down), or a .zip, .tar, "
+        ".tar.gz or .tgz archive of one; the name of the folder or archive names the handin",
+    )
+    grade.add_argument(
+        "-o",
+        "--output",
+        default="grades",
+        metavar="DIR",
+        help="where the gradebook and every handin's report go (default grades); a second "
+        "run into the same folder audits only what changed",
+    )
+    grade.add_argument(
+        "--rubric",
+        default=None,
+        metavar="FILE.toml",
+        help="points per spec: a [points] table of spec ids, families or patterns (default: "
+        "100 points, shared equally by the components, then by each component's specs)",
+    )
+    grade.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="handins audited at a time on this machine (default: the number of cores)",
+    )
+    grade.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="audit on the Dask cluster at ADDRESS (tcp://host:8786) instead; the handins "
+        "and DIR must be at the same paths on its workers",
+    )
+    grade.add_argument(
+        "--spec",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="grade only these specs (spec id, family or pattern); repeatable",
+    )
+    grade.add_argument("--max-examples", type=_positive_int, default=100, metavar="N")
+    grade.add_argument("--seed", type=_seed, default=0, metavar="S")
+    grade.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS")
+    grade.add_argument("--sandbox", choices=("auto", "require", "off"), default="auto")
     diff = commands.add_parser(
         "diff", help="compare two report.json files; exit 1 if anything regressed"
     )
@@ -205,6 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list_specs(args.spec, args.format)
         if args.command == "diff":
             return _diff(args)
+        if args.command == "grade":
+            return _grade(args)
         return _report(args)
     except UsageError as error:
         print(f"eqconform: error: {error}", file=sys.stderr)
@@ -402,6 +455,99 @@ def _ensure_writable(directory: Path) -> None:
         raise UsageError(
             f"cannot write the report to {str(directory)!r}: {error.strerror or error}"
         ) from None
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from eqconform.reports import ReportWriteError, write_text
+    from eqconform.reports.gradebook import render_gradebook_csv, render_gradebook_json
+    from eqconform.specs import UnknownSpecError
+
+    from .grading import GradeRow, GradeSettings, RubricError, grade_class, handin_specs
+
+    output = Path(args.output)
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"output {args.output!r} exists and is not a directory")
+    if args.jobs is not None and args.scheduler is not None:
+        raise UsageError("-j/--jobs and --scheduler exclude each other")
+    settings = GradeSettings(
+        max_examples=args.max_examples,
+        seed=args.seed,
+        timeout=args.timeout,
+        sandbox=args.sandbox,
+        specs=tuple(args.spec),
+    )
+    try:
+        if not handin_specs(settings.specs):
+            raise UsageError(f"--spec {' '.join(settings.specs)} selects no spec of a handin")
+    except UnknownSpecError as error:
+        raise UsageError(str(error)) from None
+    _ensure_writable(output)
+    started = time.perf_counter()
+    bar = _GradeProgress(len(args.handins))
+    try:
+        grades = grade_class(
+            args.handins,
+            output,
+            settings=settings,
+            rubric_path=Path(args.rubric) if args.rubric is not None else None,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            progress=bar.update,
+        )
+    except RubricError as error:
+        raise UsageError(str(error)) from None
+    finally:
+        bar.close()
+    try:
+        write_text(output / "gradebook.csv", render_gradebook_csv(grades))
+        write_text(output / "gradebook.json", render_gradebook_json(grades))
+    except ReportWriteError as error:
+        raise UsageError(str(error)) from None
+    graded: list[GradeRow] = [row for row in grades.rows if row.status == "graded"]
+    mean = sum(row.score for row in graded) / len(graded) if graded else 0.0
+    print(
+        f"{len(grades.rows)} handins: {len(graded)} graded (mean {mean:.1f} of "
+        f"{grades.rubric.total:g}), {len(grades.rows) - len(graded)} not graded "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+    print(f"Gradebook written to {output / 'gradebook.csv'}")
+    if grades.interrupted:
+        print("eqconform: interrupted; the gradebook holds what had finished", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+class _GradeProgress:
+    """A progress bar with ETA (tqdm) on a terminal; plain lines otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+        self._bar: Any = None
+        if sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=total, unit="handin", file=sys.stderr)
+            except ImportError:
+                self._bar = None
+
+    def update(self, row: Any) -> None:
+        self.done += 1
+        said = (
+            f"{row.score:g}/{row.max_score:g}"
+            if row.status == "graded"
+            else f"not graded: {row.reason}"
+        )
+        line = f"{row.name}: {said}" + (" (unchanged)" if row.cached else "")
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix_str(line[:60])
+        else:
+            print(f"[{self.done}/{self.total}] {line}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
 def _diff(args: argparse.Namespace) -> int:
