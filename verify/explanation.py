@@ -504,8 +504,10 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
                     yield other, "swap", f"{other.name} in place of {node.name}"
 
 
-#: Operators that take a part away, leaving nothing new to highlight.
-_REMOVING = frozenset({"drop-term", "drop-factor"})
+#: Operators that take a part away, leaving nothing new to highlight. All-zero answers are
+#: said as such before any formula that is zero on them (beta2*v_prev where v is never
+#: stored, and v_prev stays 0).
+_REMOVING = frozenset({"drop-term", "drop-factor", "zero"})
 #: Operators that change a whole right-hand side (:func:`_whole`).
 _WHOLE = frozenset({"whole-root", "whole-square"})
 
@@ -705,7 +707,12 @@ def mutations(
                 # Nothing computed (zeros): said as such, before any formula an all-zero
                 # answer of another quantity would let match (Zhat times a zero gradient).
                 (
-                    Mutation(quantity, sp.Integer(0), ("zero",), ("0 at every entry",))
+                    Mutation(
+                        quantity,
+                        sp.Integer(0),
+                        ("zero",),
+                        ("0 at every entry: nothing computed, or nothing stored",),
+                    )
                     for quantity, expr in pairs
                     if expr != 0
                 ),

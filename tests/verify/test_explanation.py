@@ -279,6 +279,11 @@ def _planted(tmp_path: Path, file: str, edits: dict[str, str]) -> str:
     # The normalized input overwritten by the affine map's result (NZ = gamma*NZ + beta).
     ("nn/layernorm.py", {"        return self.LNZ\n": "        self.NZ = self.LNZ\n        return self.LNZ\n"},
      "layernorm.normalize", ("overwritten",), "Zhat holds Ztilde"),
+    # v of the biases computed into a local and never stored: the stored v stays 0, which
+    # beta2*v_prev would match too; said as what it is.
+    ("optim/adam.py", {"self.v_b[layer_id] = self.beta2 * self.v_b[layer_id]": "v_b = self.beta2 * self.v_b[layer_id]",
+                       "v_b_hat = self.v_b[layer_id] /": "v_b_hat = v_b /"},
+     "adam.second_moment", ("zero",), "v = 0: 0 at every entry: nothing computed, or nothing stored (on the biases b only"),
     # eq. (7) without eps: 0/0 on a one-feature row, the same NaN the formula gives.
     ("nn/layernorm.py", {"(self.C * np.sqrt(self.V + self.eps))": "(self.C * np.sqrt(self.V))"},
      "layernorm.grad_input", ("drop-term",), "/(C*sqrt(sigma2))"),
