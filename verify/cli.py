@@ -462,7 +462,14 @@ def _grade(args: argparse.Namespace) -> int:
     from eqconform.reports.gradebook import render_gradebook_csv, render_gradebook_json
     from eqconform.specs import UnknownSpecError
 
-    from .grading import GradeRow, GradeSettings, RubricError, grade_class, handin_specs
+    from .grading import (
+        GradeRow,
+        GradeSettings,
+        RubricError,
+        class_page,
+        grade_class,
+        handin_specs,
+    )
 
     output = Path(args.output)
     if output.exists() and not output.is_dir():
@@ -501,6 +508,7 @@ def _grade(args: argparse.Namespace) -> int:
     try:
         write_text(output / "gradebook.csv", render_gradebook_csv(grades))
         write_text(output / "gradebook.json", render_gradebook_json(grades))
+        write_text(output / "index.html", class_page(grades, output))
     except ReportWriteError as error:
         raise UsageError(str(error)) from None
     graded: list[GradeRow] = [row for row in grades.rows if row.status == "graded"]
@@ -510,7 +518,10 @@ def _grade(args: argparse.Namespace) -> int:
         f"{grades.rubric.total:g}), {len(grades.rows) - len(graded)} not graded "
         f"({time.perf_counter() - started:.1f} s)"
     )
-    print(f"Gradebook written to {output / 'gradebook.csv'}")
+    print(
+        f"Gradebook written to {output / 'gradebook.csv'}, "
+        f"the class summary to {output / 'index.html'}"
+    )
     if grades.interrupted:
         print("eqconform: interrupted; the gradebook holds what had finished", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -32,6 +32,7 @@ from typing import Any
 from eqconform.specs import Spec, UnknownSpecError, select_specs
 
 from .handins import Handin, content_digest, find_handins
+from .results import Report
 from .targets.mytorch import HANDIN_LAYOUT
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Rubric",
     "RubricError",
     "audit",
+    "class_page",
     "grade_class",
     "grade_key",
     "grade_row",
@@ -380,6 +382,17 @@ def _graded(
         return not_graded(handin, rubric, f"no report was written: {reason}")
     row = grade_row(handin, rubric, report)
     if row.status == "graded":
+        from eqconform.reports.diff import ReportFileError, load_report
+        from eqconform.reports.grading_pages import render_feedback
+
+        try:
+            write_text(
+                folder / "feedback.html",
+                render_feedback(row, load_report(folder / "report"), rubric),
+            )
+        except ReportFileError as error:
+            return not_graded(handin, rubric, f"its report cannot be read: {error}")
+        # Last: a grade kept means its pages are there.
         write_text(folder / "grade.json", grade_text(row, key))
     return row
 
@@ -407,3 +420,19 @@ def _executor(jobs: int | None, scheduler: str | None) -> Iterator[concurrent.fu
             yield executor
         finally:
             executor.shutdown(wait=True)
+
+
+def class_page(grades: ClassGrades, output: Path) -> str:
+    """The class summary page, from the grades and the reports kept under ``output``."""
+    from eqconform.reports.diff import ReportFileError, load_report
+    from eqconform.reports.grading_pages import render_class_summary
+
+    reports: dict[str, Report | None] = {}
+    for row in grades.rows:
+        if row.status != "graded":
+            continue
+        try:
+            reports[row.name] = load_report(handin_folder(output, row.name) / "report")
+        except ReportFileError:
+            reports[row.name] = None
+    return render_class_summary(grades, reports)
