@@ -348,12 +348,13 @@ _ADAM_USES = [SpecUse(spec) for spec in adam_specs.SPECS]
 
 ADAM = _component("adam", _ADAM_USES, weight_decay=False, expose_moments=True)
 
-# AdamW is Adam plus decoupled decay. Its moments are not judged on their own (they would be
-# reported under the adam.* ids): its whole step is checked through theta, with the Adam
+# AdamW is Adam plus decoupled decay: its whole step is checked through theta, with the Adam
 # equations borrowed into the chain, so an AdamW whose Adam step deviates (no bias correction,
-# eps-hat) fails adamw.decoupled_decay under both names ("uncorrected with decay-scaled-by-lr"). The
-# moments see the effective gradient g_eff, which the decay spec defines (the gradient itself,
-# or with lambda theta added for L2-coupled decay).
+# eps-hat) fails adamw.decoupled_decay under both names ("uncorrected with decay-scaled-by-lr").
+# The moments see the effective gradient g_eff, which the decay spec defines (the gradient
+# itself, or with lambda theta added for L2-coupled decay). Moments the target shows are judged
+# too, under adamw.decoupled_decay: the next step starts from them, so a corrupted moment (mhat
+# stored back into m) would otherwise be predicted from its own history and never seen.
 ADAMW = _component(
     "adamw",
     [
@@ -364,5 +365,5 @@ ADAMW = _component(
         SpecUse(adamw_specs.DECOUPLED_DECAY),
     ],
     weight_decay=True,
-    expose_moments=False,
+    expose_moments=True,
 )
