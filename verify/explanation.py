@@ -988,8 +988,10 @@ def explain(
     allowed = _allowances(graph, combination, usable)
 
     def composed(quantity: str, record: Record) -> sp.Expr:
-        """``quantity`` from the record's values, its neighbours in the chosen forms."""
-        return _composed(graph, quantity, tuple(chosen.items()), record.observed)
+        """``quantity`` from the record's values, its neighbours in the forms most records
+        follow (as the candidates have them: a mask fitted under the reading of p the drop
+        rates show)."""
+        return _composed(graph, quantity, combination, record.observed)
 
     # The checked quantity with the unobserved quantities between it and the answers written
     # out (theta from m and v when mhat and vhat are not exposed): a slip across two equations
@@ -1005,6 +1007,8 @@ def explain(
         _fitted_constants(groups, context, usable, composed),
     )
     found: list[tuple[tuple[int, int, int, int], Explanation, list[np.ndarray]]] = []
+    settings = _joint_settings(graph, list(dict.fromkeys([*spec_ids, *borrowed])), combination)
+    allowances = {combination: allowed}
     parts = sorted(set(usable[0][0].parts).intersection(*(r.parts for r, _ in usable[1:])))
     # The parts a single change comes near on by value alone: only there is it tried on one
     # part (most single changes come near on none, and are never tried so).
@@ -1023,15 +1027,26 @@ def explain(
             break
         if found and mutation.cost > min(rank[0] for rank, _, _ in found):
             break  # the simplest first: a match needing fewer changes is already there
-        candidate = _Candidate(graph, mutation, combination)
-        evaluated = _evaluated(candidate, usable, allowed)
-        if evaluated is None:
-            if parts and mutation.cost == 1 and mutation.part is None:
-                near_parts[mutation.equations] = _near_parts(candidate, usable, allowed, parts)
+        matched = None
+        for setting in settings:
+            if setting not in allowances:
+                allowances[setting] = _allowances(graph, setting, usable)
+            candidate = _Candidate(graph, mutation, setting)
+            evaluated = _evaluated(candidate, usable, allowances[setting])
+            if evaluated is None:
+                if parts and mutation.cost == 1 and not mutation.part:
+                    near = _near_parts(candidate, usable, allowances[setting], parts)
+                    known = near_parts.get(mutation.equations, ())
+                    near_parts[mutation.equations] = tuple(dict.fromkeys([*known, *near]))
+                continue
+            comparisons = [comparison for comparison, _ in evaluated]
+            if any(c.ratio > 1.0 for c in comparisons) or all(c.unbounded for c in comparisons):
+                continue
+            matched = candidate, setting, evaluated
+            break
+        if matched is None:
             continue
-        comparisons = [comparison for comparison, _ in evaluated]
-        if any(c.ratio > 1.0 for c in comparisons) or all(c.unbounded for c in comparisons):
-            continue
+        candidate, setting, evaluated = matched
         if mutation.condition is not None and not any(
             candidate._applies(record) for record, _ in usable
         ):
@@ -1039,9 +1054,14 @@ def explain(
         where = (
             f" (where {_words(mutation.condition)}; the equation's own formula elsewhere)"
             if mutation.condition is not None
-            else f" ({mutation.part}; elsewhere {_elsewhere(graph, mutation, combination)})"
+            else f" ({mutation.part}; elsewhere {_elsewhere(graph, mutation, setting)})"
             if mutation.part is not None
             else ""
+        )
+        where += "".join(
+            f", with {spec_id} as {form}"
+            for spec_id, form in setting
+            if dict(combination).get(spec_id) != form and f"{spec_id} as {form}" not in where
         )
         equations = ", ".join(f"{quantity} = {expr}" for quantity, expr in mutation.equations)
         explanation = Explanation(
@@ -1124,6 +1144,45 @@ def _overwritten(
                 )
             )
     return found
+
+
+def _joint_settings(
+    graph: SpecGraph, spec_ids: Sequence[str], combination: Combination
+) -> list[Combination]:
+    """``combination``, then (for a joint finding) each other choice of the members' accepted
+    forms: when the members are checked through one quantity, a counterexample that follows
+    none cannot show which form the ones that are right follow (eps inside the root, where
+    mhat is what is wrong)."""
+    chosen = dict(combination)
+    choices = [_distinct_forms(graph, spec_id) for spec_id in spec_ids]
+    if sum(len(forms) > 1 for forms in choices) == 0 or len(spec_ids) < 2:
+        return [combination]
+    settings = [combination]
+    for picked in itertools.product(*choices):
+        setting = tuple(sorted({**chosen, **dict(picked)}.items()))
+        if setting not in settings:
+            settings.append(setting)
+    return settings[:_JOINT_SETTINGS]
+
+
+#: At most this many choices of a joint finding's forms per candidate.
+_JOINT_SETTINGS = 6
+
+
+@functools.cache
+def _distinct_forms(graph: SpecGraph, spec_id: str) -> list[tuple[str, str]]:
+    """The spec's accepted forms that compute something different (an arrangement of the
+    same formula, such as the first moment's interpolation, is one of them)."""
+    kept: list[tuple[str, Mapping[str, sp.Expr]]] = []
+    for variant in graph.spec(spec_id).variants:
+        if not variant.accepted:
+            continue
+        form = graph.form(spec_id, variant.id)
+        if not any(
+            all(sp.expand(form[q] - other[q]) == 0 for q in form if q in other) for _, other in kept
+        ):
+            kept.append((variant.id, form))
+    return [(spec_id, variant_id) for variant_id, _ in kept]
 
 
 def _neighbours_voted(

@@ -191,10 +191,10 @@ def test_a_size_in_place_of_another_is_explained(tmp_path: Path) -> None:
     assert result.explanations[0].description.endswith("N in place of C")
 
 
-def _planted(tmp_path: Path, file: str, edits: dict[str, str]) -> str:
-    """A copy of the correct handin with ``edits`` (old -> new text) made in ``file``."""
+def _planted(tmp_path: Path, file: str, edits: dict[str, str], base: str = "correct_spring") -> str:
+    """A copy of a correct handin with ``edits`` (old -> new text) made in ``file``."""
     handin = tmp_path / "planted"
-    shutil.copytree(HANDINS / "correct_spring", handin)
+    shutil.copytree(HANDINS / base, handin)
     path = handin / "mytorch" / file
     source = path.read_text()
     for old, new in edits.items():
@@ -411,3 +411,15 @@ def test_one_slip_is_made_alike_in_every_equation_of_a_spec() -> None:
     assert both.operators == ("precedence",) and both.cost == 1 and both.changes[0].endswith("alike in vhat")
     # Parts of different structure are not paired.
     assert not list(_alike({"mhat": m / (1 - beta1**t), "vhat": v * beta2}, context))
+
+
+def test_a_joint_finding_is_explained_whatever_form_its_other_members_follow(tmp_path: Path) -> None:
+    # The Fall edition puts eps inside the root. Checked through theta only, a counterexample
+    # that follows no form cannot show that; the slip in mhat is found with the update in
+    # each of its accepted forms, and says which.
+    target = resolve_target(_planted(tmp_path, "optim/adam.py", {
+        "c1 = 1.0 - self.beta1 ** self.t": "c1 = 1.0 - self.beta2 ** self.t"}, base="correct_fall"))
+    results = {r.spec: r for r in engine.run(select_specs(["adam"]), [target], OPTIONS)}
+    best = results["adam.bias_correction"].explanations[0]
+    assert best.operators == ("swap",), best
+    assert best.description == "mhat = m/(1 - beta2**t): beta2 in place of beta1, with adam.update as eps-inside-sqrt"
