@@ -49,6 +49,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -370,6 +371,59 @@ def print_cold_and_warm_cache() -> None:
 
 # --------------------------------------------------------------------------- printing
 
+CLASS_SIZE = 12
+
+
+def class_of_handins(folder: Path, size: int = CLASS_SIZE) -> list[Path]:
+    """``size`` handins: the test handins (correct and buggy) in turn, copied under ``folder``."""
+    sources = sorted(p for p in HANDIN.parent.iterdir() if (p / "mytorch").is_dir())
+    paths = []
+    for index in range(size):
+        path = folder / f"student{index:03d}"
+        shutil.copytree(sources[index % len(sources)], path)
+        paths.append(path)
+    return paths
+
+
+def time_grading(paths: Sequence[Path], *, jobs: int | None = None, workers: int | None = None,
+                 settings: Any = None) -> float:
+    """Wall time of grading ``paths`` into a fresh folder, on the local pool (``jobs``) or on a
+    Dask LocalCluster of ``workers`` single-threaded processes (its start-up not counted), with
+    ``settings`` (default: every spec, 100 examples)."""
+    from eqconform.verify.grading import GradeSettings, grade_class
+
+    settings = settings or GradeSettings()
+
+    with tempfile.TemporaryDirectory(prefix="eqconform-bench-grade-") as directory:
+        if workers is None:
+            started = time.perf_counter()
+            grade_class(paths, Path(directory), settings=settings, jobs=jobs)
+            return time.perf_counter() - started
+        from distributed import LocalCluster
+
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster:
+            started = time.perf_counter()
+            grade_class(paths, Path(directory), settings=settings, scheduler=cluster.scheduler_address)
+            return time.perf_counter() - started
+
+
+def print_grading(size: int = CLASS_SIZE) -> None:
+    print(f"7. Grading a class of {size} handins (the test handins in turn), every spec, 100 examples")
+    with tempfile.TemporaryDirectory(prefix="eqconform-bench-class-") as directory:
+        paths = class_of_handins(Path(directory), size)
+        cores = os.cpu_count() or 1
+        local = time_grading(paths, jobs=cores)
+        print(f"   local pool, -j {cores}: {local:.1f} s, {3600 * size / local:.0f} handins per hour")
+        base = None
+        for workers in (1, 2, 4):
+            wall = time_grading(paths, workers=workers)
+            base = base or wall
+            print(f"   Dask LocalCluster, {workers} worker(s): {wall:.1f} s, "
+                  f"{3600 * size / wall:.0f} handins per hour, {base / wall:.2f}x the 1-worker speed")
+    print()
+
+
 def print_header() -> None:
     print("eqconform benchmark")
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, sympy {sp.__version__}, "
@@ -436,6 +490,7 @@ def main() -> int:
     print_split_cost()
     print_handin_against_golden()
     print_cold_and_warm_cache()
+    print_grading()
     over = [m for m in measurements if m.ratio > TARGET_RATIO]
     if over:
         print("Over target: " + "; ".join(f"{m.name} at {m.elements:,} ({m.ratio:.2f}x)" for m in over))

@@ -35,3 +35,14 @@ def test_the_golden_grader_passes_a_correct_handin_and_fails_a_bug() -> None:
     golden = _module("golden")
     assert all(golden.grade(HANDINS / "correct_spring").values())
     assert not all(golden.grade(HANDINS / "bug_layernorm_unbiased_variance").values())
+
+
+def test_the_grading_benchmark_grades_its_class(tmp_path: Path) -> None:
+    run = _module("run")
+    paths = run.class_of_handins(tmp_path, 3)
+    assert [p.name for p in paths] == ["student000", "student001", "student002"]
+    assert all((p / "mytorch").is_dir() for p in paths)
+    from eqconform.verify.grading import GradeSettings
+
+    # The benchmark's own grading call, on one spec and few examples.
+    assert run.time_grading(paths[:2], jobs=2, settings=GradeSettings(max_examples=5, specs=("adam.update",))) > 0

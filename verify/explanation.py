@@ -1061,7 +1061,9 @@ def explain(
         where += "".join(
             f", with {spec_id} as {form}"
             for spec_id, form in setting
-            if dict(combination).get(spec_id) != form and f"{spec_id} as {form}" not in where
+            if dict(combination).get(spec_id) != form
+            and len(_distinct_forms(graph, spec_id)) > 1
+            and f"{spec_id} as {form}" not in where
         )
         equations = ", ".join(f"{quantity} = {expr}" for quantity, expr in mutation.equations)
         explanation = Explanation(
