@@ -1,7 +1,8 @@
 """Grading a class: every handin audited on its own, points per equation from a rubric.
 
 Each handin is audited by ``eqconform report`` in a process of its own, as a user would run it
-(sandboxed, with its own time limits, its report in all four formats in ``DIR/<name>/report``),
+(sandboxed, with its own time limits, its report in all four formats in
+``DIR/handins/<name>/report``),
 so that nothing one handin does reaches another or the grader. The grade of a handin is
 derived from that report alone (:func:`grade_row`) and kept next to it with the key it was
 made under (:func:`grade_key`: the handin's content, the checker's code, the rubric and the
