@@ -404,3 +404,28 @@ def test_coefficients_round_at_their_own_unit_roundoff() -> None:
     # program is the one built without them (one unit roundoff).
     assert COEFFICIENT_UNIT_ROUNDOFF not in bound_program((expr,)).error.free_symbols
     assert all(COEFFICIENT_UNIT_ROUNDOFF not in e.free_symbols for _, e in bound_program((expr,)).assignments)
+
+
+def test_a_power_to_a_step_count_covers_its_roundings_and_the_negative_power_too() -> None:
+    # beta**t and (1 - beta)**-t as code computes them in float32. With an exact base (no leaf
+    # error) the bound is the roundings of the power alone, and must still cover the float32
+    # result for every t.
+    from eqconform.verify.rounding import bound_program
+
+    x = sp.Symbol("x", positive=True)
+    t = sp.Symbol("t", integer=True, positive=True)
+    base = np.random.default_rng(5).uniform(0.8, 0.999, size=(1, 4000)).astype(np.float32)
+    for power in (x**t, x**-t):
+        program = bound_program((power,), leaf_errors={x: sp.Integer(0)})
+        bound_of = compile_program(program.assignments, (program.error,))
+        for steps in (3, 12, 40):
+            values = {"x": base.astype(np.float64), "t": steps}
+            (exact,) = compile_expressions((power,))(values)
+            (bound,) = bound_of({**values, UNIT_ROUNDOFF.name: U32})
+            computed = np.float32(1) / base**steps if power.exp.could_extract_minus_sign() else base**steps
+            assert computed.dtype == np.float32
+            error = np.abs(computed.astype(np.float64) - exact)
+            assert np.any(error > 0)  # there is rounding to cover
+            assert np.all(error <= bound), (power, steps, float(np.max(error / bound)))
+            # Of the order of the roundings, not a blanket: within 4 t units.
+            assert np.all(bound <= 4 * (steps + 1) * U32 * np.abs(exact))
