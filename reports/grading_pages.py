@@ -13,6 +13,7 @@ into a plot.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import io
 import re
 import statistics
@@ -73,31 +74,24 @@ def render_feedback(row: GradeRow, report: Report, rubric: Rubric) -> str:
     counterexample, what the code computes instead, and the command that reproduces it."""
     passed, failing = [], []
     for spec_id, points in row.points.items():
-        results = [result for result in report.results if result.spec == spec_id]
-        result = results[0] if results else None
         outcome = row.outcomes.get(spec_id, "missing")
         earned = f"{points:g} of {rubric.points.get(spec_id, 0.0):g}"
         if outcome == "pass":
             passed.append((spec_id, _title(spec_id), earned))
             continue
-        explanation = ""
-        if result is not None and result.explanations:
-            explanation = result.explanations[0].description
-        failing.append(
-            _Item(
-                spec=spec_id,
-                title=_title(spec_id),
-                outcome=outcome,
-                points=earned,
-                equation=_equation(spec_id),
-                message=result.message if result is not None else "not checked",
-                counterexample=(result.counterexample or "") if result is not None else "",
-                explanation=explanation,
-                command=student_command(result.reproduce)
-                if result is not None and result.reproduce
-                else "",
-            )
+        result = next(report.results_for(spec_id), None)
+        item = _Item(
+            spec_id, _title(spec_id), outcome, earned, _equation(spec_id), "not checked", "", "", ""
         )
+        if result is not None:
+            item = dataclasses.replace(
+                item,
+                message=result.message,
+                counterexample=result.counterexample or "",
+                explanation=result.explanations[0].description if result.explanations else "",
+                command=student_command(result.reproduce) if result.reproduce else "",
+            )
+        failing.append(item)
     page = {
         "css": _Trusted(_stylesheet()),
         "name": row.name,
@@ -126,7 +120,8 @@ def render_class_summary(grades: ClassGrades, reports: Mapping[str, Report | Non
         for result in report.results:
             if result.spec in grades.rubric.points and result.explanations:
                 common[(result.spec, result.explanations[0].description)] += 1
-    plots, missing = _plots(scores, grades.rubric.total, rates, common.most_common(COMMON))
+    most = common.most_common(COMMON)
+    plots, missing = _plots(scores, grades.rubric.total, rates, most)
     page = {
         "css": _Trusted(_stylesheet()),
         "handins": len(grades.rows),
@@ -135,8 +130,8 @@ def render_class_summary(grades: ClassGrades, reports: Mapping[str, Report | Non
         "mean": f"{statistics.fmean(scores):.1f}" if scores else "-",
         "median": f"{statistics.median(scores):g}" if scores else "-",
         "full": sum(1 for s in scores if s >= grades.rubric.total - 1e-9),
-        "rates": [(spec, passed, of) for spec, passed, of in rates],
-        "common": [(spec, text, count) for (spec, text), count in common.most_common(COMMON)],
+        "rates": rates,
+        "common": [(spec, text, count) for (spec, text), count in most],
         "rows": grades.rows,
         "plots": plots,
         "no_plots": missing,

@@ -1157,7 +1157,7 @@ def _joint_settings(
     mhat is what is wrong)."""
     chosen = dict(combination)
     choices = [_distinct_forms(graph, spec_id) for spec_id in spec_ids]
-    if sum(len(forms) > 1 for forms in choices) == 0 or len(spec_ids) < 2:
+    if len(spec_ids) < 2 or not any(len(forms) > 1 for forms in choices):
         return [combination]
     settings = [combination]
     for picked in itertools.product(*choices):

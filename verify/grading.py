@@ -84,8 +84,11 @@ class GradeSettings:
 def handin_specs(patterns: Sequence[str] = ()) -> tuple[Spec, ...]:
     """The specs a handin is graded on: those of the handin's components (``patterns`` narrow
     them), without the ones settled by proof alone."""
-    chosen = select_specs(list(patterns)) if patterns else select_specs([])
-    return tuple(spec for spec in chosen if spec.component in HANDIN_LAYOUT and not spec.proof_only)
+    return tuple(
+        spec
+        for spec in select_specs(list(patterns))
+        if spec.component in HANDIN_LAYOUT and not spec.proof_only
+    )
 
 
 @dataclass(frozen=True)
@@ -227,16 +230,16 @@ def not_graded(handin: Handin, rubric: Rubric, reason: str) -> GradeRow:
     return GradeRow(handin.name, str(handin.source), "not graded", 0.0, rubric.total, reason=reason)
 
 
-def grade_row(handin: Handin, rubric: Rubric, report: Mapping[str, Any]) -> GradeRow:
+def grade_row(handin: Handin, rubric: Rubric, report: Report) -> GradeRow:
     """The handin's points from its report: a spec's points when it passes, none otherwise
     (a fail, an error, a component missing from the handin)."""
-    status = str(report.get("meta", {}).get("status", ""))
+    status = str(report.meta.get("status", ""))
     if status:
         return not_graded(handin, rubric, f"its audit did not finish: {status}")
     outcomes = {
-        result["spec"]: result["outcome"]
-        for result in report.get("results", ())
-        if result["spec"] in rubric.points
+        result.spec: result.outcome.value
+        for result in report.results
+        if result.spec in rubric.points
     }
     points = {
         spec_id: (value if outcomes.get(spec_id) == "pass" else 0.0)
@@ -302,13 +305,12 @@ def grade_class(
     jobs: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
-    started: Callable[[int], None] | None = None,
 ) -> ClassGrades:
     """Grade the handins at ``paths`` into ``output``: each handin's report and grade under
     ``output/handins/<name>``. Audits run ``jobs`` at a time on this machine (default: the
     number of cores), or on the Dask cluster at ``scheduler``, by the same code. A handin
-    graded before under the same key is taken as it was; ``progress`` is told of every row,
-    ``started`` of how many handins will be audited. Ctrl-C stops the audits running, and
+    graded before under the same key is taken as it was; ``progress`` is told of every row.
+    Ctrl-C stops the audits running, and
     returns what had finished (``interrupted``)."""
     specs = handin_specs(settings.specs)
     rubric = Rubric.load(rubric_path, specs) if rubric_path is not None else Rubric.default(specs)
@@ -329,8 +331,6 @@ def grade_class(
     for row in rows.values():
         if progress is not None:
             progress(row)
-    if started is not None:
-        started(len(pending))
     interrupted = False
     with _executor(jobs, scheduler) as executor:
         futures = {
@@ -369,6 +369,8 @@ def _graded(
 ) -> GradeRow:
     """The row of a finished audit, kept with its key when the audit completed."""
     from eqconform.reports import write_text
+    from eqconform.reports.diff import ReportFileError, load_report
+    from eqconform.reports.grading_pages import render_feedback
 
     folder = handin_folder(output, handin.name)
     try:
@@ -376,23 +378,14 @@ def _graded(
     except Exception as error:  # a worker lost, a cluster gone: this handin only
         return not_graded(handin, rubric, f"its audit could not run: {error}")
     try:
-        report = json.loads((folder / "report" / "report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        report = load_report(folder / "report")
+    except ReportFileError:
         said = (finished.get("stderr") or "").strip().splitlines()
         reason = said[-1] if said else f"exit status {finished.get('returncode')}"
         return not_graded(handin, rubric, f"no report was written: {reason}")
     row = grade_row(handin, rubric, report)
     if row.status == "graded":
-        from eqconform.reports.diff import ReportFileError, load_report
-        from eqconform.reports.grading_pages import render_feedback
-
-        try:
-            write_text(
-                folder / "feedback.html",
-                render_feedback(row, load_report(folder / "report"), rubric),
-            )
-        except ReportFileError as error:
-            return not_graded(handin, rubric, f"its report cannot be read: {error}")
+        write_text(folder / "feedback.html", render_feedback(row, report, rubric))
         # Last: a grade kept means its pages are there.
         write_text(folder / "grade.json", grade_text(row, key))
     return row

@@ -13,6 +13,7 @@ the archive's own declarations). A handin that cannot be used keeps its name and
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import stat
@@ -124,6 +125,8 @@ def unpack(archive: Path, destination: Path) -> None:
             if count > MAX_FILES:
                 raise UnsafeArchive(f"more than {MAX_FILES} members")
             target = _inside(destination, member)
+            if stream is _SPECIAL:
+                raise UnsafeArchive(f"member {member!r} is a link or a special file")
             if stream is None:
                 target.mkdir(parents=True, exist_ok=True)
                 continue
@@ -153,9 +156,13 @@ def _inside(destination: Path, member: str) -> Path:
     return destination.joinpath(*(part for part in parts if part not in ("", ".")))
 
 
+#: What :func:`_members` gives for a link, a device or a pipe: never unpacked.
+_SPECIAL = io.BytesIO()
+
+
 def _members(archive: Path) -> Iterator[tuple[str, IO[bytes] | None]]:
-    """Each member's name and a stream of its bytes (None for a folder); links, devices and
-    pipes refused."""
+    """Each member's name and a stream of its bytes: None for a folder, :data:`_SPECIAL` for
+    a link, a device or a pipe (refused by :func:`unpack` once its path is checked)."""
     if archive.name.lower().endswith(".zip"):
         yield from _zip_members(archive)
     else:
@@ -165,24 +172,22 @@ def _members(archive: Path) -> Iterator[tuple[str, IO[bytes] | None]]:
 def _zip_members(archive: Path) -> Iterator[tuple[str, IO[bytes] | None]]:
     with zipfile.ZipFile(archive) as opened:
         for info in opened.infolist():
-            _inside(Path("."), info.filename)
             kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no type recorded
             if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
-                raise UnsafeArchive(f"member {info.filename!r} is a link or a special file")
-            yield info.filename, None if info.is_dir() else opened.open(info)
+                yield info.filename, _SPECIAL
+            else:
+                yield info.filename, None if info.is_dir() else opened.open(info)
 
 
 def _tar_members(archive: Path) -> Iterator[tuple[str, IO[bytes] | None]]:
     with tarfile.open(archive) as opened:
         for member in opened:
-            _inside(Path("."), member.name)
-            stream = opened.extractfile(member) if member.isfile() else None
             if member.isdir():
                 yield member.name, None
-            elif stream is not None:
-                yield member.name, stream
+            elif member.isfile():
+                yield member.name, opened.extractfile(member) or _SPECIAL
             else:
-                raise UnsafeArchive(f"member {member.name!r} is a link or a special file")
+                yield member.name, _SPECIAL
 
 
 def content_digest(root: Path) -> str:

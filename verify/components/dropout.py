@@ -225,11 +225,16 @@ def _identify(
     return (consistent[0] if consistent else None), rates
 
 
+def _sampled_masks(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    """The mask of every call sampled, read off its output's zeros (the input is ones)."""
+    return [answer != 0 for pair in samples.values() for answer in pair]
+
+
 def _constant(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[Explanation, ...]:
     """The explanation of a mask read as the same value everywhere in every call sampled: no
     output entry is 0 (nothing dropped, or a dropped entry not set to 0), or every one is.
     Such a mask is also "reused" and "shared by every row", which would mislead."""
-    kept = [answer != 0 for pair in samples.values() for answer in pair]
+    kept = _sampled_masks(samples)
     for value, words in ((1, "no entry of the output is 0"), (0, "every entry of the output is 0")):
         if all(np.all(mask == value) for mask in kept):
             return (
@@ -267,7 +272,7 @@ def _reused(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[Explan
 def _shared_rows(samples: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[Explanation, ...]:
     """The explanation of a mask whose rows are all the first row, in every call sampled:
     one row drawn (of the features' length) and broadcast over the batch."""
-    kept = [answer != 0 for pair in samples.values() for answer in pair]
+    kept = _sampled_masks(samples)
     if not all(np.array_equal(mask, np.broadcast_to(mask[:1], mask.shape)) for mask in kept):
         return ()
     j = sp.Symbol("j", integer=True)
