@@ -191,12 +191,20 @@ def _tar_members(archive: Path) -> Iterator[tuple[str, IO[bytes] | None]]:
 
 
 def content_digest(root: Path) -> str:
-    """A digest of every file under ``root`` (paths and bytes), links not followed: what a
-    handin's grade depends on besides the checker and its options."""
+    """A digest of every file under ``root`` (paths and bytes) and of every link (its target,
+    as written): what a handin's grade depends on besides the checker and its options. Links
+    are not followed: a handin linking to ``/`` must not make the grader hash the machine."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
-        if "__pycache__" in path.parts:
-            continue
+    entries = []
+    for folder, folders, files in os.walk(root):  # does not descend into linked folders
+        folders[:] = [name for name in folders if name != "__pycache__"]
+        base = Path(folder)
+        entries += [base / name for name in files]
+        entries += [base / name for name in folders if (base / name).is_symlink()]
+    for path in sorted(entries):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        if path.is_symlink():
+            digest.update(b"link\0" + os.readlink(path).encode())
+        elif path.is_file():
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()

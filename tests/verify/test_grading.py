@@ -250,3 +250,23 @@ def test_the_command_writes_the_gradebook_and_refuses_bad_input(tmp_path: Path) 
     ]:
         refused = subprocess.run([*command, *extra], capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
         assert refused.returncode == 2 and said in refused.stderr, refused.stderr
+
+
+def test_a_handin_s_digest_does_not_follow_its_links(tmp_path: Path) -> None:
+    from eqconform.verify.handins import content_digest
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("one")
+    handin = tmp_path / "h"
+    shutil.copytree(HANDINS / "correct_spring", handin)
+    before = content_digest(handin)
+    (handin / "everything").symlink_to(outside, target_is_directory=True)
+    (handin / "notes").symlink_to(outside / "secret.txt")
+    linked = content_digest(handin)
+    assert linked != before  # the links are part of the handin
+    (outside / "secret.txt").write_text("two")
+    (outside / "more.txt").write_text("three")
+    assert content_digest(handin) == linked  # what they point to is not
+    (handin / "mytorch" / "optim" / "adam.py").write_text("# changed\n")
+    assert content_digest(handin) != linked
