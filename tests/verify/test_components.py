@@ -435,3 +435,26 @@ def test_the_stack_bound_carried_step_by_step_is_the_nested_bound_and_holds() ->
         x = (x + layernorm32(x)).astype(np.float32)
         exact = x0 * (step + 2)  # LN(k x0) = x0 for a normalized row x0
         assert np.all(np.abs(x.astype(np.float64) - exact) <= bounds[step])
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_an_adamw_that_stores_mhat_back_into_its_moment_fails(tmp_path, seed: int) -> None:
+    # Each step starts from the moments the optimizer keeps: unjudged, a moment stored
+    # corrected was predicted from its own history, and this handin passed on these seeds.
+    import shutil
+    from pathlib import Path
+
+    handin = tmp_path / "h"
+    shutil.copytree(Path(__file__).parent.parent / "handins" / "correct_fall", handin)
+    source = handin / "mytorch" / "optim" / "adamW.py"
+    text = source.read_text()
+    line = "        mhat = m / (1.0 - self.beta1 ** self.t)\n"
+    assert line in text
+    source.write_text(text.replace(line, "        m /= 1.0 - self.beta1 ** self.t\n        mhat = m\n"))
+    target = resolve_target(f"mytorch:{handin}")
+    correct = resolve_target(f"mytorch:{Path(__file__).parent.parent / 'handins' / 'correct_fall'}")
+    settings = SearchSettings(max_examples=100, seed=seed)
+    (bad,) = engine.run(select_specs(["adamw"]), [target], settings)
+    (good,) = engine.run(select_specs(["adamw"]), [correct], settings)
+    assert bad.outcome is Outcome.FAIL, bad.message
+    assert good.outcome is Outcome.PASS, good.message
