@@ -492,15 +492,16 @@ def _grade(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     bar = _GradeProgress(len(args.handins))
     try:
-        grades = grade_class(
-            args.handins,
-            output,
-            settings=settings,
-            rubric_path=Path(args.rubric) if args.rubric is not None else None,
-            jobs=args.jobs,
-            scheduler=args.scheduler,
-            progress=bar.update,
-        )
+        with _Termination() as terminated:
+            grades = grade_class(
+                args.handins,
+                output,
+                settings=settings,
+                rubric_path=Path(args.rubric) if args.rubric is not None else None,
+                jobs=args.jobs,
+                scheduler=args.scheduler,
+                progress=bar.update,
+            )
     except RubricError as error:
         raise UsageError(str(error)) from None
     finally:
@@ -523,8 +524,9 @@ def _grade(args: argparse.Namespace) -> int:
         f"the class summary to {output / 'index.html'}"
     )
     if grades.interrupted:
-        print("eqconform: interrupted; the gradebook holds what had finished", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        said = f"interrupted ({terminated.name})" if terminated.name else "interrupted"
+        print(f"eqconform: {said}; the gradebook holds what had finished", file=sys.stderr)
+        return 128 + signal.SIGTERM if terminated.name == "SIGTERM" else EXIT_INTERRUPTED
     return EXIT_OK
 
 

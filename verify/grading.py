@@ -23,6 +23,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -193,13 +195,50 @@ def audit(root: str, report_dir: str, settings: GradeSettings) -> dict[str, Any]
         report_dir,
         *settings.arguments(),
     ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
     try:
-        finished = subprocess.run(
-            command, capture_output=True, text=True, timeout=AUDIT_SECONDS, check=False
-        )
+        _, stderr = process.communicate(timeout=AUDIT_SECONDS)
     except subprocess.TimeoutExpired:
+        process.terminate()  # it writes the report of what finished, and removes its workers
+        try:
+            process.communicate(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
         return {"returncode": None, "stderr": f"stopped after {AUDIT_SECONDS:.0f} s"}
-    return {"returncode": finished.returncode, "stderr": finished.stderr[-2000:]}
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
+    return {"returncode": process.returncode, "stderr": stderr[-2000:]}
+
+
+#: The audits this process is waiting for, so that an interrupted class stops them (a
+#: terminal's Ctrl-C reaches them too; a SIGTERM sent to eqconform alone does not).
+_RUNNING: set[subprocess.Popen[str]] = set()
+_RUNNING_LOCK = threading.Lock()
+#: How long a stopped audit has to write its report before it is killed.
+STOP_SECONDS = 30.0
+
+
+def stop_audits() -> None:
+    """Stop the audits running here: SIGTERM, so that each writes the report of what it
+    finished (marked INCOMPLETE) and removes its own workers; SIGKILL if it has not ended
+    within ``STOP_SECONDS``. Their own threads collect them."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + STOP_SECONDS
+    while any(process.poll() is None for process in running) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for process in running:
+        if process.poll() is None:
+            process.kill()
 
 
 @dataclass(frozen=True)
@@ -310,8 +349,9 @@ def grade_class(
     ``output/handins/<name>``. Audits run ``jobs`` at a time on this machine (default: the
     number of cores), or on the Dask cluster at ``scheduler``, by the same code. A handin
     graded before under the same key is taken as it was; ``progress`` is told of every row.
-    Ctrl-C stops the audits running, and
-    returns what had finished (``interrupted``)."""
+    Ctrl-C (or SIGTERM, which the command turns into one) stops the audits running here and
+    returns what had finished (``interrupted``); on a cluster, audits already started run to
+    their end there, unrecorded."""
     specs = handin_specs(settings.specs)
     rubric = Rubric.load(rubric_path, specs) if rubric_path is not None else Rubric.default(specs)
     handins = find_handins(paths, output / "unpacked")
@@ -353,6 +393,7 @@ def grade_class(
             interrupted = True
             for future in futures:
                 future.cancel()
+            stop_audits()
     for index, handin in enumerate(handins):
         if index not in rows:
             rows[index] = not_graded(handin, rubric, "interrupted before its audit finished")

@@ -179,3 +179,30 @@ def test_a_run_without_the_example_database_writes_nothing_but_the_report(tmp_pa
     after = sorted(str(p.relative_to(work)) for p in work.rglob("*") if work / "out" not in p.parents)
     assert after == sorted([*before, "out"])
     assert sorted(p.name for p in (work / "out").iterdir()) == ["index.html", "junit.xml", "report.json", "report.md"]
+
+
+def test_sigterm_to_grade_stops_its_audits_and_keeps_the_gradebook(tmp_path: Path) -> None:
+    """SIGTERM to `eqconform grade` alone (not its process group, as a terminal's Ctrl-C would
+    be): the audit it was waiting for is stopped too and writes the report of what it finished,
+    the gradebook is written, and no process is left behind."""
+    handin = tmp_path / "class" / "stuck"
+    shutil.copytree(Path(__file__).parent.parent / "handins" / "correct_spring", handin)
+    adam = handin / "mytorch" / "optim" / "adam.py"
+    adam.write_text(adam.read_text().replace("    def step(self):", "    def step(self):\n        import time\n"
+                                             "        while True:\n            time.sleep(1)\n", 1))
+    command = [str(Path(sys.executable).with_name("eqconform")), "grade", str(handin), "-o", str(tmp_path / "out"),
+               "-j", "1", "--spec", "adam.update", "--timeout", "600"]
+    process, children = _started_with_children(command)
+    time.sleep(3)  # the runner is in step(), stuck
+    children |= _descendants(process.pid)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "interrupted (SIGTERM); the gradebook holds what had finished" in err
+    assert not [line for line in err.splitlines() if "Traceback" in line], err
+    lines = (tmp_path / "out" / "gradebook.csv").read_text().splitlines()
+    assert lines[1].startswith("stuck,not graded,0,") and "interrupted before its audit finished" in lines[1]
+    report = json.loads((tmp_path / "out" / "handins" / "stuck" / "report" / "report.json").read_text())
+    assert report["meta"]["status"].startswith("INCOMPLETE: interrupted (SIGTERM) after")
+    left = _wait_until_gone(children)
+    assert not left, [(pid, _cmdline(pid)) for pid in left]
