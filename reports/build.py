@@ -77,11 +77,13 @@ def run_claims(claims: Iterable[Claim]) -> list[ProofRecord]:
         try:
             outcome = claim.prove()
             status, method, detail = outcome.status.value, outcome.method, outcome.detail
+            scope = outcome.scope
         except Exception as error:  # a proof that crashes settles nothing, and says why
-            status, method, detail = (
+            status, method, detail, scope = (
                 ProofStatus.NOT_PROVED.value,
                 "the proof raised",
                 f"{type(error).__name__}: {error}",
+                "",
             )
         records.append(
             ProofRecord(
@@ -93,6 +95,7 @@ def run_claims(claims: Iterable[Claim]) -> list[ProofRecord]:
                 method=method,
                 detail=detail,
                 seconds=round(time.perf_counter() - started, 3),
+                scope=scope,
             )
         )
     return records
@@ -155,6 +158,7 @@ def _stored(record: ProofRecord) -> dict[str, Any]:
         "method": record.method,
         "detail": record.detail,
         "seconds": record.seconds,
+        "scope": record.scope,
     }
 
 
@@ -168,6 +172,7 @@ def cached_proofs(claims: Sequence[Claim]) -> dict[str, ProofRecord]:
             stored is None
             or stored.get("id") != claim.id
             or stored.get("status") not in {s.value for s in ProofStatus}
+            or not isinstance(stored.get("scope"), str)  # kept before proofs said their scope
         ):
             continue
         found[claim.id] = ProofRecord(
@@ -179,6 +184,7 @@ def cached_proofs(claims: Sequence[Claim]) -> dict[str, ProofRecord]:
             method=str(stored.get("method", "")),
             detail=str(stored.get("detail", "")),
             seconds=float(stored.get("seconds", 0.0)),
+            scope=stored["scope"],
             cached=True,
         )
     return found

@@ -370,6 +370,10 @@ def _chips(report: Report) -> tuple[tuple[str, str, str], ...]:
                 "proofs proved",
             )
         )
+        general = sum(
+            1 for proof in report.proofs if proof.status == "proved" and proof.scope == "general"
+        )
+        chips.append(_chip("pass", f"{general}/{proved}", "proved in general"))
     return tuple(chips)
 
 

@@ -132,12 +132,15 @@ def _proof_case(suite: ET.Element, proof: ProofRecord) -> None:
         name=xml_text(proof.id),
         time=_seconds(proof.seconds),
     )
+    if proof.scope:  # a proof at finite sizes passes too, and must not pass for a general one
+        properties = ET.SubElement(case, "properties")
+        ET.SubElement(properties, "property", name="scope", value=xml_text(proof.scope))
     if proof.status == "proved":
         return
     text = "\n".join(
         [
             f"{proof.title} ({proof.source})",
-            f"status: {proof.status}, method: {proof.method}",
+            f"status: {proof.status}, method: {proof.method}, scope: {proof.scope or '-'}",
             f"equations: {', '.join(proof.specs)}",
             *([proof.detail] if proof.detail else []),
         ]

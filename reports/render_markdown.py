@@ -191,10 +191,15 @@ def _proofs(proofs: Sequence[ProofRecord]) -> list[str]:
     if not proofs:
         return []
     rows = [
-        [code_span(proof.id), proof_label(proof.status), escape_inline(proof.method)]
+        [
+            code_span(proof.id),
+            proof_label(proof.status),
+            escape_inline(proof.scope) if proof.scope else "-",
+            escape_inline(proof.method),
+        ]
         for proof in proofs
     ]
-    return ["## Proofs", markdown_table(["Proof", "Status", "Method"], rows)]
+    return ["## Proofs", markdown_table(["Proof", "Status", "Scope", "Method"], rows)]
 
 
 def _component_table(report: Report, specs: Iterable[SpecSummary]) -> str:

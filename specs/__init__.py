@@ -29,7 +29,18 @@ from . import (
     weight_decay,
 )
 from .defaults import DOCUMENTED_DEFAULTS
-from .model import Claim, ProofOutcome, ProofStatus, Source, Spec, SymbolInfo, Variant
+from .model import (
+    GENERAL,
+    Claim,
+    ProofOutcome,
+    ProofStatus,
+    Source,
+    Spec,
+    SymbolInfo,
+    Variant,
+    finite_points,
+    finite_scope,
+)
 
 __all__ = [
     "CATALOGUE",
@@ -38,6 +49,7 @@ __all__ = [
     "ERRATA",
     "FAMILIES",
     "FORMER_NAMES",
+    "GENERAL",
     "PROOF_ONLY",
     "Claim",
     "ProofOutcome",
@@ -48,6 +60,8 @@ __all__ = [
     "UnknownSpecError",
     "Variant",
     "current_id",
+    "finite_points",
+    "finite_scope",
     "get_spec",
     "select_specs",
 ]

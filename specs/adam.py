@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .model import GENERAL, Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
 from .sources import both_editions, cite, exam, fall, spring
 
 __all__ = ["BIAS_CORRECTION", "CLAIMS", "FIRST_MOMENT", "SECOND_MOMENT", "SPECS", "UPDATE"]
@@ -199,6 +199,7 @@ def _prove_bias_correction_recovers_constant_gradient() -> ProofOutcome:
         "induction on t: base m_0 = 0, one step of the recurrence carries the closed form; "
         "sympy.rsolve agrees; substituting into the bias correction leaves g exactly",
         "; ".join(checks),
+        scope=GENERAL,
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import adam
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .model import GENERAL, Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
 from .sources import both_editions, cite, exam
 
 __all__ = ["CLAIMS", "DECOUPLED_DECAY", "SPECS"]
@@ -114,6 +114,7 @@ def _prove_orderings_agree() -> ProofOutcome:
         "difference",
         f"ordering 1: {decay_after}; ordering 2: {decay_first}; difference: {residual}. The Adam "
         "step does not depend on theta_(t-1), so it commutes with the decay.",
+        scope=GENERAL if status is ProofStatus.PROVED else "",
     )
 
 

@@ -38,7 +38,17 @@ import sympy as sp
 from sympy import stats
 
 from . import moments
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, single_form_spec
+from .model import (
+    GENERAL,
+    Claim,
+    ProofOutcome,
+    ProofStatus,
+    Spec,
+    SymbolInfo,
+    finite_points,
+    finite_scope,
+    single_form_spec,
+)
 from .model import instantiate as instantiate_entries
 from .sources import hw7
 
@@ -306,10 +316,22 @@ def printed_feature_map(x: Sequence[sp.Expr]) -> list[sp.Expr]:
 # ---------------------------------------------------------------------------------------------
 # Claims.
 
+#: The proofs of attention.dot_statistics.exact and attention.feature_map.reproduces_kernel
+#: cover every d = 1..these.
+DOT_STATISTICS_MAX_D = 5
+FEATURE_MAP_MAX_D = 6
+#: The (N, D) at which attention.softmax_is_kernel_attention compares eqs. (9) and (8), and the
+#: (N, C, M) at which attention.linear_equals_kernel compares eqs. (11) and (9) (these tuples
+#: only, not every combination of their sizes); then the (D, N) of the printed phi's check.
+SOFTMAX_KERNEL_SIZES = ((1, 1), (2, 1), (2, 2), (3, 2))
+LINEAR_KERNEL_SIZES = ((1, 1, 1), (2, 2, 1), (3, 2, 2), (2, 3, 2))
+PRINTED_PHI_SIZE = (2, 2)
 
-def _prove_dot_statistics(max_d: int = 5) -> ProofOutcome:
+
+def _prove_dot_statistics(max_d: int = DOT_STATISTICS_MAX_D) -> ProofOutcome:
     started = time.perf_counter()
-    for d in range(1, max_d + 1):
+    dims = range(1, max_d + 1)
+    for d in dims:
         means = [sp.Symbol(f"mu_{n}", real=True) for n in range(1, d + 1)]
         queries = [stats.Normal(f"q_{n}", means[n - 1], sigma) for n in range(1, d + 1)]
         keys = [stats.Normal(f"k_{n}", means[n - 1], sigma) for n in range(1, d + 1)]
@@ -323,6 +345,7 @@ def _prove_dot_statistics(max_d: int = 5) -> ProofOutcome:
                 ProofStatus.REFUTED,
                 "sympy.stats moments of q.k with q, k ~ N(mu, sigma^2 I)",
                 f"at d = {d}: E = {sp.factor(mean)}, Var = {sp.factor(var)}",
+                scope=finite_scope(d=[d]),
             )
     return ProofOutcome(
         ProofStatus.PROVED,
@@ -331,6 +354,7 @@ def _prove_dot_statistics(max_d: int = 5) -> ProofOutcome:
         f"exact for every d = 1..{max_d} with symbolic mu_t and sigma "
         f"({time.perf_counter() - started:.2f} s); "
         "at mu = 0, sigma = 1 the variance is d",
+        scope=finite_scope(d=dims),
     )
 
 
@@ -362,6 +386,8 @@ def _prove_scale() -> ProofOutcome:
         "attention.dot_statistics at mu = 0, sigma = 1; sympy.solve for the positive s with unit "
         "variance",
         detail,
+        # Symbolic in D, from the spec attention.dot_statistics (itself proved for finite d).
+        scope=GENERAL if ok else "",
     )
 
 
@@ -389,8 +415,10 @@ def _prove_argmax_example() -> ProofOutcome:
         for col in range(1, sizes[N] + 1)
     ]
     arrays[Amax] = [weights]
+    width = len(example["values"][0])  # M, the number of value features
     output = [
-        instantiate(relation(ARGMAX, "Omax"), {i: 1, l: col}, sizes, arrays) for col in range(1, 4)
+        instantiate(relation(ARGMAX, "Omax"), {i: 1, l: col}, sizes, arrays)
+        for col in range(1, width + 1)
     ]
     ok = dots == example["inner_products"] and output == example["output"] and sum(weights) == 1
     return ProofOutcome(
@@ -399,6 +427,8 @@ def _prove_argmax_example() -> ProofOutcome:
         "the printed answer",
         f"inner products {dots}, weights {weights}, output {output}; printed: inner products "
         f"{example['inner_products']}, output {example['output']}",
+        # The claim is about this one example, at its sizes.
+        scope=finite_scope(N=[sizes[N]], D=[sizes[D]], M=[width]),
     )
 
 
@@ -430,7 +460,7 @@ def _softmax_attention(
 def _prove_softmax_is_kernel() -> ProofOutcome:
     """Eq. (9) with sim(q, k) = exp(q.k / sqrt(D)) is eq. (8) (the softmax, then the weighted
     sum)."""
-    for keys, dim in ((1, 1), (2, 1), (2, 2), (3, 2)):
+    for keys, dim in SOFTMAX_KERNEL_SIZES:
         arrays = {
             Q: symbol_matrix("q", 2, dim, real=True),
             K: symbol_matrix("k", keys, dim, real=True),
@@ -450,17 +480,20 @@ def _prove_softmax_is_kernel() -> ProofOutcome:
                     ProofStatus.REFUTED,
                     "eq. (9) with the exponential kernel against eq. (8)",
                     f"differs at N = {keys}, D = {dim}, row {row}",
+                    scope=finite_scope(N=[keys], D=[dim]),
                 )
     return ProofOutcome(
         ProofStatus.PROVED,
         "attention.kernel_output with sim = exp(S) (S from attention.scores) against "
         "attention.softmax then attention.output, symbolically",
         "equal for N = 1..3 keys, D = 1, 2, two query rows, symbolic Q, K, V (eq. (10))",
+        scope=finite_points(("N", "D"), SOFTMAX_KERNEL_SIZES),
     )
 
 
-def _prove_feature_map(max_d: int = 6) -> ProofOutcome:
-    for d in range(1, max_d + 1):
+def _prove_feature_map(max_d: int = FEATURE_MAP_MAX_D) -> ProofOutcome:
+    dims = range(1, max_d + 1)
+    for d in dims:
         qs = [sp.Symbol(f"q_{n}", real=True) for n in range(1, d + 1)]
         ks = [sp.Symbol(f"k_{n}", real=True) for n in range(1, d + 1)]
         gram = sum(
@@ -474,22 +507,29 @@ def _prove_feature_map(max_d: int = 6) -> ProofOutcome:
                 ProofStatus.REFUTED,
                 "the printed phi's inner product against (q.k + 1)^2",
                 f"differs at d = {d}: {sp.factor(gram - claimed)}",
+                scope=finite_scope(d=[d]),
             )
         if len(printed_feature_map(qs)) != (d + 1) * (d + 2) // 2:
-            return ProofOutcome(ProofStatus.REFUTED, "length of the printed phi", f"d = {d}")
+            return ProofOutcome(
+                ProofStatus.REFUTED,
+                "length of the printed phi",
+                f"d = {d}",
+                scope=finite_scope(d=[d]),
+            )
     return ProofOutcome(
         ProofStatus.PROVED,
         "phi(q).phi(k) of the feature map as printed in Q5(b)(ii), expanded and compared with the "
         "spec",
         f"exact for every d = 1..{max_d}; phi has (d + 1)(d + 2)/2 = O(d^2) entries (the C of "
         "Q5(d))",
+        scope=finite_scope(d=dims),
     )
 
 
 def _prove_linear_equals_kernel() -> ProofOutcome:
     """Eq. (11) is eq. (9) with sim(q, k) = phi(q).phi(k) (associativity), for any feature map;
     with the printed quadratic phi it is eq. (9) with the quadratic kernel."""
-    for keys, features, width in ((1, 1, 1), (2, 2, 1), (3, 2, 2), (2, 3, 2)):
+    for keys, features, width in LINEAR_KERNEL_SIZES:
         fq, fk = (
             symbol_matrix("f", 2, features, real=True),
             symbol_matrix("g", keys, features, real=True),
@@ -517,8 +557,9 @@ def _prove_linear_equals_kernel() -> ProofOutcome:
                     ProofStatus.REFUTED,
                     "eq. (11) against eq. (9)",
                     f"differs at N = {keys}, C = {features}, M = {width}",
+                    scope=finite_scope(N=[keys], C=[features], M=[width]),
                 )
-    dim, keys = 2, 2
+    dim, keys = PRINTED_PHI_SIZE
     qs, ks = symbol_matrix("q", 1, dim, real=True), symbol_matrix("k", keys, dim, real=True)
     values = symbol_matrix("v", keys, 1, real=True)
     quadratic = [
@@ -545,6 +586,7 @@ def _prove_linear_equals_kernel() -> ProofOutcome:
             ProofStatus.REFUTED,
             "eq. (11) with the printed phi against eq. (9) with the quadratic kernel",
             "differs at D = 2, N = 2",
+            scope=finite_scope(D=[dim], N=[keys]),
         )
     return ProofOutcome(
         ProofStatus.PROVED,
@@ -554,6 +596,8 @@ def _prove_linear_equals_kernel() -> ProofOutcome:
         "equal as rational functions for (N, C, M) in (1, 1, 1), (2, 2, 1), (3, 2, 2), (2, 3, 2) "
         "with any feature vectors (the associativity of Q5(d)), and with the printed phi for D = "
         "2, N = 2",
+        scope=f"{finite_points(('N', 'C', 'M'), LINEAR_KERNEL_SIZES)}; printed phi at "
+        f"(D, N) = ({dim}, {keys})",
     )
 
 

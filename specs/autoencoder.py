@@ -26,11 +26,14 @@ import time
 import sympy as sp
 
 from .model import (
+    GENERAL,
     Claim,
     ProofOutcome,
     ProofStatus,
     Spec,
     SymbolInfo,
+    finite_points,
+    finite_scope,
     instantiate,
     single_form_spec,
 )
@@ -242,11 +245,16 @@ def _matrix(name: str, rows: int, cols: int) -> list[list[sp.Symbol]]:
     ]
 
 
+#: The (m, k, n) at which autoencoder.gradients.exact differentiates the objective (these
+#: triples only, not every combination of their m, k and n).
+GRADIENT_SIZES = ((1, 1, 1), (2, 1, 2), (3, 2, 2))
+
+
 def _prove_gradients() -> ProofOutcome:
     """sympy.diff of autoencoder.loss (through code and reconstruction) equals the gradient specs;
     the printed gradients are -n times them."""
     started = time.perf_counter()
-    for dm, dk, dn in ((1, 1, 1), (2, 1, 2), (3, 2, 2)):
+    for dm, dk, dn in GRADIENT_SIZES:
         data, encoder, decoder = _matrix("x", dm, dn), _matrix("a", dk, dm), _matrix("b", dm, dk)
         out = forward(data, encoder, decoder)
         for row, col in itertools.product(range(dm), range(dk)):
@@ -256,12 +264,14 @@ def _prove_gradients() -> ProofOutcome:
                     ProofStatus.REFUTED,
                     "sympy.diff of eq. (1) against nabla_W2 L",
                     f"differs at m = {dm}, k = {dk}, n = {dn}, entry ({row + 1}, {col + 1})",
+                    scope=finite_scope(m=[dm], k=[dk], n=[dn]),
                 )
             if sp.expand(out["dW2p"][row][col] + dn * exact) != 0:
                 return ProofOutcome(
                     ProofStatus.REFUTED,
                     "the printed nabla_W2 L against -n times the derivative",
                     f"m = {dm}, k = {dk}, n = {dn}",
+                    scope=finite_scope(m=[dm], k=[dk], n=[dn]),
                 )
         for row, col in itertools.product(range(dk), range(dm)):
             exact = sp.diff(out["L"], encoder[row][col])
@@ -270,12 +280,14 @@ def _prove_gradients() -> ProofOutcome:
                     ProofStatus.REFUTED,
                     "sympy.diff of eq. (1) against nabla_W1 L",
                     f"differs at m = {dm}, k = {dk}, n = {dn}, entry ({row + 1}, {col + 1})",
+                    scope=finite_scope(m=[dm], k=[dk], n=[dn]),
                 )
             if sp.expand(out["dW1p"][row][col] + dn * exact) != 0:
                 return ProofOutcome(
                     ProofStatus.REFUTED,
                     "the printed nabla_W1 L against -n times the derivative",
                     f"m = {dm}, k = {dk}, n = {dn}",
+                    scope=finite_scope(m=[dm], k=[dk], n=[dn]),
                 )
     return ProofOutcome(
         ProofStatus.PROVED,
@@ -286,6 +298,7 @@ def _prove_gradients() -> ProofOutcome:
         f"({time.perf_counter() - started:.2f} s); the solution's printed gradients "
         "(autoencoder.printed_gradients) equal -n times the exact ones at every entry: the factor "
         "-1/n is dropped, which leaves the first-order conditions (gradient = 0) unchanged",
+        scope=finite_points(("m", "k", "n"), GRADIENT_SIZES),
     )
 
 
@@ -330,12 +343,14 @@ def _prove_principal_components() -> ProofOutcome:
         (3, [sp.Rational(1, 2), sp.Rational(-2, 3), sp.Rational(3, 5)]),
         (3, [sp.Integer(2), sp.Rational(1, 7), sp.Rational(-5, 4)]),
     ]
+    covered: list[tuple[int, int, int]] = []  # (m, k, n) checked, with n = m
     for dm, parameters in cases:
         numerator, determinant = _cayley(parameters, dm)
         rotation = numerator * inverse
         scales = list(sp.symbols(f"s_1:{dm + 1}", positive=True))
         data = (rotation * sp.diag(*scales)).applyfunc(sp.expand).tolist()
         for dk in range(1, dm):
+            covered.append((dm, dk, dm))
             top = rotation[:, :dk]
             out = forward(data, top.T.tolist(), top.tolist())
             for name in ("dW1", "dW2"):
@@ -345,6 +360,7 @@ def _prove_principal_components() -> ProofOutcome:
                             ProofStatus.REFUTED,
                             "the gradient specs at W_2 = W_1^T = U_k",
                             f"{name} is not zero for m = {dm}, k = {dk}",
+                            scope=finite_scope(m=[dm], k=[dk], n=[dm]),
                         )
     # The first-order conditions do not single out the top k: the bottom eigenvector is also
     # stationary, with a larger objective (a saddle). Shown at m = 2, k = 1, U = I.
@@ -364,6 +380,7 @@ def _prove_principal_components() -> ProofOutcome:
         "unnecessary. They are not the only stationary points: at m = 2, k = 1 the bottom "
         f"eigenvector has gradient {'zero' if stationary else 'nonzero'} and objective {low['L']} "
         f"against {high['L']} for the top one (with s_1 > s_2 it is a saddle)",
+        scope=finite_points(("m", "k", "n"), covered),
     )
 
 
@@ -383,6 +400,7 @@ def _prove_orthonormal_bias() -> ProofOutcome:
         f"derivative {derivative}, stationary points {stationary}, second derivative {curvature} "
         f"there, limits {limits[0]} at 0+ and {limits[1]} at infinity: the unique minimizer is "
         "sigma = 1 (value 2)",
+        scope=GENERAL if ok else "",
     )
 
 

@@ -29,7 +29,16 @@ import sympy as sp
 from sympy import stats
 
 from . import moments
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, single_form_spec
+from .model import (
+    GENERAL,
+    Claim,
+    ProofOutcome,
+    ProofStatus,
+    Spec,
+    SymbolInfo,
+    finite_scope,
+    single_form_spec,
+)
 from .sources import exam
 
 __all__ = [
@@ -194,6 +203,11 @@ def sampled(spec: Spec, quantity: str, values: dict[sp.Symbol, sp.Expr] | None =
 # ---------------------------------------------------------------------------------------------
 # Claims.
 
+#: The proof of diffusion.alpha.marginal unrolls t = 1..ALPHA_MAX_T steps; that of
+#: diffusion.gamma.ratio every pair 1 <= t < tau <= GAMMA_MAX_TAU.
+ALPHA_MAX_T = 4
+GAMMA_MAX_TAU = 4
+
 
 def _unrolled(steps: range, start: sp.Expr, keep: list[sp.Symbol]) -> sp.Expr:
     """z after applying diffusion.step for each step in ``steps``, with fresh draws, from
@@ -219,7 +233,7 @@ def _marginal_moments(alpha: sp.Expr, start: sp.Expr) -> tuple[sp.Expr, sp.Expr]
     return moments.expectation(sample), moments.variance(sample)
 
 
-def _prove_alpha(max_steps: int = 4) -> ProofOutcome:
+def _prove_alpha(max_steps: int = ALPHA_MAX_T) -> ProofOutcome:
     """t steps of diffusion.step give the mean and variance of diffusion.marginal with alpha_t from
     diffusion.alpha; and q(z_t | z_t-2) is the integral, not the product, of the two one-step
     conditionals (the printed unrolling)."""
@@ -228,7 +242,8 @@ def _prove_alpha(max_steps: int = 4) -> ProofOutcome:
         sp.Symbol(f"o_{index}", positive=True) for index in range(1, max_steps + 1)
     ]  # o_s = 1 - beta_s
     start = sp.Symbol("z_0", real=True)
-    for steps in range(1, max_steps + 1):
+    all_steps = range(1, max_steps + 1)
+    for steps in all_steps:
         sample = _unrolled(range(1, steps + 1), start, keep)
         mean, var = moments.expectation(sample), moments.variance(sample)
         claimed_mean, claimed_var = _marginal_moments(_alpha_at(steps, keep), start)
@@ -237,6 +252,7 @@ def _prove_alpha(max_steps: int = 4) -> ProofOutcome:
                 ProofStatus.REFUTED,
                 "unrolled one-step samplers against the marginal",
                 f"at t = {steps}: mean {mean}, variance {sp.factor(var)}",
+                scope=finite_scope(t=[steps]),
             )
     evidence = _two_step_integral()
     return ProofOutcome(
@@ -245,6 +261,7 @@ def _prove_alpha(max_steps: int = 4) -> ProofOutcome:
         "variance by linearity, compared with diffusion.marginal at alpha_t from diffusion.alpha",
         f"exact for t = 1..{max_steps} with symbolic beta_s and z_0 "
         f"({time.perf_counter() - started:.2f} s). {evidence}",
+        scope=finite_scope(t=all_steps),
     )
 
 
@@ -278,10 +295,11 @@ def _two_step_integral() -> str:
     )
 
 
-def _prove_gamma(max_tau: int = 4) -> ProofOutcome:
+def _prove_gamma(max_tau: int = GAMMA_MAX_TAU) -> ProofOutcome:
     keep = [sp.Symbol(f"o_{index}", positive=True) for index in range(1, max_tau + 1)]
     start = sp.Symbol("z_t", real=True)
-    for tau in range(2, max_tau + 1):
+    taus = range(2, max_tau + 1)
+    for tau in taus:
         for earlier in range(1, tau):
             ratio = GAMMA.canonical.expression("gam").xreplace(
                 {abar_tau: _alpha_at(tau, keep), abar_t: _alpha_at(earlier, keep)}
@@ -298,6 +316,7 @@ def _prove_gamma(max_tau: int = 4) -> ProofOutcome:
                     ProofStatus.REFUTED,
                     "alpha_tau / alpha_t against the steps from t to tau",
                     f"differs at t = {earlier}, tau = {tau}",
+                    scope=finite_scope(t=[earlier], tau=[tau]),
                 )
     return ProofOutcome(
         ProofStatus.PROVED,
@@ -305,6 +324,8 @@ def _prove_gamma(max_tau: int = 4) -> ProofOutcome:
         "and against tau - t steps of diffusion.step started at z_t (mean and variance by "
         "sympy.stats)",
         f"exact for every 1 <= t < tau <= {max_tau} with symbolic beta_i",
+        # Every t < tau for each tau covered: t = 1..max_tau - 1.
+        scope=finite_scope(t=range(1, max_tau), tau=taus),
     )
 
 
@@ -343,6 +364,7 @@ def _prove_two_time() -> ProofOutcome:
         else "symbolic in eta_1, eta_2, z_0: "
         + "; ".join(checks)
         + " (a Gaussian pair is fixed by these moments)",
+        scope="" if failed else GENERAL,
     )
 
 

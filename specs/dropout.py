@@ -18,7 +18,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy import stats
 
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .model import GENERAL, Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
 from .sources import cite, fall, spring
 
 __all__ = ["BACKWARD", "CLAIMS", "EVAL", "MASK", "SCALING", "SPECS", "keep_probability"]
@@ -137,6 +137,7 @@ def _prove_moments() -> ProofOutcome:
         "sympy.stats: y = M x / (1 - p) with M ~ Bernoulli(1 - p), from dropout.mask and "
         "dropout.scaling; E and variance computed symbolically",
         f"E[y] = {mean}; Var[y] = {sp.factor(variance)}",
+        scope=GENERAL if status is ProofStatus.PROVED else "",
     )
 
 

@@ -23,7 +23,7 @@ import time
 
 import sympy as sp
 
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant, finite_scope
 from .sources import spring
 
 __all__ = ["CLAIMS", "SPECS"]
@@ -169,6 +169,13 @@ SPECS = (MEAN, VARIANCE, NORMALIZE, AFFINE, GRAD_GAMMA, GRAD_BETA, GRAD_NORMALIZ
 # ---------------------------------------------------------------------------------------------
 # Claims: eqs. (5)-(7) are the exact gradients of the forward eqs. (1)-(4).
 
+#: The proof of eq. (7) differentiates eqs. (1)-(4) at every C = 1..GRAD_INPUT_MAX_C.
+GRAD_INPUT_MAX_C = 8
+#: The proof of eqs. (5), (6) differentiates eq. (4) at every N = 1..PARAMETER_GRADS_MAX_N and
+#: C = 1..PARAMETER_GRADS_MAX_C.
+PARAMETER_GRADS_MAX_N = 3
+PARAMETER_GRADS_MAX_C = 3
+
 
 def forward_row(width: int, row: int = 1) -> tuple[list[sp.Symbol], dict[str, sp.Expr]]:
     """Eqs. (1)-(4) for one row of ``width`` explicit features, built from the specs themselves.
@@ -210,7 +217,7 @@ def residual_is_zero(residual: sp.Expr, radicand: sp.Expr) -> bool:
     return sp.expand(numerator) == 0
 
 
-def _prove_grad_input(max_width: int = 8) -> ProofOutcome:
+def _prove_grad_input(max_width: int = GRAD_INPUT_MAX_C) -> ProofOutcome:
     r"""Eq. (7) equals :math:`\partial L / \partial Z_{ij}` of eqs. (1)-(4), for C = 1..max_width.
 
     L = sum_j G_j Ztilde_j with a symbolic upstream gradient G and symbolic gamma, so the check
@@ -219,7 +226,8 @@ def _prove_grad_input(max_width: int = 8) -> ProofOutcome:
     started = time.perf_counter()
     (grad_relation,) = GRAD_INPUT.canonical.relations.values()
     (dzhat_relation,) = GRAD_NORMALIZED.canonical.relations.values()
-    for width in range(1, max_width + 1):
+    widths = range(1, max_width + 1)
+    for width in widths:
         inputs, forward = forward_row(width)
         upstream = [sp.Symbol(f"G_{col}", real=True) for col in range(1, width + 1)]
         scales = [sp.Symbol(f"gamma_{col}", real=True) for col in range(1, width + 1)]
@@ -245,6 +253,7 @@ def _prove_grad_input(max_width: int = 8) -> ProofOutcome:
                     ProofStatus.REFUTED,
                     "differentiated eqs. (1)-(4) with SymPy and compared with eq. (7)",
                     f"differs at C = {width}, feature {col}",
+                    scope=finite_scope(C=[width]),
                 )
     elapsed = time.perf_counter() - started
     return ProofOutcome(
@@ -254,15 +263,19 @@ def _prove_grad_input(max_width: int = 8) -> ProofOutcome:
         "after writing sqrt(sigma^2 + eps) as a positive symbol",
         f"exact for C = 1..{max_width} ({elapsed:.1f} s); the general-C statement is not proved "
         "symbolically",
+        scope=finite_scope(C=widths),
     )
 
 
-def _prove_parameter_grads(max_rows: int = 3, max_width: int = 3) -> ProofOutcome:
+def _prove_parameter_grads(
+    max_rows: int = PARAMETER_GRADS_MAX_N, max_width: int = PARAMETER_GRADS_MAX_C
+) -> ProofOutcome:
     """Eqs. (5) and (6) equal dL/dgamma_j and dL/dbeta_j of eq. (4) for small N x C."""
     (dgamma_relation,) = GRAD_GAMMA.canonical.relations.values()
     (dbeta_relation,) = GRAD_BETA.canonical.relations.values()
     (affine_relation,) = AFFINE.canonical.relations.values()
-    for rows, width in itertools.product(range(1, max_rows + 1), range(1, max_width + 1)):
+    all_rows, widths = range(1, max_rows + 1), range(1, max_width + 1)
+    for rows, width in itertools.product(all_rows, widths):
         cells = list(itertools.product(range(1, rows + 1), range(1, width + 1)))
         loss = sum(G[r, c] * affine_relation.subs({i: r, j: c}) for r, c in cells)
         for col in range(1, width + 1):
@@ -273,6 +286,7 @@ def _prove_parameter_grads(max_rows: int = 3, max_width: int = 3) -> ProofOutcom
                         ProofStatus.REFUTED,
                         "differentiated eq. (4) with SymPy",
                         f"{parameter} differs at N = {rows}, C = {width}, feature {col}",
+                        scope=finite_scope(N=[rows], C=[width]),
                     )
     return ProofOutcome(
         ProofStatus.PROVED,
@@ -280,6 +294,7 @@ def _prove_parameter_grads(max_rows: int = 3, max_width: int = 3) -> ProofOutcom
         "compared term by term with eqs. (5) and (6)",
         f"exact for every N = 1..{max_rows}, C = 1..{max_width}; eq. (4) is linear in gamma and "
         "beta and Zhat does not depend on them, so the identity holds for every N and C",
+        scope=finite_scope(N=all_rows, C=widths),
     )
 
 

@@ -23,7 +23,15 @@ from __future__ import annotations
 import sympy as sp
 
 from . import layernorm as hw
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, single_form_spec
+from .model import (
+    Claim,
+    ProofOutcome,
+    ProofStatus,
+    Spec,
+    SymbolInfo,
+    finite_scope,
+    single_form_spec,
+)
 from .sources import exam
 
 __all__ = ["CLAIMS", "SPECS"]
@@ -134,6 +142,12 @@ NORMALIZE_GRAD = _spec(
 SPECS = (DEMEAN, DEMEAN_JACOBIAN, DEMEAN_GRAD, NORMALIZE, NORMALIZE_JACOBIAN, NORMALIZE_GRAD)
 #: Specs stated for d x d Jacobians: settled by proof, not evaluated on implementations.
 
+#: The proofs compare the Jacobians (16) and (21) entry by entry at every d = 1..these.
+DEMEAN_JACOBIAN_MAX_D = 8
+NORMALIZE_JACOBIAN_MAX_D = 6
+#: The proof that (17) after (22) is the homework's eq. (7) covers every d = 2..this.
+MATCHES_HOMEWORK_MAX_D = 6
+
 
 def _row(name: str, width: int, real: bool = True) -> list[sp.Symbol]:
     return [sp.Symbol(f"{name}_{col}", real=real) for col in range(1, width + 1)]
@@ -168,7 +182,8 @@ def _jacobian_claim(
     ``sqrt(z_1**2)`` is not folded into ``Abs(z_1)``; the norm is then eliminated exactly as a
     positive symbol (see :func:`eqconform.specs.layernorm.residual_is_zero`).
     """
-    for width in range(1, max_width + 1):
+    widths = range(1, max_width + 1)
+    for width in widths:
         inputs = _row(str(source), width, real=not normalizes)
         rows = {source: inputs}
         radicand = sum(value**2 for value in inputs)
@@ -188,25 +203,32 @@ def _jacobian_claim(
                         ProofStatus.REFUTED,
                         f"sympy.diff of {forward.id} compared with {jacobian.id}",
                         f"entry ({row_index}, {col_index}) differs at d = {width}",
+                        scope=finite_scope(d=[width]),
                     )
     return ProofOutcome(
         ProofStatus.PROVED,
         f"every entry of the Jacobian of {forward.id} by sympy.diff, compared with {jacobian.id}",
         f"exact for every d = 1..{max_width}{condition}",
+        scope=finite_scope(d=widths),
     )
 
 
 def _prove_demean_jacobian() -> ProofOutcome:
-    return _jacobian_claim(DEMEAN, DEMEAN_JACOBIAN, x, 8, "")
+    return _jacobian_claim(DEMEAN, DEMEAN_JACOBIAN, x, DEMEAN_JACOBIAN_MAX_D, "")
 
 
 def _prove_normalize_jacobian() -> ProofOutcome:
     return _jacobian_claim(
-        NORMALIZE, NORMALIZE_JACOBIAN, z, 6, " (wherever z != 0)", normalizes=True
+        NORMALIZE,
+        NORMALIZE_JACOBIAN,
+        z,
+        NORMALIZE_JACOBIAN_MAX_D,
+        " (wherever z != 0)",
+        normalizes=True,
     )
 
 
-def _prove_matches_homework(max_width: int = 6) -> ProofOutcome:
+def _prove_matches_homework(max_width: int = MATCHES_HOMEWORK_MAX_D) -> ProofOutcome:
     r"""Eq. (17) after eq. (22) equals the homework's eq. (7) with gamma = 1, beta = 0, eps = 0.
 
     At a demeaned input (mu = 0) the homework's Zhat is the exam's y, and its dL/dZ must be
@@ -216,7 +238,9 @@ def _prove_matches_homework(max_width: int = 6) -> ProofOutcome:
     """
     composed_ok = alone_ok_when_dc_free = True
     alone_differs = False
-    for width in range(2, max_width + 1):
+    widths = range(2, max_width + 1)
+    refuted_at: list[int] = []  # the sizes at which (17)(22) differs from eq. (7)
+    for width in widths:
         zs, gs = _row("z", width), _row("g", width)
         constraint = {zs[-1]: -sum(zs[:-1])}  # a demeaned input
         dz = [
@@ -227,6 +251,7 @@ def _prove_matches_homework(max_width: int = 6) -> ProofOutcome:
         for col in range(width):
             if sp.simplify((dx[col] - homework[col]).subs(constraint)) != 0:
                 composed_ok = False
+                refuted_at.append(width)
             residual = sp.simplify((dz[col] - homework[col]).subs(constraint))
             alone_differs |= residual != 0
             dc_free = {gs[-1]: -sum(gs[:-1])}
@@ -243,6 +268,7 @@ def _prove_matches_homework(max_width: int = 6) -> ProofOutcome:
         "homework eqs. (1)-(7) instantiated with gamma = 1, beta = 0, eps = 0 at a symbolic "
         "demeaned row, compared with the exam's (17) after (22) by SymPy",
         detail,
+        scope=finite_scope(d=widths) if composed_ok else finite_scope(d=refuted_at),
     )
 
 

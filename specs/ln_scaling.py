@@ -22,7 +22,15 @@ from __future__ import annotations
 import sympy as sp
 
 from . import layernorm_exam as ex
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, single_form_spec
+from .model import (
+    Claim,
+    ProofOutcome,
+    ProofStatus,
+    Spec,
+    SymbolInfo,
+    finite_scope,
+    single_form_spec,
+)
 from .sources import exam
 
 __all__ = [
@@ -134,6 +142,18 @@ GRAD_BOUND = _spec(
 
 SPECS = (OUTPUT_SCALE, GRAD_SCALE, PRENORM_FORWARD, GRAD_BOUND)
 
+# The row lengths d at which the proofs instantiate the exam's specs (the layer indices l and L
+# stay symbolic).
+#: The scale law of f is checked at d = 1..DEMEAN_LAW_MAX_D, that of h at
+#: d = 1..NORMALIZE_LAW_MAX_D.
+DEMEAN_LAW_MAX_D = 6
+NORMALIZE_LAW_MAX_D = 5
+#: LN(k x0) = x0 at d = 2..PRENORM_FORWARD_MAX_D; the Jacobian I + P/k at d = 2..GRAD_BOUND_MAX_D.
+PRENORM_FORWARD_MAX_D = 5
+GRAD_BOUND_MAX_D = 4
+#: The row lengths at which Lemma 1's projections are checked.
+LEMMA1_WIDTHS = range(2, 5)
+
 
 # ---------------------------------------------------------------------------------------------
 # The exam's f and h at explicit sizes.
@@ -174,8 +194,9 @@ def _layernorm(width: int, inputs: list[sp.Expr]) -> list[sp.Expr]:
     return _row_values(ex.NORMALIZE, width, {ex.z: demeaned})
 
 
-def _prove_demean_law(max_width: int = 6) -> ProofOutcome:
-    for width in range(1, max_width + 1):
+def _prove_demean_law(max_width: int = DEMEAN_LAW_MAX_D) -> ProofOutcome:
+    widths = range(1, max_width + 1)
+    for width in widths:
         xs = [sp.Symbol(f"x_{c}", real=True) for c in range(1, width + 1)]
         gz = [sp.Symbol(f"g_{c}", real=True) for c in range(1, width + 1)]
         plain = _row_values(ex.DEMEAN, width, {ex.x: xs})
@@ -183,21 +204,31 @@ def _prove_demean_law(max_width: int = 6) -> ProofOutcome:
         backward = _row_values(ex.DEMEAN_GRAD, width, {ex.gz: gz})
         if any(sp.expand(s_ - a * p_) != 0 for s_, p_ in zip(scaled, plain, strict=True)):
             return ProofOutcome(
-                ProofStatus.REFUTED, "f(a x) against a f(x)", f"differs at d = {width}"
+                ProofStatus.REFUTED,
+                "f(a x) against a f(x)",
+                f"differs at d = {width}",
+                scope=finite_scope(d=[width]),
             )
         if any(expr.free_symbols & set(xs) for expr in backward):
-            return ProofOutcome(ProofStatus.REFUTED, "eq. (17) depends on x", f"at d = {width}")
+            return ProofOutcome(
+                ProofStatus.REFUTED,
+                "eq. (17) depends on x",
+                f"at d = {width}",
+                scope=finite_scope(d=[width]),
+            )
     return ProofOutcome(
         ProofStatus.PROVED,
         "layernorm_exam.demean at a x against a times layernorm_exam.demean at x; free symbols of "
         "eq. (17)",
         "f(a x) = a f(x) entrywise, so ||f(a x)|| = a ||f(x)||; eq. (17) does not involve x, so "
         f"g^(x') = g^(x) (choices 2 and 4), for every d = 1..{max_width}",
+        scope=finite_scope(d=widths),
     )
 
 
-def _prove_normalize_law(max_width: int = 5) -> ProofOutcome:
-    for width in range(1, max_width + 1):
+def _prove_normalize_law(max_width: int = NORMALIZE_LAW_MAX_D) -> ProofOutcome:
+    widths = range(1, max_width + 1)
+    for width in widths:
         zs = [sp.Symbol(f"z_{c}", real=True) for c in range(1, width + 1)]
         gy = [sp.Symbol(f"g_{c}", real=True) for c in range(1, width + 1)]
         scaled_z = [a * value for value in zs]
@@ -222,6 +253,7 @@ def _prove_normalize_law(max_width: int = 5) -> ProofOutcome:
                     ProofStatus.REFUTED,
                     "h and eq. (22) at a z against z",
                     f"differs at d = {width}",
+                    scope=finite_scope(d=[width]),
                 )
     return ProofOutcome(
         ProofStatus.PROVED,
@@ -229,6 +261,7 @@ def _prove_normalize_law(max_width: int = 5) -> ProofOutcome:
         "(sympy.simplify)",
         "h(a z) = h(z) and g^(z') = g^(z) / a entrywise, so ||h(z')|| = ||h(z)|| and ||g^(z')|| = "
         f"||g^(z)|| / a (choices 1 and 6), for every d = 1..{max_width} with real z (z != 0)",
+        scope=finite_scope(d=widths),
     )
 
 
@@ -240,23 +273,32 @@ def _constrained_row(width: int) -> tuple[list[sp.Symbol], list[sp.Expr], sp.Exp
     return free, row, sp.expand(sum(value**2 for value in row))
 
 
-def _prove_prenorm_forward(max_width: int = 5) -> ProofOutcome:
+def _prove_prenorm_forward(max_width: int = PRENORM_FORWARD_MAX_D) -> ProofOutcome:
     """LN(k x0) = x0 for k > 0 when x0 has mean 0 and norm sqrt(d), from the exam's specs; so
     x -> x + LN(x) maps k x0 to (k + 1) x0, and layer l outputs the input of operator 2l + 1."""
     scale = sp.Symbol("k", positive=True)
     norm_squared = sp.Symbol("nsq", positive=True)
-    for width in range(2, max_width + 1):
+    widths = range(2, max_width + 1)
+    for width in widths:
         _free, row, squares = _constrained_row(width)
         demeaned = _row_values(ex.DEMEAN, width, {ex.x: [scale * value for value in row]})
         if any(
             sp.expand(value - scale * original) != 0
             for value, original in zip(demeaned, row, strict=True)
         ):
-            return ProofOutcome(ProofStatus.REFUTED, "f(k x0)", f"is not k x0 at d = {width}")
+            return ProofOutcome(
+                ProofStatus.REFUTED,
+                "f(k x0)",
+                f"is not k x0 at d = {width}",
+                scope=finite_scope(d=[width]),
+            )
         actual_norm = sp.expand(sum(value**2 for value in demeaned))
         if sp.expand(actual_norm - scale**2 * squares) != 0:
             return ProofOutcome(
-                ProofStatus.REFUTED, "||f(k x0)||^2", f"is not k^2 ||x0||^2 at d = {width}"
+                ProofStatus.REFUTED,
+                "||f(k x0)||^2",
+                f"is not k^2 ||x0||^2 at d = {width}",
+                scope=finite_scope(d=[width]),
             )
         normalized = _row_values(ex.NORMALIZE, width, {ex.z: demeaned}, norm_squared)
         at_constraint = [value.subs(norm_squared, scale**2 * width) for value in normalized]
@@ -264,7 +306,12 @@ def _prove_prenorm_forward(max_width: int = 5) -> ProofOutcome:
             sp.simplify(value - original) != 0
             for value, original in zip(at_constraint, row, strict=True)
         ):
-            return ProofOutcome(ProofStatus.REFUTED, "LN(k x0)", f"is not x0 at d = {width}")
+            return ProofOutcome(
+                ProofStatus.REFUTED,
+                "LN(k x0)",
+                f"is not x0 at d = {width}",
+                scope=finite_scope(d=[width]),
+            )
     count = sp.Function("c")
     step = sp.Symbol("n", integer=True, positive=True)
     solution = sp.rsolve(count(step + 1) - count(step) - 1, count(step), {count(1): 1})
@@ -279,6 +326,9 @@ def _prove_prenorm_forward(max_width: int = 5) -> ProofOutcome:
         "x -> x + LN(x)",
         f"LN(k x0) = x0 for every k > 0 and d = 2..{max_width}; the n-th map's input is {solution} "
         f"x0, and layer l's output is the input of map 2l + 1: ({layer_output}) x0",
+        # Finite in d; the layer index is symbolic (sympy.rsolve). A refutation here is the
+        # symbolic recurrence, at no particular d.
+        scope=finite_scope(d=widths) if ok else "",
     )
 
 
@@ -296,13 +346,14 @@ def _projection(row: list[sp.Expr], width: int) -> sp.Matrix:
     return sp.eye(width) - ones * ones.T / width - column * column.T / width
 
 
-def _prove_grad_bound(max_width: int = 4) -> ProofOutcome:
+def _prove_grad_bound(max_width: int = GRAD_BOUND_MAX_D) -> ProofOutcome:
     """The Jacobian of x -> x + LN(x) at k x0 is I + P/k with P the projection off span(1, x0)
     (from the exam's Jacobian specs (16), (21)); backward through maps 2l+1 .. 2L multiplies the
     component of g^(L) in P's range by prod (1 + 1/k) = (2L+1)/(2l+1) and leaves the rest."""
     scale = sp.Symbol("k", positive=True)
     norm_squared = sp.Symbol("nsq", positive=True)
-    for width in range(2, max_width + 1):
+    widths = range(2, max_width + 1)
+    for width in widths:
         _free, row, squares = _constrained_row(width)
         jf = _demean_jacobian(width)
         z = [scale * value for value in row]
@@ -321,6 +372,7 @@ def _prove_grad_bound(max_width: int = 4) -> ProofOutcome:
                 ProofStatus.REFUTED,
                 "the Jacobian of x + LN(x) at k x0",
                 f"is not I + P/k at d = {width}",
+                scope=finite_scope(d=[width]),
             )
         column = sp.Matrix(row)
         idempotent = (
@@ -328,7 +380,10 @@ def _prove_grad_bound(max_width: int = 4) -> ProofOutcome:
         )
         if idempotent.applyfunc(sp.expand) != sp.zeros(width, width) or projection != projection.T:
             return ProofOutcome(
-                ProofStatus.REFUTED, "P is an orthogonal projection", f"fails at d = {width}"
+                ProofStatus.REFUTED,
+                "P is an orthogonal projection",
+                f"fails at d = {width}",
+                scope=finite_scope(d=[width]),
             )
     index = sp.Symbol("kk", integer=True, positive=True)
     growth = sp.simplify(sp.product((index + 1) / index, (index, 2 * lyr + 1, 2 * nlayers)))
@@ -349,6 +404,9 @@ def _prove_grad_bound(max_width: int = 4) -> ProofOutcome:
         f"prod_(k=2l+1)^(2L) (1 + 1/k) = {growth}, and ||g^(l)||^2 = ||(I - P) g^(L)||^2 + c^2 ||P "
         f"g^(L)||^2 <= c^2 d: the bound {bound} of eq. (23) holds, with equality exactly when "
         "g^(L) is orthogonal to 1 and x0 (l < L)",
+        # Finite in d; l and L are symbolic (sympy.product). A refutation here is the symbolic
+        # product, at no particular d.
+        scope=finite_scope(d=widths) if ok else "",
     )
 
 
@@ -356,7 +414,7 @@ def _prove_lemma1() -> ProofOutcome:
     """Lemma 1 of Q12(f) with ||f(x)|| (the demeaned input) holds: the backward pass is (17)
     after (22), a product of two orthogonal projections scaled by sqrt(d)/||z||. As printed, with
     ||x||, it fails for inputs with a nonzero mean; a counterexample from the exam's own specs."""
-    for width in range(2, 5):
+    for width in LEMMA1_WIDTHS:
         zs = [sp.Symbol(f"z_{c}", real=True) for c in range(1, width + 1)]
         norm_squared = sp.Symbol("nsq", positive=True)
         columns = [
@@ -375,11 +433,15 @@ def _prove_lemma1() -> ProofOutcome:
                 ProofStatus.REFUTED,
                 "(||z||/sqrt(d)) J_h is an orthogonal projection",
                 f"d = {width}",
+                scope=finite_scope(d=[width]),
             )
         jf = _demean_jacobian(width)
         if jf * jf != jf or jf != jf.T:
             return ProofOutcome(
-                ProofStatus.REFUTED, "J_f is an orthogonal projection", f"d = {width}"
+                ProofStatus.REFUTED,
+                "J_f is an orthogonal projection",
+                f"d = {width}",
+                scope=finite_scope(d=[width]),
             )
     xs = [1 + sp.Rational(1, 10), 1 - sp.Rational(1, 10), sp.Integer(1)]
     upstream = [sp.Integer(1), sp.Integer(1), sp.Integer(-2)]
@@ -402,6 +464,8 @@ def _prove_lemma1() -> ProofOutcome:
         f"bound sqrt(d)/||x|| ||g^(y)|| = {sp.nsimplify(printed)} (~{float(printed):.3f}) and "
         f"within sqrt(d)/||f(x)|| ||g^(y)|| = {sp.nsimplify(corrected)}. Where (f) applies the "
         "lemma the inputs k x^(0) have mean 0, so ||f(x)|| = ||x|| and the bound (23) stands.",
+        # Proved: the projections at LEMMA1_WIDTHS. Refuted: the counterexample, at d = len(xs).
+        scope=finite_scope(d=LEMMA1_WIDTHS) if fails else finite_scope(d=[len(xs)]),
     )
 
 

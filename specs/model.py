@@ -14,7 +14,7 @@ vectorized NumPy callables.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import sympy as sp
 
 __all__ = [
+    "GENERAL",
     "Claim",
     "ProofOutcome",
     "ProofStatus",
@@ -29,6 +30,8 @@ __all__ = [
     "Spec",
     "SymbolInfo",
     "Variant",
+    "finite_points",
+    "finite_scope",
     "instantiate",
     "quantity_name",
 ]
@@ -247,13 +250,59 @@ class ProofStatus(str, Enum):
     NOT_PROVED = "not proved"
 
 
+#: The scope of a proof that holds for every size (a symbolic dimension, induction, a
+#: matrix identity): the claim is proved, not just checked at some sizes.
+GENERAL = "general"
+
+
+def finite_scope(**sizes: Sequence[int]) -> str:
+    """The scope of a proof that covers only the sizes given, e.g. ``finite_scope(C=range(1,
+    9))`` is ``"C = 1..8"``: said in every report format, so that a claim checked at finite
+    sizes is never read as proved in general."""
+    if not sizes:
+        raise ValueError("a finite scope names the sizes it covers")
+    parts = []
+    for name, values in sizes.items():
+        covered = sorted(set(values))
+        if not covered:
+            raise ValueError(f"the scope of {name} is empty")
+        run = covered == list(range(covered[0], covered[-1] + 1))
+        if len(covered) == 1:
+            parts.append(f"{name} = {covered[0]}")
+        elif run:
+            parts.append(f"{name} = {covered[0]}..{covered[-1]}")
+        else:
+            parts.append(f"{name} in {{{', '.join(map(str, covered))}}}")
+    return "; ".join(parts)
+
+
+def finite_points(names: Sequence[str], points: Iterable[Sequence[int]]) -> str:
+    """The scope of a proof that covers only the listed combinations of sizes, e.g.
+    ``finite_points(("N", "P"), [(1, 1), (2, 3)])`` is ``"(N, P) in {(1, 1), (2, 3)}"``: not
+    every combination of the values, which :func:`finite_scope` would claim."""
+    covered = sorted({tuple(point) for point in points})
+    if not covered or any(len(point) != len(names) for point in covered):
+        raise ValueError(f"each point names a size for each of {', '.join(names)}")
+    listed = ", ".join("(" + ", ".join(map(str, point)) + ")" for point in covered)
+    return f"({', '.join(names)}) in {{{listed}}}"
+
+
 @dataclass(frozen=True)
 class ProofOutcome:
-    """What a symbolic check established and how."""
+    """What a symbolic check established and how.
+
+    ``scope`` says for which sizes a proved claim holds: :data:`GENERAL`, or the finite sizes
+    the computation covered (:func:`finite_scope`). A proof must say it; a refutation or an
+    open claim may (the size of its counterexample)."""
 
     status: ProofStatus
     method: str
     detail: str = ""
+    scope: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status is ProofStatus.PROVED and not self.scope:
+            raise ValueError(f"a proof ({self.method}) must say its scope: general or finite sizes")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,16 @@ import sympy as sp
 from sympy import stats
 
 from . import dropout, moments
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, single_form_spec
+from .model import (
+    Claim,
+    ProofOutcome,
+    ProofStatus,
+    Spec,
+    SymbolInfo,
+    finite_points,
+    finite_scope,
+    single_form_spec,
+)
 from .model import instantiate as instantiate_entries
 from .sources import exam
 
@@ -187,7 +196,11 @@ def _copy(draw: Any, row: int, col: int) -> Any:
     raise TypeError(f"no independent copy for {distribution}")
 
 
+#: The (N, P) at which noise.expected_loss.exact takes the expectation (these pairs only, not
+#: every combination of their N and P).
 SIZES = ((1, 1), (2, 1), (1, 2), (2, 2), (3, 2), (2, 3))
+#: The N x P problem of noise.dropout_special_case.
+DROPOUT_ROWS, DROPOUT_COLS = 2, 2
 
 
 def _prove_expected_loss(sizes: tuple[tuple[int, int], ...] = SIZES) -> ProofOutcome:
@@ -202,6 +215,7 @@ def _prove_expected_loss(sizes: tuple[tuple[int, int], ...] = SIZES) -> ProofOut
                 ProofStatus.REFUTED,
                 "E of noise.perturbed_loss against noise.expected_loss",
                 f"differs at N = {rows}, P = {cols}",
+                scope=finite_scope(N=[rows], P=[cols]),
             )
     arrays = _problem(2, 2)
     noise = [[_copy(draw, a, b) for b in range(1, 3)] for a in range(1, 3)]
@@ -215,10 +229,12 @@ def _prove_expected_loss(sizes: tuple[tuple[int, int], ...] = SIZES) -> ProofOut
         f"exact for (N, P) in {', '.join(map(str, sizes))} with symbolic X, y, w, mu, sigma "
         f"({time.perf_counter() - started:.2f} s). The cross term of sample 1 is E[-2 y_1 (R o "
         f"X)_1 w] = {cross}, i.e. -2 mu y^T X w over all samples (no transpose on R o X).",
+        # The pairs themselves: finite_scope(N=..., P=...) would claim every combination.
+        scope=finite_points(("N", "P"), sizes),
     )
 
 
-def _prove_dropout_special_case(rows: int = 2, cols: int = 2) -> ProofOutcome:
+def _prove_dropout_special_case(rows: int = DROPOUT_ROWS, cols: int = DROPOUT_COLS) -> ProofOutcome:
     """With Bernoulli(kappa) draws (noise.dropout_draw) the same closed form holds with
     mu = E[R] and sigma^2 = Var[R]; with inverted dropout, R = M / kappa from dropout.scaling,
     mu = 1 and sigma^2 = (1 - kappa)/kappa."""
@@ -273,6 +289,7 @@ def _prove_dropout_special_case(rows: int = 2, cols: int = 2) -> ProofOutcome:
         f"{var}; inverted dropout gives mu = {inv_mean}, sigma^2 = {inv_var} (= p/(1 - p) with the "
         "drop probability p = 1 - kappa, as in dropout.moments); both match the closed form "
         "exactly",
+        scope=finite_scope(N=[rows], P=[cols]),
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
+from .model import GENERAL, Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
 from .sources import exam
 
 __all__ = ["ALGORITHM1", "CLAIMS", "DECAY_UPDATE", "L2_UPDATE", "SPECS", "algorithm1_with_term"]
@@ -165,6 +165,7 @@ def _prove_coincide() -> ProofOutcome:
         "agree for every theta exactly when every diagonal entry of M_t is "
         f"{roots[0] if roots else '?'}, i.e. M_t = lambda_r / (lambda_w alpha) I (eq. (4)); "
         "otherwise they differ for every theta != 0 in that coordinate",
+        scope=GENERAL if ok else "",
     )
 
 
@@ -207,6 +208,7 @@ def _prove_blank_d() -> ProofOutcome:
         + ". Only blank D gives weight decay. (Without momentum blank B also reduces to an L2 "
         "step, with M_t from a v_t that leaves the penalty out; with momentum it enters only "
         "through m_t.)",
+        scope=GENERAL if ok else "",
     )
 
 

@@ -391,11 +391,12 @@ def _report(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     counts = report.counts()
     proved_count = sum(1 for proof in proofs if proof.status == "proved")
+    general = sum(1 for proof in proofs if proof.status == "proved" and proof.scope == "general")
     cached = sum(1 for proof in proofs if proof.cached)
     from_cache = f", {cached} from the proof cache" if cached else ""
     print(
         f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
-        f"{counts['skip']} skipped; {proved_count}/{len(proofs)} proofs proved{from_cache} "
+        f"{counts['skip']} skipped; {proved_count}/{len(proofs)} proofs proved ({general} in general){from_cache} "
         f"({time.perf_counter() - started:.1f} s){against}"
     )
     index = next(

@@ -160,6 +160,9 @@ class ProofRecord:
     method: str
     detail: str = ""
     seconds: float = 0.0
+    #: For which sizes the outcome holds: "general", or the finite sizes the computation
+    #: covered ("C = 1..8"); empty when the proof did not say (a refutation, an error).
+    scope: str = ""
     #: Taken from the proof cache (proved by an earlier run with the same specs and SymPy);
     #: ``seconds`` is then that run's time.
     cached: bool = False

@@ -40,7 +40,9 @@ def test_proved_claims_are_taken_from_the_cache_the_second_time(tmp_path, monkey
     with prove_in_background(claims) as proved:
         second = proved()
     assert all(record.cached for record in second)
-    assert [(r.id, r.status, r.method, r.detail) for r in second] == [(r.id, r.status, r.method, r.detail) for r in first]
+    assert [(r.id, r.status, r.method, r.detail, r.scope) for r in second] == [
+        (r.id, r.status, r.method, r.detail, r.scope) for r in first]
+    assert all(record.scope for record in second)
     with prove_in_background(claims, reprove=True) as proved:
         again = proved()
     assert not any(record.cached for record in again)
@@ -55,6 +57,11 @@ def test_a_corrupt_entry_is_proved_again(tmp_path, monkeypatch) -> None:
     entry = tmp_path / PROOF_CACHE / f"{proof_key(claim)}.json"
     assert entry.exists()
     stored = json.loads(entry.read_text())
+    assert cached_proofs([claim])[claim.id].scope == stored["value"]["scope"] != ""
+    del stored["value"]["scope"]  # kept before proofs said their scope: proved again
+    entry.write_text(json.dumps(stored))
+    assert cached_proofs([claim]) == {}
+    stored["value"]["scope"] = "general"
     stored["value"]["status"] = "definitely"  # not a status: never trusted
     entry.write_text(json.dumps(stored))
     assert cached_proofs([claim]) == {}

@@ -133,9 +133,9 @@ def test_markdown_has_title_meta_summary_and_proofs(report: Report) -> None:
     assert "eqconform 0.1.0 · seed 20260121 · max examples 200 · 2026-01-21T10:00:00Z" in text
     assert "4 pass, 2 fail, 1 error, 1 skip" in text
     assert "FAIL" in text
-    assert "| `adam.bias-correction` | ✅ proved | sympy.simplify |" in lines
-    assert "| `layernorm.grad-sum` | ❌ refuted | sympy.diff + simplify |" in lines
-    assert "| `dropout.expectation` | ⚠️ not proved | sympy.stats.E |" in lines
+    assert "| `adam.bias-correction` | ✅ proved | general | sympy.simplify |" in lines
+    assert "| `layernorm.grad-sum` | ❌ refuted | N = 2 | sympy.diff + simplify |" in lines
+    assert "| `dropout.expectation` | ⚠️ not proved | - | sympy.stats.E |" in lines
 
 
 def test_markdown_has_one_table_per_component_with_every_result(report: Report) -> None:
@@ -362,7 +362,8 @@ def test_html_shows_every_section_of_an_equation(report: Report) -> None:
     assert counts, "no summary counts"
     chips = dict((label.strip(), number) for number, label in
                  re.findall(r"<li[^>]*>\s*<strong>([^<]*)</strong>([^<]*)</li>", counts.group(1)))
-    assert chips == {"pass": "4", "fail": "2", "error": "1", "skip": "1", "proofs proved": "1/3"}, chips
+    assert chips == {"pass": "4", "fail": "2", "error": "1", "skip": "1", "proofs proved": "1/3",
+                     "proved in general": "1/1"}, chips
     assert "beta | gamma" in visible  # errata
 
 
@@ -406,10 +407,35 @@ def test_junit_cases_carry_component_spec_and_target(report: Report, sample: "Sa
             student.get("skipped")) == ("4", "2", "1", "1")
 
 
+def test_every_format_says_each_proof_s_scope(report: Report) -> None:
+    """A claim checked at finite sizes is never shown as if proved in general: the scope is in
+    the JSON, in the Markdown and HTML proof tables, and a property of the JUnit case."""
+    finite = dataclasses.replace(report.proofs[0], id="finite.claim", scope="C = 1..8")
+    report = dataclasses.replace(report, proofs=(*report.proofs, finite))
+    data = json.loads(get_renderer("json").render(report))
+    assert {p["id"]: p["scope"] for p in data["proofs"]} == {
+        "adam.bias-correction": "general", "layernorm.grad-sum": "N = 2", "dropout.expectation": "",
+        "finite.claim": "C = 1..8"}
+    markdown = get_renderer("markdown").render(report)
+    assert "| Proof | Status | Scope | Method |" in markdown
+    assert re.search(r"\| `finite.claim` \| [^|]+ \| C = 1\.\.8 \|", markdown), markdown
+    assert re.search(r"\| `adam.bias-correction` \| [^|]+ \| general \|", markdown)
+    html = get_renderer("html").render(report)
+    scopes = re.findall(r'<td class="proof-scope">([^<]*)</td>', html)
+    assert scopes[:2] == ["general", "N = 2"] and scopes[-1] == "C = 1..8"
+    assert "scope: C = 1..8" in html  # beside the equation it proves
+    cases = {case.get("name"): case for case in _junit(report).findall("testsuite")[2].findall("testcase")}
+    def scope_of(name: str) -> str | None:
+        found = cases[name].find("properties/property[@name='scope']")
+        return None if found is None else found.get("value")
+    assert scope_of("finite.claim") == "C = 1..8" and scope_of("adam.bias-correction") == "general"
+    assert scope_of("dropout.expectation") is None
+
+
 def test_junit_proofs_fail_unless_proved(report: Report) -> None:
     proofs = _junit(report).findall("testsuite")[2]
     cases = {case.get("name"): case for case in proofs.findall("testcase")}
-    assert len(cases["adam.bias-correction"]) == 0
+    assert [child.tag for child in cases["adam.bias-correction"]] == ["properties"]  # its scope
     refuted = cases["layernorm.grad-sum"].find("failure")
     assert refuted is not None and refuted.get("message").startswith("refuted")
     not_proved = cases["dropout.expectation"].find("failure")
