@@ -8,11 +8,14 @@ from a second, hand-written copy of the equations.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 import sympy as sp
 from eqconform.specs import (
     CLAIMS,
+    GENERAL,
+    ProofOutcome,
     ProofStatus,
     Spec,
     adam,
@@ -21,6 +24,7 @@ from eqconform.specs import (
     layernorm,
     layernorm_exam,
 )
+from eqconform.specs.model import finite_points, finite_scope
 from sympy import stats
 
 PROVED, REFUTED = ProofStatus.PROVED, ProofStatus.REFUTED
@@ -31,6 +35,26 @@ def test_claim_is_proved(claim):
     outcome = claim.prove()
     assert outcome.status is PROVED, f"{claim.id}: {outcome.status} ({outcome.method}; {outcome.detail})"
     assert outcome.method.strip()
+    # General, or the sizes covered, said as finite_scope/finite_points say them.
+    assert outcome.scope == GENERAL or re.fullmatch(
+        r"(\w+ (= \d+(\.\.\d+)?|in \{[\d, ]+\})|\([\w, ]+\) in \{[\d(), ]+\})(; .+)?", outcome.scope
+    ), outcome.scope
+
+
+def test_a_scope_says_exactly_the_sizes_covered():
+    assert finite_scope(C=range(1, 9)) == "C = 1..8"
+    assert finite_scope(d=[4, 2, 2]) == "d in {2, 4}"
+    assert finite_scope(t=[3]) == "t = 3"
+    assert finite_scope(N=range(1, 4), C=(2,)) == "N = 1..3; C = 2"
+    assert finite_points(("N", "P"), [(2, 3), (1, 1), (2, 3)]) == "(N, P) in {(1, 1), (2, 3)}"
+    for bad in (lambda: finite_scope(), lambda: finite_scope(C=[]), lambda: finite_points(("N", "P"), [(1,)]),
+                lambda: finite_points(("N",), [])):
+        with pytest.raises(ValueError):
+            bad()
+    # A proof must say its scope; a refutation need not.
+    with pytest.raises(ValueError, match="scope"):
+        ProofOutcome(PROVED, "sympy.simplify")
+    assert ProofOutcome(REFUTED, "sympy.simplify").scope == ""
 
 
 def with_relation(spec: Spec, quantity: sp.Basic, expr: sp.Expr, variant_id: str | None = None) -> Spec:
