@@ -396,7 +396,8 @@ def _report(args: argparse.Namespace) -> int:
     from_cache = f", {cached} from the proof cache" if cached else ""
     print(
         f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
-        f"{counts['skip']} skipped; {proved_count}/{len(proofs)} proofs proved ({general} in general){from_cache} "
+        f"{counts['skip']} skipped; {proved_count}/{len(proofs)} proofs proved "
+        f"({general} in general){from_cache} "
         f"({time.perf_counter() - started:.1f} s){against}"
     )
     index = next(
