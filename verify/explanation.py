@@ -409,6 +409,7 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
                 isinstance(f, sp.Pow) and f.exp.is_negative for f in rest
             ):
                 divisor = sp.Mul(*rest)
+                divisors = [f for f in rest if isinstance(f, sp.Pow) and f.exp.is_negative]
                 for term in factor.args:
                     alone = factor - term + term * divisor
                     yield (
@@ -416,6 +417,17 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
                         "precedence",
                         f"{alone} for {node}: parentheses left out",
                     )
+                    # (a - b)/s - c for (a - b - c)/s: parentheses closed a term early, or a
+                    # derivation that leaves one divisor off one term (a power -1 for -3/2).
+                    for kept in [divisor] if len(divisors) == 1 else [divisor, *divisors]:
+                        if kept is divisor and len(factor.args) == 2:
+                            continue  # of two terms, the other alone divided: said above
+                        closed = (factor - term) * divisor + term * divisor / kept
+                        yield (
+                            closed,
+                            "precedence",
+                            f"the term {term} not divided by {1 / kept}",
+                        )
             # (a*g)**2 for a*g**2: the square taken of the whole product.
             if isinstance(factor, sp.Pow) and factor.exp == 2 and rest:
                 whole = sp.Mul(*rest) * factor.base

@@ -413,6 +413,47 @@ def test_one_slip_is_made_alike_in_every_equation_of_a_spec() -> None:
     assert not list(_alike({"mhat": m / (1 - beta1**t), "vhat": v * beta2}, context))
 
 
+@pytest.mark.parametrize(("edits", "computes"), [
+    # The mean's gradient summed down the batch: one sum of eq. (7) along the other axis. On a
+    # fresh case with rows far from zero this arrangement rounds beyond eq. (7)'s own bound, so
+    # the fresh cases an explanation must also match are taken at their best conditioning.
+    ({"dM = (-self.inv_std * np.sum(dNZ, axis=1, keepdims=True)": "dM = (-self.inv_std * np.sum(dNZ, axis=0, keepdims=True)"},
+     "the sum of dLdZhat along axis 0 instead of axis 1"),
+    # d sigma2 with the power -1 for -3/2: eq. (7)'s last term not divided by the deviation.
+    ({"* (-0.5) * self.inv_std ** 3": "* (-0.5) * self.inv_std ** 2"},
+     "the term -Zhat*ReduceAxis(Zhat*dLdZhat, 1, C) not divided by sqrt(eps + sigma2)"),
+])
+def test_slips_in_another_derivation_of_the_layernorm_backward_are_explained(
+    tmp_path: Path, edits: dict[str, str], computes: str
+) -> None:
+    target = resolve_target(_planted(tmp_path, "nn/layernorm.py", edits, base="correct_fall"))
+    results = engine.run(select_specs(["layernorm.grad_normalized", "layernorm.grad_input"]), [target], OPTIONS)
+    explained = [r for r in results if r.outcome is Outcome.FAIL and r.explanations]
+    assert explained, [r.message for r in results]
+    assert computes in explained[0].explanations[0].description, explained[0].explanations[0]
+
+
+def test_a_dropout_that_mixes_the_two_readings_of_p_is_explained(tmp_path: Path) -> None:
+    # The mask keeps with probability p, the kept entries are divided by 1 - p: each pass alone
+    # follows a reading of p, the mean follows neither.
+    target = resolve_target(_planted(tmp_path, "nn/dropout.py", {
+        "np.random.binomial(1, 1 - self.p, size=x.shape)": "np.random.binomial(1, self.p, size=x.shape)"}))
+    results = {r.spec: r for r in engine.run(select_specs(["dropout"]), [target], OPTIONS)}
+    assert results["dropout.mask"].outcome is Outcome.PASS
+    assert results["dropout.mask"].variant == "p-is-keep-probability"
+    scaling = results["dropout.scaling"]
+    assert scaling.outcome is Outcome.FAIL and len(scaling.explanations) == 1
+    best = scaling.explanations[0]
+    assert best.operators == ("mixed-readings",) and best.examples_matched == 2
+    assert best.description.startswith("y = mask*x/(1 - p): the mask keeps an entry with probability p "
+                                       "(p-is-keep-probability) but the kept entries are divided by 1 - p")
+    assert "It computes y = mask*x/(1 - p)" in scaling.message
+    # The right layer's mean passes, and is not explained.
+    right = {r.spec: r for r in engine.run(select_specs(["dropout.scaling"]),
+                                           [resolve_target(f"mytorch:{HANDINS / 'correct_spring'}")], OPTIONS)}
+    assert right["dropout.scaling"].outcome is Outcome.PASS and not right["dropout.scaling"].explanations
+
+
 def test_a_joint_finding_is_explained_whatever_form_its_other_members_follow(tmp_path: Path) -> None:
     # The Fall edition puts eps inside the root. Checked through theta only, a counterexample
     # that follows no form cannot show that; the slip in mhat is found with the update in

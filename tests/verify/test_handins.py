@@ -79,6 +79,8 @@ def test_handin_verdicts(name: str) -> None:
     for spec, result in results.items():
         if spec in expected["fails"]:
             assert result.explanations, f"{name} {spec}: no explanation: {result.message}"
+            best = result.explanations[0].description
+            assert expected["explains"][spec] in best, f"{name} {spec}: explained as {best}"
         elif result.outcome is Outcome.PASS:
             assert not result.explanations, f"{name} {spec}: a pass explained"
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from eqconform.specs.model import Spec
 
+from ..explanation import Explanation
 from ..judge import Comparison, ContractViolation, Finding, Record, known_deviation
 from ..results import ExplanationSummary, Outcome, StatisticalTest
 from ..search import (
@@ -318,3 +319,6 @@ class Statistics:
     counterexample: str | None = None
     examples: int = 0
     after: frozenset[Outcome] = frozenset({Outcome.PASS, Outcome.SKIP})
+    #: What the target computes instead, asked only when a test fails: formulas its draws
+    #: follow exactly (none when nothing is certain; a failure stays a failure without one).
+    explain: Callable[[Any, SearchSettings], Sequence[Explanation]] | None = None

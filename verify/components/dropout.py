@@ -345,6 +345,50 @@ def _output_mean(adapter: Any, options: SearchSettings) -> list[StatisticalTest]
     return [_mean_test(samples[p][0], p, variant)]
 
 
+def _readings_mixed(adapter: Any, options: SearchSettings) -> tuple[Explanation, ...]:
+    """The explanation of a training output whose mean is off while each pass, read alone,
+    follows an accepted reading of p: the mask drops at the rates of one reading and the kept
+    entries are scaled by 1/q of the other (``np.random.binomial(1, p)`` divided by ``1 - p``).
+    Read off the samples of ones: every kept entry is the scale, exactly, at every p."""
+    samples = _samples(adapter, options.seed)
+    reading = _identify(samples)[0]
+    if reading is None:
+        return ()
+    scales = {}
+    for probability, (first, _) in samples.items():
+        kept = first[first != 0]
+        if kept.size == 0 or not np.allclose(kept, kept[0], rtol=1e-12, atol=0):
+            return ()
+        scales[probability] = float(kept[0])
+    for variant in specs.MASK.variants:
+        if variant.id == reading:
+            continue
+        keep = variant.relations[specs.q]
+        if not all(
+            np.isclose(scale, 1 / float(keep.subs(specs.p, probability)), rtol=1e-12, atol=0)
+            for probability, scale in scales.items()
+        ):
+            continue
+        output = specs.y[specs.i, specs.j]
+        formula = specs.SCALING.canonical.relations[output].subs(specs.q, keep)
+        drawn = specs.MASK.variant(reading).relations[specs.q]
+        return (
+            Explanation(
+                "y_ij",
+                formula,
+                ("mixed-readings",),
+                f"y = mask*x/({keep}): the mask keeps an entry with probability "
+                f"{drawn} ({reading}) but the kept entries are divided by "
+                f"{keep}, the keep probability of the other reading ({variant.id}), so "
+                f"E[y] = {drawn}/({keep}) x (at every p sampled: "
+                f"{', '.join(str(probability) for probability in scales)})",
+                len(scales),
+                inserted=(keep,),
+            ),
+        )
+    return ()
+
+
 _EXACT = OracleSearch(
     graph=SpecGraph(
         [
@@ -375,6 +419,7 @@ DROPOUT = Component(
                 "the training output's mean",
                 counterexample=_sampling_call(f"p={PROBABILITIES[0]}"),
                 after=frozenset({Outcome.PASS}),
+                explain=_readings_mixed,
             ),
         ),
     },

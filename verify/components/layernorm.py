@@ -82,6 +82,7 @@ _SEARCH = OracleSearch(
     explicit=separating_inputs,
     observe=_observe,
     recondition=reconditioned,
+    conditioned=lambda case: case.recentered().in_float64(),
     hard_cases=hard_layernorm_inputs,
 )
 

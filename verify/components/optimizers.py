@@ -333,6 +333,7 @@ def _component(
         recondition=lambda run: (
             [("the same run in float64", run.in_float64())] if run.dtype != np.float64 else []
         ),
+        conditioned=OptimizerRun.in_float64,
         hard_cases=lambda: hard_optimizer_runs(weight_decay=weight_decay),
     )
     return Component(

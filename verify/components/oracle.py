@@ -47,6 +47,10 @@ def _no_alternatives(case: Any) -> Sequence[tuple[str, Any]]:
     return ()
 
 
+def _unchanged(case: Any) -> Any:
+    return case
+
+
 @dataclass(frozen=True)
 class Precision:
     """A lower precision a target may compute in: what it says, and how a record is read
@@ -89,6 +93,13 @@ class OracleSearch:
     #: each with a description (the same numbers in float64; LayerNorm rows shifted to zero
     #: mean). Used to tell a wrong formula from a right one that loses accuracy.
     recondition: Callable[[Any], Sequence[tuple[str, Any]]] = _no_alternatives
+    #: The case at its best conditioning (the same numbers in float64; LayerNorm's rows also
+    #: shifted to zero mean). Fresh cases are the evidence an explanation must also match, and
+    #: a formula is told from another there by its values: on a poorly conditioned case, code
+    #: that arranges the right formula another way rounds beyond the formula's own bound (a
+    #: row far from zero), and the right explanation would be refused. Precision and
+    #: conditioning themselves are read off the counterexample and the hand-picked cases.
+    conditioned: Callable[[Any], Any] = _unchanged
     #: The hard corners, drawn instead of ``cases`` under the ``hard`` profile.
     hard_cases: Callable[[], st.SearchStrategy[Any]] | None = None
     #: Specs whose form the target must keep throughout a case: each of its answers may hold
@@ -423,7 +434,9 @@ class OracleSearch:
         # The same fresh cases for every failure of this search: drawn once per process.
         fresh = _FRESH.get(id(self))
         if fresh is None:
-            fresh = _FRESH[id(self)] = drawn_cases(self.cases(), FRESH_CASES)
+            fresh = _FRESH[id(self)] = [
+                self.conditioned(case) for case in drawn_cases(self.cases(), FRESH_CASES)
+            ]
         cases = [*self.explicit(), *fresh]
         for case in cases:
             try:

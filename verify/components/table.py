@@ -14,12 +14,14 @@ graph ever looks at which family a spec belongs to.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from eqconform.specs.model import Spec
 
+from ..explanation import computes
 from ..graph import SpecGraph
 from ..judge import Record
 from ..results import Outcome
@@ -56,7 +58,17 @@ class SpecCheck:
         if isinstance(tests, CheckOutcome):
             return tests
         outcome = searched_outcome or CheckOutcome(Outcome.PASS, examples=statistics.examples)
-        return with_statistics(outcome, tests, statistics.what, statistics.counterexample)
+        outcome = with_statistics(outcome, tests, statistics.what, statistics.counterexample)
+        if outcome.outcome is Outcome.FAIL and statistics.explain and not outcome.explanations:
+            with quiet_target():
+                explained = statistics.explain(adapter, options)
+            if explained:
+                outcome = dataclasses.replace(
+                    outcome,
+                    message=f"{outcome.message}. {computes(explained)}",
+                    explanations=tuple(explanation.summary() for explanation in explained),
+                )
+        return outcome
 
 
 @dataclass(frozen=True)
