@@ -35,9 +35,11 @@ from .model import (
     finite_points,
     finite_scope,
     instantiate,
+    quantity_name,
     single_form_spec,
 )
 from .sources import hw7
+from .sums import UnsupportedSum, substitute, sum_normal_form
 
 __all__ = [
     "CLAIMS",
@@ -245,15 +247,96 @@ def _matrix(name: str, rows: int, cols: int) -> list[list[sp.Symbol]]:
     ]
 
 
-#: The (m, k, n) at which autoencoder.gradients.exact differentiates the objective (these
-#: triples only, not every combination of their m, k and n).
+#: The (m, k, n) at which autoencoder.gradients.exact differentiates the objective when the proof
+#: for symbolic sizes does not settle it (these triples only, not every combination).
 GRADIENT_SIZES = ((1, 1, 1), (2, 1, 2), (3, 2, 2))
+
+
+# ---------------------------------------------------------------------------------------------
+# The specs for symbolic m, k, n: every entry in sum normal form (eqconform.specs.ln_scaling),
+# taken at a generic entry (p, q) of W_2 (m x k), i.e. (q, p) of W_1 (k x m).
+
+_ROW = sp.Symbol("p", integer=True, positive=True)
+_COL = sp.Symbol("q", integer=True, positive=True)
+#: The ranges of the generic entry's indices, for KroneckerDelta sifting.
+_ENTRY_RANGES = {_ROW: (sp.Integer(1), m), _COL: (sp.Integer(1), k)}
+#: The top-k eigenvectors U_k (m x k, orthonormal columns), X X^T and its eigenvalues.
+U, Gram, eig = sp.IndexedBase("U"), sp.IndexedBase("XXT"), sp.IndexedBase("lambda")
+
+
+def _at(spec: Spec, quantity: str, row: sp.Expr, col: sp.Expr) -> sp.Expr:
+    """``spec``'s ``quantity`` at entry (row, col), the reconstruction and the codes
+    substituted from autoencoder.reconstruction and autoencoder.code."""
+    ((lhs, definition),) = [
+        (defined, expr)
+        for defined, expr in spec.canonical.relations.items()
+        if quantity_name(defined) == quantity
+    ]
+    return _composed(substitute(lhs.base[row, col], lhs, definition))
+
+
+def _composed(expr: sp.Expr) -> sp.Expr:
+    for spec in (RECONSTRUCTION, CODE):  # Xhat in terms of Z, then Z in terms of X
+        ((lhs, definition),) = spec.canonical.relations.items()
+        expr = substitute(expr, lhs, definition)
+    return expr
+
+
+def _general_gradients_gap() -> str:
+    """'' when sympy.diff of autoencoder.loss at a generic entry equals the gradient specs and
+    the printed gradients are -n times them, for symbolic m, k, n."""
+    try:
+        objective = sum_normal_form(_composed(LOSS.canonical.expression("L")))
+    except UnsupportedSum as error:
+        return str(error)
+    decoder, encoder = _at(GRAD_DECODER, "dW2", _ROW, _COL), _at(GRAD_ENCODER, "dW1", _COL, _ROW)
+    checks = (
+        ("d L / d W_2 - nabla_W2 L", sp.diff(objective, W2[_ROW, _COL]) - decoder),
+        ("d L / d W_1 - nabla_W1 L", sp.diff(objective, W1[_COL, _ROW]) - encoder),
+        (
+            "printed nabla_W2 L + n nabla_W2 L",
+            _at(PRINTED_GRADIENTS, "dW2p", _ROW, _COL) + n * decoder,
+        ),
+        (
+            "printed nabla_W1 L + n nabla_W1 L",
+            _at(PRINTED_GRADIENTS, "dW1p", _COL, _ROW) + n * encoder,
+        ),
+    )
+    gaps = []
+    for label, expr in checks:
+        try:
+            form = sum_normal_form(expr, _ENTRY_RANGES)
+        except UnsupportedSum as error:
+            gaps.append(f"{label}: {error}")
+            continue
+        if form != 0:
+            gaps.append(f"{label} reduces to {form}")
+    return "; ".join(gaps)
+
+
+def _not_general(gap: str) -> str:
+    return f" Not proved for symbolic m, k, n ({gap}), so checked at these sizes only."
 
 
 def _prove_gradients() -> ProofOutcome:
     """sympy.diff of autoencoder.loss (through code and reconstruction) equals the gradient specs;
     the printed gradients are -n times them."""
     started = time.perf_counter()
+    gap = _general_gradients_gap()
+    if not gap:
+        return ProofOutcome(
+            ProofStatus.PROVED,
+            "symbolic m, k, n: autoencoder.loss composed with autoencoder.code and "
+            "autoencoder.reconstruction in sum normal form, sympy.diff at a generic entry "
+            "W_2[p, q] and W_1[q, p], KroneckerDelta sifting, against autoencoder.grad_decoder and "
+            "autoencoder.grad_encoder",
+            "exact for every m, k, n with symbolic X, W_1, W_2 "
+            f"({time.perf_counter() - started:.2f} s); the solution's printed gradients "
+            "(autoencoder.printed_gradients) equal -n times the exact ones at every entry: the "
+            "factor -1/n is dropped, which leaves the first-order conditions (gradient = 0) "
+            "unchanged",
+            scope=GENERAL,
+        )
     for dm, dk, dn in GRADIENT_SIZES:
         data, encoder, decoder = _matrix("x", dm, dn), _matrix("a", dk, dm), _matrix("b", dm, dk)
         out = forward(data, encoder, decoder)
@@ -297,9 +380,96 @@ def _prove_gradients() -> ProofOutcome:
         "exact for (m, k, n) = (1, 1, 1), (2, 1, 2), (3, 2, 2) with symbolic X, W_1, W_2 "
         f"({time.perf_counter() - started:.2f} s); the solution's printed gradients "
         "(autoencoder.printed_gradients) equal -n times the exact ones at every entry: the factor "
-        "-1/n is dropped, which leaves the first-order conditions (gradient = 0) unchanged",
+        "-1/n is dropped, which leaves the first-order conditions (gradient = 0) unchanged."
+        + _not_general(gap),
         scope=finite_points(("m", "k", "n"), GRADIENT_SIZES),
     )
+
+
+def _factors(expr: sp.Expr) -> list[sp.Expr]:
+    """The factors of a monomial, a positive integer power repeated."""
+    factors: list[sp.Expr] = []
+    for factor in sp.Mul.make_args(expr):
+        base, power = factor.as_base_exp()
+        factors += [base] * int(power) if power.is_Integer and power > 0 else [factor]
+    return factors
+
+
+def _entry_of(factor: sp.Expr, base: sp.IndexedBase) -> tuple[sp.Expr, ...] | None:
+    return factor.indices if isinstance(factor, sp.Indexed) and factor.base == base else None
+
+
+def _pair(involved: sp.Expr, base: sp.IndexedBase) -> tuple[tuple, tuple] | None:
+    """The indices of the two entries of ``base`` whose product ``involved`` is, if it is one."""
+    factors = _factors(involved)
+    if len(factors) != 2:
+        return None
+    first, second = (_entry_of(factor, base) for factor in factors)
+    return None if first is None or second is None else (first, second)
+
+
+def _gram(var: sp.Symbol, low: sp.Expr, high: sp.Expr, involved: sp.Expr) -> sp.Expr | None:
+    """sum_c X[a, c] X[b, c] = (X X^T)[a, b], over the samples c."""
+    pair = _pair(involved, X)
+    if (low, high) != (1, n) or pair is None:
+        return None
+    (first, c1), (second, c2) = pair
+    if c1 != var or c2 != var or var in first.free_symbols | second.free_symbols:
+        return None
+    return Gram[first, second]
+
+
+def _eigenvectors(var: sp.Symbol, low: sp.Expr, high: sp.Expr, involved: sp.Expr) -> sp.Expr | None:
+    """sum_b (X X^T)[a, b] U[b, s] = lambda_s U[a, s]: the columns of U_k are eigenvectors of the
+    symmetric X X^T (either index of X X^T may be the summed one)."""
+    factors = _factors(involved)
+    if (low, high) != (1, m) or len(factors) != 2:
+        return None
+    grams = [_entry_of(factor, Gram) for factor in factors]
+    vectors = [_entry_of(factor, U) for factor in factors]
+    for gram_at, vector_at in ((grams[0], vectors[1]), (grams[1], vectors[0])):
+        if gram_at is None or vector_at is None or vector_at[0] != var:
+            continue
+        others = [index for index in gram_at if index != var]
+        if len(others) == 1 and var not in vector_at[1].free_symbols:
+            return eig[vector_at[1]] * U[others[0], vector_at[1]]
+    return None
+
+
+def _orthonormal(var: sp.Symbol, low: sp.Expr, high: sp.Expr, involved: sp.Expr) -> sp.Expr | None:
+    """sum_r U[r, s] U[r, t] = delta(s, t): U_k^T U_k = I."""
+    pair = _pair(involved, U)
+    if (low, high) != (1, m) or pair is None:
+        return None
+    (r1, first), (r2, second) = pair
+    if r1 != var or r2 != var or var in first.free_symbols | second.free_symbols:
+        return None
+    return sp.KroneckerDelta(first, second)
+
+
+def _at_principal_components(expr: sp.Expr) -> sp.Expr:
+    """``expr`` at W_2 = U_k and W_1 = U_k^T."""
+    expr = substitute(expr, W2[r, s], U[r, s])
+    return substitute(expr, W1[s, r], U[r, s])
+
+
+def _general_principal_components_gap() -> str:
+    """'' when both gradient specs vanish at W_2 = W_1^T = U_k for symbolic m, k, n, given only
+    X X^T U_k = U_k Lambda_k and U_k^T U_k = I."""
+    rules = (_gram, _eigenvectors, _orthonormal)
+    gaps = []
+    for label, gradient in (
+        ("nabla_W2 L", _at(GRAD_DECODER, "dW2", _ROW, _COL)),
+        ("nabla_W1 L", _at(GRAD_ENCODER, "dW1", _COL, _ROW)),
+    ):
+        try:
+            form = sum_normal_form(_at_principal_components(gradient), _ENTRY_RANGES, rules)
+        except UnsupportedSum as error:
+            gaps.append(f"{label}: {error}")
+            continue
+        if form != 0:
+            gaps.append(f"{label} at U_k reduces to {form}")
+    return "; ".join(gaps)
 
 
 def _cayley(parameters: list[sp.Symbol], size: int) -> tuple[sp.Matrix, sp.Expr]:
@@ -328,13 +498,62 @@ def _vanishes(entry: sp.Expr, inverse: sp.Symbol, determinant: sp.Expr) -> bool:
 
 
 def _prove_principal_components() -> ProofOutcome:
-    r"""W_2 = W_1^T = U_k, the top-k eigenvectors of X X^T / n, make both gradient specs vanish.
+    """W_2 = W_1^T = U_k, the top-k eigenvectors of X X^T / n, make both gradient specs vanish:
+    for symbolic sizes from the eigenvector relations, else at the explicit sizes of
+    :func:`_finite_principal_components`."""
+    started = time.perf_counter()
+    gap = _general_principal_components_gap()
+    covered = [] if not gap else _finite_principal_components()
+    if isinstance(covered, ProofOutcome):
+        return covered
+    # The first-order conditions do not single out the top k: the bottom eigenvector is also
+    # stationary, with a larger objective (a saddle). Shown at m = 2, k = 1, U = I.
+    first, second = sp.Symbol("s_1", positive=True), sp.Symbol("s_2", positive=True)
+    low = forward([[first, 0], [0, second]], [[0, 1]], [[0], [1]])
+    high = forward([[first, 0], [0, second]], [[1, 0]], [[1], [0]])
+    stationary = all(
+        entry == 0 for name in ("dW1", "dW2") for entry in itertools.chain.from_iterable(low[name])
+    )
+    saddle = (
+        "at m = 2, k = 1 the bottom eigenvector has gradient "
+        f"{'zero' if stationary else 'nonzero'} and objective {low['L']} against {high['L']} for "
+        "the top one (with s_1 > s_2 it is a saddle)"
+    )
+    if not gap:
+        return ProofOutcome(
+            ProofStatus.PROVED,
+            "symbolic m, k, n: autoencoder.grad_encoder and autoencoder.grad_decoder (through "
+            "autoencoder.code and autoencoder.reconstruction) at W_2 = W_1^T = U_k in sum normal "
+            "form, reduced with sum_c X_ac X_bc = (X X^T)_ab, X X^T U_k = U_k Lambda_k and U_k^T "
+            "U_k = I",
+            "both gradients are zero for every m, k, n "
+            f"({time.perf_counter() - started:.2f} s): the principal components satisfy the "
+            "first-order conditions, so the solution's hedge is unnecessary. The reduction uses "
+            "only that the k columns of U_k are orthonormal eigenvectors of X X^T, so any k of "
+            "them qualify, not only the top k, and the conditions alone do not prove optimality: "
+            f"{saddle}",
+            scope=GENERAL,
+        )
+    return ProofOutcome(
+        ProofStatus.PROVED,
+        "autoencoder.grad_encoder and autoencoder.grad_decoder evaluated at W_2 = W_1^T = U_k "
+        "with X = U diag(s) (U a Cayley rotation), reduced to the zero polynomial",
+        "zero for m = 2, k = 1 with a symbolic rotation U and for m = 3, k = 1, 2 with two "
+        f"rational rotations, symbolic s throughout ({time.perf_counter() - started:.2f} s): the "
+        "principal components satisfy the first-order conditions, so the solution's hedge is "
+        f"unnecessary. They are not the only stationary points: {saddle}." + _not_general(gap),
+        scope=finite_points(("m", "k", "n"), covered),
+    )
+
+
+def _finite_principal_components() -> list[tuple[int, int, int]] | ProofOutcome:
+    """The gradient specs at W_2 = W_1^T = U_k for explicit sizes: the (m, k, n) covered, or the
+    refutation.
 
     The objective and its gradients depend on X only through X X^T, and every X X^T is
     U diag(s^2) U^T for an orthogonal U: so X = U diag(s) (n = m) covers every data set. U is a
     Cayley rotation (symbolic for m = 2, two rational ones for m = 3), s symbolic; 1/det is carried
     as a symbol so that every entry stays a polynomial."""
-    started = time.perf_counter()
     inverse = sp.Symbol("inv_det", positive=True)
     cases = [(2, [sp.Symbol("c_1", real=True)])]  # fully symbolic rotation
     # m = 3: fixed rational rotations (a nonzero polynomial identity in the parameters would show at
@@ -362,26 +581,7 @@ def _prove_principal_components() -> ProofOutcome:
                             f"{name} is not zero for m = {dm}, k = {dk}",
                             scope=finite_scope(m=[dm], k=[dk], n=[dm]),
                         )
-    # The first-order conditions do not single out the top k: the bottom eigenvector is also
-    # stationary, with a larger objective (a saddle). Shown at m = 2, k = 1, U = I.
-    first, second = sp.Symbol("s_1", positive=True), sp.Symbol("s_2", positive=True)
-    low = forward([[first, 0], [0, second]], [[0, 1]], [[0], [1]])
-    high = forward([[first, 0], [0, second]], [[1, 0]], [[1], [0]])
-    stationary = all(
-        entry == 0 for name in ("dW1", "dW2") for entry in itertools.chain.from_iterable(low[name])
-    )
-    return ProofOutcome(
-        ProofStatus.PROVED,
-        "autoencoder.grad_encoder and autoencoder.grad_decoder evaluated at W_2 = W_1^T = U_k "
-        "with X = U diag(s) (U a Cayley rotation), reduced to the zero polynomial",
-        "zero for m = 2, k = 1 with a symbolic rotation U and for m = 3, k = 1, 2 with two "
-        f"rational rotations, symbolic s throughout ({time.perf_counter() - started:.2f} s): the "
-        "principal components satisfy the first-order conditions, so the solution's hedge is "
-        "unnecessary. They are not the only stationary points: at m = 2, k = 1 the bottom "
-        f"eigenvector has gradient {'zero' if stationary else 'nonzero'} and objective {low['L']} "
-        f"against {high['L']} for the top one (with s_1 > s_2 it is a saddle)",
-        scope=finite_points(("m", "k", "n"), covered),
-    )
+    return covered
 
 
 def _prove_orthonormal_bias() -> ProofOutcome:
@@ -469,8 +669,8 @@ ERRATA = (
         "in u_i u_i^T; the expansion that holds is (1/n) X X^T = sum_i sigma_i^2 u_i u_i^T, and I "
         "- U_k U_k^T is block-diag(0, I) only in the eigenbasis (U^T (I - U_k U_k^T) U). The "
         "conclusion stands: proof autoencoder.pca_first_order shows both gradients vanish at W_2 "
-        "= W_1^T = U_k (a symbolic rotation at m = 2, rational ones at m = 3); it also shows the "
-        "conditions hold at non-top eigenvectors (saddles), which is why they alone do not prove "
-        "optimality.",
+        "= W_1^T = U_k for every m, k, n, from X X^T U_k = U_k Lambda_k and U_k^T U_k = I alone; "
+        "so the conditions also hold at non-top eigenvectors (saddles), which is why they alone do "
+        "not prove optimality.",
     },
 )

@@ -203,22 +203,29 @@ def sampled(spec: Spec, quantity: str, values: dict[sp.Symbol, sp.Expr] | None =
 # ---------------------------------------------------------------------------------------------
 # Claims.
 
-#: The proof of diffusion.alpha.marginal unrolls t = 1..ALPHA_MAX_T steps; that of
-#: diffusion.gamma.ratio every pair 1 <= t < tau <= GAMMA_MAX_TAU.
+#: When the induction on t does not go through (a diffusion.alpha that is not alpha_(t-1) times a
+#: factor of step t, or a step that does not close), diffusion.alpha.marginal falls back to
+#: unrolling t = 1..ALPHA_MAX_T steps and diffusion.gamma.ratio to every pair
+#: 1 <= t < tau <= GAMMA_MAX_TAU: these settle the sizes they cover and locate a counterexample.
 ALPHA_MAX_T = 4
 GAMMA_MAX_TAU = 4
+
+
+def _step(previous: sp.Expr, keep: sp.Expr, draw: str) -> sp.Expr:
+    """z after one diffusion.step from ``previous`` with 1 - beta_t = ``keep`` and a fresh standard
+    normal draw named ``draw``."""
+    (step_relation,) = [rhs for lhs, rhs in STEP.canonical.relations.items() if lhs == z_next]
+    return step_relation.xreplace(
+        {z_prev: previous, beta_t: 1 - keep, noise: stats.Normal(draw, 0, 1)}
+    )
 
 
 def _unrolled(steps: range, start: sp.Expr, keep: list[sp.Symbol]) -> sp.Expr:
     """z after applying diffusion.step for each step in ``steps``, with fresh draws, from
     ``start``."""
-    (step_relation,) = [rhs for lhs, rhs in STEP.canonical.relations.items() if lhs == z_next]
     current = start
     for index in steps:
-        draw = stats.Normal(f"E_{index}", 0, 1)
-        current = step_relation.xreplace(
-            {z_prev: current, beta_t: 1 - keep[index - 1], noise: draw}
-        )
+        current = _step(current, keep[index - 1], f"E_{index}")
     return current
 
 
@@ -233,11 +240,77 @@ def _marginal_moments(alpha: sp.Expr, start: sp.Expr) -> tuple[sp.Expr, sp.Expr]
     return moments.expectation(sample), moments.variance(sample)
 
 
-def _prove_alpha(max_steps: int = ALPHA_MAX_T) -> ProofOutcome:
-    """t steps of diffusion.step give the mean and variance of diffusion.marginal with alpha_t from
-    diffusion.alpha; and q(z_t | z_t-2) is the integral, not the product, of the two one-step
-    conditionals (the printed unrolling)."""
-    started = time.perf_counter()
+def _peel_last(expr: sp.Expr, last: sp.Expr) -> sp.Expr:
+    """``expr`` with every Product whose upper limit is ``last`` written as the Product up to
+    ``last - 1`` times its factor at ``last``: an identity for any factors in SymPy's (Karr's)
+    convention for limits, so it holds for every integer ``last`` (the step of an induction)."""
+
+    def peel(node: sp.Product) -> sp.Expr:
+        ((index, low, high),) = node.limits
+        return sp.Product(node.function, (index, low, high - 1)) * node.function.subs(index, high)
+
+    return expr.replace(
+        lambda node: (
+            isinstance(node, sp.Product) and len(node.limits) == 1 and node.limits[0][2] == last
+        ),
+        peel,
+    )
+
+
+def _alpha_recurrence(keep: sp.Symbol) -> sp.Expr | None:
+    """The factor r with alpha_t = r alpha_(t-1) that diffusion.alpha gives for symbolic t (its
+    relation with the last factor split off, divided by the relation at t - 1), in terms of
+    ``keep`` = 1 - beta_t; None when the quotient still depends on the earlier steps."""
+    (relation,) = ALPHA.canonical.relations.values()
+    factor = sp.simplify(_peel_last(relation, tt) / relation.subs(tt, tt - 1))
+    factor = factor.xreplace({beta[tt]: 1 - keep})
+    return factor if factor.free_symbols <= {keep} else None
+
+
+def _closes(before: sp.Expr, alpha: sp.Expr, start: sp.Expr, keep: sp.Symbol) -> bool:
+    """One diffusion.step from the sample ``before`` has the mean and variance of
+    diffusion.marginal at ``alpha`` from ``start`` (a Gaussian is fixed by these)."""
+    after = _step(before, keep, "E_step")
+    claimed_mean, claimed_var = _marginal_moments(alpha, start)
+    return (
+        sp.simplify(moments.expectation(after) - claimed_mean) == 0
+        and sp.simplify(moments.variance(after) - claimed_var) == 0
+    )
+
+
+def _induction_on_t() -> tuple[bool, str]:
+    """Whether q(z_t | z_0) = diffusion.marginal at alpha_t > 0 holds for every t >= 1 by
+    induction, and what the induction found. Base t = 1: one step from z_0, alpha_1 from
+    diffusion.alpha. Step t - 1 -> t: z_(t-1) drawn from diffusion.marginal at a positive symbol
+    alpha_(t-1), one step, against diffusion.marginal at alpha_t = r alpha_(t-1), r from
+    :func:`_alpha_recurrence`."""
+    keep = sp.Symbol("o_t", positive=True)  # 1 - beta_t, in (0, 1)
+    factor = _alpha_recurrence(keep)
+    if factor is None:
+        return False, "diffusion.alpha is not alpha_(t-1) times a factor of step t"
+    start = sp.Symbol("z_0", real=True)
+    first = _alpha_at(1, [keep])
+    previous = sp.Symbol("alpha_prev", positive=True)  # the hypothesis includes alpha_(t-1) > 0
+    cases = {
+        "t = 1": (start, first),
+        "t - 1 -> t": (
+            sampled(MARGINAL, "zt", {abar_t: previous, z0: start}),
+            factor * previous,
+        ),
+    }
+    for case, (before, alpha) in cases.items():
+        if not alpha.is_positive or not _closes(before, alpha, start, keep):
+            return False, f"the induction does not close at {case}"
+    return True, (
+        f"alpha_1 = {first.xreplace({keep: 1 - sp.Symbol('beta_1')})} and alpha_t = "
+        f"({factor.xreplace({keep: 1 - beta_t})}) "
+        "alpha_(t-1) (diffusion.alpha's Product with its last factor split off)"
+    )
+
+
+def _unrolled_alpha(max_steps: int, started: float, induction: str) -> ProofOutcome:
+    """t steps of diffusion.step against diffusion.marginal for t = 1..max_steps, when the
+    induction (whose failure is ``induction``) does not settle the claim."""
     keep = [
         sp.Symbol(f"o_{index}", positive=True) for index in range(1, max_steps + 1)
     ]  # o_s = 1 - beta_s
@@ -251,17 +324,38 @@ def _prove_alpha(max_steps: int = ALPHA_MAX_T) -> ProofOutcome:
             return ProofOutcome(
                 ProofStatus.REFUTED,
                 "unrolled one-step samplers against the marginal",
-                f"at t = {steps}: mean {mean}, variance {sp.factor(var)}",
+                f"at t = {steps}: mean {mean}, variance {sp.factor(var)} ({induction})",
                 scope=finite_scope(t=[steps]),
             )
-    evidence = _two_step_integral()
     return ProofOutcome(
         ProofStatus.PROVED,
         "diffusion.step applied t times with independent sympy.stats normal draws; mean and "
         "variance by linearity, compared with diffusion.marginal at alpha_t from diffusion.alpha",
-        f"exact for t = 1..{max_steps} with symbolic beta_s and z_0 "
-        f"({time.perf_counter() - started:.2f} s). {evidence}",
+        f"exact for t = 1..{max_steps} with symbolic beta_s and z_0, not in general: {induction} "
+        f"({time.perf_counter() - started:.2f} s). {_two_step_integral()}",
         scope=finite_scope(t=all_steps),
+    )
+
+
+def _prove_alpha(max_steps: int = ALPHA_MAX_T) -> ProofOutcome:
+    """t steps of diffusion.step give the mean and variance of diffusion.marginal with alpha_t from
+    diffusion.alpha, for every t by induction (unrolled for t = 1..max_steps if the induction
+    does not go through); and q(z_t | z_t-2) is the integral, not the product, of the two one-step
+    conditionals (the printed unrolling)."""
+    started = time.perf_counter()
+    proved, induction = _induction_on_t()
+    if not proved:
+        return _unrolled_alpha(max_steps, started, induction)
+    return ProofOutcome(
+        ProofStatus.PROVED,
+        "induction on t: base t = 1 is one diffusion.step from z_0; the step draws z_(t-1) from "
+        "diffusion.marginal at a positive symbolic alpha_(t-1) and applies diffusion.step with "
+        "an independent sympy.stats normal draw; mean and variance by linearity, compared with "
+        "diffusion.marginal at alpha_t from diffusion.alpha",
+        f"every t >= 1, symbolic beta_t and z_0: {induction}, so the step's variance "
+        "(1 - beta_t)(1 - alpha_(t-1)) + beta_t is 1 - alpha_t "
+        f"({time.perf_counter() - started:.2f} s). {_two_step_integral()}",
+        scope=GENERAL,
     )
 
 
@@ -295,7 +389,45 @@ def _two_step_integral() -> str:
     )
 
 
-def _prove_gamma(max_tau: int = GAMMA_MAX_TAU) -> ProofOutcome:
+def _induction_on_tau() -> tuple[bool, str]:
+    """Whether q(z_tau | z_t) = diffusion.marginal at gamma_(tau,t) (diffusion.gamma) from z_t
+    holds for every t < tau by induction on tau - t, and what the induction found. Base
+    tau = t + 1: one step from z_t with alpha_(t+1) = r alpha_t; step tau - 1 -> tau: z_(tau-1)
+    drawn from diffusion.marginal at gamma_(tau-1,t), one step, with alpha_tau = r alpha_(tau-1)
+    (r from :func:`_alpha_recurrence`). alpha_t and alpha_(tau-1) are positive symbols."""
+    keep = sp.Symbol("o_tau", positive=True)  # 1 - beta_tau, in (0, 1)
+    factor = _alpha_recurrence(keep)
+    if factor is None:
+        return False, "diffusion.alpha is not alpha_(tau-1) times a factor of step tau"
+    start = sp.Symbol("z_t", real=True)
+    earlier, previous = sp.symbols("alpha_t alpha_tau_prev", positive=True)
+    relation = GAMMA.canonical.expression("gam")
+
+    def gamma_of(later: sp.Expr) -> sp.Expr:
+        return relation.xreplace({abar_tau: later, abar_t: earlier})
+
+    cases = {
+        "tau = t + 1": (start, gamma_of(factor * earlier)),
+        "tau - 1 -> tau": (
+            sampled(MARGINAL, "zt", {abar_t: gamma_of(previous), z0: start}),
+            gamma_of(factor * previous),
+        ),
+    }
+    for case, (before, gamma) in cases.items():
+        if not _closes(before, gamma, start, keep):
+            return False, f"the induction does not close at {case}"
+    base = cases["tau = t + 1"][1].xreplace({keep: 1 - sp.Symbol("beta_(t+1)")})
+    return True, (
+        f"alpha_tau = ({factor.xreplace({keep: 1 - sp.Symbol('beta_tau')})}) alpha_(tau-1) "
+        f"(diffusion.alpha's Product with its last factor split off), so gamma_(t+1,t) = {base} "
+        "and gamma_(tau,t) = (1 - beta_tau) gamma_(tau-1,t), i.e. gamma = prod_{i = t+1}^{tau} "
+        "(1 - beta_i)"
+    )
+
+
+def _pairwise_gamma(max_tau: int, induction: str) -> ProofOutcome:
+    """diffusion.gamma against the steps from t to tau for every 1 <= t < tau <= max_tau, when the
+    induction (whose failure is ``induction``) does not settle the claim."""
     keep = [sp.Symbol(f"o_{index}", positive=True) for index in range(1, max_tau + 1)]
     start = sp.Symbol("z_t", real=True)
     taus = range(2, max_tau + 1)
@@ -315,7 +447,7 @@ def _prove_gamma(max_tau: int = GAMMA_MAX_TAU) -> ProofOutcome:
                 return ProofOutcome(
                     ProofStatus.REFUTED,
                     "alpha_tau / alpha_t against the steps from t to tau",
-                    f"differs at t = {earlier}, tau = {tau}",
+                    f"differs at t = {earlier}, tau = {tau} ({induction})",
                     scope=finite_scope(t=[earlier], tau=[tau]),
                 )
     return ProofOutcome(
@@ -323,9 +455,30 @@ def _prove_gamma(max_tau: int = GAMMA_MAX_TAU) -> ProofOutcome:
         "diffusion.gamma at alpha from diffusion.alpha, against prod_{i = t+1}^{tau} (1 - beta_i) "
         "and against tau - t steps of diffusion.step started at z_t (mean and variance by "
         "sympy.stats)",
-        f"exact for every 1 <= t < tau <= {max_tau} with symbolic beta_i",
+        f"exact for every 1 <= t < tau <= {max_tau} with symbolic beta_i, not in general: "
+        f"{induction}",
         # Every t < tau for each tau covered: t = 1..max_tau - 1.
         scope=finite_scope(t=range(1, max_tau), tau=taus),
+    )
+
+
+def _prove_gamma(max_tau: int = GAMMA_MAX_TAU) -> ProofOutcome:
+    """q(z_tau | z_t) from tau - t steps of diffusion.step is diffusion.marginal at gamma =
+    alpha_tau / alpha_t, for every t < tau by induction on tau (every pair up to max_tau if the
+    induction does not go through)."""
+    started = time.perf_counter()
+    proved, induction = _induction_on_tau()
+    if not proved:
+        return _pairwise_gamma(max_tau, induction)
+    return ProofOutcome(
+        ProofStatus.PROVED,
+        "induction on tau - t with symbolic t: base tau = t + 1 is one diffusion.step from z_t; "
+        "the step draws z_(tau-1) from diffusion.marginal at gamma_(tau-1,t) and applies "
+        "diffusion.step with an independent sympy.stats normal draw; mean and variance compared "
+        "with diffusion.marginal at diffusion.gamma, alpha from diffusion.alpha",
+        "every 1 <= t < tau, symbolic beta_tau, positive symbolic alpha_t, alpha_(tau-1): "
+        f"{induction} ({time.perf_counter() - started:.2f} s)",
+        scope=GENERAL,
     )
 
 

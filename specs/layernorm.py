@@ -20,10 +20,20 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable, Mapping
 
 import sympy as sp
 
-from .model import Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant, finite_scope
+from .model import (
+    GENERAL,
+    Claim,
+    ProofOutcome,
+    ProofStatus,
+    Spec,
+    SymbolInfo,
+    Variant,
+    finite_scope,
+)
 from .sources import spring
 
 __all__ = ["CLAIMS", "SPECS"]
@@ -167,14 +177,209 @@ GRAD_INPUT = _spec(
 SPECS = (MEAN, VARIANCE, NORMALIZE, AFFINE, GRAD_GAMMA, GRAD_BETA, GRAD_NORMALIZED, GRAD_INPUT)
 
 # ---------------------------------------------------------------------------------------------
+# Symbolic sizes: an identity between expressions with sums over 1..C (C a symbol) is reduced to
+# one between rational functions, each sum a symbol and each square root a positive symbol.
+
+
+class NotReducible(ValueError):
+    """An expression outside what :class:`SumsAsSymbols` rewrites exactly."""
+
+
+class SumsAsSymbols:
+    r"""Rewrites every ``Sum`` over ``1..size`` (a symbolic size) as a polynomial in named sums.
+
+    The summand is expanded into terms. Factors free of the summation index leave the sum
+    (linearity); a term with nothing left sums to ``size`` times itself; a factor
+    ``KroneckerDelta(m, p)`` keeps the term at ``m = p`` alone, which is exact because ``p`` is
+    known to lie in ``1..size`` (``ranges``); what is left is a named sum: a symbol shared by
+    every sum with the same summand up to the name of its index. The rewriting is exact, so an
+    identity that holds with the named sums taken as independent symbols holds for every size:
+    this is how ``sympy.diff`` of a spec at a symbolic dimension (whose derivative of
+    ``Sum(Z[i, m], (m, 1, C))`` by ``Z[i, p]`` is ``Sum(KroneckerDelta(m, p), (m, 1, C))``) is
+    compared with another spec. Anything else (a sum from a value other than 1, a delta at an
+    index of unknown range, a sum nested in one over the index it depends on) raises
+    :class:`NotReducible`.
+    """
+
+    def __init__(self, ranges: Mapping[sp.Symbol, sp.Expr]) -> None:
+        self.ranges = dict(ranges)
+        #: Each named sum, as the symbol it is written with and the Sum it stands for.
+        self.named: dict[sp.Symbol, sp.Sum] = {}
+        self._names: dict[sp.Sum, sp.Symbol] = {}
+        self._index = sp.Dummy("m", integer=True, positive=True)
+
+    def __call__(self, expr: sp.Expr) -> sp.Expr:
+        if not expr.has(sp.Sum):
+            return expr
+        if isinstance(expr, sp.Sum):
+            return self._sum(expr)
+        return expr.func(*(self(arg) for arg in expr.args))
+
+    def describe(self, expr: sp.Expr) -> str:
+        """The named sums in ``expr`` as the reports show them, e.g. ``sum_m Z[i, m]``."""
+        shown = sp.Symbol("m")
+        return ", ".join(
+            f"sum_m {total.function.xreplace({self._index: shown})}"
+            for name, total in self.named.items()
+            if name in expr.free_symbols
+        )
+
+    def symbol(self, summand: sp.Expr, index: sp.Symbol, size: sp.Expr) -> sp.Symbol:
+        """The named sum of ``summand`` over ``index = 1..size``, named on first use."""
+        total = sp.Sum(summand.xreplace({index: self._index}), (self._index, 1, size))
+        if total not in self._names:
+            self._names[total] = sp.Symbol(f"sum{len(self._names)}")
+            self.named[self._names[total]] = total
+        return self._names[total]
+
+    def _sum(self, expr: sp.Sum) -> sp.Expr:
+        summand = self(expr.function)
+        for index, lower, size in expr.limits:  # the first limit is the innermost sum
+            if lower != 1 or index in size.free_symbols:
+                raise NotReducible(f"a sum over {index} = {lower}..{size}")
+            total = sp.S.Zero
+            for term in sp.Add.make_args(sp.expand(summand)):
+                inner: list[sp.Expr] = []
+                outer: list[sp.Expr] = []
+                for factor in sp.Mul.make_args(term):
+                    (inner if self._depends(factor, index) else outer).append(factor)
+                total += sp.Mul(*outer) * self._sum_of(inner, index, size)
+            summand = total
+        return summand
+
+    def _depends(self, expr: sp.Expr, index: sp.Symbol) -> bool:
+        return index in expr.free_symbols or any(
+            index in self.named[name].free_symbols for name in self._names_in(expr)
+        )
+
+    def _sum_of(self, factors: list[sp.Expr], index: sp.Symbol, size: sp.Expr) -> sp.Expr:
+        """The sum over ``index = 1..size`` of a product of factors that all depend on it."""
+        for position, factor in enumerate(factors):
+            delta, power = factor.as_base_exp()
+            if isinstance(delta, sp.KroneckerDelta) and power.is_integer and power.is_positive:
+                first, second = delta.args
+                point = second if first == index else first
+                if self.ranges.get(point) != size:
+                    raise NotReducible(f"{delta} summed over {index} = 1..{size}")
+                rest = sp.Mul(*factors[:position], *factors[position + 1 :])
+                return self._at(rest, index, point)
+        if not factors:
+            return size
+        term = sp.Mul(*factors)
+        if any(index in self.named[name].free_symbols for name in self._names_in(term)):
+            raise NotReducible(f"a sum over {index} nested in another sum over {index}")
+        return self.symbol(term, index, size)
+
+    def _names_in(self, expr: sp.Expr) -> set[sp.Symbol]:
+        return expr.free_symbols & self.named.keys()
+
+    def _at(self, expr: sp.Expr, index: sp.Symbol, point: sp.Symbol) -> sp.Expr:
+        """``expr`` at ``index = point``, the named sums whose summand mentions ``index`` too."""
+        moved = [name for name in self._names_in(expr) if index in self.named[name].free_symbols]
+        renamed: dict[sp.Symbol, sp.Symbol] = {}
+        for name in moved:
+            ((summed, _, size),) = self.named[name].limits
+            summand = self.named[name].function.xreplace({index: point})
+            renamed[name] = self.symbol(summand, summed, size)
+        return expr.xreplace({index: point, **renamed})
+
+
+def vanishes_modulo_roots(expr: sp.Expr) -> bool:
+    """Whether ``expr``, a rational function of its symbols and of square roots, is zero.
+
+    Each square root ``sqrt(R)`` is removed by a change of variables: a symbol ``x`` that ``R``
+    is linear in (with a coefficient SymPy knows is nonzero, such as ``eps`` in ``sigma2 +
+    eps`` or a named sum of squares) is written through a new positive symbol ``s`` with
+    ``R = s**2``, so that ``sqrt(R) = s``. With no root left, the numerator must expand to the
+    zero polynomial. Every point with ``R > 0`` is reached by some ``s``, so the identity holds
+    wherever the roots are real and nonzero. A root that cannot be removed so (no such ``x``, a
+    root other than a square root) leaves the identity unproved: ``False``.
+    """
+    roots: set[sp.Symbol] = set()
+    while True:  # each step removes one symbol other than the roots, so the loop ends
+        expr = sp.expand(expr)
+        radicands: set[sp.Expr] = set()
+        for power in expr.atoms(sp.Pow):
+            base, exponent = power.as_base_exp()
+            if not exponent.is_integer:
+                if not (exponent.is_Rational and exponent.q == 2):
+                    return False
+                radicands.add(base)
+        if not radicands:
+            return sp.expand(sp.numer(sp.together(expr))) == 0
+        radicand = min(radicands, key=sp.default_sort_key)
+        root = sp.Symbol(f"s{len(roots)}", positive=True)
+        for unknown in sorted(radicand.free_symbols - roots, key=sp.default_sort_key):
+            coefficient = sp.diff(radicand, unknown)
+            if unknown not in coefficient.free_symbols and coefficient.is_nonzero:
+                solved = sp.expand(unknown + (root**2 - radicand) / coefficient)
+                expr = expr.xreplace({unknown: solved})
+                roots.add(root)
+                break
+        else:
+            return False
+
+
+def replace_entries(expr: sp.Expr, base: sp.IndexedBase, value: Callable[..., sp.Expr]) -> sp.Expr:
+    """``expr`` with every entry ``base[a, ...]`` replaced by ``value(a, ...)``."""
+    return expr.replace(
+        lambda node: isinstance(node, sp.Indexed) and node.base == base,
+        lambda node: value(*node.indices),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Claims: eqs. (5)-(7) are the exact gradients of the forward eqs. (1)-(4).
 
-#: The proof of eq. (7) differentiates eqs. (1)-(4) at every C = 1..GRAD_INPUT_MAX_C.
+#: When the proof of eq. (7) at symbolic C does not go through, it differentiates eqs. (1)-(4)
+#: at every C = 1..GRAD_INPUT_MAX_C instead (and finds there the size of a counterexample).
 GRAD_INPUT_MAX_C = 8
-#: The proof of eqs. (5), (6) differentiates eq. (4) at every N = 1..PARAMETER_GRADS_MAX_N and
-#: C = 1..PARAMETER_GRADS_MAX_C.
+#: Likewise for eqs. (5), (6): every N = 1..PARAMETER_GRADS_MAX_N and C = 1..PARAMETER_GRADS_MAX_C.
 PARAMETER_GRADS_MAX_N = 3
 PARAMETER_GRADS_MAX_C = 3
+
+#: The entry the general proofs differentiate by: Z[i, p], feature p of sample i.
+p = sp.Symbol("p", integer=True, positive=True)
+
+
+def _relation(spec: Spec) -> sp.Expr:
+    (relation,) = spec.canonical.relations.values()
+    return relation
+
+
+def _entry(spec: Spec, row: sp.Expr, col: sp.Expr | None = None) -> sp.Expr:
+    """The spec's relation at sample ``row`` and feature ``col``, sizes left symbolic."""
+    bound = {i: row} if col is None else {i: row, j: col}
+    return _relation(spec).subs(bound, simultaneous=True)
+
+
+def row_statistics(row: sp.Expr) -> dict[str, sp.Expr]:
+    """Eqs. (1), (2) of sample ``row`` for symbolic C: ``mu`` and ``sigma2`` as expressions of
+    the entries of ``Z``, their ``Sum`` over the features kept."""
+    mean = _entry(MEAN, row)
+    return {"mu": mean, "sigma2": _entry(VARIANCE, row).xreplace({mu[row]: mean})}
+
+
+def forward_entries(row: sp.Expr, col: sp.Expr) -> dict[str, sp.Expr]:
+    """Eqs. (3), (4) at ``Z[row, col]`` for symbolic C, the statistics substituted: ``Zhat`` and
+    ``Ztilde`` as expressions of the entries of ``Z``, ``gamma``, ``beta`` and ``eps``."""
+    statistics = row_statistics(row)
+    normalized = _entry(NORMALIZE, row, col).xreplace(
+        {mu[row]: statistics["mu"], sigma2[row]: statistics["sigma2"]}
+    )
+    output = _entry(AFFINE, row, col).xreplace({Zhat[row, col]: normalized})
+    return {"Zhat": normalized, "Ztilde": output}
+
+
+def grad_input_entry(row: sp.Expr, col: sp.Expr) -> sp.Expr:
+    """Eq. (7) at ``dLdZ[row, col]`` for symbolic C, as an expression of ``G``, ``gamma``,
+    ``eps`` and the entries of ``Z``: dL/dZhat from its chain-rule spec, ``Zhat`` and ``sigma2``
+    from the forward specs."""
+    claimed = replace_entries(
+        _entry(GRAD_INPUT, row, col), dLdZhat, lambda r, c: _entry(GRAD_NORMALIZED, r, c)
+    )
+    claimed = replace_entries(claimed, Zhat, lambda r, c: forward_entries(r, c)["Zhat"])
+    return replace_entries(claimed, sigma2, lambda r: row_statistics(r)["sigma2"])
 
 
 def forward_row(width: int, row: int = 1) -> tuple[list[sp.Symbol], dict[str, sp.Expr]]:
@@ -217,7 +422,51 @@ def residual_is_zero(residual: sp.Expr, radicand: sp.Expr) -> bool:
     return sp.expand(numerator) == 0
 
 
+def _grad_input_sides() -> tuple[sp.Expr, sp.Expr, SumsAsSymbols]:
+    """sympy.diff of the forward specs by ``Z[i, p]``, and eq. (7) at ``(i, p)``, sums named.
+
+    L = sum over every sample r and feature c of G[r, c] Ztilde[r, c], with N and C symbolic:
+    the derivative of another sample's outputs is left to SymPy (and found zero), not assumed.
+    """
+    row, col = (
+        sp.Dummy("r", integer=True, positive=True),
+        sp.Dummy("c", integer=True, positive=True),
+    )
+    loss = sp.Sum(G[row, col] * forward_entries(row, col)["Ztilde"], (col, 1, C), (row, 1, N))
+    sums = SumsAsSymbols({i: N, p: C})
+    return sums(sp.diff(loss, Z[i, p])), sums(grad_input_entry(i, p)), sums
+
+
 def _prove_grad_input(max_width: int = GRAD_INPUT_MAX_C) -> ProofOutcome:
+    r"""Eq. (7) equals :math:`\partial L / \partial Z_{ij}` of eqs. (1)-(4), for every N and C.
+
+    Proved at symbolic N and C (see :func:`_grad_input_sides`); if that does not reduce to
+    zero, eq. (7) is checked at every C = 1..max_width, which finds a counterexample's size or
+    proves those sizes only.
+    """
+    started = time.perf_counter()
+    try:
+        exact, claimed, sums = _grad_input_sides()
+        vanishes = vanishes_modulo_roots(exact - claimed)
+        why = "the residual is not identically zero"
+    except NotReducible as error:
+        vanishes, why = False, f"SymPy's derivative has {error}"
+    if not vanishes:
+        return _grad_input_finite(max_width, f"the proof at symbolic C does not go through ({why})")
+    return ProofOutcome(
+        ProofStatus.PROVED,
+        "symbolic N, C: sympy.diff of L = sum_rc G_rc Ztilde_rc (specs (1)-(4) substituted into "
+        "each other, their Sums kept) by Z_ip; every Sum expanded by linearity, the "
+        "KroneckerDelta(m, p) sums collapsed to m = p (1 <= p <= C), each remaining Sum named "
+        "by a symbol; minus eq. (7) with dL/dZhat from its chain-rule spec, the residual is the "
+        "zero rational function once eps is written through sqrt(sigma^2 + eps) = s > 0",
+        f"exact for every N, C >= 1, every G, gamma and eps > 0 "
+        f"({time.perf_counter() - started:.1f} s); the derivative's sums: {sums.describe(exact)}",
+        scope=GENERAL,
+    )
+
+
+def _grad_input_finite(max_width: int, general: str) -> ProofOutcome:
     r"""Eq. (7) equals :math:`\partial L / \partial Z_{ij}` of eqs. (1)-(4), for C = 1..max_width.
 
     L = sum_j G_j Ztilde_j with a symbolic upstream gradient G and symbolic gamma, so the check
@@ -261,16 +510,13 @@ def _prove_grad_input(max_width: int = GRAD_INPUT_MAX_C) -> ProofOutcome:
         f"for every C from 1 to {max_width}: L = sum_j G_j Ztilde_j with symbolic G, gamma, eps; "
         "sympy.diff of the forward specs (1)-(4) minus eq. (7) reduces to the zero polynomial "
         "after writing sqrt(sigma^2 + eps) as a positive symbol",
-        f"exact for C = 1..{max_width} ({elapsed:.1f} s); the general-C statement is not proved "
-        "symbolically",
+        f"exact for C = 1..{max_width} ({elapsed:.1f} s); {general}",
         scope=finite_scope(C=widths),
     )
 
 
-def _prove_parameter_grads(
-    max_rows: int = PARAMETER_GRADS_MAX_N, max_width: int = PARAMETER_GRADS_MAX_C
-) -> ProofOutcome:
-    """Eqs. (5) and (6) equal dL/dgamma_j and dL/dbeta_j of eq. (4) for small N x C."""
+def _parameter_grads_finite(max_rows: int, max_width: int, general: str) -> ProofOutcome:
+    """Eqs. (5) and (6) against sympy.diff of eq. (4) at every N = 1..max_rows, C = 1..max_width."""
     (dgamma_relation,) = GRAD_GAMMA.canonical.relations.values()
     (dbeta_relation,) = GRAD_BETA.canonical.relations.values()
     (affine_relation,) = AFFINE.canonical.relations.values()
@@ -292,9 +538,47 @@ def _prove_parameter_grads(
         ProofStatus.PROVED,
         "sympy.diff of L = sum_ij G_ij Ztilde_ij (eq. (4)) with respect to gamma_j and beta_j, "
         "compared term by term with eqs. (5) and (6)",
-        f"exact for every N = 1..{max_rows}, C = 1..{max_width}; eq. (4) is linear in gamma and "
-        "beta and Zhat does not depend on them, so the identity holds for every N and C",
+        f"exact for every N = 1..{max_rows}, C = 1..{max_width}; {general}",
         scope=finite_scope(N=all_rows, C=widths),
+    )
+
+
+def _prove_parameter_grads(
+    max_rows: int = PARAMETER_GRADS_MAX_N, max_width: int = PARAMETER_GRADS_MAX_C
+) -> ProofOutcome:
+    """Eqs. (5) and (6) equal dL/dgamma_j and dL/dbeta_j of eq. (4), for every N and C.
+
+    L = sum_rc G_rc Ztilde_rc at symbolic N and C is differentiated by gamma_p and beta_p; the
+    sums are reduced as for eq. (7). If that does not go through, every N = 1..max_rows and
+    C = 1..max_width is checked instead.
+    """
+    row, col = (
+        sp.Dummy("r", integer=True, positive=True),
+        sp.Dummy("c", integer=True, positive=True),
+    )
+    affine = _entry(AFFINE, row, col)
+    loss = sp.Sum(G[row, col] * affine, (col, 1, C), (row, 1, N))
+    failed: list[str] = []
+    for spec, parameter in ((GRAD_GAMMA, gamma), (GRAD_BETA, beta)):
+        sums = SumsAsSymbols({p: C})
+        try:
+            residual = sums(sp.diff(loss, parameter[p])) - sums(_relation(spec).subs(j, p))
+            if sp.expand(residual) != 0:
+                failed.append(f"{parameter}: the residual is not identically zero")
+        except NotReducible as error:
+            failed.append(f"{parameter}: SymPy's derivative has {error}")
+    if failed:
+        why = "; ".join(failed)
+        return _parameter_grads_finite(
+            max_rows, max_width, f"the proof at symbolic N, C does not go through ({why})"
+        )
+    return ProofOutcome(
+        ProofStatus.PROVED,
+        "symbolic N, C: sympy.diff of L = sum_rc G_rc Ztilde_rc (eq. (4)) by gamma_p and beta_p; "
+        "the KroneckerDelta(c, p) sum over the features collapsed to c = p (1 <= p <= C), the "
+        "sum over the samples named; equal to eqs. (5) and (6) at feature p",
+        "exact for every N, C >= 1 and every G, Zhat: Zhat does not depend on gamma or beta",
+        scope=GENERAL,
     )
 
 

@@ -23,7 +23,9 @@ from __future__ import annotations
 import sympy as sp
 
 from . import layernorm as hw
+from .layernorm import replace_entries
 from .model import (
+    GENERAL,
     Claim,
     ProofOutcome,
     ProofStatus,
@@ -142,11 +144,14 @@ NORMALIZE_GRAD = _spec(
 SPECS = (DEMEAN, DEMEAN_JACOBIAN, DEMEAN_GRAD, NORMALIZE, NORMALIZE_JACOBIAN, NORMALIZE_GRAD)
 #: Specs stated for d x d Jacobians: settled by proof, not evaluated on implementations.
 
-#: The proofs compare the Jacobians (16) and (21) entry by entry at every d = 1..these.
+#: When a proof at symbolic d does not go through, the Jacobians (16) and (21) are compared
+#: entry by entry at every d = 1..these instead (which finds the size of a counterexample).
 DEMEAN_JACOBIAN_MAX_D = 8
 NORMALIZE_JACOBIAN_MAX_D = 6
-#: The proof that (17) after (22) is the homework's eq. (7) covers every d = 2..this.
+#: Likewise, (17) after (22) is compared with the homework's eq. (7) at every d = 2..this.
 MATCHES_HOMEWORK_MAX_D = 6
+#: The Jacobian entry (p, q) the proofs at symbolic d compare: d output p by d input q.
+p, q = sp.symbols("p q", integer=True, positive=True)
 
 
 def _row(name: str, width: int, real: bool = True) -> list[sp.Symbol]:
@@ -168,6 +173,24 @@ def _instantiate(
     )
 
 
+def _relation(spec: Spec) -> sp.Expr:
+    (relation,) = spec.canonical.relations.values()
+    return relation
+
+
+def _jacobian_general(forward: Spec, jacobian: Spec, source: sp.IndexedBase) -> str | None:
+    """Entry (p, q) of the Jacobian by ``sympy.diff`` of the forward spec at symbolic d, minus
+    the Jacobian spec's entry; ``None`` if the difference vanishes, else why it did not."""
+    exact = sp.diff(_relation(forward).subs(j, p), source[i, q])
+    claimed = _relation(jacobian).subs({j: p, k: q}, simultaneous=True)
+    sums = hw.SumsAsSymbols({p: d, q: d})
+    try:
+        residual = sums(exact) - sums(claimed)
+    except hw.NotReducible as error:
+        return f"SymPy's derivative has {error}"
+    return None if hw.vanishes_modulo_roots(residual) else "the residual is not identically zero"
+
+
 def _jacobian_claim(
     forward: Spec,
     jacobian: Spec,
@@ -176,12 +199,25 @@ def _jacobian_claim(
     condition: str,
     normalizes: bool = False,
 ) -> ProofOutcome:
-    """Compare every Jacobian entry with ``sympy.diff`` of the forward spec.
+    """The Jacobian spec is the derivative of the forward spec, for every d.
 
-    For the normalizer the inputs are left without a realness assumption so that
-    ``sqrt(z_1**2)`` is not folded into ``Abs(z_1)``; the norm is then eliminated exactly as a
-    positive symbol (see :func:`eqconform.specs.layernorm.residual_is_zero`).
+    Proved at symbolic d (:func:`_jacobian_general`); if that does not go through, every entry
+    is compared with ``sympy.diff`` of the forward spec at d = 1..max_width. For the normalizer
+    the inputs are then left without a realness assumption so that ``sqrt(z_1**2)`` is not
+    folded into ``Abs(z_1)``; the norm is eliminated exactly as a positive symbol (see
+    :func:`eqconform.specs.layernorm.residual_is_zero`).
     """
+    general = _jacobian_general(forward, jacobian, source)
+    if general is None:
+        return ProofOutcome(
+            ProofStatus.PROVED,
+            f"symbolic d: sympy.diff of {forward.id} at entry (p, q), its Sums expanded by "
+            "linearity and the KroneckerDelta(m, q) sums collapsed to m = q (1 <= q <= d), each "
+            f"remaining Sum named by a symbol; minus {jacobian.id} at (p, q), the residual is "
+            "the zero rational function (any square root written as a positive symbol)",
+            f"exact for every d >= 1 and every entry (p, q){condition}",
+            scope=GENERAL,
+        )
     widths = range(1, max_width + 1)
     for width in widths:
         inputs = _row(str(source), width, real=not normalizes)
@@ -208,7 +244,8 @@ def _jacobian_claim(
     return ProofOutcome(
         ProofStatus.PROVED,
         f"every entry of the Jacobian of {forward.id} by sympy.diff, compared with {jacobian.id}",
-        f"exact for every d = 1..{max_width}{condition}",
+        f"exact for every d = 1..{max_width}{condition}; the proof at symbolic d does not go "
+        f"through ({general})",
         scope=finite_scope(d=widths),
     )
 
@@ -228,14 +265,82 @@ def _prove_normalize_jacobian() -> ProofOutcome:
     )
 
 
+def _matches_homework_general() -> tuple[str | None, bool, bool]:
+    """(17) after (22) against the homework's eq. (7) at entry p, for symbolic d.
+
+    The homework's eq. (7) comes from its specs (:func:`eqconform.specs.layernorm.
+    grad_input_entry`) with Z = z, G = g^(y), gamma = 1, beta = 0, eps = 0 and C = d. The
+    demeaned input (1^T z = 0) is imposed by setting the named sum of z to zero. Returns why the
+    composition does not reduce to eq. (7) (``None`` if it does), whether eq. (22) alone does
+    not, and whether it does for a DC-free upstream gradient (the named sum of g^(y) zero too).
+    """
+    backward = _relation(NORMALIZE_GRAD)
+    composed = replace_entries(
+        _relation(DEMEAN_GRAD).subs(j, p),
+        gz,
+        lambda row, col: backward.subs({i: row, j: col}, simultaneous=True),
+    )
+    homework = hw.grad_input_entry(i, p)
+    for base, value in ((hw.Z, z), (hw.G, gy)):
+        homework = replace_entries(homework, base, lambda *at, value=value: value[at])
+    for parameter, value in ((hw.gamma, 1), (hw.beta, 0)):
+        homework = replace_entries(homework, parameter, lambda *_, value=value: sp.Integer(value))
+    homework = homework.xreplace({hw.eps: 0, hw.C: d})
+    sums = hw.SumsAsSymbols({p: d})
+    try:
+        target = sums(homework)
+        composed_residual, alone_residual = (
+            sums(exam) - target for exam in (composed, backward.subs(j, p))
+        )
+    except hw.NotReducible as error:
+        return f"SymPy's derivative has {error}", False, False
+    demeaned = {sums.symbol(z[i, k], k, d): 0}
+    dc_free = demeaned | {sums.symbol(gy[i, k], k, d): 0}
+    if not hw.vanishes_modulo_roots(composed_residual.xreplace(demeaned)):
+        return "the residual is not identically zero", False, False
+    return (
+        None,
+        not hw.vanishes_modulo_roots(alone_residual.xreplace(demeaned)),
+        hw.vanishes_modulo_roots(alone_residual.xreplace(dc_free)),
+    )
+
+
+def _alone(alone_differs: bool, alone_ok_when_dc_free: bool) -> str:
+    """What the detail says of eq. (22) alone against eq. (7)."""
+    if not alone_differs:
+        return "Eq. (22) alone also equals eq. (7)."
+    if alone_ok_when_dc_free:
+        return (
+            "Eq. (22) alone differs from eq. (7) by sqrt(d)/||z|| * mean(g^(y)); it agrees when "
+            "the upstream gradient sums to zero."
+        )
+    return "Eq. (22) alone differs from eq. (7), even for an upstream gradient summing to zero."
+
+
 def _prove_matches_homework(max_width: int = MATCHES_HOMEWORK_MAX_D) -> ProofOutcome:
     r"""Eq. (17) after eq. (22) equals the homework's eq. (7) with gamma = 1, beta = 0, eps = 0.
 
     At a demeaned input (mu = 0) the homework's Zhat is the exam's y, and its dL/dZ must be
     the exam's g^(x) = (17)(22) g^(y). Eq. (22) alone differs from eq. (7) by
     sqrt(d) / ||z|| * mean(g^(y)), so the two agree on their own only for a DC-free upstream
-    gradient; the detail reports both facts.
+    gradient; the detail reports both facts. Proved at symbolic d
+    (:func:`_matches_homework_general`); if that does not go through, checked at every
+    d = 2..max_width, which finds the size of a counterexample or proves those sizes only.
     """
+    general, alone_differs, alone_ok_when_dc_free = _matches_homework_general()
+    if general is None:
+        return ProofOutcome(
+            ProofStatus.PROVED,
+            "symbolic d: homework eq. (7) from its specs (1)-(7) with gamma = 1, beta = 0, "
+            "eps = 0, C = d, against the exam's (17) after (22) at entry p; every Sum expanded "
+            "by linearity and named by a symbol, 1^T z = 0 imposed by setting the named sum of z "
+            "to 0, the residual is the zero rational function once sqrt(d) and ||z|| are "
+            "written as positive symbols",
+            "every d >= 2 (the only demeaned row of length 1 is 0): (17)(22) equals eq. (7) "
+            "exactly on every demeaned input z != 0. "
+            + _alone(alone_differs, alone_ok_when_dc_free),
+            scope=GENERAL,
+        )
     composed_ok = alone_ok_when_dc_free = True
     alone_differs = False
     widths = range(2, max_width + 1)
@@ -257,18 +362,24 @@ def _prove_matches_homework(max_width: int = MATCHES_HOMEWORK_MAX_D) -> ProofOut
             dc_free = {gs[-1]: -sum(gs[:-1])}
             if sp.simplify(residual.subs(dc_free)) != 0:
                 alone_ok_when_dc_free = False
-    detail = f"d = 2..{max_width}: (17)(22) equals eq. (7) exactly on every demeaned input. " + (
-        "Eq. (22) alone differs from eq. (7) by sqrt(d)/||z|| * mean(g^(y)); it agrees when "
-        "the upstream gradient sums to zero."
-        if alone_differs and alone_ok_when_dc_free
-        else "Eq. (22) alone also equals eq. (7)."
-    )
-    return ProofOutcome(
-        ProofStatus.PROVED if composed_ok else ProofStatus.REFUTED,
+    method = (
         "homework eqs. (1)-(7) instantiated with gamma = 1, beta = 0, eps = 0 at a symbolic "
-        "demeaned row, compared with the exam's (17) after (22) by SymPy",
-        detail,
-        scope=finite_scope(d=widths) if composed_ok else finite_scope(d=refuted_at),
+        "demeaned row, compared with the exam's (17) after (22) by SymPy"
+    )
+    if not composed_ok:
+        return ProofOutcome(
+            ProofStatus.REFUTED,
+            method,
+            f"(17)(22) differs from eq. (7) on a demeaned input at {finite_scope(d=refuted_at)}",
+            scope=finite_scope(d=refuted_at),
+        )
+    return ProofOutcome(
+        ProofStatus.PROVED,
+        method,
+        f"d = 2..{max_width}: (17)(22) equals eq. (7) exactly on every demeaned input. "
+        + _alone(alone_differs, alone_ok_when_dc_free)
+        + f" The proof at symbolic d does not go through ({general}).",
+        scope=finite_scope(d=widths),
     )
 
 

@@ -15,6 +15,10 @@ With LN = h(f(x)) as in :mod:`eqconform.specs.layernorm_exam` (no epsilon, no af
   :math:`\|g^{(\ell)}\| \le \frac{2L + 1}{2\ell + 1} \sqrt d`.
 
 Rows are indexed by ``i`` (axis 0) and features by ``j`` (axis 1), as in the exam's specs.
+
+The proofs hold for a symbolic row length d: :func:`~eqconform.specs.sums.sum_normal_form`
+reduces sums over a symbolic range by linearity, Fubini and KroneckerDelta sifting. They fall
+back to explicit row lengths only when it does not settle a case.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import sympy as sp
 
 from . import layernorm_exam as ex
 from .model import (
+    GENERAL,
     Claim,
     ProofOutcome,
     ProofStatus,
@@ -32,6 +37,7 @@ from .model import (
     single_form_spec,
 )
 from .sources import exam
+from .sums import SumRule, UnsupportedSum, fresh_bound, substitute, sum_normal_form
 
 __all__ = [
     "CLAIMS",
@@ -142,8 +148,8 @@ GRAD_BOUND = _spec(
 
 SPECS = (OUTPUT_SCALE, GRAD_SCALE, PRENORM_FORWARD, GRAD_BOUND)
 
-# The row lengths d at which the proofs instantiate the exam's specs (the layer indices l and L
-# stay symbolic).
+# The row lengths d at which the proofs instantiate the exam's specs when the proof for a symbolic
+# d does not settle them (the layer indices l and L stay symbolic).
 #: The scale law of f is checked at d = 1..DEMEAN_LAW_MAX_D, that of h at
 #: d = 1..NORMALIZE_LAW_MAX_D.
 DEMEAN_LAW_MAX_D = 6
@@ -156,7 +162,68 @@ LEMMA1_WIDTHS = range(2, 5)
 
 
 # ---------------------------------------------------------------------------------------------
-# The exam's f and h at explicit sizes.
+# The exam's f and h for a symbolic row length d.
+
+#: The free feature indices of the exam's specs (j and k of the Jacobians) run over 1..d.
+_FEATURES = {ex.j: (sp.Integer(1), ex.d), ex.k: (sp.Integer(1), ex.d)}
+#: The scale of the stack's inputs k x^(0) (k = 2l + 1 > 0 at layer l).
+_STACK_SCALE = sp.Symbol("k", positive=True)
+
+
+def _definition(spec: Spec) -> tuple[sp.Indexed, sp.Expr]:
+    ((quantity, definition),) = spec.canonical.relations.items()
+    return quantity, definition
+
+
+def _entry(expr: sp.Expr, row: sp.Expr, col: sp.Expr) -> sp.Expr:
+    """Entry (row, col) of a d x d spec stated at (j, k)."""
+    return fresh_bound(expr).xreplace({ex.j: row, ex.k: col})
+
+
+def _square(expr: sp.Expr) -> sp.Expr:
+    """Entry (j, k) of M M for the d x d matrix M stated at (j, k)."""
+    inner = sp.Symbol("v", integer=True, positive=True)
+    return sp.Sum(_entry(expr, ex.j, inner) * _entry(expr, inner, ex.k), (inner, 1, ex.d))
+
+
+def _mean_zero_row(
+    var: sp.Symbol, low: sp.Expr, high: sp.Expr, involved: sp.Expr
+) -> sp.Expr | None:
+    """The rows of x^(0): sum_v x0[i, v] = 0 (mean 0) and sum_v x0[i, v]^2 = d (norm sqrt(d))."""
+    if (low, high) != (1, ex.d):
+        return None
+    if involved == x0[i, var]:
+        return sp.Integer(0)
+    if involved == x0[i, var] ** 2:
+        return ex.d
+    return None
+
+
+def _gap(label: str, expr: sp.Expr, rules: tuple[SumRule, ...] = ()) -> str:
+    """'' when ``expr`` vanishes for a symbolic d (its sum normal form is 0), else why the proof
+    in general stops there."""
+    try:
+        form = sum_normal_form(expr, _FEATURES, rules)
+    except UnsupportedSum as error:
+        return f"{label}: {error}"
+    return "" if form == 0 else f"{label} reduces to {form}, not 0"
+
+
+def _gaps(*gaps: str) -> str:
+    return "; ".join(gap for gap in gaps if gap)
+
+
+def _stack_input(expr: sp.Expr) -> sp.Expr:
+    """``expr`` at x = k x^(0)."""
+    return substitute(expr, ex.x[ex.i, ex.j], _STACK_SCALE * x0[ex.i, ex.j])
+
+
+def _not_general(gap: str) -> str:
+    return f" Not proved for a symbolic d ({gap}), so checked at these sizes only."
+
+
+# ---------------------------------------------------------------------------------------------
+# The exam's f and h at explicit sizes (the proofs' fallback).
 
 
 def _relation(spec: Spec) -> sp.Expr:
@@ -189,19 +256,36 @@ def _row_values(
     return values
 
 
-def _layernorm(width: int, inputs: list[sp.Expr]) -> list[sp.Expr]:
-    demeaned = _row_values(ex.DEMEAN, width, {ex.x: inputs})
-    return _row_values(ex.NORMALIZE, width, {ex.z: demeaned})
+# ---------------------------------------------------------------------------------------------
+# The proofs: for a symbolic d first, at the explicit sizes above when that does not settle them
+# (a refutation then names the size of its counterexample).
+
+
+def _demean_law_gap() -> str:
+    _, plain = _definition(ex.DEMEAN)
+    scaled = substitute(plain, ex.x[ex.i, ex.j], a * ex.x[ex.i, ex.j])
+    backward = "eq. (17) involves x" if _relation(ex.DEMEAN_GRAD).has(ex.x) else ""
+    return _gaps(_gap("f(a x) - a f(x)", scaled - a * plain), backward)
 
 
 def _prove_demean_law(max_width: int = DEMEAN_LAW_MAX_D) -> ProofOutcome:
+    gap = _demean_law_gap()
+    if not gap:
+        return ProofOutcome(
+            ProofStatus.PROVED,
+            "symbolic d: layernorm_exam.demean at a x, with a pulled out of Sum_k a x_k "
+            "(linearity), against a times layernorm_exam.demean at x; eq. (17) has no x",
+            "f(a x) = a f(x) entrywise for every row length d, so ||f(a x)|| = a ||f(x)||; eq. "
+            "(17) does not involve x, so g^(x') = g^(x) (choices 2 and 4)",
+            scope=GENERAL,
+        )
     widths = range(1, max_width + 1)
     for width in widths:
         xs = [sp.Symbol(f"x_{c}", real=True) for c in range(1, width + 1)]
         gz = [sp.Symbol(f"g_{c}", real=True) for c in range(1, width + 1)]
         plain = _row_values(ex.DEMEAN, width, {ex.x: xs})
         scaled = _row_values(ex.DEMEAN, width, {ex.x: [a * value for value in xs]})
-        backward = _row_values(ex.DEMEAN_GRAD, width, {ex.gz: gz})
+        backward = _row_values(ex.DEMEAN_GRAD, width, {ex.gz: gz, ex.x: xs})
         if any(sp.expand(s_ - a * p_) != 0 for s_, p_ in zip(scaled, plain, strict=True)):
             return ProofOutcome(
                 ProofStatus.REFUTED,
@@ -221,12 +305,37 @@ def _prove_demean_law(max_width: int = DEMEAN_LAW_MAX_D) -> ProofOutcome:
         "layernorm_exam.demean at a x against a times layernorm_exam.demean at x; free symbols of "
         "eq. (17)",
         "f(a x) = a f(x) entrywise, so ||f(a x)|| = a ||f(x)||; eq. (17) does not involve x, so "
-        f"g^(x') = g^(x) (choices 2 and 4), for every d = 1..{max_width}",
+        f"g^(x') = g^(x) (choices 2 and 4), for every d = 1..{max_width}." + _not_general(gap),
         scope=finite_scope(d=widths),
     )
 
 
+def _normalize_law_gap() -> str:
+    _, forward = _definition(ex.NORMALIZE)
+    _, backward = _definition(ex.NORMALIZE_GRAD)
+
+    def scaled(expr: sp.Expr) -> sp.Expr:
+        return substitute(expr, ex.z[ex.i, ex.j], a * ex.z[ex.i, ex.j])
+
+    return _gaps(
+        _gap("h(a z) - h(z)", scaled(forward) - forward),
+        _gap("g^(z') - g^(z) / a", scaled(backward) - backward / a),
+    )
+
+
 def _prove_normalize_law(max_width: int = NORMALIZE_LAW_MAX_D) -> ProofOutcome:
+    gap = _normalize_law_gap()
+    if not gap:
+        return ProofOutcome(
+            ProofStatus.PROVED,
+            "symbolic d: layernorm_exam.normalize and layernorm_exam.normalize_grad at a z, with "
+            "a^2 pulled out of Sum_r (a z_r)^2 and a out of Sum_k a z_k g_k (linearity), against "
+            "z",
+            "h(a z) = h(z) and g^(z') = g^(z) / a entrywise for every row length d and real z != 0 "
+            "(sqrt(a^2 ||z||^2) = a ||z|| for a > 0), so ||h(z')|| = ||h(z)|| and ||g^(z')|| = "
+            "||g^(z)|| / a (choices 1 and 6)",
+            scope=GENERAL,
+        )
     widths = range(1, max_width + 1)
     for width in widths:
         zs = [sp.Symbol(f"z_{c}", real=True) for c in range(1, width + 1)]
@@ -260,7 +369,8 @@ def _prove_normalize_law(max_width: int = NORMALIZE_LAW_MAX_D) -> ProofOutcome:
         "layernorm_exam.normalize and layernorm_exam.normalize_grad at a z against z "
         "(sympy.simplify)",
         "h(a z) = h(z) and g^(z') = g^(z) / a entrywise, so ||h(z')|| = ||h(z)|| and ||g^(z')|| = "
-        f"||g^(z)|| / a (choices 1 and 6), for every d = 1..{max_width} with real z (z != 0)",
+        f"||g^(z)|| / a (choices 1 and 6), for every d = 1..{max_width} with real z (z != 0)."
+        + _not_general(gap),
         scope=finite_scope(d=widths),
     )
 
@@ -273,12 +383,24 @@ def _constrained_row(width: int) -> tuple[list[sp.Symbol], list[sp.Expr], sp.Exp
     return free, row, sp.expand(sum(value**2 for value in row))
 
 
-def _prove_prenorm_forward(max_width: int = PRENORM_FORWARD_MAX_D) -> ProofOutcome:
-    """LN(k x0) = x0 for k > 0 when x0 has mean 0 and norm sqrt(d), from the exam's specs; so
-    x -> x + LN(x) maps k x0 to (k + 1) x0, and layer l outputs the input of operator 2l + 1."""
-    scale = sp.Symbol("k", positive=True)
+def _stack_identity_gap() -> str:
+    """'' when f(k x0) = k x0 and LN(k x0) = x0 for a symbolic d, from the exam's specs and the
+    row facts sum x0 = 0, sum x0^2 = d."""
+    _, demean = _definition(ex.DEMEAN)
+    demeaned = _stack_input(demean)
+    _, normalize = _definition(ex.NORMALIZE)
+    normalized = substitute(normalize, ex.z[ex.i, ex.j], demeaned)
+    rules = (_mean_zero_row,)
+    return _gaps(
+        _gap("f(k x0) - k x0", demeaned - _STACK_SCALE * x0[ex.i, ex.j], rules),
+        _gap("LN(k x0) - x0", normalized - x0[ex.i, ex.j], rules),
+    )
+
+
+def _finite_stack_identity(widths: range) -> ProofOutcome | None:
+    """The stack identity LN(k x0) = x0 at each width: None if it holds at all of them."""
+    scale = _STACK_SCALE
     norm_squared = sp.Symbol("nsq", positive=True)
-    widths = range(2, max_width + 1)
     for width in widths:
         _free, row, squares = _constrained_row(width)
         demeaned = _row_values(ex.DEMEAN, width, {ex.x: [scale * value for value in row]})
@@ -312,23 +434,42 @@ def _prove_prenorm_forward(max_width: int = PRENORM_FORWARD_MAX_D) -> ProofOutco
                 f"is not x0 at d = {width}",
                 scope=finite_scope(d=[width]),
             )
+    return None
+
+
+def _prove_prenorm_forward(max_width: int = PRENORM_FORWARD_MAX_D) -> ProofOutcome:
+    """LN(k x0) = x0 for k > 0 when x0 has mean 0 and norm sqrt(d), from the exam's specs; so
+    x -> x + LN(x) maps k x0 to (k + 1) x0, and layer l outputs the input of operator 2l + 1."""
+    gap = _stack_identity_gap()
+    widths = range(2, max_width + 1)
+    if gap:
+        refuted = _finite_stack_identity(widths)
+        if refuted is not None:
+            return refuted
     count = sp.Function("c")
     step = sp.Symbol("n", integer=True, positive=True)
     solution = sp.rsolve(count(step + 1) - count(step) - 1, count(step), {count(1): 1})
     layer_output = solution.subs(step, 2 * lyr + 1)
     ok = sp.simplify(layer_output * x0[i, j] - _relation(PRENORM_FORWARD)) == 0
     layer_output = layer_output.subs(lyr, sp.Symbol("l", integer=True, positive=True))
+    stack = (
+        "symbolic d: layernorm_exam.demean and layernorm_exam.normalize at k x0, sums reduced "
+        "with Sum_j x0_j = 0 and Sum_j x0_j^2 = d"
+        if not gap
+        else "layernorm_exam.demean and layernorm_exam.normalize at k x0 with x0 of mean 0 (last "
+        "entry eliminated) and ||x0||^2 = d"
+    )
+    sizes = "every d" if not gap else f"d = 2..{max_width}"
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        "layernorm_exam.demean and layernorm_exam.normalize at k x0 with x0 of mean 0 (last entry "
-        "eliminated) and ||x0||^2 = d; "
-        "then sympy.rsolve of c(n + 1) = c(n) + 1, c(1) = 1 for the input c(n) x0 of the n-th map "
-        "x -> x + LN(x)",
-        f"LN(k x0) = x0 for every k > 0 and d = 2..{max_width}; the n-th map's input is {solution} "
-        f"x0, and layer l's output is the input of map 2l + 1: ({layer_output}) x0",
-        # Finite in d; the layer index is symbolic (sympy.rsolve). A refutation here is the
-        # symbolic recurrence, at no particular d.
-        scope=finite_scope(d=widths) if ok else "",
+        f"{stack}; then sympy.rsolve of c(n + 1) = c(n) + 1, c(1) = 1 for the input c(n) x0 of "
+        "the n-th map x -> x + LN(x)",
+        f"LN(k x0) = x0 for every k > 0 and {sizes}; the n-th map's input is {solution} x0, and "
+        f"layer l's output is the input of map 2l + 1: ({layer_output}) x0"
+        + ("." + _not_general(gap) if gap else ""),
+        # The layer index is symbolic (sympy.rsolve); d is symbolic unless the fallback ran. A
+        # refutation here is the symbolic recurrence, at no particular d.
+        scope=("" if not ok else GENERAL if not gap else finite_scope(d=widths)),
     )
 
 
@@ -346,13 +487,34 @@ def _projection(row: list[sp.Expr], width: int) -> sp.Matrix:
     return sp.eye(width) - ones * ones.T / width - column * column.T / width
 
 
-def _prove_grad_bound(max_width: int = GRAD_BOUND_MAX_D) -> ProofOutcome:
-    """The Jacobian of x -> x + LN(x) at k x0 is I + P/k with P the projection off span(1, x0)
-    (from the exam's Jacobian specs (16), (21)); backward through maps 2l+1 .. 2L multiplies the
-    component of g^(L) in P's range by prod (1 + 1/k) = (2L+1)/(2l+1) and leaves the rest."""
-    scale = sp.Symbol("k", positive=True)
+def _residual_projection() -> sp.Expr:
+    """Entry (j, k) of P = I - 1 1^T / d - x0 x0^T / d, the projection off span(1, x0)."""
+    return sp.KroneckerDelta(ex.j, ex.k) - 1 / ex.d - x0[ex.i, ex.j] * x0[ex.i, ex.k] / ex.d
+
+
+def _stack_jacobian_gap() -> str:
+    """'' when, for a symbolic d, the Jacobian of x -> x + LN(x) at k x0 is I + P/k (from
+    (16) and (21), J_h taken at f(k x0)) and P is symmetric and idempotent."""
+    _, demean = _definition(ex.DEMEAN)
+    _, jf = _definition(ex.DEMEAN_JACOBIAN)
+    _, jh = _definition(ex.NORMALIZE_JACOBIAN)
+    jh = substitute(jh, ex.z[ex.i, ex.j], _stack_input(demean))
+    inner = sp.Symbol("v", integer=True, positive=True)
+    product = sp.Sum(_entry(jh, ex.j, inner) * _entry(jf, inner, ex.k), (inner, 1, ex.d))
+    projection = _residual_projection()
+    rules = (_mean_zero_row,)
+    return _gaps(
+        _gap("k (J - I) - P", _STACK_SCALE * product - projection, rules),
+        _gap("P P - P", _square(projection) - projection, rules),
+        _gap("P - P^T", projection - _entry(projection, ex.k, ex.j)),
+    )
+
+
+def _finite_stack_jacobian(widths: range) -> ProofOutcome | None:
+    """The Jacobian of x -> x + LN(x) at k x0 at each width: None if it is I + P/k with P a
+    symmetric projection at all of them."""
+    scale = _STACK_SCALE
     norm_squared = sp.Symbol("nsq", positive=True)
-    widths = range(2, max_width + 1)
     for width in widths:
         _free, row, squares = _constrained_row(width)
         jf = _demean_jacobian(width)
@@ -385,6 +547,19 @@ def _prove_grad_bound(max_width: int = GRAD_BOUND_MAX_D) -> ProofOutcome:
                 f"fails at d = {width}",
                 scope=finite_scope(d=[width]),
             )
+    return None
+
+
+def _prove_grad_bound(max_width: int = GRAD_BOUND_MAX_D) -> ProofOutcome:
+    """The Jacobian of x -> x + LN(x) at k x0 is I + P/k with P the projection off span(1, x0)
+    (from the exam's Jacobian specs (16), (21)); backward through maps 2l+1 .. 2L multiplies the
+    component of g^(L) in P's range by prod (1 + 1/k) = (2L+1)/(2l+1) and leaves the rest."""
+    gap = _stack_jacobian_gap()
+    widths = range(2, max_width + 1)
+    if gap:
+        refuted = _finite_stack_jacobian(widths)
+        if refuted is not None:
+            return refuted
     index = sp.Symbol("kk", integer=True, positive=True)
     growth = sp.simplify(sp.product((index + 1) / index, (index, 2 * lyr + 1, 2 * nlayers)))
     bound = sp.simplify(growth * sp.sqrt(d))
@@ -394,26 +569,48 @@ def _prove_grad_bound(max_width: int = GRAD_BOUND_MAX_D) -> ProofOutcome:
         nlayers: sp.Symbol("L", integer=True, positive=True),
     }
     growth, bound = growth.subs(shown), bound.subs(shown)
+    jacobians = (
+        "symbolic d: Jacobians (16), (21) of layernorm_exam at f(k x0), composed as Sum_v "
+        "J_h[j, v] J_f[v, k] and reduced with KroneckerDelta sifting, Sum_j x0_j = 0 and Sum_j "
+        "x0_j^2 = d"
+        if not gap
+        else "Jacobians (16), (21) of layernorm_exam at k x0 (mean 0, ||x0||^2 = d), composed "
+        "symbolically"
+    )
+    sizes = "every d" if not gap else f"d = 2..{max_width}"
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        "Jacobians (16), (21) of layernorm_exam at k x0 (mean 0, ||x0||^2 = d), composed "
-        "symbolically; sympy.product of "
-        "the per-map factors",
-        f"for d = 2..{max_width} the Jacobian of x -> x + LN(x) at k x0 is I + P/k, P = I - 11^T/d "
-        "- x0 x0^T/d a symmetric projection. Hence g^(l) = (I - P) g^(L) + c P g^(L) with c = "
-        f"prod_(k=2l+1)^(2L) (1 + 1/k) = {growth}, and ||g^(l)||^2 = ||(I - P) g^(L)||^2 + c^2 ||P "
-        f"g^(L)||^2 <= c^2 d: the bound {bound} of eq. (23) holds, with equality exactly when "
-        "g^(L) is orthogonal to 1 and x0 (l < L)",
-        # Finite in d; l and L are symbolic (sympy.product). A refutation here is the symbolic
-        # product, at no particular d.
-        scope=finite_scope(d=widths) if ok else "",
+        f"{jacobians}; sympy.product of the per-map factors",
+        f"for {sizes} the Jacobian of x -> x + LN(x) at k x0 is I + P/k, P = I - 11^T/d - x0 "
+        "x0^T/d a symmetric projection (P P = P). Hence g^(l) = (I - P) g^(L) + c P g^(L) with c "
+        f"= prod_(k=2l+1)^(2L) (1 + 1/k) = {growth}, and ||g^(l)||^2 = ||(I - P) g^(L)||^2 + c^2 "
+        f"||P g^(L)||^2 <= c^2 d: the bound {bound} of eq. (23) holds, with equality exactly when "
+        "g^(L) is orthogonal to 1 and x0 (l < L)" + ("." + _not_general(gap) if gap else ""),
+        # l and L are symbolic (sympy.product); d is symbolic unless the fallback ran. A
+        # refutation here is the symbolic product, at no particular d.
+        scope=("" if not ok else GENERAL if not gap else finite_scope(d=widths)),
     )
 
 
-def _prove_lemma1() -> ProofOutcome:
-    """Lemma 1 of Q12(f) with ||f(x)|| (the demeaned input) holds: the backward pass is (17)
-    after (22), a product of two orthogonal projections scaled by sqrt(d)/||z||. As printed, with
-    ||x||, it fails for inputs with a nonzero mean; a counterexample from the exam's own specs."""
+def _lemma1_projections_gap() -> str:
+    """'' when (||z||/sqrt(d)) J_h (21) and J_f (16) are symmetric and idempotent for a
+    symbolic d."""
+    _, jh = _definition(ex.NORMALIZE_JACOBIAN)
+    norm = sp.sqrt(sp.Sum(ex.z[ex.i, ex.r] ** 2, (ex.r, 1, ex.d)))
+    scaled = jh * norm / sp.sqrt(ex.d)
+    _, jf = _definition(ex.DEMEAN_JACOBIAN)
+    return _gaps(
+        *(
+            _gaps(
+                _gap(f"{name} {name} - {name}", _square(matrix) - matrix),
+                _gap(f"{name} - {name}^T", matrix - _entry(matrix, ex.k, ex.j)),
+            )
+            for name, matrix in (("(||z||/sqrt(d)) J_h", scaled), ("J_f", jf))
+        )
+    )
+
+
+def _finite_lemma1_projections() -> ProofOutcome | None:
     for width in LEMMA1_WIDTHS:
         zs = [sp.Symbol(f"z_{c}", real=True) for c in range(1, width + 1)]
         norm_squared = sp.Symbol("nsq", positive=True)
@@ -443,6 +640,18 @@ def _prove_lemma1() -> ProofOutcome:
                 f"d = {width}",
                 scope=finite_scope(d=[width]),
             )
+    return None
+
+
+def _prove_lemma1() -> ProofOutcome:
+    """Lemma 1 of Q12(f) with ||f(x)|| (the demeaned input) holds: the backward pass is (17)
+    after (22), a product of two orthogonal projections scaled by sqrt(d)/||z||. As printed, with
+    ||x||, it fails for inputs with a nonzero mean; a counterexample from the exam's own specs."""
+    gap = _lemma1_projections_gap()
+    if gap:
+        refuted = _finite_lemma1_projections()
+        if refuted is not None:
+            return refuted
     xs = [1 + sp.Rational(1, 10), 1 - sp.Rational(1, 10), sp.Integer(1)]
     upstream = [sp.Integer(1), sp.Integer(1), sp.Integer(-2)]
     demeaned = _row_values(ex.DEMEAN, 3, {ex.x: xs})
@@ -455,17 +664,33 @@ def _prove_lemma1() -> ProofOutcome:
     gradient, printed = sp.nsimplify(norm(through_f)), sp.sqrt(3) / norm(xs) * norm(upstream)
     corrected = sp.sqrt(3) / norm(demeaned) * norm(upstream)
     fails = sp.N(gradient - printed) > 0 and sp.N(corrected - gradient) >= 0
+    widths = LEMMA1_WIDTHS
+    projections = (
+        "symbolic d: J_h of layernorm_exam (21) scaled by ||z||/sqrt(d) and J_f (16) are "
+        "symmetric idempotent (Sum_v M[j, v] M[v, k] = M[j, k], reduced with KroneckerDelta "
+        "sifting)"
+        if not gap
+        else "J_h of layernorm_exam (21) scaled by ||z||/sqrt(d) and J_f (16) are symmetric "
+        f"idempotent (d = {widths.start}..{widths.stop - 1})"
+    )
     return ProofOutcome(
         ProofStatus.PROVED if fails else ProofStatus.REFUTED,
-        "J_h of layernorm_exam (21) scaled by ||z||/sqrt(d) and J_f (16) are symmetric idempotent "
-        "(d = 2..4), so the backward pass (17)(22) has norm at most sqrt(d)/||z|| ||g^(y)||; a "
-        "counterexample evaluated exactly",
+        f"{projections}, so the backward pass (17)(22) has norm at most sqrt(d)/||z|| ||g^(y)||; "
+        "a counterexample evaluated exactly",
         f"At x = (11/10, 9/10, 1), g^(y) = (1, 1, -2): ||g^(x)|| = {gradient}, above the printed "
         f"bound sqrt(d)/||x|| ||g^(y)|| = {sp.nsimplify(printed)} (~{float(printed):.3f}) and "
         f"within sqrt(d)/||f(x)|| ||g^(y)|| = {sp.nsimplify(corrected)}. Where (f) applies the "
-        "lemma the inputs k x^(0) have mean 0, so ||f(x)|| = ||x|| and the bound (23) stands.",
-        # Proved: the projections at LEMMA1_WIDTHS. Refuted: the counterexample, at d = len(xs).
-        scope=finite_scope(d=LEMMA1_WIDTHS) if fails else finite_scope(d=[len(xs)]),
+        "lemma the inputs k x^(0) have mean 0, so ||f(x)|| = ||x|| and the bound (23) stands."
+        + (_not_general(gap) if gap else ""),
+        # Proved: the projections for a symbolic d (or at LEMMA1_WIDTHS). Refuted: the
+        # counterexample, at d = len(xs).
+        scope=(
+            finite_scope(d=[len(xs)])
+            if not fails
+            else GENERAL
+            if not gap
+            else finite_scope(d=widths)
+        ),
     )
 
 

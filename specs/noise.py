@@ -20,6 +20,7 @@ Samples ``i`` (rows of X, entries of y) run along axis 0 and features ``j`` alon
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
@@ -27,6 +28,7 @@ from sympy import stats
 
 from . import dropout, moments
 from .model import (
+    GENERAL,
     Claim,
     ProofOutcome,
     ProofStatus,
@@ -38,6 +40,7 @@ from .model import (
 )
 from .model import instantiate as instantiate_entries
 from .sources import exam
+from .sums import UnsupportedSum, map_summands, substitute, sum_normal_form
 
 __all__ = [
     "CLAIMS",
@@ -196,16 +199,121 @@ def _copy(draw: Any, row: int, col: int) -> Any:
     raise TypeError(f"no independent copy for {distribution}")
 
 
-#: The (N, P) at which noise.expected_loss.exact takes the expectation (these pairs only, not
-#: every combination of their N and P).
+#: The (N, P) at which noise.expected_loss.exact takes the expectation when the proof for
+#: symbolic N and P does not settle it (these pairs only, not every combination of their N and P).
 SIZES = ((1, 1), (2, 1), (1, 2), (2, 2), (3, 2), (2, 3))
-#: The N x P problem of noise.dropout_special_case.
+#: The N x P problem of noise.dropout_special_case's fallback.
 DROPOUT_ROWS, DROPOUT_COLS = 2, 2
+
+
+# ---------------------------------------------------------------------------------------------
+# The expectation for symbolic N and P: noise.perturbed_loss in sum normal form (the square of
+# the inner sum a double sum over features j, j'), E of each summand from the moments of one
+# draw, and the sums collected again (the delta of independence sifts j' = j; swapping the sums
+# over samples and features is a renaming of the normal form).
+
+
+def _summand_expectation(moment: Callable[[int], sp.Expr]) -> Callable[[sp.Expr], sp.Expr]:
+    """E of one summand, a monomial in entries of R whose indices may coincide: iid draws give
+    E[R_ab^p R_ce^q] = m_p m_q + delta(a, c) delta(b, e) (m_(p+q) - m_p m_q), m_p = E[R^p]."""
+
+    def expectation(summand: sp.Expr) -> sp.Expr:
+        powers: dict[sp.Indexed, int] = {}
+        rest = sp.S.One
+        for factor in sp.Mul.make_args(summand):
+            base, power = factor.as_base_exp()
+            if isinstance(base, sp.Indexed) and base.base == R and power.is_Integer:
+                powers[base] = powers.get(base, 0) + int(power)
+            elif factor.has(R):
+                raise UnsupportedSum(f"{factor} is not a power of one draw")
+            else:
+                rest *= factor
+        if not powers:
+            return summand
+        if len(powers) == 1:
+            ((_, power),) = powers.items()
+            return rest * moment(power)
+        if len(powers) == 2:
+            (first, p_), (second, q_) = powers.items()
+            same = sp.Mul(
+                *[
+                    sp.KroneckerDelta(u, v)
+                    for u, v in zip(first.indices, second.indices, strict=True)
+                ]
+            )
+            product = moment(p_) * moment(q_)
+            return rest * (product + same * (moment(p_ + q_) - product))
+        raise UnsupportedSum(f"{len(powers)} draws in one summand")
+
+    return expectation
+
+
+def _closed_form(mean: sp.Expr, var: sp.Expr) -> sp.Expr:
+    """noise.expected_loss with noise.gamma substituted, at the draws' mean and variance."""
+    closed = EXPECTED_LOSS.canonical.expression("Lexp").xreplace({mu: mean, sigma: sp.sqrt(var)})
+    ((gamma, definition),) = GAMMA.canonical.relations.items()
+    return substitute(closed, gamma, definition)
+
+
+def _general_expected_loss(
+    moment: Callable[[int], sp.Expr], mean: sp.Expr, var: sp.Expr
+) -> tuple[sp.Expr, str]:
+    """E of noise.perturbed_loss for symbolic N and P in sum normal form, and '' when it equals
+    the closed form (or why not)."""
+    loss = PERTURBED_LOSS.canonical.expression("ell")
+    try:
+        expected = map_summands(loss, _summand_expectation(moment))
+        difference = sum_normal_form(expected - _closed_form(mean, var))
+    except UnsupportedSum as error:
+        return sp.S.Zero, str(error)
+    return expected, "" if difference == 0 else f"E[loss] - closed form reduces to {difference}"
+
+
+def _readable(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with the bound indices of its sums named i (samples) and j, k (features)."""
+    names = {N: ["i", "h"], P: ["j", "k"]}
+
+    def rename(node: sp.Sum) -> sp.Sum:
+        used: dict[sp.Expr, int] = {}  # indices named so far per range
+        mapping = {}
+        for var, _, high in node.limits:
+            pool = names.get(high, [str(var)])
+            mapping[var] = sp.Symbol(pool[min(used.get(high, 0), len(pool) - 1)], integer=True)
+            used[high] = used.get(high, 0) + 1
+        return sp.Sum(
+            node.function.xreplace(mapping), *[(mapping[v], lo, hi) for v, lo, hi in node.limits]
+        )
+
+    return expr.replace(lambda node: isinstance(node, sp.Sum), rename)
+
+
+def _not_general(gap: str) -> str:
+    return f" Not proved for symbolic N and P ({gap}), so checked at these sizes only."
 
 
 def _prove_expected_loss(sizes: tuple[tuple[int, int], ...] = SIZES) -> ProofOutcome:
     started = time.perf_counter()
     draw = DRAW.canonical.relations[R[i, j]]
+    expected, gap = _general_expected_loss(lambda power: moments.moment(draw, power), mu, sigma**2)
+    if not gap:
+        cross = [
+            term
+            for term in sp.Add.make_args(expected)
+            if term.has(y) and term.has(X)  # the term linear in the draws
+        ]
+        return ProofOutcome(
+            ProofStatus.PROVED,
+            "symbolic N, P: noise.perturbed_loss in sum normal form (the squared inner sum a "
+            "double sum over features), E of each summand from the moments of one sympy.stats "
+            "Normal(mu, sigma) draw with E[R_ij R_hk] = mu^2 + sigma^2 delta_ih delta_jk (iid), "
+            "delta sifting, and the sums over samples and features swapped, against "
+            "noise.expected_loss with noise.gamma",
+            f"E[loss] = {_readable(expected)} for every N and P with symbolic X, y, w, mu, sigma "
+            f"({time.perf_counter() - started:.2f} s), which is ||y - mu X w||^2 + sigma^2 ||Gamma "
+            f"w||^2. The cross term is {_readable(sp.Add(*cross))}, i.e. -2 mu y^T X w (no "
+            "transpose on R o X).",
+            scope=GENERAL,
+        )
     for rows, cols in sizes:
         arrays = _problem(rows, cols)
         expected = _expected_perturbed_loss(rows, cols, arrays, draw)
@@ -220,7 +328,7 @@ def _prove_expected_loss(sizes: tuple[tuple[int, int], ...] = SIZES) -> ProofOut
     arrays = _problem(2, 2)
     noise = [[_copy(draw, a, b) for b in range(1, 3)] for a in range(1, 3)]
     perturbed = sum(noise[0][b] * arrays[X][0][b] * arrays[w][b] for b in range(2))
-    cross = sp.factor(moments.expectation(-2 * arrays[y][0] * perturbed))
+    cross_term = sp.factor(moments.expectation(-2 * arrays[y][0] * perturbed))
     return ProofOutcome(
         ProofStatus.PROVED,
         "noise.perturbed_loss expanded with iid sympy.stats Normal(mu, sigma) draws; E by "
@@ -228,43 +336,83 @@ def _prove_expected_loss(sizes: tuple[tuple[int, int], ...] = SIZES) -> ProofOut
         "noise.expected_loss with noise.gamma",
         f"exact for (N, P) in {', '.join(map(str, sizes))} with symbolic X, y, w, mu, sigma "
         f"({time.perf_counter() - started:.2f} s). The cross term of sample 1 is E[-2 y_1 (R o "
-        f"X)_1 w] = {cross}, i.e. -2 mu y^T X w over all samples (no transpose on R o X).",
+        f"X)_1 w] = {cross_term}, i.e. -2 mu y^T X w over all samples (no transpose on R o X)."
+        + _not_general(gap),
         # The pairs themselves: finite_scope(N=..., P=...) would claim every combination.
         scope=finite_points(("N", "P"), sizes),
     )
+
+
+def _inverted_dropout() -> sp.Expr:
+    """One inverted-dropout draw M / kappa: dropout.scaling at x = 1 under the keep-probability
+    reading of dropout.mask."""
+    variant = dropout.MASK.variant("p-is-keep-probability")
+    return dropout.output_distribution(variant, sp.Integer(1)).xreplace({dropout.p: keep})
 
 
 def _prove_dropout_special_case(rows: int = DROPOUT_ROWS, cols: int = DROPOUT_COLS) -> ProofOutcome:
     """With Bernoulli(kappa) draws (noise.dropout_draw) the same closed form holds with
     mu = E[R] and sigma^2 = Var[R]; with inverted dropout, R = M / kappa from dropout.scaling,
     mu = 1 and sigma^2 = (1 - kappa)/kappa."""
-    arrays = _problem(rows, cols)
     draw = DROPOUT_DRAW.canonical.relations[R[i, j]]
     mean, var = (
         moments.moment(draw, 1),
         sp.factor(moments.moment(draw, 2) - moments.moment(draw, 1) ** 2),
     )
+    inverted = _inverted_dropout()
+    inv_mean, inv_var = sp.simplify(stats.E(inverted)), sp.factor(stats.variance(inverted))
+    _, bernoulli_gap = _general_expected_loss(lambda power: moments.moment(draw, power), mean, var)
+    _, inverted_gap = _general_expected_loss(
+        lambda power: moments.expectation(inverted**power), inv_mean, inv_var
+    )
+    gap = "; ".join(g for g in (bernoulli_gap, inverted_gap) if g)
+    if gap:
+        refuted = _finite_dropout_special_case(rows, cols, (mean, var), (inv_mean, inv_var))
+        if refuted is not None:
+            return refuted
+    ok = inv_mean == 1
+    kappa = sp.Symbol("kappa", positive=True)
+    shown_var, shown_inv_var = sp.factor(-var.subs(keep, kappa)) * -1, inv_var.subs(keep, kappa)
+    shown_mean = mean.subs(keep, kappa)
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        (
+            "symbolic N, P: the sum normal form of noise.expected_loss.exact's proof"
+            if not gap
+            else "E of noise.perturbed_loss"
+        )
+        + " with Bernoulli draws (noise.dropout_draw) and with inverted-dropout draws M/kappa "
+        "(dropout.scaling at x = 1), against noise.expected_loss at the draws' mean and variance",
+        f"{'every N and P' if not gap else f'N = {rows}, P = {cols}'}, symbolic: R ~ "
+        f"Bernoulli(kappa) gives mu = {shown_mean}, sigma^2 = {shown_var}; inverted dropout "
+        f"gives mu = {inv_mean}, sigma^2 = {shown_inv_var} (= p/(1 - p) with the drop "
+        "probability p = 1 - kappa, as in dropout.moments); both match the closed form exactly"
+        + ("." + _not_general(gap) if gap else ""),
+        scope=("" if not ok else GENERAL if not gap else finite_scope(N=[rows], P=[cols])),
+    )
+
+
+def _finite_dropout_special_case(
+    rows: int,
+    cols: int,
+    bernoulli: tuple[sp.Expr, sp.Expr],
+    inverted_moments: tuple[sp.Expr, sp.Expr],
+) -> ProofOutcome | None:
+    """The dropout case at an explicit N x P: None if both kinds of draws match the closed form
+    at their (mean, variance)."""
+    arrays = _problem(rows, cols)
+    draw = DROPOUT_DRAW.canonical.relations[R[i, j]]
     bernoulli_ok = (
         sp.expand(
             _expected_perturbed_loss(rows, cols, arrays, draw)
-            - expected_loss_at(rows, cols, arrays, mean, var)
+            - expected_loss_at(rows, cols, arrays, *bernoulli)
         )
         == 0
     )
-    variant = dropout.MASK.variant("p-is-keep-probability")
-    inverted = dropout.output_distribution(variant, sp.Integer(1)).xreplace({dropout.p: keep})
-    inv_mean, inv_var = sp.simplify(stats.E(inverted)), sp.factor(stats.variance(inverted))
+    inverted = _inverted_dropout()
+    random_mask = next(iter(inverted.atoms(stats.rv.RandomSymbol)))
     copies = [
-        [
-            inverted.xreplace(
-                {
-                    next(iter(inverted.atoms(stats.rv.RandomSymbol))): stats.Bernoulli(
-                        f"M_{a}_{b}", keep
-                    )
-                }
-            )
-            for b in range(cols)
-        ]
+        [inverted.xreplace({random_mask: stats.Bernoulli(f"M_{a}_{b}", keep)}) for b in range(cols)]
         for a in range(rows)
     ]
     loss = instantiate(
@@ -272,23 +420,18 @@ def _prove_dropout_special_case(rows: int = DROPOUT_ROWS, cols: int = DROPOUT_CO
     )
     inverted_ok = (
         sp.expand(
-            moments.expectation(loss) - expected_loss_at(rows, cols, arrays, inv_mean, inv_var)
+            moments.expectation(loss) - expected_loss_at(rows, cols, arrays, *inverted_moments)
         )
         == 0
     )
-    ok = bernoulli_ok and inverted_ok and inv_mean == 1
-    kappa = sp.Symbol("kappa", positive=True)
-    var, inv_var = sp.factor(-var.subs(keep, kappa)) * -1, inv_var.subs(keep, kappa)
-    mean = mean.subs(keep, kappa)
+    if bernoulli_ok and inverted_ok:
+        return None
     return ProofOutcome(
-        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        "E of noise.perturbed_loss with Bernoulli draws (noise.dropout_draw) and with "
-        "inverted-dropout draws M/kappa (dropout.scaling at x = 1), against noise.expected_loss "
-        "at the draws' mean and variance",
-        f"N = {rows}, P = {cols}, symbolic: R ~ Bernoulli(kappa) gives mu = {mean}, sigma^2 = "
-        f"{var}; inverted dropout gives mu = {inv_mean}, sigma^2 = {inv_var} (= p/(1 - p) with the "
-        "drop probability p = 1 - kappa, as in dropout.moments); both match the closed form "
-        "exactly",
+        ProofStatus.REFUTED,
+        "E of noise.perturbed_loss with "
+        + ("Bernoulli draws" if not bernoulli_ok else "inverted-dropout draws M/kappa")
+        + " against noise.expected_loss at the draws' mean and variance",
+        f"differs at N = {rows}, P = {cols}",
         scope=finite_scope(N=[rows], P=[cols]),
     )
 
