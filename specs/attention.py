@@ -51,6 +51,7 @@ from .model import (
 )
 from .model import instantiate as instantiate_entries
 from .sources import hw7
+from .sums import Limit, UnsupportedSum, peel_last, substitute, sum_normal_form
 
 __all__ = [
     "ARGMAX",
@@ -303,11 +304,9 @@ def symbol_matrix(name: str, rows: int, cols: int, **assumptions: bool) -> list[
 
 #: A function giving a vector's component at an index (a number or a symbol).
 Entry = Callable[[sp.Expr], sp.Expr]
-#: A range of a summation index: (index, first, last).
-Range = tuple[sp.Symbol, sp.Expr, sp.Expr]
 #: One block of a feature map: its entry, in terms of the components, and the ranges of its
 #: indices, outermost first (none for a single entry).
-Block = tuple[sp.Expr, tuple[Range, ...]]
+Block = tuple[sp.Expr, tuple[Limit, ...]]
 
 _a, _b = sp.symbols("a b", integer=True, positive=True)
 _component = sp.IndexedBase("x")
@@ -327,7 +326,7 @@ def _feature_blocks(x: Entry, dim: sp.Expr) -> tuple[Block, ...]:
     )
 
 
-def _index_values(ranges: Sequence[Range], fixed: Mapping[sp.Symbol, int]) -> Iterator[dict]:
+def _index_values(ranges: Sequence[Limit], fixed: Mapping[sp.Symbol, int]) -> Iterator[dict]:
     """Every assignment of the indices in ``ranges`` (outermost first), in row-major order."""
     if not ranges:
         yield dict(fixed)
@@ -348,7 +347,7 @@ def printed_feature_map(x: Sequence[sp.Expr]) -> list[sp.Expr]:
     ]
 
 
-def _nested_sum(expr: sp.Expr, ranges: Sequence[Range]) -> sp.Expr:
+def _nested_sum(expr: sp.Expr, ranges: Sequence[Limit]) -> sp.Expr:
     """``expr`` summed over ``ranges``, outermost first (SymPy lists the innermost first)."""
     for limit in reversed(ranges):
         expr = sp.Sum(expr, limit)
@@ -369,110 +368,17 @@ def _feature_inner_product(x: Entry, y: Entry, dim: sp.Expr) -> sp.Expr:
 
 # ---------------------------------------------------------------------------------------------
 # Sums with symbolic limits. SymPy's simplify neither pulls factors out of a Sum nor exchanges
-# nested Sums, so the general proofs bring both sides of an identity to one normal form and
-# compare them structurally.
+# nested Sums, so the general proofs bring both sides of an identity to one normal form
+# (:func:`~eqconform.specs.sums.sum_normal_form`) and compare them structurally.
 
 
-def _peel_last(expr: sp.Expr, last: sp.Expr) -> sp.Expr:
-    """``expr`` with every Sum over an index running up to ``last`` written as the Sum up to
-    ``last - 1`` plus its terms at ``last``: an identity for any summand in SymPy's (Karr's)
-    convention for limits, so it holds for every integer ``last`` (the step of an induction on
-    ``last``). A multiple Sum is split limit by limit, innermost first, the inner limits taking
-    the outer index's value ``last`` in the split-off terms."""
-
-    def peel(summand: sp.Expr, limits: Sequence[Range]) -> sp.Expr:
-        if not limits:
-            return summand
-        *inner, (index, low, high) = limits
-        body = peel(summand, inner)
-        if high != last:
-            return sp.Sum(body, (index, low, high))
-        return sp.Sum(body, (index, low, high - 1)) + body.subs(index, high)
-
-    return expr.replace(
-        lambda node: isinstance(node, sp.Sum) and any(limit[2] == last for limit in node.limits),
-        lambda node: peel(node.function, node.limits),
-    )
-
-
-def _sum_depth(expr: sp.Expr) -> int:
-    return max((1 + _sum_depth(node.function) for node in expr.atoms(sp.Sum)), default=0)
-
-
-def _normal_sums(expr: sp.Expr) -> sp.Expr:
-    """``expr`` with every Sum in a normal form (see :func:`_sum_over`), each index a fresh
-    Dummy so that merging Sums cannot capture a name."""
-    if isinstance(expr, sp.Sum):
-        summand = _normal_sums(expr.function)
-        for index, low, high in expr.limits:  # innermost first
-            fresh = sp.Dummy(str(index), integer=True)
-            summand = _sum_over(
-                summand.xreplace({index: fresh}), fresh, _normal_sums(low), _normal_sums(high)
-            )
-        return summand
-    if not expr.args:
-        return expr
-    return expr.func(*(_normal_sums(arg) for arg in expr.args))
-
-
-def _sum_over(summand: sp.Expr, index: sp.Dummy, low: sp.Expr, high: sp.Expr) -> sp.Expr:
-    """Sum(summand, (index, low, high)) in normal form: written out when it has a fixed number of
-    terms (Karr's convention below an empty range, as SymPy's); else split over the terms of the
-    summand, each term's factors free of ``index`` outside (:func:`_merged` inside)."""
-    count = sp.expand(high - low + 1)
-    if count.is_Integer:
-        if count < 0:
-            return -_sum_over(summand, index, high + 1, low - 1)
-        return _normal_sums(sp.Add(*(summand.xreplace({index: low + n}) for n in range(count))))
-    terms = []
-    for term in sp.Add.make_args(sp.expand(summand)):
-        coefficient, dependent = term.as_independent(index, as_Add=False)
-        terms.append(coefficient * _merged(dependent, index, low, high))
-    return sp.Add(*terms)
-
-
-def _merged(dependent: sp.Expr, index: sp.Dummy, low: sp.Expr, high: sp.Expr) -> sp.Expr:
-    """Sum(dependent, (index, low, high)) for a product ``dependent`` of factors depending on
-    ``index``: a count for 1; one multiple Sum when one factor is a Sum whose limits are free of
-    ``index`` (the other factors moved inside: finite Sums exchange), its limits sorted when
-    they are independent of one another."""
-    if dependent == 1:
-        return high - low + 1
-    sums = [factor for factor in sp.Mul.make_args(dependent) if isinstance(factor, sp.Sum)]
-    if len(sums) != 1 or any(bound.has(index) for _, *bounds in sums[0].limits for bound in bounds):
-        return sp.Sum(dependent, (index, low, high))
-    (inner,) = sums
-    rest = sp.Mul(*(factor for factor in sp.Mul.make_args(dependent) if factor is not inner))
-    limits = [*inner.limits, (index, low, high)]
-    variables = {limit[0] for limit in limits}
-    if not any(bound.has(*variables) for _, *bounds in limits for bound in bounds):
-        limits.sort(key=lambda limit: (str(limit[1]), str(limit[2])))
-    return sp.Sum(rest * inner.function, *limits)
-
-
-def _named(expr: sp.Expr) -> sp.Expr:
-    """``expr`` with the indices of each Sum named by the Sum's nesting height and their
-    position, so that normal forms that differ only in their bound names compare equal."""
-    if isinstance(expr, sp.Sum):
-        summand = _named(expr.function)
-        limits = [tuple(_named(part) for part in limit) for limit in expr.limits]
-        height = 1 + _sum_depth(summand)
-        names = {
-            limit[0]: sp.Symbol(f"_k{height}_{n}", integer=True)
-            for n, limit in enumerate(limits, start=1)
-        }
-        return sp.Sum(
-            summand.xreplace(names), *(tuple(p.xreplace(names) for p in limit) for limit in limits)
-        )
-    if not expr.args:
-        return expr
-    return expr.func(*(_named(arg) for arg in expr.args))
-
-
-def _residual(expr: sp.Expr) -> sp.Expr:
-    """``expr`` in normal form; 0 when it vanishes for every value of the sizes."""
-    normal = _named(sp.expand(_normal_sums(sp.expand(expr))))
-    return normal if normal == 0 else sp.cancel(normal)
+def _residual(expr: sp.Expr) -> sp.Expr | str:
+    """``expr`` in sum normal form: 0 when it vanishes for every value of the sizes, else the
+    form left or why there is none."""
+    try:
+        return sum_normal_form(expr)
+    except UnsupportedSum as error:
+        return f"no normal form ({error})"
 
 
 def _substituted(expr: sp.Expr, spec: Spec, base: sp.IndexedBase) -> sp.Expr:
@@ -483,10 +389,7 @@ def _substituted(expr: sp.Expr, spec: Spec, base: sp.IndexedBase) -> sp.Expr:
         for key, value in spec.canonical.relations.items()
         if isinstance(key, sp.Indexed) and key.base == base
     ]
-    return expr.replace(
-        lambda node: isinstance(node, sp.Indexed) and node.base == base,
-        lambda node: rhs.xreplace(dict(zip(lhs.indices, node.indices, strict=True))),
-    )
+    return substitute(expr, lhs, rhs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -674,14 +577,11 @@ def _softmax_attention(
     ], scores
 
 
-def _softmax_is_kernel_for_any_n() -> sp.Expr:
+def _softmax_is_kernel_for_any_n() -> sp.Expr | str:
     """Eq. (9) with sim = exp(S) minus eq. (8), entry (i, l), for symbolic N and D, in normal
     form: softmax's denominator Sum is free of j, so it leaves the Sum of eq. (8)."""
     softmax_out = _substituted(_substituted(relation(OUTPUT, "O"), SOFTMAX, A), SCORES, S)
-    kernel = relation(KERNEL_OUTPUT, "Okern").replace(
-        lambda node: isinstance(node, sp.Indexed) and node.base == sim,
-        lambda node: sp.exp(S[node.indices]),
-    )
+    kernel = substitute(relation(KERNEL_OUTPUT, "Okern"), sim[i, j], sp.exp(S[i, j]))
     return _residual(_substituted(kernel, SCORES, S) - softmax_out)
 
 
@@ -734,16 +634,17 @@ def _prove_softmax_is_kernel() -> ProofOutcome:
     )
 
 
-def _reproduces_for_any_d(kernel: sp.Expr) -> sp.Expr | None:
+def _reproduces_for_any_d(kernel: sp.Expr) -> sp.Expr | str | None:
     """By induction on D, phi(Q_i).phi(K_j) of the printed phi (:func:`_feature_blocks`) minus
     ``kernel`` (a spec's relation, Sums over t = 1..D of Q[i, t] K[j, t]): None when it vanishes
     for every D >= 1, else the first residual found. Base D = 1: both written out. Step D - 1 ->
-    D: each Sum up to D split into the Sum up to D - 1 and its last term (:func:`_peel_last`);
-    the difference at D minus the difference at D - 1 (zero by hypothesis) vanishes."""
+    D: each Sum up to D split into the Sum up to D - 1 and its last term
+    (:func:`~eqconform.specs.sums.peel_last`); the difference at D minus the difference at D - 1
+    (zero by hypothesis) vanishes."""
     difference = _feature_inner_product(lambda n: Q[i, n], lambda n: K[j, n], D) - kernel
     for residual in (
         _residual(difference.subs(D, 1)),
-        _residual(_peel_last(difference, D) - difference.subs(D, D - 1)),
+        _residual(peel_last(difference, D) - difference.subs(D, D - 1)),
     ):
         if residual != 0:
             return residual
@@ -803,12 +704,11 @@ def _prove_feature_map(max_d: int = FEATURE_MAP_MAX_D) -> ProofOutcome:
     )
 
 
-def _linear_is_kernel_for_any_size() -> sp.Expr:
+def _linear_is_kernel_for_any_size() -> sp.Expr | str:
     """Eq. (11) minus eq. (9) with sim(Q_i, K_j) = sum_c phiQ[i, c] phiK[j, c], entry (i, l),
     for symbolic N and C, in normal form (the exchange of the Sums over c and j)."""
-    kernel = relation(KERNEL_OUTPUT, "Okern").replace(
-        lambda node: isinstance(node, sp.Indexed) and node.base == sim,
-        lambda node: sp.Sum(phiQ[node.indices[0], c] * phiK[node.indices[1], c], (c, 1, C)),
+    kernel = substitute(
+        relation(KERNEL_OUTPUT, "Okern"), sim[i, j], sp.Sum(phiQ[i, c] * phiK[j, c], (c, 1, C))
     )
     return _residual(relation(LINEAR_OUTPUT, "Olin") - kernel)
 

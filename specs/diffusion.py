@@ -40,6 +40,7 @@ from .model import (
     single_form_spec,
 )
 from .sources import exam
+from .sums import peel_last
 
 __all__ = [
     "ALPHA",
@@ -240,29 +241,13 @@ def _marginal_moments(alpha: sp.Expr, start: sp.Expr) -> tuple[sp.Expr, sp.Expr]
     return moments.expectation(sample), moments.variance(sample)
 
 
-def _peel_last(expr: sp.Expr, last: sp.Expr) -> sp.Expr:
-    """``expr`` with every Product whose upper limit is ``last`` written as the Product up to
-    ``last - 1`` times its factor at ``last``: an identity for any factors in SymPy's (Karr's)
-    convention for limits, so it holds for every integer ``last`` (the step of an induction)."""
-
-    def peel(node: sp.Product) -> sp.Expr:
-        ((index, low, high),) = node.limits
-        return sp.Product(node.function, (index, low, high - 1)) * node.function.subs(index, high)
-
-    return expr.replace(
-        lambda node: (
-            isinstance(node, sp.Product) and len(node.limits) == 1 and node.limits[0][2] == last
-        ),
-        peel,
-    )
-
-
 def _alpha_recurrence(keep: sp.Symbol) -> sp.Expr | None:
     """The factor r with alpha_t = r alpha_(t-1) that diffusion.alpha gives for symbolic t (its
-    relation with the last factor split off, divided by the relation at t - 1), in terms of
-    ``keep`` = 1 - beta_t; None when the quotient still depends on the earlier steps."""
+    relation with the last factor split off by :func:`~eqconform.specs.sums.peel_last`, divided
+    by the relation at t - 1), in terms of ``keep`` = 1 - beta_t; None when the quotient still
+    depends on the earlier steps."""
     (relation,) = ALPHA.canonical.relations.values()
-    factor = sp.simplify(_peel_last(relation, tt) / relation.subs(tt, tt - 1))
+    factor = sp.simplify(peel_last(relation, tt) / relation.subs(tt, tt - 1))
     factor = factor.xreplace({beta[tt]: 1 - keep})
     return factor if factor.free_symbols <= {keep} else None
 

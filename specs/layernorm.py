@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Mapping
 
 import sympy as sp
 
@@ -35,6 +34,13 @@ from .model import (
     finite_scope,
 )
 from .sources import spring
+from .sums import (
+    SumsAsSymbols,
+    UnsupportedSum,
+    replace_entries,
+    residual_is_zero,
+    vanishes_modulo_roots,
+)
 
 __all__ = ["CLAIMS", "SPECS"]
 
@@ -177,159 +183,10 @@ GRAD_INPUT = _spec(
 SPECS = (MEAN, VARIANCE, NORMALIZE, AFFINE, GRAD_GAMMA, GRAD_BETA, GRAD_NORMALIZED, GRAD_INPUT)
 
 # ---------------------------------------------------------------------------------------------
-# Symbolic sizes: an identity between expressions with sums over 1..C (C a symbol) is reduced to
-# one between rational functions, each sum a symbol and each square root a positive symbol.
-
-
-class NotReducible(ValueError):
-    """An expression outside what :class:`SumsAsSymbols` rewrites exactly."""
-
-
-class SumsAsSymbols:
-    r"""Rewrites every ``Sum`` over ``1..size`` (a symbolic size) as a polynomial in named sums.
-
-    The summand is expanded into terms. Factors free of the summation index leave the sum
-    (linearity); a term with nothing left sums to ``size`` times itself; a factor
-    ``KroneckerDelta(m, p)`` keeps the term at ``m = p`` alone, which is exact because ``p`` is
-    known to lie in ``1..size`` (``ranges``); what is left is a named sum: a symbol shared by
-    every sum with the same summand up to the name of its index. The rewriting is exact, so an
-    identity that holds with the named sums taken as independent symbols holds for every size:
-    this is how ``sympy.diff`` of a spec at a symbolic dimension (whose derivative of
-    ``Sum(Z[i, m], (m, 1, C))`` by ``Z[i, p]`` is ``Sum(KroneckerDelta(m, p), (m, 1, C))``) is
-    compared with another spec. Anything else (a sum from a value other than 1, a delta at an
-    index of unknown range, a sum nested in one over the index it depends on) raises
-    :class:`NotReducible`.
-    """
-
-    def __init__(self, ranges: Mapping[sp.Symbol, sp.Expr]) -> None:
-        self.ranges = dict(ranges)
-        #: Each named sum, as the symbol it is written with and the Sum it stands for.
-        self.named: dict[sp.Symbol, sp.Sum] = {}
-        self._names: dict[sp.Sum, sp.Symbol] = {}
-        self._index = sp.Dummy("m", integer=True, positive=True)
-
-    def __call__(self, expr: sp.Expr) -> sp.Expr:
-        if not expr.has(sp.Sum):
-            return expr
-        if isinstance(expr, sp.Sum):
-            return self._sum(expr)
-        return expr.func(*(self(arg) for arg in expr.args))
-
-    def describe(self, expr: sp.Expr) -> str:
-        """The named sums in ``expr`` as the reports show them, e.g. ``sum_m Z[i, m]``."""
-        shown = sp.Symbol("m")
-        return ", ".join(
-            f"sum_m {total.function.xreplace({self._index: shown})}"
-            for name, total in self.named.items()
-            if name in expr.free_symbols
-        )
-
-    def symbol(self, summand: sp.Expr, index: sp.Symbol, size: sp.Expr) -> sp.Symbol:
-        """The named sum of ``summand`` over ``index = 1..size``, named on first use."""
-        total = sp.Sum(summand.xreplace({index: self._index}), (self._index, 1, size))
-        if total not in self._names:
-            self._names[total] = sp.Symbol(f"sum{len(self._names)}")
-            self.named[self._names[total]] = total
-        return self._names[total]
-
-    def _sum(self, expr: sp.Sum) -> sp.Expr:
-        summand = self(expr.function)
-        for index, lower, size in expr.limits:  # the first limit is the innermost sum
-            if lower != 1 or index in size.free_symbols:
-                raise NotReducible(f"a sum over {index} = {lower}..{size}")
-            total = sp.S.Zero
-            for term in sp.Add.make_args(sp.expand(summand)):
-                inner: list[sp.Expr] = []
-                outer: list[sp.Expr] = []
-                for factor in sp.Mul.make_args(term):
-                    (inner if self._depends(factor, index) else outer).append(factor)
-                total += sp.Mul(*outer) * self._sum_of(inner, index, size)
-            summand = total
-        return summand
-
-    def _depends(self, expr: sp.Expr, index: sp.Symbol) -> bool:
-        return index in expr.free_symbols or any(
-            index in self.named[name].free_symbols for name in self._names_in(expr)
-        )
-
-    def _sum_of(self, factors: list[sp.Expr], index: sp.Symbol, size: sp.Expr) -> sp.Expr:
-        """The sum over ``index = 1..size`` of a product of factors that all depend on it."""
-        for position, factor in enumerate(factors):
-            delta, power = factor.as_base_exp()
-            if isinstance(delta, sp.KroneckerDelta) and power.is_integer and power.is_positive:
-                first, second = delta.args
-                point = second if first == index else first
-                if self.ranges.get(point) != size:
-                    raise NotReducible(f"{delta} summed over {index} = 1..{size}")
-                rest = sp.Mul(*factors[:position], *factors[position + 1 :])
-                return self._at(rest, index, point)
-        if not factors:
-            return size
-        term = sp.Mul(*factors)
-        if any(index in self.named[name].free_symbols for name in self._names_in(term)):
-            raise NotReducible(f"a sum over {index} nested in another sum over {index}")
-        return self.symbol(term, index, size)
-
-    def _names_in(self, expr: sp.Expr) -> set[sp.Symbol]:
-        return expr.free_symbols & self.named.keys()
-
-    def _at(self, expr: sp.Expr, index: sp.Symbol, point: sp.Symbol) -> sp.Expr:
-        """``expr`` at ``index = point``, the named sums whose summand mentions ``index`` too."""
-        moved = [name for name in self._names_in(expr) if index in self.named[name].free_symbols]
-        renamed: dict[sp.Symbol, sp.Symbol] = {}
-        for name in moved:
-            ((summed, _, size),) = self.named[name].limits
-            summand = self.named[name].function.xreplace({index: point})
-            renamed[name] = self.symbol(summand, summed, size)
-        return expr.xreplace({index: point, **renamed})
-
-
-def vanishes_modulo_roots(expr: sp.Expr) -> bool:
-    """Whether ``expr``, a rational function of its symbols and of square roots, is zero.
-
-    Each square root ``sqrt(R)`` is removed by a change of variables: a symbol ``x`` that ``R``
-    is linear in (with a coefficient SymPy knows is nonzero, such as ``eps`` in ``sigma2 +
-    eps`` or a named sum of squares) is written through a new positive symbol ``s`` with
-    ``R = s**2``, so that ``sqrt(R) = s``. With no root left, the numerator must expand to the
-    zero polynomial. Every point with ``R > 0`` is reached by some ``s``, so the identity holds
-    wherever the roots are real and nonzero. A root that cannot be removed so (no such ``x``, a
-    root other than a square root) leaves the identity unproved: ``False``.
-    """
-    roots: set[sp.Symbol] = set()
-    while True:  # each step removes one symbol other than the roots, so the loop ends
-        expr = sp.expand(expr)
-        radicands: set[sp.Expr] = set()
-        for power in expr.atoms(sp.Pow):
-            base, exponent = power.as_base_exp()
-            if not exponent.is_integer:
-                if not (exponent.is_Rational and exponent.q == 2):
-                    return False
-                radicands.add(base)
-        if not radicands:
-            return sp.expand(sp.numer(sp.together(expr))) == 0
-        radicand = min(radicands, key=sp.default_sort_key)
-        root = sp.Symbol(f"s{len(roots)}", positive=True)
-        for unknown in sorted(radicand.free_symbols - roots, key=sp.default_sort_key):
-            coefficient = sp.diff(radicand, unknown)
-            if unknown not in coefficient.free_symbols and coefficient.is_nonzero:
-                solved = sp.expand(unknown + (root**2 - radicand) / coefficient)
-                expr = expr.xreplace({unknown: solved})
-                roots.add(root)
-                break
-        else:
-            return False
-
-
-def replace_entries(expr: sp.Expr, base: sp.IndexedBase, value: Callable[..., sp.Expr]) -> sp.Expr:
-    """``expr`` with every entry ``base[a, ...]`` replaced by ``value(a, ...)``."""
-    return expr.replace(
-        lambda node: isinstance(node, sp.Indexed) and node.base == base,
-        lambda node: value(*node.indices),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Claims: eqs. (5)-(7) are the exact gradients of the forward eqs. (1)-(4).
+# Claims: eqs. (5)-(7) are the exact gradients of the forward eqs. (1)-(4). At symbolic sizes an
+# identity between expressions with sums over 1..C (C a symbol) is reduced to one between
+# rational functions, each sum a symbol and each square root a positive symbol (SumsAsSymbols
+# and vanishes_modulo_roots of :mod:`eqconform.specs.sums`).
 
 #: When the proof of eq. (7) at symbolic C does not go through, it differentiates eqs. (1)-(4)
 #: at every C = 1..GRAD_INPUT_MAX_C instead (and finds there the size of a counterexample).
@@ -409,19 +266,6 @@ def forward_row(width: int, row: int = 1) -> tuple[list[sp.Symbol], dict[str, sp
     return inputs, {"Zhat": normalized, "Ztilde": outputs, "sigma2": variance}
 
 
-def residual_is_zero(residual: sp.Expr, radicand: sp.Expr) -> bool:
-    """Whether an expression in the row's inputs and ``sqrt(radicand)`` vanishes identically.
-
-    Every term is a rational function of the inputs times a power of ``sqrt(radicand)``;
-    replacing that root by a positive symbol ``s`` (with ``s**2 = radicand`` eliminated) turns
-    the residual into a rational function whose numerator must cancel to the zero polynomial.
-    """
-    s = sp.Symbol("s", positive=True)
-    replaced = residual.subs(radicand, s**2)
-    numerator = sp.numer(sp.together(sp.expand(replaced)))
-    return sp.expand(numerator) == 0
-
-
 def _grad_input_sides() -> tuple[sp.Expr, sp.Expr, SumsAsSymbols]:
     """sympy.diff of the forward specs by ``Z[i, p]``, and eq. (7) at ``(i, p)``, sums named.
 
@@ -449,7 +293,7 @@ def _prove_grad_input(max_width: int = GRAD_INPUT_MAX_C) -> ProofOutcome:
         exact, claimed, sums = _grad_input_sides()
         vanishes = vanishes_modulo_roots(exact - claimed)
         why = "the residual is not identically zero"
-    except NotReducible as error:
+    except UnsupportedSum as error:
         vanishes, why = False, f"SymPy's derivative has {error}"
     if not vanishes:
         return _grad_input_finite(max_width, f"the proof at symbolic C does not go through ({why})")
@@ -565,7 +409,7 @@ def _prove_parameter_grads(
             residual = sums(sp.diff(loss, parameter[p])) - sums(_relation(spec).subs(j, p))
             if sp.expand(residual) != 0:
                 failed.append(f"{parameter}: the residual is not identically zero")
-        except NotReducible as error:
+        except UnsupportedSum as error:
             failed.append(f"{parameter}: SymPy's derivative has {error}")
     if failed:
         why = "; ".join(failed)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import sympy as sp
 
 from . import layernorm as hw
-from .layernorm import replace_entries
 from .model import (
     GENERAL,
     Claim,
@@ -35,6 +34,13 @@ from .model import (
     single_form_spec,
 )
 from .sources import exam
+from .sums import (
+    SumsAsSymbols,
+    UnsupportedSum,
+    replace_entries,
+    residual_is_zero,
+    vanishes_modulo_roots,
+)
 
 __all__ = ["CLAIMS", "SPECS"]
 
@@ -183,12 +189,12 @@ def _jacobian_general(forward: Spec, jacobian: Spec, source: sp.IndexedBase) -> 
     the Jacobian spec's entry; ``None`` if the difference vanishes, else why it did not."""
     exact = sp.diff(_relation(forward).subs(j, p), source[i, q])
     claimed = _relation(jacobian).subs({j: p, k: q}, simultaneous=True)
-    sums = hw.SumsAsSymbols({p: d, q: d})
+    sums = SumsAsSymbols({p: d, q: d})
     try:
         residual = sums(exact) - sums(claimed)
-    except hw.NotReducible as error:
+    except UnsupportedSum as error:
         return f"SymPy's derivative has {error}"
-    return None if hw.vanishes_modulo_roots(residual) else "the residual is not identically zero"
+    return None if vanishes_modulo_roots(residual) else "the residual is not identically zero"
 
 
 def _jacobian_claim(
@@ -205,7 +211,7 @@ def _jacobian_claim(
     is compared with ``sympy.diff`` of the forward spec at d = 1..max_width. For the normalizer
     the inputs are then left without a realness assumption so that ``sqrt(z_1**2)`` is not
     folded into ``Abs(z_1)``; the norm is eliminated exactly as a positive symbol (see
-    :func:`eqconform.specs.layernorm.residual_is_zero`).
+    :func:`eqconform.specs.sums.residual_is_zero`).
     """
     general = _jacobian_general(forward, jacobian, source)
     if general is None:
@@ -230,7 +236,7 @@ def _jacobian_claim(
                 claimed = _instantiate(jacobian, width, row_index, rows, other=col_index)
                 residual = exact - claimed
                 vanishes = (
-                    hw.residual_is_zero(residual, radicand)
+                    residual_is_zero(residual, radicand)
                     if normalizes
                     else sp.simplify(residual) == 0
                 )
@@ -286,22 +292,22 @@ def _matches_homework_general() -> tuple[str | None, bool, bool]:
     for parameter, value in ((hw.gamma, 1), (hw.beta, 0)):
         homework = replace_entries(homework, parameter, lambda *_, value=value: sp.Integer(value))
     homework = homework.xreplace({hw.eps: 0, hw.C: d})
-    sums = hw.SumsAsSymbols({p: d})
+    sums = SumsAsSymbols({p: d})
     try:
         target = sums(homework)
         composed_residual, alone_residual = (
             sums(exam) - target for exam in (composed, backward.subs(j, p))
         )
-    except hw.NotReducible as error:
+    except UnsupportedSum as error:
         return f"SymPy's derivative has {error}", False, False
     demeaned = {sums.symbol(z[i, k], k, d): 0}
     dc_free = demeaned | {sums.symbol(gy[i, k], k, d): 0}
-    if not hw.vanishes_modulo_roots(composed_residual.xreplace(demeaned)):
+    if not vanishes_modulo_roots(composed_residual.xreplace(demeaned)):
         return "the residual is not identically zero", False, False
     return (
         None,
-        not hw.vanishes_modulo_roots(alone_residual.xreplace(demeaned)),
-        hw.vanishes_modulo_roots(alone_residual.xreplace(dc_free)),
+        not vanishes_modulo_roots(alone_residual.xreplace(demeaned)),
+        vanishes_modulo_roots(alone_residual.xreplace(dc_free)),
     )
 
 
