@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
+
 from eqconform.specs.sums import (
     SumsAsSymbols,
     UnsupportedSum,
