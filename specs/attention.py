@@ -57,12 +57,17 @@ __all__ = [
     "ARGMAX",
     "CLAIMS",
     "DOT_STATISTICS",
+    "DOT_VARIANCE_GENERAL",
     "ERRATA",
     "FEATURE_MAP",
     "KERNEL_OUTPUT",
+    "LAYER_RESIDUAL",
     "LINEAR_OUTPUT",
     "OUTPUT",
     "PRINTED_ARGMAX_EXAMPLE",
+    "PRINTED_COMPLEXITY",
+    "PRODUCT_VARIANCE",
+    "PROJECTIONS",
     "QUADRATIC_KERNEL",
     "SCALE",
     "SCORES",
@@ -73,8 +78,12 @@ __all__ = [
 ]
 
 i, j, jj, t, c, l = sp.symbols("i j jj t c l", integer=True, positive=True)
+u, e = sp.symbols("u e", integer=True, positive=True)
 N, D, C = sp.symbols("N D C", integer=True, positive=True)
-AXES = {i: 0, j: 1, jj: 1, t: 2, c: 2, l: 3}
+F, M = sp.symbols("F M", integer=True, positive=True)
+# A second feature index u (a covariance's column) and the input features e get axis 4: the
+# specs that use them are proof only, so this layout only has to lower.
+AXES = {i: 0, j: 1, jj: 1, t: 2, c: 2, l: 3, u: 4, e: 4}
 
 Q, K, V = sp.IndexedBase("Q"), sp.IndexedBase("K"), sp.IndexedBase("V")
 S, A, O = sp.IndexedBase("S"), sp.IndexedBase("A"), sp.IndexedBase("O")
@@ -85,6 +94,13 @@ mu = sp.IndexedBase("mu")
 sigma = sp.Symbol("sigma", positive=True)
 s = sp.Symbol("s", positive=True)
 Edot, Vdot = sp.Symbol("Edot", real=True), sp.Symbol("Vdot", nonnegative=True)
+x, WQ, WK, WV = (sp.IndexedBase(name) for name in ("x", "WQ", "WK", "WV"))
+Hres = sp.IndexedBase("Hres")
+Sq, Sk = sp.IndexedBase("Sq"), sp.IndexedBase("Sk")
+Vgen = sp.Symbol("Vgen", nonnegative=True)
+Ea, Eb = sp.Symbol("Ea", real=True), sp.Symbol("Eb", real=True)
+Va, Vb = sp.Symbol("Va", nonnegative=True), sp.Symbol("Vb", nonnegative=True)
+Vprod = sp.Symbol("Vprod", nonnegative=True)
 
 POSITIVE = sp.Interval.open(0, sp.oo)
 
@@ -118,6 +134,21 @@ SYMBOLS = {
     "N": SymbolInfo(N, "number of key (and value) positions", sp.S.Naturals),
     "D": SymbolInfo(D, "dimension of queries and keys", sp.S.Naturals),
     "C": SymbolInfo(C, "dimension of the kernel feature map", sp.S.Naturals),
+    "F": SymbolInfo(F, "dimension of the input feature vectors", sp.S.Naturals),
+    "M": SymbolInfo(M, "dimension of the values", sp.S.Naturals),
+    "x": SymbolInfo(x, "input sequence, one feature vector per row (N x F)", display="x"),
+    "WQ": SymbolInfo(WQ, "query projection (F x D)", display="W_Q"),
+    "WK": SymbolInfo(WK, "key projection (F x D)", display="W_K"),
+    "WV": SymbolInfo(WV, "value projection (F x M)", display="W_V"),
+    "Hres": SymbolInfo(Hres, "the argument A_l(x) + x of f_l in eq. (7)", display="H"),
+    "Sq": SymbolInfo(Sq, "covariance of q (D x D)", display="Sigma_q"),
+    "Sk": SymbolInfo(Sk, "covariance of k (D x D)", display="Sigma_k"),
+    "Vgen": SymbolInfo(Vgen, "Var[q . k] for general covariances", sp.Interval(0, sp.oo), "Var"),
+    "Ea": SymbolInfo(Ea, "E[a] of the first factor", display="E[a]"),
+    "Eb": SymbolInfo(Eb, "E[b] of the second factor", display="E[b]"),
+    "Va": SymbolInfo(Va, "Var(a)", sp.Interval(0, sp.oo), "Var(a)"),
+    "Vb": SymbolInfo(Vb, "Var(b)", sp.Interval(0, sp.oo), "Var(b)"),
+    "Vprod": SymbolInfo(Vprod, "Var(a b) of independent a, b", sp.Interval(0, sp.oo), "Var(ab)"),
 }
 
 
@@ -261,6 +292,58 @@ LINEAR_OUTPUT = _spec(
     "kernel_attention",
 )
 
+PROJECTIONS = _spec(
+    "attention.projections",
+    "Queries, keys and values as projections of the input sequence",
+    "Q5",
+    "(8), Q = x W_Q, K = x W_K, V = x W_V",
+    ("Q", "K", "V", "x", "WQ", "WK", "WV", "F"),
+    {
+        Q[i, t]: sp.Sum(x[i, e] * WQ[e, t], (e, 1, F)),
+        K[j, t]: sp.Sum(x[j, e] * WK[e, t], (e, 1, F)),
+        V[j, l]: sp.Sum(x[j, e] * WV[e, l], (e, 1, F)),
+    },
+    "attention",
+    proof_only=True,
+)
+LAYER_RESIDUAL = _spec(
+    "attention.layer_residual",
+    "The residual sum inside a transformer layer",
+    "Q5",
+    "(7), the argument A_l(x) + x of f_l",
+    ("Hres", "O", "x"),
+    {Hres[i, l]: O[i, l] + x[i, l]},
+    "attention",
+    "T_l(x) = f_l(H) with f_l applied to each row of H; A_l(x) = O is eq. (8)'s output",
+    proof_only=True,
+)
+DOT_VARIANCE_GENERAL = _spec(
+    "attention.dot_variance_general",
+    "Variance of the dot product for general covariances",
+    "Q3(b)",
+    "mu^T Sigma_q mu + mu^T Sigma_k mu + tr(Sigma_q Sigma_k)",
+    ("Vgen", "mu", "Sq", "Sk", "D"),
+    {
+        Vgen: sp.Sum(mu[t] * Sq[t, u] * mu[u], (u, 1, D), (t, 1, D))
+        + sp.Sum(mu[t] * Sk[t, u] * mu[u], (u, 1, D), (t, 1, D))
+        + sp.Sum(Sq[t, u] * Sk[u, t], (u, 1, D), (t, 1, D))
+    },
+    "attention",
+    "q ~ N(mu, Sigma_q) and k ~ N(mu, Sigma_k) independent",
+    proof_only=True,
+)
+PRODUCT_VARIANCE = _spec(
+    "attention.product_variance",
+    "Variance of a product of two independent variables",
+    "Q3(b)",
+    "Var(q_1 k_1), the alternate solution",
+    ("Vprod", "Ea", "Eb", "Va", "Vb"),
+    {Vprod: Ea**2 * Vb + Eb**2 * Va + Va * Vb},
+    "attention",
+    "a, b independent with finite variances",
+    proof_only=True,
+)
+
 SPECS = (
     DOT_STATISTICS,
     SCALE,
@@ -272,6 +355,10 @@ SPECS = (
     FEATURE_MAP,
     KERNEL_OUTPUT,
     LINEAR_OUTPUT,
+    PROJECTIONS,
+    LAYER_RESIDUAL,
+    DOT_VARIANCE_GENERAL,
+    PRODUCT_VARIANCE,
 )
 #: A choice the document argues for, not a quantity an implementation returns.
 
@@ -811,6 +898,524 @@ def _prove_linear_equals_kernel() -> ProofOutcome:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Q3(b) for general covariances, and the variance of a product of independent factors.
+
+#: attention.dot_variance_general is checked at every d = 1..this (q = mu + L_q z with a
+#: symbolic lower-triangular L_q, so Sigma_q = L_q L_q^T is every covariance).
+GENERAL_COVARIANCE_MAX_D = 2
+
+
+def _lower_triangular(name: str, dim: int) -> sp.Matrix:
+    return sp.Matrix(
+        dim,
+        dim,
+        lambda a, b: sp.Symbol(f"{name}_{a + 1}_{b + 1}", real=True) if b <= a else sp.Integer(0),
+    )
+
+
+def _isotropic_gap() -> sp.Expr | str:
+    """attention.dot_variance_general at Sigma_q = Sigma_k = sigma^2 I minus
+    attention.dot_statistics' Var, for symbolic D (0 when the general formula specializes)."""
+    isotropic = sigma**2 * sp.KroneckerDelta(t, u)
+    general = relation(DOT_VARIANCE_GENERAL, "Vgen")
+    general = substitute(substitute(general, Sq[t, u], isotropic), Sk[t, u], isotropic)
+    return _residual(general - relation(DOT_STATISTICS, "Vdot"))
+
+
+def _prove_dot_variance_general(max_d: int = GENERAL_COVARIANCE_MAX_D) -> ProofOutcome:
+    """Var[q.k] from sympy.stats moments for q = mu + L_q z, k = mu + L_k w (z, w independent
+    standard normals) against attention.dot_variance_general with Sigma = L L^T, at every d =
+    1..max_d; then its isotropic case against attention.dot_statistics for symbolic D."""
+    started = time.perf_counter()
+    dims = range(1, max_d + 1)
+    for d in dims:
+        means = [sp.Symbol(f"mu_{n}", real=True) for n in range(1, d + 1)]
+        lq, lk = _lower_triangular("a", d), _lower_triangular("b", d)
+        z = [stats.Normal(f"z_{n}", 0, 1) for n in range(1, d + 1)]
+        w = [stats.Normal(f"w_{n}", 0, 1) for n in range(1, d + 1)]
+        q, k = sp.Matrix(means) + lq * sp.Matrix(z), sp.Matrix(means) + lk * sp.Matrix(w)
+        computed = moments.variance((q.T * k)[0, 0])
+        claimed = instantiate(
+            relation(DOT_VARIANCE_GENERAL, "Vgen"),
+            {},
+            {D: d},
+            {mu: means, Sq: (lq * lq.T).tolist(), Sk: (lk * lk.T).tolist()},
+        )
+        if sp.expand(computed - claimed) != 0:
+            return ProofOutcome(
+                ProofStatus.REFUTED,
+                "sympy.stats moments of q.k with q ~ N(mu, L_q L_q^T), k ~ N(mu, L_k L_k^T)",
+                f"differs at d = {d} by {sp.factor(computed - claimed)}",
+                scope=finite_scope(d=[d]),
+            )
+    gap = _isotropic_gap()
+    if gap != 0:
+        return ProofOutcome(
+            ProofStatus.REFUTED,
+            "attention.dot_variance_general at Sigma = sigma^2 I against attention.dot_statistics",
+            f"for symbolic d the difference's normal form is {gap}",
+            scope=finite_scope(d=dims),
+        )
+    return ProofOutcome(
+        ProofStatus.PROVED,
+        "q = mu + L_q z, k = mu + L_k w with z, w independent sympy.stats standard normals and "
+        "symbolic lower-triangular L_q, L_k (every covariance is L L^T); Var[q.k] expanded from "
+        "one-variable moments against the spec; then Sigma_q = Sigma_k = sigma^2 I for symbolic d "
+        "in sum normal form against attention.dot_statistics",
+        f"exact for every d = 1..{max_d} and every pair of covariances, symbolic mu "
+        f"({time.perf_counter() - started:.2f} s); with Sigma = sigma^2 I it is 2 sigma^2 ||mu||^2 "
+        "+ d sigma^4 for every d (the isotropic step holds in general, the covariance formula at "
+        "these d)",
+        scope=finite_scope(d=dims),
+    )
+
+
+def _prove_product_variance() -> ProofOutcome:
+    """Var(ab) = E[a]^2 Var(b) + E[b]^2 Var(a) + Var(a) Var(b) for independent a, b: from
+    E[(ab)^2] = E[a^2] E[b^2] and E[x^2] = Var(x) + E[x]^2 alone (any distributions), and from
+    sympy.stats for the document's normal factors."""
+    claimed = relation(PRODUCT_VARIANCE, "Vprod")
+    # Independence: E[(ab)^2] = E[a^2] E[b^2] and E[ab] = E[a] E[b].
+    from_moments = (Va + Ea**2) * (Vb + Eb**2) - (Ea * Eb) ** 2
+    means, spreads = sp.symbols("m_a m_b", real=True), sp.symbols("s_a s_b", positive=True)
+    a, b = (
+        stats.Normal(name, mean, spread)
+        for name, mean, spread in zip("ab", means, spreads, strict=True)
+    )
+    normal = moments.variance(a * b)
+    at_normal = claimed.subs({Ea: means[0], Eb: means[1], Va: spreads[0] ** 2, Vb: spreads[1] ** 2})
+    gaps = (sp.expand(from_moments - claimed), sp.expand(normal - at_normal))
+    ok = gaps == (0, 0)
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "E[(ab)^2] = E[a^2] E[b^2] with E[x^2] = Var(x) + E[x]^2, expanded against the spec; and "
+        "sympy.stats moments of a product of independent normals",
+        f"Var(ab) - spec = {gaps[0]} for any independent a, b with finite variances; for normal "
+        f"a, b: {gaps[1]}",
+        scope=GENERAL if ok else "",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Q4(b): what gradient argmax attention passes back.
+
+#: The (N, D) at which attention.argmax.no_query_gradient differentiates the spec.
+ARGMAX_GRADIENT_SIZES = ((2, 1), (3, 2))
+
+
+def _argmax_output(keys: int, dim: int) -> tuple[sp.Expr, list, list, list, list[sp.Expr]]:
+    """attention.argmax at one query row, one value column, symbolic real Q, K, V: the output,
+    the query, keys and values (as symbols) and the weights."""
+    query = symbol_matrix("q", 1, dim, real=True)
+    key_rows = symbol_matrix("k", keys, dim, real=True)
+    values = symbol_matrix("v", keys, 1, real=True)
+    sizes = {N: keys, D: dim}
+    arrays: dict = {Q: query, K: key_rows, V: values}
+    arrays[Sdot] = [
+        [
+            instantiate(relation(ARGMAX, "Sdot"), {i: 1, j: b}, sizes, arrays)
+            for b in range(1, keys + 1)
+        ]
+    ]
+    weights = [
+        instantiate(relation(ARGMAX, "Amax"), {i: 1, j: b}, sizes, arrays)
+        for b in range(1, keys + 1)
+    ]
+    arrays[Amax] = [weights]
+    output = instantiate(relation(ARGMAX, "Omax"), {i: 1, l: 1}, sizes, arrays)
+    return output, query, key_rows, values, weights
+
+
+def _prove_argmax_gradient() -> ProofOutcome:
+    """sympy.diff of attention.argmax's output: with respect to Q and K a sum of DiracDelta
+    terms at ties (zero wherever the largest inner product is unique), with respect to V_j the
+    one-hot weight of key j."""
+    started = time.perf_counter()
+    for keys, dim in ARGMAX_GRADIENT_SIZES:
+        output, query, key_rows, values, weights = _argmax_output(keys, dim)
+        scores = list(itertools.chain.from_iterable([*query, *key_rows]))
+        for variable in scores:
+            derivative = sp.diff(output, variable)
+            off_ties = derivative.replace(lambda node: isinstance(node, sp.DiracDelta), lambda _: 0)
+            if sp.expand(off_ties) != 0:
+                return ProofOutcome(
+                    ProofStatus.REFUTED,
+                    "sympy.diff of attention.argmax's output with respect to a query or key entry",
+                    f"at N = {keys}, D = {dim} the derivative by {variable} is {off_ties} away "
+                    "from ties",
+                    scope=finite_scope(N=[keys], D=[dim]),
+                )
+        for row, weight in zip(values, weights, strict=True):
+            if sp.expand(sp.diff(output, row[0]) - weight) != 0:
+                return ProofOutcome(
+                    ProofStatus.REFUTED,
+                    "sympy.diff of attention.argmax's output with respect to a value",
+                    f"at N = {keys}, D = {dim} the derivative by {row[0]} is not its weight",
+                    scope=finite_scope(N=[keys], D=[dim]),
+                )
+    return ProofOutcome(
+        ProofStatus.PROVED,
+        "sympy.diff of attention.argmax (its Heaviside weights) at one query row, symbolic real "
+        "Q, K, V, each DiracDelta (nonzero only where two inner products tie) then set to 0",
+        "the derivative with respect to every query and key entry is zero wherever the largest "
+        "inner product is unique, and the derivative with respect to V_j is the one-hot weight "
+        "of key j: a gradient reaches only the selected value, never the queries or keys (nor "
+        f"the projections producing them) ({time.perf_counter() - started:.2f} s)",
+        scope=finite_points(("N", "D"), ARGMAX_GRADIENT_SIZES),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Q5(a): the normalizer of eq. (9) with the quadratic kernel.
+
+
+def _prove_quadratic_normalizer() -> ProofOutcome:
+    """The quadratic kernel as a function f of the inner product q.k (attention.quadratic_kernel
+    with its Sum replaced by a real symbol) is nonnegative with the real zero -1 only; so eq.
+    (9)'s denominator, the Sum over j of f(Q_i.K_j), is zero exactly when Q_i.K_j = -1 for every
+    j, for every N and D. Evaluated there (Q = [1], K = [[-1], [-1]]), eq. (9) is 0/0."""
+    dot = sp.Symbol("s", real=True)
+    kernel = relation(QUADRATIC_KERNEL, "sim").xreplace({_dot(Q, K): dot})
+    nonnegative = bool(kernel.is_nonnegative)
+    zeros = sorted(sp.solveset(kernel, dot, sp.S.Reals)) if kernel.free_symbols == {dot} else []
+    point = {Q: [[1]], K: [[-1], [-1]]}
+    sims = [
+        [
+            instantiate(relation(QUADRATIC_KERNEL, "sim"), {i: 1, j: b}, {D: 1}, point)
+            for b in (1, 2)
+        ]
+    ]
+    _, denominator = sp.fraction(relation(KERNEL_OUTPUT, "Okern"))
+    at_point = instantiate(denominator, {i: 1}, {N: 2}, {sim: sims})
+    ok = nonnegative and zeros == [-1] and at_point == 0
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "attention.quadratic_kernel as a function of the inner product s = q.k: SymPy's sign "
+        "assumptions and solveset over the reals; attention.kernel_output's denominator "
+        "evaluated at a point of that zero set",
+        f"sim = {kernel} is {'nonnegative' if nonnegative else 'not known nonnegative'} with real "
+        f"zeros {zeros}, so the denominator Sum_j sim(Q_i, K_j) is >= 0 and is zero exactly when "
+        "Q_i.K_j = -1 for every j (any N, D); at Q = [1], K = [[-1], [-1]] it is "
+        f"{at_point}, where eq. (9) is undefined: the quadratic kernel is nonnegative, not "
+        "positive",
+        scope=GENERAL if ok else "",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Q5, eq. (7) with the projections of eq. (8).
+
+#: The (N, F, D) at which attention.layer_shapes composes eq. (8) from the input x (M = F).
+LAYER_SIZES = ((2, 1, 1), (2, 2, 1))
+
+
+def _attention_from_input(keys: int, features: int, dim: int, width: int) -> dict:
+    """Eq. (8) composed from attention.projections, attention.scores, attention.softmax and
+    attention.output at explicit sizes (N = keys, F = features, D = dim, M = width), symbolic x
+    and weights: ``x``, ``Q``, ``K``, ``V`` (nested lists) and ``O`` = A_l(x) (a Matrix)."""
+    arrays: dict = {
+        x: symbol_matrix("x", keys, features, real=True),
+        WQ: symbol_matrix("wq", features, dim, real=True),
+        WK: symbol_matrix("wk", features, dim, real=True),
+        WV: symbol_matrix("wv", features, width, real=True),
+    }
+    for base, row, col, cols in ((Q, i, t, dim), (K, j, t, dim), (V, j, l, width)):
+        expr = PROJECTIONS.canonical.relations[base[row, col]]
+        arrays[base] = [
+            [instantiate(expr, {row: a, col: b}, {F: features}, arrays) for b in range(1, cols + 1)]
+            for a in range(1, keys + 1)
+        ]
+    sizes = {N: keys, D: dim}
+    scores = [
+        [
+            instantiate(relation(SCORES, "S"), {i: a, j: b}, sizes, arrays)
+            for b in range(1, keys + 1)
+        ]
+        for a in range(1, keys + 1)
+    ]
+    weights = [
+        [
+            instantiate(relation(SOFTMAX, "A"), {i: a, j: b}, sizes, {S: scores})
+            for b in range(1, keys + 1)
+        ]
+        for a in range(1, keys + 1)
+    ]
+    output = sp.Matrix(
+        keys,
+        width,
+        lambda a, b: instantiate(
+            relation(OUTPUT, "O"), {i: a + 1, l: b + 1}, sizes, {V: arrays[V], A: weights}
+        ),
+    )
+    return {"x": arrays[x], "Q": arrays[Q], "K": arrays[K], "V": arrays[V], "O": output}
+
+
+def residual_widths(features: int, width: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The shapes of A_l(x) (composed from the specs) and of x at N = 2, D = 1, F =
+    ``features``, M = ``width``: the two terms eq. (7) adds."""
+    composed = _attention_from_input(2, features, 1, width)
+    return composed["O"].shape, sp.Matrix(composed["x"]).shape
+
+
+def _prove_layer_shapes() -> ProofOutcome:
+    """Q, K, V are position-wise in x, A_l(x) is not, and A_l(x) + x (attention.layer_residual)
+    is N x F when M = F; at M != F the two terms' shapes differ."""
+    started = time.perf_counter()
+    for keys, features, dim in LAYER_SIZES:
+        composed = _attention_from_input(keys, features, dim, features)
+        inputs, output = composed["x"], composed["O"]
+        others = inputs[1]  # position 2 of x
+        mixes = [
+            name
+            for name in ("Q", "K", "V")
+            for entry in composed[name][0]
+            if any(sp.diff(entry, other) != 0 for other in others)
+        ]
+        across = any(sp.diff(output[0, 0], other) != 0 for other in others)
+        entries = {O: output.tolist(), x: inputs}
+        residual = sp.Matrix(
+            [
+                [
+                    instantiate(relation(LAYER_RESIDUAL, "Hres"), {i: a, l: b}, {}, entries)
+                    for b in range(1, features + 1)
+                ]
+                for a in range(1, keys + 1)
+            ]
+        )
+        expected = output + sp.Matrix(inputs)
+        if mixes or not across or residual != expected:
+            return ProofOutcome(
+                ProofStatus.REFUTED,
+                "eq. (8) composed from the projections at explicit sizes, and eq. (7)'s sum",
+                f"at N = {keys}, F = {features}, D = {dim}: row 1 of {mixes or 'none'} depends "
+                f"on position 2; A_l(x) depends on other positions: {across}; A_l(x) + x as "
+                f"attention.layer_residual states it: {residual.tolist()}",
+                scope=finite_points(("N", "F", "D"), [(keys, features, dim)]),
+            )
+    (out_rows, out_cols), (in_rows, in_cols) = residual_widths(2, 3)
+    return ProofOutcome(
+        ProofStatus.PROVED,
+        "attention.projections, attention.scores, attention.softmax and attention.output "
+        "composed at explicit sizes with symbolic x and weights, differentiated with respect to "
+        "another position's x; attention.layer_residual evaluated with M = F",
+        "row i of Q, K, V depends on row i of x only, while A_l(x) depends on every row: "
+        "self-attention is the only part of eq. (7) acting across positions; with M = F, A_l(x) "
+        "+ x is N x F, so T_l maps R^{N x F} to itself. With M != F it is undefined: at F = 2, "
+        f"M = 3, A_l(x) is {out_rows} x {out_cols} and x is {in_rows} x {in_cols} "
+        f"({time.perf_counter() - started:.2f} s)",
+        scope=finite_points(("N", "F", "D"), LAYER_SIZES) + "; M = F",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Q5(c), (d): time and memory, counted over the stated computations at symbolic sizes.
+
+#: The complexities the solutions print; for (d) with M = D and C = O(D^2) substituted, as they
+#: do. ``softmax_loops`` are the three double loops of (c) in order.
+PRINTED_COMPLEXITY: dict[str, Any] = {
+    "softmax_time": N**2 * (D + M),
+    "softmax_loops": (N**2 * D, N**2 * D, N**2 * M),
+    "softmax_space": N * (N + M + D),
+    "linear_loops": (N * C * M, N * C, N * C * M),
+    "linear_time": N * D**3,
+    "linear_space": N * D + D**3,
+}
+
+#: One step of a pseudocode: its name, the loop (double loop) it belongs to, its number of
+#: iterations, the operations of one iteration and the entries one iteration stores.
+Step = tuple[str, int, sp.Expr, sp.Expr, sp.Expr]
+
+
+def operations(expr: sp.Expr) -> sp.Expr:
+    """The arithmetic operations (+, *, /, a power, exp) of evaluating ``expr`` once: a Sum over
+    a symbolic range counts its terms' operations plus the additions between them."""
+    if isinstance(expr, sp.Sum):
+        body = operations(expr.function)
+        for index, low, high in expr.limits:
+            body = sp.summation(body, (index, low, high)) + (high - low)
+        return sp.expand(body)
+    if not expr.args or isinstance(expr, sp.Indexed):
+        return sp.Integer(0)
+    own = len(expr.args) - 1 if isinstance(expr, (sp.Add, sp.Mul)) else 1
+    return sp.expand(own + sum((operations(arg) for arg in expr.args), sp.Integer(0)))
+
+
+def feature_size() -> sp.Expr:
+    """C, the number of entries of the printed quadratic feature map at dimension D."""
+    blocks = _feature_blocks(lambda n: Q[i, n], D)
+    return sp.factor(sum(_nested_sum(sp.Integer(1), ranges) for _, ranges in blocks).doit())
+
+
+def softmax_steps() -> tuple[Step, ...]:
+    """The pseudocode of Q5(c) from the specs: loop 1 the scores of attention.scores; loop 2 per
+    row the denominator Z of attention.softmax once, then each weight with Z in place; loop 3
+    the output of attention.output."""
+    weight = relation(SOFTMAX, "A")
+    _, normalizer = sp.fraction(weight)
+    in_place = weight.xreplace({normalizer: sp.Symbol("Z")})
+    return (
+        ("S", 1, N * N, operations(relation(SCORES, "S")), sp.Integer(1)),
+        ("Z", 2, N, operations(normalizer), sp.Integer(1)),
+        ("A", 2, N * N, operations(in_place), sp.Integer(1)),
+        ("O", 3, N * M, operations(relation(OUTPUT, "O")), sp.Integer(1)),
+    )
+
+
+def linear_steps(store_features: bool = True) -> tuple[Step, ...]:
+    """The pseudocode of Q5(d) from attention.linear_output (eq. (11)): the printed feature map
+    of every key and query (C entries each, stored for the backward pass unless
+    ``store_features`` is False), U = sum_j phi(K_j) V_j^T and Z = sum_j phi(K_j) once, then per
+    row the numerator (into O), the denominator, and O divided in place."""
+    numerator, denominator = sp.fraction(relation(LINEAR_OUTPUT, "Olin"))
+    (inner_u,) = [s for s in numerator.atoms(sp.Sum) if s.limits[0][0] == j]
+    (inner_z,) = [s for s in denominator.atoms(sp.Sum) if s.limits[0][0] == jj]
+    U, Z = sp.IndexedBase("U"), sp.IndexedBase("Zc")
+    per_vector = sum(
+        (
+            _nested_sum(operations(entry), ranges).doit()
+            for entry, ranges in _feature_blocks(lambda n: Q[i, n], D)
+        ),
+        sp.Integer(0),
+    )
+    stored = C if store_features else sp.Integer(0)
+    one = sp.Integer(1)
+    return (
+        ("phi(K)", 0, N, per_vector, stored),  # loop 0: not among the printed loops
+        ("phi(Q)", 0, N, per_vector, stored),
+        ("U", 1, C * M, operations(inner_u), one),
+        ("Z", 2, C, operations(inner_z), one),
+        ("O numerator", 3, N * M, operations(numerator.xreplace({inner_u: U[c, l]})), one),
+        ("O denominator", 3, N, operations(denominator.xreplace({inner_z: Z[c]})), one),
+        ("O quotient", 3, N * M, one, sp.Integer(0)),  # in place
+    )
+
+
+def cost(steps: Sequence[Step], inputs: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """Operations and stored entries of ``steps`` (the ``inputs`` Q, K, V stored as well)."""
+    operations_ = sum((count * ops for _, _, count, ops, _ in steps), sp.Integer(0))
+    entries = inputs + sum((count * kept for _, _, count, _, kept in steps), sp.Integer(0))
+    return sp.expand(operations_), sp.expand(entries)
+
+
+def _monomials(expr: sp.Expr, sizes: Sequence[sp.Symbol]) -> list[tuple[tuple[int, ...], Any]]:
+    return sp.Poly(sp.expand(expr), *sizes).terms()
+
+
+def bounded_by(first: sp.Expr, second: sp.Expr, sizes: Sequence[sp.Symbol]) -> bool:
+    """Whether ``first`` = O(``second``) for sizes >= 1, by domination: every monomial of
+    ``first`` is, exponent by exponent, at most a monomial of ``second`` with a positive
+    coefficient (a sufficient condition)."""
+    dominators = [powers for powers, coeff in _monomials(second, sizes) if coeff > 0]
+    return all(
+        any(all(a <= b for a, b in zip(powers, top, strict=True)) for top in dominators)
+        for powers, _ in _monomials(first, sizes)
+    )
+
+
+def unbounded_witness(
+    first: sp.Expr, second: sp.Expr, sizes: Sequence[sp.Symbol]
+) -> dict[sp.Symbol, sp.Expr] | None:
+    """A path of sizes (each a power of T) along which ``first`` / ``second`` -> infinity as
+    T -> infinity: a proof that ``first`` is not O(``second``); None if none is found."""
+    grow = sp.Symbol("T", positive=True)
+    for weights in itertools.product(range(3), repeat=len(sizes)):
+        if not any(weights):
+            continue
+        path = {size: grow**weight for size, weight in zip(sizes, weights, strict=True)}
+        if sp.limit((first / second).subs(path), grow, sp.oo) == sp.oo:
+            return path
+    return None
+
+
+def same_order(first: sp.Expr, second: sp.Expr, sizes: Sequence[sp.Symbol]) -> bool:
+    return bounded_by(first, second, sizes) and bounded_by(second, first, sizes)
+
+
+def _per_loop(steps: Sequence[Step]) -> tuple[sp.Expr, ...]:
+    """The operations of the printed loops 1, 2, 3 of a pseudocode."""
+    return tuple(
+        sp.expand(sum((count * ops for _, loop, count, ops, _ in steps if loop == n), 0))
+        for n in (1, 2, 3)
+    )
+
+
+def _complexities(store_features: bool = True) -> dict[str, Any]:
+    """Computed time and memory of (c) and (d); (d) also with M = D and C of the printed phi."""
+    softmax = softmax_steps()
+    inputs_c = 2 * N * D + N * M  # Q, K and V
+    time_c, space_c = cost(softmax, inputs_c)
+    linear = linear_steps(store_features)
+    time_d, space_d = cost(linear, inputs_c)
+    quadratic = {C: feature_size(), M: D}
+    return {
+        "softmax_time": time_c,
+        "softmax_loops": _per_loop(softmax),
+        "linear_loops": _per_loop(linear),
+        "softmax_space": space_c,
+        "linear_time": sp.expand(time_d.subs(quadratic)),
+        "linear_space": sp.expand(space_d.subs(quadratic)),
+        "feature_size": quadratic[C],
+    }
+
+
+def _prove_complexity() -> ProofOutcome:
+    """The totals of Q5(c) and Q5(d) (time, and memory for (c)) against the printed orders."""
+    started = time.perf_counter()
+    computed, printed = _complexities(), PRINTED_COMPLEXITY
+    checks = (
+        ("softmax time", computed["softmax_time"], printed["softmax_time"], (N, D, M)),
+        ("softmax memory", computed["softmax_space"], printed["softmax_space"], (N, D, M)),
+        *(
+            (f"linear loop {n}", value, stated, (N, C, M))
+            for n, (value, stated) in enumerate(
+                zip(computed["linear_loops"], printed["linear_loops"], strict=True), start=1
+            )
+        ),
+        ("linear time, M = D", computed["linear_time"], printed["linear_time"], (N, D)),
+    )
+    for label, value, stated, sizes in checks:
+        if not same_order(value, stated, sizes):
+            witness = unbounded_witness(value, stated, sizes) or unbounded_witness(
+                stated, value, sizes
+            )
+            return ProofOutcome(
+                ProofStatus.REFUTED,
+                "operations and stored entries of the pseudocode counted from the specs",
+                f"{label}: computed {sp.factor(value)}, printed O({stated}); the ratio is "
+                f"unbounded along {witness}",
+            )
+    loops = [
+        f"{value} ({'Theta' if same_order(value, stated, (N, D, M)) else 'not Theta'} of the "
+        f"printed {stated})"
+        for value, stated in zip(computed["softmax_loops"], printed["softmax_loops"], strict=True)
+    ]
+    recomputed = _complexities(store_features=False)["linear_space"]
+    memory = ", ".join(
+        f"{label} {value} ({'' if same_order(value, printed['linear_space'], (N, D)) else 'not '}"
+        f"Theta of the printed {printed['linear_space']})"
+        for label, value in (
+            ("with phi(Q), phi(K) stored", computed["linear_space"]),
+            ("recomputed", recomputed),
+        )
+    )
+    return ProofOutcome(
+        ProofStatus.PROVED,
+        "the pseudocode of Q5(c) and (d) as steps built from attention.scores, attention.softmax, "
+        "attention.output and attention.linear_output (feature maps from the printed phi); "
+        "operations per step counted over their Sums with sympy.summation at symbolic N, D, M, "
+        "C; the orders compared by monomial domination both ways",
+        f"softmax time {computed['softmax_time']} = Theta(N^2 (D + M)), memory "
+        f"{computed['softmax_space']} = Theta(N (N + M + D)); the loops of (d) "
+        f"{', '.join(map(str, computed['linear_loops']))} = Theta(N C M), Theta(N C), Theta(N C "
+        f"M), and with the feature maps, C = {computed['feature_size']} and M = D the time is "
+        f"{computed['linear_time']} = Theta(N D^3), as printed. The loops of (c) count "
+        f"{'; '.join(loops)}; (d)'s memory at M = D: {memory} "
+        f"({time.perf_counter() - started:.2f} s)",
+        scope=GENERAL,
+    )
+
+
 CLAIMS = (
     Claim(
         "attention.dot_statistics.exact",
@@ -856,6 +1461,53 @@ CLAIMS = (
         (LINEAR_OUTPUT.id, KERNEL_OUTPUT.id, QUADRATIC_KERNEL.id),
         _prove_linear_equals_kernel,
     ),
+    Claim(
+        "attention.dot_variance_general.exact",
+        "Var[q.k] = mu^T Sigma_q mu + mu^T Sigma_k mu + tr(Sigma_q Sigma_k) for independent q ~ "
+        "N(mu, Sigma_q), k ~ N(mu, Sigma_k); 2 sigma^2 ||mu||^2 + d sigma^4 at Sigma = sigma^2 I",
+        hw7("Q3(b)"),
+        (DOT_VARIANCE_GENERAL.id, DOT_STATISTICS.id),
+        _prove_dot_variance_general,
+    ),
+    Claim(
+        "attention.product_variance.exact",
+        "Var(ab) = E[a]^2 Var(b) + E[b]^2 Var(a) + Var(a) Var(b) for independent a, b",
+        hw7("Q3(b)"),
+        (PRODUCT_VARIANCE.id,),
+        _prove_product_variance,
+    ),
+    Claim(
+        "attention.argmax.no_query_gradient",
+        "Argmax attention passes no gradient to the queries or keys (almost everywhere), only "
+        "to the selected value",
+        hw7("Q4(b)"),
+        (ARGMAX.id,),
+        _prove_argmax_gradient,
+    ),
+    Claim(
+        "attention.quadratic_normalizer",
+        "With the quadratic kernel the denominator of eq. (9) is nonnegative and vanishes "
+        "exactly when Q_i.K_j = -1 for every j",
+        hw7("Q5(a)"),
+        (QUADRATIC_KERNEL.id, KERNEL_OUTPUT.id),
+        _prove_quadratic_normalizer,
+    ),
+    Claim(
+        "attention.layer_shapes",
+        "With Q = x W_Q, K = x W_K, V = x W_V only self-attention mixes positions, and eq. (7) "
+        "maps R^{N x F} to itself when M = F",
+        hw7("Q5", "(7)"),
+        (PROJECTIONS.id, LAYER_RESIDUAL.id, SCORES.id, SOFTMAX.id, OUTPUT.id),
+        _prove_layer_shapes,
+    ),
+    Claim(
+        "attention.complexity",
+        "Softmax attention takes Theta(N^2 (D + M)) time and Theta(N (N + M + D)) memory; eq. "
+        "(11) with the quadratic feature map takes Theta(N C M) = Theta(N D^3) time (M = D)",
+        hw7("Q5(c), (d)"),
+        (SCORES.id, SOFTMAX.id, OUTPUT.id, LINEAR_OUTPUT.id, FEATURE_MAP.id),
+        _prove_complexity,
+    ),
 )
 
 _HW7 = "UC Berkeley EECS 182 Homework 7 (Spring 2023)"
@@ -873,5 +1525,54 @@ ERRATA = (
         "attention.scale.unit_variance computes Var = d for every d "
         "(attention.dot_statistics.exact) and solves d / s^2 = 1 for s = sqrt(d); d^2 would give "
         "s = d. The mean is ||mu||^2 = 0 since mu = 0 (the mu_i are constants).",
+    },
+    {
+        "id": "attention.q5_residual_width",
+        "specs": ("attention.layer_residual", "attention.projections", "attention.output"),
+        "document": _HW7,
+        "location": "Q5, eqs. (7) and (8)",
+        "says": "T_l maps R^{N x F} to R^{N x F} by f_l(A_l(x) + x), with W_V in R^{F x M} and "
+        "A_l(x) = V' = softmax(Q K^T / sqrt(D)) V",
+        "resolution": "A_l(x) is N x M and x is N x F, so A_l(x) + x is defined only when M = F "
+        "(or with an output projection from M back to F, which eqs. (7)-(8) do not have). Proof "
+        "attention.layer_shapes composes eq. (8) from the projections and finds A_l(x) 2 x 3 "
+        "against x 2 x 2 at F = 2, M = 3, and eq. (7) well formed with M = F.",
+    },
+    {
+        "id": "attention.q5a_quadratic_kernel_positive",
+        "specs": ("attention.quadratic_kernel", "attention.kernel_output"),
+        "document": _HW7,
+        "location": "Q5(a) and Q5(b)(i), solution",
+        "says": "only kernels with values in R+ are considered, so the denominator of eq. (9) "
+        "stays nonzero; then the quadratic kernel (q^T k + 1)^2 is used",
+        "resolution": "The quadratic kernel is nonnegative, not positive: it is 0 where q^T k = "
+        "-1, and the denominator of eq. (9) is 0 (eq. (9) is 0/0) when Q_i^T K_j = -1 for every "
+        "j (proof attention.quadratic_normalizer, e.g. Q = [1], K = [[-1], [-1]]). Also, a sim "
+        "of one sign keeps the denominator nonzero only if it is strictly of that sign.",
+    },
+    {
+        "id": "attention.q5c_second_loop_cost",
+        "specs": ("attention.softmax",),
+        "document": _HW7,
+        "location": "Q5(c), solution",
+        "says": "the cost of each double loop is O(N^2 D), O(N^2 D) and O(N^2 M)",
+        "resolution": "The second double loop (each row's denominator Z and the N weights "
+        "exp(S_ij) / Z) costs 2 N^2 - N + 3 N^2 = Theta(N^2) operations: it never touches a "
+        "D-vector. O(N^2 D) is an upper bound but not its cost; the total O(N^2 (D + M)) is "
+        "unaffected (proof attention.complexity counts every step).",
+    },
+    {
+        "id": "attention.q5d_feature_memory",
+        "specs": ("attention.linear_output", "attention.feature_map"),
+        "document": _HW7,
+        "location": "Q5(d), solution",
+        "says": "space O(N (D + M) + C M), which is O(N D + D^3) for the quadratic kernel with M "
+        "= D",
+        "resolution": "Under (c)'s rule that every intermediate result is stored for "
+        "backpropagation, phi(Q_i) and phi(K_j) are N x C each, C = (D + 1)(D + 2)/2: the "
+        "memory is Theta(N D^2 + D^3), which is not O(N D + D^3) (the ratio grows without bound "
+        "along N = D^2). O(N D + D^3) holds only if the features are recomputed in the backward "
+        "pass. The conclusion for N >> D^2 (much less memory than softmax's N^2) stands. Counted "
+        "in proof attention.complexity.",
     },
 )

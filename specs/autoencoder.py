@@ -44,25 +44,39 @@ from .sums import UnsupportedSum, substitute, sum_normal_form
 __all__ = [
     "CLAIMS",
     "CODE",
+    "EQ4",
     "ERRATA",
+    "FROBENIUS",
     "GRAD_DECODER",
     "GRAD_ENCODER",
+    "GRAM_DECODER",
     "LOSS",
     "PRINTED_GRADIENTS",
     "RECONSTRUCTION",
     "REG_LOSS",
+    "SGD_OBJECTIVE",
     "SPECS",
 ]
 
 s, r, rr, smp = sp.symbols("s r rr c", integer=True, positive=True)
 k, m, n = sp.symbols("k m n", integer=True, positive=True)
-AXES = {s: 0, r: 1, rr: 1, smp: 2}
+ss, r2 = sp.symbols("ss r2", integer=True, positive=True)
+AXES = {s: 0, ss: 0, r: 1, rr: 1, r2: 1, smp: 2}
 X, W1, W2 = sp.IndexedBase("X"), sp.IndexedBase("W1"), sp.IndexedBase("W2")
 Z, Xhat = sp.IndexedBase("Z"), sp.IndexedBase("Xhat")
 dW1, dW2 = sp.IndexedBase("dW1"), sp.IndexedBase("dW2")
 dW1p, dW2p = sp.IndexedBase("dW1p"), sp.IndexedBase("dW2p")
 L, Lreg = sp.Symbol("L", nonnegative=True), sp.Symbol("Lreg", nonnegative=True)
 lam = sp.Symbol("lam", nonnegative=True)
+d = sp.Symbol("d", integer=True, positive=True)
+Wf, Af = sp.IndexedBase("Wf"), sp.IndexedBase("Af")
+dfro = sp.IndexedBase("dfro")
+fro, ftr = sp.Symbol("fro", nonnegative=True), sp.Symbol("ftr", nonnegative=True)
+E4l, E4r = sp.IndexedBase("E4l"), sp.IndexedBase("E4r")
+G, Gp, sig2 = sp.IndexedBase("G"), sp.IndexedBase("Gp"), sp.IndexedBase("sig2")
+Usvd = sp.IndexedBase("U")
+Lsgd = sp.Symbol("Lsgd", nonnegative=True)
+wd = sp.Symbol("wd", nonnegative=True)
 
 SYMBOLS = {
     "X": SymbolInfo(X, "data, one zero-centred sample per column (m x n)", display="X"),
@@ -80,6 +94,22 @@ SYMBOLS = {
     "k": SymbolInfo(k, "code dimension", sp.S.Naturals),
     "m": SymbolInfo(m, "data dimension", sp.S.Naturals),
     "n": SymbolInfo(n, "number of samples", sp.S.Naturals),
+    "d": SymbolInfo(d, "inner dimension of W A", sp.S.Naturals),
+    "Wf": SymbolInfo(Wf, "a matrix W (k x d)", display="W"),
+    "Af": SymbolInfo(Af, "a matrix A (d x n)", display="A"),
+    "fro": SymbolInfo(fro, "||W A||_F^2", sp.Interval(0, sp.oo), "||WA||_F^2"),
+    "ftr": SymbolInfo(ftr, "tr(A^T W^T W A)", sp.Interval(0, sp.oo), "tr(A^T W^T W A)"),
+    "dfro": SymbolInfo(dfro, "the stated gradient 2 W A A^T of ||W A||_F^2", display="nablaW"),
+    "E4l": SymbolInfo(E4l, "(X - W_2 W_1 X) X^T W_1^T (m x k)", display="E4_left"),
+    "E4r": SymbolInfo(E4r, "(I - W_2 W_1) X X^T W_1^T (m x k)", display="E4_right"),
+    "G": SymbolInfo(G, "X X^T W_2 (m x k)", display="XX^TW_2"),
+    "Gp": SymbolInfo(Gp, "the solution's U Sigma^2 [I_k; 0] for X X^T W_2", display="XX^TW_2"),
+    "U": SymbolInfo(Usvd, "eigenvectors of X X^T, one per column (m x m)", display="U"),
+    "sig2": SymbolInfo(sig2, "sigma_i^2, the eigenvalues of X X^T / n", display="sigma^2"),
+    "Lsgd": SymbolInfo(
+        Lsgd, "objective of SGD with nn.MSELoss and weight decay", sp.Interval(0, sp.oo), "L_SGD"
+    ),
+    "wd": SymbolInfo(wd, "the optimizer's weight_decay", sp.Interval(0, sp.oo), "weight_decay"),
 }
 
 
@@ -181,8 +211,81 @@ REG_LOSS = _spec(
         + lam * sp.Sum(sp.Sum(W2[r, s] ** 2, (r, 1, m)), (s, 1, k))
     },
 )
+FROBENIUS = _spec(
+    "autoencoder.frobenius",
+    "Squared Frobenius norm of a product, its trace form and its gradient",
+    "Q1(b)(i)",
+    "||WA||_F^2 = tr(A^T W^T W A), nabla_W ||WA||_F^2 = 2 W A A^T",
+    ("fro", "ftr", "dfro", "Wf", "Af", "k", "d", "n"),
+    {
+        fro: sp.Sum(sp.Sum(Wf[s, r] * Af[r, smp], (r, 1, d)) ** 2, (s, 1, k), (smp, 1, n)),
+        ftr: sp.Sum(
+            Af[r, smp] * Wf[s, r] * Wf[s, rr] * Af[rr, smp],
+            (r, 1, d),
+            (rr, 1, d),
+            (s, 1, k),
+            (smp, 1, n),
+        ),
+        dfro[s, r]: 2
+        * sp.Sum(sp.Sum(Wf[s, rr] * Af[rr, smp], (rr, 1, d)) * Af[r, smp], (smp, 1, n)),
+    },
+    proof_only=True,
+)
+EQ4 = _spec(
+    "autoencoder.eq4",
+    "The first-order condition rewritten through I - W_2 W_1",
+    "Q1(b)(ii)",
+    "(4)",
+    ("E4l", "E4r", "X", "Xhat", "Z", "W1", "W2", "k", "m", "n"),
+    {
+        E4l[r, s]: sp.Sum((X[r, smp] - Xhat[r, smp]) * Z[s, smp], (smp, 1, n)),
+        E4r[r, s]: sp.Sum(
+            (sp.KroneckerDelta(r, rr) - sp.Sum(W2[r, ss] * W1[ss, rr], (ss, 1, k)))
+            * sp.Sum(X[rr, smp] * sp.Sum(X[r2, smp] * W1[s, r2], (r2, 1, m)), (smp, 1, n)),
+            (rr, 1, m),
+        ),
+    },
+    proof_only=True,
+)
+GRAM_DECODER = _spec(
+    "autoencoder.gram_decoder",
+    "X X^T W_2, and the solution's expression for it at W_2 = U_k",
+    "Q1(b)(ii)",
+    "X X^T W_2 = U Sigma^2 U^T U_k = U Sigma^2 [I_k; 0]",
+    ("G", "Gp", "X", "W2", "U", "sig2", "m", "n"),
+    {
+        G[r, s]: sp.Sum(X[r, smp] * sp.Sum(X[rr, smp] * W2[rr, s], (rr, 1, m)), (smp, 1, n)),
+        Gp[r, s]: Usvd[r, s] * sig2[s],
+    },
+    proof_only=True,
+)
+SGD_OBJECTIVE = _spec(
+    "autoencoder.sgd_objective",
+    "What SGD with nn.MSELoss and weight decay minimizes",
+    "Q2(a)(ii), (iii)",
+    "nn.MSELoss (mean over the m entries) per sample, weight decay on W_1 and W_2",
+    ("Lsgd", "X", "Xhat", "wd", "W1", "W2", "k", "m", "n"),
+    {
+        Lsgd: sp.Sum(sp.Sum(_residual() ** 2, (r, 1, m)) / m, (smp, 1, n)) / n
+        + wd / 2 * sp.Sum(sp.Sum(W1[s, r] ** 2, (r, 1, m)), (s, 1, k))
+        + wd / 2 * sp.Sum(sp.Sum(W2[r, s] ** 2, (r, 1, m)), (s, 1, k))
+    },
+    proof_only=True,
+)
 
-SPECS = (CODE, RECONSTRUCTION, LOSS, GRAD_DECODER, GRAD_ENCODER, PRINTED_GRADIENTS, REG_LOSS)
+SPECS = (
+    CODE,
+    RECONSTRUCTION,
+    LOSS,
+    GRAD_DECODER,
+    GRAD_ENCODER,
+    PRINTED_GRADIENTS,
+    REG_LOSS,
+    FROBENIUS,
+    EQ4,
+    GRAM_DECODER,
+    SGD_OBJECTIVE,
+)
 #: The solution's printed forms, kept to state the erratum; no implementation is checked on them.
 
 
@@ -604,6 +707,206 @@ def _prove_orthonormal_bias() -> ProofOutcome:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Issue 15: the identities of Q1(b)(i), eq. (4), X X^T W_2, the freedom in the optimum, and
+# what SGD with nn.MSELoss and weight decay minimizes (Q2(a)).
+
+#: The ranges of a generic entry W[q, p] of the k x d matrix of autoencoder.frobenius.
+_FROBENIUS_RANGES = {_COL: (sp.Integer(1), k), _ROW: (sp.Integer(1), d)}
+
+
+def _normal_gap(expr: sp.Expr, ranges: dict | None = None, rules: tuple = ()) -> sp.Expr | str:
+    """``expr`` in sum normal form (0 when it vanishes for every size), or why there is none."""
+    try:
+        return sum_normal_form(expr, ranges, rules)
+    except UnsupportedSum as error:
+        return f"no normal form ({error})"
+
+
+def _prove_frobenius() -> ProofOutcome:
+    """||WA||_F^2 - tr(A^T W^T W A) and sympy.diff(||WA||_F^2, W[q, p]) - (2 W A A^T)[q, p]
+    vanish in sum normal form for symbolic k, d, n."""
+    started = time.perf_counter()
+    norm, trace = (FROBENIUS.canonical.expression(name) for name in ("fro", "ftr"))
+    stated = FROBENIUS.canonical.expression("dfro").xreplace({s: _COL, r: _ROW})
+    trace_gap = _normal_gap(norm - trace)
+    expanded = _normal_gap(norm)
+    gradient_gap = (
+        expanded
+        if isinstance(expanded, str)
+        else _normal_gap(sp.diff(expanded, Wf[_COL, _ROW]) - stated, _FROBENIUS_RANGES)
+    )
+    ok = trace_gap == 0 and gradient_gap == 0
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "symbolic k, d, n: autoencoder.frobenius in sum normal form; sympy.diff at a generic "
+        "entry W[q, p], KroneckerDelta sifting",
+        f"||WA||_F^2 - tr(A^T W^T W A) reduces to {trace_gap} and d||WA||_F^2/dW - 2 W A A^T "
+        f"to {gradient_gap}, for every k, d, n ({time.perf_counter() - started:.2f} s)",
+        scope=GENERAL if ok else "",
+    )
+
+
+def _prove_eq4() -> ProofOutcome:
+    """Eq. (4): (X - W_2 W_1 X) X^T W_1^T, through autoencoder.code and
+    autoencoder.reconstruction, equals (I - W_2 W_1) X X^T W_1^T for symbolic m, k, n."""
+    started = time.perf_counter()
+    gap = _normal_gap(_at(EQ4, "E4l", _ROW, _COL) - _at(EQ4, "E4r", _ROW, _COL), _ENTRY_RANGES)
+    return ProofOutcome(
+        ProofStatus.PROVED if gap == 0 else ProofStatus.REFUTED,
+        "symbolic m, k, n: both sides of autoencoder.eq4 at a generic entry (r, s), the "
+        "reconstruction and codes substituted, in sum normal form (I as a KroneckerDelta)",
+        f"the difference reduces to {gap} ({time.perf_counter() - started:.2f} s)",
+        scope=GENERAL if gap == 0 else "",
+    )
+
+
+def _prove_gram_decoder() -> ProofOutcome:
+    """At W_2 = U_k, X X^T W_2 (autoencoder.gram_decoder's G) reduces, by X X^T U_k = U_k
+    Lambda_k, to lambda_s U[r, s] with lambda the eigenvalues of X X^T; the statement defines
+    sigma_s^2 as those of X X^T / n, so G = n U_k Sigma_k^2: the printed U Sigma^2 [I_k; 0]
+    (Gp) is short of the factor n."""
+    started = time.perf_counter()
+    computed = _normal_gap(
+        _at_principal_components(_at(GRAM_DECODER, "G", _ROW, _COL)),
+        _ENTRY_RANGES,
+        (_gram, _eigenvectors),
+    )
+    printed = GRAM_DECODER.canonical.expression("Gp").xreplace({r: _ROW, s: _COL})
+    printed = printed.xreplace({sig2[_COL]: eig[_COL] / n})  # sigma^2: eigenvalues of X X^T / n
+    if isinstance(computed, str):
+        return ProofOutcome(ProofStatus.NOT_PROVED, "autoencoder.gram_decoder at U_k", computed)
+    ratio = sp.simplify(computed / printed)
+    ok = ratio == n
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "symbolic m, k, n: X X^T W_2 of autoencoder.gram_decoder at W_2 = U_k in sum normal form, "
+        "reduced with sum_c X_ac X_bc = (X X^T)_ab and X X^T U_k = U_k Lambda_k, against the "
+        "printed U Sigma^2 [I_k; 0] with sigma_s^2 = lambda_s / n (Q1(b)'s definition)",
+        f"X X^T W_2 = {computed}, the printed expression is {printed}: their ratio is {ratio} "
+        f"for every m, k, n ({time.perf_counter() - started:.2f} s)",
+        scope=GENERAL if ok else "",
+    )
+
+
+_C, _Ci = sp.IndexedBase("C"), sp.IndexedBase("Cinv")
+_t1, _t2 = sp.symbols("t1 t2", integer=True, positive=True)
+_SAMPLE = sp.Symbol("c0", integer=True, positive=True)
+
+
+def _inverse(var: sp.Symbol, low: sp.Expr, high: sp.Expr, involved: sp.Expr) -> sp.Expr | None:
+    """sum_s C[a, s] Cinv[s, b] = delta(a, b): C C^(-1) = I (k x k)."""
+    factors = _factors(involved)
+    if (low, high) != (1, k) or len(factors) != 2:
+        return None
+    entries = {
+        f.base: f.indices for f in factors if isinstance(f, sp.Indexed) and f.base in (_C, _Ci)
+    }
+    if set(entries) != {_C, _Ci} or entries[_C][1] != var or entries[_Ci][0] != var:
+        return None
+    return sp.KroneckerDelta(entries[_C][0], entries[_Ci][1])
+
+
+def _invariance_gap() -> sp.Expr | str:
+    """The reconstruction at (W_2 C, C^(-1) W_1) minus at (W_2, W_1), for symbolic m, k, n and
+    an invertible k x k C, in normal form; 'depends on W' if the objective reads the weights
+    other than through the reconstruction."""
+    if LOSS.canonical.expression("L").has(W1, W2):
+        return "autoencoder.loss reads W_1, W_2 directly"
+    original = _composed(Xhat[_ROW, _SAMPLE])
+    moved = substitute(original, W2[r, s], sp.Sum(W2[r, _t1] * _C[_t1, s], (_t1, 1, k)))
+    moved = substitute(moved, W1[s, r], sp.Sum(_Ci[s, _t2] * W1[_t2, r], (_t2, 1, k)))
+    ranges = {_ROW: (sp.Integer(1), m), _SAMPLE: (sp.Integer(1), n)}
+    return _normal_gap(moved - original, ranges, (_inverse,))
+
+
+def _tied_rotation_objectives() -> tuple[sp.Expr, sp.Expr, bool]:
+    """At m = 3, k = 2, X = diag(s_1, s_2, s_3): the objective at W_2 = W_1^T = U_k and at W_2 =
+    W_1^T = U_k R (R a rotation by an angle of cosine 3/5, not a sign change), and whether both
+    gradients vanish there."""
+    scales = sp.symbols("s_1:4", positive=True)
+    data = sp.diag(*scales).tolist()
+    top = sp.Matrix([[1, 0], [0, 1], [0, 0]])
+    rotation = sp.Matrix(
+        [[sp.Rational(3, 5), -sp.Rational(4, 5)], [sp.Rational(4, 5), sp.Rational(3, 5)]]
+    )
+    plain = forward(data, top.T.tolist(), top.tolist())
+    turned = forward(data, (top * rotation).T.tolist(), (top * rotation).tolist())
+    stationary = all(
+        sp.expand(entry) == 0
+        for name in ("dW1", "dW2")
+        for entry in itertools.chain.from_iterable(turned[name])
+    )
+    return sp.expand(plain["L"]), sp.expand(turned["L"]), stationary
+
+
+def _prove_optimum_invariance() -> ProofOutcome:
+    """The objective of eq. (1) is the same at (W_2 C, C^(-1) W_1) as at (W_2, W_1), for every
+    invertible k x k C: the optimum is a set, unique only up to such C."""
+    started = time.perf_counter()
+    gap = _invariance_gap()
+    plain, turned, stationary = _tied_rotation_objectives()
+    ok = gap == 0 and sp.expand(plain - turned) == 0 and stationary
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "symbolic m, k, n: autoencoder.reconstruction through autoencoder.code with W_2 -> W_2 C "
+        "and W_1 -> C^(-1) W_1, in sum normal form with C C^(-1) = I; autoencoder.loss reads the "
+        "weights only through the reconstruction; then a tied rotation at m = 3, k = 2",
+        f"the reconstruction changes by {gap}, so L(W_2 C, C^(-1) W_1) = L(W_2, W_1) for every "
+        "invertible C and every m, k, n; with tied weights W_2 = W_1^T = U_k R for a rotation R "
+        f"(cosine 3/5) the objective is {turned} against {plain} at U_k, gradients "
+        f"{'zero' if stationary else 'nonzero'} ({time.perf_counter() - started:.2f} s)",
+        scope=GENERAL if ok else "",
+    )
+
+
+def _weight_entries(expr: sp.Expr) -> sp.Expr:
+    """How many entries of W_1 and W_2 the Sums of ``expr`` run over (each Sum of squares once)."""
+    return sp.expand(
+        sum(
+            (sp.Sum(1, *total.limits).doit() for total in expr.atoms(sp.Sum) if total.has(W1, W2)),
+            sp.Integer(0),
+        )
+    )
+
+
+def _prove_sgd_weight_decay() -> ProofOutcome:
+    """autoencoder.sgd_objective equals kappa times eq. (6) (autoencoder.reg_loss with
+    autoencoder.loss) for symbolic sizes exactly when kappa = 1/m and wd = 2 lambda/m."""
+    started = time.perf_counter()
+    kappa = sp.Symbol("kappa", positive=True)
+    regularized = REG_LOSS.canonical.expression("Lreg").xreplace(
+        {L: LOSS.canonical.expression("L")}
+    )
+    form = _normal_gap(SGD_OBJECTIVE.canonical.expression("Lsgd") - kappa * regularized)
+    if isinstance(form, str):
+        return ProofOutcome(
+            ProofStatus.NOT_PROVED, "autoencoder.sgd_objective against eq. (6)", form
+        )
+    coefficients = sp.collect(sp.expand(form), list(form.atoms(sp.Sum)), evaluate=False)
+    solutions = sp.solve(list(coefficients.values()), [kappa, wd], dict=True)
+    ok = len(solutions) == 1 and set(solutions[0]) == {kappa, wd}
+    solved = solutions[0] if ok else {}
+    parameters = _weight_entries(regularized)
+    with_bias = sp.expand(parameters + k + m)  # nn.Linear(m, k) and nn.Linear(k, m) add k + m
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "symbolic m, k, n: autoencoder.sgd_objective minus kappa times autoencoder.reg_loss "
+        "(with autoencoder.loss) in sum normal form, every Sum's coefficient solved for kappa "
+        "and the weight decay",
+        (
+            f"equal exactly when kappa = {solved.get(kappa)} and weight_decay = {solved.get(wd)}: "
+            "nn.MSELoss averages over the m entries, which scales (6) by 1/m, and SGD's "
+            "weight_decay w adds w W to the gradient, the gradient of (w/2)||W||_F^2"
+            if ok
+            else f"no weight decay makes them proportional: {solutions}"
+        )
+        + f". Eq. (6) has {parameters} parameters; two default nn.Linear layers have {with_bias} "
+        f"(biases) ({time.perf_counter() - started:.2f} s)",
+        scope=GENERAL if ok else "",
+    )
+
+
 CLAIMS = (
     Claim(
         "autoencoder.gradients.exact",
@@ -635,6 +938,42 @@ CLAIMS = (
         hw7("Q2(b)"),
         (REG_LOSS.id,),
         _prove_orthonormal_bias,
+    ),
+    Claim(
+        "autoencoder.frobenius_identities",
+        "||WA||_F^2 = tr(A^T W^T W A) and its gradient with respect to W is 2 W A A^T",
+        hw7("Q1(b)(i)"),
+        (FROBENIUS.id,),
+        _prove_frobenius,
+    ),
+    Claim(
+        "autoencoder.eq4",
+        "(X - W_2 W_1 X) X^T W_1^T = (I - W_2 W_1) X X^T W_1^T",
+        hw7("Q1(b)(ii)", "(4)"),
+        (EQ4.id, CODE.id, RECONSTRUCTION.id),
+        _prove_eq4,
+    ),
+    Claim(
+        "autoencoder.gram_decoder.scale",
+        "At W_2 = U_k, X X^T W_2 = n U_k Sigma_k^2 (sigma_i^2 the eigenvalues of X X^T / n)",
+        hw7("Q1(b)(ii)"),
+        (GRAM_DECODER.id,),
+        _prove_gram_decoder,
+    ),
+    Claim(
+        "autoencoder.optimum_invariance",
+        "The objective of eq. (1) is unchanged by W_2 -> W_2 C, W_1 -> C^(-1) W_1 for any "
+        "invertible C",
+        hw7("Q1(b)"),
+        (LOSS.id, CODE.id, RECONSTRUCTION.id, GRAD_DECODER.id, GRAD_ENCODER.id),
+        _prove_optimum_invariance,
+    ),
+    Claim(
+        "autoencoder.sgd_weight_decay",
+        "SGD with nn.MSELoss and weight decay 2 lambda / m minimizes (1/m) times eq. (6)",
+        hw7("Q2(a)(ii), (iii)"),
+        (SGD_OBJECTIVE.id, REG_LOSS.id, LOSS.id),
+        _prove_sgd_weight_decay,
     ),
 )
 
@@ -672,5 +1011,43 @@ ERRATA = (
         "= W_1^T = U_k for every m, k, n, from X X^T U_k = U_k Lambda_k and U_k^T U_k = I alone; "
         "so the conditions also hold at non-top eigenvectors (saddles), which is why they alone do "
         "not prove optimality.",
+    },
+    {
+        "id": "autoencoder.q1b_gram_scale",
+        "specs": ("autoencoder.gram_decoder",),
+        "document": _HW7,
+        "location": "Q1(b)(ii), solution",
+        "says": "X X^T W_2 = U Sigma^2 U^T U_k = U Sigma^2 [I_k; 0]",
+        "resolution": "Q1(b) defines sigma_i^2 as the eigenvalues of X X^T / n, so X X^T = n U "
+        "Sigma^2 U^T and X X^T W_2 = n U Sigma^2 [I_k; 0] at W_2 = U_k (proof "
+        "autoencoder.gram_decoder.scale: ratio n for every m, k, n). The factor does not change "
+        "the conclusion that the gradients vanish there.",
+    },
+    {
+        "id": "autoencoder.q1b_up_to_sign",
+        "specs": ("autoencoder.loss", "autoencoder.code", "autoencoder.reconstruction"),
+        "document": _HW7,
+        "location": "Q1(b) statement",
+        "says": "the principal components are the unique optimal solution of the linear "
+        "autoencoder, up to sign changes of the projection directions",
+        "resolution": "The sign is not the only freedom: eq. (1) depends on the weights only "
+        "through W_2 W_1, so (W_2 C, C^(-1) W_1) is optimal for every invertible k x k C (proof "
+        "autoencoder.optimum_invariance), e.g. W_2 = c u_1, W_1 = u_1^T / c for any c != 0; even "
+        "with tied weights W_2 = W_1^T, U_k R is optimal for every orthogonal R (a rotation "
+        "within the top-k subspace when k >= 2). What is unique is the product W_2 W_1 = U_k "
+        "U_k^T, the projection onto the top-k subspace.",
+    },
+    {
+        "id": "autoencoder.q2a_bias",
+        "specs": ("autoencoder.reg_loss", "autoencoder.sgd_objective"),
+        "document": _HW7,
+        "location": "Q2(a)(i), solution",
+        "says": "two linear layers, one for the encoder and one for the decoder, to optimize (6) "
+        "exactly as it is written",
+        "resolution": "Eq. (6) has no bias: its model is W_2 W_1 x with 2 k m parameters, while "
+        "two default nn.Linear layers compute W_2 (W_1 x + b_1) + b_2 with 2 k m + k + m, and "
+        "weight decay would then penalize b_1, b_2 too, terms (6) does not have. The layers need "
+        "bias=False (counted in proof autoencoder.sgd_weight_decay, which also finds the weight "
+        "decay 2 lambda / m that nn.MSELoss's mean over the m entries implies).",
     },
 )
