@@ -20,6 +20,7 @@ from . import (
     adamw,
     attention,
     autoencoder,
+    counting,
     diffusion,
     dropout,
     layernorm,
@@ -79,6 +80,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     diffusion,
     attention,
     autoencoder,
+    counting,
 )
 
 CATALOGUE: dict[str, Spec] = {spec.id: spec for family in FAMILIES for spec in family.SPECS}

@@ -4,8 +4,9 @@ One step, :math:`q(z_t \mid z_{t-1}) = \mathcal N(\sqrt{1 - \beta_t} z_{t-1}, \b
 marginal :math:`q(z_t \mid z_0) = \mathcal N(\sqrt{\alpha_t} z_0, (1 - \alpha_t) I)` with
 :math:`\alpha_t = \prod_{s=1}^t (1 - \beta_s)` (Q10(a)); from time t to a later :math:`\tau`,
 :math:`\gamma_{\tau,t} = \alpha_\tau / \alpha_t` (Q10(b)); and in the noise-to-signal ratio
-:math:`\eta = (1 - \alpha)/\alpha`, :math:`\alpha = 1/(\eta + 1)` (eq. (8)) and the two-time
-sampler of eqs. (10) and (13) (Q10(c)):
+:math:`\eta = (1 - \alpha)/\alpha`, :math:`\alpha = 1/(\eta + 1)` (eq. (8)), the
+signal-to-noise ratio :math:`\xi_t = \alpha_t / (1 - \alpha_t)` that falls with t, and the
+two-time sampler of eqs. (10) and (13) (Q10(c)):
 
 .. math::
 
@@ -49,6 +50,7 @@ __all__ = [
     "ETA_TO_ALPHA",
     "GAMMA",
     "MARGINAL",
+    "SNR",
     "SPECS",
     "STEP",
     "TWO_TIME",
@@ -66,6 +68,7 @@ noise = sp.Symbol("noise", real=True)
 eta, abar_eta = sp.Symbol("eta", positive=True), sp.Symbol("abar_eta", positive=True)
 eta1, eta2 = sp.Symbol("eta1", positive=True), sp.Symbol("eta2", positive=True)
 z1, z2, V1, V2 = (sp.Symbol(name, real=True) for name in ("z1", "z2", "V1", "V2"))
+snr = sp.Symbol("snr", positive=True)
 
 UNIT = sp.Interval.Lopen(0, 1)
 POSITIVE = sp.Interval.open(0, sp.oo)
@@ -96,6 +99,7 @@ SYMBOLS = {
     "eta2": SymbolInfo(eta2, "the larger noise-to-signal ratio", POSITIVE, "eta_2"),
     "z1": SymbolInfo(z1, "sample at noise-to-signal ratio eta_1", display="ztilde_1"),
     "z2": SymbolInfo(z2, "sample at noise-to-signal ratio eta_2", display="ztilde_2"),
+    "snr": SymbolInfo(snr, "signal-to-noise ratio alpha_t / (1 - alpha_t)", POSITIVE, "xi_t"),
     "V1": SymbolInfo(V1, "first standard normal draw", display="V_1"),
     "V2": SymbolInfo(V2, "second standard normal draw", display="V_2"),
 }
@@ -109,6 +113,8 @@ def _spec(
     names: tuple[str, ...],
     relations: dict,
     statement: str = "",
+    *,
+    proof_only: bool = False,
 ) -> Spec:
     return single_form_spec(
         id,
@@ -120,6 +126,7 @@ def _spec(
         relations,
         AXES,
         statement=statement,
+        proof_only=proof_only,
     )
 
 
@@ -181,7 +188,18 @@ TWO_TIME = _spec(
     "0 < eta_1 < eta_2",
 )
 
-SPECS = (STEP, ALPHA, MARGINAL, GAMMA, ETA_TO_ALPHA, TWO_TIME)
+SNR = _spec(
+    "diffusion.snr",
+    "Signal-to-noise ratio of q(z_t | z_0): xi_t = alpha_t / (1 - alpha_t)",
+    "Q10(c)",
+    "xi_t",
+    ("snr", "abar_t"),
+    {snr: abar_t / (1 - abar_t)},
+    "z_0 of mean 0 and variance 1: alpha_t is the signal energy, 1 - alpha_t the noise energy",
+    proof_only=True,
+)
+
+SPECS = (STEP, ALPHA, MARGINAL, GAMMA, ETA_TO_ALPHA, TWO_TIME, SNR)
 
 
 def sampled(spec: Spec, quantity: str, values: dict[sp.Symbol, sp.Expr] | None = None) -> sp.Expr:
@@ -506,6 +524,39 @@ def _prove_two_time() -> ProofOutcome:
     )
 
 
+def _prove_snr_monotone() -> ProofOutcome:
+    """xi_t falls with t: alpha_t = r alpha_(t-1) with r = 1 - beta_t in (0, 1) (diffusion.alpha,
+    its last factor split off), and diffusion.snr increases with alpha on (0, 1); alpha_0 is the
+    empty product 1, where xi is infinite."""
+    margin = sp.Symbol("m", positive=True)
+    keep = sp.Symbol("o_t", positive=True)
+    factor = _alpha_recurrence(keep)
+    (relation,) = ALPHA.canonical.relations.values()
+    start = relation.subs(tt, 0).doit()
+    ratio = SNR.canonical.expression("snr")
+    # alpha in (0, 1) and 1 - beta_t in (0, 1) written as 1/(1 + m) with m > 0.
+    inside = 1 / (1 + margin)
+    slope = sp.simplify(sp.diff(ratio, abar_t).subs(abar_t, inside))
+    shrinks = factor is not None and bool(
+        sp.simplify(factor.subs(keep, inside)).is_positive
+        and sp.simplify(1 - factor.subs(keep, inside)).is_positive
+    )
+    at_start = sp.limit(ratio, abar_t, start, "-") if start == 1 else ratio.subs(abar_t, start)
+    ok = shrinks and bool(slope.is_positive) and at_start == sp.oo
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "diffusion.alpha's Product with its last factor split off (alpha_t = r alpha_(t-1)), r "
+        "and alpha written as 1/(1 + m), m > 0, for their range (0, 1); the sign of d xi / d "
+        "alpha of diffusion.snr; the limit at alpha_0",
+        f"alpha_t = ({factor.subs(keep, 1 - beta_t) if factor is not None else '?'}) "
+        f"alpha_(t-1) shrinks (factor in (0, 1): {shrinks}); d xi / d alpha = "
+        f"{sp.simplify(sp.diff(ratio, abar_t))} > 0 on (0, 1): {bool(slope.is_positive)}; "
+        f"alpha_0 = {start} gives xi_0 = {at_start}. So xi_t decreases strictly with t from "
+        "+infinity, and eta = 1/xi increases",
+        scope=GENERAL if ok else "",
+    )
+
+
 CLAIMS = (
     Claim(
         "diffusion.alpha.marginal",
@@ -528,6 +579,13 @@ CLAIMS = (
         exam("Q10(c)", "(8)-(13)"),
         (TWO_TIME.id, ETA_TO_ALPHA.id, MARGINAL.id, GAMMA.id),
         _prove_two_time,
+    ),
+    Claim(
+        "diffusion.snr.monotone",
+        "The signal-to-noise ratio alpha_t / (1 - alpha_t) decreases monotonically from +infinity",
+        exam("Q10(c)"),
+        (SNR.id, ALPHA.id),
+        _prove_snr_monotone,
     ),
 )
 

@@ -15,7 +15,11 @@ For a row :math:`x \in \mathbb{R}^d` (no epsilon, no affine parameters):
 
 Rows are indexed by ``i`` (axis 0) and features by ``j``, ``k`` (axis 1), as for
 :mod:`eqconform.specs.layernorm`. The Jacobians (16) and (21) are d x d per row; they are checked
-by proof only.
+by proof only, as is the elementwise form of Q12(b),
+:math:`g^{(z)}_j = (\sigma^2)^{-3/2} (g^{(y)}_j \sigma^2 - \frac1d z_j \sum_k g^{(y)}_k z_k)`
+with :math:`\sigma^2 = \frac1d \|z\|_2^2`. Eq. (17) blocks the DC component of the upstream
+gradient (:math:`\mathbf 1^\top g^{(x)} = 0`), and eq. (22) its component along z
+(:math:`z^\top g^{(z)} = 0`).
 """
 
 from __future__ import annotations
@@ -39,10 +43,11 @@ from .sums import (
     UnsupportedSum,
     replace_entries,
     residual_is_zero,
+    sum_normal_form,
     vanishes_modulo_roots,
 )
 
-__all__ = ["CLAIMS", "SPECS"]
+__all__ = ["CLAIMS", "NORMALIZE_GRAD_ELEMENTWISE", "SPECS"]
 
 i, j, k, r = sp.symbols("i j k r", integer=True, positive=True)
 d = sp.Symbol("d", integer=True, positive=True)
@@ -147,7 +152,33 @@ NORMALIZE_GRAD = _spec(
     },
 )
 
-SPECS = (DEMEAN, DEMEAN_JACOBIAN, DEMEAN_GRAD, NORMALIZE, NORMALIZE_JACOBIAN, NORMALIZE_GRAD)
+
+def _mean_square(row: sp.IndexedBase) -> sp.Expr:
+    """sigma^2 = (1/d) sum_r row_r^2, the square of the normalizer's sigma (line 7 of h)."""
+    return _norm_squared(row) / d
+
+
+NORMALIZE_GRAD_ELEMENTWISE = _spec(
+    "layernorm_exam.normalize_grad_elementwise",
+    "Backpropagation through h, element by element in sigma^2",
+    "part (b), elementwise solution, after simplification",
+    ("gz", "gy", "z", "d"),
+    {
+        gz[i, j]: _mean_square(z) ** sp.Rational(-3, 2)
+        * (gy[i, j] * _mean_square(z) - z[i, j] * sp.Sum(gy[i, k] * z[i, k], (k, 1, d)) / d)
+    },
+    proof_only=True,
+)
+
+SPECS = (
+    DEMEAN,
+    DEMEAN_JACOBIAN,
+    DEMEAN_GRAD,
+    NORMALIZE,
+    NORMALIZE_JACOBIAN,
+    NORMALIZE_GRAD,
+    NORMALIZE_GRAD_ELEMENTWISE,
+)
 #: Specs stated for d x d Jacobians: settled by proof, not evaluated on implementations.
 
 #: When a proof at symbolic d does not go through, the Jacobians (16) and (21) are compared
@@ -417,6 +448,85 @@ def _homework_grad(width: int, zs: list[sp.Symbol], gs: list[sp.Symbol]) -> list
     ]
 
 
+def _prove_dc_blocked() -> ProofOutcome:
+    """Eq. (17) removes the DC component: a constant upstream gradient c 1 gives g^(x) = 0, and
+    every g^(x) sums to zero (1^T g^(x) = 0), for a symbolic d."""
+    dc = sp.Symbol("c", real=True)
+    relation = _relation(DEMEAN_GRAD)
+    constant = replace_entries(relation, gz, lambda *_: dc)
+    column_sum = sp.Sum(relation, (j, 1, d))
+    try:
+        through = sum_normal_form(constant, {j: (sp.Integer(1), d)})
+        total = sum_normal_form(column_sum)
+    except UnsupportedSum as error:
+        return ProofOutcome(ProofStatus.NOT_PROVED, "sum normal form of eq. (17)", str(error))
+    ok = through == 0 and total == 0
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "symbolic d: layernorm_exam.demean_grad at g^(z) = c 1, and summed over j, in sum normal "
+        "form (constants pulled out of the sums, Sum_k 1 = d)",
+        f"g^(x) at g^(z) = c 1 is {through}; 1^T g^(x) = {total} for every g^(z): the DC "
+        "component of the upstream gradient does not pass back through f",
+        scope=GENERAL if ok else "",
+    )
+
+
+def _prove_orthogonal_to_z() -> ProofOutcome:
+    """Eq. (22) removes the component along z: z . g^(z) = 0 for every g^(y), symbolic d."""
+    total = sp.Sum(z[i, j] * _relation(NORMALIZE_GRAD), (j, 1, d))
+    sums = SumsAsSymbols({})
+    try:
+        reduced = sums(total)
+    except UnsupportedSum as error:
+        return ProofOutcome(ProofStatus.NOT_PROVED, "named sums of z . g^(z)", str(error))
+    ok = vanishes_modulo_roots(reduced)
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "symbolic d: Sum_j z_j g^(z)_j with g^(z) from layernorm_exam.normalize_grad, every Sum "
+        "named by a symbol, the residual a rational function with ||z|| and sqrt(d) positive "
+        "symbols",
+        f"z . g^(z) = {sp.simplify(reduced)}"
+        + (f" with {sums.describe(reduced)}" if reduced.free_symbols & sums.named.keys() else "")
+        + (
+            ": eq. (22) projects out the direction of z, so no gradient changes ||z|| (which h "
+            "cannot see)"
+            if ok
+            else ""
+        ),
+        scope=GENERAL if ok else "",
+    )
+
+
+def _prove_elementwise() -> ProofOutcome:
+    """The elementwise solution of Q12(b) (in sigma^2) is the chain rule through h (18) and equals
+    eq. (22), entry q, for a symbolic d."""
+    upstream = sp.Sum(gy[i, p] * sp.diff(_relation(NORMALIZE).subs(j, p), z[i, q]), (p, 1, d))
+    elementwise = _relation(NORMALIZE_GRAD_ELEMENTWISE).subs(j, q)
+    vector = _relation(NORMALIZE_GRAD).subs(j, q)
+    sums = SumsAsSymbols({p: d, q: d})
+    try:
+        chain, printed, matrix = (sums(expr) for expr in (upstream, elementwise, vector))
+    except UnsupportedSum as error:
+        return ProofOutcome(ProofStatus.NOT_PROVED, "named sums of the chain rule", str(error))
+    checks = {
+        "the chain rule Sum_p g^(y)_p dy_p/dz_q of (18)": vanishes_modulo_roots(printed - chain),
+        "eq. (22)": vanishes_modulo_roots(printed - matrix),
+    }
+    failed = [name for name, ok in checks.items() if not ok]
+    return ProofOutcome(
+        ProofStatus.REFUTED if failed else ProofStatus.PROVED,
+        "symbolic d: sympy.diff of layernorm_exam.normalize contracted with g^(y), "
+        "layernorm_exam.normalize_grad_elementwise and layernorm_exam.normalize_grad at entry q, "
+        "every Sum named by a symbol (KroneckerDelta sums collapsed), residuals rational "
+        "functions with roots as positive symbols",
+        ("differs from " + ", ".join(failed))
+        if failed
+        else "the elementwise result (sigma^2)^(-3/2) (g^(y)_q sigma^2 - z_q Sum_j g^(y)_j z_j "
+        "/ d) equals " + " and ".join(checks) + " for every d and z != 0",
+        scope="" if failed else GENERAL,
+    )
+
+
 CLAIMS = (
     Claim(
         id="layernorm_exam.demean_jacobian.exact",
@@ -439,5 +549,26 @@ CLAIMS = (
         source=exam(_Q12, "(17), (22)"),
         specs=(DEMEAN_GRAD.id, NORMALIZE_GRAD.id, "layernorm.grad_input"),
         prove=_prove_matches_homework,
+    ),
+    Claim(
+        id="layernorm_exam.demean_grad.blocks_dc",
+        title="Eq. (17) lets no DC component of the upstream gradient through",
+        source=exam(_Q12, "(17)"),
+        specs=(DEMEAN_GRAD.id,),
+        prove=_prove_dc_blocked,
+    ),
+    Claim(
+        id="layernorm_exam.normalize_grad.orthogonal",
+        title="Eq. (22) removes the projection on z: z . g^(z) = 0",
+        source=exam("Q12(b)", "(22)"),
+        specs=(NORMALIZE_GRAD.id,),
+        prove=_prove_orthogonal_to_z,
+    ),
+    Claim(
+        id="layernorm_exam.normalize_grad.elementwise",
+        title="The elementwise derivation of Q12(b) is the chain rule through h and equals (22)",
+        source=exam("Q12(b)", "elementwise solution"),
+        specs=(NORMALIZE.id, NORMALIZE_GRAD_ELEMENTWISE.id, NORMALIZE_GRAD.id),
+        prove=_prove_elementwise,
     ),
 )

@@ -1,5 +1,5 @@
 r"""Scale laws and pre-LN stacks: UC Berkeley EECS 182 Final Exam (Spring 2023), Q12(a), (c),
-(e), (f).
+(d), (e), (f).
 
 With LN = h(f(x)) as in :mod:`eqconform.specs.layernorm_exam` (no epsilon, no affine parameters):
 
@@ -9,6 +9,8 @@ With LN = h(f(x)) as in :mod:`eqconform.specs.layernorm_exam` (no epsilon, no af
   :math:`g^{(z')} = g^{(z)} / a`, so :math:`\|g^{(z')}\| = \|g^{(z)}\| / a`;
 - together, for a > 0: :math:`\mathrm{LN}(a x) = \mathrm{LN}(x)` and the gradient with respect to
   the input scales by 1/a (checked on implementations);
+- (d) a post-LN layer (Type 1) and a pre-LN layer (Type 2) differ: with identity blocks the
+  first maps a normalized input to itself, the second to three times it;
 - (e) a stack of L pre-LN layers whose attention and feed-forward blocks are the identity maps
   a normalized input (mean 0, norm :math:`\sqrt d`) to :math:`x^{(\ell)} = (2\ell + 1) x^{(0)}`;
 - (f) eq. (23): with :math:`\|g^{(L)}\| = \sqrt d`,
@@ -694,6 +696,38 @@ def _prove_lemma1() -> ProofOutcome:
     )
 
 
+def _prove_type1_type2() -> ProofOutcome:
+    """Q12(d): post-LN (Type 1) and pre-LN (Type 2) layers differ. With identity attention and
+    feed-forward blocks (as in (e)), at a normalized x0 Type 1 gives LN(2 LN(2 x0)) = x0 by
+    LN(k x0) = x0 (k = 2, twice), while Type 2 gives x^(1) of ln_scaling.prenorm_forward."""
+    gap = _stack_identity_gap()
+    widths = range(2, PRENORM_FORWARD_MAX_D + 1)
+    if gap:
+        refuted = _finite_stack_identity(widths)
+        if refuted is not None:
+            return refuted
+    post = x0[i, j]
+    pre = _relation(PRENORM_FORWARD).subs(lyr, 1)
+    # x0 has norm sqrt(d) > 0, so a difference c x0 is nonzero exactly when c is.
+    scale = sp.simplify((pre - post) / x0[i, j])
+    ok = not scale.free_symbols and scale != 0
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        (
+            "symbolic d: LN(k x0) = x0 for every k > 0 from layernorm_exam.demean and "
+            "layernorm_exam.normalize (sums reduced with Sum_j x0_j = 0, Sum_j x0_j^2 = d)"
+            if not gap
+            else f"LN(k x0) = x0 at d = {widths.start}..{widths.stop - 1}"
+        )
+        + "; Type 1 (x -> LN(x + block(x)) twice) at x0, against ln_scaling.prenorm_forward "
+        "at l = 1",
+        f"with identity blocks Type 1 maps x0 to {post} and Type 2 to {pre}: they differ by "
+        f"{scale} x0 != 0 (||x0|| = sqrt(d)), so the two layers are not mathematically "
+        "equivalent (choice 6)" + ("." + _not_general(gap) if gap else ""),
+        scope=("" if not ok else GENERAL if not gap else finite_scope(d=widths)),
+    )
+
+
 CLAIMS = (
     Claim(
         "ln_scaling.demean_scale_law",
@@ -729,6 +763,13 @@ CLAIMS = (
         exam("Q12(f)", "Lemma 1"),
         (GRAD_BOUND.id, ex.NORMALIZE_GRAD.id, ex.DEMEAN_GRAD.id),
         _prove_lemma1,
+    ),
+    Claim(
+        "ln_scaling.type1_type2_differ",
+        "Type 1 (post-LN) and Type 2 (pre-LN) layers are not mathematically equivalent",
+        exam("Q12(d)"),
+        (PRENORM_FORWARD.id, ex.DEMEAN.id, ex.NORMALIZE.id),
+        _prove_type1_type2,
     ),
 )
 

@@ -13,6 +13,12 @@ draws (the hint of Q5): :math:`R_{ij} \sim \mathrm{Bernoulli}(\kappa)` has :math
 and :math:`\sigma^2 = \kappa (1 - \kappa)`, and inverted dropout :math:`R_{ij}/\kappa` has
 :math:`\mu = 1`, :math:`\sigma^2 = (1 - \kappa)/\kappa`.
 
+The variational information bottleneck of Q11 injects Gaussian noise the same way: the encoder
+emits :math:`\mu_z, \sigma_z` and the latent sample is :math:`Z = V \sigma_z + \mu_z` with
+:math:`V \sim \mathcal N(0, 1)` (Q11(a)), trained on eq. (14), the task term
+:math:`E_z \log q(y_n \mid z)` plus :math:`\beta` times :math:`D_{KL}(p(Z \mid x_n) \| r(Z))`
+averaged over the samples, with :math:`r = \mathcal N(0, 1)`.
+
 Samples ``i`` (rows of X, entries of y) run along axis 0 and features ``j`` along axis 1, so
 ``X`` is (N, P), ``y`` is (N, 1), ``w`` is (1, P) and the losses are (1, 1).
 """
@@ -51,6 +57,8 @@ __all__ = [
     "GAMMA",
     "PERTURBED_LOSS",
     "SPECS",
+    "VIB_OBJECTIVE",
+    "VIB_SAMPLE",
 ]
 
 i, j = sp.symbols("i j", integer=True, positive=True)
@@ -62,6 +70,12 @@ mu = sp.Symbol("mu", real=True)
 sigma = sp.Symbol("sigma", positive=True)
 keep = sp.Symbol("keep", positive=True)
 ell, Lexp = sp.Symbol("ell", nonnegative=True), sp.Symbol("Lexp", nonnegative=True)
+zvib, vdraw, muz = (sp.Symbol(name, real=True) for name in ("zvib", "vdraw", "muz"))
+sigz, beta_ib = sp.Symbol("sigz", positive=True), sp.Symbol("beta_ib", positive=True)
+Lvib = sp.Symbol("Lvib", real=True)
+logq, kl = sp.IndexedBase("logq"), sp.IndexedBase("kl")
+
+POSITIVE = sp.Interval.open(0, sp.oo)
 
 SYMBOLS = {
     "X": SymbolInfo(X, "design matrix, one sample per row (N x P)", display="X"),
@@ -81,6 +95,18 @@ SYMBOLS = {
     "ell": SymbolInfo(ell, "loss of one draw of R", sp.Interval(0, sp.oo), "l"),
     "Lexp": SymbolInfo(Lexp, "expected loss over the draws of R", sp.Interval(0, sp.oo), "L"),
     "N": SymbolInfo(N, "number of samples", sp.S.Naturals),
+    "zvib": SymbolInfo(zvib, "latent sample of the encoder", display="Z"),
+    "vdraw": SymbolInfo(vdraw, "standard normal draw fed to the encoder", display="V"),
+    "muz": SymbolInfo(muz, "mean the encoder emits", display="mu_z"),
+    "sigz": SymbolInfo(sigz, "standard deviation the encoder emits", POSITIVE, "sigma_z"),
+    "beta_ib": SymbolInfo(beta_ib, "weight of the latent regularizer", POSITIVE, "beta"),
+    "Lvib": SymbolInfo(Lvib, "training objective of the bottleneck", display="L"),
+    "logq": SymbolInfo(
+        logq, "task term of sample n: E_z log q(y_n | z)", sp.Interval(-sp.oo, 0), "log q"
+    ),
+    "kl": SymbolInfo(
+        kl, "latent regularizer of sample n: KL(p(Z | x_n) || r(Z))", sp.Interval(0, sp.oo), "D_KL"
+    ),
     "P": SymbolInfo(P, "number of features", sp.S.Naturals),
 }
 
@@ -151,7 +177,26 @@ EXPECTED_LOSS = _spec(
     },
 )
 
-SPECS = (DRAW, DROPOUT_DRAW, PERTURBED_LOSS, GAMMA, EXPECTED_LOSS)
+VIB_SAMPLE = _spec(
+    "noise.vib_sample",
+    "Reparameterized latent sample of the information bottleneck: Z = V sigma_z + mu_z",
+    "block diagram (the reparametrization trick)",
+    ("vdraw", "zvib", "muz", "sigz"),
+    {vdraw: stats.Normal("V", 0, 1), zvib: vdraw * sigz + muz},
+    "Q11(a)",
+    proof_only=True,
+)
+VIB_OBJECTIVE = _spec(
+    "noise.vib_objective",
+    "Training objective of the information bottleneck, as printed",
+    "(14)",
+    ("Lvib", "logq", "beta_ib", "kl", "N"),
+    {Lvib: sp.Sum(logq[i] + beta_ib * kl[i], (i, 1, N)) / N},
+    "Q11(b)",
+    proof_only=True,
+)
+
+SPECS = (DRAW, DROPOUT_DRAW, PERTURBED_LOSS, GAMMA, EXPECTED_LOSS, VIB_SAMPLE, VIB_OBJECTIVE)
 
 
 def instantiate(expr: sp.Expr, rows: int, cols: int, arrays: dict) -> sp.Expr:
@@ -436,6 +481,97 @@ def _finite_dropout_special_case(
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Q11: the information bottleneck. The encoder's outputs are functions of its parameter
+# theta_e, the decoder's log-probability of the label a function of z and theta_d; the sample V
+# is an external input (a symbol), as Q11(b) says SGD treats it.
+
+theta_e, theta_d = sp.symbols("theta_e theta_d", real=True)
+
+
+def _vib_terms() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """The task term log q(y | z) at z from noise.vib_sample and the regularizer KL(N(mu_z,
+    sigma_z^2) || N(0, 1)), both in theta_e and theta_d, and that KL in mu, sigma (by
+    sympy.stats: the expectation under N(mu, sigma^2) of the log-ratio of the densities)."""
+    mean = sp.Function("mu_e")(theta_e)
+    spread = sp.exp(sp.Function("s_e")(theta_e))  # the encoder's sigma > 0
+    outer = sp.Symbol("V", real=True)
+    latent = VIB_SAMPLE.canonical.expression("zvib").xreplace(
+        {vdraw: outer, muz: mean, sigz: spread}
+    )
+    task = sp.Function("log_q")(latent, theta_d)
+    m, s_ = sp.Symbol("mu", real=True), sp.Symbol("sigma", positive=True)
+    value = sp.Symbol("zeta", real=True)
+
+    def log_normal(centre: sp.Expr, sd: sp.Expr) -> sp.Expr:
+        return -((value - centre) ** 2) / (2 * sd**2) - sp.log(sd) - sp.log(2 * sp.pi) / 2
+
+    log_ratio = sp.expand(log_normal(m, s_) - log_normal(0, sp.Integer(1)))
+    divergence = sp.simplify(
+        moments.expectation(log_ratio.xreplace({value: stats.Normal("Zs", m, s_)}))
+    )
+    return task, divergence.xreplace({m: mean, s_: spread}), divergence
+
+
+def _prove_vib_gradient_paths() -> ProofOutcome:
+    """Which terms of (14) reach which parameters: dL/d(term) times d(term)/d(theta)."""
+    task, divergence, shown_kl = _vib_terms()
+    objective = VIB_OBJECTIVE.canonical.expression("Lvib").subs(N, 1).doit()
+    terms = {"task loss": (logq[1], task), "latent regularizer": (kl[1], divergence)}
+    reach = {
+        (name, who): sp.simplify(sp.diff(objective, symbol) * sp.diff(term, parameter)) != 0
+        for name, (symbol, term) in terms.items()
+        for who, parameter in (("encoder", theta_e), ("decoder", theta_d))
+    }
+    printed = {
+        ("task loss", "encoder"): True,
+        ("task loss", "decoder"): True,
+        ("latent regularizer", "encoder"): True,
+        ("latent regularizer", "decoder"): False,
+    }
+    ok = reach == printed
+    shown = "; ".join(
+        f"{who}: "
+        + (", ".join(name for (name, by), hit in reach.items() if by == who and hit) or "none")
+        for who in ("encoder", "decoder")
+    )
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "noise.vib_objective for one sample with the task term log q(y | z) at z from "
+        "noise.vib_sample (mu_z, sigma_z functions of theta_e, V an external input) and the "
+        "regularizer KL(N(mu_z, sigma_z^2) || N(0, 1)) by sympy.stats; dL/d(term) times "
+        "d(term)/d(theta)",
+        f"the gradients reach {shown}"
+        + (" (the solution's boxes)" if ok else " (the solution's boxes differ)")
+        + f". KL = {shown_kl}, free of theta_d; the task term reaches theta_e only through "
+        "Z = V sigma_z + mu_z",
+        scope=GENERAL if ok else "",
+    )
+
+
+def _prove_vib_task_sign() -> ProofOutcome:
+    """Eq. (14) as printed adds E log q(y_n | z): a descent step on theta_d changes log q by
+    -lr dL/dlogq (dlogq/dtheta_d)^2, so it lowers the label's log-probability whenever
+    dL/dlogq > 0."""
+    objective = VIB_OBJECTIVE.canonical.expression("Lvib")
+    weight = sp.simplify(sp.diff(objective.subs(N, 1).doit(), logq[1]))
+    rate, score = sp.Symbol("lr", positive=True), sp.Symbol("z", real=True)
+    # A two-class decoder: q(y | z) = sigmoid(theta_d z), the label the first class.
+    label = sp.log(1 / (1 + sp.exp(-theta_d * score)))
+    slope = sp.diff(label, theta_d)
+    change = sp.simplify(-rate * weight * slope * slope)  # first order in the step
+    lowers = bool(weight.is_positive)
+    return ProofOutcome(
+        ProofStatus.PROVED if lowers else ProofStatus.REFUTED,
+        "d L / d log q(y_n | z) of noise.vib_objective; the first-order change of log q under "
+        "one gradient step on the decoder",
+        f"dL/dlogq = {weight}; for a sigmoid decoder one step of size lr changes log q(y | z) by "
+        f"{change} to first order, negative: descending (14) as printed makes the labels less "
+        "likely. The task loss is the negative log-likelihood -log q(y_n | z)",
+        scope=GENERAL if lowers else "",
+    )
+
+
 CLAIMS = (
     Claim(
         "noise.expected_loss.exact",
@@ -453,6 +589,21 @@ CLAIMS = (
         (DROPOUT_DRAW.id, PERTURBED_LOSS.id, EXPECTED_LOSS.id, "dropout.scaling"),
         _prove_dropout_special_case,
     ),
+    Claim(
+        "noise.vib.gradient_paths",
+        "The encoder learns from the task loss and the regularizer, the decoder from the task "
+        "loss only",
+        exam("Q11(b)"),
+        (VIB_SAMPLE.id, VIB_OBJECTIVE.id),
+        _prove_vib_gradient_paths,
+    ),
+    Claim(
+        "noise.vib.task_sign",
+        "Minimizing eq. (14) as printed lowers log q(y_n | z): its task term needs a minus sign",
+        exam("Q11(b)", "(14)"),
+        (VIB_OBJECTIVE.id,),
+        _prove_vib_task_sign,
+    ),
 )
 
 ERRATA = (
@@ -467,5 +618,18 @@ ERRATA = (
         "y^T X w, as the solution then uses. The (i, j) entry of (R o X)^T (R o X) is sum_k R_ki "
         "X_ki R_kj X_kj (the next expression). Proof noise.expected_loss.exact computes the cross "
         "term and the whole expectation; the final answer ((A) = mu, (B) = sigma^2) is right.",
+    },
+    {
+        "id": "noise.q11_task_sign",
+        "specs": ("noise.vib_objective",),
+        "document": "UC Berkeley EECS 182 Final Exam (Spring 2023)",
+        "location": "Q11(b), eq. (14)",
+        "says": "the loss to minimize as (1/N) sum_n E_z[log q(y_n | z)] + beta D_KL(p(Z | x_n) "
+        "|| r(Z)), the regularizer outside the sum over n",
+        "resolution": "The task loss is the negative log-likelihood: minimizing +log q lowers the "
+        "probability of every label (proof noise.vib.task_sign), so the term is -E_z log q(y_n | "
+        "z). The regularizer names x_n and belongs inside the average, as noise.vib_objective "
+        "states it. Neither slip changes which terms reach which parameters "
+        "(noise.vib.gradient_paths).",
     },
 )

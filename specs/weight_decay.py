@@ -14,7 +14,8 @@ For Adam without momentum, with :math:`M_t` the (diagonal) adaptive term:
 Q4(a): they coincide exactly when :math:`M_t = \frac{\lambda_r}{\lambda_w \alpha} I` (eqs.
 (1)-(4)). Q4(b): in Algorithm 1 (Adam without bias correction) the decay term
 :math:`\lambda_r \theta_{t-1}` belongs at blank D, in the parameter update; at blank A (the
-gradient) it is an L2 penalty. Every quantity is elementwise (``M`` holds the diagonal of
+gradient) it is an L2 penalty. Line 1 gives :math:`\alpha = 0.001`, :math:`\beta_1 = 0.9`,
+:math:`\beta_2 = 0.999`. Every quantity is elementwise (``M`` holds the diagonal of
 :math:`M_t`).
 """
 
@@ -22,10 +23,19 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .defaults import DOCUMENTED_DEFAULTS
 from .model import GENERAL, Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
 from .sources import exam
 
-__all__ = ["ALGORITHM1", "CLAIMS", "DECAY_UPDATE", "L2_UPDATE", "SPECS", "algorithm1_with_term"]
+__all__ = [
+    "ALGORITHM1",
+    "CLAIMS",
+    "DECAY_UPDATE",
+    "GIVEN",
+    "L2_UPDATE",
+    "SPECS",
+    "algorithm1_with_term",
+]
 
 theta, theta_next, grad = (
     sp.Symbol("theta", real=True),
@@ -147,7 +157,26 @@ ALGORITHM1 = _spec(
     algorithm1_with_term("D"),
 )
 
-SPECS = (L2_UPDATE, DECAY_UPDATE, ALGORITHM1)
+GIVEN = Spec(
+    id="weight_decay.algorithm1_given",
+    title="The hyperparameters Algorithm 1 is given",
+    source=exam("Q4(b)", "Algorithm 1, line 1"),
+    component="weight_decay",
+    symbols=(SYMBOLS["alpha"], SYMBOLS["beta1"], SYMBOLS["beta2"]),
+    variants=(
+        Variant(
+            "canonical",
+            {
+                alpha: sp.Rational(1, 1000),
+                beta1: sp.Rational(9, 10),
+                beta2: sp.Rational(999, 1000),
+            },
+        ),
+    ),
+    proof_only=True,
+)
+
+SPECS = (L2_UPDATE, DECAY_UPDATE, ALGORITHM1, GIVEN)
 
 
 def _prove_coincide() -> ProofOutcome:
@@ -212,6 +241,40 @@ def _prove_blank_d() -> ProofOutcome:
     )
 
 
+def _prove_given() -> ProofOutcome:
+    """Line 1's values lie in the domains Algorithm 1's symbols declare (0 < beta < 1 so that the
+    moments are averages, alpha > 0), and beta1, beta2 are Adam's documented defaults."""
+    values = GIVEN.canonical.relations
+    outside = [
+        f"{quantity} = {value}"
+        for quantity, value in values.items()
+        if not ALGORITHM1.symbol(str(quantity)).domain.contains(value)
+    ]
+    documented = {
+        name: sp.nsimplify(value) for name, (value, _) in DOCUMENTED_DEFAULTS["adam"].items()
+    }
+    agree = [
+        str(quantity)
+        for quantity, value in values.items()
+        if str(quantity) in documented and documented[str(quantity)] == value
+    ]
+    shown = ", ".join(f"{quantity} = {value}" for quantity, value in values.items())
+    ok = not outside
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "weight_decay.algorithm1_given against the domains of weight_decay.algorithm1's symbols "
+        "and the Adam defaults of the 11-785 homework",
+        (f"outside the declared domains: {', '.join(outside)}. " if outside else "")
+        + f"{shown}; "
+        + (
+            f"{' and '.join(agree)} equal the documented Adam defaults"
+            if agree
+            else "no value equals a documented Adam default"
+        ),
+        scope=GENERAL if ok else "",
+    )
+
+
 CLAIMS = (
     Claim(
         "weight_decay.coincide",
@@ -227,5 +290,12 @@ CLAIMS = (
         exam("Q4(b)"),
         (ALGORITHM1.id, L2_UPDATE.id, DECAY_UPDATE.id),
         _prove_blank_d,
+    ),
+    Claim(
+        "weight_decay.algorithm1_given.admissible",
+        "Algorithm 1's alpha = 0.001, beta1 = 0.9, beta2 = 0.999 are admissible Adam values",
+        exam("Q4(b)", "Algorithm 1, line 1"),
+        (GIVEN.id, ALGORITHM1.id),
+        _prove_given,
     ),
 )

@@ -215,7 +215,7 @@ def test_lemma1_counterexample_is_reported():
 # --------------------------------------------------------------------------- errata
 
 
-NEW_FAMILIES = {"weight_decay", "noise", "ln_scaling", "diffusion", "attention", "autoencoder"}
+NEW_FAMILIES = {"weight_decay", "noise", "ln_scaling", "diffusion", "attention", "autoencoder", "counting"}
 
 
 def test_errata_name_a_family_and_a_proof():
