@@ -132,7 +132,7 @@ def _proof_case(suite: ET.Element, proof: ProofRecord) -> None:
         name=xml_text(proof.id),
         time=_seconds(proof.seconds),
     )
-    if proof.scope:  # a proof at finite sizes passes too, and must not pass for a general one
+    if proof.scope:  # a passing case says whether it holds in general or at some sizes only
         properties = ET.SubElement(case, "properties")
         ET.SubElement(properties, "property", name="scope", value=xml_text(proof.scope))
     if proof.status == "proved":

@@ -15,7 +15,8 @@ The operators (``operators`` in an explanation names them):
 
 - ``drop-term``, ``negate-term``, ``double-term``: a term of a sum left out, its sign
   flipped, or counted twice (a line repeated);
-- ``precedence``: ``x / (a + b)`` computed as ``x / a + b``, parentheses left out;
+- ``precedence``: ``x / (a + b)`` computed as ``x / a + b``, parentheses left out (or closed a
+  term early: ``(a - b)/s - c`` for ``(a - b - c)/s``);
 - ``drop-factor``: a factor of a product left out (``gamma``, the learning rate, ``1/C``);
 - ``extra-factor``: an array multiplied or divided by a scalar of the component (``1/q``);
 - ``no-root``, ``root``: a square root removed, or put on a nonnegative quantity;
