@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from eqconform.specs.defaults import with_kinds
 from eqconform.specs.model import Claim, ProofStatus, Spec
 from eqconform.verify.cache import DiskCache, cache_root, key
 from eqconform.verify.results import (
@@ -54,7 +55,11 @@ def summarize_spec(spec: Spec) -> SpecSummary:
         title=spec.title,
         component=spec.component,
         source=spec.source.cite(),
-        symbols=tuple(SymbolSummary(s.name, s.meaning, s.describe_domain()) for s in spec.symbols),
+        # The spec's description: a symbol whose domain depends on the form (dropout's p)
+        # shows each form's, not only the union the spec declares.
+        symbols=tuple(
+            SymbolSummary(s.name, s.meaning, spec.describe_domain(s.name)) for s in spec.symbols
+        ),
         variants=tuple(
             VariantSummary(
                 id=variant.id,
@@ -285,5 +290,7 @@ def build_report(
         proofs=tuple(proofs),
         results=tuple(results),
         errata=tuple(errata),
-        documented_defaults=dict(documented_defaults or {}),
+        # Each known default says its kind (stated in the text, or a constructor default of
+        # the homework API), so that no renderer shows a constructor default as stated.
+        documented_defaults=with_kinds(documented_defaults or {}),
     )

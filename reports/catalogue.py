@@ -5,7 +5,8 @@
 so the page cannot drift from the specs. One section per family (the part of a spec id before
 its first dot), in catalogue order:
 
-- a table of its specs: id, title, source citation, variants and flags;
+- a table of its specs: id, title, source citation, variants (with the domain a variant gives a
+  symbol where it narrows the spec's, such as dropout's p under each reading) and flags;
 - the claims the documents make about them, each settled by a SymPy proof in every report;
 - the errata: where a printed equation or solution slips, with how the catalogue resolves it.
 
@@ -20,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from eqconform.reports.render_markdown import code_span, escape_inline, markdown_table
-from eqconform.specs.model import Claim, Spec, Variant
+from eqconform.specs.model import Claim, Spec, Variant, describe_domain
 
 __all__ = ["render_catalogue", "spec_flags", "variant_note"]
 
@@ -30,7 +31,9 @@ _INTRO = (
     "the newest edition prints); a *known deviation* is a form seen in practice that the "
     "documents rule out, named so that a failure can say which one an implementation follows; "
     "an *arrangement* equals another variant in exact arithmetic and is listed for its own "
-    "rounding bound. *Proof only*: the spec states something no implementation returns (a "
+    "rounding bound. A variant under which a symbol takes fewer values than the spec declares "
+    "gives its own domain beside its name (dropout's p as the drop rate or the keep "
+    "probability). *Proof only*: the spec states something no implementation returns (a "
     "Jacobian, a scale chosen on paper), so it is settled by proof and not checked on targets. "
     "*Statistical*: the spec describes a random draw, judged by statistical tests over many "
     "draws rather than case by case."
@@ -111,7 +114,12 @@ def _spec_table(specs: Iterable[Spec]) -> str:
 
 
 def _variant_cell(spec: Spec, variant: Variant) -> str:
-    note = variant_note(spec, variant)
+    # A reading that allows other values of a symbol says so beside its name: the catalogue's
+    # one table of specs is where a reader compares the readings.
+    notes = [variant_note(spec, variant)] + [
+        describe_domain(spec.symbol(name).name, domain) for name, domain in variant.domains.items()
+    ]
+    note = "; ".join(note for note in notes if note)
     return code_span(variant.id) + (f" ({escape_inline(note)})" if note else "")
 
 

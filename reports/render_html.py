@@ -39,6 +39,7 @@ from eqconform.reports.view import (
     DefaultsRow,
     baseline_text,
     components,
+    constructor_column,
     counts_text,
     defaults_rows,
     errata_cell,
@@ -191,22 +192,30 @@ class DefaultsCell:
 
 @dataclass(frozen=True)
 class DefaultsLine:
+    """A parameter's row: the value the documents state (``documented``) and the homework
+    API's constructor default (``api``), at most one of them known, with where it comes from
+    (``stated``, the tooltip of the known one), then each target's."""
+
     parameter: str
     documented: DefaultsCell
     stated: str
     values: tuple[DefaultsCell, ...]
+    api: DefaultsCell = DefaultsCell(MISSING, muted=True)
 
 
 @dataclass(frozen=True)
 class DefaultsTable:
-    """The documents' defaults beside each target's, grouped by component."""
+    """The documents' defaults (and, when any is shown, the homework API's constructor
+    defaults in a column of their own) beside each target's, grouped by component."""
 
     targets: tuple[str, ...]
     groups: tuple[tuple[str, tuple[DefaultsLine, ...]], ...]
+    #: Whether the table has the column of constructor defaults.
+    api: bool = False
 
     @property
     def span(self) -> int:
-        return len(self.targets) + 2
+        return len(self.targets) + 2 + int(self.api)
 
 
 @dataclass(frozen=True)
@@ -445,25 +454,27 @@ def _defaults(report: Report, rows: Sequence[DefaultsRow]) -> DefaultsTable:
         groups.setdefault(row.component, []).append(
             DefaultsLine(
                 parameter=row.parameter,
-                documented=_defaults_cell(row.documented),
+                documented=_defaults_cell(row.in_text),
                 stated=row.stated,
                 values=tuple(
-                    _defaults_cell(value, differs=row.differs(index), documented=row.documented)
+                    _defaults_cell(value, differs=f"differs from {row.reference}")
+                    if row.differs(index)
+                    else _defaults_cell(value)
                     for index, value in enumerate(row.values)
                 ),
+                api=_defaults_cell(row.constructor_default),
             )
         )
     return DefaultsTable(
         tuple(target.name for target in report.targets),
         tuple((component, tuple(lines)) for component, lines in groups.items()),
+        api=constructor_column(rows),
     )
 
 
-def _defaults_cell(value: Any, differs: bool = False, documented: Any = None) -> DefaultsCell:
+def _defaults_cell(value: Any, differs: str = "") -> DefaultsCell:
     return DefaultsCell(
-        text=format_value(value),
-        muted=value is None or value is ABSENT,
-        differs=f"differs from the documents' {format_value(documented)}" if differs else "",
+        text=format_value(value), muted=value is None or value is ABSENT, differs=differs
     )
 
 

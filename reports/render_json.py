@@ -8,6 +8,10 @@ Consumers that want numbers back can map exactly those three strings with ``floa
 
 The hyperparameter defaults (``targets[].defaults`` and ``documented_defaults``) are whatever the
 targets reported: tuples become lists, ``None`` is ``null``, and NumPy scalars are plain numbers.
+Each documented default is ``[value, where, kind]``: ``kind`` is ``"stated"`` for a value the
+documents' text states (``where`` cites the section) and ``"constructor default"`` for a default
+of the homework API's constructor that no document shows (``where`` says so). An entry whose
+kind the report does not know is ``[value, where]``, as before kinds were recorded.
 """
 
 import dataclasses
@@ -65,7 +69,7 @@ def finite_json(value: Any) -> Any:
 
 
 def _plain_defaults(report: Report) -> Report:
-    """``report`` with its defaults as plain dicts and documented (value, where) pairs.
+    """``report`` with its defaults as plain dicts and documented [value, where(, kind)] lists.
 
     :meth:`Report.to_dict` copies the defaults with :func:`dataclasses.asdict`, which cannot copy
     a read-only mapping, and the documented ones with ``list()``, which cannot split a bare value;
@@ -76,15 +80,19 @@ def _plain_defaults(report: Report) -> Report:
         for target in report.targets
     )
     documented = {
-        component: {parameter: _pair(entry) for parameter, entry in parameters.items()}
+        component: {parameter: _entry(entry) for parameter, entry in parameters.items()}
         for component, parameters in (report.documented_defaults or {}).items()
         if isinstance(parameters, Mapping)
     }
     return dataclasses.replace(report, targets=targets, documented_defaults=documented)
 
 
-def _pair(entry: Any) -> list[Any]:
-    """A documented default as ``[value, where stated]``; a bare value has no stated source."""
+def _entry(entry: Any) -> list[Any]:
+    """A documented default as ``[value, where, kind]`` when its kind is known, else as
+    ``[value, where stated]``; a bare value has no stated source."""
+    if isinstance(entry, (tuple, list)) and len(entry) == 3 and isinstance(entry[2], str):
+        # The kind as its plain string: a DefaultKind member is a str subclass.
+        return [_plain_data(entry[0]), entry[1], str.__str__(entry[2])]
     if isinstance(entry, (tuple, list)) and len(entry) == 2:
         return [_plain_data(entry[0]), entry[1]]
     return [_plain_data(entry), None]

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from eqconform.reports.view import (
+    ABSENT,
     MISSING,
     NOT_CHECKED,
     OUTCOME_LABELS,
@@ -24,6 +25,7 @@ from eqconform.reports.view import (
     baseline_text,
     change_label,
     components,
+    constructor_column,
     defaults_rows,
     errata_cell,
     errata_columns,
@@ -141,28 +143,36 @@ def _scoreboard_cell(results: Sequence[Result]) -> str:
 
 
 def _defaults(report: Report) -> list[str]:
-    """The documents' defaults beside each target's, with where each is stated as a footnote."""
+    """The defaults the documents state, and the homework API's constructor defaults in a
+    column of their own, beside each target's; where each comes from is a footnote."""
     rows = defaults_rows(report)
     if not rows:
         return []
     notes: dict[str, int] = {}
+    api = constructor_column(rows)
     header = [
         "Component",
         "Parameter",
         "Documents",
+        *(["Homework API"] if api else []),
         *(escape_inline(target.name) for target in report.targets),
     ]
+
+    def reference(value: Any, where: str) -> str:
+        text = escape_inline(format_value(value))
+        if where and value is not ABSENT:
+            text += f"[^{notes.setdefault(where, len(notes) + 1)}]"
+        return text
+
     table = []
     previous = None
     for row in rows:
-        documented = escape_inline(format_value(row.documented))
-        if row.stated:
-            documented += f"[^{notes.setdefault(row.stated, len(notes) + 1)}]"
         table.append(
             [
                 f"**{escape_inline(row.component)}**" if row.component != previous else "",
                 _identifier(row.parameter),
-                documented,
+                reference(row.in_text, row.stated),
+                *([reference(row.constructor_default, row.stated)] if api else []),
                 *(_default_cell(row, index) for index in range(len(row.values))),
             ]
         )
@@ -171,8 +181,14 @@ def _defaults(report: Report) -> list[str]:
         f"[^{number}]: {escape_inline(stated)}" for stated, number in notes.items()
     )
     intro = (
-        "The documents' values beside each target's own defaults; "
-        "a value in **bold** differs from the documents."
+        "The values the documents' text states"
+        + (
+            " and, where it states none, the homework API's constructor defaults (which no "
+            "document shows)"
+            if api
+            else ""
+        )
+        + " beside each target's own defaults; a value in **bold** differs from them."
     )
     return [
         "## Hyperparameter defaults",

@@ -4,7 +4,8 @@ The Markdown, HTML and JUnit renderers and ``eqconform diff`` say the same thing
 because they take their wording from here: outcome, proof and change labels, numbers and
 errors formatted for display, the meta and summary lines, and the content of the two overview
 tables: :func:`scoreboard` (equations down, targets across) and :func:`defaults_rows` (the
-documents' hyperparameter defaults beside each target's).
+hyperparameter defaults the documents state, and the homework API's constructor defaults that
+they do not, beside each target's).
 
 Everything here returns plain text or plain data; escaping for a format is the renderer's job.
 """
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eqconform.specs.defaults import DefaultKind
 from eqconform.verify.results import (
     CHANGED,
     CHANGES,
@@ -38,11 +40,13 @@ __all__ = [
     "OUTCOME_LABELS",
     "PROOF_LABELS",
     "ChangeStyle",
+    "DefaultKind",
     "DefaultsRow",
     "ScoreboardRow",
     "baseline_text",
     "change_label",
     "components",
+    "constructor_column",
     "counts_text",
     "defaults_rows",
     "errata_cell",
@@ -312,20 +316,50 @@ _PARAMETER_ORDER = ("lr", "beta1", "beta2", "eps", "weight_decay", "p")
 
 @dataclass(frozen=True)
 class DefaultsRow:
-    """One (component, parameter): the documents' value and where stated, then each target's."""
+    """One (component, parameter): the reference value and where it comes from, then each
+    target's.
+
+    ``documented`` is the value a target is compared with, ``stated`` where it comes from (a
+    citation, or why none can be given), and ``kind`` whether the text of a document states it
+    or only the homework API's constructor gives it: the two are shown apart
+    (:attr:`in_text`, :attr:`constructor_default`), never one as the other.
+    """
 
     component: str
     parameter: str
     documented: Any
     stated: str
     values: tuple[Any, ...]
+    kind: DefaultKind = DefaultKind.STATED
+
+    @property
+    def in_text(self) -> Any:
+        """The value the documents' text states; :data:`ABSENT` if it states none."""
+        return self.documented if self.kind is DefaultKind.STATED else ABSENT
+
+    @property
+    def constructor_default(self) -> Any:
+        """The homework API's constructor default, where that is all there is; else ABSENT."""
+        return self.documented if self.kind is DefaultKind.CONSTRUCTOR else ABSENT
+
+    @property
+    def reference(self) -> str:
+        """What a target's differing value differs from, in words."""
+        owner = "the documents'" if self.kind is DefaultKind.STATED else "the homework API's"
+        return f"{owner} {format_value(self.documented)}"
 
     def differs(self, index: int) -> bool:
-        """Whether target ``index`` gives a known value other than the documents' known value."""
+        """Whether target ``index`` gives a known value other than the reference's known value
+        (stated in the text, or else the homework API's constructor default)."""
         value = self.values[index]
         if _unknown(self.documented) or _unknown(value):
             return False
         return not _same_value(self.documented, value)
+
+
+def constructor_column(rows: Iterable[DefaultsRow]) -> bool:
+    """Whether a defaults table needs its column of the homework API's constructor defaults."""
+    return any(not _unknown(row.constructor_default) for row in rows)
 
 
 def defaults_rows(report: Report) -> list[DefaultsRow]:
@@ -351,7 +385,7 @@ def defaults_rows(report: Report) -> list[DefaultsRow]:
         stated = documented.get(component, {})
         given = [target.get(component, {}) for target in targets]
         for parameter in _parameters(stated, *given):
-            value, where = _documented_pair(stated.get(parameter, ABSENT))
+            value, where, kind = _documented_entry(stated.get(parameter, ABSENT))
             rows.append(
                 DefaultsRow(
                     component=str(component),
@@ -359,6 +393,7 @@ def defaults_rows(report: Report) -> list[DefaultsRow]:
                     documented=value,
                     stated=where,
                     values=tuple(values.get(parameter, ABSENT) for values in given),
+                    kind=kind,
                 )
             )
     return rows
@@ -394,18 +429,21 @@ def _component_order(report: Report, names: Iterable[str]) -> list[str]:
 def _split_betas(parameters: Mapping[str, Any], documented: bool) -> dict[str, Any]:
     """``parameters`` with a ``betas`` pair split into ``beta1`` and ``beta2``; nothing else.
 
-    Documented entries are (value, where stated) pairs, so there ``betas`` is
-    ``((beta1, beta2), where)``. A ``beta1`` or ``beta2`` given on its own wins.
+    Documented entries are (value, where stated[, kind]) entries, so there ``betas`` is
+    ``((beta1, beta2), where[, kind])``. A ``beta1`` or ``beta2`` given on its own wins.
     """
     result = dict(parameters)
     if "betas" not in result:
         return result
-    betas, where = _documented_pair(result["betas"]) if documented else (result["betas"], "")
+    if documented:
+        betas, where, kind = _documented_entry(result["betas"])
+    else:
+        betas, where, kind = result["betas"], "", DefaultKind.STATED
     if not _is_pair(betas):
         return result
     del result["betas"]
     for key, beta in zip(("beta1", "beta2"), betas, strict=True):
-        result.setdefault(key, (beta, where) if documented else beta)
+        result.setdefault(key, (beta, where, kind.value) if documented else beta)
     return result
 
 
@@ -415,12 +453,18 @@ def _parameters(*groups: Mapping[str, Any]) -> list[str]:
     return sorted(names, key=lambda name: known.get(name, len(known)))
 
 
-def _documented_pair(entry: Any) -> tuple[Any, str]:
-    """(value, where stated) from a 2-tuple or 2-list; a bare value has no stated source."""
+def _documented_entry(entry: Any) -> tuple[Any, str, DefaultKind]:
+    """(value, where, kind) from a ``[value, where, kind]`` entry, or from a ``[value, where]``
+    pair or a bare value (a report that does not say the kind: the value is the documents', as
+    such entries always meant); a bare value has no stated source."""
+    if isinstance(entry, (tuple, list)) and len(entry) == 3 and isinstance(entry[2], str):
+        value, where, kind = entry
+        known = {member.value: member for member in DefaultKind}
+        return value, "" if where is None else str(where), known.get(kind, DefaultKind.STATED)
     if _is_pair(entry):
         value, where = entry
-        return value, "" if where is None else str(where)
-    return entry, ""
+        return value, "" if where is None else str(where), DefaultKind.STATED
+    return entry, "", DefaultKind.STATED
 
 
 def _is_pair(value: Any) -> bool:

@@ -1,4 +1,4 @@
-r"""Adam, as CMU 11-785 Homework 1 Bonus sec. 4 states it.
+r"""Adam, as CMU 11-785 Homework 1 Bonus sec. 4 states it (sec. 4 in both editions).
 
 .. math::
 
@@ -72,7 +72,7 @@ _TORCH_LERP = cite(
 FIRST_MOMENT = Spec(
     id="adam.first_moment",
     title="Adam first moment (running mean of the gradient)",
-    source=both_editions("sec. 4", "m_t (first display)"),
+    source=both_editions("sec. 4", "m_t, the moment updates (first display)"),
     component="adam",
     symbols=_symbols("m", "m_prev", "g", "beta1"),
     variants=(
@@ -93,7 +93,7 @@ FIRST_MOMENT = Spec(
 SECOND_MOMENT = Spec(
     id="adam.second_moment",
     title="Adam second moment (running mean of the squared gradient)",
-    source=both_editions("sec. 4", "v_t (first display)"),
+    source=both_editions("sec. 4", "v_t, the moment updates (below m_t)"),
     component="adam",
     symbols=_symbols("v", "v_prev", "g", "beta2"),
     variants=(Variant("canonical", {v: beta2 * v_prev + (1 - beta2) * g**2}),),
@@ -102,7 +102,7 @@ SECOND_MOMENT = Spec(
 BIAS_CORRECTION = Spec(
     id="adam.bias_correction",
     title="Adam bias correction of both moments",
-    source=both_editions("sec. 4", "mhat_t, vhat_t (second display)"),
+    source=both_editions("sec. 4", "mhat_t, vhat_t, the bias correction"),
     component="adam",
     symbols=_symbols("mhat", "vhat", "m", "v", "beta1", "beta2", "t"),
     variants=(
@@ -110,12 +110,16 @@ BIAS_CORRECTION = Spec(
         Variant(
             "uncorrected",
             {mhat: m, vhat: v},
-            source=exam("Q4(b), Algorithm 1 (Adam without bias correction)"),
+            source=exam("Q4(b), Algorithm 1 (Adam without bias correction), lines 7-9"),
             accepted=False,
             note="The exam's simplified Adam omits the correction; the homework requires it.",
         ),
     ),
 )
+
+# The last display of sec. 4 in both editions; Fall 2025 prints the bias correction as two
+# displays, so an ordinal ("third display") would hold in one edition only.
+_UPDATE_DISPLAY = "theta_t, the parameter update (last display)"
 
 _KINGMA_BA = cite(
     "Kingma & Ba, Adam: A Method for Stochastic Optimization", "ICLR 2015", "sec. 2, last paragraph"
@@ -124,19 +128,19 @@ _KINGMA_BA = cite(
 UPDATE = Spec(
     id="adam.update",
     title="Adam parameter update",
-    source=spring("sec. 4", "theta_t (third display)"),
+    source=spring("sec. 4", _UPDATE_DISPLAY),
     component="adam",
     symbols=_symbols("theta", "theta_prev", "alpha", "mhat", "vhat", "eps", "beta2", "t"),
     variants=(
         Variant(
             "eps-outside-sqrt",
             {theta: theta_prev - alpha * mhat / (sp.sqrt(vhat) + eps)},
-            source=spring("sec. 4", "theta_t (third display)"),
+            source=spring("sec. 4", _UPDATE_DISPLAY),
         ),
         Variant(
             "eps-inside-sqrt",
             {theta: theta_prev - alpha * mhat / sp.sqrt(vhat + eps)},
-            source=fall("sec. 4", "theta_t (third display)"),
+            source=fall("sec. 4", _UPDATE_DISPLAY),
             note="The Fall 2025 edition puts epsilon under the square root.",
         ),
         Variant(
@@ -207,7 +211,9 @@ CLAIMS = (
     Claim(
         id="adam.bias_correction.constant_gradient",
         title="With a constant gradient g, m_t = (1 - beta1^t) g, so the corrected moment is g",
-        source=both_editions("sec. 4", "text after the bias-correction display"),
+        source=both_editions(
+            "sec. 4", "text before the bias correction: moments that start at 0 are biased"
+        ),
         specs=("adam.first_moment", "adam.second_moment", "adam.bias_correction"),
         prove=_prove_bias_correction_recovers_constant_gradient,
     ),
@@ -219,7 +225,7 @@ ERRATA = (
         "id": "adam.update.edition_difference",
         "specs": ("adam.update",),
         "document": "CMU 11-785 Homework 1 Bonus",
-        "location": "sec. 4, parameter update",
+        "location": "sec. 4 (both editions), parameter update (last display)",
         "says": "Spring 2026: theta_t = theta_(t-1) - alpha mhat_t / (sqrt(vhat_t) + eps); "
         "Fall 2025: theta_t = theta_(t-1) - alpha mhat_t / sqrt(vhat_t + eps)",
         "resolution": "Both are accepted variants of adam.update (eps-outside-sqrt, "

@@ -1,4 +1,4 @@
-r"""AdamW, as CMU 11-785 Homework 1 Bonus sec. 5 states it.
+r"""AdamW, as CMU 11-785 Homework 1 Bonus sec. 5 states it (sec. 5 in both editions).
 
 .. math::
 
@@ -46,7 +46,7 @@ _LOSHCHILOV_HUTTER = cite(
 DECOUPLED_DECAY = Spec(
     id="adamw.decoupled_decay",
     title="AdamW decoupled weight decay",
-    source=both_editions("sec. 5", "W_t, b_t (first display)"),
+    source=both_editions("sec. 5", "W_t, b_t, decay after the Adam update (first two displays)"),
     component="adamw",
     symbols=SYMBOLS,
     variants=(
@@ -54,7 +54,7 @@ DECOUPLED_DECAY = Spec(
         Variant(
             "decay-unscaled",
             {g_eff: g, theta: theta_adam - lam * theta_prev},
-            source=exam("Q4, weight decay update theta <- (1 - lambda_r) theta"),
+            source=exam("Q4, before (a): weight decay, theta <- (1 - lambda_r) theta"),
             note=f"Also {_LOSHCHILOV_HUTTER.cite()}, where the decay is multiplied by the schedule "
             "multiplier eta_t only (theta <- (1 - eta_t lambda) theta); with a constant schedule "
             "(eta_t = 1, as in these checks) the two forms coincide.",
@@ -70,7 +70,8 @@ DECOUPLED_DECAY = Spec(
             "l2-coupled",
             {g_eff: g + lam * theta_prev, theta: theta_adam},
             source=exam(
-                "Q4, L2 regularization theta <- theta - alpha M_t (grad f + lambda_w theta)"
+                "Q4, before (a): L2 regularization, "
+                "theta <- theta - alpha M_t (grad f + lambda_w theta)"
             ),
             accepted=False,
             note="L2 regularization: lambda theta is added to the gradient and so passes through "
@@ -122,7 +123,9 @@ CLAIMS = (
     Claim(
         id="adamw.orderings_agree",
         title="The two AdamW orderings give the same update",
-        source=both_editions("sec. 5", "second display and note"),
+        source=both_editions(
+            "sec. 5", "the alternative ordering (third and fourth displays) and the note after it"
+        ),
         specs=("adamw.decoupled_decay", "adam.update"),
         prove=_prove_orderings_agree,
     ),

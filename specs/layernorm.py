@@ -1,4 +1,5 @@
-r"""Layer normalization, as CMU 11-785 Homework 1 Bonus (Spring 2026) sec. 6 states it.
+r"""Layer normalization, as CMU 11-785 Homework 1 Bonus (Spring 2026) sec. 6 states it: the
+forward eqs. in sec. 6.1, the backward ones in sec. 6.2. The Fall 2025 edition has no LayerNorm.
 
 Forward, eqs. (1)-(4), for ``Z`` of shape (N, C), statistics per row i over the features j:
 

@@ -30,6 +30,7 @@ __all__ = [
     "Spec",
     "SymbolInfo",
     "Variant",
+    "describe_domain",
     "finite_points",
     "finite_scope",
     "instantiate",
@@ -73,22 +74,22 @@ class SymbolInfo:
 
     def describe_domain(self) -> str:
         """The domain as a short human-readable condition (``0 < beta1 < 1``)."""
-        domain = self.domain
-        if domain == sp.S.Reals:
-            return f"{self.name} real"
-        if isinstance(domain, sp.Interval):
-            lower = (
-                ""
-                if domain.start == -sp.oo
-                else f"{domain.start} {'<' if domain.left_open else '<='} "
-            )
-            upper = (
-                "" if domain.end == sp.oo else f" {'<' if domain.right_open else '<='} {domain.end}"
-            )
-            return f"{lower}{self.name}{upper}"
-        if domain == sp.S.Naturals:
-            return f"{self.name} in {{1, 2, ...}}"
-        return f"{self.name} in {domain}"
+        return describe_domain(self.name, self.domain)
+
+
+def describe_domain(name: str, domain: sp.Set) -> str:
+    """``name in domain`` as a short human-readable condition (``0 < beta1 < 1``)."""
+    if domain == sp.S.Reals:
+        return f"{name} real"
+    if isinstance(domain, sp.Interval):
+        lower = (
+            "" if domain.start == -sp.oo else f"{domain.start} {'<' if domain.left_open else '<='} "
+        )
+        upper = "" if domain.end == sp.oo else f" {'<' if domain.right_open else '<='} {domain.end}"
+        return f"{lower}{name}{upper}"
+    if domain == sp.S.Naturals:
+        return f"{name} in {{1, 2, ...}}"
+    return f"{name} in {domain}"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,11 @@ class Variant:
     #: implementation computes (PyTorch's lerp for Adam's m_t), present so that its own
     #: rounding bound applies. Matching it counts as matching that variant.
     rounding_of: str | None = None
+    #: Symbols (by name) whose domain is narrower under this form than the spec declares: a
+    #: symbol that means different things under two readings (dropout's p, divided by as the
+    #: keep probability under one reading and subtracted from 1 under the other) has the
+    #: values each reading allows here, and the spec's symbol the union of them.
+    domains: Mapping[str, sp.Set] = field(default_factory=dict)
 
     def expression(self, quantity: str) -> sp.Expr:
         for lhs, rhs in self.relations.items():
@@ -151,6 +157,21 @@ class Spec:
         defined = [tuple(sorted(map(quantity_name, v.relations))) for v in self.variants]
         if len(set(defined)) != 1:
             raise ValueError(f"variants of {self.id!r} define different quantities: {defined}")
+        declared = {info.name: info.domain for info in self.symbols}
+        for variant in self.variants:
+            for name, domain in variant.domains.items():
+                # A form narrows a declared symbol's domain; it cannot widen it, or a proof
+                # using the symbol's assumptions would cover fewer values than the form allows.
+                if name not in declared:
+                    raise ValueError(
+                        f"variant {variant.id!r} of {self.id!r} gives a domain to {name!r}, "
+                        f"which the spec does not declare (declared: {', '.join(declared)})"
+                    )
+                if domain.is_subset(declared[name]) is not True:
+                    raise ValueError(
+                        f"variant {variant.id!r} of {self.id!r} widens the domain of {name!r} "
+                        f"to {domain}; the spec declares {declared[name]}"
+                    )
 
     @property
     def canonical(self) -> Variant:
@@ -186,6 +207,27 @@ class Spec:
             if info.name == name:
                 return info
         raise KeyError(f"spec {self.id!r} has no symbol {name!r}")
+
+    def domain(self, name: str, variant_id: str | None = None) -> sp.Set:
+        """The values symbol ``name`` may take under variant ``variant_id`` (an arrangement
+        under the form it rearranges), or, without a variant, the domain the spec declares."""
+        declared = self.symbol(name).domain
+        if variant_id is None:
+            return declared
+        return self.variant(self.form_of(variant_id)).domains.get(name, declared)
+
+    def describe_domain(self, name: str) -> str:
+        """The domain of symbol ``name`` as reports show it: the declared condition, or, where
+        forms narrow it, each form's condition named by the form (``0 <= p < 1
+        (p-is-drop-probability); 0 < p <= 1 (p-is-keep-probability)``)."""
+        info = self.symbol(name)
+        narrowed = [(v.id, v.domains[name]) for v in self.forms if name in v.domains]
+        if not narrowed:
+            return info.describe_domain()
+        parts = [f"{describe_domain(info.name, domain)} ({form})" for form, domain in narrowed]
+        if len(narrowed) < len(self.forms):
+            parts.append(f"{info.describe_domain()} (other forms)")
+        return "; ".join(parts)
 
 
 def single_form_spec(

@@ -10,9 +10,12 @@ __all__ = [
     "HW1_BONUS",
     "HW1_BONUS_FALL_2025",
     "HW1_BONUS_SPRING_2026",
+    "both_editions",
     "cite",
     "exam",
+    "fall",
     "hw7",
+    "spring",
 ]
 
 HW1_BONUS = "CMU 11-785 Homework 1 Bonus"
@@ -29,14 +32,27 @@ def cite(document: str, edition: str, section: str, equation: str | None = None)
 
 
 def spring(section: str, equation: str | None = None) -> Source:
+    """CMU 11-785 Homework 1 Bonus, Spring 2026: secs. 4 Adam, 5 AdamW, 6 LayerNorm (6.1
+    forward, 6.2 backward), 7 Dropout."""
     return cite(HW1_BONUS, HW1_BONUS_SPRING_2026, section, equation)
 
 
 def fall(section: str, equation: str | None = None) -> Source:
+    """CMU 11-785 Homework 1 Bonus, Fall 2025: secs. 4 Adam, 5 AdamW, 6 Dropout (no
+    LayerNorm)."""
     return cite(HW1_BONUS, HW1_BONUS_FALL_2025, section, equation)
 
 
-def both_editions(section: str, equation: str | None = None) -> Source:
+def both_editions(
+    section: str, equation: str | None = None, *, fall_section: str | None = None
+) -> Source:
+    """Both editions of the CMU 11-785 Homework 1 Bonus, where they state the same thing.
+
+    ``section`` is the Spring 2026 numbering; ``fall_section`` the Fall 2025 one where it
+    differs (the Fall edition has no LayerNorm section, so Dropout is sec. 6 there, not 7).
+    """
+    if fall_section is not None and fall_section != section:
+        section = f"{section} (Fall 2025: {fall_section})"
     return cite(HW1_BONUS, f"{HW1_BONUS_SPRING_2026} and {HW1_BONUS_FALL_2025}", section, equation)
 
 

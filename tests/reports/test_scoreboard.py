@@ -340,7 +340,7 @@ def _defaults(report: Report) -> tuple[list[str], dict[tuple[str, str], list[Cel
 
 def test_html_defaults_table_lists_the_union_of_parameters(report: Report, sample: "Sample") -> None:
     header, rows, order = _defaults(report)
-    assert header == ["Parameter", "Documents", "numpy", sample.evil_target]
+    assert header == ["Parameter", "Documents", "Homework API", "numpy", sample.evil_target]
     # Components in the order of the report's equations (Adam, LayerNorm, Dropout), then others.
     assert order == ["adam", "layernorm", "dropout", "adamw", sample.evil_component]
     assert [p for c, p in rows if c == "adam"] == [
@@ -357,9 +357,12 @@ def test_html_defaults_table_shows_documented_values_and_where_stated(
     text = _html(report)
     assert f'<span class="stated" title="{html.escape(sample.sec4)}">0.9</span>' in text
     assert f'<span class="stated" title="{html.escape(sample.api)}">1e-08</span>' in text
-    assert rows[("adamw", "weight_decay")][0].text == "0.01"  # given as a [value, where] list
-    assert rows[("layernorm", "eps")][0].text == "1e-08"
-    assert rows[("adam", "lr")][0].text == "—"  # the documents do not state it
+    # A constructor default is in the homework API's column, never in the documents'.
+    assert [rows[("adamw", "weight_decay")][column].text for column in (0, 1)] == ["—", "0.01"]
+    assert [rows[("layernorm", "eps")][column].text for column in (0, 1)] == ["—", "1e-08"]
+    assert [rows[("adam", "eps")][column].text for column in (0, 1)] == ["—", "1e-08"]
+    assert [rows[("adam", "beta1")][column].text for column in (0, 1)] == ["0.9", "—"]
+    assert [rows[("adam", "lr")][column].text for column in (0, 1)] == ["—", "—"]  # nobody's
 
 
 def test_html_defaults_table_marks_values_that_differ_from_the_documents(
@@ -368,31 +371,33 @@ def test_html_defaults_table_marks_values_that_differ_from_the_documents(
     _, rows, _ = _defaults(report)
     differs = {(component, parameter, column)
                for (component, parameter), cells in rows.items()
-               for column, cell in zip(["documents", "numpy", "student"], cells)
+               for column, cell in zip(["documents", "api", "numpy", "student"], cells, strict=True)
                if "differs" in cell.classes}
     assert differs == {
         ("layernorm", "eps", "numpy"),    # 1e-05 against 1e-08
         ("adam", "beta2", "student"),     # 0.99, from a betas pair, against 0.999
         ("dropout", "p", "student"),      # NaN against 0.5
     }
-    assert rows[("layernorm", "eps")][1].text == "1e-05"
-    assert rows[("layernorm", "eps")][1].attrs["title"] == "differs from the documents' 1e-08"
-    assert rows[("adam", "beta2")][2].text == "0.99"
-    assert rows[("adam", "beta1")][2].text == "0.9"
-    assert rows[("dropout", "p")][2].text == "NaN"
+    assert rows[("layernorm", "eps")][2].text == "1e-05"
+    # Said against what the value is: a constructor default, which no document states.
+    assert rows[("layernorm", "eps")][2].attrs["title"] == "differs from the homework API's 1e-08"
+    assert rows[("adam", "beta2")][3].text == "0.99"
+    assert rows[("adam", "beta2")][3].attrs["title"] == "differs from the documents' 0.999"
+    assert rows[("adam", "beta1")][3].text == "0.9"
+    assert rows[("dropout", "p")][3].text == "NaN"
 
 
 def test_html_defaults_table_shows_missing_and_unknown_values(
     report: Report, sample: "Sample"
 ) -> None:
     _, rows, _ = _defaults(report)
-    assert rows[("adam", "eps")][2].text == "unknown"  # None: the parameter, value unknown
-    assert "differs" not in rows[("adam", "eps")][2].classes
-    assert [cells[2].text for (component, _), cells in rows.items() if component == "adamw"] == [
+    assert rows[("adam", "eps")][3].text == "unknown"  # None: the parameter, value unknown
+    assert "differs" not in rows[("adam", "eps")][3].classes
+    assert [cells[3].text for (component, _), cells in rows.items() if component == "adamw"] == [
         "—"] * 5  # the student has no AdamW
-    assert rows[("adam", "lr")][1].text == "0.001" and rows[("adam", "lr")][2].text == "0.01"
-    assert rows[("adam", sample.evil_parameter)][2].text == "False"
-    assert rows[("adam", sample.evil_parameter)][1].text == "—"
+    assert rows[("adam", "lr")][2].text == "0.001" and rows[("adam", "lr")][3].text == "0.01"
+    assert rows[("adam", sample.evil_parameter)][3].text == "False"
+    assert rows[("adam", sample.evil_parameter)][2].text == "—"
 
 
 def test_html_defaults_order_does_not_follow_the_mapping_order(report: Report) -> None:
@@ -406,8 +411,20 @@ def test_html_defaults_with_only_documented_values(report: Report) -> None:
     bare = tuple(dataclasses.replace(target, defaults={}) for target in report.targets)
     _, rows, order = _defaults(dataclasses.replace(report, targets=bare))
     assert order == ["adam", "layernorm", "dropout", "adamw"]
-    assert rows[("layernorm", "eps")][0].text == "1e-08"
-    assert {cell.text for cells in rows.values() for cell in cells[1:]} == {"—"}
+    assert rows[("layernorm", "eps")][1].text == "1e-08"
+    assert {cell.text for cells in rows.values() for cell in cells[2:]} == {"—"}
+
+
+def test_html_defaults_have_no_homework_api_column_without_constructor_defaults(
+    report: Report, sample: "Sample"
+) -> None:
+    stated = {"adam": {"beta1": (0.9, sample.sec4, "stated"), "beta2": [0.999, sample.sec4]}}
+    header, rows, _ = _defaults(dataclasses.replace(report, documented_defaults=stated))
+    assert header == ["Parameter", "Documents", "numpy", sample.evil_target]
+    assert rows[("adam", "beta1")][0].text == "0.9" and rows[("adam", "beta2")][0].text == "0.999"
+    text = _html(dataclasses.replace(report, documented_defaults=stated))
+    section = text[text.index('id="eqc-defaults"'):]
+    assert "constructor" not in section[:section.index("</section>")]
 
 
 def test_html_has_no_defaults_table_when_nobody_gives_defaults(report: Report) -> None:
@@ -441,8 +458,8 @@ def test_html_defaults_escape_names_versions_and_parameters(
 def test_defaults_split_a_betas_pair_but_keep_explicit_betas(report: Report) -> None:
     target = TargetSummary("t", "", {"adam": {"beta1": 0.8, "betas": (0.7, 0.95)}})
     _, rows, _ = _defaults(dataclasses.replace(report, targets=(target,)))
-    assert rows[("adam", "beta1")][1].text == "0.8"  # given on its own, wins over the pair
-    assert rows[("adam", "beta2")][1].text == "0.95"
+    assert rows[("adam", "beta1")][2].text == "0.8"  # given on its own, wins over the pair
+    assert rows[("adam", "beta2")][2].text == "0.95"
     assert ("adam", "betas") not in rows
 
 
@@ -458,16 +475,31 @@ def _defaults_block(markdown: str) -> list[str]:
 def test_markdown_defaults_table(report: Report, sample: "Sample") -> None:
     _, intro, table, notes = _defaults_block(_markdown(report))
     lines = table.splitlines()
-    assert lines[0] == f"| Component | Parameter | Documents | numpy | {ESCAPED_STUDENT} |"
-    assert "| **adam** | `lr` | — | 0.001 | 0.01 |" in lines
-    assert "|  | `beta2` | 0.999[^1] | 0.999 | **0.99** |" in lines
-    assert "|  | `eps` | 1e-08[^2] | 1e-08 | unknown |" in lines
-    assert "| **layernorm** | `eps` | 1e-08[^2] | **1e-05** | — |" in lines
-    assert "| **dropout** | `p` | 0.5[^2] | 0.5 | **NaN** |" in lines
-    assert "|  | `weight_decay` | 0.01[^2] | 0.01 | — |" in lines
-    assert "|  | amsgrad\\<script\\>alert(1)\\</script\\> | — | — | False |" in lines
+    assert lines[0] == (
+        f"| Component | Parameter | Documents | Homework API | numpy | {ESCAPED_STUDENT} |")
+    assert "| **adam** | `lr` | — | — | 0.001 | 0.01 |" in lines
+    assert "|  | `beta2` | 0.999[^1] | — | 0.999 | **0.99** |" in lines
+    # Constructor defaults have a column of their own: the documents state none of them.
+    assert "|  | `eps` | — | 1e-08[^2] | 1e-08 | unknown |" in lines
+    assert "| **layernorm** | `eps` | — | 1e-08[^2] | **1e-05** | — |" in lines
+    assert "| **dropout** | `p` | — | 0.5[^2] | 0.5 | **NaN** |" in lines
+    assert "|  | `weight_decay` | — | 0.01[^2] | 0.01 | — |" in lines
+    assert "|  | amsgrad\\<script\\>alert(1)\\</script\\> | — | — | — | False |" in lines
     assert notes.splitlines() == [f"[^1]: {sample.sec4}", f"[^2]: {sample.api}"]
-    assert "bold" in intro
+    assert "bold" in intro and "constructor defaults" in intro
+
+
+def test_markdown_defaults_without_constructor_defaults_have_no_homework_api_column(
+    report: Report, sample: "Sample"
+) -> None:
+    # A [value, where] pair (a report that does not record kinds) is the documents' value.
+    stated = {"adam": {"beta1": [0.9, sample.sec4], "beta2": (0.999, sample.sec4, "stated")}}
+    _, intro, table, _ = _defaults_block(
+        _markdown(dataclasses.replace(report, documented_defaults=stated)))
+    lines = table.splitlines()
+    assert lines[0] == f"| Component | Parameter | Documents | numpy | {ESCAPED_STUDENT} |"
+    assert "|  | `beta1` | 0.9[^1] | 0.9 | 0.9 |" in lines
+    assert "constructor" not in intro
 
 
 def test_markdown_lists_target_versions(report: Report) -> None:
@@ -501,8 +533,19 @@ def test_json_carries_both_kinds_of_defaults(report: Report, sample: "Sample") -
     assert student["defaults"]["adam"] == {"lr": 0.01, "betas": [0.9, 0.99], "eps": None,
                                            sample.evil_parameter: False}
     assert student["defaults"]["dropout"] == {"p": "nan"}
-    assert data["documented_defaults"]["adam"]["beta1"] == [0.9, sample.sec4]
-    assert data["documented_defaults"]["adamw"]["weight_decay"] == [0.01, sample.api]
+    # [value, where, kind]: a reader of the JSON tells a stated value from a constructor default.
+    assert data["documented_defaults"]["adam"]["beta1"] == [0.9, sample.sec4, "stated"]
+    assert data["documented_defaults"]["adamw"]["weight_decay"] == [
+        0.01, sample.api, "constructor default"]
+
+
+def test_json_writes_a_kind_as_its_plain_string(report: Report) -> None:
+    from eqconform.specs.defaults import DefaultKind
+
+    documented = {"dropout": {"p": (0.5, "the constructor", DefaultKind.CONSTRUCTOR)}}
+    data = _json(dataclasses.replace(report, documented_defaults=documented))
+    assert data["documented_defaults"] == {"dropout": {"p": [0.5, "the constructor",
+                                                             "constructor default"]}}
 
 
 def test_json_survives_read_only_mappings_numpy_scalars_and_bare_values(report: Report) -> None:

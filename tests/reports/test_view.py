@@ -187,6 +187,39 @@ def test_defaults_row_differs_only_between_known_values() -> None:
     assert [nan.differs(0), nan.differs(1)] == [False, True]
 
 
+def test_defaults_row_shows_a_value_under_its_kind_only() -> None:
+    stated = view.DefaultsRow("adam", "beta1", 0.9, "sec. 4", (0.99,), view.DefaultKind.STATED)
+    api = view.DefaultsRow("dropout", "p", 0.5, "no document", (0.3,), view.DefaultKind.CONSTRUCTOR)
+    assert (stated.in_text, stated.constructor_default) == (0.9, view.ABSENT)
+    assert (api.in_text, api.constructor_default) == (view.ABSENT, 0.5)
+    assert stated.reference == "the documents' 0.9" and api.reference == "the homework API's 0.5"
+    assert stated.differs(0) and api.differs(0)  # each against its own value
+    assert view.constructor_column([stated, api]) and not view.constructor_column([stated])
+
+
+@pytest.mark.parametrize(("entry", "kind"), [
+    ((1e-08, "where", "constructor default"), view.DefaultKind.CONSTRUCTOR),
+    ([0.9, "sec. 4", "stated"], view.DefaultKind.STATED),
+    ((0.9, "sec. 4"), view.DefaultKind.STATED),  # a report that does not record kinds
+    ((0.9, "sec. 4", "guessed"), view.DefaultKind.STATED),  # a kind this version does not know
+])
+def test_defaults_rows_read_the_kind_of_each_documented_entry(
+    report: Report, entry: tuple, kind: "view.DefaultKind"
+) -> None:
+    documented = {"adam": {"eps": entry}}
+    [row] = [row for row in view.defaults_rows(dataclasses.replace(
+        report, targets=(), documented_defaults=documented))]
+    assert (row.documented, row.stated, row.kind) == (entry[0], entry[1], kind)
+
+
+def test_a_documented_betas_pair_keeps_its_kind(report: Report) -> None:
+    documented = {"adam": {"betas": ((0.9, 0.999), "sec. 4", "stated")}}
+    bare = dataclasses.replace(report, targets=(), documented_defaults=documented)
+    rows = view.defaults_rows(bare)
+    assert [(row.parameter, row.in_text, row.kind) for row in rows] == [
+        ("beta1", 0.9, view.DefaultKind.STATED), ("beta2", 0.999, view.DefaultKind.STATED)]
+
+
 # The HTML page's data and templates ---------------------------------------------------------------
 
 

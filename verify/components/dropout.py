@@ -398,6 +398,10 @@ _EXACT = OracleSearch(
             SpecUse(specs.BACKWARD),
         ]
     ),
+    # Every case is judged under both readings of p at once (the variants of dropout.mask on
+    # the same inputs), so p is drawn where both are defined: 0 < p < 1, the intersection of
+    # 0 <= p < 1 (drop rate) and 0 < p <= 1 (keep probability). min_p keeps p = 0 out, which
+    # the keep-probability reading divides by; dropout_inputs keeps max_p below 1.
     cases=lambda: dropout_inputs(min_p=0.05),
     explicit=lambda: [_separating_input()],
     observe=_observe,
