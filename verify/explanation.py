@@ -26,7 +26,8 @@ The operators (``operators`` in an explanation names them):
   for ``beta1``);
 - ``complement``: ``1 - x`` in place of ``x`` for a quantity between 0 and 1;
 - ``shift-t``: the step count off by one;
-- ``constant``: a hyperparameter fixed at its documented default (``eps = 1e-8`` hard-coded);
+- ``constant``: a hyperparameter hard-coded at its default, stated by the documents or the
+  homework API's (``eps = 1e-8``);
 - ``other-axis``: a sum run along the other axis;
 - ``transposed``: a result laid out transposed (a row of row sums where a row of column
   sums belongs), which only shows where the sizes are equal: elsewhere the candidate is the
@@ -70,7 +71,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.mathml import MathMLPresentationPrinter
 
-from eqconform.specs import DOCUMENTED_DEFAULTS
+from eqconform.specs.defaults import DEFAULTS, DefaultKind, HyperparameterDefault
 
 from . import cache, tolerance
 from .compiler import CompiledFunction, ReduceAxis, Transposed, compile_expressions
@@ -275,8 +276,9 @@ class _Context:
     sizes: Mapping[int, sp.Symbol]
     #: The domain the documents give each symbol (scalars of one domain are of one kind).
     domains: Mapping[sp.Symbol, sp.Set]
-    #: Documented defaults of scalars, which code may have hard-coded.
-    defaults: Mapping[sp.Symbol, float] = field(default_factory=dict)
+    #: Defaults of scalars (stated by the documents or the homework API's), which code may
+    #: have hard-coded.
+    defaults: Mapping[sp.Symbol, HyperparameterDefault] = field(default_factory=dict)
     #: For a symbol, the other readings the record offers (:attr:`Record.alternatives`): the
     #: stand-in symbol and the words for it.
     alternatives: Mapping[sp.Symbol, tuple[tuple[sp.Symbol, str], ...]] = field(
@@ -352,9 +354,9 @@ def _context(
         if symbol in scalars and domain.is_subset(sp.Interval(0, 1)) is True
     )
     documented = {
-        name: value
+        name: default
         for spec_id in spec_ids
-        for name, (value, _) in DOCUMENTED_DEFAULTS.get(graph.spec(spec_id).component, {}).items()
+        for name, default in DEFAULTS.get(graph.spec(spec_id).component, {}).items()
     }
     defaults = {symbol: documented[symbol.name] for symbol in scalars if symbol.name in documented}
     alternatives = {
@@ -505,12 +507,19 @@ def _at(node: sp.Expr, context: _Context) -> Iterator[tuple[sp.Expr, str, str]]:
                 yield sp.sqrt(node), "root", f"sqrt({node.name}) for {node.name}"
             yield node**2, "square", f"{node.name} squared"
         if node in context.defaults:
-            value = context.defaults[node]
-            yield (
-                sp.Float(value),
-                "constant",
-                f"{node.name} fixed at {value:g}, its documented default",
+            default = context.defaults[node]
+            # Said as what it is: a value the documents state, or the homework API's own.
+            whose = (
+                "its documented default"
+                if default.kind is DefaultKind.STATED
+                else "the homework API's default"
             )
+            yield (
+                sp.Float(default.value),
+                "constant",
+                f"{node.name} fixed at {default.value:g}, {whose}",
+            )
+
         if node in context.scalars:
             for other in context.scalars:
                 if other != node and context.domains.get(other) == context.domains.get(node):

@@ -10,6 +10,7 @@ import pytest
 import sympy as sp
 
 from eqconform.specs import select_specs
+from eqconform.specs.defaults import DEFAULTS
 from eqconform.verify import engine
 from eqconform.verify.compiler import ReduceAxis
 from eqconform.verify.explanation import _Context, mutations
@@ -128,7 +129,7 @@ def test_mutations_follow_the_operators_and_never_repeat_a_formula() -> None:
     assert expr not in {c.expr for c in found}
     eps = sp.Symbol("eps", positive=True)
     fixed = _Context(kin={g: ()}, scalars=(eps,), unit_interval=frozenset(), sizes={}, domains={},
-                     defaults={eps: 1e-8})
+                     defaults={eps: DEFAULTS["adam"]["eps"]})
     hard_coded = {c.expr: c.operators for c in mutations({"y": g / eps}, fixed, depth=1)}
     assert hard_coded[g / sp.Float(1e-8)] == ("constant",)
     N, C = sp.Symbol("N"), sp.Symbol("C")
@@ -228,7 +229,7 @@ def _planted(tmp_path: Path, file: str, edits: dict[str, str], base: str = "corr
     # eps hard-coded in the update (a joint finding's other equation, in its other accepted form).
     ("optim/adam.py", {"(np.sqrt(v_W_hat) + self.eps)": "(np.sqrt(v_W_hat) + 1e-8)",
                        "(np.sqrt(v_b_hat) + self.eps)": "(np.sqrt(v_b_hat) + 1e-8)"},
-     "adam", ("constant",), "eps fixed at 1e-08, its documented default"),
+     "adam", ("constant",), "eps fixed at 1e-08, the homework API's default"),
     # A slip on the weights' line only: the biases follow the equation.
     ("optim/adam.py", {"v_W_hat = self.v_W[layer_id] / (1 - self.beta2 ** self.t)":
                        "v_W_hat = self.v_W[layer_id] / (1 - self.beta1 ** self.t)"},
