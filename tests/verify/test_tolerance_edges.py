@@ -329,3 +329,15 @@ def test_bfloat16_has_float32s_range_and_an_eight_bit_significand() -> None:
     assert tolerance.floor(tolerance.BFLOAT16) == tolerance.floor(np.float32)
     assert tolerance.epsilon(np.float16) < tolerance.epsilon(tolerance.BFLOAT16)
     assert str(tolerance.BFLOAT16) == "bfloat16"
+
+
+def test_a_float_format_is_a_value_like_a_dtype() -> None:
+    # It stands where a dtype does (a record's precision, a key of per-precision tables), so
+    # like a dtype it is immutable and hashable, and equal formats are one key.
+    from eqconform.verify import tolerance
+
+    same = tolerance.FloatFormat("bfloat16", 2.0**-7, 2.0**-126)
+    assert {tolerance.BFLOAT16: "b"}[same] == "b"
+    assert len({np.dtype(np.float32), tolerance.BFLOAT16, same}) == 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tolerance.BFLOAT16.eps = 2.0**-10  # type: ignore[misc]
