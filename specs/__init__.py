@@ -23,6 +23,7 @@ from . import (
     counting,
     diffusion,
     dropout,
+    grad_accumulation,
     layernorm,
     layernorm_exam,
     ln_scaling,
@@ -81,6 +82,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     attention,
     autoencoder,
     counting,
+    grad_accumulation,
 )
 
 CATALOGUE: dict[str, Spec] = {spec.id: spec for family in FAMILIES for spec in family.SPECS}

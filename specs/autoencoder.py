@@ -12,6 +12,30 @@ data :math:`X \in \mathbb R^{m \times n}`, and the objective of eq. (1) (eq. (5)
 and the l2-regularized objective of eq. (6),
 :math:`L_\lambda = L + \lambda \|W_1\|_F^2 + \lambda \|W_2\|_F^2`.
 
+Q2(b) asks whether a small lambda biases W_2 toward orthonormal columns. What is proved here,
+for every m, k, n (symbolic sizes, sum normal form):
+
+- at lambda = 0, every factorization W_2 = U_k C, W_1 = C^(-1) U_k^T of the projection
+  U_k U_k^T is stationary, acts as the identity on the span of U_k, and leaves the objective
+  sigma_(k+1)^2 + ... + sigma_m^2, the discarded eigenvalues of X X^T / n
+  (``autoencoder.pca_optimum``);
+- for such a pair W_1 is the pseudo-inverse of W_2, and with C = A diag(s) B^T the penalty
+  ||W_1||_F^2 + ||W_2||_F^2 is sum_i (s_i^2 + 1/s_i^2) (``autoencoder.balanced_penalty``): it
+  exceeds 2k by sum_i (s_i^2 - 1)^2 / s_i^2, so it is least exactly when every s_i = 1, which is
+  exactly when W_2^T W_2 = I;
+- for 0 < lambda < sigma_k^2, W_2 = W_1^T = U_k (I - lambda Sigma_k^(-2))^(1/2) is a stationary
+  point of eq. (6) (``autoencoder.regularized_optimum``): its columns are orthogonal with squared
+  norms 1 - lambda / sigma_i^2, orthonormal up to O(lambda).
+
+What is not checked, and why: that U_k U_k^T is the global minimum of eq. (5) over every
+rank-k product (Eckart-Young-Mirsky), and that the stationary point above is the global minimum
+of eq. (6), are inequalities over all W_1, W_2; the sum normal form decides identities between
+sums, and a finite check of a polynomial inequality in all the weights' entries is out of reach
+of SymPy beyond toy sizes. The solution's "every optimum has W_2 W_1 the projection" is also
+weaker than it reads: W_2 W_1 is fixed only on the column space of X, so with rank X < m an
+oblique projection onto span(U_k) is optimal too (``autoencoder.optimal_product.range_only``,
+a witness at m = 3, k = 1).
+
 Layout: code dimensions ``s`` run along axis 0, data dimensions ``r`` and ``rr`` along axis 1,
 samples ``n`` along axis 2. So ``X`` is (1, m, n), the code ``Z = W_1 X`` is (k, 1, n), ``W_1``
 is (k, m, 1) and ``W_2`` is stored transposed, as (k, m, 1); the gradients have the layout of
@@ -39,10 +63,11 @@ from .model import (
     single_form_spec,
 )
 from .sources import hw7
-from .sums import UnsupportedSum, substitute, sum_normal_form
+from .sums import UnsupportedSum, replace_entries, substitute, sum_normal_form
 
 __all__ = [
     "CLAIMS",
+    "BALANCED_PENALTY",
     "CODE",
     "EQ4",
     "ERRATA",
@@ -51,8 +76,10 @@ __all__ = [
     "GRAD_ENCODER",
     "GRAM_DECODER",
     "LOSS",
+    "PCA_OPTIMUM",
     "PRINTED_GRADIENTS",
     "RECONSTRUCTION",
+    "REGULARIZED_OPTIMUM",
     "REG_LOSS",
     "SGD_OBJECTIVE",
     "SPECS",
@@ -77,6 +104,9 @@ G, Gp, sig2 = sp.IndexedBase("G"), sp.IndexedBase("Gp"), sp.IndexedBase("sig2")
 Usvd = sp.IndexedBase("U")
 Lsgd = sp.Symbol("Lsgd", nonnegative=True)
 wd = sp.Symbol("wd", nonnegative=True)
+Lpca, pen = sp.Symbol("Lpca", nonnegative=True), sp.Symbol("pen", nonnegative=True)
+sv = sp.IndexedBase("sv")
+W1opt, W2opt = sp.IndexedBase("W1opt"), sp.IndexedBase("W2opt")
 
 SYMBOLS = {
     "X": SymbolInfo(X, "data, one zero-centred sample per column (m x n)", display="X"),
@@ -110,6 +140,13 @@ SYMBOLS = {
         Lsgd, "objective of SGD with nn.MSELoss and weight decay", sp.Interval(0, sp.oo), "L_SGD"
     ),
     "wd": SymbolInfo(wd, "the optimizer's weight_decay", sp.Interval(0, sp.oo), "weight_decay"),
+    "Lpca": SymbolInfo(
+        Lpca, "objective (5) at W_2 W_1 = U_k U_k^T", sp.Interval(0, sp.oo), "L(U_k U_k^T)"
+    ),
+    "pen": SymbolInfo(pen, "||W_1||_F^2 + ||W_2||_F^2", sp.Interval(0, sp.oo), "||W1||^2+||W2||^2"),
+    "sv": SymbolInfo(sv, "the k singular values s_i > 0 of W_2 (m x k, rank k)", display="s"),
+    "W1opt": SymbolInfo(W1opt, "a stationary encoder of eq. (6) (k x m)", display="W_1*"),
+    "W2opt": SymbolInfo(W2opt, "a stationary decoder of eq. (6) (m x k)", display="W_2*"),
 }
 
 
@@ -272,6 +309,38 @@ SGD_OBJECTIVE = _spec(
     },
     proof_only=True,
 )
+PCA_OPTIMUM = _spec(
+    "autoencoder.pca_optimum",
+    "The objective (5) at the principal subspace: the discarded eigenvalues",
+    "Q2(b)",
+    "W_2 W_1 the projection onto the top-k singular vectors of X (no regularization)",
+    ("Lpca", "sig2", "k", "m"),
+    # sigma_i^2 are the eigenvalues of X X^T / n in decreasing order (Q2's statement), so this is
+    # sigma_(k+1)^2 + ... + sigma_m^2 (a sum from 1, as every spec's sums are).
+    {Lpca: sp.Sum(sig2[r], (r, 1, m)) - sp.Sum(sig2[s], (s, 1, k))},
+    proof_only=True,
+)
+BALANCED_PENALTY = _spec(
+    "autoencoder.balanced_penalty",
+    "The penalty of eq. (6) at a pseudo-inverse pair, through W_2's singular values",
+    "Q2(b)",
+    "||W_1||_F^2 + ||W_2||_F^2 = sum_i (sigma_i^2 + 1/sigma_i^2)",
+    ("pen", "sv", "k"),
+    {pen: sp.Sum(sv[s] ** 2 + 1 / sv[s] ** 2, (s, 1, k))},
+    proof_only=True,
+)
+REGULARIZED_OPTIMUM = _spec(
+    "autoencoder.regularized_optimum",
+    "A stationary point of eq. (6): W_2 = W_1^T = U_k (I - lambda Sigma_k^(-2))^(1/2)",
+    "Q2(b)",
+    "the decoupling for a small nonzero lambda",
+    ("W2opt", "W1opt", "U", "sig2", "lam"),
+    {
+        W2opt[r, s]: Usvd[r, s] * sp.sqrt(1 - lam / sig2[s]),
+        W1opt[s, r]: Usvd[r, s] * sp.sqrt(1 - lam / sig2[s]),
+    },
+    proof_only=True,
+)
 
 SPECS = (
     CODE,
@@ -285,6 +354,9 @@ SPECS = (
     EQ4,
     GRAM_DECODER,
     SGD_OBJECTIVE,
+    PCA_OPTIMUM,
+    BALANCED_PENALTY,
+    REGULARIZED_OPTIMUM,
 )
 #: The solution's printed forms, kept to state the erratum; no implementation is checked on them.
 
@@ -907,6 +979,317 @@ def _prove_sgd_weight_decay() -> ProofOutcome:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Q2(b): the optimum without regularization, the penalty at a pseudo-inverse pair, and the
+# stationary point of eq. (6) for a small nonzero lambda. All for symbolic m, k, n: the weights
+# are written through U_k (orthonormal eigenvectors of X X^T) and k x k factors, and the sums
+# reduced with the rules of the principal-components proofs.
+
+#: The SVD factors of C = A diag(s) B^T (k x k, orthogonal) and two more bound indices.
+_A, _B = sp.IndexedBase("A"), sp.IndexedBase("B")
+_v1, _v2 = sp.symbols("v1 v2", integer=True, positive=True)
+#: A second generic entry: (p, q) and (pp, qq) index m x m and k x k products.
+_ROW2 = sp.Symbol("pp", integer=True, positive=True)
+_COL2 = sp.Symbol("qq", integer=True, positive=True)
+_PAIR_RANGES = {
+    _ROW: (sp.Integer(1), m),
+    _ROW2: (sp.Integer(1), m),
+    _COL: (sp.Integer(1), k),
+    _COL2: (sp.Integer(1), k),
+}
+
+
+def _trace(var: sp.Symbol, low: sp.Expr, high: sp.Expr, involved: sp.Expr) -> sp.Expr | None:
+    """sum_r (X X^T)[r, r] = lambda_1 + ... + lambda_m: the trace of the symmetric X X^T is the sum
+    of its eigenvalues (U is its full eigenbasis)."""
+    if (low, high) != (1, m) or involved != Gram[var, var]:
+        return None
+    every = sp.Dummy("e", integer=True, positive=True)
+    return sp.Sum(eig[every], (every, 1, m))
+
+
+def _orthogonal(var: sp.Symbol, low: sp.Expr, high: sp.Expr, involved: sp.Expr) -> sp.Expr | None:
+    """A^T A = A A^T = I and B^T B = B B^T = I for the k x k orthogonal factors of an SVD."""
+    if (low, high) != (1, k):
+        return None
+    for base in (_A, _B):
+        pair = _pair(involved, base)
+        if pair is None:
+            continue
+        (row1, col1), (row2, col2) = pair
+        if row1 == var == row2 and var not in col1.free_symbols | col2.free_symbols:
+            return sp.KroneckerDelta(col1, col2)
+        if col1 == var == col2 and var not in row1.free_symbols | row2.free_symbols:
+            return sp.KroneckerDelta(row1, row2)
+    return None
+
+
+def _at_factorization(expr: sp.Expr) -> sp.Expr:
+    """``expr`` at W_2 = U_k C, W_1 = C^(-1) U_k^T (C invertible, k x k): every factorization
+    of W_2 W_1 = U_k U_k^T whose factors have rank k."""
+    expr = substitute(expr, W2[r, s], sp.Sum(U[r, _t1] * _C[_t1, s], (_t1, 1, k)))
+    return substitute(expr, W1[s, r], sp.Sum(_Ci[s, _t2] * U[r, _t2], (_t2, 1, k)))
+
+
+def _at_singular_values(expr: sp.Expr) -> sp.Expr:
+    """``expr`` at the same pairs with C = A diag(s) B^T written out: W_2 = U_k A diag(s) B^T,
+    W_1 = B diag(1/s) A^T U_k^T."""
+    decoder = sp.Sum(U[r, _t1] * _A[_t1, _v1] * sv[_v1] * _B[s, _v1], (_v1, 1, k), (_t1, 1, k))
+    encoder = sp.Sum(_B[s, _v2] / sv[_v2] * _A[_t2, _v2] * U[r, _t2], (_v2, 1, k), (_t2, 1, k))
+    return substitute(substitute(expr, W2[r, s], decoder), W1[s, r], encoder)
+
+
+def _product_entry(first: sp.IndexedBase, second: sp.IndexedBase, inner: sp.Expr) -> sp.Expr:
+    """Entry (p, pp) of W_2 W_1 (``inner`` = k) or (q, qq) of W_1 W_2 (``inner`` = m)."""
+    if inner == k:
+        return sp.Sum(first[_ROW, s] * second[s, _ROW2], (s, 1, k))
+    return sp.Sum(first[_COL, r] * second[r, _COL2], (r, 1, m))
+
+
+def _prove_pca_optimum() -> ProofOutcome:
+    """At lambda = 0: every rank-k factorization of W_2 W_1 = U_k U_k^T leaves eq. (5) at the
+    discarded eigenvalues (autoencoder.pca_optimum), makes both gradient specs vanish, and acts
+    as the identity on span(U_k); for symbolic m, k, n."""
+    started = time.perf_counter()
+    rules = (_gram, _eigenvectors, _orthonormal, _inverse, _trace)
+    objective = _normal_gap(
+        _at_factorization(_composed(LOSS.canonical.expression("L"))), None, rules
+    )
+    stated = PCA_OPTIMUM.canonical.expression("Lpca").xreplace(
+        {sig2[r]: eig[r] / n, sig2[s]: eig[s] / n}  # sigma_i^2: eigenvalues of X X^T / n
+    )
+    gaps = {
+        "L - autoencoder.pca_optimum": objective
+        if isinstance(objective, str)
+        else _normal_gap(objective - stated),
+        "nabla_W2 L": _normal_gap(
+            _at_factorization(_at(GRAD_DECODER, "dW2", _ROW, _COL)), _ENTRY_RANGES, rules
+        ),
+        "nabla_W1 L": _normal_gap(
+            _at_factorization(_at(GRAD_ENCODER, "dW1", _COL, _ROW)), _ENTRY_RANGES, rules
+        ),
+        "W_2 W_1 U_k - U_k": _normal_gap(
+            _at_factorization(
+                sp.Sum(W2[_ROW, s] * sp.Sum(W1[s, rr] * U[rr, _COL], (rr, 1, m)), (s, 1, k))
+            )
+            - U[_ROW, _COL],
+            _ENTRY_RANGES,
+            rules,
+        ),
+    }
+    failed = {label: gap for label, gap in gaps.items() if gap != 0}
+    ok = not failed
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "symbolic m, k, n: autoencoder.loss, autoencoder.grad_decoder and "
+        "autoencoder.grad_encoder (through code and reconstruction) at W_2 = U_k C, W_1 = "
+        "C^(-1) U_k^T in sum normal form, reduced with sum_c X_ac X_bc = (X X^T)_ab, X X^T U_k = "
+        "U_k Lambda_k, U_k^T U_k = I, C C^(-1) = I and tr(X X^T) = lambda_1 + ... + lambda_m",
+        (
+            f"for every m, k, n and invertible C: L = {objective} (lambda_i the eigenvalues of "
+            "X X^T), which is autoencoder.pca_optimum's sigma_(k+1)^2 + ... + sigma_m^2, the "
+            "discarded squared singular values of X over n; both gradients are 0; and W_2 W_1 "
+            "U_k = U_k, the identity on the span of the top k singular vectors. That no other "
+            "rank-k product does better (Eckart-Young-Mirsky) is an inequality over all "
+            "weights, not checked here"
+            if ok
+            else "; ".join(f"{label} reduces to {gap}" for label, gap in failed.items())
+        )
+        + f" ({time.perf_counter() - started:.2f} s)",
+        scope=GENERAL if ok else "",
+    )
+
+
+#: The witness of autoencoder.optimal_product.range_only: (m, k, n).
+RANGE_ONLY_SIZE = (3, 1, 3)
+
+
+def _prove_range_only() -> ProofOutcome:
+    """With rank X < m the objective fixes W_2 W_1 only on the column space of X: at m = 3,
+    k = 1, X = diag(s_1, s_2, s_3), the oblique W_2 = e_1, W_1 = (e_1 + e_3)^T has the objective
+    of U_1 U_1^T plus s_3^2 / n, and vanishing gradients once s_3 = 0."""
+    started = time.perf_counter()
+    dm, dk, dn = RANGE_ONLY_SIZE
+    scales = sp.symbols("s_1:4", nonnegative=True)
+    data = sp.diag(*scales).tolist()
+    top = forward(data, [[1, 0, 0]], [[1], [0], [0]])
+    oblique_encoder, oblique_decoder = [[1, 0, 1]], [[1], [0], [0]]
+    oblique = forward(data, oblique_encoder, oblique_decoder)
+    product = sp.Matrix(oblique_decoder) * sp.Matrix(oblique_encoder)
+    excess = sp.factor(oblique["L"] - top["L"])
+    deficient = {scales[2]: 0}
+    stationary = all(
+        sp.expand(entry.subs(deficient)) == 0
+        for name in ("dW1", "dW2")
+        for entry in itertools.chain.from_iterable(oblique[name])
+    )
+    # sigma_i^2 = s_i^2 / n for X = diag(s): the objective at U_1 U_1^T is the discarded ones.
+    discarded = PCA_OPTIMUM.canonical.expression("Lpca").subs({m: dm, k: dk}).doit()
+    discarded = discarded.xreplace({sig2[a + 1]: scales[a] ** 2 / dn for a in range(dm)})
+    ok = (
+        sp.expand(top["L"] - discarded) == 0
+        and excess.subs(deficient) == 0
+        and excess != 0
+        and stationary
+        and product * product == product
+        and product != product.T
+    )
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "autoencoder.forward (the code, reconstruction, loss and gradient specs) at m = 3, k = 1, "
+        "n = 3, X = diag(s_1, s_2, s_3), at W_2 = e_1, W_1 = e_1^T and at W_2 = e_1, W_1 = (e_1 + "
+        "e_3)^T, symbolic s",
+        f"the objective at U_1 U_1^T is {top['L']} (autoencoder.pca_optimum), at the oblique "
+        f"pair it is larger by {excess}: the same optimum once s_3 = 0 (rank X = 2 < m), with "
+        f"both gradients {'zero' if stationary else 'nonzero'} there; W_2 W_1 = "
+        f"{product.tolist()} is idempotent, not symmetric, so it is a projection onto span(U_1) "
+        "but not U_1 U_1^T. Every optimum's W_2 W_1 is U_k U_k^T on the column space of X only "
+        f"({time.perf_counter() - started:.2f} s)",
+        scope=finite_points(("m", "k", "n"), [RANGE_ONLY_SIZE]) if ok else "",
+    )
+
+
+def _penalty() -> sp.Expr:
+    """||W_1||_F^2 + ||W_2||_F^2 as eq. (6) (autoencoder.reg_loss) weighs it by lambda."""
+    return sp.expand((REG_LOSS.canonical.expression("Lreg") - L) / lam)
+
+
+def _prove_balanced_penalty() -> ProofOutcome:
+    """Q2(b)'s argument, for symbolic m, k: at W_2 = U_k A diag(s) B^T, W_1 = B diag(1/s) A^T
+    U_k^T (every rank-k pair with W_2 W_1 = U_k U_k^T, the SVD of C written out), W_1 is the
+    pseudo-inverse of W_2, the penalty of eq. (6) is autoencoder.balanced_penalty, it exceeds 2k
+    by sum_i (s_i^2 - 1)^2 / s_i^2, and W_2^T W_2 = I exactly when every s_i = 1."""
+    started = time.perf_counter()
+    rules = (_orthonormal, _orthogonal)
+    penalty = _normal_gap(_at_singular_values(_penalty()), None, rules)
+    stated = BALANCED_PENALTY.canonical.expression("pen")
+    excess = sp.Sum((sv[s] ** 2 - 1) ** 2 / sv[s] ** 2, (s, 1, k))
+    value = sp.Symbol("sigma", positive=True)
+    summand = (value**2 - 1) ** 2 / value**2
+    gram = sp.Sum(W2[r, _COL] * W2[r, _COL2], (r, 1, m))
+    conjugated = sp.Sum(
+        _B[_v1, _COL] * gram.xreplace({_COL: _v1, _COL2: _v2}) * _B[_v2, _COL2],
+        (_v1, 1, k),
+        (_v2, 1, k),
+    )
+    gaps = {
+        "penalty - autoencoder.balanced_penalty": penalty
+        if isinstance(penalty, str)
+        else _normal_gap(penalty - stated),
+        "penalty - 2k - sum (s^2 - 1)^2 / s^2": _normal_gap(stated - 2 * k - excess),
+        "W_1 W_2 - I_k": _normal_gap(
+            _at_singular_values(_product_entry(W1, W2, m)) - sp.KroneckerDelta(_COL, _COL2),
+            _PAIR_RANGES,
+            rules,
+        ),
+        "W_2 W_1 - U_k U_k^T": _normal_gap(
+            _at_singular_values(_product_entry(W2, W1, k))
+            - sp.Sum(U[_ROW, s] * U[_ROW2, s], (s, 1, k)),
+            _PAIR_RANGES,
+            rules,
+        ),
+        "B^T W_2^T W_2 B - diag(s^2)": _normal_gap(
+            _at_singular_values(conjugated) - sp.KroneckerDelta(_COL, _COL2) * sv[_COL] ** 2,
+            _PAIR_RANGES,
+            rules,
+        ),
+        "W_2^T W_2 - I at s = 1": _normal_gap(
+            replace_entries(_at_singular_values(gram), sv, lambda _: sp.Integer(1))
+            - sp.KroneckerDelta(_COL, _COL2),
+            _PAIR_RANGES,
+            rules,
+        ),
+    }
+    failed = {label: gap for label, gap in gaps.items() if gap != 0}
+    # Each term of the excess is a square over a positive number, 0 exactly at s_i = 1.
+    nonnegative = bool(summand.is_nonnegative) and sp.solve(summand, value) == [1]
+    ok = not failed and nonnegative
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "symbolic m, k: the penalty of autoencoder.reg_loss, W_1 W_2, W_2 W_1 and W_2^T W_2 at "
+        "W_2 = U_k A diag(s) B^T, W_1 = B diag(1/s) A^T U_k^T in sum normal form, reduced with "
+        "U_k^T U_k = I and A, B orthogonal; sympy.solve of (s^2 - 1)^2 / s^2 = 0 on s > 0",
+        (
+            "for every m, k: W_1 W_2 = I_k and W_2 W_1 = U_k U_k^T (W_1 is the pseudo-inverse of "
+            "W_2), ||W_1||_F^2 + ||W_2||_F^2 = sum_i (s_i^2 + 1/s_i^2) = 2k + sum_i (s_i^2 - "
+            "1)^2 / s_i^2, whose terms are >= 0 and 0 only at s_i = 1: the penalty is least (2k) "
+            "exactly when every singular value of W_2 is 1, and B^T W_2^T W_2 B = diag(s^2), so "
+            "that is exactly when W_2^T W_2 = I (orthonormal columns; then W_1 = W_2^T)"
+            if ok
+            else "; ".join(f"{label} reduces to {gap}" for label, gap in failed.items())
+            + ("" if nonnegative else f"; (s^2 - 1)^2 / s^2 is not a nonnegative term: {summand}")
+        )
+        + f" ({time.perf_counter() - started:.2f} s)",
+        scope=GENERAL if ok else "",
+    )
+
+
+def _diagonal_gap(expr: sp.Expr) -> sp.Expr:
+    """A k x k entry (q, qq) that is a multiple of KroneckerDelta(q, qq): 0 when it vanishes off
+    the diagonal and on it (where a square root of an entry at q times one at qq is a square)."""
+    delta = sp.KroneckerDelta(_COL, _COL2)
+    off = sp.simplify(expr.xreplace({delta: 0}))
+    on = sp.simplify(expr.xreplace({delta: 1}).xreplace({_COL2: _COL}))
+    return off + on if off == 0 or on == 0 else sp.Tuple(off, on)
+
+
+def _prove_regularized_optimum() -> ProofOutcome:
+    """For 0 < lambda < sigma_k^2, sympy.diff of eq. (6) (autoencoder.reg_loss with
+    autoencoder.loss, through code and reconstruction) vanishes at autoencoder.regularized_optimum,
+    for symbolic m, k, n, and that point's W_2^T W_2 is I - lambda Sigma_k^(-2)."""
+    started = time.perf_counter()
+    regularized = REG_LOSS.canonical.expression("Lreg").xreplace(
+        {L: LOSS.canonical.expression("L")}
+    )
+    relations = REGULARIZED_OPTIMUM.canonical.relations
+    # sigma_i^2 = lambda_i / n: the eigenvalues of X X^T / n (the rules speak of X X^T's).
+    at_eigen = {sig2[s]: eig[s] / n}
+
+    def at_point(expr: sp.Expr) -> sp.Expr:
+        expr = substitute(expr, W2[r, s], relations[W2opt[r, s]].xreplace(at_eigen))
+        return substitute(expr, W1[s, r], relations[W1opt[s, r]].xreplace(at_eigen))
+
+    rules = (_gram, _eigenvectors, _orthonormal)
+    objective = _normal_gap(_composed(regularized))
+    if isinstance(objective, str):
+        return ProofOutcome(ProofStatus.NOT_PROVED, "eq. (6) in sum normal form", objective)
+    gaps = {
+        label: _normal_gap(at_point(sp.diff(objective, entry)), _ENTRY_RANGES, rules)
+        for label, entry in (
+            ("d L_lambda / d W_2", W2[_ROW, _COL]),
+            ("d L_lambda / d W_1", W1[_COL, _ROW]),
+        )
+    }
+    gram = _normal_gap(at_point(sp.Sum(W2[r, _COL] * W2[r, _COL2], (r, 1, m))), _PAIR_RANGES, rules)
+    shrunk = sp.KroneckerDelta(_COL, _COL2) * (1 - lam / sig2[_COL])
+    at_eigen_entry = {sig2[_COL]: eig[_COL] / n}
+    gaps["W_2^T W_2 - (I - lambda Sigma_k^-2)"] = (
+        gram if isinstance(gram, str) else _diagonal_gap(gram - shrunk.xreplace(at_eigen_entry))
+    )
+    tied = sp.simplify(relations[W2opt[r, s]] - relations[W1opt[s, r]]) == 0
+    failed = {label: gap for label, gap in gaps.items() if gap != 0}
+    ok = not failed and tied
+    return ProofOutcome(
+        ProofStatus.PROVED if ok else ProofStatus.REFUTED,
+        "symbolic m, k, n: sympy.diff of autoencoder.reg_loss (with autoencoder.loss, code and "
+        "reconstruction) in sum normal form at a generic entry, at W_2 = W_1^T = U_k (I - lambda "
+        "Sigma_k^(-2))^(1/2), reduced with sum_c X_ac X_bc = (X X^T)_ab, X X^T U_k = U_k "
+        "Lambda_k and U_k^T U_k = I",
+        (
+            "both gradients of eq. (6) vanish for every m, k, n and 0 < lambda < sigma_k^2, and "
+            "there W_2^T W_2 = I - lambda Sigma_k^(-2): the columns are orthogonal with squared "
+            "norms 1 - lambda / sigma_i^2, so orthonormal up to O(lambda / sigma_k^2), and W_1 = "
+            "W_2^T. That this stationary point is the global minimum of eq. (6) is an "
+            "inequality over all weights, not checked here"
+            if ok
+            else "; ".join(f"{label} reduces to {gap}" for label, gap in failed.items())
+            + ("" if tied else "; W_1 is not W_2^T")
+        )
+        + f" ({time.perf_counter() - started:.2f} s)",
+        scope=GENERAL if ok else "",
+    )
+
+
 CLAIMS = (
     Claim(
         "autoencoder.gradients.exact",
@@ -967,6 +1350,39 @@ CLAIMS = (
         hw7("Q1(b)"),
         (LOSS.id, CODE.id, RECONSTRUCTION.id, GRAD_DECODER.id, GRAD_ENCODER.id),
         _prove_optimum_invariance,
+    ),
+    Claim(
+        "autoencoder.pca_optimum",
+        "At lambda = 0 every rank-k factorization of W_2 W_1 = U_k U_k^T is stationary, is the "
+        "identity on span(U_k), and leaves the discarded eigenvalues sigma_(k+1)^2 + ... + "
+        "sigma_m^2",
+        hw7("Q2(b)"),
+        (PCA_OPTIMUM.id, LOSS.id, CODE.id, RECONSTRUCTION.id, GRAD_DECODER.id, GRAD_ENCODER.id),
+        _prove_pca_optimum,
+    ),
+    Claim(
+        "autoencoder.optimal_product.range_only",
+        "At lambda = 0 the optimum fixes W_2 W_1 on the column space of X only: with rank X < m "
+        "an oblique projection onto span(U_k) is optimal too",
+        hw7("Q2(b)"),
+        (PCA_OPTIMUM.id, LOSS.id, GRAD_DECODER.id, GRAD_ENCODER.id),
+        _prove_range_only,
+    ),
+    Claim(
+        "autoencoder.balanced_penalty",
+        "With W_2 W_1 = U_k U_k^T, W_1 is W_2's pseudo-inverse and ||W_1||_F^2 + ||W_2||_F^2 = "
+        "sum_i (s_i^2 + 1/s_i^2) is least exactly when W_2 has orthonormal columns",
+        hw7("Q2(b)"),
+        (BALANCED_PENALTY.id, REG_LOSS.id),
+        _prove_balanced_penalty,
+    ),
+    Claim(
+        "autoencoder.regularized_optimum",
+        "For 0 < lambda < sigma_k^2, W_2 = W_1^T = U_k (I - lambda Sigma_k^(-2))^(1/2) is a "
+        "stationary point of eq. (6), with W_2^T W_2 = I - lambda Sigma_k^(-2)",
+        hw7("Q2(b)"),
+        (REGULARIZED_OPTIMUM.id, REG_LOSS.id, LOSS.id, CODE.id, RECONSTRUCTION.id),
+        _prove_regularized_optimum,
     ),
     Claim(
         "autoencoder.sgd_weight_decay",

@@ -11,10 +11,20 @@ import dataclasses
 import pytest
 import sympy as sp
 
-from eqconform.specs import CLAIMS, ERRATA, GENERAL, ProofStatus, Spec, attention, autoencoder
+from eqconform.specs import (
+    CLAIMS,
+    ERRATA,
+    GENERAL,
+    ProofStatus,
+    Spec,
+    attention,
+    autoencoder,
+    grad_accumulation,
+    layernorm,
+)
 
 PROVED, REFUTED = ProofStatus.PROVED, ProofStatus.REFUTED
-A, AE = attention, autoencoder
+A, AE, GA = attention, autoencoder, grad_accumulation
 
 NEW_CLAIMS = {
     "attention.dot_variance_general.exact",
@@ -28,6 +38,23 @@ NEW_CLAIMS = {
     "autoencoder.gram_decoder.scale",
     "autoencoder.optimum_invariance",
     "autoencoder.sgd_weight_decay",
+    "autoencoder.pca_optimum",
+    "autoencoder.optimal_product.range_only",
+    "autoencoder.balanced_penalty",
+    "autoencoder.regularized_optimum",
+    "grad_accumulation.layernorm_per_sample",
+    "grad_accumulation.batchnorm_batch_dependent",
+    "grad_accumulation.accumulated_mean_gradient",
+    "grad_accumulation.zero_grad",
+}
+#: The claims of Q2(b) and Q6 proved for every size (symbolic dimensions or induction).
+GENERAL_CLAIMS = {
+    "autoencoder.pca_optimum",
+    "autoencoder.balanced_penalty",
+    "autoencoder.regularized_optimum",
+    "grad_accumulation.layernorm_per_sample",
+    "grad_accumulation.accumulated_mean_gradient",
+    "grad_accumulation.zero_grad",
 }
 NEW_ERRATA = {
     "attention.q5_residual_width",
@@ -55,6 +82,11 @@ def replaced(spec: Spec, quantity: sp.Basic, expr: sp.Expr) -> Spec:
 def test_new_claim_is_proved(claim):
     outcome = claim.prove()
     assert outcome.status is PROVED, f"{claim.id}: {outcome.detail}"
+
+
+@pytest.mark.parametrize("claim", [c for c in CLAIMS if c.id in GENERAL_CLAIMS], ids=lambda c: c.id)
+def test_q2b_and_q6_claims_hold_in_general(claim):
+    assert claim.prove().scope == GENERAL
 
 
 def test_every_new_claim_and_erratum_is_listed():
@@ -248,3 +280,136 @@ def test_weight_decay_and_bias_evidence():
     assert outcome.scope == GENERAL
     assert "weight_decay = 2*lam/m" in outcome.detail
     assert "2*k*m parameters" in outcome.detail and "2*k*m + k + m" in outcome.detail
+
+
+# --------------------------------------------------------------------------- Q2(b)
+
+
+def test_pca_optimum_value_and_the_kept_variance(monkeypatch):
+    detail = AE._prove_pca_optimum().detail
+    assert "both gradients are 0" in detail and "W_2 W_1 U_k = U_k" in detail
+    kept = sp.Sum(AE.sig2[AE.s], (AE.s, 1, AE.k))  # the kept eigenvalues, not the discarded
+    monkeypatch.setattr(AE, "PCA_OPTIMUM", replaced(AE.PCA_OPTIMUM, AE.Lpca, kept))
+    assert AE._prove_pca_optimum().status is REFUTED
+
+
+def test_pca_optimum_reads_the_gradient_specs(monkeypatch):
+    r, s, smp = AE.r, AE.s, AE.smp
+    wrong = -2 * sp.Sum(AE.X[r, smp] * AE.Z[s, smp], (smp, 1, AE.n)) / AE.n  # no reconstruction
+    monkeypatch.setattr(AE, "GRAD_DECODER", replaced(AE.GRAD_DECODER, AE.dW2[r, s], wrong))
+    outcome = AE._prove_pca_optimum()
+    assert outcome.status is REFUTED and "nabla_W2 L" in outcome.detail
+
+
+def test_oblique_optimum_evidence(monkeypatch):
+    """With rank X < m an oblique W_2 W_1 is as good as U_k U_k^T (a witness at m = 3, k = 1)."""
+    outcome = AE._prove_range_only()
+    assert outcome.scope == "(m, k, n) in {(3, 1, 3)}"
+    assert "larger by s_3**2/3" in outcome.detail and "idempotent, not symmetric" in outcome.detail
+    everything = sp.Sum(AE.sig2[AE.r], (AE.r, 1, AE.m))
+    monkeypatch.setattr(AE, "PCA_OPTIMUM", replaced(AE.PCA_OPTIMUM, AE.Lpca, everything))
+    assert AE._prove_range_only().status is REFUTED
+
+
+def test_penalty_on_one_layer_is_not_balanced(monkeypatch):
+    r, s = AE.r, AE.s
+    encoder_only = AE.L + AE.lam * sp.Sum(sp.Sum(AE.W1[s, r] ** 2, (r, 1, AE.m)), (s, 1, AE.k))
+    monkeypatch.setattr(AE, "REG_LOSS", replaced(AE.REG_LOSS, AE.Lreg, encoder_only))
+    outcome = AE._prove_balanced_penalty()
+    assert outcome.status is REFUTED and "penalty - autoencoder.balanced_penalty" in outcome.detail
+
+
+def test_balanced_penalty_with_unsquared_inverse_is_refuted(monkeypatch):
+    s = AE.s
+    wrong = sp.Sum(AE.sv[s] ** 2 + 1 / AE.sv[s], (s, 1, AE.k))
+    monkeypatch.setattr(AE, "BALANCED_PENALTY", replaced(AE.BALANCED_PENALTY, AE.pen, wrong))
+    assert AE._prove_balanced_penalty().status is REFUTED
+
+
+def test_balanced_penalty_steps():
+    detail = AE._prove_balanced_penalty().detail
+    assert "W_1 W_2 = I_k and W_2 W_1 = U_k U_k^T" in detail
+    assert "2k + sum_i (s_i^2 - 1)^2 / s_i^2" in detail and "W_2^T W_2 = I" in detail
+
+
+def test_regularized_optimum_with_twice_the_shrinkage_is_refuted(monkeypatch):
+    r, s = AE.r, AE.s
+    relations = dict(AE.REGULARIZED_OPTIMUM.canonical.relations)
+    twice = AE.Usvd[r, s] * sp.sqrt(1 - 2 * AE.lam / AE.sig2[s])
+    relations[AE.W2opt[r, s]] = relations[AE.W1opt[s, r]] = twice
+    broken = dataclasses.replace(
+        AE.REGULARIZED_OPTIMUM,
+        variants=(dataclasses.replace(AE.REGULARIZED_OPTIMUM.canonical, relations=relations),),
+    )
+    monkeypatch.setattr(AE, "REGULARIZED_OPTIMUM", broken)
+    assert AE._prove_regularized_optimum().status is REFUTED
+
+
+def test_untied_regularized_point_is_refuted(monkeypatch):
+    r, s = AE.r, AE.s
+    spec = replaced(AE.REGULARIZED_OPTIMUM, AE.W1opt[s, r], AE.Usvd[r, s])
+    monkeypatch.setattr(AE, "REGULARIZED_OPTIMUM", spec)
+    assert AE._prove_regularized_optimum().status is REFUTED
+
+
+# --------------------------------------------------------------------------- Q6(b), Q6(c)
+
+LN = layernorm
+
+
+def test_a_batch_mean_in_layernorm_is_not_per_sample(monkeypatch):
+    row = sp.Symbol("ii", integer=True, positive=True)
+    batch_mean = sp.Sum(LN.Z[row, LN.j], (row, 1, LN.N), (LN.j, 1, LN.C)) / (LN.N * LN.C)
+    monkeypatch.setattr(LN, "MEAN", replaced(LN.MEAN, LN.mu[LN.i], batch_mean))
+    outcome = GA._prove_layernorm_per_sample()
+    assert outcome.status is REFUTED and "reads the batch size N" in outcome.detail
+
+
+def test_batchnorm_evidence(monkeypatch):
+    """A micro-batch of one row normalizes to 0; the batch of two rows does not."""
+    outcome = GA._prove_batchnorm_batch_dependent()
+    assert outcome.scope == "(N, B, C) in {(2, 1, 1)}"
+    assert (
+        "(z_1 - z_2)/sqrt(4*eps + (z_1 - z_2)**2)" in outcome.detail
+        and "and 0 alone" in outcome.detail
+    )
+    per_sample = GA.Z[GA.i, GA.j]  # a normalization that ignores the batch
+    monkeypatch.setattr(GA, "BATCHNORM", replaced(GA.BATCHNORM, GA.Zbn[GA.i, GA.j], per_sample))
+    assert GA._prove_batchnorm_batch_dependent().status is REFUTED
+
+
+@pytest.mark.parametrize("drop", ["S", "B"])
+def test_accumulation_without_the_scaling_is_refuted(monkeypatch, drop):
+    """Without loss / accumulation_steps the buffer is S times the mean gradient; with a summed
+    (not averaged) micro-batch loss it is B times it."""
+    b, c = GA.b, GA.c
+    inner = sp.Sum(GA.ell(GA.theta, GA.xm[b, c]), (c, 1, GA.B))
+    wrong = (
+        sp.Sum(inner / GA.B, (b, 1, GA.S)) if drop == "S" else sp.Sum(inner, (b, 1, GA.S)) / GA.S
+    )
+    monkeypatch.setattr(GA, "MICRO_BATCHES", replaced(GA.MICRO_BATCHES, GA.Lacc, wrong))
+    assert GA._prove_accumulated_mean_gradient().status is REFUTED
+
+
+def test_accumulation_step_adds_one_block():
+    detail = GA._prove_accumulated_mean_gradient().detail
+    assert "S = 1: the two differ by 0" in detail and "(difference 0)" in detail
+
+
+def test_zero_grad_evidence():
+    detail = GA._prove_zero_grad().detail
+    assert "by g[1] at t = 2" in detail and "applied t - u + 1 times" in detail
+
+
+def test_a_printed_loop_that_resets_the_buffer_is_refuted(monkeypatch):
+    """If the printed loop emptied the buffer too, the induction for g_1 + ... + g_t fails."""
+    t = GA.t
+    variants = []
+    for variant in GA.SGD_LOOP.variants:
+        if variant.id == "zero-grad-once":
+            relations = {**variant.relations, GA.buf[t]: GA.g[t]}
+            variant = dataclasses.replace(variant, relations=relations)
+        variants.append(variant)
+    monkeypatch.setattr(GA, "SGD_LOOP", dataclasses.replace(GA.SGD_LOOP, variants=tuple(variants)))
+    outcome = GA._prove_zero_grad()
+    assert outcome.status is REFUTED and "zero-grad-once buf" in outcome.detail
