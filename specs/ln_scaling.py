@@ -552,20 +552,102 @@ def _finite_stack_jacobian(widths: range) -> ProofOutcome | None:
     return None
 
 
+#: The stack at which ln_scaling.grad_bound.tight evaluates g^(l) from the Jacobian specs: L
+#: layers, layer l, at row lengths d = 2 (the bound is strict) and d = 3 (it is attained).
+TIGHTNESS_STACK = {"L": 2, "l": 1}
+TIGHTNESS_WIDTHS = (2, 3)
+
+
+def _normalized_row(width: int) -> list[sp.Expr]:
+    """An input x^(0) of the stack: sqrt(d/2) (e_1 - e_2), mean 0 and norm sqrt(d)."""
+    half = sp.sqrt(sp.Rational(width, 2))
+    return [half, -half] + [sp.Integer(0)] * (width - 2)
+
+
+def _attaining_upstream(width: int) -> list[sp.Expr]:
+    """g^(L) of norm sqrt(d) orthogonal to 1 and to _normalized_row (d >= 3): sqrt(d/6) (1, 1,
+    -2, 0, ...); at d = 2 no nonzero vector is orthogonal to both, so (1, 1) stands in."""
+    if width == 2:
+        return [sp.Integer(1), sp.Integer(1)]
+    scale = sp.sqrt(sp.Rational(width, 6))
+    return [scale, scale, -2 * scale] + [sp.Integer(0)] * (width - 3)
+
+
+def _stack_gradient(
+    row: list[sp.Expr], upstream: list[sp.Expr], layers: int, layer: int
+) -> sp.Expr:
+    """||g^(layer)|| backward from g^(L) = ``upstream`` through the maps x -> x + LN(x) of
+    operators 2L .. 2l + 1, each Jacobian I + J_h J_f from the exam's specs (16), (21) at its
+    input k x^(0) (Lemma 2: the input of operator k is k x^(0))."""
+    width = len(row)
+    gradient = sp.Matrix(upstream)
+    for operator in range(2 * layers, 2 * layer, -1):
+        demeaned = _row_values(ex.DEMEAN, width, {ex.x: [operator * value for value in row]})
+        jh = sp.Matrix(
+            [
+                _row_values(ex.NORMALIZE_JACOBIAN, width, {ex.z: demeaned}, other=c_ + 1)
+                for c_ in range(width)
+            ]
+        ).T
+        jacobian = sp.eye(width) + jh * _demean_jacobian(width)
+        gradient = (jacobian.T * gradient).applyfunc(sp.simplify)
+    return sp.sqrt(sp.simplify(sum(value**2 for value in gradient)))
+
+
+def _projection_rank_gap() -> str:
+    """'' when tr P = d - 2 for a symbolic d (P = I - 11^T/d - x0 x0^T/d, Sum x0 = 0, Sum x0^2 =
+    d): P is an orthogonal projection, so its rank is d - 2."""
+    inner = sp.Symbol("v", integer=True, positive=True)
+    projection = _residual_projection()
+    trace = sp.Sum(_entry(projection, inner, inner), (inner, 1, ex.d))
+    return _gap("tr P - (d - 2)", trace - (ex.d - 2), (_mean_zero_row,))
+
+
 def _prove_grad_bound(max_width: int = GRAD_BOUND_MAX_D) -> ProofOutcome:
     """The Jacobian of x -> x + LN(x) at k x0 is I + P/k with P the projection off span(1, x0)
     (from the exam's Jacobian specs (16), (21)); backward through maps 2l+1 .. 2L multiplies the
-    component of g^(L) in P's range by prod (1 + 1/k) = (2L+1)/(2l+1) and leaves the rest."""
+    component of g^(L) in P's range by prod (1 + 1/k) = (2L+1)/(2l+1) and leaves the rest.
+
+    The bound is attained exactly when g^(L) can lie in P's range, of dimension tr P = d - 2:
+    for d >= 3. At d = 2, P = 0, every g^(l) is g^(L) and the bound is strict for l < L; both
+    are shown on g^(l) evaluated from the Jacobian specs (TIGHTNESS_STACK)."""
     gap = _stack_jacobian_gap()
     widths = range(2, max_width + 1)
     if gap:
         refuted = _finite_stack_jacobian(widths)
         if refuted is not None:
             return refuted
+    rank_gap = _projection_rank_gap()
+    if rank_gap:
+        # tr P at normalized rows of the fallback's widths instead.
+        for width in widths:
+            projection = _projection(_normalized_row(width), width)
+            if sp.simplify(projection.trace() - (width - 2)) != 0:
+                return ProofOutcome(
+                    ProofStatus.REFUTED,
+                    "tr P at a normalized row",
+                    f"is {projection.trace()}, not d - 2, at d = {width}",
+                    scope=finite_scope(d=[width]),
+                )
     index = sp.Symbol("kk", integer=True, positive=True)
     growth = sp.simplify(sp.product((index + 1) / index, (index, 2 * lyr + 1, 2 * nlayers)))
     bound = sp.simplify(growth * sp.sqrt(d))
     ok = sp.simplify(bound - _relation(GRAD_BOUND)) == 0
+    layers, layer = TIGHTNESS_STACK["L"], TIGHTNESS_STACK["l"]
+    evaluated = {
+        width: (
+            _stack_gradient(_normalized_row(width), _attaining_upstream(width), layers, layer),
+            _relation(GRAD_BOUND).subs({nlayers: layers, lyr: layer, d: width}),
+        )
+        for width in TIGHTNESS_WIDTHS
+    }
+    strict, attained = (evaluated[width] for width in TIGHTNESS_WIDTHS)
+    shape = (
+        sp.simplify(attained[0] - attained[1]) == 0
+        and sp.simplify(strict[0] - sp.sqrt(TIGHTNESS_WIDTHS[0])) == 0
+        and bool(strict[0] < strict[1])
+    )
+    ok = ok and shape
     shown = {
         lyr: sp.Symbol("l", integer=True, positive=True),
         nlayers: sp.Symbol("L", integer=True, positive=True),
@@ -579,18 +661,27 @@ def _prove_grad_bound(max_width: int = GRAD_BOUND_MAX_D) -> ProofOutcome:
         else "Jacobians (16), (21) of layernorm_exam at k x0 (mean 0, ||x0||^2 = d), composed "
         "symbolically"
     )
-    sizes = "every d" if not gap else f"d = 2..{max_width}"
+    general = not gap and not rank_gap
+    sizes = "every d >= 2" if general else f"d = 2..{max_width}"
     return ProofOutcome(
         ProofStatus.PROVED if ok else ProofStatus.REFUTED,
-        f"{jacobians}; sympy.product of the per-map factors",
+        f"{jacobians}; tr P in sum normal form; sympy.product of the per-map factors; g^(l) "
+        f"evaluated through the Jacobian specs at L = {layers}, l = {layer}, d = "
+        f"{', '.join(map(str, TIGHTNESS_WIDTHS))}",
         f"for {sizes} the Jacobian of x -> x + LN(x) at k x0 is I + P/k, P = I - 11^T/d - x0 "
-        "x0^T/d a symmetric projection (P P = P). Hence g^(l) = (I - P) g^(L) + c P g^(L) with c "
-        f"= prod_(k=2l+1)^(2L) (1 + 1/k) = {growth}, and ||g^(l)||^2 = ||(I - P) g^(L)||^2 + c^2 "
-        f"||P g^(L)||^2 <= c^2 d: the bound {bound} of eq. (23) holds, with equality exactly when "
-        "g^(L) is orthogonal to 1 and x0 (l < L)" + ("." + _not_general(gap) if gap else ""),
-        # l and L are symbolic (sympy.product); d is symbolic unless the fallback ran. A
-        # refutation here is the symbolic product, at no particular d.
-        scope=("" if not ok else GENERAL if not gap else finite_scope(d=widths)),
+        "x0^T/d a symmetric projection (P P = P) of rank tr P = d - 2. Hence g^(l) = (I - P) "
+        f"g^(L) + c P g^(L) with c = prod_(k=2l+1)^(2L) (1 + 1/k) = {growth}, and ||g^(l)||^2 = "
+        f"||(I - P) g^(L)||^2 + c^2 ||P g^(L)||^2 <= c^2 d: the bound {bound} of eq. (23) holds, "
+        "with equality for l < L exactly when g^(L) is orthogonal to 1 and x0. Such a g^(L) "
+        "exists exactly when d >= 3; at d = 2, P = 0 and g^(l) = g^(L), so the bound is strict "
+        f"for l < L. At L = {layers}, l = {layer}: ||g^(l)|| = {attained[0]} against the bound "
+        f"{attained[1]} at d = {TIGHTNESS_WIDTHS[1]} (g^(L) = sqrt(d/6)(1, 1, -2), x0 = "
+        f"sqrt(d/2)(1, -1, 0)), and {strict[0]} against {strict[1]} at d = "
+        f"{TIGHTNESS_WIDTHS[0]}" + ("." + _not_general(gap or rank_gap) if not general else ""),
+        # l and L are symbolic (sympy.product); d is symbolic (d >= 2: a row of mean 0 and norm
+        # sqrt(d) needs two entries) unless the fallback ran. A refutation here is the symbolic
+        # product or the evaluated stack, at no particular d.
+        scope=("" if not ok else GENERAL if general else finite_scope(d=widths)),
     )
 
 
@@ -648,7 +739,8 @@ def _finite_lemma1_projections() -> ProofOutcome | None:
 def _prove_lemma1() -> ProofOutcome:
     """Lemma 1 of Q12(f) with ||f(x)|| (the demeaned input) holds: the backward pass is (17)
     after (22), a product of two orthogonal projections scaled by sqrt(d)/||z||. As printed, with
-    ||x||, it fails for inputs with a nonzero mean; a counterexample from the exam's own specs."""
+    ||x||, it fails for inputs with a nonzero mean at d >= 3 (ln_scaling.lemma1_attained; at d =
+    2 the backward pass is 0); a counterexample at d = 3 from the exam's own specs."""
     gap = _lemma1_projections_gap()
     if gap:
         refuted = _finite_lemma1_projections()
@@ -693,6 +785,115 @@ def _prove_lemma1() -> ProofOutcome:
             if not gap
             else finite_scope(d=widths)
         ),
+    )
+
+
+def _demeaned_row(var: sp.Symbol, low: sp.Expr, high: sp.Expr, involved: sp.Expr) -> sp.Expr | None:
+    """sum_v z[i, v] = 0 for z = f(x) (the gap "Sum_j f(x)_j" of :func:`_lemma1_rank_gap` shows
+    it from layernorm_exam.demean)."""
+    if (low, high) == (1, ex.d) and involved == ex.z[ex.i, var]:
+        return sp.Integer(0)
+    return None
+
+
+def _lemma1_rank_gap() -> str:
+    """'' when, for a symbolic d, (||z||/sqrt(d)) J_f J_h at z = f(x) is P_z = I - 11^T/d -
+    z z^T/||z||^2, a symmetric idempotent of trace d - 2, and ||x||^2 = ||f(x)||^2 + d mean(x)^2."""
+    inner = sp.Symbol("v", integer=True, positive=True)
+    _, demean = _definition(ex.DEMEAN)
+    _, jh = _definition(ex.NORMALIZE_JACOBIAN)
+    _, jf = _definition(ex.DEMEAN_JACOBIAN)
+    squares = sp.Sum(ex.z[ex.i, ex.r] ** 2, (ex.r, 1, ex.d))
+    backward = (
+        sp.Sum(_entry(jf, ex.j, inner) * _entry(jh, inner, ex.k), (inner, 1, ex.d))
+        * sp.sqrt(squares)
+        / sp.sqrt(ex.d)
+    )
+    projection = (
+        sp.KroneckerDelta(ex.j, ex.k) - 1 / ex.d - ex.z[ex.i, ex.j] * ex.z[ex.i, ex.k] / squares
+    )
+    rules = (_demeaned_row,)
+    at = {ex.j: inner}
+    return _gaps(
+        _gap("Sum_j f(x)_j", sp.Sum(fresh_bound(demean).xreplace(at), (inner, 1, ex.d))),
+        _gap("(||z||/sqrt(d)) J_f J_h - P_z", backward - projection, rules),
+        _gap("P_z P_z - P_z", _square(projection) - projection, rules),
+        _gap("P_z - P_z^T", projection - _entry(projection, ex.k, ex.j)),
+        _gap(
+            "tr P_z - (d - 2)",
+            sp.Sum(_entry(projection, inner, inner), (inner, 1, ex.d)) - (ex.d - 2),
+            rules,
+        ),
+        _gap(
+            "||x||^2 - ||f(x)||^2 - (Sum x)^2 / d",
+            sp.Sum(ex.x[ex.i, inner] ** 2, (inner, 1, ex.d))
+            - sp.Sum(fresh_bound(demean).xreplace(at) ** 2, (inner, 1, ex.d))
+            - sp.Sum(ex.x[ex.i, inner], (inner, 1, ex.d)) ** 2 / ex.d,
+        ),
+    )
+
+
+def _backward_at(width: int, xs: list[sp.Expr], upstream: list[sp.Expr]) -> list[sp.Expr]:
+    """g^(x) of one row through (22) then (17), at z = f(x), evaluated from the exam's specs."""
+    demeaned = _row_values(ex.DEMEAN, width, {ex.x: xs})
+    through_h = _row_values(ex.NORMALIZE_GRAD, width, {ex.z: demeaned, ex.gy: upstream})
+    return [sp.simplify(v) for v in _row_values(ex.DEMEAN_GRAD, width, {ex.gz: through_h})]
+
+
+def _prove_lemma1_attained() -> ProofOutcome:
+    """Lemma 1 with ||f(x)|| is attained exactly when d >= 3, and at d = 2 LN's backward pass is
+    identically 0: so the printed Lemma 1 (with ||x||) fails at every d >= 3 for every x of
+    nonzero mean, and holds at d = 2."""
+    gap = _lemma1_rank_gap()
+    xs = list(sp.symbols("x_1:3", real=True))
+    gs = list(sp.symbols("g_1:3", real=True))
+    at_two = _backward_at(2, xs, gs)
+    zero_at_two = all(value == 0 for value in at_two)
+    # d = 3, x = (11/10, 9/10, 1): f(x) = (1/10, -1/10, 0); g^(y) = (1, 1, -2) is orthogonal to 1
+    # and f(x), so it lies in P_z's range and the corrected bound is attained.
+    three = [1 + sp.Rational(1, 10), 1 - sp.Rational(1, 10), sp.Integer(1)]
+    upstream = [sp.Integer(1), sp.Integer(1), sp.Integer(-2)]
+    demeaned = _row_values(ex.DEMEAN, 3, {ex.x: three})
+
+    def norm(values: list[sp.Expr]) -> sp.Expr:
+        return sp.sqrt(sum(v**2 for v in values))
+
+    gradient = sp.nsimplify(norm(_backward_at(3, three, upstream)))
+    corrected = sp.sqrt(3) / norm(demeaned) * norm(upstream)
+    attained = sp.simplify(gradient - corrected) == 0
+    ok = zero_at_two and attained
+    if ok and gap:
+        return ProofOutcome(
+            ProofStatus.NOT_PROVED,
+            "LN's backward pass as a projection, for a symbolic d",
+            f"{gap}; at d = 2 g^(x) = {at_two}, at d = 3 ||g^(x)|| = {gradient} against "
+            f"{corrected}",
+        )
+    if not ok:
+        return ProofOutcome(
+            ProofStatus.REFUTED,
+            "(22) and (17) of layernorm_exam evaluated at d = 2 (symbolic x, g^(y)) and d = 3",
+            f"at d = 2 g^(x) = {at_two}{'' if zero_at_two else ' (not 0)'}; at d = 3, x = (11/10, "
+            f"9/10, 1), g^(y) = (1, 1, -2): ||g^(x)|| = {gradient} against sqrt(d)/||f(x)|| "
+            f"||g^(y)|| = {corrected}",
+            scope=finite_scope(d=[2] if not zero_at_two else [3]),
+        )
+    return ProofOutcome(
+        ProofStatus.PROVED,
+        "symbolic d: (||z||/sqrt(d)) J_f J_h from (16), (21) at z = f(x) in sum normal form "
+        "(Sum_j f(x)_j = 0 from layernorm_exam.demean), its square, transpose and trace, and "
+        "||x||^2 - ||f(x)||^2; then (22) and (17) evaluated at d = 2 (symbolic x, g^(y)) and d = 3",
+        f"for every d >= 2 the backward pass of LN is g^(x) = sqrt(d)/||f(x)|| P_z g^(y), P_z = "
+        "I - 11^T/d - z z^T/||z||^2 (z = f(x)) an orthogonal projection of rank tr P_z = d - 2: "
+        "Lemma 1 with ||f(x)|| holds with equality exactly for g^(y) in P_z's range, which is "
+        "nonzero exactly when d >= 3 (at d = 3, x = (11/10, 9/10, 1), g^(y) = (1, 1, -2): "
+        f"||g^(x)|| = {gradient} = sqrt(d)/||f(x)|| ||g^(y)||). Since ||x||^2 = ||f(x)||^2 + d "
+        "mean(x)^2, the printed bound sqrt(d)/||x|| ||g^(y)|| is then exceeded for every x of "
+        "nonzero mean (not constant) at every d >= 3. At d = 2, P_z = 0: g^(x) = "
+        f"{at_two} for every non-constant x and every g^(y), so the printed Lemma 1 holds "
+        "there, trivially. At d = 1 f(x) = 0 and LN is undefined",
+        # Proved for a symbolic d (the evidence at d = 2, 3 only illustrates it).
+        scope=GENERAL,
     )
 
 
@@ -752,7 +953,8 @@ CLAIMS = (
     ),
     Claim(
         "ln_scaling.grad_bound.tight",
-        "||g^(l)|| <= (2L + 1)/(2l + 1) sqrt(d), with equality for g^(L) orthogonal to 1 and x^(0)",
+        "||g^(l)|| <= (2L + 1)/(2l + 1) sqrt(d); for l < L attained (g^(L) orthogonal to 1 and "
+        "x^(0)) exactly when d >= 3, strict at d = 2",
         exam("Q12(f)", "(23)"),
         (GRAD_BOUND.id, ex.DEMEAN_JACOBIAN.id, ex.NORMALIZE_JACOBIAN.id),
         _prove_grad_bound,
@@ -763,6 +965,14 @@ CLAIMS = (
         exam("Q12(f)", "Lemma 1"),
         (GRAD_BOUND.id, ex.NORMALIZE_GRAD.id, ex.DEMEAN_GRAD.id),
         _prove_lemma1,
+    ),
+    Claim(
+        "ln_scaling.lemma1_attained",
+        "Lemma 1 with ||f(x)|| is attained exactly when d >= 3; at d = 2 LN's backward pass is 0, "
+        "so the printed Lemma 1 holds there",
+        exam("Q12(f)", "Lemma 1"),
+        (GRAD_BOUND.id, ex.NORMALIZE_JACOBIAN.id, ex.DEMEAN_JACOBIAN.id, ex.DEMEAN.id),
+        _prove_lemma1_attained,
     ),
     Claim(
         "ln_scaling.type1_type2_differ",
@@ -783,10 +993,12 @@ ERRATA = (
         "location": "Q12(f), Lemma 1 (given without proof)",
         "says": "if y = LN(x), then ||dL/dx|| <= sqrt(d)/||x|| ||dL/dy||",
         "resolution": "True with ||x - mean(x) 1|| = ||f(x)|| in place of ||x||; as printed it "
-        "fails whenever x has a nonzero mean (proof ln_scaling.lemma1_demeaned: at x = (1.1, 0.9, "
-        "1), g^(y) = (1, 1, -2) the gradient norm is 30 against a printed bound near 2.44). The "
-        "exam applies it only to inputs k x^(0) of mean 0, where the two agree, so eq. (23) is "
-        "right (ln_scaling.grad_bound.tight).",
+        "fails at every row length d >= 3 for every non-constant x of nonzero mean, for some "
+        "g^(y) (proof ln_scaling.lemma1_demeaned: at x = (1.1, 0.9, 1), g^(y) = (1, 1, -2) the "
+        "gradient norm is 30 against a printed bound near 2.44; proof ln_scaling.lemma1_attained "
+        "for every d >= 3). At d = 2 the printed lemma holds: LN's backward pass is 0 there "
+        "(ln_scaling.lemma1_attained). The exam applies it only to inputs k x^(0) of mean 0, "
+        "where the two agree, so eq. (23) is right (ln_scaling.grad_bound.tight).",
     },
     {
         "id": "ln_scaling.q12f_norms",
@@ -798,6 +1010,7 @@ ERRATA = (
         "resolution": "Norm bars are missing (a vector is compared with a number): the step is "
         "||g^(x)|| <= (1 + sqrt(d)/||x||) ||g^(f)||, by the triangle inequality and Lemma 1; g* "
         "is g^(L). With them the induction gives (2L + 1)/k sqrt(d); ln_scaling.grad_bound.tight "
-        "proves the bound and that it is attained.",
+        "proves the bound, attained for d >= 3 (g^(L) orthogonal to 1 and x^(0)) and strict for "
+        "l < L at d = 2, where no such g^(L) exists.",
     },
 )

@@ -46,6 +46,7 @@ NEW_CLAIMS = [
     "layernorm_exam.normalize_grad.orthogonal",
     "layernorm_exam.normalize_grad.elementwise",
     "ln_scaling.type1_type2_differ",
+    "ln_scaling.lemma1_attained",
 ]
 
 
@@ -259,3 +260,53 @@ def test_type1_type2_read_the_prenorm_spec(monkeypatch):
         LS, "PRENORM_FORWARD", replaced(LS.PRENORM_FORWARD, LS.xl[LS.i, LS.j], same)
     )
     assert LS._prove_type1_type2().status is REFUTED
+
+
+# --------------------------------------------------------------------------- Q12(f): scopes
+
+
+def test_lemma1_is_attained_from_d_3_and_trivial_at_d_2():
+    """Erratum ln_scaling.q12f_lemma1: the printed Lemma 1 fails at every d >= 3 (for x of
+    nonzero mean), and holds at d = 2, where LN's backward pass is 0."""
+    outcome = LS._prove_lemma1_attained()
+    assert outcome.scope == GENERAL
+    assert "rank tr P_z = d - 2" in outcome.detail
+    assert "g^(x) = [0, 0] for every non-constant x" in outcome.detail
+    assert "||g^(x)|| = 30 = sqrt(d)/||f(x)||" in outcome.detail
+    (entry,) = [e for e in ERRATA if e["id"] == "ln_scaling.q12f_lemma1"]
+    assert (
+        "d >= 3" in entry["resolution"]
+        and "At d = 2 the printed lemma holds" in entry["resolution"]
+    )
+    assert "ln_scaling.lemma1_attained" in entry["resolution"]
+
+
+def test_backward_without_demeaning_passes_gradient_at_d_2(monkeypatch):
+    monkeypatch.setattr(
+        EX, "DEMEAN_GRAD", replaced(EX.DEMEAN_GRAD, EX.gx[EX.i, EX.j], EX.gz[EX.i, EX.j])
+    )
+    outcome = LS._prove_lemma1_attained()
+    assert outcome.status is REFUTED and outcome.scope == "d = 2" and "(not 0)" in outcome.detail
+
+
+def test_grad_bound_is_attained_at_d_3_and_strict_at_d_2():
+    """Erratum ln_scaling.q12f_norms: the bound (23) is attained only when d >= 3."""
+    outcome = LS._prove_grad_bound()
+    assert outcome.scope == GENERAL
+    assert "rank tr P = d - 2" in outcome.detail and "exists exactly when d >= 3" in outcome.detail
+    assert "||g^(l)|| = 5*sqrt(3)/3 against the bound 5*sqrt(3)/3 at d = 3" in outcome.detail
+    assert "sqrt(2) against 5*sqrt(2)/3 at d = 2" in outcome.detail
+    (claim,) = [c for c in CLAIMS if c.id == "ln_scaling.grad_bound.tight"]
+    assert "d >= 3" in claim.title and "strict at d = 2" in claim.title
+    (entry,) = [e for e in ERRATA if e["id"] == "ln_scaling.q12f_norms"]
+    assert "strict for l < L at d = 2" in entry["resolution"]
+
+
+def test_stack_without_the_projection_of_h_is_refuted(monkeypatch):
+    """A normalizer Jacobian without its projection makes the layer Jacobian sqrt(d)/||z|| I +
+    J_f: no longer I + P/k, so neither the bound's proof nor its attainment stands."""
+    j, k, d = EX.j, EX.k, EX.d
+    scaled = sp.sqrt(d) / sp.sqrt(EX._norm_squared(EX.z)) * sp.KroneckerDelta(j, k)
+    spec = replaced(EX.NORMALIZE_JACOBIAN, EX.Jh[j, k], scaled)
+    monkeypatch.setattr(EX, "NORMALIZE_JACOBIAN", spec)
+    assert LS._prove_grad_bound(max_width=3).status is REFUTED
