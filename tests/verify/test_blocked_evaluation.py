@@ -1,6 +1,8 @@
 """Large evaluations are cut into blocks along an axis no reduction runs along
 (``compiler.BLOCK_ELEMENTS``): the result must be the whole evaluation's, bit for bit, whatever
-the shapes, broadcasting and reductions."""
+the shapes, broadcasting and reductions. A program that reduces along every axis is cut along
+one whose sums have summands needing no such sum: each block's share of the sums is added up,
+then the rest is evaluated in blocks (the same values, up to the order the sums are added)."""
 
 from __future__ import annotations
 
@@ -93,10 +95,64 @@ def test_a_result_that_does_not_vary_along_the_cut_keeps_its_shape(
         np.testing.assert_array_equal(one, other)
 
 
-def test_a_program_reducing_along_every_axis_runs_whole() -> None:
+def test_a_program_reducing_along_every_axis_is_not_cut_as_if_element_wise() -> None:
     both = compile_expressions((ReduceAxis(ReduceAxis(Z, 1, C), 0, N),))
     assert both.reduced_axes == (0, 1)
     assert compiler._blocks([np.ones((1000, 1000))], both.reduced_axes) is None
+
+
+#: dL/dgamma's rounding bound: per-entry errors of Zhat recomputed from each row's statistics
+#: (sums along axis 1), then summed down the rows (axis 0).
+_ZHAT = (Z - ReduceAxis(Z, 1, C) / C) / sp.sqrt(ReduceAxis((Z - ReduceAxis(Z, 1, C) / C) ** 2, 1, C) / C + eps)
+_GRAD_GAMMA = ReduceAxis(G * _ZHAT, 0, N)
+
+
+@pytest.mark.parametrize("rows", [40, 67])
+def test_sums_down_the_rows_of_row_statistics_are_accumulated_block_by_block(
+    rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(rows)
+    values = {"Z": 3.0 + rng.standard_normal((rows, 8)), "G": rng.standard_normal((rows, 8)),
+              "eps": 1e-5, "unit_roundoff": 2.0**-53}
+    for function in (
+        compile_expressions((_GRAD_GAMMA, G * _ZHAT)),
+        error_bound_program(_GRAD_GAMMA).compiled(),
+    ):
+        assert function.reduced_axes == (0, 1)
+        monkeypatch.setattr(compiler, "BLOCK_ELEMENTS", 1 << 40)
+        whole = function(values)
+        monkeypatch.setattr(compiler, "BLOCK_ELEMENTS", 128)
+        arrays = [np.asarray(values[name]) for name in function.arguments if name in values]
+        staged = compiler._staged_cut(function.source, arrays)
+        assert staged is not None and staged[0].axis == 0 and staged[1][2] < rows
+        blocked = function(values)
+        assert [a.shape for a in blocked] == [a.shape for a in whole]
+        assert blocked[0].shape == (1, 8)
+        for one, other in zip(whole, blocked):
+            np.testing.assert_allclose(other, one, rtol=1e-13, atol=0)
+
+
+def test_a_sum_whose_summand_needs_a_sum_along_the_same_axis_is_not_accumulated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Centred down the columns, then summed down them: a block's share of the outer sum needs
+    # the whole column's mean. Likewise along the rows: the program can only run whole.
+    columns = ReduceAxis((Z - ReduceAxis(Z, 0, N) / N) ** 2, 0, N)
+    rows = ReduceAxis((Z - ReduceAxis(Z, 1, C) / C) ** 2, 1, C)
+    function = compile_expressions((columns + rows,))
+    monkeypatch.setattr(compiler, "BLOCK_ELEMENTS", 128)
+    values = np.random.default_rng(3).standard_normal((50, 6))
+    assert compiler._staged_cut(function.source, [values]) is None
+    # Large enough to be cut, had its sums not needed sums of their own:
+    row_sums = compile_expressions((ReduceAxis(rows, 0, N),))
+    assert compiler._staged_cut(row_sums.source, [values]) is not None
+    assert compiler._stages(function.source, 0) is None and compiler._stages(function.source, 1) is None
+    (result,) = function({"Z": values})
+    centred_rows = values - values.mean(axis=1, keepdims=True)
+    centred_columns = values - values.mean(axis=0, keepdims=True)
+    expected = (centred_columns**2).sum(axis=0, keepdims=True) + (centred_rows**2).sum(
+        axis=1, keepdims=True)
+    np.testing.assert_allclose(result, expected, rtol=1e-12)
 
 
 def test_small_evaluations_are_not_cut() -> None:
