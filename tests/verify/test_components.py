@@ -8,6 +8,7 @@ its own (an object with ``component(name)``), so the check runs exactly as for a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,9 @@ from eqconform.verify.targets.protocol import ComponentMissing
 
 OPTIONS = SearchSettings(max_examples=30, seed=0)
 FAMILIES = ["weight_decay", "noise", "ln_scaling", "diffusion", "attention", "autoencoder"]
+
+#: The example handins (found from here, whatever the working directory).
+HANDINS = Path(__file__).resolve().parent.parent / "handins"
 
 
 class PlantedTarget:
@@ -371,7 +375,7 @@ def test_backward_without_the_speed_bump_breaks_the_gradient_bound() -> None:
 
 
 def test_other_targets_skip_the_new_components() -> None:
-    target = resolve_target("mytorch:tests/handins/correct_spring")
+    target = resolve_target(f"mytorch:{HANDINS / 'correct_spring'}")
     results = _audit(target, ["attention.scores", "diffusion.alpha", "ln_scaling.output_scale"])
     assert results["attention.scores"].outcome is Outcome.SKIP
     assert results["diffusion.alpha"].outcome is Outcome.SKIP
@@ -379,7 +383,7 @@ def test_other_targets_skip_the_new_components() -> None:
 
 
 def test_a_handin_with_an_unbiased_variance_breaks_the_stack_identity() -> None:
-    target = resolve_target("mytorch:tests/handins/bug_layernorm_unbiased_variance")
+    target = resolve_target(f"mytorch:{HANDINS / 'bug_layernorm_unbiased_variance'}")
     results = _audit(target, ["ln_scaling"])
     assert results["ln_scaling.prenorm_forward"].outcome is Outcome.FAIL
     # Scale invariance holds whatever the variance's divisor.

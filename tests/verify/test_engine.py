@@ -4,6 +4,7 @@ run that survives a check that blows up."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,9 @@ from eqconform.verify.components import COMPONENTS
 from eqconform.verify.search import SearchSettings
 from eqconform.verify.session import RunOptions, Session
 from eqconform.verify.targets import resolve_target
+
+#: The example handins (found from here, whatever the working directory).
+HANDINS = Path(__file__).resolve().parent.parent / "handins"
 
 CHECKED = [spec_id for spec_id in CATALOGUE if spec_id not in PROOF_ONLY]
 EXPECTED_VARIANTS = {
@@ -47,7 +51,7 @@ def test_proof_only_specs_are_not_checked_on_targets() -> None:
 
 def test_same_seed_same_verdicts() -> None:
     specs = select_specs(["adam.update", "layernorm.grad_input", "dropout.backward"])
-    target = resolve_target("mytorch:tests/handins/bug_layernorm_grad_missing_term")
+    target = resolve_target(f"mytorch:{HANDINS / 'bug_layernorm_grad_missing_term'}")
 
     def verdicts() -> list[tuple]:
         results = engine.run(specs, [target], SearchSettings(max_examples=20, seed=7))

@@ -34,6 +34,7 @@ from eqconform.specs.model import Spec, Variant
 from .. import tolerance
 from ..graph import Combination, Predictor, SpecGraph, SpecUse, unrolled_predictor
 from ..judge import Finding, Record, compare, judge
+from ..remote import call_each
 from ..results import Outcome, StatisticalTest
 from ..search import SearchSettings, TargetRaised
 from ..statistics import mean_test, variance_test
@@ -156,6 +157,8 @@ def _separating_inputs() -> list[AttentionInput]:
 #: The settings of the dot-product statistics: (D, mean of every component, sigma).
 DOT_SETTINGS = ((16, 0.0, 1.0), (8, 0.4, 0.7))
 PAIRS, BATCH = 20_000, 50
+#: Batches asked of a target in one request (a few hundred kilobytes each way).
+CALLS_PER_REQUEST = 100
 
 
 @functools.cache
@@ -180,11 +183,20 @@ def _score_statistics(
     rng = np.random.default_rng(options.seed)
     tests = []
     for dim, mean, sigma in DOT_SETTINGS:
-        scores = []
+        calls = []
         for _ in range(PAIRS // BATCH):
             Q = mean + sigma * rng.standard_normal((BATCH, dim))
             K = mean + sigma * rng.standard_normal((BATCH, dim))
-            out = adapter.run(Q, K, np.ones((BATCH, 1)))
+            calls.append(((Q, K, np.ones((BATCH, 1))), {}))
+        # The batches are independent: a target in a runner is asked them a few requests at a
+        # time (one round trip per batch cost more than the target's work).
+        outs = [
+            out
+            for start in range(0, len(calls), CALLS_PER_REQUEST)
+            for out in call_each(adapter, "run", calls[start : start + CALLS_PER_REQUEST])
+        ]
+        scores = []
+        for out in outs:
             if "S" not in out:
                 return CheckOutcome(Outcome.SKIP, message="the target does not expose the scores S")
             scores.append(np.diagonal(np.asarray(out["S"], dtype=np.float64)))
