@@ -4,8 +4,11 @@
 (``allowed = SAFETY * bound + FLOOR_ULPS * smallest_normal(dtype)``, SAFETY = 4,
 FLOOR_ULPS = 64): where the error sits relative to it, which entry is reported, how NaN and
 infinities count, and what an answer of the wrong shape, kind or width gets. ``judge`` is
-tested on a bundled LayerNorm record for the paths that never reach a comparison: an answer
-that is not an array, a quantity the target raised on, a spec nothing observed shows.
+tested on bundled LayerNorm, Adam and AdamW records for the paths that never reach a comparison
+(an answer that is not an array, a quantity the target raised on, a spec nothing observed
+shows), and on records made to follow chosen forms exactly (:func:`answering`) for what a
+verdict says: which comparison it quotes and in which words, the known deviations it names and
+under which forms, a pinned reading, a pass on no evidence.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from eqconform.impl import ADAPTER as BUNDLED
 from eqconform.verify import judge as judge_module
 from eqconform.verify import tolerance
 from eqconform.verify.components import COMPONENTS
+from eqconform.verify.graph import SpecGraph
 from eqconform.verify.judge import (
+    Alternative,
     Comparison,
     ContractViolation,
     QuantityRaised,
@@ -29,6 +34,7 @@ from eqconform.verify.judge import (
     compare,
     ensure_unchanged,
     judge,
+    known_deviation,
 )
 from eqconform.verify.strategies import (
     AdamHyperparameters,
@@ -348,6 +354,13 @@ def test_comparisons_and_findings_are_values() -> None:
         record().label = "changed"  # type: ignore[misc]
     with pytest.raises(FrozenInstanceError):
         judge_module.Finding(True, True).passed = False  # type: ignore[misc]
+    # An input's other reading is a value too: records holding it stay values, and it can be
+    # kept in sets and as a key like the others.
+    alternative = Alternative("t per layer", "t counted once per layer", 3)
+    with pytest.raises(FrozenInstanceError):
+        alternative.value = 4  # type: ignore[misc]
+    assert hash(alternative) == hash(Alternative("t per layer", "t counted once per layer", 3))
+    assert {alternative, Alternative("t per layer", "t counted once per layer", 3)} == {alternative}
 
 
 def test_on_a_tie_the_first_quantity_is_reported(adam_moments, monkeypatch) -> None:
@@ -428,3 +441,164 @@ def test_an_answer_within_an_infinite_bound_passes_on_no_evidence() -> None:
     assert tiny.ratio <= 1.0 and tiny.unbounded
     above = compare(np.array([1e-3, 2.0]), np.array([1e-6, 2.0 + 1e-4]), np.zeros(2), record("float16"), "x")
     assert not above.unbounded
+
+
+# --------------------------------------------------------------------------- judge: which forms, in which words
+
+
+def combination(forms: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """A combination as the graph yields it (sorted ``(spec id, variant id)`` pairs)."""
+    return tuple(sorted(forms.items()))
+
+
+def answering(graph: SpecGraph, found: Record, quantity: str, forms: tuple[tuple[str, str], ...]) -> Record:
+    """``found`` with ``quantity`` exactly as the equations give it under ``forms``: the record
+    of a target that follows those forms (a rejected one: a known deviation)."""
+    u = tolerance.oracle_unit_roundoff(found.dtype)
+    values = {**found.values, "unit_roundoff": u, "coefficient_unit_roundoff": u}
+    predicted, _ = graph.predictor(quantity, forms, found.observed)(values)
+    return dataclasses.replace(found, values={**found.values, quantity: np.asarray(predicted)})
+
+
+#: LayerNorm judged through Zhat alone: the normalization with the mean and variance it needs.
+PLAIN_LAYERNORM = combination({"layernorm.normalize": "eps-inside-sqrt", "layernorm.mean": "canonical", "layernorm.variance": "biased"})
+BESSEL_LAYERNORM = combination({"layernorm.normalize": "eps-inside-sqrt", "layernorm.mean": "canonical", "layernorm.variance": "unbiased"})
+
+
+def test_a_pass_through_a_neighbours_known_deviation_is_quoted_with_its_name(layernorm) -> None:
+    # A normalization fed Bessel's variance normalizes rightly: it passes, and the comparison
+    # quoted says under which forms, the rejected one named as a known deviation.
+    graph, found = layernorm
+    bessel = answering(graph, dataclasses.replace(found, observed=frozenset({"Zhat"})), "Zhat", BESSEL_LAYERNORM)
+    finding = judge(graph, "layernorm.normalize", bessel)
+    assert finding.passed and finding.variants == {"eps-inside-sqrt"} and not finding.deviations
+    assert finding.combination == BESSEL_LAYERNORM and finding.ratio == 0.0
+    assert ", the equation (layernorm.variance as unbiased, a known deviation) gives " in finding.detail
+    assert not finding.vacuous and finding.named_under == ()  # a pass names no deviation
+
+
+def test_an_accepted_alternative_form_is_named_but_not_as_a_deviation() -> None:
+    graph, found = _adam_record(eps=1e-3, gradient_scale=1e-3)  # eps comparable to sqrt(v)
+    inside = combination({"adam.update": "eps-inside-sqrt", "adam.bias_correction": "bias-corrected"})
+    finding = judge(graph, "adam.update", answering(graph, found, "theta", inside))
+    assert finding.passed and finding.variants == {"eps-inside-sqrt"}
+    assert finding.combination == inside
+    assert ", the equation (adam.update as eps-inside-sqrt) gives " in finding.detail
+
+
+def test_a_failure_is_quoted_against_the_documents_equations_not_a_nearer_deviation(layernorm) -> None:
+    # Off Bessel's variance by 1%, and further off the biased one: both fail, and the verdict
+    # quotes the document's equations (in their plain words) while ``nearest`` keeps the nearer.
+    graph, found = layernorm
+    only = dataclasses.replace(found, observed=frozenset({"Zhat"}))
+    bessel = answering(graph, only, "Zhat", BESSEL_LAYERNORM)
+    off = dataclasses.replace(bessel, values={**bessel.values, "Zhat": bessel.values["Zhat"] * 1.01})
+    finding = judge(graph, "layernorm.normalize", off)
+    assert not finding.passed and not finding.deviations
+    assert finding.combination == PLAIN_LAYERNORM
+    assert 1.0 < finding.nearest < finding.ratio
+    assert ", the equation gives " in finding.detail and "known deviation" not in finding.detail
+
+
+def test_a_known_deviation_of_the_spec_is_named_with_the_forms_it_matched_under(layernorm) -> None:
+    graph, found = layernorm
+    outside = combination({"layernorm.normalize": "eps-outside-sqrt"})
+    finding = judge(graph, "layernorm.normalize", answering(graph, found, "Zhat", outside))
+    assert not finding.passed and not finding.variants
+    assert finding.deviations == {"eps-outside-sqrt"} and finding.named_under == outside
+    assert finding.combination == combination({"layernorm.normalize": "eps-inside-sqrt"})  # quoted: the document's
+    spec = graph.spec("layernorm.normalize")
+    note = spec.variant("eps-outside-sqrt").note
+    assert note  # the words below quote it
+    assert known_deviation(spec, finding) == (
+        "eps-outside-sqrt", f"It follows the known deviation 'eps-outside-sqrt': {note}")
+    # A deviation without a note is named alone.
+    bare = dataclasses.replace(spec, variants=tuple(dataclasses.replace(v, note="") for v in spec.variants))
+    assert known_deviation(bare, finding) == ("eps-outside-sqrt", "It follows the known deviation 'eps-outside-sqrt'")
+    assert known_deviation(spec, dataclasses.replace(finding, deviations=frozenset())) is None
+
+
+@pytest.fixture(scope="module")
+def adamw() -> tuple:
+    """A bundled AdamW step (weights and moments exposed), eps comparable to sqrt(v) so that
+    Adam's forms tell apart."""
+    search = COMPONENTS["adamw"].exact
+    dtype = np.dtype("float64")
+    run = OptimizerRun(dtype, AdamHyperparameters(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-3, weight_decay=0.1),
+                       ((3, 2),), (ArrayRecipe((3, 2), dtype, seed=1), ArrayRecipe((3, 1), dtype, seed=2)),
+                       gradient_seed=3, gradient_scales=(1e-2,))
+    (found,) = search.observe(ObjectTarget(BUNDLED).component("adamw"), run, search.graph)
+    return search.graph, found
+
+
+def test_a_borrowed_specs_deviation_is_named_with_the_specs_own_form(adamw) -> None:
+    graph, found = adamw
+    eps_hat = combination({"adam.bias_correction": "bias-corrected", "adam.update": "eps-hat", "adamw.decoupled_decay": "decay-scaled-by-lr"})
+    finding = judge(graph, "adamw.decoupled_decay", answering(graph, found, "theta", eps_hat))
+    assert not finding.passed and not finding.deviations  # its own form is right; Adam's step is not
+    ((name, explanation),) = finding.borrowed
+    assert name == "eps-hat with decay-scaled-by-lr" and finding.named_under == eps_hat
+    note = graph.spec("adam.update").variant("eps-hat").note.rstrip(".")
+    # The borrowed spec is named by its title, lower-cased as the sentence goes on.
+    assert explanation == f"Its adam parameter update follows adam.update's known deviation 'eps-hat': {note}."
+    assert known_deviation(graph.spec("adamw.decoupled_decay"), finding) == (name, explanation)
+
+
+def test_with_a_borrowed_deviation_pinned_the_nearest_accepted_form_is_quoted(adamw) -> None:
+    # Adam's update held to its known deviation eps-hat leaves no combination that can pass:
+    # the verdict quotes the nearest one with the spec's own form accepted, even though a
+    # rejected form of it matches exactly.
+    graph, found = adamw
+    followed = combination({"adam.bias_correction": "bias-corrected", "adam.update": "eps-hat", "adamw.decoupled_decay": "decay-of-updated-weights"})
+    followed_record = answering(graph, found, "theta", followed)
+    finding = judge(graph, "adamw.decoupled_decay", followed_record, {"adam.update": "eps-hat"})
+    assert not finding.passed and finding.deviations == {"decay-of-updated-weights"}
+    assert finding.named_under == followed
+    # Decaying the updated weights differs from decaying the previous ones by alpha * lambda
+    # times the update: the nearest of the four combinations with an accepted decay (scaled
+    # or not by the learning rate, each with either bias correction), not the farthest.
+    assert finding.combination == combination({"adam.bias_correction": "bias-corrected", "adam.update": "eps-hat", "adamw.decoupled_decay": "decay-scaled-by-lr"})
+    assert finding.ratio > 1.0 and finding.nearest == finding.ratio
+
+
+def test_a_pinned_reading_is_the_only_one_judged() -> None:
+    # Held to a reading, the target is judged by it alone: another accepted form it follows
+    # does not pass it (the pins keep one layer to one reading of dropout's p).
+    graph, found = _adam_record(eps=1e-3, gradient_scale=1e-3)  # follows eps-outside-sqrt alone
+    assert judge(graph, "adam.update", found).variants == {"eps-outside-sqrt"}
+    held = judge(graph, "adam.update", found, {"adam.update": "eps-inside-sqrt"})
+    assert not held.passed and not held.variants
+    assert dict(held.combination)["adam.update"] == "eps-inside-sqrt"
+    kept = judge(graph, "adam.update", found, {"adam.update": "eps-outside-sqrt"})
+    assert kept.passed and kept.variants == {"eps-outside-sqrt"}
+
+
+# --------------------------------------------------------------------------- judge: vacuous passes
+
+
+def test_a_pass_on_evidence_is_not_vacuous(layernorm) -> None:
+    graph, found = layernorm
+    finding = judge(graph, "layernorm.normalize", found)
+    assert finding.passed and not finding.vacuous
+
+
+def test_a_pass_only_through_infinite_tolerances_is_vacuous(layernorm, monkeypatch) -> None:
+    graph, found = layernorm
+    # Every comparison made to differ from the prediction only where the tolerance is infinite.
+    monkeypatch.setattr(judge_module, "compare", lambda observed, predicted, bound, record, name, **kwargs:
+                        Comparison(0.0, 1.0, "planted", name, (), unbounded=True))
+    finding = judge(graph, "layernorm.normalize", found)
+    assert finding.passed and finding.vacuous and finding.variants == {"eps-inside-sqrt"}
+
+
+def test_a_vacuous_match_is_tried_again_under_the_forms_other_combinations(layernorm, monkeypatch) -> None:
+    # Matched without evidence under the plain forms, the normalization is tried with Bessel's
+    # variance as well, where it matches on evidence: the pass is not vacuous.
+    graph, found = layernorm
+
+    def planted(observed, predicted, bound, record, name, *, equation: str = "the equation") -> Comparison:
+        return Comparison(0.0, 1.0, equation, name, (), unbounded="unbiased" not in equation)
+
+    monkeypatch.setattr(judge_module, "compare", planted)
+    finding = judge(graph, "layernorm.normalize", dataclasses.replace(found, observed=frozenset({"Zhat"})))
+    assert finding.passed and not finding.vacuous and finding.variants == {"eps-inside-sqrt"}
