@@ -385,9 +385,10 @@ def _reduces_along(node: ast.AST, axis: int) -> bool:
     )
 
 
-def _other_reductions_along(tree: ast.AST, axis: int) -> bool:
-    """Whether ``tree`` runs along ``axis`` otherwise than by ``ReduceAxis`` (a running sum or
-    product, an ``axis=`` reduction, a transpose), which blocks cannot be accumulated for."""
+def _other_reductions(tree: ast.AST) -> bool:
+    """Whether ``tree`` runs along some axis otherwise than by ``ReduceAxis``: a running sum
+    or product, any call given an ``axis=``, a transpose. Such a program is not split (only
+    ``ReduceAxis`` sums are accumulated), whatever axis it runs along: cautious, and rare."""
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -404,7 +405,7 @@ def _stages(source: str, axis: int) -> _Stages | None:
     None when some sum along ``axis`` has a summand that needs another such sum."""
     function = ast.parse(source).body[0]
     assert isinstance(function, ast.FunctionDef)
-    if _other_reductions_along(function, axis):
+    if _other_reductions(function):
         return None
     arguments = [arg.arg for arg in function.args.args]
     # The names whose values need a sum along the axis: those cannot be computed a block at
@@ -449,10 +450,12 @@ def _stages(source: str, axis: int) -> _Stages | None:
     )
     partials = _program(
         [*arguments, "_length"],
-        [
-            *(s for s in function.body if isinstance(s, ast.Assign) and not needs(s.value)),
-            ast.Return(shares),
-        ],
+        _live(
+            [
+                *(s for s in function.body if isinstance(s, ast.Assign) and not needs(s.value)),
+                ast.Return(shares),
+            ]
+        ),
     )
 
     # Stage 2: the program with each sum replaced by its input, and what the outputs no
