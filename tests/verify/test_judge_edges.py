@@ -217,6 +217,15 @@ def test_an_input_written_into_is_a_contract_violation() -> None:
             ensure_unchanged({"a": pristine["a"], "b": np.zeros(shape)}, pristine, "step")
 
 
+def test_a_scalar_input_left_as_it_was_is_no_violation() -> None:
+    # Hyperparameters come as 0-d arrays or plain numbers: shape () on both sides, the same
+    # (empty) tuple, and equal values: nothing was written.
+    pristine = {"lr": np.array(0.1), "beta1": 0.9, "t": np.int64(3)}
+    ensure_unchanged({"lr": np.array(0.1), "beta1": 0.9, "t": np.int64(3)}, pristine, "step")
+    with pytest.raises(ContractViolation, match=r"input lr in place during step \(1 of 1 entries"):
+        ensure_unchanged({"lr": np.array(0.2), "beta1": 0.9, "t": np.int64(3)}, pristine, "step")
+
+
 def test_a_raised_quantity_carries_its_error() -> None:
     error = ValueError("no")
     raised = QuantityRaised(error)
@@ -443,6 +452,20 @@ def test_an_answer_within_an_infinite_bound_passes_on_no_evidence() -> None:
     assert not above.unbounded
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float64"])
+def test_a_value_exactly_at_the_floor_is_within_it(dtype: str) -> None:
+    # The floor is inclusive: a prediction of exactly FLOOR_ULPS * smallest_normal (either
+    # sign) lies within it, so an answer off there is a pass on no evidence.
+    at = floor(dtype)
+    for predicted in (at, -at):
+        found = compare(np.array([1.5 * predicted]), np.array([predicted]), np.zeros(1), record(dtype), "x")
+        assert found.ratio == 0.5 and found.unbounded
+    # Just above the floor it is evidence.
+    above = float(np.nextafter(at, 1.0))
+    found = compare(np.array([above + 0.5 * at]), np.array([above]), np.zeros(1), record(dtype), "x")
+    assert found.ratio == pytest.approx(0.5) and not found.unbounded
+
+
 # --------------------------------------------------------------------------- judge: which forms, in which words
 
 
@@ -451,13 +474,16 @@ def combination(forms: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(forms.items()))
 
 
-def answering(graph: SpecGraph, found: Record, quantity: str, forms: tuple[tuple[str, str], ...]) -> Record:
+def answering(graph: SpecGraph, found: Record, quantity: str, forms: tuple[tuple[str, str], ...],
+              moved: float = 0.0) -> Record:
     """``found`` with ``quantity`` exactly as the equations give it under ``forms``: the record
-    of a target that follows those forms (a rejected one: a known deviation)."""
+    of a target that follows those forms (a rejected one: a known deviation); ``moved``: every
+    entry moved off by that many times the error the tolerance allows it under those forms."""
     u = tolerance.oracle_unit_roundoff(found.dtype)
     values = {**found.values, "unit_roundoff": u, "coefficient_unit_roundoff": u}
-    predicted, _ = graph.predictor(quantity, forms, found.observed)(values)
-    return dataclasses.replace(found, values={**found.values, quantity: np.asarray(predicted)})
+    predicted, bound = graph.predictor(quantity, forms, found.observed)(values)
+    answer = np.asarray(predicted) + moved * tolerance.allowed(bound, found.dtype)
+    return dataclasses.replace(found, values={**found.values, quantity: answer})
 
 
 #: LayerNorm judged through Zhat alone: the normalization with the mean and variance it needs.
@@ -602,3 +628,97 @@ def test_a_vacuous_match_is_tried_again_under_the_forms_other_combinations(layer
     monkeypatch.setattr(judge_module, "compare", planted)
     finding = judge(graph, "layernorm.normalize", dataclasses.replace(found, observed=frozenset({"Zhat"})))
     assert finding.passed and not finding.vacuous and finding.variants == {"eps-inside-sqrt"}
+
+
+# --------------------------------------------------------------------------- judge: which comparison is quoted, at the boundaries
+
+
+def test_a_pass_under_a_neighbours_deviation_is_quoted_though_the_documents_equations_fail(layernorm) -> None:
+    # Half a tolerance off Bessel's variance: a pass (the normalization is right), quoted with
+    # the comparison that passes, not with the document's equations that fail.
+    graph, found = layernorm
+    only = dataclasses.replace(found, observed=frozenset({"Zhat"}))
+    finding = judge(graph, "layernorm.normalize", answering(graph, only, "Zhat", BESSEL_LAYERNORM, moved=0.5))
+    assert finding.passed and finding.variants == {"eps-inside-sqrt"}
+    assert finding.combination == BESSEL_LAYERNORM
+    assert 0.0 < finding.ratio <= 1.0 and finding.ratio == pytest.approx(0.5, rel=1e-6)
+
+
+def test_a_failure_is_quoted_against_the_documents_equations_even_when_a_deviation_comes_within_two(layernorm) -> None:
+    # 1.5 tolerances off Bessel's variance: a failure all the same, quoted against the
+    # document's forms; ``nearest`` keeps the 1.5.
+    graph, found = layernorm
+    only = dataclasses.replace(found, observed=frozenset({"Zhat"}))
+    finding = judge(graph, "layernorm.normalize", answering(graph, only, "Zhat", BESSEL_LAYERNORM, moved=1.5))
+    assert not finding.passed and finding.combination == PLAIN_LAYERNORM
+    assert finding.nearest == pytest.approx(1.5, rel=1e-6) and finding.ratio > 2.0
+
+
+#: Adam's update judged through theta with the moments exposed: its two accepted forms, each
+#: with the bias correction the document gives and with its known deviation.
+CORRECTED_OUTSIDE = combination({"adam.bias_correction": "bias-corrected", "adam.update": "eps-outside-sqrt"})
+UNCORRECTED_OUTSIDE = combination({"adam.bias_correction": "uncorrected", "adam.update": "eps-outside-sqrt"})
+CORRECTED_INSIDE = combination({"adam.bias_correction": "bias-corrected", "adam.update": "eps-inside-sqrt"})
+
+
+def test_a_pass_stays_quoted_when_a_later_form_fails_under_the_documents_equations(adam_moments) -> None:
+    # An update right with uncorrected moments (half a tolerance off) passes as eps-outside-sqrt.
+    # eps-inside-sqrt, tried after it, fails under the document's bias correction: the verdict
+    # still quotes the pass, at its ratio below 1.
+    graph, found = adam_moments
+    update = dataclasses.replace(found, observed=frozenset({"m", "v", "theta"}))
+    order = list(graph.combinations(graph.chain("theta", update.observed)))
+    assert order.index(UNCORRECTED_OUTSIDE) < order.index(CORRECTED_INSIDE)  # the pass comes first
+    finding = judge(graph, "adam.update", answering(graph, update, "theta", UNCORRECTED_OUTSIDE, moved=0.5))
+    assert finding.passed and finding.variants == {"eps-outside-sqrt"}
+    assert finding.combination == UNCORRECTED_OUTSIDE
+    assert 0.0 < finding.ratio < 1.0
+
+
+def test_among_failures_under_the_documents_equations_the_nearest_is_quoted(adam_moments) -> None:
+    # Three tolerances off eps-inside-sqrt (and much further off eps-outside-sqrt, tried
+    # first): a failure, quoted against the nearer accepted form.
+    graph, found = adam_moments
+    update = dataclasses.replace(found, observed=frozenset({"m", "v", "theta"}))
+    finding = judge(graph, "adam.update", answering(graph, update, "theta", CORRECTED_INSIDE, moved=3.0))
+    assert not finding.passed and finding.combination == CORRECTED_INSIDE
+    assert finding.ratio == pytest.approx(3.0, rel=0.05)  # theta's entries round to its ulps near 1
+
+
+def test_among_equal_failures_the_first_is_quoted(adam_moments, monkeypatch) -> None:
+    # Every comparison fails by the same ratio: the first combination (the document's forms)
+    # is quoted, not a later one.
+    graph, found = adam_moments
+    update = dataclasses.replace(found, observed=frozenset({"m", "v", "theta"}))
+    monkeypatch.setattr(judge_module, "compare",
+                        lambda observed, predicted, bound, record, name, **kwargs: Comparison(3.0, 1.0, name, name))
+    finding = judge(graph, "adam.update", update)
+    assert not finding.passed and finding.combination == CORRECTED_OUTSIDE and finding.ratio == 3.0
+
+
+def test_a_known_deviation_matched_at_a_ratio_of_exactly_one_is_named(layernorm, monkeypatch) -> None:
+    # The accepted forms fail; the rejected eps-outside-sqrt comes out at exactly 1.0, which is
+    # within: it is named, as the pass at 1.0 would be.
+    graph, found = layernorm
+
+    def planted(observed, predicted, bound, record, name, *, equation: str = "the equation") -> Comparison:
+        return Comparison(1.0 if "eps-outside-sqrt" in equation else 2.0, 1.0, equation, name)
+
+    monkeypatch.setattr(judge_module, "compare", planted)
+    finding = judge(graph, "layernorm.normalize", dataclasses.replace(found, observed=frozenset({"Zhat"})))
+    assert not finding.passed and finding.deviations == {"eps-outside-sqrt"}
+    assert finding.named_under == combination({"layernorm.mean": "canonical", "layernorm.normalize": "eps-outside-sqrt",
+                                               "layernorm.variance": "biased"})
+
+
+def test_a_pinned_reading_excludes_the_forms_that_sort_before_it(adam_moments) -> None:
+    # Held to eps-outside-sqrt, an update that follows eps-inside-sqrt (which sorts before it)
+    # fails: the other reading is not tried.
+    graph, found = adam_moments
+    update = dataclasses.replace(found, observed=frozenset({"m", "v", "theta"}))
+    inside = answering(graph, update, "theta", CORRECTED_INSIDE)
+    assert judge(graph, "adam.update", inside).variants == {"eps-inside-sqrt"}  # the control
+    assert "eps-inside-sqrt" < "eps-outside-sqrt"
+    held = judge(graph, "adam.update", inside, {"adam.update": "eps-outside-sqrt"})
+    assert not held.passed and not held.variants
+    assert dict(held.combination)["adam.update"] == "eps-outside-sqrt"
