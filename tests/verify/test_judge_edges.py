@@ -722,3 +722,107 @@ def test_a_pinned_reading_excludes_the_forms_that_sort_before_it(adam_moments) -
     held = judge(graph, "adam.update", inside, {"adam.update": "eps-outside-sqrt"})
     assert not held.passed and not held.variants
     assert dict(held.combination)["adam.update"] == "eps-outside-sqrt"
+
+
+# --------------------------------------------------------------------------- judge: issue 16, the survivors
+
+
+def test_an_input_rewritten_as_another_kind_of_array_is_a_contract_violation() -> None:
+    # Dates where floats were handed, NaT where a NaN was: every entry changed. Only a NaN
+    # that stayed NaN is left uncounted, and a NaT is no NaN of the float handed in.
+    pristine = {"a": np.array([np.nan, 1.0, 3.0])}
+    dates = np.array(["NaT", "2020-01-01", "2020-01-02"], dtype="datetime64[ns]")
+    with pytest.raises(ContractViolation, match=r"input a in place during forward \(3 of 3 entries changed\)"):
+        ensure_unchanged({"a": dates}, pristine, "forward")
+    # An integer array where floats with a NaN were: a number is never NaN, every change counts.
+    with pytest.raises(ContractViolation, match=r"\(2 of 3 entries changed\)"):
+        ensure_unchanged({"a": np.array([0, 1, 4])}, pristine, "forward")
+
+
+def test_a_failure_before_any_equation_is_not_a_pass_on_no_evidence(layernorm) -> None:
+    # ``vacuous`` marks a pass; an answer that is not an array fails, on the evidence of it.
+    graph, found = layernorm
+    values = {**found.values, "Zhat": NotAnArray("a list")}
+    finding = judge(graph, "layernorm.normalize", dataclasses.replace(found, values=values))
+    assert not finding.passed and not finding.vacuous
+    unseen = judge(graph, "layernorm.normalize", dataclasses.replace(found, observed=frozenset()))
+    assert not unseen.observable and not unseen.vacuous
+
+
+def test_a_known_deviation_a_tolerance_and_a_half_off_is_not_named(layernorm, adamw) -> None:
+    # Within two tolerances of a rejected form is not within one: the failure names no
+    # deviation, of the spec's own or a borrowed spec's.
+    graph, found = layernorm
+    outside = combination({"layernorm.normalize": "eps-outside-sqrt"})
+    finding = judge(graph, "layernorm.normalize", answering(graph, found, "Zhat", outside, moved=1.5))
+    assert not finding.passed and finding.ratio > 2.0
+    assert finding.deviations == frozenset() and finding.named_under == ()
+    assert judge(graph, "layernorm.normalize", answering(graph, found, "Zhat", outside)).deviations == {"eps-outside-sqrt"}
+    graph, found = adamw
+    eps_hat = combination({"adam.bias_correction": "bias-corrected", "adam.update": "eps-hat", "adamw.decoupled_decay": "decay-scaled-by-lr"})
+    finding = judge(graph, "adamw.decoupled_decay", answering(graph, found, "theta", eps_hat, moved=1.5))
+    assert not finding.passed and finding.borrowed == () and finding.named_under == ()
+
+
+def test_with_a_borrowed_deviation_pinned_the_nearest_is_quoted_not_the_first(adamw) -> None:
+    # As in the test above with Adam's moments left uncorrected as well: every accepted
+    # combination needs a borrowed deviation, and the nearest of them (the uncorrected one,
+    # second in order) is quoted, not the first one tried.
+    graph, found = adamw
+    followed = combination({"adam.bias_correction": "uncorrected", "adam.update": "eps-hat", "adamw.decoupled_decay": "decay-of-updated-weights"})
+    finding = judge(graph, "adamw.decoupled_decay", answering(graph, found, "theta", followed), {"adam.update": "eps-hat"})
+    assert not finding.passed and finding.deviations == {"decay-of-updated-weights"}
+    assert finding.combination == combination({"adam.bias_correction": "uncorrected", "adam.update": "eps-hat", "adamw.decoupled_decay": "decay-scaled-by-lr"})
+    assert finding.ratio > 1.0 and finding.nearest == finding.ratio
+
+
+def test_with_a_borrowed_deviation_pinned_the_first_of_equal_failures_is_quoted(adamw, monkeypatch) -> None:
+    graph, found = adamw
+    monkeypatch.setattr(judge_module, "compare",
+                        lambda observed, predicted, bound, record, name, **kwargs: Comparison(3.0, 1.0, name, name))
+    finding = judge(graph, "adamw.decoupled_decay", found, {"adam.update": "eps-hat"})
+    assert not finding.passed and finding.ratio == 3.0
+    assert finding.combination == combination({"adam.bias_correction": "bias-corrected", "adam.update": "eps-hat", "adamw.decoupled_decay": "decay-scaled-by-lr"})
+
+
+def _planted(ratios: dict[str, float]):
+    """A ``compare`` whose ratio depends on the words of the equation: ``ratios[key]`` for the
+    first key found in them, ``ratios[""]`` otherwise."""
+    def planted(observed, predicted, bound, record, name, *, equation: str = "the equation") -> Comparison:
+        ratio = next((r for key, r in ratios.items() if key and key in equation), ratios[""])
+        return Comparison(ratio, 1.0, equation, name)
+    return planted
+
+
+def test_a_failure_within_two_is_still_quoted_against_the_documents_equations(layernorm, monkeypatch) -> None:
+    # The document's forms 1.5 tolerances off, Bessel's variance 1.2: both fail, and the
+    # failure is quoted against the document's, at 1.5.
+    graph, found = layernorm
+    monkeypatch.setattr(judge_module, "compare", _planted({"unbiased": 1.2, "": 1.5}))
+    finding = judge(graph, "layernorm.normalize", dataclasses.replace(found, observed=frozenset({"Zhat"})))
+    assert not finding.passed and finding.combination == PLAIN_LAYERNORM
+    assert finding.ratio == 1.5 and finding.nearest == 1.2
+
+
+def test_a_pass_at_exactly_one_under_a_neighbours_deviation_is_quoted(layernorm, monkeypatch) -> None:
+    # Bessel's variance at exactly 1.0 (within), the document's forms 3 off: the pass is quoted.
+    graph, found = layernorm
+    monkeypatch.setattr(judge_module, "compare", _planted({"unbiased": 1.0, "": 3.0}))
+    finding = judge(graph, "layernorm.normalize", dataclasses.replace(found, observed=frozenset({"Zhat"})))
+    assert finding.passed and finding.combination == BESSEL_LAYERNORM and finding.ratio == 1.0
+
+
+def test_which_failure_is_quoted_does_not_depend_on_the_order_the_forms_are_tried(layernorm, monkeypatch) -> None:
+    # 1.5 tolerances off Bessel's variance, tried first this time: the failure is still quoted
+    # against the document's equations, tried after it.
+    graph, found = layernorm
+    only = dataclasses.replace(found, observed=frozenset({"Zhat"}))
+    record = answering(graph, only, "Zhat", BESSEL_LAYERNORM, moved=1.5)
+    forward = graph.combinations
+    monkeypatch.setattr(graph, "combinations", lambda spec_ids: reversed(list(forward(spec_ids))))
+    order = [c for c in graph.combinations(graph.chain("Zhat", only.observed))
+             if dict(c)["layernorm.normalize"] == "eps-inside-sqrt"]
+    assert order == [BESSEL_LAYERNORM, PLAIN_LAYERNORM]
+    finding = judge(graph, "layernorm.normalize", record)
+    assert not finding.passed and finding.combination == PLAIN_LAYERNORM
+    assert finding.nearest == pytest.approx(1.5, rel=1e-6) and finding.ratio > 2.0
