@@ -183,7 +183,7 @@ def _score_statistics(
     rng = np.random.default_rng(options.seed)
     tests = []
     for dim, mean, sigma in DOT_SETTINGS:
-        calls = []
+        calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         for _ in range(PAIRS // BATCH):
             Q = mean + sigma * rng.standard_normal((BATCH, dim))
             K = mean + sigma * rng.standard_normal((BATCH, dim))
