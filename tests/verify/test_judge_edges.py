@@ -812,6 +812,19 @@ def test_a_pass_at_exactly_one_under_a_neighbours_deviation_is_quoted(layernorm,
     assert finding.passed and finding.combination == BESSEL_LAYERNORM and finding.ratio == 1.0
 
 
+def test_a_pass_at_exactly_one_stays_quoted_over_a_later_failure_of_another_form(adam_moments, monkeypatch) -> None:
+    # eps-outside-sqrt with uncorrected moments passes at exactly 1.0 (within); eps-inside-sqrt
+    # under the document's bias correction, tried after it, fails 3 off. The pass stays quoted,
+    # though it is not under the document's equations: a pass is quoted before any failure.
+    graph, found = adam_moments
+    update = dataclasses.replace(found, observed=frozenset({"m", "v", "theta"}))
+    order = list(graph.combinations(graph.chain("theta", update.observed)))
+    assert order.index(UNCORRECTED_OUTSIDE) < order.index(CORRECTED_INSIDE)
+    monkeypatch.setattr(judge_module, "compare", _planted({"eps-inside-sqrt": 3.0, "uncorrected": 1.0, "": 3.0}))
+    finding = judge(graph, "adam.update", update)
+    assert finding.passed and finding.combination == UNCORRECTED_OUTSIDE and finding.ratio == 1.0
+
+
 def test_which_failure_is_quoted_does_not_depend_on_the_order_the_forms_are_tried(layernorm, monkeypatch) -> None:
     # 1.5 tolerances off Bessel's variance, tried first this time: the failure is still quoted
     # against the document's equations, tried after it.
