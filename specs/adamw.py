@@ -16,7 +16,7 @@ import sympy as sp
 
 from . import adam
 from .model import GENERAL, Claim, ProofOutcome, ProofStatus, Spec, SymbolInfo, Variant
-from .sources import both_editions, cite, exam
+from .sources import EECS182_FINAL_DOCUMENT, HW1_BONUS, both_editions, cite, exam
 
 __all__ = ["CLAIMS", "DECOUPLED_DECAY", "SPECS"]
 
@@ -136,7 +136,7 @@ ERRATA = (
     {
         "id": "adamw.decay_scaling",
         "specs": ("adamw.decoupled_decay", "weight_decay.algorithm1", "weight_decay.decay_update"),
-        "document": "CMU 11-785 Homework 1 Bonus vs UC Berkeley EECS 182 Final Exam (Spring 2023)",
+        "document": f"{HW1_BONUS} vs {EECS182_FINAL_DOCUMENT}",
         "location": "11-785 sec. 5; EECS 182 Q4",
         "says": "11-785 decays by alpha * lambda * theta_(t-1); the exam writes (1 - lambda_r) "
         "theta_t, with no learning rate",

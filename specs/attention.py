@@ -50,7 +50,7 @@ from .model import (
     single_form_spec,
 )
 from .model import instantiate as instantiate_entries
-from .sources import hw7
+from .sources import EECS182_HW7_DOCUMENT, hw7
 from .sums import Limit, UnsupportedSum, peel_last, substitute, sum_normal_form
 
 __all__ = [
@@ -1510,13 +1510,12 @@ CLAIMS = (
     ),
 )
 
-_HW7 = "UC Berkeley EECS 182 Homework 7 (Spring 2023)"
 
 ERRATA = (
     {
         "id": "attention.q3c_variance",
         "specs": ("attention.dot_statistics", "attention.scale"),
-        "document": _HW7,
+        "document": EECS182_HW7_DOCUMENT,
         "location": "Q3(c), solution",
         "says": "Var[q^T k] = d^2 (recalled from part (b)), and E[q^T k] as a sum of squared "
         "expectations of the mu_i",
@@ -1529,7 +1528,7 @@ ERRATA = (
     {
         "id": "attention.q5_residual_width",
         "specs": ("attention.layer_residual", "attention.projections", "attention.output"),
-        "document": _HW7,
+        "document": EECS182_HW7_DOCUMENT,
         "location": "Q5, eqs. (7) and (8)",
         "says": "T_l maps R^{N x F} to R^{N x F} by f_l(A_l(x) + x), with W_V in R^{F x M} and "
         "A_l(x) = V' = softmax(Q K^T / sqrt(D)) V",
@@ -1541,7 +1540,7 @@ ERRATA = (
     {
         "id": "attention.q5a_quadratic_kernel_positive",
         "specs": ("attention.quadratic_kernel", "attention.kernel_output"),
-        "document": _HW7,
+        "document": EECS182_HW7_DOCUMENT,
         "location": "Q5(a) and Q5(b)(i), solution",
         "says": "only kernels with values in R+ are considered, so the denominator of eq. (9) "
         "stays nonzero; then the quadratic kernel (q^T k + 1)^2 is used",
@@ -1553,7 +1552,7 @@ ERRATA = (
     {
         "id": "attention.q5c_second_loop_cost",
         "specs": ("attention.softmax",),
-        "document": _HW7,
+        "document": EECS182_HW7_DOCUMENT,
         "location": "Q5(c), solution",
         "says": "the cost of each double loop is O(N^2 D), O(N^2 D) and O(N^2 M)",
         "resolution": "The second double loop (each row's denominator Z and the N weights "
@@ -1564,7 +1563,7 @@ ERRATA = (
     {
         "id": "attention.q5d_feature_memory",
         "specs": ("attention.linear_output", "attention.feature_map"),
-        "document": _HW7,
+        "document": EECS182_HW7_DOCUMENT,
         "location": "Q5(d), solution",
         "says": "space O(N (D + M) + C M), which is O(N D + D^3) for the quadratic kernel with M "
         "= D",

@@ -62,7 +62,7 @@ from .model import (
     quantity_name,
     single_form_spec,
 )
-from .sources import hw7
+from .sources import EECS182_HW7_DOCUMENT, hw7
 from .sums import UnsupportedSum, replace_entries, substitute, sum_normal_form
 
 __all__ = [
@@ -1393,7 +1393,6 @@ CLAIMS = (
     ),
 )
 
-_HW7 = "UC Berkeley EECS 182 Homework 7 (Spring 2023)"
 
 ERRATA = (
     {
@@ -1403,7 +1402,7 @@ ERRATA = (
             "autoencoder.grad_encoder",
             "autoencoder.printed_gradients",
         ),
-        "document": _HW7,
+        "document": EECS182_HW7_DOCUMENT,
         "location": "Q1(b)(i), solution",
         "says": "nabla_W2 L = 2 (I - W_2 W_1) X X^T W_1^T and nabla_W1 L = 2 W_2^T (I - W_2 W_1) "
         "X X^T, with an intermediate 2 H(W_1, W_2) X X^T W_2 for nabla_W1 L",
@@ -1416,7 +1415,7 @@ ERRATA = (
     {
         "id": "autoencoder.q1b_pca_decomposition",
         "specs": ("autoencoder.loss", "autoencoder.reconstruction"),
-        "document": _HW7,
+        "document": EECS182_HW7_DOCUMENT,
         "location": "Q1(b) statement and Q1(b)(ii), solution",
         "says": "the top-k eigenvalues of X are diag(sigma_1..sigma_k); X = sum_i sigma_i u_i "
         "u_i^T; I - U_k U_k^T equals block-diag(0, I); and a note that the argument may not hold",
@@ -1431,7 +1430,7 @@ ERRATA = (
     {
         "id": "autoencoder.q1b_gram_scale",
         "specs": ("autoencoder.gram_decoder",),
-        "document": _HW7,
+        "document": EECS182_HW7_DOCUMENT,
         "location": "Q1(b)(ii), solution",
         "says": "X X^T W_2 = U Sigma^2 U^T U_k = U Sigma^2 [I_k; 0]",
         "resolution": "Q1(b) defines sigma_i^2 as the eigenvalues of X X^T / n, so X X^T = n U "
@@ -1442,7 +1441,7 @@ ERRATA = (
     {
         "id": "autoencoder.q1b_up_to_sign",
         "specs": ("autoencoder.loss", "autoencoder.code", "autoencoder.reconstruction"),
-        "document": _HW7,
+        "document": EECS182_HW7_DOCUMENT,
         "location": "Q1(b) statement",
         "says": "the principal components are the unique optimal solution of the linear "
         "autoencoder, up to sign changes of the projection directions",
@@ -1456,7 +1455,7 @@ ERRATA = (
     {
         "id": "autoencoder.q2a_bias",
         "specs": ("autoencoder.reg_loss", "autoencoder.sgd_objective"),
-        "document": _HW7,
+        "document": EECS182_HW7_DOCUMENT,
         "location": "Q2(a)(i), solution",
         "says": "two linear layers, one for the encoder and one for the decoder, to optimize (6) "
         "exactly as it is written",

@@ -45,7 +45,7 @@ from .model import (
     finite_scope,
     single_form_spec,
 )
-from .sources import exam
+from .sources import EECS182_FINAL_DOCUMENT, exam
 from .sums import UnsupportedSum, substitute, sum_normal_form
 
 __all__ = [
@@ -706,13 +706,12 @@ CLAIMS = (
     ),
 )
 
-_EXAM = "UC Berkeley EECS 182 Final Exam (Spring 2023)"
 
 ERRATA = (
     {
         "id": "counting.q9_init_scale",
         "specs": ("counting.head_init", "counting.head_variance"),
-        "document": _EXAM,
+        "document": EECS182_FINAL_DOCUMENT,
         "location": "Q9, solution (the bug, the fix and why it works)",
         "says": "initializing with N(0, 1) 'instead of N(0, 1/sqrt(d))'; the fix draws with std "
         "sqrt(2/d_model) and 'brings the variance of the outputs to approximately one'",

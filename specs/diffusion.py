@@ -40,7 +40,7 @@ from .model import (
     finite_scope,
     single_form_spec,
 )
-from .sources import exam
+from .sources import EECS182_FINAL_DOCUMENT, exam
 from .sums import peel_last
 
 __all__ = [
@@ -589,13 +589,12 @@ CLAIMS = (
     ),
 )
 
-_EXAM = "UC Berkeley EECS 182 Final Exam (Spring 2023)"
 
 ERRATA = (
     {
         "id": "diffusion.q10_product_of_conditionals",
         "specs": ("diffusion.marginal", "diffusion.two_time"),
-        "document": _EXAM,
+        "document": EECS182_FINAL_DOCUMENT,
         "location": "Q10(a) and Q10(b), solutions (the unrolling of the Markov chain)",
         "says": "q(z_t | z_t-2) = q(z_t | z_t-1) q(z_t-1 | z_t-2), and q(z_tau | z_t) as the "
         "product of the one-step conditionals from t to tau",
@@ -608,7 +607,7 @@ ERRATA = (
     {
         "id": "diffusion.q10_sum_of_gaussians",
         "specs": ("diffusion.marginal",),
-        "document": _EXAM,
+        "document": EECS182_FINAL_DOCUMENT,
         "location": "Q10(a), solution, after eq. (7)",
         "says": "the sum of two independent Gaussians written as N(mu, sigma_1^2 + sigma_2^2)",
         "resolution": "The mean of the sum is the sum of the means, N(mu_1 + mu_2, sigma_1^2 + "

@@ -38,7 +38,7 @@ from .model import (
     finite_scope,
     single_form_spec,
 )
-from .sources import exam
+from .sources import EECS182_FINAL_DOCUMENT, exam
 from .sums import SumRule, UnsupportedSum, fresh_bound, substitute, sum_normal_form
 
 __all__ = [
@@ -983,13 +983,12 @@ CLAIMS = (
     ),
 )
 
-_EXAM = "UC Berkeley EECS 182 Final Exam (Spring 2023)"
 
 ERRATA = (
     {
         "id": "ln_scaling.q12f_lemma1",
         "specs": ("ln_scaling.grad_bound",),
-        "document": _EXAM,
+        "document": EECS182_FINAL_DOCUMENT,
         "location": "Q12(f), Lemma 1 (given without proof)",
         "says": "if y = LN(x), then ||dL/dx|| <= sqrt(d)/||x|| ||dL/dy||",
         "resolution": "True with ||x - mean(x) 1|| = ||f(x)|| in place of ||x||; as printed it "
@@ -1003,7 +1002,7 @@ ERRATA = (
     {
         "id": "ln_scaling.q12f_norms",
         "specs": ("ln_scaling.grad_bound",),
-        "document": _EXAM,
+        "document": EECS182_FINAL_DOCUMENT,
         "location": "Q12(f), solution, proof of Lemma 3",
         "says": "the downstream gradient 'is at most g^(f) + sqrt(d)/||x|| g^(f)', then 'g^(x) <= "
         "...', and the base case names the last layer's gradient g*",

@@ -45,7 +45,7 @@ from .model import (
     single_form_spec,
 )
 from .model import instantiate as instantiate_entries
-from .sources import exam
+from .sources import EECS182_FINAL_DOCUMENT, exam
 from .sums import UnsupportedSum, map_summands, substitute, sum_normal_form
 
 __all__ = [
@@ -610,7 +610,7 @@ ERRATA = (
     {
         "id": "noise.q5_cross_term",
         "specs": ("noise.expected_loss",),
-        "document": "UC Berkeley EECS 182 Final Exam (Spring 2023)",
+        "document": EECS182_FINAL_DOCUMENT,
         "location": "Q5, solution (the linear and the quadratic term)",
         "says": "the linear term as E[2 y^T (R o X)^T w], and the quadratic term's first sum with "
         "entries R_ik^T X_ik^T R_kj X_kj",
@@ -622,7 +622,7 @@ ERRATA = (
     {
         "id": "noise.q11_task_sign",
         "specs": ("noise.vib_objective",),
-        "document": "UC Berkeley EECS 182 Final Exam (Spring 2023)",
+        "document": EECS182_FINAL_DOCUMENT,
         "location": "Q11(b), eq. (14)",
         "says": "the loss to minimize as (1/N) sum_n E_z[log q(y_n | z)] + beta D_KL(p(Z | x_n) "
         "|| r(Z)), the regularizer outside the sum over n",

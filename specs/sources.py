@@ -6,7 +6,9 @@ from .model import Source
 
 __all__ = [
     "EECS182_FINAL",
+    "EECS182_FINAL_DOCUMENT",
     "EECS182_HW7",
+    "EECS182_HW7_DOCUMENT",
     "HW1_BONUS",
     "HW1_BONUS_FALL_2025",
     "HW1_BONUS_SPRING_2026",
@@ -25,6 +27,9 @@ EECS182_FINAL = "UC Berkeley EECS 182 Final Exam"
 EECS182_FINAL_EDITION = "Spring 2023"
 EECS182_HW7 = "UC Berkeley EECS 182 Homework 7"
 EECS182_HW7_EDITION = "Spring 2023"
+#: The two EECS 182 documents with their edition, as an erratum names its document.
+EECS182_FINAL_DOCUMENT = f"{EECS182_FINAL} ({EECS182_FINAL_EDITION})"
+EECS182_HW7_DOCUMENT = f"{EECS182_HW7} ({EECS182_HW7_EDITION})"
 
 
 def cite(document: str, edition: str, section: str, equation: str | None = None) -> Source:
