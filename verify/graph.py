@@ -175,7 +175,9 @@ class SpecGraph:
     def spec(self, spec_id: str) -> Spec:
         return self.uses[spec_id].spec
 
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - graphs live as long as the process
     def defines(self, spec_id: str) -> tuple[str, ...]:
+        # Asked for every record judged; a spec's defines are read off its relations.
         use = self.uses[spec_id]
         return tuple(use.rename.get(q, q) for q in use.spec.defines)
 

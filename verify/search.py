@@ -34,6 +34,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
+from .drawn import drawn_key, load_drawn, store_drawn
 from .judge import Finding, Record
 
 __all__ = [
@@ -344,6 +345,17 @@ def run_search(
         summary = SearchSummary()  # it passes here: search as if it had not been tried
 
     recorded = _DRAWN.get(draws) if draws is not None else None
+    # What a passing search of these cases drew in an earlier run (another process, another
+    # target): the same cases, as the seed fixes them (:mod:`.drawn`).
+    stored = (
+        drawn_key(cases, options.seed, options.max_examples)
+        if draws is not None and recorded is None and not saved
+        else None
+    )
+    if stored is not None:
+        recorded = load_drawn(stored)
+        if recorded is not None:
+            stored = None  # on disk already
     if recorded is not None and not saved:
         try:
             for case in recorded:
@@ -406,7 +418,9 @@ def run_search(
             memory.annotate(failed_key, (_fresh(failure.case), options.spec))
         return summary
     if draws is not None:
-        _remember(_DRAWN, draws, tuple(_fresh(case) for case in drawn))
+        kept = tuple(_fresh(case) for case in drawn)
+        _remember(_DRAWN, draws, kept)
+        store_drawn(stored, kept)
     return _with_explicit(summary, check, explicit)
 
 

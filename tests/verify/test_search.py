@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 from pathlib import Path
@@ -12,7 +13,8 @@ import pytest
 from hypothesis import strategies as st
 
 from eqconform.specs import get_spec
-from eqconform.verify import engine, search
+from eqconform.verify import drawn, engine, search
+from eqconform.verify.cache import DiskCache
 from eqconform.verify.components.base import outcome_from_search
 from eqconform.verify.judge import Finding
 from eqconform.verify.search import SearchSettings, examples_database
@@ -23,9 +25,11 @@ OPTIONS = SearchSettings(max_examples=30, seed=3)
 
 
 @pytest.fixture
-def searches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The checks that ran a Hypothesis search (the others replayed shared draws)."""
+def searches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+    """The checks that ran a Hypothesis search (the others replayed shared draws); the draws
+    kept in memory and on disk start empty."""
     monkeypatch.setattr(search, "_DRAWN", search.OrderedDict())
+    monkeypatch.setattr(drawn, "DRAWN", DiskCache("drawn", root=tmp_path / "cache"))
     started: list[str] = []
     given = search.given
 
@@ -39,6 +43,12 @@ def searches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return started
 
 
+def _forget_draws() -> None:
+    """Forget what passing searches drew, in memory and on disk: the next search draws anew."""
+    search._DRAWN.clear()
+    shutil.rmtree(drawn.DRAWN.folder, ignore_errors=True)
+
+
 def _outcome(result) -> tuple:
     return (result.outcome, result.variant, result.examples, result.max_error, result.counterexample)
 
@@ -48,7 +58,7 @@ def test_the_second_spec_replays_the_first_specs_draws_with_the_same_verdict(sea
     first = engine.check(get_spec("layernorm.mean"), target, OPTIONS)
     shared = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
     assert searches == ["search"]  # the variance replayed the mean's cases
-    search._DRAWN.clear()
+    _forget_draws()
     alone = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
     assert searches == ["search", "search"]
     assert _outcome(shared) == _outcome(alone)
@@ -60,22 +70,49 @@ def test_a_spec_failing_on_the_shared_draws_searches_and_shrinks_afresh(searches
     engine.check(get_spec("layernorm.mean"), target, OPTIONS)
     shared = engine.check(get_spec("layernorm.variance"), target, OPTIONS)
     assert len(searches) == 2 and shared.variant == "unbiased"
-    search._DRAWN.clear()
+    _forget_draws()
     alone = engine.check(get_spec("layernorm.variance"), resolve_target(target.name), OPTIONS)
     assert _outcome(shared) == _outcome(alone)
 
 
-def test_other_targets_seeds_and_saved_counterexamples_search_afresh(searches: list[str], tmp_path: Path) -> None:
-    numpy, handin = resolve_target("numpy"), resolve_target(f"mytorch:{HANDINS / 'correct_spring'}")
+def test_other_seeds_and_saved_counterexamples_search_afresh(searches: list[str], tmp_path: Path) -> None:
+    numpy = resolve_target("numpy")
     engine.check(get_spec("layernorm.mean"), numpy, OPTIONS)
-    engine.check(get_spec("layernorm.mean"), handin, OPTIONS)
     engine.check(get_spec("layernorm.mean"), numpy, SearchSettings(max_examples=30, seed=4))
+    engine.check(get_spec("layernorm.mean"), numpy, SearchSettings(max_examples=31, seed=3))
     assert len(searches) == 3
     database = examples_database(tmp_path / "examples")
     key = search._KEY_PREFIX + search.check_key("layernorm.variance", numpy.name).encode()
     database.save(key, b"\x00")  # a saved counterexample of this check is replayed by a search
     engine.check(get_spec("layernorm.variance"), numpy, SearchSettings(max_examples=30, seed=3, database=database))
     assert len(searches) == 4
+
+
+def test_another_target_replays_the_draws_of_a_passing_search_from_disk(searches: list[str]) -> None:
+    # What a passing search drew depends on the seed and the strategy alone: the next target
+    # (another handin, another process) is examined on the same cases without Hypothesis.
+    numpy, handin = resolve_target("numpy"), resolve_target(f"mytorch:{HANDINS / 'correct_spring'}")
+    engine.check(get_spec("layernorm.mean"), numpy, OPTIONS)
+    search._DRAWN.clear()  # as in another process: only the disk remembers
+    replayed = engine.check(get_spec("layernorm.mean"), handin, OPTIONS)
+    assert searches == ["search"]
+    _forget_draws()
+    searched = engine.check(get_spec("layernorm.mean"), resolve_target(handin.name), OPTIONS)
+    assert searches == ["search", "search"]
+    assert _outcome(replayed) == _outcome(searched)
+
+
+def test_a_failure_on_replayed_draws_is_searched_and_shrunk_as_without_them(searches: list[str]) -> None:
+    numpy = resolve_target("numpy")
+    buggy = f"mytorch:{HANDINS / 'bug_layernorm_unbiased_variance'}"
+    engine.check(get_spec("layernorm.variance"), numpy, OPTIONS)
+    search._DRAWN.clear()
+    replayed = engine.check(get_spec("layernorm.variance"), resolve_target(buggy), OPTIONS)
+    assert len(searches) == 2  # the replay failed, so Hypothesis searched and shrank
+    _forget_draws()
+    alone = engine.check(get_spec("layernorm.variance"), resolve_target(buggy), OPTIONS)
+    assert replayed.outcome.value == "fail"
+    assert _outcome(replayed) == _outcome(alone)
 
 
 class CountingLayerNorm:
@@ -104,7 +141,7 @@ def test_what_the_target_did_is_judged_again_for_the_next_spec(searches: list[st
     assert first > OPTIONS.max_examples
     assert counting.calls - first == 2  # only the repeatability check asks again (twice)
     fresh = ObjectTarget(counting, name="counting")  # the same name, another target: no memory
-    search._DRAWN.clear()
+    _forget_draws()
     before = counting.calls
     alone = engine.check(get_spec("layernorm.variance"), fresh, OPTIONS)
     assert counting.calls - before > OPTIONS.max_examples
@@ -155,7 +192,7 @@ def test_a_spec_failing_on_a_neighbours_counterexample_takes_it_without_a_search
     assert shared.examples == 1 and shared.found_by == "layernorm.mean" and first.found_by is None
     case = first.counterexample.splitlines()[:-1]
     assert shared.counterexample.splitlines()[:-1] == case
-    search._DRAWN.clear()
+    _forget_draws()
     again = resolve_target(target.name)  # the same name, another target: its own memory
     alone = engine.check(get_spec("layernorm.variance"), again, OPTIONS)
     assert searches == ["search", "search"]

@@ -294,7 +294,14 @@ class CustomSearch:
 
     def run(self, spec: Spec, adapter: Any, options: SearchSettings) -> CheckOutcome:
         outcome, _ = searched(
-            spec, self.cases(), lambda case: self.examine(adapter, case), self.explicit(), options
+            spec,
+            self.cases(),
+            lambda case: self.examine(adapter, case),
+            self.explicit(),
+            options,
+            # Searches of the same cases (the pre-LN stack's forward and gradient checks)
+            # share their draws, and a passing search's are kept for the next run.
+            draws=(self.cases, options.target, options.seed, options.max_examples),
         )
         return outcome
 

@@ -180,11 +180,13 @@ def _laws(spec_id: str, quantity: str, others: tuple[str, ...] = ()) -> dict[str
         "spec": spec_id,
         "quantity": quantity,
         "inputs": tuple(str(symbol) for symbol in inputs),
-        "mean": sp.lambdify(inputs, mean),
-        "sd": sp.lambdify(inputs, sp.sqrt(variance)),
+        "mean": sp.lambdify(inputs, mean, modules="numpy"),
+        "sd": sp.lambdify(inputs, sp.sqrt(variance), modules="numpy"),
     }
     for other, partner in partners.items():
-        laws[f"cov_{other}"] = sp.lambdify(inputs, moments.covariance(sample, partner))
+        laws[f"cov_{other}"] = sp.lambdify(
+            inputs, moments.covariance(sample, partner), modules="numpy"
+        )
     return laws
 
 

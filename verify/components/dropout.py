@@ -125,14 +125,16 @@ def _separating_input() -> DropoutInput:
 
 @functools.cache
 def _laws(variant_id: str) -> dict[str, Callable[..., float]]:
-    """Drop probability, E[y] and Var[y] for unit input, as functions of p, from the specs."""
+    """Drop probability, E[y] and Var[y] for unit input, as functions of p, from the specs.
+    (NumPy alone: lambdify's default adds SciPy where it is installed, a second of import in
+    a judge worker, and these laws need nothing of it.)"""
     variant = specs.MASK.variant(variant_id)
     draw = variant.relations[specs.mask[specs.i, specs.j]]
     output = specs.output_distribution(variant, sp.Integer(1))
     return {
-        "drop": sp.lambdify(specs.p, stats.P(sp.Eq(draw, 0))),
-        "mean": sp.lambdify(specs.p, stats.E(output)),
-        "variance": sp.lambdify(specs.p, stats.variance(output)),
+        "drop": sp.lambdify(specs.p, stats.P(sp.Eq(draw, 0)), modules="numpy"),
+        "mean": sp.lambdify(specs.p, stats.E(output), modules="numpy"),
+        "variance": sp.lambdify(specs.p, stats.variance(output), modules="numpy"),
     }
 
 

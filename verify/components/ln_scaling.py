@@ -129,7 +129,9 @@ def _closed_form() -> Any:
 @functools.cache
 def _bound_of_layer() -> Any:
     return sp.lambdify(
-        (specs.nlayers, specs.lyr, specs.d), specs.GRAD_BOUND.canonical.expression("gbound")
+        (specs.nlayers, specs.lyr, specs.d),
+        specs.GRAD_BOUND.canonical.expression("gbound"),
+        modules="numpy",
     )
 
 

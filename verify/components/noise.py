@@ -142,7 +142,7 @@ def _gaussian_laws() -> dict[str, Any]:
     covariance = moments.covariance(draw, other)
     args = (specs.mu, specs.sigma)
     return {
-        name: sp.lambdify(args, expr)
+        name: sp.lambdify(args, expr, modules="numpy")
         for name, expr in (
             ("mean", mean),
             ("variance", variance),
@@ -160,9 +160,9 @@ def _bernoulli_laws() -> dict[str, Any]:
     variance = sp.factor(moments.moment(draw, 2) - mean**2)
     support = sorted(float(value) for value in stats.density(draw).dict)
     return {
-        "one": sp.lambdify(specs.keep, stats.P(sp.Eq(draw, 1))),
-        "mean": sp.lambdify(specs.keep, mean),
-        "variance": sp.lambdify(specs.keep, variance),
+        "one": sp.lambdify(specs.keep, stats.P(sp.Eq(draw, 1)), modules="numpy"),
+        "mean": sp.lambdify(specs.keep, mean, modules="numpy"),
+        "variance": sp.lambdify(specs.keep, variance, modules="numpy"),
         "support": support,
     }
 
