@@ -12,8 +12,11 @@ being the target's calls and the judging, which replaying does not skip.
 
 The key is everything the draws depend on: the strategy (its ``repr``, which Hypothesis spells
 out with every argument; a strategy whose ``repr`` shows an object's address is not kept), the
-seed, the number of examples, the Hypothesis and NumPy versions, and the source of eqconform's
-``verify`` package (the strategies' code and what builds them). Entries are JSON
+seed, the number of examples, the Hypothesis and NumPy versions, the source of eqconform's
+``verify`` package (the strategies' code and what builds them), and the constants Hypothesis
+mixes into its draws from the "local" modules imported (outside site-packages and the
+standard library: eqconform itself when it runs from a checkout or a ``PYTHONPATH`` folder, a
+user's own modules under pytest), which change what a seeded search draws. Entries are JSON
 (:class:`~.cache.DiskCache`: whole or absent, never trusted blindly): a case is stored as the
 fields of its dataclass, and only dataclasses of :mod:`eqconform.verify.strategies` (and the
 hyperparameters of :mod:`eqconform.verify.targets.protocol`) are rebuilt from an entry, so an
@@ -66,6 +69,25 @@ def _verify_source() -> str:
     return digest.hexdigest()
 
 
+def _local_constants() -> str | None:
+    """A digest of the constants Hypothesis has gathered from the local modules imported so far
+    (it draws one now and then instead of a random choice), or None when this Hypothesis keeps
+    them elsewhere (then nothing is cached: the draws could not be named)."""
+    try:
+        from hypothesis.internal.conjecture.providers import _get_local_constants
+
+        constants = _get_local_constants()
+        parts = [
+            sorted(constants.integers),
+            sorted(repr(value) for value in constants.floats),
+            sorted(constants.bytes),
+            sorted(constants.strings),
+        ]
+    except Exception:  # an internal of Hypothesis that moved: no key rather than a wrong one
+        return None
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
 def drawn_key(cases: st.SearchStrategy[Any], seed: int, max_examples: int) -> str | None:
     """The key of what a passing search of ``cases`` draws, or None when it cannot be named
     (a ``repr`` showing an address differs from process to process)."""
@@ -73,7 +95,8 @@ def drawn_key(cases: st.SearchStrategy[Any], seed: int, max_examples: int) -> st
         described = repr(cases)
     except Exception:  # a strategy that cannot say what it is is not kept
         return None
-    if " at 0x" in described or "object at" in described:
+    constants = _local_constants()
+    if " at 0x" in described or "object at" in described or constants is None:
         return None
     return cache.key(
         [
@@ -84,6 +107,7 @@ def drawn_key(cases: st.SearchStrategy[Any], seed: int, max_examples: int) -> st
             f"hypothesis {hypothesis.__version__}",
             f"numpy {np.__version__}",
             _verify_source(),
+            constants,
         ]
     )
 

@@ -57,6 +57,7 @@ __all__ = [
     "COEFFICIENT_UNIT_ROUNDOFF",
     "UNIT_ROUNDOFF",
     "BoundProgram",
+    "ErrorQuotient",
     "PositivePart",
     "bound_program",
     "error_bound_program",
@@ -97,6 +98,24 @@ class PositivePart(sp.Function):
 
     def _numpycode(self, printer: Any) -> str:
         return f"numpy.maximum({printer.doprint(self.args[0])}, 0.0)"
+
+
+class ErrorQuotient(sp.Function):
+    """``a / b`` for an error bound ``a`` over a non-negative scale ``b``, but 0 where ``a`` is 0:
+    an exactly known value keeps an error of 0 where the scale vanishes (the square root of
+    v = 0, a step power of 0). Plain ``0 / 0`` is NaN there, which the tolerance must read as
+    "anything goes" (:func:`~.tolerance.allowed`), so an Adam update where v = 0 would have
+    passed whatever the target answered."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a: sp.Expr, b: sp.Expr) -> sp.Expr | None:
+        return sp.Integer(0) if a.is_zero else None
+
+    def _numpycode(self, printer: Any) -> str:
+        a, b = (printer.doprint(argument) for argument in self.args)
+        return f"numpy.where(({a}) == 0, 0.0, ({a}) / ({b}))"
 
 
 def error_bound_program(
@@ -270,8 +289,8 @@ class _Builder:
             positive = sp.Pow(base, -exponent, evaluate=False) if exponent != -1 else base
             return self._reciprocal(self._abs(positive), self.error(positive), u)
         if exponent == sp.Rational(1, 2):
-            return error / (
-                sp.sqrt(magnitude) + sp.sqrt(PositivePart(magnitude - error))
+            return ErrorQuotient(
+                error, sp.sqrt(magnitude) + sp.sqrt(PositivePart(magnitude - error))
             ) + u * sp.sqrt(magnitude + error)
         if exponent.is_Rational and exponent.q == 2:
             # b**(n/2) = (sqrt(b))**n: bound the root, then the integer power of it.
@@ -281,7 +300,8 @@ class _Builder:
         if exponent.is_integer and exponent.is_nonnegative and exponent.free_symbols:
             # A step count t (or t + 1, a count code keeps another way): n multiplications.
             power = self._widened(magnitude**exponent)
-            return power * ((1 + error / magnitude) ** exponent - 1) + (exponent + 1) * u * power
+            growth = (1 + ErrorQuotient(error, magnitude)) ** exponent - 1
+            return power * growth + (exponent + 1) * u * power
         if exponent.is_integer and exponent.is_nonpositive and exponent.free_symbols:
             # (1 - beta1)**-t (a correction's power taken of the whole): 1 / b**t.
             positive = sp.Pow(base, -exponent, evaluate=False)

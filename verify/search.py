@@ -355,6 +355,7 @@ def run_search(
     if stored is not None:
         recorded = load_drawn(stored)
         if recorded is not None:
+            _remember(_DRAWN, draws, recorded)  # for the next spec of this search
             stored = None  # on disk already
     if recorded is not None and not saved:
         try:
@@ -420,7 +421,10 @@ def run_search(
     if draws is not None:
         kept = tuple(_fresh(case) for case in drawn)
         _remember(_DRAWN, draws, kept)
-        store_drawn(stored, kept)
+        # Kept only if nothing the draws depend on changed during the search (a module
+        # imported meanwhile adds to the constants Hypothesis draws from).
+        if stored is not None and stored == drawn_key(cases, options.seed, options.max_examples):
+            store_drawn(stored, kept)
     return _with_explicit(summary, check, explicit)
 
 

@@ -151,3 +151,24 @@ def test_fixed_arrays_of_a_case_come_back_bit_for_bit() -> None:
     case = LayerNormInput(np.dtype(np.float32), 1e-5, recipe, None, None, recipe, fixed={"Z": z})
     (back,) = drawn.decode_cases(drawn.encode_cases([case]))
     assert back.fixed["Z"].dtype == z.dtype and back.fixed["Z"].tobytes() == z.tobytes()
+
+
+def test_the_key_names_the_constants_hypothesis_draws_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Hypothesis mixes constants from the source of "local" modules into its draws (eqconform
+    # itself when it runs from a checkout): another pool, other draws, another key.
+    from hypothesis.internal.conjecture import providers
+    from hypothesis.internal.constants_ast import Constants
+
+    strategy = SEARCHES["adam"].cases()
+    before = drawn.drawn_key(strategy, 0, 100)
+    pool = Constants(integers={7}, floats={0.25})
+    monkeypatch.setattr(providers, "_get_local_constants", lambda: pool)
+    with_pool = drawn.drawn_key(strategy, 0, 100)
+    pool.floats.add(0.5)
+    assert len({before, with_pool, drawn.drawn_key(strategy, 0, 100)}) == 3
+
+    def moved():
+        raise AttributeError("an internal of Hypothesis that moved")
+
+    monkeypatch.setattr(providers, "_get_local_constants", moved)
+    assert drawn.drawn_key(strategy, 0, 100) is None  # no key rather than a wrong one

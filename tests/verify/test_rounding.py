@@ -194,6 +194,32 @@ def test_adam_chain_bound_flags_a_wrong_update():
     assert np.all(np.abs(uncorrected - exact) > 100 * bound)
 
 
+def test_adam_chain_bound_is_zero_width_where_the_gradients_were_zero():
+    """Where g, m_prev and v_prev are 0 the update is exactly theta_prev (0 / (0 + eps)): the
+    bound must say so (0, not NaN: a NaN bound is an infinite tolerance, and a wrong update
+    there would pass), and a wrong update there is far outside it."""
+    rng = np.random.default_rng(2)
+    theta = rng.normal(size=6)
+    zero = np.zeros(6)
+    values = {"theta_prev": theta, "m_prev": zero, "v_prev": zero, "g": zero,
+              "beta1": 0.9, "beta2": 0.999, "alpha": 1e-3, "eps": 1e-8, "t": 3}
+    exact, bound = exact_and_bound(ADAM_CHAIN, values, u=U32)
+    assert np.array_equal(exact, theta)
+    assert np.all(np.isfinite(bound)) and np.all(bound <= 2 * U32 * np.abs(theta))
+    moved = theta - 1e-3  # an update that moves weights whose gradients were all 0
+    assert np.all(np.abs(moved - exact) > 100 * bound)
+
+
+@pytest.mark.parametrize("power", [sp.Rational(1, 2), sp.Rational(3, 2), sp.Symbol("t", integer=True, positive=True)])
+def test_a_power_of_an_exact_zero_has_an_error_of_zero(power):
+    x = sp.Symbol("x", nonnegative=True)
+    program = error_bound_program(x**power).compiled()
+    values = {"x": np.array([0.0, 4.0]), "unit_roundoff": U32, "t": 3.0}
+    (bound,) = program(values)
+    assert bound[0] == 0.0  # 0 / 0 would be NaN, read as "anything goes"
+    assert np.isfinite(bound[1]) and bound[1] > 0
+
+
 # --------------------------------------------------------------------------- where the bound is finite
 
 
