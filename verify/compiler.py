@@ -266,8 +266,17 @@ def _blocks(arrays: Sequence[Any], reduced_axes: Sequence[int]) -> tuple[int, in
             continue
         step = BLOCK_ELEMENTS // (total // length)
         if step >= 2:
+            if axis > 0 and step * int(np.prod(shape[axis + 1 :], dtype=np.int64)) < _RUN:
+                # Blocks of a few columns of a tall array (a sum down the rows, dL/dbeta's)
+                # read short strided runs: slower than whole, and slower than blocks of rows
+                # with the sums added up (:class:`_Stages`), which the caller tries next.
+                return None
             return axis, length, step
     return None
+
+
+#: The fewest contiguous entries a block along a later axis may read from each leading index.
+_RUN = 256
 
 
 def _block(array: Any, ndim: int, axis: int, part: slice) -> Any:

@@ -73,6 +73,7 @@ def test_a_column_sum_is_cut_along_the_columns_it_does_not_sum(monkeypatch: pyte
               "gamma": rng.standard_normal((1, 9))}
     function = compile_expressions((_COLUMN_SUM, G * gamma))
     assert function.reduced_axes == (0,)
+    monkeypatch.setattr(compiler, "_RUN", 1)  # columns cut however narrow (see below)
     monkeypatch.setattr(compiler, "BLOCK_ELEMENTS", 128)
     assert compiler._blocks(list(values.values()), function.reduced_axes)[0] == 1
     (whole_sum, whole_product), (sum_in_blocks, product_in_blocks) = _whole_and_blocked(
@@ -81,6 +82,30 @@ def test_a_column_sum_is_cut_along_the_columns_it_does_not_sum(monkeypatch: pyte
     assert sum_in_blocks.shape == (1, 9)
     np.testing.assert_array_equal(sum_in_blocks, whole_sum)
     np.testing.assert_array_equal(product_in_blocks, whole_product)
+
+
+def test_a_tall_arrays_column_sum_is_summed_in_blocks_of_rows_not_of_few_columns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Blocks of a few columns of a tall array read short strided runs (dL/dbeta's and
+    # dL/dgamma's sums down 4096 rows, 4 columns a block): the sums down the rows are
+    # accumulated over blocks of rows instead, and agree with the whole evaluation.
+    rng = np.random.default_rng(3)
+    values = {"G": rng.standard_normal((400, 12)), "Z": rng.standard_normal((400, 12)),
+              "gamma": rng.standard_normal((1, 12))}
+    function = compile_expressions((_COLUMN_SUM,))
+    monkeypatch.setattr(compiler, "BLOCK_ELEMENTS", 1 << 40)
+    (whole,) = function(values)
+    monkeypatch.setattr(compiler, "BLOCK_ELEMENTS", 1024)  # 2 columns of 400 rows a block
+    monkeypatch.setattr(compiler, "_RUN", 8)
+    arrays = [np.asarray(values[name]) for name in function.arguments if name in values]
+    assert compiler._blocks(arrays, function.reduced_axes) is None
+    staged = compiler._staged_cut(function.source, arrays)
+    assert staged is not None and staged[0].axis == 0
+    (summed,) = function(values)
+    np.testing.assert_allclose(summed, whole, rtol=1e-13, atol=0)
+    monkeypatch.setattr(compiler, "_RUN", 2)  # two columns make a run long enough
+    assert compiler._blocks(arrays, function.reduced_axes)[0] == 1
 
 
 def test_a_result_that_does_not_vary_along_the_cut_keeps_its_shape(
