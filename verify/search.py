@@ -307,7 +307,8 @@ def run_search(
 
     ``draws`` names the search's cases and settings (the same strategy, seed, example count
     and target). The specs of one component search the same cases; drawing them is most of a
-    search's cost. When a search under the same key has passed before in this process, its
+    search's cost. When a search under the same key has passed before in this process, or a
+    search of the same cases and settings in an earlier run (kept on disk, :mod:`.drawn`), its
     cases are examined again in the same order, without Hypothesis: with a fixed seed and
     every example passing, Hypothesis would draw exactly these. Only if one of them fails (or
     the example database holds counterexamples of this check) does the search run afresh, and
