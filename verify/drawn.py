@@ -162,7 +162,7 @@ def _encode(value: Any) -> Any:
         return value
     if type(value) is float:
         return {"float": repr(value)}  # exact, and NaN and infinities included
-    if isinstance(value, tuple) and type(value) is tuple:
+    if type(value) is tuple:
         return {"tuple": [_encode(item) for item in value]}
     if type(value) is list:
         return {"list": [_encode(item) for item in value]}
