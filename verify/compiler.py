@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,8 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from eqconform.specs.model import quantity_name
+
+from .straightline import fewer_passes
 
 __all__ = [
     "BLOCK_ELEMENTS",
@@ -534,10 +536,18 @@ def _as_float64(value: Any) -> Any:
 
 
 def compile_program(
-    assignments: Sequence[tuple[sp.Symbol, sp.Expr]], outputs: Sequence[sp.Expr]
+    assignments: Sequence[tuple[sp.Symbol, sp.Expr]],
+    outputs: Sequence[sp.Expr],
+    *,
+    scalars: Collection[str] | None = None,
 ) -> CompiledFunction:
     """Compile straight-line code (``symbol = expression`` in order, then ``outputs``) into a
-    NumPy function, printing each expression with SymPy's NumPy printer."""
+    NumPy function, printing each expression with SymPy's NumPy printer.
+
+    With ``scalars`` (the arguments known to hold scalars; integer symbols, such as sizes and
+    step counts, are counted among them), the program is rearranged to make fewer passes over
+    its arrays (:func:`~.straightline.fewer_passes`): for bound programs, whose last bits do
+    not matter, not for the oracle's values, whose arithmetic stays as SymPy prints it."""
     assigned = {symbol for symbol, _ in assignments}
     expressions = [expr for _, expr in assignments] + list(outputs)
     symbols = sorted(
@@ -548,6 +558,10 @@ def compile_program(
     lines += [f"    {symbol.name} = {printer.doprint(expr)}" for symbol, expr in assignments]
     lines.append(f"    return ({', '.join(printer.doprint(expr) for expr in outputs)},)")
     source = "\n".join(lines)
+    if scalars is not None:
+        known = {*scalars, *(s.name for s in symbols if s.is_integer)}
+        source = fewer_passes(source, known)
+        checked_program(source, [s.name for s in symbols])
     return CompiledFunction(
         arguments=tuple(s.name for s in symbols),
         sizes=reduced_sizes(expressions),

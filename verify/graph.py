@@ -29,7 +29,7 @@ from eqconform.specs.model import Spec, quantity_name
 
 from . import cache
 from .compiler import CompiledFunction, compile_expressions, compose, lower
-from .rounding import COEFFICIENT_UNIT_ROUNDOFF, UNIT_ROUNDOFF, bound_program
+from .rounding import COEFFICIENT_UNIT_ROUNDOFF, UNIT_ROUNDOFF, BoundProgram, bound_program
 
 __all__ = [
     "Combination",
@@ -53,14 +53,16 @@ def drift_input(name: str) -> str:
 
 @dataclass(frozen=True)
 class Predictor:
-    """The oracle for one quantity (lambdify with cse) and its rounding-error bound program."""
+    """The oracle for one quantity: ``value`` alone (lambdify with cse), and ``with_bound``, one
+    program returning the value and its rounding-error bound (:func:`~.rounding.bound_program`
+    with ``values``), which a check calls: the bound evaluates every node of the expression
+    anyway, so the value costs it one operation more, not a second pass over the arrays."""
 
     value: CompiledFunction
-    bound: CompiledFunction
+    with_bound: CompiledFunction
 
     def __call__(self, values: Mapping[str, object]) -> tuple[np.ndarray, np.ndarray]:
-        (value,) = self.value(values)
-        (bound,) = self.bound(_bound_defaults(values, self.bound.arguments))
+        value, bound = self.with_bound(_bound_defaults(values, self.with_bound.arguments))
         return value, bound
 
 
@@ -171,6 +173,19 @@ class SpecGraph:
                         f"{name!r} is defined by both {self.definer[name]} and {use.spec.id}"
                     )
                 self.definer[name] = use.spec.id
+
+    @functools.cached_property
+    def scalars(self) -> frozenset[str]:
+        """The quantities every spec of the graph writes as plain symbols, never indexed: the
+        hyperparameters, which a bound program may combine as scalars before it touches an
+        array (:func:`~.straightline.fewer_passes`)."""
+        plain: set[str] = set()
+        indexed: set[str] = set()
+        for use in self.uses.values():
+            for info in use.spec.symbols:
+                name = use.rename.get(info.name, info.name)
+                (indexed if isinstance(info.symbol, sp.IndexedBase) else plain).add(name)
+        return frozenset(plain - indexed)
 
     def spec(self, spec_id: str) -> Spec:
         return self.uses[spec_id].spec
@@ -288,26 +303,41 @@ class SpecGraph:
             )
             compiled = _stored_predictor(stored_key)
             if compiled is None:
-                chosen = dict(combination)
                 expr = self.expression(quantity, combination, observed)
-                program = bound_program(
-                    (expr,),
-                    recomputable=self._recomputable(expr, chosen),
-                    leaf_errors={
-                        leaf: sp.Symbol(drift_input(leaf.name), nonnegative=True)
-                        + UNIT_ROUNDOFF * sp.Abs(leaf)
-                        for leaf in expr.free_symbols
-                        if leaf.name in self.carried
-                    },
-                    coefficients=self.coefficients,
+                program = self.bound_program(quantity, combination, observed)
+                compiled = Predictor(
+                    compile_expressions((expr,)), program.compiled(scalars=self.scalars)
                 )
-                compiled = Predictor(compile_expressions((expr,)), program.compiled())
                 PROGRAMS.put(
                     stored_key,
-                    {"value": compiled.value.to_data(), "bound": compiled.bound.to_data()},
+                    {
+                        "value": compiled.value.to_data(),
+                        "with_bound": compiled.with_bound.to_data(),
+                    },
                 )
             self._compiled[key] = compiled
         return compiled
+
+    def bound_program(
+        self, quantity: str, combination: Combination, observed: frozenset[str]
+    ) -> BoundProgram:
+        """The program (not yet compiled) computing the value of ``quantity`` as
+        :meth:`expression` gives it, and the bound of its rounding error: observed
+        intermediates carry the error of computing them from the inputs, carried state its
+        drift (:meth:`carry`), and nodes of coefficients alone their own unit roundoff."""
+        expr = self.expression(quantity, combination, observed)
+        return bound_program(
+            (expr,),
+            recomputable=self._recomputable(expr, dict(combination)),
+            leaf_errors={
+                leaf: sp.Symbol(drift_input(leaf.name), nonnegative=True)
+                + UNIT_ROUNDOFF * sp.Abs(leaf)
+                for leaf in expr.free_symbols
+                if leaf.name in self.carried
+            },
+            coefficients=self.coefficients,
+            values=True,
+        )
 
     def carry(
         self, quantity: str, values: Mapping[str, object], unit_roundoff: float
@@ -347,10 +377,10 @@ PROGRAMS = cache.DiskCache("programs")
 @functools.cache
 def program_code() -> tuple[str, ...]:
     """The versions and the source of the modules that shape a compiled predictor."""
-    from . import compiler, rounding
+    from . import compiler, rounding, straightline
 
     texts = [f"sympy {sp.__version__}", f"numpy {np.__version__}"]
-    for module in (compiler, rounding, sys.modules[__name__]):
+    for module in (compiler, rounding, straightline, sys.modules[__name__]):
         try:
             texts.append(Path(str(module.__file__)).read_text(encoding="utf-8"))
         except OSError:  # no source to read: no key that could match a stale entry
@@ -366,7 +396,8 @@ def _stored_predictor(stored_key: str) -> Predictor | None:
         return None
     try:
         return Predictor(
-            CompiledFunction.from_data(entry["value"]), CompiledFunction.from_data(entry["bound"])
+            CompiledFunction.from_data(entry["value"]),
+            CompiledFunction.from_data(entry["with_bound"]),
         )
     except (KeyError, TypeError, ValueError, SyntaxError):
         return None

@@ -75,19 +75,27 @@ COEFFICIENT_UNIT_ROUNDOFF = sp.Symbol("coefficient_unit_roundoff", positive=True
 @dataclass(frozen=True)
 class BoundProgram:
     """Assignments ``symbol = expression`` in order; ``errors`` bound the roots' errors, one per
-    expression analysed (``error`` when there is one)."""
+    expression analysed (``error`` when there is one); ``values`` are the roots' values, when
+    the program was asked for them."""
 
     assignments: tuple[tuple[sp.Symbol, sp.Expr], ...]
     errors: tuple[sp.Expr, ...]
+    values: tuple[sp.Expr, ...] = ()
 
     @property
     def error(self) -> sp.Expr:
         (error,) = self.errors
         return error
 
-    def compiled(self) -> CompiledFunction:
-        """The program as a NumPy function returning the tuple of bounds."""
-        return compile_program(self.assignments, self.errors)
+    def compiled(self, *, scalars: Collection[str] | None = None) -> CompiledFunction:
+        """The program as a NumPy function returning the values (if any), then the bounds.
+
+        ``scalars``: the inputs known to be scalars (hyperparameters, unlike the arrays), to
+        rearrange the program into fewer passes over arrays
+        (:func:`~.straightline.fewer_passes`). The unit roundoffs are always among them."""
+        if scalars is not None:
+            scalars = {*scalars, UNIT_ROUNDOFF.name, COEFFICIENT_UNIT_ROUNDOFF.name}
+        return compile_program(self.assignments, (*self.values, *self.errors), scalars=scalars)
 
 
 class PositivePart(sp.Function):
@@ -136,19 +144,25 @@ def bound_program(
     recomputable: Mapping[sp.Symbol, sp.Expr] | None = None,
     leaf_errors: Mapping[sp.Symbol, sp.Expr] | None = None,
     coefficients: Collection[str] = (),
+    values: bool = False,
 ) -> BoundProgram:
     """One program bounding the errors of several expressions (sharing the analysis of their
     common nodes). ``recomputable`` is as for :func:`error_bound_program`; ``leaf_errors`` gives
     leaves an error of their own (an input the checker computed, with the bound of that
     computation as another input); nodes of the symbols named in ``coefficients`` alone (and
     integers such as the step count) are rounded at :data:`COEFFICIENT_UNIT_ROUNDOFF`, an input
-    of the program."""
+    of the program.
+
+    ``values``: the program returns the expressions' values too. The bound computes the value
+    of every node below a root anyway, so a check that wants both gets them in one program,
+    and the arrays are not gone over twice."""
     builder = _Builder(coefficients)
     for symbol, from_inputs in (recomputable or {}).items():
         builder.leaf_errors[symbol] = builder.error(from_inputs) + u * sp.Abs(symbol)
     builder.leaf_errors.update(leaf_errors or {})
     errors = tuple(builder.error(expr) for expr in expressions)
-    return BoundProgram(tuple(builder.assignments), errors)
+    roots = tuple(builder.value(expr) for expr in expressions) if values else ()
+    return BoundProgram(tuple(builder.assignments), errors, roots)
 
 
 class _Builder:

@@ -93,7 +93,7 @@ def test_every_generated_program_passes_the_check() -> None:
     spec_graph = _graph()
     for combination in spec_graph.combinations(spec_graph.chain("Ztilde", frozenset({"Ztilde"}))):
         predictor = spec_graph.predictor("Ztilde", combination, frozenset({"Ztilde"}))
-        for program in (predictor.value, predictor.bound):
+        for program in (predictor.value, predictor.with_bound):
             checked_program(program.source, program.arguments)
 
 
@@ -105,8 +105,8 @@ def test_a_damaged_entry_is_rebuilt_and_rewritten(programs, damage: str) -> None
     if damage == "truncate":
         path.write_text(path.read_text()[:40])
     elif damage == "forge":  # a program answering whatever the target answered would forge a pass
-        entry["value"]["value"]["source"] = "def program(Z):\n    return (__import__('os'),)"
-        entry["value"]["value"]["arguments"] = ["Z"]
+        entry["value"]["with_bound"]["source"] = "def program(Z):\n    return (__import__('os'),)"
+        entry["value"]["with_bound"]["arguments"] = ["Z"]
         path.write_text(json.dumps(entry))
     else:
         entry["key"] = "0" * 64
@@ -115,7 +115,7 @@ def test_a_damaged_entry_is_rebuilt_and_rewritten(programs, damage: str) -> None
     np.testing.assert_array_equal(value, again)
     assert json.loads(path.read_text())["value"] == json.loads(json.dumps(
         {"value": _graph().predictor(*QUESTION).value.to_data(),
-         "bound": _graph().predictor(*QUESTION).bound.to_data()}))
+         "with_bound": _graph().predictor(*QUESTION).with_bound.to_data()}))
 
 
 def test_the_fingerprint_follows_the_specs() -> None:

@@ -1,0 +1,259 @@
+"""Rewrites of a generated straight-line program that keep what it computes and make fewer
+passes over its arrays.
+
+A bound program (:mod:`.rounding`) is printed one SymPy expression per statement, in SymPy's
+order of arguments, which knows nothing of which names hold arrays. So
+``-_a22*_a28*_a6*alpha + 4*_w98*unit_roundoff + _w98`` makes eight passes over arrays of
+millions of entries where four do: ``_a6*alpha`` and ``4*unit_roundoff`` are scalars, and the
+negation belongs in a subtraction. A rule also asks for the same widened magnitude
+(``(|G| + e(G)) (|gamma| + e(gamma))``) in several statements, each one more pass.
+
+:func:`fewer_passes` rewrites such a program, given the names that hold scalars:
+
+- the factors of a product are multiplied scalars first, and the scalar product applied to the
+  arrays' product once; a sign is folded into the scalars, or into the sum around it;
+- the terms of a sum are added arrays first, subtracting the negative ones, and the scalar
+  terms' sum added once;
+- a compound expression over arrays that occurs more than once is computed once, into a
+  name of its own, just before the first statement that needs it.
+
+Exact arithmetic does not change. Floating-point results may differ in their last bits (the
+operations are associated otherwise), which a bound, scaled by :data:`~.tolerance.SAFETY`,
+allows for; the oracle's values (:func:`~.compiler.compile_expressions`) are not rewritten.
+Names wrongly said to be scalars (or arrays) change the cost, never the result.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from collections import Counter
+from collections.abc import Collection, Iterator
+
+__all__ = ["fewer_passes"]
+
+#: Expressions whose parts Python may not evaluate (a conditional, ``and``/``or``): nothing
+#: inside one is computed ahead of it.
+_GUARDED = (ast.IfExp, ast.BoolOp)
+
+#: Expressions worth a name of their own when they occur twice: each is a pass over an array.
+_COMPOUND = (ast.BinOp, ast.UnaryOp, ast.Call, ast.Compare)
+
+
+def fewer_passes(source: str, scalars: Collection[str]) -> str:
+    """``source`` (one function of straight-line assignments ending in a return, as
+    :func:`~.compiler.compile_program` prints it) rearranged to make fewer passes over arrays,
+    given the arguments that hold ``scalars`` (every other name may hold an array)."""
+    module = ast.parse(source)
+    function = module.body[0]
+    assert isinstance(function, ast.FunctionDef)
+    known = set(scalars) & {arg.arg for arg in function.args.args}
+    for statement in function.body:
+        assert isinstance(statement, (ast.Assign, ast.Return)) and statement.value is not None
+        statement.value = _Arranger(known).arrange(statement.value)
+        if isinstance(statement, ast.Assign) and _is_scalar(statement.value, known):
+            target = statement.targets[0]
+            assert isinstance(target, ast.Name)
+            known.add(target.id)
+    function.body = _shared(function, known)
+    return ast.unparse(ast.fix_missing_locations(module))
+
+
+def _is_scalar(node: ast.expr, scalars: Collection[str]) -> bool:
+    """Whether ``node`` is a scalar when the names in ``scalars`` are."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id in scalars
+    if isinstance(node, ast.Attribute):  # numpy.pi
+        return True
+    if isinstance(node, ast.Call):  # whatever function: a scalar of scalars (abs, numpy.sqrt)
+        return all(_is_scalar(arg, scalars) for arg in node.args) and all(
+            _is_scalar(keyword.value, scalars) for keyword in node.keywords
+        )
+    return all(
+        _is_scalar(child, scalars)
+        for child in ast.iter_child_nodes(node)
+        if isinstance(child, ast.expr)
+    )
+
+
+def _is_sum(node: ast.expr) -> bool:
+    return (isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub))) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+    )
+
+
+def _is_product(node: ast.expr) -> bool:
+    return isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult)
+
+
+def _chain(nodes: list[ast.expr], op: ast.operator) -> ast.expr:
+    result = nodes[0]
+    for node in nodes[1:]:
+        result = ast.BinOp(result, op, node)
+    return result
+
+
+def _negated(node: ast.expr) -> ast.expr:
+    return ast.UnaryOp(ast.USub(), node)
+
+
+class _Arranger:
+    """Rearranges sums and products (recursively) given the names known to be scalars."""
+
+    def __init__(self, scalars: Collection[str]) -> None:
+        self.scalars = scalars
+
+    def arrange(self, node: ast.expr) -> ast.expr:
+        if _is_sum(node) or _is_product(node):
+            return self._sum(node)
+        for name, value in ast.iter_fields(node):
+            if isinstance(value, ast.expr):
+                setattr(node, name, self.arrange(value))
+            elif isinstance(value, list):
+                setattr(
+                    node, name, [self.arrange(v) if isinstance(v, ast.expr) else v for v in value]
+                )
+        return node
+
+    def _terms(self, node: ast.expr, sign: int) -> Iterator[tuple[int, ast.expr]]:
+        """The signed terms of a sum, each a product arranged."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            yield from self._terms(node.left, sign)
+            yield from self._terms(node.right, sign if isinstance(node.op, ast.Add) else -sign)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            yield from self._terms(node.operand, -sign)
+        else:
+            factor_sign, product = self._product(node)
+            yield sign * factor_sign, product
+
+    def _factors(self, node: ast.expr, sign: int, factors: list[ast.expr]) -> int:
+        """Collects the factors of a product (each arranged) into ``factors``; its sign."""
+        if _is_product(node):
+            assert isinstance(node, ast.BinOp)
+            sign = self._factors(node.left, sign, factors)
+            return self._factors(node.right, sign, factors)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return self._factors(node.operand, -sign, factors)
+        factors.append(self.arrange(node))
+        return sign
+
+    def _product(self, node: ast.expr) -> tuple[int, ast.expr]:
+        """``(sign, product)``: the arrays multiplied, then the scalars' product applied once
+        (carrying the sign when there is one)."""
+        factors: list[ast.expr] = []
+        sign = self._factors(node, 1, factors)
+        if len(factors) == 1:
+            return sign, factors[0]
+        scalars = [f for f in factors if _is_scalar(f, self.scalars)]
+        arrays = [f for f in factors if not _is_scalar(f, self.scalars)]
+        if not arrays or not scalars:
+            return sign, _chain(factors, ast.Mult())
+        scale = _chain(scalars, ast.Mult())
+        if sign < 0:
+            scale = _negated(scale)
+        return 1, ast.BinOp(_chain(arrays, ast.Mult()), ast.Mult(), scale)
+
+    def _sum(self, node: ast.expr) -> ast.expr:
+        """The terms added arrays first (a positive one leading, the negative ones
+        subtracted), then the scalar terms' sum once."""
+        terms = list(self._terms(node, 1))
+        arrays = [(s, t) for s, t in terms if not _is_scalar(t, self.scalars)]
+        scalars = [(s, t) for s, t in terms if _is_scalar(t, self.scalars)]
+        if not arrays or not scalars:
+            return _signed_sum(terms)
+        scalar_sum = _signed_sum(scalars)
+        if any(s > 0 for s, _ in arrays):
+            return ast.BinOp(_signed_sum(arrays), ast.Add(), scalar_sum)
+        # Every array term negative: start from the scalars and subtract them.
+        result = scalar_sum
+        for _, term in arrays:
+            result = ast.BinOp(result, ast.Sub(), term)
+        return result
+
+
+def _signed_sum(terms: list[tuple[int, ast.expr]]) -> ast.expr:
+    """``terms`` added, a positive one first when there is one, the negative ones subtracted."""
+    ordered = sorted(terms, key=lambda term: term[0] < 0)  # stable: positive ones first
+    sign, first = ordered[0]
+    result = first if sign > 0 else _negated(first)
+    for sign, term in ordered[1:]:
+        result = ast.BinOp(result, ast.Add() if sign > 0 else ast.Sub(), term)
+    return result
+
+
+def _shared(function: ast.FunctionDef, scalars: Collection[str]) -> list[ast.stmt]:
+    """The function's statements with each compound array expression that occurs more than
+    once computed once: into the name of the first statement that is exactly it, else into a
+    new name assigned just before the first statement that needs it."""
+    body = [
+        statement for statement in function.body if isinstance(statement, (ast.Assign, ast.Return))
+    ]
+    assert len(body) == len(function.body)
+    targets = [_target(statement) for statement in body if isinstance(statement, ast.Assign)]
+    if len(set(targets)) != len(targets):
+        return list(function.body)  # not single assignment: left as it is
+    counts: Counter[str] = Counter()
+    for statement in body:
+        assert statement.value is not None
+        for node in _unguarded(statement.value):
+            if isinstance(node, _COMPOUND) and not _is_scalar(node, scalars):
+                counts[ast.dump(node)] += 1
+    repeated = {dump for dump, count in counts.items() if count > 1}
+    if not repeated:
+        return list(function.body)
+    taken = {node.id for node in ast.walk(function) if isinstance(node, ast.Name)}
+    taken |= {arg.arg for arg in function.args.args}
+    fresh = (f"_r{index}" for index in itertools.count() if f"_r{index}" not in taken)
+    named: dict[str, str] = {}
+    result: list[ast.stmt] = []
+
+    def share(node: ast.expr, whole: str | None) -> ast.expr:
+        """``node`` with its repeated parts replaced by their names; ``whole``: the name the
+        statement assigns, when ``node`` is its whole value."""
+        if isinstance(node, _GUARDED):
+            return node
+        # Occurrences are recognised as written, before their own parts are replaced.
+        dump = ast.dump(node) if isinstance(node, _COMPOUND) else None
+        if dump is not None and dump in named:
+            return ast.Name(named[dump], ast.Load())
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, ast.expr):
+                setattr(node, field, share(value, None))
+            elif isinstance(value, list):
+                setattr(
+                    node, field, [share(v, None) if isinstance(v, ast.expr) else v for v in value]
+                )
+        if dump is None or dump not in repeated:
+            return node
+        if whole is not None:
+            named[dump] = whole
+            return node
+        name = next(fresh)
+        named[dump] = name
+        result.append(ast.Assign([ast.Name(name, ast.Store())], node))
+        return ast.Name(name, ast.Load())
+
+    for statement in body:
+        assert statement.value is not None
+        whole = _target(statement) if isinstance(statement, ast.Assign) else None
+        statement.value = share(statement.value, whole)
+        result.append(statement)
+    return result
+
+
+def _target(statement: ast.Assign) -> str:
+    (target,) = statement.targets
+    assert isinstance(target, ast.Name)
+    return target.id
+
+
+def _unguarded(node: ast.expr) -> Iterator[ast.expr]:
+    """The expressions in ``node`` that are always evaluated (none inside a conditional)."""
+    if isinstance(node, _GUARDED):
+        return
+    yield node
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.expr):
+            yield from _unguarded(child)
