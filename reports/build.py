@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
+import functools
 import platform
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -16,7 +17,7 @@ import numpy as np
 import sympy as sp
 
 from eqconform.specs.defaults import with_kinds
-from eqconform.specs.model import Claim, ProofStatus, Spec
+from eqconform.specs.model import Claim, ProofStatus, Spec, Variant
 from eqconform.verify.cache import DiskCache, cache_root, key
 from eqconform.verify.results import (
     ProofRecord,
@@ -28,7 +29,7 @@ from eqconform.verify.results import (
     VariantSummary,
 )
 
-from .mathml import relation_latex, relation_mathml
+from .mathml import is_mathml, relation_latex, relation_mathml
 
 __all__ = [
     "PROOF_CACHE",
@@ -66,12 +67,56 @@ def summarize_spec(spec: Spec) -> SpecSummary:
                 accepted=variant.accepted,
                 source=variant.source.cite() if variant.source else None,
                 note=variant.note,
-                mathml=relation_mathml(spec, variant),
-                latex=relation_latex(spec, variant),
+                **_formulas(spec, variant),
             )
             for variant in spec.variants
         ),
     )
+
+
+#: The kind of :class:`~eqconform.verify.cache.DiskCache` entry that holds each variant's
+#: formulas as printed.
+FORMULA_CACHE = "formulas"
+
+
+def _formulas(spec: Spec, variant: Variant) -> dict[str, str]:
+    """The variant's relations as ``mathml`` and ``latex``, from the cache when it holds them:
+    SymPy's printers take about half a second for the catalogue, on every report's critical
+    path. A stored MathML is taken only if it is MathML as :func:`.mathml.relation_mathml`
+    writes it (:func:`.mathml.is_mathml`): the HTML report trusts it as markup, and a cache
+    entry is data."""
+    cache = DiskCache(FORMULA_CACHE)
+    entry_key = key([*_formula_code(), spec.id, variant.id])
+    stored = cache.get(entry_key)
+    if (
+        stored is not None
+        and isinstance(stored.get("mathml"), str)
+        and isinstance(stored.get("latex"), str)
+        and is_mathml(stored["mathml"])
+    ):
+        return {"mathml": stored["mathml"], "latex": stored["latex"]}
+    formulas = {"mathml": relation_mathml(spec, variant), "latex": relation_latex(spec, variant)}
+    cache.put(entry_key, formulas)
+    return formulas
+
+
+@functools.cache
+def _formula_code() -> tuple[str, ...]:
+    """What the printed formulas depend on: the source of the whole catalogue (a relation may
+    be built from another module's pieces), of the printer (``mathml.py``), and SymPy's
+    version."""
+    from eqconform import specs
+
+    from . import mathml
+
+    paths = sorted(Path(specs.__file__).parent.rglob("*.py")) + [Path(mathml.__file__)]
+    texts = [f"sympy {sp.__version__}"]
+    for path in paths:
+        try:
+            texts.append(f"{path.name}\n{path.read_text(encoding='utf-8')}")
+        except OSError:  # no source to read: a key no stale entry can match
+            texts.append(f"{path.name} unreadable {id(path)}")
+    return tuple(texts)
 
 
 def run_claims(claims: Iterable[Claim]) -> list[ProofRecord]:

@@ -17,9 +17,10 @@ from sympy.stats.rv import RandomSymbol
 
 from eqconform.specs.model import Spec, Variant
 
-__all__ = ["relation_latex", "relation_mathml"]
+__all__ = ["is_mathml", "relation_latex", "relation_mathml"]
 
-_MATH = '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">{}</math>'
+_NAMESPACE = "http://www.w3.org/1998/Math/MathML"
+_MATH = f'<math xmlns="{_NAMESPACE}" display="block">{{}}</math>'
 
 
 def _display_map(spec: Spec) -> dict[sp.Basic, sp.Basic]:
@@ -76,6 +77,49 @@ def relation_mathml(spec: Spec, variant: Variant) -> str:
         else ("<mtable>" + "".join(f"<mtr><mtd>{row}</mtd></mtr>" for row in rows) + "</mtable>")
     )
     return _MATH.format(body)
+
+
+#: The elements and attributes (with the values allowed) of presentation MathML that
+#: :func:`relation_mathml` may write: no element that can hold other markup
+#: (``annotation-xml``), no link, no event handler, no style.
+_ELEMENTS = frozenset(
+    "math mi mn mo ms mtext mspace mrow mfrac msqrt mroot mstyle mpadded mphantom mfenced "
+    "menclose msub msup msubsup munder mover munderover mmultiscripts mprescripts none "
+    "mtable mtr mtd".split()
+)
+_ATTRIBUTE = re.compile(
+    r"\s+(accent|accentunder|display|mathvariant|stretchy|fence|separator"
+    r'|open|close|separators|linethickness|columnalign|xmlns)="([\w .:/#-]*)"'
+)
+_TAG = re.compile(r"<(/?)([a-z]+)((?:\s+[a-z]+=\"[^\"<>]*\")*)\s*(/?)>")
+_ENTITY = re.compile(r"&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]{1,31});")
+
+
+def is_mathml(markup: str) -> bool:
+    """Whether ``markup`` is one ``<math>`` element of the kind :func:`relation_mathml`
+    writes: presentation elements only, their attributes from a short list, text without
+    markup, and entities. What a cache returns is checked with it before the HTML report
+    takes it as markup."""
+    if not markup.startswith("<math") or not markup.endswith("</math>"):
+        return False
+    position = 0
+    for tag in _TAG.finditer(markup):
+        if not _text(markup[position : tag.start()]):
+            return False
+        closing, name, attributes, empty = tag.groups()
+        if name not in _ELEMENTS or (closing and (attributes or empty)):
+            return False
+        if _ATTRIBUTE.sub("", attributes).strip():
+            return False
+        if 'xmlns="' in attributes and f'xmlns="{_NAMESPACE}"' not in attributes:
+            return False
+        position = tag.end()
+    return _text(markup[position:])
+
+
+def _text(text: str) -> bool:
+    """Text between tags: no markup, and every ``&`` an entity."""
+    return "<" not in text and ">" not in text and "&" not in _ENTITY.sub("", text)
 
 
 def relation_latex(spec: Spec, variant: Variant) -> str:
