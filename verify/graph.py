@@ -304,7 +304,7 @@ class SpecGraph:
             compiled = _stored_predictor(stored_key)
             if compiled is None:
                 expr = self.expression(quantity, combination, observed)
-                program = self.bound_program(quantity, combination, observed)
+                program = self._bound_program(expr, combination)
                 compiled = Predictor(
                     compile_expressions((expr,)), program.compiled(scalars=self.scalars)
                 )
@@ -325,7 +325,9 @@ class SpecGraph:
         :meth:`expression` gives it, and the bound of its rounding error: observed
         intermediates carry the error of computing them from the inputs, carried state its
         drift (:meth:`carry`), and nodes of coefficients alone their own unit roundoff."""
-        expr = self.expression(quantity, combination, observed)
+        return self._bound_program(self.expression(quantity, combination, observed), combination)
+
+    def _bound_program(self, expr: sp.Expr, combination: Combination) -> BoundProgram:
         return bound_program(
             (expr,),
             recomputable=self._recomputable(expr, dict(combination)),
