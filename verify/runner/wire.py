@@ -271,9 +271,12 @@ def _dtype(text: Any) -> np.dtype:
     known = _DTYPES.get(text)
     if known is not None:
         return known
+    # NumPy's parser refuses text with a TypeError ("x"), a ValueError (",(") or a SyntaxError
+    # (",i"), and an old alias ("a") with a DeprecationWarning where warnings are errors: any
+    # of them means the text names no dtype that may cross.
     try:
         dtype = np.dtype(text)
-    except TypeError:
+    except Exception:
         raise WireError(f"an array of unknown dtype {text!r}") from None
     if dtype.kind not in _KINDS or dtype.hasobject or dtype.fields is not None:
         raise WireError(
