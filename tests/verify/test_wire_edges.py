@@ -417,6 +417,54 @@ def test_a_deprecated_dtype_alias_is_refused_where_warnings_are_errors() -> None
             decode({"$a": [0, "a", [0]]}, [[0, 0]], bytearray(8))
 
 
+LARGEST = 2**63 - 1 if np.dtype(np.intp).itemsize == 8 else 2**31 - 1
+
+
+@pytest.mark.parametrize(
+    ("dtype", "shape"),
+    [
+        ("|i1", [LARGEST, 0]),  # the largest NumPy builds, of one-byte items
+        ("|i1", [0, LARGEST]),
+        ("<f8", [LARGEST // 8, 0]),  # and of eight-byte items
+        ("<c16", [0, 3, LARGEST // 16 // 3]),
+        ("|b1", [0] * 8),
+        ("<f8", [0]),
+    ],
+)
+def test_an_empty_array_numpy_can_build_crosses(dtype: str, shape: list[int]) -> None:
+    back = decode({"$a": [0, dtype, shape]}, [[0, 0]], bytearray(8))
+    assert back.shape == tuple(shape) and back.dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "shape"),
+    [
+        ("|i1", [LARGEST + 1, 0]),  # one more than a dimension holds
+        ("|i1", [0, LARGEST + 1]),
+        ("<f8", [2**63, 0]),
+        ("<f8", [2**100, 0]),
+        ("<f8", [LARGEST // 8 + 1, 0]),  # one item more than fits in bytes
+        ("<f8", [0, LARGEST // 8 + 1]),
+        ("<c16", [0, 3, LARGEST // 16 // 3 + 1]),
+        ("<f8", [2**40, 2**40, 0]),  # each dimension fits, not their product
+        ("|i1", [0, 2**32, 2**31]),
+        ("|u1", [2**62, 2, 0]),
+    ],
+)
+def test_an_empty_array_numpy_cannot_build_is_refused(dtype: str, shape: list[int]) -> None:
+    with pytest.raises(WireError) as refused:
+        decode({"$a": [0, dtype, shape]}, [[0, 0]], bytearray(8))
+    assert str(refused.value) == (
+        f"an array of shape {tuple(shape)} and dtype {np.dtype(dtype)}, larger than NumPy builds"
+    )
+
+
+def test_more_dimensions_than_numpy_builds_are_refused_by_the_limit() -> None:
+    """NumPy 2 builds at most 64 dimensions (NumPy 1: 32); the limit of 8 refuses them first."""
+    with pytest.raises(WireError, match="malformed shape"):
+        decode({"$a": [0, "<f8", [0] * 65]}, [[0, 0]], bytearray(8))
+
+
 #: Kinds that sort next to a known one ($a, $bad, $g, $h, $l, $r, $t ...), or differ in case.
 NEAR_KINDS = ["", "$", "#a", "$A", "$L", "$H", "$_", "$`", "$aa", "$b", "$ba", "$bac", "$bad0"]
 NEAR_KINDS += ["$c", "$e", "$f0", "$g0", "$gz", "$h0", "$i", "$l0", "$m", "$r0", "$raise", "$t0"]

@@ -261,6 +261,8 @@ def _read_exactly(
 #: The dtypes that have crossed, by their text: parsing and checking one costs more than
 #: building the array itself.
 _DTYPES: dict[str, np.dtype] = {}
+#: The largest size in bytes of an array NumPy builds (and of any one dimension).
+_LARGEST = int(np.iinfo(np.intp).max)
 
 
 def _dtype(text: Any) -> np.dtype:
@@ -315,6 +317,13 @@ def decode(tree: Any, buffers: Any, payload: bytearray, limits: Limits = Limits(
             or not all(type(n) is int and n >= 0 for n in shape)
         ):
             raise WireError(f"an array with a malformed shape {shape!r}")
+        # NumPy builds no array whose nonzero dimensions multiplied by its item size exceed
+        # what np.intp holds. An empty shape ([2**63, 0], [2**40, 2**40, 0]) would fill its 0
+        # bytes below, and reshape then raise a plain ValueError.
+        if math.prod(n for n in shape if n) * dtype.itemsize > _LARGEST:
+            raise WireError(
+                f"an array of shape {tuple(shape)} and dtype {dtype}, larger than NumPy builds"
+            )
         offset, nbytes = spans[index]
         if math.prod(shape) * dtype.itemsize != nbytes:
             raise WireError(
