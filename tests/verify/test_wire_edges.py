@@ -599,12 +599,39 @@ def test_header_and_payload_at_their_limits() -> None:
         (b"[1]", "without exactly 'value' and 'buffers'"),
         (b'{"value": 1}', "without exactly 'value' and 'buffers'"),
         (b'{"value": 1, "buffers": [], "x": 0}', "without exactly 'value' and 'buffers'"),
-        (b'{"value": Infinity, "buffers": []}', "bare Infinity"),
+        (b'{"value": Infinity, "buffers": []}', "not JSON \\(a bare Infinity\\)$"),
+        (b'{"value": -Infinity, "buffers": []}', "not JSON \\(a bare -Infinity\\)$"),
+        (b'{"value": [NaN], "buffers": []}', "not JSON \\(a bare NaN\\)$"),
+        (b"[" * 10_000 + b"]" * 10_000, "not JSON \\(maximum recursion depth"),
     ],
 )
 def test_malformed_headers_are_refused(header: bytes, message: str) -> None:
     with pytest.raises(WireError, match=message):
         read(struct.pack("<QQ", len(header), 0) + header)
+
+
+@pytest.fixture
+def default_digit_limit() -> Any:
+    """Python's default limit of 4300 digits on converting an int from or to text (an
+    environment may raise it: PYTHONINTMAXSTRDIGITS)."""
+    import sys
+
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(4300)
+    yield
+    sys.set_int_max_str_digits(before)
+
+
+def test_an_integer_of_more_digits_than_python_converts_is_refused(
+    default_digit_limit: None,
+) -> None:
+    """json.loads raises a plain ValueError for an integer of more than 4300 digits."""
+    for sign in ("", "-"):
+        at_limit = int(sign + "9" * 4300)
+        assert read(frame({"value": {"$l": [at_limit]}, "buffers": []})) == [at_limit]
+        header = f'{{"value": {sign}{"9" * 4301}, "buffers": []}}'.encode()
+        with pytest.raises(WireError, match="not JSON \\(Exceeds the limit \\(4300 digits\\)"):
+            read(struct.pack("<QQ", len(header), 0) + header)
 
 
 def test_a_frame_cut_short_is_end_of_file() -> None:

@@ -222,7 +222,10 @@ def read_frame(fd: int, limits: Limits = Limits(), *, deadline: float | None = N
     header, payload = _read_exactly(fd, header_size, deadline, payload_size)
     try:
         parsed = json.loads(header.decode(), parse_constant=_no_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+    except (ValueError, RecursionError) as error:
+        # ValueError: bytes that are not UTF-8 or not JSON, a bare NaN or Infinity
+        # (_no_constant), or an integer of more digits than Python converts
+        # (sys.get_int_max_str_digits(), 4300 by default); RecursionError: nested too deep.
         raise WireError(f"a message header that is not JSON ({error})") from None
     if not isinstance(parsed, dict) or set(parsed) != {"value", "buffers"}:
         raise WireError("a message header without exactly 'value' and 'buffers'")
@@ -230,7 +233,7 @@ def read_frame(fd: int, limits: Limits = Limits(), *, deadline: float | None = N
 
 
 def _no_constant(name: str) -> Any:
-    raise WireError(f"a bare {name} in a message header")
+    raise WireError(f"a bare {name}")
 
 
 def _read_exactly(
