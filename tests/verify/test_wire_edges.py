@@ -681,12 +681,12 @@ def test_large_frames_are_written_whole() -> None:
 def test_a_non_finite_number_in_the_header_is_refused_before_anything_is_written() -> None:
     """A float that is not finite crosses as {"$f": ...}, but a Handle's number goes into the
     header as it is, and audited code can return a Handle of its own making. A NaN or infinity
-    there makes the writer fail (ValueError) with nothing written, rather than send a header
-    with a bare NaN, which is not JSON."""
+    there is refused (WireError, which the runner answers as an error) with nothing written,
+    rather than send a header with a bare NaN, which is not JSON."""
     for number in (float("nan"), float("inf"), float("-inf")):
         reader, writer = os.pipe()
         try:
-            with pytest.raises(ValueError, match="not JSON compliant"):
+            with pytest.raises(WireError, match="a handle whose number is not an int from 0"):
                 write_frame(writer, {"session": Handle(number, "T")})  # type: ignore[arg-type]
             os.close(writer)
             writer = -1
@@ -695,6 +695,73 @@ def test_a_non_finite_number_in_the_header_is_refused_before_anything_is_written
             os.close(reader)
             if writer >= 0:
                 os.close(writer)
+
+
+class _AgreesWithEveryClass(type):
+    def __eq__(cls, other: object) -> bool:
+        return True
+
+    def __ne__(cls, other: object) -> bool:
+        return False
+
+    __hash__ = type.__hash__
+
+
+class _LyingInt(int, metaclass=_AgreesWithEveryClass):
+    """An int whose class claims to be int, and which says it is not below anything."""
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+
+@pytest.mark.parametrize(
+    "number",
+    [-1, -(2**70), 1.0, 0.5, True, False, "1", None, [1], object(), _LyingInt(-1)],
+    ids=["-1", "-2**70", "1.0", "0.5", "True", "False", "'1'", "None", "[1]", "object", "lying"],
+)
+def test_a_handle_numbered_by_anything_but_an_int_from_0_is_refused(number: object) -> None:
+    with pytest.raises(WireError) as refused:
+        encode({"s": Handle(number, "T")})  # type: ignore[arg-type]
+    assert str(refused.value) == "a handle whose number is not an int from 0"
+
+
+@pytest.mark.parametrize(
+    "name", [None, 1, b"T", ["T"], object()], ids=["None", "1", "bytes", "list", "object"]
+)
+def test_a_handle_whose_type_name_is_not_a_string_is_refused(name: object) -> None:
+    with pytest.raises(WireError) as refused:
+        encode(Handle(1, name))  # type: ignore[arg-type]
+    assert str(refused.value) == "a handle whose type name is not a string"
+
+
+@pytest.mark.parametrize("number", [0, 1, 2**62, 2**100])
+def test_a_handle_numbered_by_an_int_from_0_crosses(number: int) -> None:
+    assert encode(Handle(number, "T")) == ({"$h": [number, "T"]}, [])
+    assert round_trip([Handle(number, "")]) == [Handle(number, "")]
+
+
+def test_the_runner_answers_a_handle_it_cannot_send_as_an_error() -> None:
+    """End to end in the runner: audited code returning Handle(nan, ...) is answered as an
+    error of the target's (the answer could not be sent), and the runner goes on."""
+    from eqconform.verify.runner.server import _Server
+
+    reader, writer = os.pipe()
+    try:
+        server = _Server("numpy", -1, writer)
+        server.answer({"ok": Handle(float("nan"), "T"), "printed": 3})  # type: ignore[arg-type]
+        assert read_frame(reader) == {
+            "error": [
+                "raised",
+                "WireError",
+                "the answer could not be sent: a handle whose number is not an int from 0",
+            ],
+            "printed": 3,
+        }
+        server.answer({"ok": 1, "printed": 0})
+        assert read_frame(reader) == {"ok": 1, "printed": 0}
+    finally:
+        os.close(reader)
+        os.close(writer)
 
 
 # Partial writes and reads ------------------------------------------------------------------

@@ -151,6 +151,12 @@ def encode(
         if isinstance(item, NotAnArray):
             return {"$bad": cut(item.description, limits.string_chars)}
         if isinstance(item, Handle):
+            # Audited code can return a Handle of its own making: a NaN for its number would
+            # make the header not JSON, an object that JSON cannot write would fail the writer.
+            if type(item.number) is not int or item.number < 0:
+                raise WireError("a handle whose number is not an int from 0")
+            if not isinstance(item.type_name, str):
+                raise WireError("a handle whose type name is not a string")
             return {"$h": [item.number, item.type_name]}
         if isinstance(item, tuple) and not hasattr(item, "_fields"):
             return {"$t": [node(x, depth + 1) for x in item]}
