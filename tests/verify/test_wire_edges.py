@@ -697,6 +697,25 @@ def test_a_non_finite_number_in_the_header_is_refused_before_anything_is_written
                 os.close(writer)
 
 
+def test_an_integer_of_more_digits_than_python_converts_is_not_written(
+    default_digit_limit: None,
+) -> None:
+    """Audited code can return 10**4300: the writer refuses it (WireError, which the runner
+    answers as an error) with nothing written; 4300 digits cross."""
+    assert round_trip([-(10**4300 - 1)]) == [-(10**4300 - 1)]
+    reader, writer = os.pipe()
+    try:
+        with pytest.raises(WireError, match="cannot be written as JSON \\(Exceeds the limit"):
+            write_frame(writer, {"ok": [1, 10**4300]})
+        os.close(writer)
+        writer = -1
+        assert os.read(reader, 1_000) == b""
+    finally:
+        os.close(reader)
+        if writer >= 0:
+            os.close(writer)
+
+
 class _AgreesWithEveryClass(type):
     def __eq__(cls, other: object) -> bool:
         return True

@@ -189,7 +189,10 @@ def write_frame(fd: int, value: Any, **options: Any) -> None:
     for array in arrays:
         buffers.append([offset, array.nbytes])
         offset += array.nbytes
-    header = json.dumps({"value": tree, "buffers": buffers}, allow_nan=False).encode()
+    try:
+        header = json.dumps({"value": tree, "buffers": buffers}, allow_nan=False).encode()
+    except ValueError as error:  # an int of more digits than Python converts (4300 by default)
+        raise WireError(f"a value that cannot be written as JSON ({error})") from None
     pieces: list[bytes | memoryview] = [_FRAME.pack(len(header), offset) + header]
     pieces += [array.data.cast("B") for array in arrays if array.nbytes]
     _write_all(fd, pieces)
