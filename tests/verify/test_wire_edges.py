@@ -487,6 +487,10 @@ def test_a_kind_is_known_by_its_exact_name(kind: str, body: object) -> None:
         ([], "[]"),
         (["os.system", {}], "'os.system'"),
         (7, "7"),
+        ([["AdamHyperparameters"], {}], "['AdamHyperparameters']"),  # unhashable: no lookup
+        ([{"AdamHyperparameters": 1}, {}], "{'AdamHyperparameters': 1}"),
+        ([1, {}], "1"),
+        ([None, {}], "None"),
     ],
 )
 def test_an_unknown_record_is_named_as_sent(body: object, named: str) -> None:

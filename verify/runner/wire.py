@@ -391,7 +391,14 @@ def decode(tree: Any, buffers: Any, payload: bytearray, limits: Limits = Limits(
                 raise WireError("a malformed handle")
             return Handle(body[0], text(body[1])[:100])
         if kind == "$r":
-            if not isinstance(body, list) or len(body) != 2 or body[0] not in RECORDS:
+            # A record's name is looked up only once it is a string: a list or an object
+            # there is unhashable, and `in RECORDS` would raise TypeError.
+            if (
+                not isinstance(body, list)
+                or len(body) != 2
+                or not isinstance(body[0], str)
+                or body[0] not in RECORDS
+            ):
                 raise WireError(
                     f"an unknown record {body[0] if isinstance(body, list) and body else body!r}"
                 )
