@@ -1127,3 +1127,89 @@ def test_one_request_calls_several_methods_of_one_object_in_order() -> None:
         assert np.array_equal(evaluated, x)
     finally:
         target.close()
+
+
+# A hostile runner, end to end -----------------------------------------------------------------
+
+
+def _fake_runner(answer: bytes) -> Any:
+    """A RunnerProcess whose process is no runner: it reads the request, writes ``answer`` and
+    waits to be killed."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from eqconform.verify.remote import RunnerProcess
+    from eqconform.verify.sandbox import Confinement
+
+    runner = object.__new__(RunnerProcess)
+    to_runner_read, runner._to_runner = os.pipe()
+    runner._from_runner, from_runner_write = os.pipe()
+    script = (
+        "import os, sys, time; os.read(int(sys.argv[1]), 1 << 16); "
+        "os.write(int(sys.argv[2]), bytes.fromhex(sys.argv[3])); time.sleep(600)"
+    )
+    try:
+        runner.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                script,
+                str(to_runner_read),
+                str(from_runner_write),
+                answer.hex(),
+            ],
+            pass_fds=(to_runner_read, from_runner_write),
+            start_new_session=True,
+        )
+    finally:
+        os.close(to_runner_read)
+        os.close(from_runner_write)
+    runner.reference, runner.confinement = "fake", Confinement(mode="off")
+    runner.limits, runner.cgroup, runner.printed = Limits(), None, 0
+    runner._startup = tempfile.TemporaryFile()
+    return runner
+
+
+def _raw(header: bytes, payload: bytes = b"") -> bytes:
+    return struct.pack("<QQ", len(header), len(payload)) + header + payload
+
+
+def _answer(value: object, buffers: Sequence[object] = (), payload: bytes = b"") -> bytes:
+    return _raw(json.dumps({"value": value, "buffers": list(buffers)}).encode(), payload)
+
+
+@pytest.mark.parametrize(
+    ("answer", "named"),
+    [
+        (_answer({"$a": [0, ",i", [1]]}, [[0, 8]], bytes(8)), "unknown dtype ',i'"),
+        (_answer({"$a": [0, ",(", [1]]}, [[0, 8]], bytes(8)), "unknown dtype ',('"),
+        (_answer({"$a": [0, "<f8", [2**63, 0]]}, [[0, 0]]), "larger than NumPy builds"),
+        (_answer({"$a": [0, "<f8", [2**40, 2**40, 0]]}, [[0, 0]]), "larger than NumPy builds"),
+        (_answer({"$r": [["AdamHyperparameters"], {}]}), "an unknown record"),
+        (_raw(b'{"value": ' + b"9" * 4301 + b', "buffers": []}'), "not JSON (Exceeds"),
+    ],
+    ids=["dtype ,i", "dtype ,(", "2**63 x 0", "2**40 x 2**40 x 0", "record [..]", "4301 digits"],
+)
+def test_a_runner_sending_a_hostile_frame_is_closed_as_a_protocol_breach(
+    answer: bytes, named: str, default_digit_limit: None
+) -> None:
+    """Not an exception of the target's: the runner is killed, the failure says it broke the
+    protocol, and the component is not called again in this run."""
+    from eqconform.verify.remote import RemoteTarget, RunnerFailure
+    from eqconform.verify.sandbox import Confinement
+
+    target = RemoteTarget("fake", "fake", "fake", Confinement(mode="off"))
+    runner = _fake_runner(answer)
+    target._runner = runner
+    try:
+        target.begin("wire.hostile", 60)
+        with pytest.raises(RunnerFailure) as failure:
+            target.component("adam")
+        assert failure.value.what == "broke the protocol"
+        assert str(failure.value).startswith("the runner broke the protocol: ")
+        assert named in str(failure.value)
+        assert runner.process.poll() is not None and target._runner is None
+        assert target.broken == {"adam": "broke the protocol in check wire.hostile"}
+    finally:
+        runner.close()
