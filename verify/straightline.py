@@ -28,7 +28,7 @@ from __future__ import annotations
 import ast
 import itertools
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Hashable, Iterator
 
 __all__ = ["fewer_passes"]
 
@@ -48,34 +48,44 @@ def fewer_passes(source: str, scalars: Collection[str]) -> str:
     function = module.body[0]
     assert isinstance(function, ast.FunctionDef)
     known = set(scalars) & {arg.arg for arg in function.args.args}
+    answers: dict[int, tuple[ast.AST, bool]] = {}
+    arranger = _Arranger(known, answers)
     for statement in function.body:
         assert isinstance(statement, (ast.Assign, ast.Return)) and statement.value is not None
-        statement.value = _Arranger(known).arrange(statement.value)
-        if isinstance(statement, ast.Assign) and _is_scalar(statement.value, known):
+        statement.value = arranger.arrange(statement.value)
+        if isinstance(statement, ast.Assign) and arranger.scalar(statement.value):
             target = statement.targets[0]
             assert isinstance(target, ast.Name)
             known.add(target.id)
-    function.body = _shared(function, known)
-    return ast.unparse(ast.fix_missing_locations(module))
+    function.body = _shared(function, known, answers)
+    return ast.unparse(module)
 
 
-def _is_scalar(node: ast.expr, scalars: Collection[str]) -> bool:
-    """Whether ``node`` is a scalar when the names in ``scalars`` are."""
-    if isinstance(node, ast.Constant):
-        return True
-    if isinstance(node, ast.Name):
-        return node.id in scalars
-    if isinstance(node, ast.Attribute):  # numpy.pi
-        return True
-    if isinstance(node, ast.Call):  # whatever function: a scalar of scalars (abs, numpy.sqrt)
-        return all(_is_scalar(arg, scalars) for arg in node.args) and all(
-            _is_scalar(keyword.value, scalars) for keyword in node.keywords
+def _is_scalar(
+    node: ast.expr, scalars: Collection[str], known: dict[int, tuple[ast.AST, bool]] | None = None
+) -> bool:
+    """Whether ``node`` is a scalar when the names in ``scalars`` are. ``known`` keeps the
+    answers given (by ``id``, with the node, so that no id is reused), which stay right as
+    ``scalars`` grows: a name is added right after its statement, before any use of it."""
+    if known is not None and id(node) in known:
+        return known[id(node)][1]
+    if isinstance(node, (ast.Constant, ast.Attribute)):  # a number, numpy.pi
+        answer = True
+    elif isinstance(node, ast.Name):
+        answer = node.id in scalars
+    elif isinstance(node, ast.Call):  # whatever function: a scalar of scalars (abs, numpy.sqrt)
+        answer = all(_is_scalar(arg, scalars, known) for arg in node.args) and all(
+            _is_scalar(keyword.value, scalars, known) for keyword in node.keywords
         )
-    return all(
-        _is_scalar(child, scalars)
-        for child in ast.iter_child_nodes(node)
-        if isinstance(child, ast.expr)
-    )
+    else:
+        answer = all(
+            _is_scalar(child, scalars, known)
+            for child in ast.iter_child_nodes(node)
+            if isinstance(child, ast.expr)
+        )
+    if known is not None:
+        known[id(node)] = (node, answer)
+    return answer
 
 
 def _is_sum(node: ast.expr) -> bool:
@@ -102,8 +112,12 @@ def _negated(node: ast.expr) -> ast.expr:
 class _Arranger:
     """Rearranges sums and products (recursively) given the names known to be scalars."""
 
-    def __init__(self, scalars: Collection[str]) -> None:
+    def __init__(self, scalars: Collection[str], known: dict[int, tuple[ast.AST, bool]]) -> None:
         self.scalars = scalars
+        self.known = known
+
+    def scalar(self, node: ast.expr) -> bool:
+        return _is_scalar(node, self.scalars, self.known)
 
     def arrange(self, node: ast.expr) -> ast.expr:
         if _is_sum(node) or _is_product(node):
@@ -146,8 +160,8 @@ class _Arranger:
         sign = self._factors(node, 1, factors)
         if len(factors) == 1:
             return sign, factors[0]
-        scalars = [f for f in factors if _is_scalar(f, self.scalars)]
-        arrays = [f for f in factors if not _is_scalar(f, self.scalars)]
+        scalars = [f for f in factors if self.scalar(f)]
+        arrays = [f for f in factors if not self.scalar(f)]
         if not arrays or not scalars:
             return sign, _chain(factors, ast.Mult())
         scale = _chain(scalars, ast.Mult())
@@ -159,8 +173,8 @@ class _Arranger:
         """The terms added arrays first (a positive one leading, the negative ones
         subtracted), then the scalar terms' sum once."""
         terms = list(self._terms(node, 1))
-        arrays = [(s, t) for s, t in terms if not _is_scalar(t, self.scalars)]
-        scalars = [(s, t) for s, t in terms if _is_scalar(t, self.scalars)]
+        arrays = [(s, t) for s, t in terms if not self.scalar(t)]
+        scalars = [(s, t) for s, t in terms if self.scalar(t)]
         if not arrays or not scalars:
             return _signed_sum(terms)
         scalar_sum = _signed_sum(scalars)
@@ -183,7 +197,9 @@ def _signed_sum(terms: list[tuple[int, ast.expr]]) -> ast.expr:
     return result
 
 
-def _shared(function: ast.FunctionDef, scalars: Collection[str]) -> list[ast.stmt]:
+def _shared(
+    function: ast.FunctionDef, scalars: Collection[str], answers: dict[int, tuple[ast.AST, bool]]
+) -> list[ast.stmt]:
     """The function's statements with each compound array expression that occurs more than
     once computed once: into the name of the first statement that is exactly it, else into a
     new name assigned just before the first statement that needs it."""
@@ -194,19 +210,20 @@ def _shared(function: ast.FunctionDef, scalars: Collection[str]) -> list[ast.stm
     targets = [_target(statement) for statement in body if isinstance(statement, ast.Assign)]
     if len(set(targets)) != len(targets):
         return list(function.body)  # not single assignment: left as it is
-    counts: Counter[str] = Counter()
+    structures: dict[int, tuple[ast.AST, Hashable]] = {}
+    counts: Counter[Hashable] = Counter()
     for statement in body:
         assert statement.value is not None
         for node in _unguarded(statement.value):
-            if isinstance(node, _COMPOUND) and not _is_scalar(node, scalars):
-                counts[ast.dump(node)] += 1
-    repeated = {dump for dump, count in counts.items() if count > 1}
+            if isinstance(node, _COMPOUND) and not _is_scalar(node, scalars, answers):
+                counts[_structure(node, structures)] += 1
+    repeated = {structure for structure, count in counts.items() if count > 1}
     if not repeated:
         return list(function.body)
     taken = {node.id for node in ast.walk(function) if isinstance(node, ast.Name)}
     taken |= {arg.arg for arg in function.args.args}
     fresh = (f"_r{index}" for index in itertools.count() if f"_r{index}" not in taken)
-    named: dict[str, str] = {}
+    named: dict[Hashable, str] = {}
     result: list[ast.stmt] = []
 
     def share(node: ast.expr, whole: str | None) -> ast.expr:
@@ -215,9 +232,9 @@ def _shared(function: ast.FunctionDef, scalars: Collection[str]) -> list[ast.stm
         if isinstance(node, _GUARDED):
             return node
         # Occurrences are recognised as written, before their own parts are replaced.
-        dump = ast.dump(node) if isinstance(node, _COMPOUND) else None
-        if dump is not None and dump in named:
-            return ast.Name(named[dump], ast.Load())
+        structure = _structure(node, structures) if isinstance(node, _COMPOUND) else None
+        if structure is not None and structure in named:
+            return ast.Name(named[structure], ast.Load())
         for field, value in ast.iter_fields(node):
             if isinstance(value, ast.expr):
                 setattr(node, field, share(value, None))
@@ -225,14 +242,15 @@ def _shared(function: ast.FunctionDef, scalars: Collection[str]) -> list[ast.stm
                 setattr(
                     node, field, [share(v, None) if isinstance(v, ast.expr) else v for v in value]
                 )
-        if dump is None or dump not in repeated:
+        if structure is None or structure not in repeated:
             return node
         if whole is not None:
-            named[dump] = whole
+            named[structure] = whole
             return node
         name = next(fresh)
-        named[dump] = name
-        result.append(ast.Assign([ast.Name(name, ast.Store())], node))
+        named[structure] = name
+        # (a line number only because unparse asks every assignment for one)
+        result.append(ast.Assign([ast.Name(name, ast.Store())], node, lineno=0))
         return ast.Name(name, ast.Load())
 
     for statement in body:
@@ -241,6 +259,28 @@ def _shared(function: ast.FunctionDef, scalars: Collection[str]) -> list[ast.stm
         statement.value = share(statement.value, whole)
         result.append(statement)
     return result
+
+
+def _structure(node: ast.AST, known: dict[int, tuple[ast.AST, Hashable]]) -> Hashable:
+    """A description of ``node`` equal for two nodes exactly when ``ast.dump`` gives the same
+    text (constants by ``repr``, so that ``1``, ``1.0`` and ``-0.0`` stay apart), built once
+    per node: ``known`` keeps each node's, by ``id`` (with the node, so no id is reused)."""
+    found = known.get(id(node))
+    if found is not None:
+        return found[1]
+    parts: list[Hashable] = [type(node).__name__]
+    for _, value in ast.iter_fields(node):
+        if isinstance(value, ast.AST):
+            parts.append(_structure(value, known))
+        elif isinstance(value, list):
+            parts.append(
+                tuple(_structure(v, known) if isinstance(v, ast.AST) else repr(v) for v in value)
+            )
+        else:
+            parts.append(repr(value))
+    structure = tuple(parts)
+    known[id(node)] = (node, structure)
+    return structure
 
 
 def _target(statement: ast.Assign) -> str:
