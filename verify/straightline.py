@@ -4,8 +4,8 @@ passes over its arrays.
 A bound program (:mod:`.rounding`) is printed one SymPy expression per statement, in SymPy's
 order of arguments, which knows nothing of which names hold arrays. So
 ``-_a22*_a28*_a6*alpha + 4*_w98*unit_roundoff + _w98`` makes eight passes over arrays of
-millions of entries where four do: ``_a6*alpha`` and ``4*unit_roundoff`` are scalars, and the
-negation belongs in a subtraction. A rule also asks for the same widened magnitude
+millions of entries where five do: ``_a6*alpha`` and ``4*unit_roundoff`` are scalars, and the
+sign belongs with them. A rule also asks for the same widened magnitude
 (``(|G| + e(G)) (|gamma| + e(gamma))``) in several statements, each one more pass.
 
 :func:`fewer_passes` rewrites such a program, given the names that hold scalars:
@@ -62,12 +62,12 @@ def fewer_passes(source: str, scalars: Collection[str]) -> str:
 
 
 def _is_scalar(
-    node: ast.expr, scalars: Collection[str], known: dict[int, tuple[ast.AST, bool]] | None = None
+    node: ast.expr, scalars: Collection[str], known: dict[int, tuple[ast.AST, bool]]
 ) -> bool:
     """Whether ``node`` is a scalar when the names in ``scalars`` are. ``known`` keeps the
     answers given (by ``id``, with the node, so that no id is reused), which stay right as
     ``scalars`` grows: a name is added right after its statement, before any use of it."""
-    if known is not None and id(node) in known:
+    if id(node) in known:
         return known[id(node)][1]
     if isinstance(node, (ast.Constant, ast.Attribute)):  # a number, numpy.pi
         answer = True
@@ -83,8 +83,7 @@ def _is_scalar(
             for child in ast.iter_child_nodes(node)
             if isinstance(child, ast.expr)
         )
-    if known is not None:
-        known[id(node)] = (node, answer)
+    known[id(node)] = (node, answer)
     return answer
 
 
