@@ -228,11 +228,13 @@ class CompiledFunction:
                 if cut is None and self.reduced_axes
                 else None
             )
+            results = None
             if cut is not None:
                 results = _blockwise(self.function, given_arrays, *cut)
             elif staged is not None:
+                # None when a sum's count is not the axis's length: whole, it raises (or scales).
                 results = _blockwise_staged(*staged, given_arrays)
-            else:
+            if results is None:
                 results = self.function(*given_arrays)
         return tuple(np.asarray(result, dtype=np.float64) for result in results)
 
@@ -312,7 +314,7 @@ def _blockwise(
         for output, result in zip(outputs, results, strict=True):
             if _varies_along(output, ndim, axis, length):
                 index = [slice(None)] * output.ndim
-                index[axis] = part
+                index[axis - (ndim - output.ndim)] = part
                 output[tuple(index)] = result
     assert outputs is not None  # length >= 4, so at least one block
     return tuple(outputs)
@@ -323,7 +325,7 @@ class _Stages:
     """A program that reduces along ``axis``, split so that it can still be evaluated in
     blocks along it: ``partials`` computes, for one block, the block's share of each sum
     along ``axis`` whose summand needs no such sum itself (the sums are added up over the
-    blocks); ``rest`` is the program with those sums given as inputs, which no longer
+    blocks), and the count of entries each sum is over; ``rest`` is the program with those sums given as inputs, which no longer
     reduces along ``axis``. A bound's sums of per-entry errors down the rows (dL/dgamma's)
     are of this kind: the per-entry work is done a block of rows at a time, in cache."""
 
@@ -359,19 +361,22 @@ def _staged_cut(source: str, arrays: Sequence[Any]) -> tuple[_Stages, tuple[int,
 
 def _blockwise_staged(
     stages: _Stages, cut: tuple[int, int, int], arrays: Sequence[Any]
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, ...] | None:
     """The program of ``stages`` on ``arrays``: its sums along the cut accumulated block by
     block, then the rest evaluated in blocks with the sums as inputs. The sums are added in
     another order than one reduction adds them, so a result may differ from the whole
-    evaluation's in its last bits."""
+    evaluation's in its last bits. None when some sum is over another count of entries than
+    the axis has (a fixed range, a size given otherwise): a block's share cannot tell."""
     axis, length, step = cut
     ndim = max(np.ndim(array) for array in arrays)
     sums: list[np.ndarray] | None = None
     for start in range(0, length, step):
         part = slice(start, min(start + step, length))
-        shares = stages.partials(
+        shares, counts = stages.partials(
             *(_block(array, ndim, axis, part) for array in arrays), part.stop - part.start
         )
+        if sums is None and any(not np.array_equal(count, length) for count in counts):
+            return None
         shares = [np.asarray(share, dtype=np.float64) for share in shares]
         sums = (
             shares
@@ -446,16 +451,23 @@ def _stages(source: str, axis: int) -> _Stages | None:
     names = [f"_sum{index}" for index in range(len(sums))]
     if not sums or {"_length", *names} & set(arguments):
         return None
-    # Stage 1: the statements that need no sum, then each sum's share of one block (written
-    # out before stage 2 rewrites the statements they share).
+    # Stage 1: the statements that need no sum, then each sum's share of one block, and the
+    # count of entries each sum is over (written out before stage 2 rewrites the statements
+    # they share).
     shares = ast.Tuple(
         [
-            ast.Call(
-                ast.Name("ReduceAxis", ast.Load()),
-                [call.args[0], ast.Constant(axis), ast.Name("_length", ast.Load())],
-                [],
-            )
-            for call in sums
+            ast.Tuple(
+                [
+                    ast.Call(
+                        ast.Name("ReduceAxis", ast.Load()),
+                        [call.args[0], ast.Constant(axis), ast.Name("_length", ast.Load())],
+                        [],
+                    )
+                    for call in sums
+                ],
+                ast.Load(),
+            ),
+            ast.Tuple([call.args[2] for call in sums], ast.Load()),
         ],
         ast.Load(),
     )
@@ -513,7 +525,10 @@ def _live(body: Sequence[ast.stmt]) -> list[ast.stmt]:
 
 
 def _varies_along(result: np.ndarray, ndim: int, axis: int, length: int) -> bool:
-    return result.ndim == ndim and result.shape[axis] == length
+    # A result of fewer axes than the arrays (of a row of ``beta`` alone) is aligned at its
+    # last axes, as numpy aligns shapes.
+    own = axis - (ndim - result.ndim)
+    return own >= 0 and result.shape[own] == length
 
 
 def _whole_output(
@@ -521,10 +536,11 @@ def _whole_output(
 ) -> np.ndarray:
     """The array a result of every block is written into (its first block's values included),
     or the first block's result itself when it does not vary along ``axis``."""
-    if result.ndim != ndim or result.shape[axis] != first.stop - first.start:
+    own = axis - (ndim - result.ndim)
+    if own < 0 or result.shape[own] != first.stop - first.start:
         return result
     shape = list(result.shape)
-    shape[axis] = length
+    shape[own] = length
     output = np.empty(shape, dtype=result.dtype)
     return output
 
@@ -670,6 +686,8 @@ def checked_program(source: str, arguments: Sequence[str]) -> ast.Module:
         or function.args.kwarg
         or function.args.kwonlyargs
         or function.args.posonlyargs
+        or function.returns
+        or any(arg.annotation for arg in function.args.args)
         or given != list(arguments)
     ):
         raise ValueError("not the program's signature")
