@@ -325,9 +325,10 @@ class _Stages:
     """A program that reduces along ``axis``, split so that it can still be evaluated in
     blocks along it: ``partials`` computes, for one block, the block's share of each sum
     along ``axis`` whose summand needs no such sum itself (the sums are added up over the
-    blocks), and the count of entries each sum is over; ``rest`` is the program with those sums given as inputs, which no longer
-    reduces along ``axis``. A bound's sums of per-entry errors down the rows (dL/dgamma's)
-    are of this kind: the per-entry work is done a block of rows at a time, in cache."""
+    blocks), and the count of entries each sum is over; ``rest`` is the program with those
+    sums given as inputs, which no longer reduces along ``axis``. A bound's sums of
+    per-entry errors down the rows (dL/dgamma's) are of this kind: the per-entry work is
+    done a block of rows at a time, in cache."""
 
     axis: int
     partials: Callable[..., Any]

@@ -12,6 +12,7 @@ from dataclasses import FrozenInstanceError
 import numpy as np
 import pytest
 import sympy as sp
+
 from eqconform.verify import compiler
 from eqconform.verify.compiler import (
     _ARRAY_FUNCTIONS,
@@ -47,7 +48,9 @@ def test_a_summand_constant_along_the_axis_is_multiplied_by_the_size() -> None:
     row = np.array([[2.0], [3.0]])  # one entry along axis 1
     np.testing.assert_array_equal(_reduce_axis(row, 1, 4), [[8.0], [12.0]])
     np.testing.assert_array_equal(_reduce_axis(np.float64(2.5), 0, 3), 7.5)  # no axis at all
-    np.testing.assert_array_equal(_reduce_axis(np.ones(3), 1, 5), np.full(3, 5.0))  # axis beyond ndim
+    np.testing.assert_array_equal(
+        _reduce_axis(np.ones(3), 1, 5), np.full(3, 5.0)
+    )  # axis beyond ndim
     # A sum over no entries is zero.
     np.testing.assert_array_equal(_reduce_axis(row, 1, 0), [[0.0], [0.0]])
     # An axis of one entry summed over one entry is a plain sum (kept as it is).
@@ -166,7 +169,9 @@ def test_a_program_runs_its_assignments_in_order() -> None:
     a, b = sp.symbols("a b")
     program = compile_program([(a, x + 1), (b, a * y)], [b - a, a])
     assert program.arguments == ("x", "y")
-    assert program.source == "def program(x, y):\n    a = x + 1\n    b = a*y\n    return (-a + b, a,)"
+    assert (
+        program.source == "def program(x, y):\n    a = x + 1\n    b = a*y\n    return (-a + b, a,)"
+    )
     first, second = program(x=np.array([1.0, 2.0]), y=3.0)
     np.testing.assert_array_equal(first, [4.0, 6.0])
     np.testing.assert_array_equal(second, [2.0, 3.0])
@@ -205,6 +210,8 @@ def _refused(source: str, arguments: list[str]) -> None:
         # Evaluated when the function is defined (a default, an annotation), or never a program.
         "def program(x=print):\n    return (x,)",
         "def program(x=numpy.nan):\n    return (x,)",
+        "@abs\ndef program(x):\n    return (x,)",
+        "@numpy.vectorize\ndef program(x):\n    return (x,)",
         "def program(x, *rest):\n    return (x,)",
         "def program(x, **more):\n    return (x,)",
         "def program(x, *, y):\n    return (x,)",
@@ -301,11 +308,41 @@ def test_each_array_function_is_numeric_and_others_are_not(name: str) -> None:
 
 
 def test_numeric_names_are_ufuncs_numbers_and_number_types_only() -> None:
-    for name in ("sqrt", "add", "pi", "e", "inf", "nan", "float64", "int8", "complex128", "floating"):
+    for name in (
+        "sqrt",
+        "add",
+        "pi",
+        "e",
+        "inf",
+        "nan",
+        "float64",
+        "int8",
+        "complex128",
+        "floating",
+    ):
         assert _numeric(name), name
-    for name in ("load", "save", "fromfile", "frombuffer", "vectorize", "frompyfunc", "ndarray",
-                 "dtype", "lib", "ctypeslib", "testing", "bool_", "str_", "object_", "void",
-                 "generic", "nonexistent", "newaxis", "einsum", "apply_along_axis"):
+    for name in (
+        "load",
+        "save",
+        "fromfile",
+        "frombuffer",
+        "vectorize",
+        "frompyfunc",
+        "ndarray",
+        "dtype",
+        "lib",
+        "ctypeslib",
+        "testing",
+        "bool_",
+        "str_",
+        "object_",
+        "void",
+        "generic",
+        "nonexistent",
+        "newaxis",
+        "einsum",
+        "apply_along_axis",
+    ):
         assert not _numeric(name), name
 
 
@@ -360,7 +397,10 @@ def test_an_evaluation_of_no_entries_is_not_cut() -> None:
     arrays = [_ones(1, 3 * BLOCK), _ones(0, 1)]
     assert compiler._blocks(arrays, ()) is None
     assert compiler._blocks(arrays, (1,)) is None
-    assert compiler._staged_cut("def program(X, Y):\n    return (ReduceAxis(X*Y, 1, 3),)", arrays) is None
+    assert (
+        compiler._staged_cut("def program(X, Y):\n    return (ReduceAxis(X*Y, 1, 3),)", arrays)
+        is None
+    )
     total = compile_expressions((ReduceAxis(sp.Symbol("X") * sp.Symbol("Y"), 1, C),))
     (value,) = total(X=arrays[0], Y=arrays[1])
     assert value.shape == (0, 1)
@@ -401,26 +441,40 @@ _ROWS = compile_expressions((Z - ReduceAxis(Z * G, 1, C) / C + gamma,))
 )
 def test_an_element_wise_program_in_blocks_is_the_whole_evaluation(z, g, row) -> None:
     rng = np.random.default_rng(len(z) + z[-1])
-    values = {"Z": rng.standard_normal(z), "G": rng.standard_normal(g), "gamma": rng.standard_normal(row)}
+    values = {
+        "Z": rng.standard_normal(z),
+        "G": rng.standard_normal(g),
+        "gamma": rng.standard_normal(row),
+    }
     _compare(_ELEMENTWISE, values)
 
 
-@pytest.mark.parametrize("shape", [(4, 2 * BLOCK), (2 * BLOCK // 8 + 1, 8), (4097, 8), (2, 2 * BLOCK)])
+@pytest.mark.parametrize(
+    "shape", [(4, 2 * BLOCK), (2 * BLOCK // 8 + 1, 8), (4097, 8), (2, 2 * BLOCK)]
+)
 def test_a_row_wise_program_in_blocks_is_the_whole_evaluation(shape) -> None:
     rng = np.random.default_rng(shape[0])
-    values = {"Z": rng.standard_normal(shape), "G": rng.standard_normal(shape),
-              "gamma": rng.standard_normal((1, shape[1]))}
+    values = {
+        "Z": rng.standard_normal(shape),
+        "G": rng.standard_normal(shape),
+        "gamma": rng.standard_normal((1, shape[1])),
+    }
     _compare(_ROWS, values, exact=False)  # (4, 2 * BLOCK) is summed along the rows in stages
 
 
 _COLUMNS = compile_expressions((ReduceAxis(Z * G, 0, N) + gamma, Z * gamma))
 
 
-@pytest.mark.parametrize("shape", [(64, 1024), (65, 1024), (4096, 8), (4095, 8), (16, 2048), (300, 300)])
+@pytest.mark.parametrize(
+    "shape", [(64, 1024), (65, 1024), (4096, 8), (4095, 8), (16, 2048), (300, 300)]
+)
 def test_a_column_program_in_blocks_is_the_whole_evaluation(shape) -> None:
     rng = np.random.default_rng(shape[0])
-    values = {"Z": rng.standard_normal(shape), "G": rng.standard_normal(shape),
-              "gamma": rng.standard_normal((1, shape[1]))}
+    values = {
+        "Z": rng.standard_normal(shape),
+        "G": rng.standard_normal(shape),
+        "gamma": rng.standard_normal((1, shape[1])),
+    }
     _compare(_COLUMNS, values, exact=False)
 
 
@@ -428,19 +482,27 @@ def test_a_result_of_fewer_axes_varying_along_the_cut_is_put_together_whole() ->
     # Cut along the last axis, where a row given as a 1-D array varies too: its result (one
     # axis where the arrays have three) is every block's, not the first block's alone.
     rng = np.random.default_rng(5)
-    values = {"Z": rng.standard_normal((3, 2, 3 * BLOCK + 7)), "G": rng.standard_normal((1, 2, 1)),
-              "gamma": rng.standard_normal(3 * BLOCK + 7)}
+    values = {
+        "Z": rng.standard_normal((3, 2, 3 * BLOCK + 7)),
+        "G": rng.standard_normal((1, 2, 1)),
+        "gamma": rng.standard_normal(3 * BLOCK + 7),
+    }
     assert compiler._blocks(list(values.values()), ())[0] == 2
     _, doubled, _ = _ELEMENTWISE(values)
     np.testing.assert_array_equal(doubled, 2 * values["gamma"])
     # Cut along the columns a column sum does not sum: a 1-D row of gamma alone.
-    rows = {"Z": rng.standard_normal((64, 1024)), "G": rng.standard_normal((64, 1024)),
-            "gamma": rng.standard_normal(1024)}
+    rows = {
+        "Z": rng.standard_normal((64, 1024)),
+        "G": rng.standard_normal((64, 1024)),
+        "gamma": rng.standard_normal(1024),
+    }
     assert compiler._blocks(list(rows.values()), (0,))[0] == 1
     both = compile_expressions((ReduceAxis(Z * G, 0, N), gamma * 3))
     total, tripled = both(rows)
     np.testing.assert_array_equal(tripled, 3 * rows["gamma"])
-    np.testing.assert_allclose(total, (rows["Z"] * rows["G"]).sum(axis=0, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(
+        total, (rows["Z"] * rows["G"]).sum(axis=0, keepdims=True), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("rows", [5, 4096, 4097])
@@ -450,17 +512,25 @@ def test_a_sum_over_another_count_than_the_axis_has_is_refused_in_stages_too(row
     x = np.ones((rows, 1024))
     fixed = compile_expressions((ReduceAxis(sp.Symbol("X"), 0, 4),))
     sized = compile_expressions((ReduceAxis(sp.Symbol("X"), 0, N),))
-    with pytest.raises(ValueError, match=f"a sum over 4 entries along axis 0 met an array with {rows}"):
+    with pytest.raises(
+        ValueError, match=f"a sum over 4 entries along axis 0 met an array with {rows}"
+    ):
         fixed(X=x)
-    with pytest.raises(ValueError, match=f"a sum over 3 entries along axis 0 met an array with {rows}"):
+    with pytest.raises(
+        ValueError, match=f"a sum over 3 entries along axis 0 met an array with {rows}"
+    ):
         sized(X=x, N=3)
     np.testing.assert_array_equal(sized(X=x)[0], np.full((1, 1024), float(rows)))
     np.testing.assert_array_equal(sized(X=x, N=rows)[0], np.full((1, 1024), float(rows)))
     # A summand constant along the axis is scaled by the count given, as whole.
     scaled = compile_expressions((ReduceAxis(gamma, 0, N) + sp.Symbol("X"),))
     row = np.arange(1024.0).reshape(1, 1024)
-    np.testing.assert_array_equal(scaled(X=x, gamma=row, N=3)[0], np.broadcast_to(3 * row + 1, x.shape))
-    np.testing.assert_array_equal(scaled(X=x, gamma=row)[0], np.broadcast_to(rows * row + 1, x.shape))
+    np.testing.assert_array_equal(
+        scaled(X=x, gamma=row, N=3)[0], np.broadcast_to(3 * row + 1, x.shape)
+    )
+    np.testing.assert_array_equal(
+        scaled(X=x, gamma=row)[0], np.broadcast_to(rows * row + 1, x.shape)
+    )
 
 
 # --------------------------------------------------------------------------- stages
@@ -477,13 +547,23 @@ _COLUMN_SUM = "def program(X):\n    return (ReduceAxis(X, 0, N),)"
         ("def program(X, N):\n    return (ReduceAxis(X, 0, N),)", (16, 2048), (0, 16, 2)),
         ("def program(X, N):\n    return (ReduceAxis(X, 0, N),)", (15, 4096), None),
         # Along the first axis a split and two to a block allow.
-        ("def program(X, N, C):\n    return (ReduceAxis(ReduceAxis(X, 1, C), 0, N),)", (8, 4096),
-         (1, 4096, 512)),
-        ("def program(X, N, C):\n    return (ReduceAxis(ReduceAxis(X, 1, C), 0, N),)", (64, 512),
-         (0, 64, 8)),
+        (
+            "def program(X, N, C):\n    return (ReduceAxis(ReduceAxis(X, 1, C), 0, N),)",
+            (8, 4096),
+            (1, 4096, 512),
+        ),
+        (
+            "def program(X, N, C):\n    return (ReduceAxis(ReduceAxis(X, 1, C), 0, N),)",
+            (64, 512),
+            (0, 64, 8),
+        ),
         # Nothing summed along the axis, or only running sums: no stages.
         ("def program(X, C):\n    return (ReduceAxis(X, 1, C),)", (4096, 8), None),
-        ("def program(X, N):\n    return (numpy.cumsum(ReduceAxis(X, 0, N), axis=1),)", (4096, 8), None),
+        (
+            "def program(X, N):\n    return (numpy.cumsum(ReduceAxis(X, 0, N), axis=1),)",
+            (4096, 8),
+            None,
+        ),
     ],
 )
 def test_where_an_evaluation_is_cut_in_stages(source: str, shape, cut) -> None:
@@ -534,14 +614,28 @@ def test_a_split_program_computes_each_blocks_shares_and_the_rest() -> None:
     assert compiler._stages(source.replace("Y", "_sum2"), 0) is not None
     # Nothing summed along axis 2, and the sum along axis 1 needs one along it.
     assert compiler._stages(source, 2) is None
-    assert compiler._stages(source.replace("ReduceAxis(X, 1, C)", "ReduceAxis(X*ReduceAxis(X, 1, C), 1, C)"), 1) is None
+    assert (
+        compiler._stages(
+            source.replace("ReduceAxis(X, 1, C)", "ReduceAxis(X*ReduceAxis(X, 1, C), 1, C)"), 1
+        )
+        is None
+    )
 
 
 def test_only_sums_along_the_axis_count() -> None:
     call = ast.parse("ReduceAxis(x, 1, 3)").body[0].value
     assert compiler._reduces_along(call, 1) and not compiler._reduces_along(call, 0)
-    for text in ("ReduceAxis(x, True, 3)", "ReduceAxis(x, 1)", "ReduceAxis(x, 1.0, 3)", "Reduce(x, 1, 3)",
-                 "numpy.ReduceAxis(x, 1, 3)", "ReduceAxis(x, k, 3)"):
+    # An axis as numbers are compared, beyond the small integers Python keeps one object of.
+    far = ast.parse("ReduceAxis(x, 1000, 3)").body[0].value
+    assert compiler._reduces_along(far, int("1000")) and not compiler._reduces_along(far, 999)
+    for text in (
+        "ReduceAxis(x, True, 3)",
+        "ReduceAxis(x, 1)",
+        "ReduceAxis(x, 1.0, 3)",
+        "Reduce(x, 1, 3)",
+        "numpy.ReduceAxis(x, 1, 3)",
+        "ReduceAxis(x, k, 3)",
+    ):
         assert not compiler._reduces_along(ast.parse(text).body[0].value, 1), text
 
 
@@ -568,7 +662,15 @@ def test_a_transpose_reduces_along_every_axis_numpy_has() -> None:
 def test_only_calls_of_reduce_axis_with_its_three_arguments_count_as_reductions() -> None:
     # As for the stages (_reduces_along): a call of another arity is no reduction (it raises
     # TypeError when run).
-    for call in ("ReduceAxis(x, 1, 3, 4)", "ReduceAxis(x, 1)", "ReduceAxis(x, k, 3, 4)", "numpy.sum(x)"):
+    for call in (
+        "ReduceAxis(x, 1, 3, 4)",
+        "ReduceAxis(x, 1)",
+        "ReduceAxis(x, k, 3, 4)",
+        "numpy.sum(x)",
+        "numpy.where(x > 0, x, 0)",
+        "numpy.amax((x, k))",
+        "numpy.zeros_like",
+    ):
         assert compiler.axes_reduced_along(f"def program(x, k):\n    return ({call},)") == (), call
     assert compiler.axes_reduced_along("def program(x):\n    return (ReduceAxis(x, 2, 3),)") == (2,)
 
@@ -596,10 +698,17 @@ def test_stored_data_that_is_not_a_program_is_refused(data) -> None:
 
 
 def test_stored_data_of_a_program_is_rebuilt() -> None:
-    data = {"arguments": ["x", "C"], "sizes": {"C": 1},
-            "source": "def program(x, C):\n    return (ReduceAxis(x, 1, C)/C,)"}
+    data = {
+        "arguments": ["x", "C"],
+        "sizes": {"C": 1},
+        "source": "def program(x, C):\n    return (ReduceAxis(x, 1, C)/C,)",
+    }
     rebuilt = CompiledFunction.from_data(data)
-    assert rebuilt.arguments == ("x", "C") and rebuilt.sizes == {"C": 1} and rebuilt.reduced_axes == (1,)
+    assert (
+        rebuilt.arguments == ("x", "C")
+        and rebuilt.sizes == {"C": 1}
+        and rebuilt.reduced_axes == (1,)
+    )
     np.testing.assert_array_equal(rebuilt(x=np.array([[1.0, 3.0]]))[0], [[2.0]])
     assert rebuilt.to_data() == data
 
@@ -610,3 +719,78 @@ def test_a_split_needs_one_array_of_twice_a_block() -> None:
     assert compiler._staged_cut(source, [_ones(4096, 1), _ones(1, 8)]) is None
     assert compiler._staged_cut(source, [_ones(4096, 8), _ones(1, 8)]) is not None
     assert compiler._staged_cut(source, [_ones(4096, 8), 2.0, np.float64(3.0)]) is not None
+
+
+def test_only_an_axis_keyword_is_an_axis() -> None:
+    for call in ("numpy.asarray(a=x)", "numpy.asarray(x, dtype=float)", "numpy.cumsum(x)"):
+        assert compiler.axes_reduced_along(f"def program(x):\n    return ({call},)") == (), call
+    assert compiler.axes_reduced_along(
+        "def program(x):\n    return (numpy.cumsum(x, dtype=float, axis=3),)"
+    ) == (3,)
+    for call in (
+        "numpy.cumsum(x, axis=x)",
+        "numpy.cumsum(x, axis=1.0)",
+        "numpy.cumsum(x, axis=True)",
+    ):
+        with pytest.raises(ValueError, match="an axis that is not a number"):
+            compiler.axes_reduced_along(f"def program(x):\n    return ({call},)")
+
+
+def test_a_split_is_looked_for_only_when_a_reducing_program_is_not_cut(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("looked for a split needlessly")
+
+    monkeypatch.setattr(compiler, "_staged_cut", refuse)
+    values = {"Z": _ones(64, 1024), "G": _ones(64, 1024), "gamma": _ones(1, 1024)}
+    _ELEMENTWISE(values)  # no reduction
+    _ROWS(values)  # cut along the rows
+    _ELEMENTWISE({"Z": _ones(5, 2), "G": _ones(5, 2), "gamma": _ones(5, 2)})
+
+
+def test_a_reduction_meeting_no_entries_or_no_such_axis() -> None:
+    # No entries along the axis, where a sum over 4 is asked: refused, not scaled.
+    with pytest.raises(ValueError, match="a sum over 4 entries along axis 1 met an array with 0"):
+        _reduce_axis(np.zeros((2, 0)), 1, 4)
+    np.testing.assert_array_equal(_reduce_axis(np.zeros((2, 0)), 1, 0), np.zeros((2, 1)))
+    # A scalar, or an array of fewer axes, does not vary along the axis: scaled.
+    assert _reduce_axis(2.5, 1, 3) == 7.5
+    assert _reduce_axis(2.5, 2, 3) == 7.5
+    np.testing.assert_array_equal(_reduce_axis(np.ones(3), 2, 5), np.full(3, 5.0))
+
+
+def test_a_size_along_an_axis_the_arrays_lack_is_one() -> None:
+    total = compile_expressions((ReduceAxis(sp.Symbol("X"), 1, C),))
+    np.testing.assert_array_equal(total(X=np.array([5.0, 7.0]))[0], [5.0, 7.0])
+    np.testing.assert_array_equal(total(X=np.float64(5.0))[0], 5.0)
+    np.testing.assert_array_equal(total(X=np.array([[5.0, 7.0]]))[0], [[12.0]])
+    np.testing.assert_array_equal(total(X=np.array([5.0, 7.0]), C=3)[0], [15.0, 21.0])
+
+
+def test_stages_run_block_by_block_and_give_up_on_another_count() -> None:
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((4096, 8))
+    for source, sizes, expected in (
+        (
+            "def program(X, N):\n    return (ReduceAxis(X, 0, N)/N, X*2)",
+            (4096.0,),
+            (x.mean(axis=0, keepdims=True), 2 * x),
+        ),
+        (
+            "def program(X):\n    return (ReduceAxis(X, 0, 4096),)",
+            (),
+            (x.sum(axis=0, keepdims=True),),
+        ),
+    ):
+        stages, cut = compiler._staged_cut(source, [x])
+        assert cut == (0, 4096, 512)
+        results = compiler._blockwise_staged(stages, cut, [x, *sizes])
+        assert results is not None
+        for result, want in zip(results, expected, strict=True):
+            np.testing.assert_allclose(result, want, rtol=1e-12, atol=1e-15)
+    stages, cut = compiler._staged_cut("def program(X, N):\n    return (ReduceAxis(X, 0, N),)", [x])
+    assert compiler._blockwise_staged(stages, cut, [x, 4095.0]) is None
+    assert compiler._blockwise_staged(stages, cut, [x, 4096]) is not None
+    stages, cut = compiler._staged_cut("def program(X):\n    return (ReduceAxis(X, 0, 4097),)", [x])
+    assert compiler._blockwise_staged(stages, cut, [x]) is None
