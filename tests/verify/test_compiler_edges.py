@@ -794,3 +794,15 @@ def test_stages_run_block_by_block_and_give_up_on_another_count() -> None:
     assert compiler._blockwise_staged(stages, cut, [x, 4096]) is not None
     stages, cut = compiler._staged_cut("def program(X):\n    return (ReduceAxis(X, 0, 4097),)", [x])
     assert compiler._blockwise_staged(stages, cut, [x]) is None
+
+
+def test_a_long_program_is_accepted_and_runs() -> None:
+    # Hundreds of statements (a bound's common subexpressions), past the small integers Python
+    # keeps one object of: the last statement is still found to be the last.
+    lines = ["def program(x):", "    a0 = x + 1"]
+    lines += [f"    a{k} = a{k - 1}*2 - x" for k in range(1, 400)]
+    lines.append("    return (a399,)")
+    source = "\n".join(lines)
+    checked_program(source, ["x"])
+    rebuilt = CompiledFunction.from_data({"arguments": ["x"], "sizes": {}, "source": source})
+    assert rebuilt(x=np.array([0.0, 1.0]))[0].tolist() == [2.0**399, 2.0**399 + 1]
