@@ -269,6 +269,22 @@ def test_a_forged_program_is_refused(source: str) -> None:
     _refused(source, ["x"])
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def program(x):\n    return (x,",
+        "def program(x) return (x,)",
+        "\tdef",
+        "def program(x):\n\0",
+    ],
+)
+def test_a_source_that_does_not_parse_is_refused_as_no_program(source: str) -> None:
+    with pytest.raises(ValueError, match="not a program|null bytes"):
+        checked_program(source, ["x"])
+    with pytest.raises(ValueError):
+        CompiledFunction.from_data({"arguments": ["x"], "sizes": {}, "source": source})
+
+
 def test_a_program_with_no_arguments_or_another_list_is_refused() -> None:
     _refused("def program(x):\n    return (x,)", [])
     _refused("def program(x):\n    return (x,)", ["x", "y"])
@@ -648,6 +664,10 @@ def test_a_product_up_to_an_index_along_another_axis_is_not_a_running_product() 
     for axes in ({s: 0, t: 1}, {s: 1, t: 0}, {s: 0}, {t: 0}):
         assert isinstance(lower(sp.Product(x_[s], (s, 1, t)), axes), sp.Product), axes
     assert not isinstance(lower(sp.Product(x_[s], (s, 1, t)), {s: 1, t: 1}), sp.Product)
+    # The same axis given by two equal numbers, not one object (NumPy's, or past the small ones).
+    for one, other in ((np.int64(1), np.int64(1)), (int("300"), int("300"))):
+        running = lower(sp.Product(x_[s], (s, 1, t)), {s: one, t: other})
+        assert not isinstance(running, sp.Product), (one, other)
 
 
 def test_a_transpose_reduces_along_every_axis_numpy_has() -> None:
@@ -806,3 +826,14 @@ def test_a_long_program_is_accepted_and_runs() -> None:
     checked_program(source, ["x"])
     rebuilt = CompiledFunction.from_data({"arguments": ["x"], "sizes": {}, "source": source})
     assert rebuilt(x=np.array([0.0, 1.0]))[0].tolist() == [2.0**399, 2.0**399 + 1]
+
+
+def test_integers_are_computed_exactly_and_booleans_as_floats() -> None:
+    # (y + 1)**2 - y**2 at y = 2**40 is 2**41 + 1 in integers; in float64 the 1 is lost.
+    (exact,) = compile_expressions(((y + 1) ** 2 - y**2,))(y=2**40)
+    assert exact == 2**41 + 1
+    (exact,) = compile_expressions(((y + 1) ** 2 - y**2,))(y=np.int64(2**40))
+    assert exact == 2**41 + 1
+    # A boolean is a float: True / False is an infinity, not a ZeroDivisionError.
+    (ratio,) = compile_expressions((x / y,))(x=True, y=False)
+    assert ratio == np.inf and ratio.dtype == np.float64
