@@ -376,7 +376,7 @@ def _blockwise_staged(
         shares, counts = stages.partials(
             *(_block(array, ndim, axis, part) for array in arrays), part.stop - part.start
         )
-        if sums is None and any(not np.array_equal(count, length) for count in counts):
+        if any(not np.array_equal(count, length) for count in counts):
             return None
         shares = [np.asarray(share, dtype=np.float64) for share in shares]
         sums = (

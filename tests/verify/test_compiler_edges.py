@@ -814,6 +814,10 @@ def test_stages_run_block_by_block_and_give_up_on_another_count() -> None:
     assert compiler._blockwise_staged(stages, cut, [x, 4096]) is not None
     stages, cut = compiler._staged_cut("def program(X):\n    return (ReduceAxis(X, 0, 4097),)", [x])
     assert compiler._blockwise_staged(stages, cut, [x]) is None
+    # One sum of the right count, one of another: given up all the same.
+    two = "def program(X, N):\n    return (ReduceAxis(X, 0, N) + ReduceAxis(X*X, 0, 4),)"
+    stages, cut = compiler._staged_cut(two, [x])
+    assert compiler._blockwise_staged(stages, cut, [x, 4096.0]) is None
 
 
 def test_a_long_program_is_accepted_and_runs() -> None:
@@ -837,3 +841,20 @@ def test_integers_are_computed_exactly_and_booleans_as_floats() -> None:
     # A boolean is a float: True / False is an infinity, not a ZeroDivisionError.
     (ratio,) = compile_expressions((x / y,))(x=True, y=False)
     assert ratio == np.inf and ratio.dtype == np.float64
+
+
+def test_results_that_do_not_vary_along_the_cut_are_the_first_blocks() -> None:
+    # Cut along the first of three axes: a row (two axes) and a scalar do not vary along it.
+    rng = np.random.default_rng(7)
+    values = {
+        "Z": rng.standard_normal((4096, 2, 8)),
+        "G": rng.standard_normal((1, 1, 8)),
+        "gamma": rng.standard_normal((1, 8)),
+    }
+    function = compile_expressions((Z * gamma, gamma * 2, G * 3, sp.Symbol("eps") * 4))
+    assert compiler._blocks(list(values.values()), ()) == (0, 4096, 1024)
+    product, doubled, tripled, scalar = function({**values, "eps": 0.5})
+    np.testing.assert_array_equal(product, values["Z"] * values["gamma"])
+    np.testing.assert_array_equal(doubled, values["gamma"] * 2)
+    np.testing.assert_array_equal(tripled, values["G"] * 3)
+    assert scalar.shape == () and scalar == 2.0
