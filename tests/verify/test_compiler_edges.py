@@ -239,6 +239,20 @@ def _refused(source: str, arguments: list[str]) -> None:
         "def program(x):\n    return (y,)",
         "def program(x):\n    return (print,)",
         "def program(x):\n    return (eval('x'),)",
+        # Built-ins named before and after "numpy", called without a string.
+        "def program(x):\n    return (globals(),)",
+        "def program(x):\n    return (__import__,)",
+        "def program(x):\n    return (getattr(x, x),)",
+        "def program(x):\n    return (exec,)",
+        "def program(x):\n    return (breakpoint(),)",
+        "def program(x):\n    return (compile,)",
+        "def program(x):\n    return (vars(),)",
+        "def program(x):\n    return (numpy_like,)",
+        # Numeric names, but of something other than numpy.
+        "def program(x):\n    return (x.sum(),)",
+        "def program(x):\n    return (x.exp,)",
+        "def program(x):\n    return (abs.pi,)",
+        "def program(x):\n    return (ReduceAxis.sqrt,)",
         # Attributes of anything but numpy, private or not numeric ones of numpy.
         "def program(x):\n    return (x.T,)",
         "def program(x):\n    return (ReduceAxis.__call__,)",
