@@ -751,6 +751,8 @@ def test_a_split_needs_one_array_of_twice_a_block() -> None:
     # Broadcast to twice a block, from arrays each smaller: not split (as not cut).
     source = "def program(X, Y, N):\n    return (ReduceAxis(X*Y, 0, N),)"
     assert compiler._staged_cut(source, [_ones(4096, 1), _ones(1, 8)]) is None
+    assert compiler._staged_cut(source, [_ones(BLOCK, 1), _ones(1, 2)]) is None
+    assert compiler._staged_cut(source, [_ones(2 * BLOCK, 1), _ones(1, 2)]) is not None
     assert compiler._staged_cut(source, [_ones(4096, 8), _ones(1, 8)]) is not None
     assert compiler._staged_cut(source, [_ones(4096, 8), 2.0, np.float64(3.0)]) is not None
 
