@@ -702,6 +702,9 @@ def test_only_calls_of_reduce_axis_with_its_three_arguments_count_as_reductions(
         "ReduceAxis(x, k, 3, 4)",
         "numpy.sum(x)",
         "numpy.where(x > 0, x, 0)",
+        "abs(x, 1, 3)",
+        "float(x, k, 3)",
+        "Reduce(x, 1, 3)",
         "numpy.amax((x, k))",
         "numpy.zeros_like",
     ):
