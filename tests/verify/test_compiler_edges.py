@@ -755,6 +755,7 @@ def test_a_split_needs_one_array_of_twice_a_block() -> None:
     source = "def program(X, Y, N):\n    return (ReduceAxis(X*Y, 0, N),)"
     assert compiler._staged_cut(source, [_ones(4096, 1), _ones(1, 8)]) is None
     assert compiler._staged_cut(source, [_ones(BLOCK, 1), _ones(1, 2)]) is None
+    assert compiler._staged_cut(source, [_ones(2 * BLOCK - 1, 1), _ones(1, 2)]) is None
     assert compiler._staged_cut(source, [_ones(2 * BLOCK, 1), _ones(1, 2)]) is not None
     assert compiler._staged_cut(source, [_ones(4096, 8), _ones(1, 8)]) is not None
     assert compiler._staged_cut(source, [_ones(4096, 8), 2.0, np.float64(3.0)]) is not None
@@ -877,3 +878,10 @@ def test_results_that_do_not_vary_along_the_cut_are_the_first_blocks() -> None:
     np.testing.assert_array_equal(doubled, values["gamma"] * 2)
     np.testing.assert_array_equal(tripled, values["G"] * 3)
     assert scalar.shape == () and scalar == 2.0
+
+
+def test_compile_program_takes_its_lists_by_name_and_the_scalars_by_name_only() -> None:
+    program = compile_program(assignments=[], outputs=[x + 1], scalars=["x"])
+    assert program.arguments == ("x",) and program(x=1.0)[0] == 2.0
+    with pytest.raises(TypeError):
+        compile_program([], [x + 1], ["x"])  # type: ignore[misc]
