@@ -796,6 +796,7 @@ def test_a_reduction_meeting_no_entries_or_no_such_axis() -> None:
     np.testing.assert_array_equal(_reduce_axis(np.zeros((2, 0)), 1, 0), np.zeros((2, 1)))
     # A scalar, or an array of fewer axes, does not vary along the axis: scaled.
     assert _reduce_axis(2.5, 1, 3) == 7.5
+    np.testing.assert_array_equal(_reduce_axis(np.ones((2, 1)), 1, 2), [[2.0], [2.0]])
     assert _reduce_axis(2.5, 2, 3) == 7.5
     np.testing.assert_array_equal(_reduce_axis(np.ones(3), 2, 5), np.full(3, 5.0))
 
