@@ -479,17 +479,22 @@ def test_an_element_wise_program_in_blocks_is_the_whole_evaluation(z, g, row) ->
     _compare(_ELEMENTWISE, values)
 
 
-@pytest.mark.parametrize(
-    "shape", [(4, 2 * BLOCK), (2 * BLOCK // 8 + 1, 8), (4097, 8), (2, 2 * BLOCK)]
-)
-def test_a_row_wise_program_in_blocks_is_the_whole_evaluation(shape) -> None:
+def _layer_values(shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Random Z and G of ``shape`` and a row of gamma, seeded by the shape."""
     rng = np.random.default_rng(shape[0])
-    values = {
+    return {
         "Z": rng.standard_normal(shape),
         "G": rng.standard_normal(shape),
         "gamma": rng.standard_normal((1, shape[1])),
     }
-    _compare(_ROWS, values, exact=False)  # (4, 2 * BLOCK) is summed along the rows in stages
+
+
+@pytest.mark.parametrize(
+    "shape", [(4, 2 * BLOCK), (2 * BLOCK // 8 + 1, 8), (4097, 8), (2, 2 * BLOCK)]
+)
+def test_a_row_wise_program_in_blocks_is_the_whole_evaluation(shape) -> None:
+    # (4, 2 * BLOCK) is summed along the rows in stages
+    _compare(_ROWS, _layer_values(shape), exact=False)
 
 
 _COLUMNS = compile_expressions((ReduceAxis(Z * G, 0, N) + gamma, Z * gamma))
@@ -499,13 +504,7 @@ _COLUMNS = compile_expressions((ReduceAxis(Z * G, 0, N) + gamma, Z * gamma))
     "shape", [(64, 1024), (65, 1024), (4096, 8), (4095, 8), (16, 2048), (300, 300)]
 )
 def test_a_column_program_in_blocks_is_the_whole_evaluation(shape) -> None:
-    rng = np.random.default_rng(shape[0])
-    values = {
-        "Z": rng.standard_normal(shape),
-        "G": rng.standard_normal(shape),
-        "gamma": rng.standard_normal((1, shape[1])),
-    }
-    _compare(_COLUMNS, values, exact=False)
+    _compare(_COLUMNS, _layer_values(shape), exact=False)
 
 
 def test_a_result_of_fewer_axes_varying_along_the_cut_is_put_together_whole() -> None:

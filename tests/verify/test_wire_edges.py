@@ -688,17 +688,23 @@ def test_a_non_finite_number_in_the_header_is_refused_before_anything_is_written
     there is refused (WireError, which the runner answers as an error) with nothing written,
     rather than send a header with a bare NaN, which is not JSON."""
     for number in (float("nan"), float("inf"), float("-inf")):
-        reader, writer = os.pipe()
-        try:
-            with pytest.raises(WireError, match="a handle whose number is not an int from 0"):
-                write_frame(writer, {"session": Handle(number, "T")})  # type: ignore[arg-type]
+        session = Handle(number, "T")  # type: ignore[arg-type]
+        _refused_with_nothing_written({"session": session}, "a handle whose number is not an int")
+
+
+def _refused_with_nothing_written(value: object, match: str) -> None:
+    """``write_frame`` raises WireError (matching ``match``) and writes not a byte."""
+    reader, writer = os.pipe()
+    try:
+        with pytest.raises(WireError, match=match):
+            write_frame(writer, value)
+        os.close(writer)
+        writer = -1
+        assert os.read(reader, 1_000) == b""
+    finally:
+        os.close(reader)
+        if writer >= 0:
             os.close(writer)
-            writer = -1
-            assert os.read(reader, 1_000) == b""
-        finally:
-            os.close(reader)
-            if writer >= 0:
-                os.close(writer)
 
 
 def test_an_integer_of_more_digits_than_python_converts_is_not_written(
@@ -707,17 +713,9 @@ def test_an_integer_of_more_digits_than_python_converts_is_not_written(
     """Audited code can return 10**4300: the writer refuses it (WireError, which the runner
     answers as an error) with nothing written; 4300 digits cross."""
     assert round_trip([-(10**4300 - 1)]) == [-(10**4300 - 1)]
-    reader, writer = os.pipe()
-    try:
-        with pytest.raises(WireError, match="cannot be written as JSON \\(Exceeds the limit"):
-            write_frame(writer, {"ok": [1, 10**4300]})
-        os.close(writer)
-        writer = -1
-        assert os.read(reader, 1_000) == b""
-    finally:
-        os.close(reader)
-        if writer >= 0:
-            os.close(writer)
+    _refused_with_nothing_written(
+        {"ok": [1, 10**4300]}, "cannot be written as JSON \\(Exceeds the limit"
+    )
 
 
 class _AgreesWithEveryClass(type):
