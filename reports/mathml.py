@@ -96,10 +96,11 @@ _ENTITY = re.compile(r"&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]{1,31});")
 
 
 def is_mathml(markup: str) -> bool:
-    """Whether ``markup`` is one ``<math>`` element of the kind :func:`relation_mathml`
-    writes: presentation elements only, their attributes from a short list, text without
-    markup, and entities. What a cache returns is checked with it before the HTML report
-    takes it as markup."""
+    """Whether ``markup`` is MathML of the kind :func:`relation_mathml` writes: from
+    ``<math`` to ``</math>``, presentation elements only, their attributes from a short list,
+    text without markup, and entities (nesting is not checked: a browser closes what is left
+    open, and no element allowed can run anything). What a cache returns is checked with it
+    before the HTML report takes it as markup."""
     if not markup.startswith("<math") or not markup.endswith("</math>"):
         return False
     position = 0
