@@ -124,6 +124,10 @@ class IsolatedTarget:
     confinement: Confinement = dataclasses.field(default_factory=Confinement)
     _process: Any = None
     _connection: Connection | None = None
+    #: Held while the process and pipe are taken to be ended: on Ctrl-C the caller's thread
+    #: closes every worker while a lane's thread may be closing its own, and two closes of
+    #: one pipe close its descriptor twice (EBADF, or another file's, reused meanwhile).
+    _ending: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
 
     def _start(self) -> None:
         context = worker_context()
@@ -140,23 +144,28 @@ class IsolatedTarget:
         self._process, self._connection = process, parent
 
     def _stop(self) -> None:
-        if self._process is not None and self._process.is_alive():
-            self._process.kill()
-        if self._process is not None:
-            self._process.join(timeout=10)
-        if self._connection is not None:
-            self._connection.close()
-        self._process = self._connection = None
+        with self._ending:  # taken by one thread only: each is ended once
+            process, connection = self._process, self._connection
+            self._process = self._connection = None
+        if process is not None and process.is_alive():
+            process.kill()
+        if process is not None:
+            process.join(timeout=10)
+        if connection is not None:
+            connection.close()
 
     def close(self, wait: float = 10.0) -> None:
         """End the judge worker: it sees its pipe close and closes its runner (emptying the
         runner's cgroup) before it exits; one that has not within ``wait`` seconds is killed
-        (its runner dies with it; :func:`~.sandbox.remove_cgroups` removes the cgroup)."""
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-        if wait > 0 and self._process is not None and self._process.is_alive():
-            self._process.join(timeout=wait)
+        (its runner dies with it; :func:`~.sandbox.remove_cgroups` removes the cgroup). Safe
+        to call from two threads at once."""
+        with self._ending:
+            connection, self._connection = self._connection, None
+            process = self._process
+        if connection is not None:
+            connection.close()
+        if wait > 0 and process is not None and process.is_alive():
+            process.join(timeout=wait)
         self._stop()
 
     def check(self, spec: Spec, options: SearchSettings) -> Result:

@@ -175,3 +175,36 @@ def test_a_target_in_two_lanes_gives_every_result_in_catalogue_order(monkeypatch
     assert set(defaults) == {"numpy", "handin"}
     # What each component took is kept for ordering the next run's components.
     assert {"adam", "layernorm", "dropout"} <= set(isolation.expected_seconds(f"mytorch:{handin}"))
+
+
+def test_two_threads_closing_one_worker_close_its_pipe_once() -> None:
+    """On Ctrl-C the caller's thread closes every worker while a lane's thread may be closing
+    its own (CI saw EBADF from the second close of one pipe). A pipe whose close takes a
+    moment, and ten threads closing the worker at once: the pipe is closed exactly once."""
+    import threading
+    import time
+
+    from eqconform.verify.isolation import IsolatedTarget
+
+    class SlowPipe:
+        closes = 0
+
+        def close(self) -> None:
+            time.sleep(0.05)  # the window in which a second close would start
+            SlowPipe.closes += 1
+
+    worker = IsolatedTarget("numpy", "numpy")
+    worker._connection = SlowPipe()  # type: ignore[assignment]
+    start = threading.Barrier(10)
+
+    def close() -> None:
+        start.wait()
+        worker.close(wait=0)
+
+    threads = [threading.Thread(target=close) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert SlowPipe.closes == 1
+    assert worker._connection is None and worker._process is None
