@@ -256,6 +256,9 @@ def test_the_rearranged_bounds_are_the_bounds(component: Component) -> None:
         values = graph._bound_defaults(values, arranged.arguments)
         for one, other in zip(arranged(values), plain(values), strict=True):
             np.testing.assert_allclose(one, other, rtol=1e-9)
+        # The value a check gets with its bound is the oracle's value-only program's.
+        (alone,) = spec_graph.predictor(quantity, combination, observed).value(values)
+        np.testing.assert_allclose(arranged(values)[0], alone, rtol=1e-12)
         scalars = {*spec_graph.scalars, UNIT_ROUNDOFF.name, "t", "C", "N"}
         assert passes(arranged.source, scalars) <= passes(plain.source, scalars)
         fewer += passes(arranged.source, scalars) < passes(plain.source, scalars)
