@@ -8,6 +8,8 @@ files on disk, so no mutant sees another's code: the server refuses to start if 
 
     python mutation/pytest_server.py serve SOCKET        # the server (run.py starts it)
     python mutation/pytest_server.py run SOCKET ARGS...  # one pytest run: its output, its exit code
+    python mutation/pytest_server.py run SOCKET --select RECORD ARGS...
+                                    # only the tests that ran the mutated lines (mutation/line_tests.py)
 
 The client is what cosmic-ray starts per mutant (as its test command). It sends its working
 directory, environment and arguments, relays the output, and exits with pytest's code. The
@@ -120,6 +122,10 @@ def main(argv: list[str]) -> int:
     if command == "serve":
         serve(path)
         return 0
+    if rest[:1] == ["--select"]:
+        from line_tests import select  # next to this file, whose folder is first on sys.path
+
+        rest = select(rest[1], rest[2:])
     return run(path, rest)
 
 

@@ -50,6 +50,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import line_tests  # noqa: E402  (mutation/line_tests.py: which tests run which lines)
+
 CHECKOUT = HERE.parent
 PACKAGES = ("specs", "impl", "verify", "reports")
 #: What is not copied into the scratch folder (installs, builds, caches, former reports).
@@ -185,13 +188,16 @@ class ModuleResult:
         return killed / judged if judged else 1.0
 
 
-def test_command(tests: Iterable[str], server: Path | None) -> list[str]:
-    """pytest on ``tests``, through the pytest server listening at ``server`` where given."""
+def test_command(tests: Iterable[str], server: Path | None, record: Path | None = None) -> list[str]:
+    """pytest on ``tests``, through the pytest server listening at ``server`` where given, and
+    then, given the ``record`` of which tests ran which lines (``line_tests.py``), only on the
+    tests that ran the lines a mutant changed."""
     # -x: the first failing test kills the mutant, the rest need not run.
     arguments = ["-p", "no:cacheprovider", "-x", "-q", *tests]
     if server is None:
         return [sys.executable, "-m", "pytest", *arguments]
-    return [sys.executable, str(HERE / "pytest_server.py"), "run", str(server), *arguments]
+    select = ["--select", str(record)] if record is not None else []
+    return [sys.executable, str(HERE / "pytest_server.py"), "run", str(server), *select, *arguments]
 
 
 @contextmanager
@@ -219,6 +225,21 @@ def run_baseline(root: Path, env: dict[str, str], module: str, command: Sequence
     if done.returncode != 0:
         raise SystemExit(f"the tests of {module} fail unmutated:\n{done.stdout[-4000:]}{done.stderr[-2000:]}")
     return time.monotonic() - start
+
+
+def record_line_tests(root: Path, env: dict[str, str], module: str, tests: Sequence[str]) -> tuple[Path, float]:
+    """Run the module's tests unmutated (they must pass), recording which of them run which
+    lines of the module (``line_tests.py``); the record's path and the seconds taken."""
+    record = session_paths(root, module)[1].with_suffix(".lines.json")
+    traced = dict(env)
+    traced["PYTHONPATH"] = os.pathsep.join([str(HERE), env["PYTHONPATH"]])
+    traced[line_tests.VARIABLE] = f"{root / 'path' / 'eqconform' / module}:{record}"
+    command = [sys.executable, "-m", "pytest", "-p", "line_tests", "-p", "no:cacheprovider", "-q", *tests]
+    start = time.monotonic()
+    done = subprocess.run(command, env=traced, cwd=root / "checkout", capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not record.exists():
+        raise SystemExit(f"the tests of {module} fail unmutated:\n{done.stdout[-4000:]}{done.stderr[-2000:]}")
+    return record, time.monotonic() - start
 
 
 def write_session_config(path: Path, source: Path, command: Sequence[str], timeout: float,
@@ -296,29 +317,45 @@ def retest_survivors(root: Path, env: dict[str, str], settings: Settings, module
     command = test_command(settings.modules[module], server)
     baseline = run_baseline(root, env, module, command)
     source = root / "checkout" / module
-    write_session_config(config, source, command, settings.timeout_factor * baseline + settings.timeout_slack,
-                         settings.exclude_operators)
-    with sqlite3.connect(session) as db:
-        db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
     result = ModuleResult(module, baseline)
     start = time.monotonic()
-    with log.open("a") as out:
-        subprocess.run([str(BIN / "cosmic-ray"), "exec", str(config), str(session)], env=env,
-                       cwd=root / "checkout", stdout=out, stderr=subprocess.STDOUT, check=True)
+    run_survivors_again(root, env, module, command, settings.timeout_factor * baseline + settings.timeout_slack,
+                        settings.exclude_operators)
     result.seconds = time.monotonic() - start
     read_results(session, module, source.read_text().splitlines(), result)
     return result
+
+
+def run_survivors_again(root: Path, env: dict[str, str], module: str, command: Sequence[str], timeout: float,
+                        exclude_operators: Sequence[str]) -> None:
+    """Forget the survivors of ``module``'s session and test them again with ``command``."""
+    config, session, log = session_paths(root, module)
+    write_session_config(config, root / "checkout" / module, command, timeout, exclude_operators)
+    with sqlite3.connect(session) as db:
+        db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+    with log.open("a") as out:
+        subprocess.run([str(BIN / "cosmic-ray"), "exec", str(config), str(session)], env=env,
+                       cwd=root / "checkout", stdout=out, stderr=subprocess.STDOUT, check=True)
 
 
 def run_module(root: Path, env: dict[str, str], settings: Settings, module: str, sample: int | None,
                server: Path | None) -> ModuleResult:
     """Every mutant of ``module``, or a fixed ``sample`` of them (then the unmutated tests
     are not timed first: the sample's time limit is fixed, to keep it short)."""
-    command = test_command(settings.modules[module], server)
+    tests = settings.modules[module]
     source = root / "checkout" / module
     if not source.exists():
         raise SystemExit(f"{module} (mutation/modules.toml) does not exist")
-    baseline = run_baseline(root, env, module, command) if sample is None else 0.0
+    # A whole run first tries only the tests that ran a mutant's lines, then the whole list on
+    # the mutants those left alive (needs the pytest server, which chooses the tests).
+    record = None
+    if sample is not None:
+        baseline = 0.0
+    elif server is not None:
+        record, baseline = record_line_tests(root, env, module, tests)
+    else:
+        baseline = run_baseline(root, env, module, test_command(tests, server))
+    command = test_command(tests, server, record)
     result = ModuleResult(module, baseline)
     config, session, log = session_paths(root, module)
     timeout = settings.timeout_factor * baseline + settings.timeout_slack if sample is None else settings.sample_timeout
@@ -332,6 +369,8 @@ def run_module(root: Path, env: dict[str, str], settings: Settings, module: str,
         if sample is not None:
             sample_only(session, module, sample)
         cosmic(str(BIN / "cosmic-ray"), "exec", str(config), str(session))
+    if record is not None:
+        run_survivors_again(root, env, module, test_command(tests, server), timeout, settings.exclude_operators)
     result.seconds = time.monotonic() - start
     read_results(session, module, source.read_text().splitlines(), result)
     return result
