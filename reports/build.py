@@ -18,7 +18,7 @@ import sympy as sp
 
 from eqconform.specs.defaults import with_kinds
 from eqconform.specs.model import Claim, ProofStatus, Spec, Variant
-from eqconform.verify.cache import DiskCache, cache_root, key
+from eqconform.verify.cache import DiskCache, cache_root, key, source_texts
 from eqconform.verify.results import (
     ProofRecord,
     Report,
@@ -110,13 +110,7 @@ def _formula_code() -> tuple[str, ...]:
     from . import mathml
 
     paths = sorted(Path(specs.__file__).parent.rglob("*.py")) + [Path(mathml.__file__)]
-    texts = [f"sympy {sp.__version__}"]
-    for path in paths:
-        try:
-            texts.append(f"{path.name}\n{path.read_text(encoding='utf-8')}")
-        except OSError:  # no source to read: a key no stale entry can match
-            texts.append(f"{path.name} unreadable {id(path)}")
-    return tuple(texts)
+    return source_texts(paths, versions=[f"sympy {sp.__version__}"])
 
 
 def run_claims(claims: Iterable[Claim]) -> list[ProofRecord]:
@@ -190,15 +184,11 @@ def proof_key(claim: Claim) -> str:
         *_SHARED_SPEC_MODULES,
     }
     modules |= {spec_id.split(".")[0] for spec_id in claim.specs}
-    texts = []
-    for name in sorted(modules):
-        try:
-            texts.append(f"{name}\n{(folder / f'{name}.py').read_text(encoding='utf-8')}")
-        except OSError:
-            texts.append(f"{name} missing")
-    return key(
-        [claim.id, *claim.specs, f"sympy {sp.__version__}", f"mpmath {mpmath.__version__}", *texts]
+    texts = source_texts(
+        [folder / f"{name}.py" for name in sorted(modules)],
+        versions=[f"sympy {sp.__version__}", f"mpmath {mpmath.__version__}"],
     )
+    return key([claim.id, *claim.specs, *texts])
 
 
 def _stored(record: ProofRecord) -> dict[str, Any]:

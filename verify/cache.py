@@ -1,8 +1,10 @@
 """A cache on disk for work that depends on eqconform's own code only (never on a target):
-the documents' proofs today.
+the documents' proofs, the compiled oracles, the printed formulas and the cases a passing
+search drew.
 
 Entries are small JSON files under one folder per kind, named by a SHA-256 key of everything
-the stored value depends on (the caller's job: :func:`key`). The folder is
+the stored value depends on (the caller's job: :func:`key`, with :func:`source_texts` for the
+code it depends on). The folder is
 ``$EQCONFORM_CACHE_DIR``, else ``$XDG_CACHE_HOME/eqconform``, else ``~/.cache/eqconform``.
 
 Safe to share: a writer writes a temporary file in the same folder and renames it into place,
@@ -22,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DiskCache", "cache_root", "key"]
+__all__ = ["DiskCache", "cache_root", "key", "source_texts"]
 
 #: Bumped when the layout of entries changes, so that old entries are ignored, not misread.
 LAYOUT = 1
@@ -45,6 +47,23 @@ def key(parts: Iterable[str]) -> str:
         digest.update(len(encoded).to_bytes(8, "little"))
         digest.update(encoded)
     return digest.hexdigest()
+
+
+def source_texts(
+    paths: Iterable[Path], *, versions: Iterable[str] = (), root: Path | None = None
+) -> tuple[str, ...]:
+    """The parts of a key (:func:`key`) for work shaped by code: ``versions`` (of the libraries
+    whose output it stores), then each file's name (relative to ``root`` where given) and
+    source. A file that cannot be read gives a part no other call repeats, so that no stale
+    entry can be taken for a fresh one: its work is done again."""
+    texts = list(versions)
+    for path in paths:
+        name = str(path.relative_to(root)) if root is not None else path.name
+        try:
+            texts.append(f"{name}\n{path.read_text(encoding='utf-8', errors='surrogateescape')}")
+        except OSError:
+            texts.append(f"{name} unreadable {os.urandom(16).hex()}")
+    return tuple(texts)
 
 
 class DiskCache:

@@ -59,14 +59,7 @@ def _verify_source() -> str:
     """A digest of the source of the ``verify`` package: the strategies, and every module
     that builds or parametrizes them."""
     root = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        try:
-            digest.update(path.read_bytes())
-        except OSError:  # unreadable source: a key no stale entry can match
-            digest.update(f"unreadable {id(path)}".encode())
-    return digest.hexdigest()
+    return cache.key(cache.source_texts(sorted(root.rglob("*.py")), root=root))
 
 
 def _local_constants() -> str | None:

@@ -53,12 +53,11 @@ def drift_input(name: str) -> str:
 
 @dataclass(frozen=True)
 class Predictor:
-    """The oracle for one quantity: ``value`` alone (lambdify with cse), and ``with_bound``, one
-    program returning the value and its rounding-error bound (:func:`~.rounding.bound_program`
-    with ``values``), which a check calls: the bound evaluates every node of the expression
-    anyway, so the value costs it one operation more, not a second pass over the arrays."""
+    """The oracle for one quantity: ``with_bound``, one program returning its value and the
+    bound of its rounding error (:func:`~.rounding.bound_program` with ``values``). The bound
+    evaluates every node of the expression anyway, so the value costs it one operation more,
+    not a program and a pass over the arrays of its own."""
 
-    value: CompiledFunction
     with_bound: CompiledFunction
 
     def __call__(self, values: Mapping[str, object]) -> tuple[np.ndarray, np.ndarray]:
@@ -305,16 +304,8 @@ class SpecGraph:
             if compiled is None:
                 expr = self.expression(quantity, combination, observed)
                 program = self._bound_program(expr, combination)
-                compiled = Predictor(
-                    compile_expressions((expr,)), program.compiled(scalars=self.scalars)
-                )
-                PROGRAMS.put(
-                    stored_key,
-                    {
-                        "value": compiled.value.to_data(),
-                        "with_bound": compiled.with_bound.to_data(),
-                    },
-                )
+                compiled = Predictor(program.compiled(scalars=self.scalars))
+                PROGRAMS.put(stored_key, {"with_bound": compiled.with_bound.to_data()})
             self._compiled[key] = compiled
         return compiled
 
@@ -381,26 +372,21 @@ def program_code() -> tuple[str, ...]:
     """The versions and the source of the modules that shape a compiled predictor."""
     from . import compiler, rounding, straightline
 
-    texts = [f"sympy {sp.__version__}", f"numpy {np.__version__}"]
-    for module in (compiler, rounding, straightline, sys.modules[__name__]):
-        try:
-            texts.append(Path(str(module.__file__)).read_text(encoding="utf-8"))
-        except OSError:  # no source to read: no key that could match a stale entry
-            texts.append(f"{module.__name__} {id(module)}")
-    return tuple(texts)
+    modules = (compiler, rounding, straightline, sys.modules[__name__])
+    return cache.source_texts(
+        [Path(str(module.__file__)) for module in modules],
+        versions=[f"sympy {sp.__version__}", f"numpy {np.__version__}"],
+    )
 
 
 def _stored_predictor(stored_key: str) -> Predictor | None:
     """The predictor stored under ``stored_key``, or None when there is none or it is not a
-    pair of programs this code could have generated (then it is rebuilt and stored again)."""
+    program this code could have generated (then it is rebuilt and stored again)."""
     entry = PROGRAMS.get(stored_key)
     if entry is None:
         return None
     try:
-        return Predictor(
-            CompiledFunction.from_data(entry["value"]),
-            CompiledFunction.from_data(entry["with_bound"]),
-        )
+        return Predictor(CompiledFunction.from_data(entry["with_bound"]))
     except (KeyError, TypeError, ValueError, SyntaxError):
         return None
 

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from eqconform.verify.cache import DiskCache, cache_root, key
+from eqconform.verify.cache import DiskCache, cache_root, key, source_texts
 
 
 def test_an_entry_round_trips_and_a_missing_one_is_none(tmp_path: Path) -> None:
@@ -64,3 +64,24 @@ def test_the_root_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.delenv("EQCONFORM_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_root() == tmp_path / "xdg" / "eqconform"
+
+
+def test_source_texts_follow_the_versions_the_names_and_the_source(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    one, two = tmp_path / "pkg" / "one.py", tmp_path / "two.py"
+    one.write_text("x = 1\n")
+    two.write_bytes(b"y = '\xff'\n")  # not UTF-8: read all the same
+    texts = source_texts([one, two], versions=["sympy 1"], root=tmp_path)
+    assert texts == ("sympy 1", "pkg/one.py\nx = 1\n", "two.py\ny = '\udcff'\n")
+    assert key(texts) == key(source_texts([one, two], versions=["sympy 1"], root=tmp_path))
+    assert source_texts([one])[0].startswith("one.py\n")  # named by the file's name alone
+    before = key(texts)
+    one.write_text("x = 2\n")
+    assert key(source_texts([one, two], versions=["sympy 1"], root=tmp_path)) != before
+    assert key(source_texts([one, two], versions=["sympy 2"], root=tmp_path)) != before
+
+
+def test_an_unreadable_source_never_gives_the_same_key_twice(tmp_path: Path) -> None:
+    gone = tmp_path / "gone.py"
+    assert key(source_texts([gone])) != key(source_texts([gone]))
+    assert key(source_texts([tmp_path])) != key(source_texts([tmp_path]))  # a folder
