@@ -22,10 +22,10 @@ nothing is written into the repository (the report goes to a temporary directory
      against one compiled function of eqs. (5), (6) and (7) (with dL/dZhat = G gamma
      substituted) of G, gamma and the layer's own Zhat and sigma^2, as the checks feed them.
 
-   The oracle expressions are built exactly as ``SpecGraph.predictor`` builds them (the
-   spec graphs are the components' own, from ``eqconform.verify.components``), with
-   ``compiler.compose`` and ``compiler.compile_expressions`` (lambdify + cse). "oracle" is the
-   value alone; "oracle+bound" is what a check evaluates, ``SpecGraph.predictor``: the value and
+   The oracle expressions are the ones ``SpecGraph.predictor`` builds its programs from
+   (``SpecGraph.expression``, on the components' own spec graphs from
+   ``eqconform.verify.components``), compiled with ``compiler.compile_expressions`` (lambdify
+   + cse). "oracle" is the value alone; "oracle+bound" is what a check evaluates, ``SpecGraph.predictor``: the value and
    its rounding-error bound (``eqconform.verify.rounding``), one call per checked quantity.
 
    Timing is the best of ``REPEATS`` calls with ``time.perf_counter``, after a warm-up call
@@ -66,7 +66,7 @@ import numpy as np
 import sympy as sp
 from eqconform import impl
 from eqconform.verify import tolerance
-from eqconform.verify.compiler import CompiledFunction, compile_expressions, compose
+from eqconform.verify.compiler import CompiledFunction, compile_expressions
 from eqconform.verify.components.layernorm import LAYERNORM
 from eqconform.verify.components.table import Component
 from eqconform.verify.components.optimizers import ADAM
@@ -121,27 +121,12 @@ def canonical_combination(graph: SpecGraph, quantity: str, observed: frozenset[s
     return tuple(sorted((spec_id, graph.spec(spec_id).canonical.id) for spec_id in chain))
 
 
-def oracle_expression(graph: SpecGraph, quantity: str, observed: frozenset[str]) -> sp.Expr:
-    """The array-form expression of ``quantity``, composed as ``SpecGraph.predictor`` does."""
-    definitions: dict[str, sp.Expr] = {}
-    for spec_id, variant_id in canonical_combination(graph, quantity, observed):
-        for name, expr in graph.form(spec_id, variant_id).items():
-            if name not in observed or name == quantity:
-                definitions[name] = expr
-    return compose(definitions.pop(quantity), definitions)
-
-
 def build_oracle(graph: SpecGraph, quantities: Sequence[str], observed: frozenset[str]) -> Oracle:
-    expressions = tuple(oracle_expression(graph, q, observed) for q in quantities)
-    checked = tuple(
-        graph.predictor(q, canonical_combination(graph, q, observed), observed) for q in quantities
-    )
-    for expr, predictor in zip(expressions, checked):
-        # A predictor is called as ``predictor(values) -> (value, bound)``; its value part is
-        # the same expression the benchmark times alone.
-        value_part = getattr(predictor, "value", predictor)
-        same = compile_expressions((expr,)).source == value_part.source
-        assert same, "the benchmark's oracle differs from the checks'"
+    """The value of ``quantities`` compiled alone, from the expressions the checks' predictors
+    are built from (``SpecGraph.expression``), and those predictors."""
+    combinations = [canonical_combination(graph, q, observed) for q in quantities]
+    expressions = tuple(graph.expression(q, c, observed) for q, c in zip(quantities, combinations))
+    checked = tuple(graph.predictor(q, c, observed) for q, c in zip(quantities, combinations))
     return Oracle(compile_expressions(expressions), checked)
 
 
