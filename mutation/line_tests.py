@@ -16,7 +16,7 @@ any test (importing the module, collecting the tests), and each test's duration.
 (``pytest_server.py run --select <output.json>``) compares the module as it is on disk with
 the recorded original and, when every changed line was run by tests and never outside them,
 replaces the test list by those tests. Otherwise (a module-level line, a line no test was seen
-to run) the whole list runs.
+to run) every test runs. Either way the quickest run first, so that ``-x`` stops early.
 """
 
 from __future__ import annotations
@@ -98,27 +98,26 @@ def changed_lines(original: str, mutated: str) -> set[int] | None:
     return {number for number, (old, new) in enumerate(zip(before, after, strict=True), start=1) if old != new}
 
 
-def chosen_tests(record: dict, mutated: str) -> list[str] | None:
-    """The tests to run against ``mutated``, the quickest first; None for all of them."""
+def chosen_tests(record: dict, mutated: str) -> list[str]:
+    """The tests to run against ``mutated``, the quickest first: those that ran its changed
+    lines, or every test recorded when a changed line ran outside the tests or in none."""
+    durations = record["durations"]
+    everything = sorted(durations, key=lambda test: (durations[test], test))
     changed = changed_lines(record["original"], mutated)
     if not changed:  # unplaced, or nothing changed (then nothing can tell them apart anyway)
-        return None
+        return everything
     tests: set[str] = set()
     for number in changed:
         contexts = record["lines"].get(str(number))
         if not contexts or OUTSIDE in contexts:
-            return None
+            return everything
         tests.update(contexts)
-    durations = record["durations"]
-    return sorted(tests, key=lambda test: (durations.get(test, float("inf")), test))
+    return [test for test in everything if test in tests]
 
 
 def select(record_path: str, arguments: Sequence[str]) -> list[str]:
-    """pytest's ``arguments`` with the test paths that were recorded replaced by the chosen
-    tests, when the module recorded in ``record_path`` was changed only on lines that tests
-    alone ran; otherwise ``arguments`` as they are."""
+    """pytest's ``arguments`` with the test paths that were recorded replaced by the tests
+    chosen for the module recorded in ``record_path`` as it now is (:func:`chosen_tests`)."""
     record = json.loads(Path(record_path).read_text())
     tests = chosen_tests(record, Path(record["module"]).read_text())
-    if tests is None:
-        return list(arguments)
     return [argument for argument in arguments if argument not in record["paths"]] + tests

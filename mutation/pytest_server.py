@@ -125,7 +125,10 @@ def main(argv: list[str]) -> int:
     if rest[:1] == ["--select"]:
         from line_tests import select  # next to this file, whose folder is first on sys.path
 
-        rest = select(rest[1], rest[2:])
+        record, given = rest[1], rest[2:]
+        code = run(path, select(record, given))
+        # A test id pytest cannot find (usage error, nothing collected): the list as given.
+        return run(path, given) if code in (4, 5) else code
     return run(path, rest)
 
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -81,11 +82,12 @@ def test_the_tests_that_ran_a_changed_line_are_chosen_quickest_first() -> None:
 
 def test_every_test_runs_when_a_changed_line_ran_outside_the_tests_or_in_none() -> None:
     record = _record({"1": [line_tests.OUTSIDE, "quick"], "2": ["slow"]})
-    assert line_tests.chosen_tests(record, "A\nb\nc\nd\n") is None  # run while importing
-    assert line_tests.chosen_tests(record, "a\nb\nC\nd\n") is None  # run by no test seen
-    assert line_tests.chosen_tests(record, "a\nB\nC\nd\n") is None  # one of two changed lines unseen
-    assert line_tests.chosen_tests(record, "a\nb\nc\nd\n") is None  # nothing changed
-    assert line_tests.chosen_tests(record, "a\nB\nc\n") is None  # a line removed
+    everything = ["quick", "middle", "slow"]  # the quickest first all the same
+    assert line_tests.chosen_tests(record, "A\nb\nc\nd\n") == everything  # run while importing
+    assert line_tests.chosen_tests(record, "a\nb\nC\nd\n") == everything  # run by no test seen
+    assert line_tests.chosen_tests(record, "a\nB\nC\nd\n") == everything  # one line unseen
+    assert line_tests.chosen_tests(record, "a\nb\nc\nd\n") == everything  # nothing changed
+    assert line_tests.chosen_tests(record, "a\nB\nc\n") == everything  # a line removed
 
 
 @pytest.mark.timeout(120)
@@ -108,10 +110,47 @@ def test_a_recorded_run_chooses_the_tests_that_run_a_line(tmp_path: Path) -> Non
     assert line_tests.OUTSIDE in recorded["lines"]["1"] and line_tests.OUTSIDE in recorded["lines"]["4"]
 
     arguments = ["-x", "-q", "test_tiny.py"]
-    assert line_tests.select(str(record), arguments) == arguments  # unchanged: every test
+    every = sorted(recorded["durations"])
+    chosen = line_tests.select(str(record), arguments)  # unchanged: every test
+    assert chosen[:2] == ["-x", "-q"] and sorted(chosen[2:]) == every
     (tmp_path / "tiny.py").write_text(MODULE.replace("return SCALE * x", "return SCALE + x"))
     chosen = line_tests.select(str(record), arguments)
     assert chosen[:2] == ["-x", "-q"]
     assert sorted(chosen[2:]) == ["test_tiny.py::test_both", "test_tiny.py::test_double"]
     (tmp_path / "tiny.py").write_text(MODULE.replace("SCALE = 2", "SCALE = 3"))
-    assert line_tests.select(str(record), arguments) == arguments  # a module-level line
+    assert sorted(line_tests.select(str(record), arguments)[2:]) == every  # a module-level line
+
+
+@pytest.mark.timeout(180)
+def test_the_pytest_server_runs_the_chosen_tests_and_falls_back_to_the_list_given(tmp_path: Path) -> None:
+    (tmp_path / "tiny.py").write_text(MODULE.replace("return SCALE * x", "return SCALE + x"))  # a mutant
+    (tmp_path / "test_tiny.py").write_text(TESTS)
+    socket_path = tmp_path / "server.sock"
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    server = subprocess.Popen([sys.executable, str(MUTATION / "pytest_server.py"), "serve", str(socket_path)],
+                              cwd=tmp_path, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not socket_path.exists():
+            assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+
+        def client(lines: dict[str, list[str]], durations: dict[str, float]) -> subprocess.CompletedProcess:
+            record = tmp_path / "record.json"
+            record.write_text(json.dumps({"module": str(tmp_path / "tiny.py"), "original": MODULE,
+                                          "paths": ["test_tiny.py"], "durations": durations, "lines": lines}))
+            return subprocess.run([sys.executable, str(MUTATION / "pytest_server.py"), "run", str(socket_path),
+                                   "--select", str(record), "-p", "no:cacheprovider", "-q", "test_tiny.py"],
+                                  cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+
+        # Only test_negate ran the changed line (a wrong record): it passes, so the mutant lives.
+        lived = client({"5": ["test_tiny.py::test_negate"]}, {"test_tiny.py::test_negate": 0.1})
+        assert lived.returncode == 0 and "1 passed" in lived.stdout, lived.stdout
+        killed = client({"5": ["test_tiny.py::test_double"]}, {"test_tiny.py::test_double": 0.1})
+        assert killed.returncode == 1 and "1 failed" in killed.stdout, killed.stdout
+        # A recorded test pytest cannot find: the list as given runs instead (and kills).
+        gone = client({"5": ["test_tiny.py::test_gone"]}, {"test_tiny.py::test_gone": 0.1})
+        assert gone.returncode == 1 and "2 failed, 1 passed" in gone.stdout, gone.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -120,6 +120,23 @@ def test_a_result_that_does_not_vary_along_the_cut_keeps_its_shape(
         np.testing.assert_array_equal(one, other)
 
 
+@pytest.mark.parametrize("shape", [(8, 8), (10, 4)])
+def test_a_one_axis_row_keeps_its_shape_whatever_its_length(
+    shape: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row given with one axis (``gamma`` of shape (C,)) is aligned with the arrays' last
+    axis, as numpy aligns it, so it does not vary along a cut of the rows: even when its
+    length equals the number of rows (8 x 8) or the rows of the first block (10 x 4 is cut
+    into blocks of 4 rows), it must not be taken for a column."""
+    rng = np.random.default_rng(3)
+    values = {"Z": rng.standard_normal(shape), "gamma": rng.standard_normal(shape[1]), "eps": 0.5}
+    function = compile_expressions((Z * 2, gamma + eps))
+    whole, blocked = _whole_and_blocked(function, values, monkeypatch)
+    assert [a.shape for a in blocked] == [a.shape for a in whole] == [shape, (shape[1],)]
+    for one, other in zip(whole, blocked):
+        np.testing.assert_array_equal(one, other)
+
+
 def test_a_program_reducing_along_every_axis_is_not_cut_as_if_element_wise() -> None:
     both = compile_expressions((ReduceAxis(ReduceAxis(Z, 1, C), 0, N),))
     assert both.reduced_axes == (0, 1)

@@ -190,6 +190,7 @@ def test_only_a_product_over_one_index_up_to_the_quantitys_own_is_a_running_prod
     for product in (
         sp.Product(1 - beta[s], (s, 1, t), (r, 1, t)),
         sp.Product(1 - beta[s], (s, 2, t)),
+        sp.Product(1 - beta[s], (s, 0, t)),
     ):
         assert isinstance(lower(product, axes), sp.Product)
 
@@ -649,6 +650,12 @@ def test_a_split_program_computes_each_blocks_shares_and_the_rest() -> None:
         )
         is None
     )
+
+
+def test_a_split_keeps_only_the_statements_its_return_needs() -> None:
+    body = ast.parse("a = x\nunused = x + 1\nb = a * 2\nlate = b\nreturn (b,)").body
+    kept = compiler._live(body)
+    assert [ast.unparse(statement) for statement in kept] == ["a = x", "b = a * 2", "return (b,)"]
 
 
 def test_only_sums_along_the_axis_count() -> None:

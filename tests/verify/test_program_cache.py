@@ -79,6 +79,7 @@ FORGED = [
     "def program(x):\n    return (lambda: x)()",
     "def program(x):\n    x.y = 1\n    return (x,)",
     "def program(x):\n    return (open,)",
+    "def program(x):\n    return (x,)\n    return (x,)",  # a return before the last statement
 ]
 
 
