@@ -346,9 +346,10 @@ def _staged_cut(source: str, arrays: Sequence[Any]) -> tuple[_Stages, tuple[int,
         < 2 * BLOCK_ELEMENTS
     ):
         return None
-    # (At least 2 * BLOCK_ELEMENTS in all, then: no array is larger than the broadcast shape.)
     shape = np.broadcast_shapes(*(np.shape(array) for array in arrays))
     total = int(np.prod(shape, dtype=np.int64))
+    if total < 2 * BLOCK_ELEMENTS:  # then 0: an axis of length 0 broadcasts the rest away
+        return None
     for axis, length in enumerate(shape):
         step = BLOCK_ELEMENTS // 4 // (total // length)
         if length < 4 or step < 2:
