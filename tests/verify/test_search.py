@@ -210,16 +210,19 @@ def test_a_neighbours_counterexample_that_passes_is_searched_past(searches: list
 def test_a_search_stops_shrinking_at_its_share_of_the_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     # A slow target's failure (a hard-profile run of thousands of steps) must end in a verdict
     # on the smallest counterexample found in time, not in a time-out while shrinking. The
-    # clock is the examples examined: one second each.
+    # clock is the examples examined: one second each, from a clock that does not start at 0.
     clock = [0.0]
+    examined: list[int] = []
     monkeypatch.setattr(search, "time", SimpleNamespace(monotonic=lambda: clock[0]))
 
     def examine(case: int) -> Finding:
         clock[0] += 1.0
+        examined.append(case)
         return Finding(observable=True, passed=case < 10)
 
     def searched(limit: float | None) -> search.SearchSummary:
-        clock[0] = 0.0
+        clock[0] = 1000.0
+        examined.clear()
         with search.observations(object(), time_limit=limit):
             return search.run_search(st.integers(0, 10**6), examine, [], SearchSettings(max_examples=200, seed=5))
 
@@ -229,6 +232,111 @@ def test_a_search_stops_shrinking_at_its_share_of_the_time_limit(monkeypatch: py
     hurried = searched(12.0)
     assert isinstance(hurried.failure, search.Mismatch) and hurried.shrinking_stopped
     assert hurried.failure.case >= 10  # a real counterexample, the smallest seen in time
-    assert hurried.examples <= 12 * search.SHRINK_SHARE + 1  # nothing examined after the cut
+    first_failure = next(index for index, case in enumerate(examined) if case >= 10)
+    assert first_failure < 6  # (so that shrinking had time left)
+    # Shrinking goes on while the clock is at most 1000 + 12 * SHRINK_SHARE: the example that
+    # passes that mark is the last one examined.
+    assert hurried.examples == len(examined) == 12 * search.SHRINK_SHARE + 1
     result = outcome_from_search(get_spec("layernorm.mean"), hurried, str)
     assert "Shrinking stopped at 50% of the check's time limit" in result.message
+
+
+# --------------------------------------------------------------------------- the parts
+
+
+def test_the_default_search_is_the_documented_one() -> None:
+    # README and docs: 100 examples and seed 0 unless told otherwise; fresh cases for an
+    # explanation are drawn with the same default seed.
+    assert (SearchSettings().max_examples, SearchSettings().seed) == (100, 0)
+    assert search.drawn_cases(st.integers(0, 10**6), 7) == search.drawn_cases(st.integers(0, 10**6), 7, seed=0)
+
+
+def test_fresh_cases_are_as_many_as_asked_and_the_same_for_a_seed() -> None:
+    cases = st.integers(0, 10**6)
+    assert len(search.drawn_cases(cases, 7, seed=4)) == 7
+    assert len(search.drawn_cases(cases, 150, seed=4)) == 150  # more than any profile's default
+    assert search.drawn_cases(cases, 20, seed=4) == search.drawn_cases(cases, 20, seed=4)
+    assert search.drawn_cases(cases, 20, seed=4) != search.drawn_cases(cases, 20, seed=5)
+
+
+def test_a_summary_keeps_the_worst_finding_and_the_variants_every_pass_agreed_on() -> None:
+    summary = search.SearchSummary()
+    for ratio, variants in ((0.5, {"a", "b"}), (2.0, {"a"}), (1.0, {"a", "c"})):
+        summary.add(Finding(observable=True, passed=True, variants=frozenset(variants), ratio=ratio))
+    summary.add(Finding(observable=False, passed=True, ratio=9.0))  # unobservable: not counted
+    assert summary.worst is not None and summary.worst.ratio == 2.0
+    assert summary.variants == {"a"} and summary.observable_examples == 3
+
+
+def test_a_memory_keeps_records_up_to_four_mebibytes_and_notes_only_hashable_keys() -> None:
+    from eqconform.verify.judge import Record
+
+    def records(nbytes: int) -> list[Record]:
+        return [Record("r", {"x": np.zeros(nbytes // 8)}, frozenset({"x"}), np.dtype(np.float64))]
+
+    memory = search.Observations()
+    assert (memory.budget, memory.largest, memory.used) == (96 * 2**20, 4 * 2**20, 0)
+    memory.keep("largest", records(4 * 2**20))
+    memory.keep("larger", records(4 * 2**20 + 8))
+    assert memory.get("largest") is not None and memory.get("larger") is None
+    assert memory.used == 4 * 2**20
+    assert memory.note(["unhashable"]) is None
+    memory.annotate(["unhashable"], "nothing kept")
+    memory.annotate("key", "kept")
+    assert memory.note("key") == "kept" and memory.note("other") is None
+
+
+def test_only_the_latest_entries_are_remembered() -> None:
+    memory: search.OrderedDict = search.OrderedDict()
+    for index in range(40):
+        search._remember(memory, index, str(index), kept=32)
+        assert len(memory) == min(index + 1, 32)
+    assert list(memory) == list(range(8, 40))
+    search._remember(memory, 8, "again", kept=32)  # the oldest, given again: now the latest
+    assert list(memory)[-1] == 8 and len(memory) == 32
+
+
+def test_two_kinds_of_failure_end_a_search_with_one_of_them(searches: list[str]) -> None:
+    """Hypothesis would report both as an ExceptionGroup, which no caller expects."""
+
+    def examine(case: int) -> Finding:
+        if case < -10:
+            raise search.TargetRaised(case, ValueError("negative"))
+        return Finding(observable=True, passed=case <= 10)
+
+    summary = search.run_search(st.integers(), examine, [], SearchSettings(max_examples=300, seed=1))
+    assert isinstance(summary.failure, (search.Mismatch, search.TargetRaised))
+    # The counterexample is reported by eqconform, with its own command to reproduce it, not
+    # with Hypothesis's hint about a decorator for a test function that does not exist.
+    assert not getattr(summary.failure, "__notes__", None)
+
+
+def test_a_passing_searchs_cases_are_stored_only_when_their_key_held_throughout(
+    searches: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored: list[str] = []
+    monkeypatch.setattr(search, "store_drawn", lambda key, cases: stored.append(key))
+    keys = iter(["a", "b"])  # the constants Hypothesis draws from changed during the search
+    monkeypatch.setattr(search, "drawn_key", lambda cases, seed, count: next(keys))
+    passing = lambda case: Finding(observable=True, passed=True)  # noqa: E731
+    search.run_search(st.integers(), passing, [], SearchSettings(max_examples=10, seed=1), draws="one")
+    assert stored == []
+    keys = iter(["c", "c"])
+    search.run_search(st.integers(), passing, [], SearchSettings(max_examples=10, seed=1), draws="two")
+    assert stored == ["c"]
+
+
+def test_cases_remembered_in_this_process_are_replayed_without_reading_the_disk(
+    searches: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passing = lambda case: Finding(observable=True, passed=True)  # noqa: E731
+    first = search.run_search(st.integers(), passing, [], SearchSettings(max_examples=10, seed=1), draws="k")
+    assert searches == ["search"]
+
+    def no_disk(*args: object) -> None:
+        raise AssertionError("the cases are in memory: the disk need not be read")
+
+    monkeypatch.setattr(search, "drawn_key", no_disk)
+    monkeypatch.setattr(search, "load_drawn", no_disk)
+    again = search.run_search(st.integers(), passing, [], SearchSettings(max_examples=10, seed=1), draws="k")
+    assert searches == ["search"] and again.examples == first.examples == 10
