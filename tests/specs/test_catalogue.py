@@ -286,6 +286,27 @@ def test_symbol_assumptions_are_justified_by_the_domain(spec):
     assert not problems, f"{spec.id}: " + "; ".join(problems)
 
 
+@pytest.mark.parametrize("spec", ALL)
+def test_symbol_assumptions_carry_what_the_domain_says(spec):
+    """The converse: a scalar whose domain is real, nonnegative, positive or integer is
+    declared so, or SymPy cannot use it (``sqrt(v**2)`` stays ``|v|``, a rounding bound keeps
+    the ``abs`` of a moment that cannot be negative, a proof fails that the document allows)."""
+    regions = {
+        "real": sp.S.Reals,
+        "nonnegative": sp.Interval(0, sp.oo),
+        "positive": sp.Interval.open(0, sp.oo),
+        "integer": sp.S.Integers,
+    }
+    problems = [
+        f"{info.name} in {info.domain} is not declared {name}"
+        for info in spec.symbols
+        if isinstance(info.symbol, sp.Symbol)
+        for name, region in regions.items()
+        if info.domain.is_subset(region) and not getattr(info.symbol, f"is_{name}")
+    ]
+    assert not problems, f"{spec.id}: " + "; ".join(problems)
+
+
 # --------------------------------------------------------------------------- lookup
 
 

@@ -192,6 +192,20 @@ def test_bias_correction_refutes_wrong_power(monkeypatch):
     assert "adam.second_moment" in outcome.detail
 
 
+def test_bias_correction_refutes_a_correction_off_by_a_whole_factor(monkeypatch):
+    # Corrected moments of 2 g (or 2 g^2) are a whole multiple of the signal: a check that only
+    # asked whether the signal divides them would let them through.
+    m, v, beta1, beta2, t = adam.m, adam.v, adam.beta1, adam.beta2, adam.t
+    original = adam.BIAS_CORRECTION
+    for quantity, doubled, spec_id in (
+        (adam.mhat, 2 * m / (1 - beta1**t), "adam.first_moment"),
+        (adam.vhat, 2 * v / (1 - beta2**t), "adam.second_moment"),
+    ):
+        monkeypatch.setattr(adam, "BIAS_CORRECTION", with_relation(original, quantity, doubled, "bias-corrected"))
+        outcome = adam._prove_bias_correction_recovers_constant_gradient()
+        assert outcome.status is REFUTED and spec_id in outcome.detail
+
+
 def test_bias_correction_refutes_swapped_first_moment(monkeypatch):
     swapped = (1 - adam.beta1) * adam.m_prev + adam.beta1 * adam.g
     monkeypatch.setattr(adam, "FIRST_MOMENT", with_relation(adam.FIRST_MOMENT, adam.m, swapped))
