@@ -208,3 +208,142 @@ def test_two_threads_closing_one_worker_close_its_pipe_once() -> None:
         thread.join()
     assert SlowPipe.closes == 1
     assert worker._connection is None and worker._process is None
+
+
+# The parts of the parent's handle, with a pretend worker where a real one cannot be made to fail
+# on cue --------------------------------------------------------------------------------------
+
+
+def test_sizes_are_printed_in_the_largest_unit_that_fits() -> None:
+    from eqconform.verify.isolation import _size
+
+    assert [_size(n) for n in (0, 1023, 1024, 1536, 2**20 - 1, 3 * 2**20, 5 * 2**30 + 2**29)] == [
+        "0 bytes", "1023 bytes", "1.0 kB", "1.5 kB", "1024.0 kB", "3.0 MB", "5.5 GB"]
+
+
+class _PretendProcess:
+    def __init__(self, exitcode: int | None) -> None:
+        self.exitcode, self.killed, self.alive = exitcode, False, True
+
+    def is_alive(self) -> bool:
+        return self.alive
+
+    def kill(self) -> None:
+        self.killed, self.alive = True, False
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+
+class _BrokenPipe:
+    def __init__(self, error: type[Exception]) -> None:
+        self.error, self.closed = error, False
+
+    def send(self, message: object) -> None:
+        raise self.error("the worker is gone")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("error", [EOFError, BrokenPipeError, ConnectionResetError])
+@pytest.mark.parametrize(("exitcode", "described"), [
+    (-9, "killed by signal SIGKILL"), (-200, "killed by signal 200"), (3, "exit code 3"), (None, "no exit status"),
+])
+def test_a_judge_worker_that_is_gone_gives_an_error_naming_how_it_ended(
+    error: type[Exception], exitcode: int | None, described: str
+) -> None:
+    from eqconform.specs import get_spec
+    from eqconform.verify.isolation import IsolatedTarget
+
+    worker = IsolatedTarget("numpy", "numpy")
+    process, pipe = _PretendProcess(exitcode), _BrokenPipe(error)
+    worker._process, worker._connection = process, pipe  # type: ignore[assignment]
+    result = worker.check(get_spec("dropout.eval"), OPTIONS)
+    assert result.outcome is Outcome.ERROR and (result.spec, result.target) == ("dropout.eval", "numpy")
+    assert result.message == f"the judge worker died ({described}); this is a fault of eqconform"
+    assert 0 <= result.seconds < 60
+    # Ended: killed, its pipe closed, and a new worker started by the next check.
+    assert process.killed and pipe.closed and worker._process is None and worker._connection is None
+
+    process, pipe = _PretendProcess(exitcode), _BrokenPipe(error)
+    worker._process, worker._connection = process, pipe  # type: ignore[assignment]
+    assert worker.about() == ({}, None)
+    assert process.killed and pipe.closed and worker._process is None
+
+
+def test_closing_a_worker_never_started_does_nothing() -> None:
+    from eqconform.verify.isolation import IsolatedTarget
+
+    worker = IsolatedTarget("numpy", "numpy")
+    worker.close()
+    worker.close(wait=0)
+    assert worker._process is None and worker._connection is None
+
+
+def test_a_closed_worker_ends_by_itself_and_a_run_reads_defaults_descriptions_and_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eqconform.verify import cache, isolation
+    from eqconform.verify.isolation import IsolatedTarget
+
+    worker = IsolatedTarget("numpy", "numpy")
+    defaults, _ = worker.about()
+    assert defaults  # the numpy target's documented hyperparameters
+    process = worker._process
+    worker.close()
+    # It saw its pipe close and exited on its own (closing its runner), not killed.
+    assert process is not None and process.exitcode == 0
+
+    # One lane: the lane that reads the defaults and the description is the only one.
+    monkeypatch.setattr(isolation, "lanes_per_target", lambda targets, specs: 1)
+    monkeypatch.setattr(isolation, "SCHEDULE", cache.DiskCache("schedule", root=tmp_path))
+    told: dict = {}
+    descriptions: dict = {}
+    specs = engine.checkable(select_specs(["dropout.eval", "layernorm.mean"]))
+    results = run_isolated(specs, [("numpy", "numpy")], OPTIONS, defaults=told, descriptions=descriptions)
+    assert {r.outcome for r in results} == {Outcome.PASS}
+    assert told["numpy"] == defaults and descriptions["numpy"]
+    seconds = isolation.expected_seconds("numpy")
+    assert set(seconds) == {"dropout", "layernorm"} and all(s > 0 for s in seconds.values())
+    # No spec at all: the target's defaults are still read.
+    none_checked: dict = {}
+    assert run_isolated([], [("numpy", "numpy")], OPTIONS, defaults=none_checked) == []
+    assert none_checked["numpy"] == defaults
+
+
+def test_no_target_is_no_lane_and_no_error() -> None:
+    from eqconform.verify import isolation
+
+    specs = engine.checkable(select_specs(["adam", "dropout"]))
+    assert isolation.lanes_per_target(0, specs) >= 1
+
+
+def test_only_nonnegative_seconds_are_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eqconform.verify import cache, isolation
+
+    monkeypatch.setattr(isolation, "SCHEDULE", cache.DiskCache("schedule", root=tmp_path))
+    isolation.SCHEDULE.put(isolation._schedule_key("numpy"),
+                           {"zero": 0, "half": 0.5, "negative": -1.0, "text": "2", "none": None})
+    assert isolation.expected_seconds("numpy") == {"zero": 0.0, "half": 0.5}
+
+
+def test_the_parent_waits_for_a_check_without_spinning() -> None:
+    """While a check runs (here one hanging until its 3-second limit), the parent sleeps in
+    between its looks at the worker: it uses a small share of a core, not a whole one."""
+    import time
+
+    from eqconform.specs import get_spec
+    from eqconform.verify.isolation import IsolatedTarget
+
+    adapters = Path(__file__).parent.parent / "faults" / "faulty_adapters.py"
+    worker = IsolatedTarget(f"file:{adapters}:Hangs", "hangs", timeout=3.0)
+    try:
+        worker.about()  # started and its target loaded before the measurement
+        cpu, wall = time.process_time(), time.perf_counter()
+        result = worker.check(get_spec("layernorm.mean"), OPTIONS)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        worker.close()
+    assert result.outcome is Outcome.ERROR and "timed out" in result.message
+    assert wall >= 3.0 and cpu < 0.25 * wall, (cpu, wall)
