@@ -33,6 +33,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -48,6 +49,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -218,6 +220,22 @@ def pytest_server(root: Path, env: dict[str, str]) -> Iterator[Path]:
         server.wait()
 
 
+def run_group(command: Sequence[str], **options: Any) -> None:
+    """Run ``command`` in a process group of its own, as ``subprocess.run(check=True)`` would,
+    and end whatever of the group is left when it returns or this run is stopped: cosmic-ray's
+    test command (the pytest server's client) would otherwise outlive a stopped run, and with
+    it the test run it waits for."""
+    process = subprocess.Popen(command, start_new_session=True, **options)
+    try:
+        code = process.wait()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    if code != 0:
+        raise subprocess.CalledProcessError(code, command)
+
+
 def run_baseline(root: Path, env: dict[str, str], module: str, command: Sequence[str]) -> float:
     """Seconds the module's tests take unmutated; they must pass, or every mutant is killed."""
     start = time.monotonic()
@@ -334,8 +352,8 @@ def run_survivors_again(root: Path, env: dict[str, str], module: str, command: S
     with sqlite3.connect(session) as db:
         db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
     with log.open("a") as out:
-        subprocess.run([str(BIN / "cosmic-ray"), "exec", str(config), str(session)], env=env,
-                       cwd=root / "checkout", stdout=out, stderr=subprocess.STDOUT, check=True)
+        run_group([str(BIN / "cosmic-ray"), "exec", str(config), str(session)], env=env,
+                  cwd=root / "checkout", stdout=out, stderr=subprocess.STDOUT)
 
 
 def run_module(root: Path, env: dict[str, str], settings: Settings, module: str, sample: int | None,
@@ -363,7 +381,7 @@ def run_module(root: Path, env: dict[str, str], settings: Settings, module: str,
     start = time.monotonic()
     with log.open("w") as out:
         def cosmic(*command: str) -> None:
-            subprocess.run([*command], env=env, cwd=root / "checkout", stdout=out, stderr=subprocess.STDOUT, check=True)
+            run_group([*command], env=env, cwd=root / "checkout", stdout=out, stderr=subprocess.STDOUT)
         cosmic(str(BIN / "cosmic-ray"), "init", str(config), str(session))
         cosmic(str(BIN / "cr-filter-operators"), str(session), str(config))
         if sample is not None:
