@@ -32,7 +32,13 @@ from eqconform.verify.results import Outcome, Result
 
 from . import cache
 from .forkserver import worker_context
-from .sandbox import Confinement, confinements, remove_cgroups, set_parent_death_signal
+from .sandbox import (
+    DEFAULT_MEMORY_LIMIT,
+    Confinement,
+    confinements,
+    remove_cgroups,
+    set_parent_death_signal,
+)
 from .search import SearchSettings
 
 __all__ = [
@@ -56,8 +62,6 @@ class RunInterrupted(Exception):
 
 #: Seconds one (spec, target) check may take before its runner is stopped.
 DEFAULT_TIMEOUT = 300.0
-#: Memory the audited code (with every process it starts) may use before it is stopped (bytes).
-DEFAULT_MEMORY_LIMIT = 8 * 2**30
 #: How often the parent looks at a running check (seconds).
 _POLL = 0.2
 #: Extra time the parent gives a judge worker beyond the check's own limit before it stops it

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "DEFAULT_MEMORY_LIMIT",
     "RUNNER_PACKAGE",
     "SANDBOX_MODES",
     "Cgroup",
@@ -51,6 +52,8 @@ __all__ = [
 ]
 
 SANDBOX_MODES = ("auto", "require", "off")
+#: Memory the audited code (with every process it starts) may use before it is stopped (bytes).
+DEFAULT_MEMORY_LIMIT = 8 * 2**30
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
 _numbers = itertools.count(1)
 
@@ -66,7 +69,7 @@ class Confinement:
     mode: str = "auto"
     #: The eqconform process the runners serve (it names their cgroups).
     owner: int = field(default_factory=os.getpid)
-    memory_limit: int = 8 * 2**30
+    memory_limit: int = DEFAULT_MEMORY_LIMIT
     process_limit: int = 256
     #: Paths the audited code must not see (report folder, examples database, other targets).
     hidden: tuple[str, ...] = ()

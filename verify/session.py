@@ -32,7 +32,7 @@ from eqconform.specs import CLAIMS, DOCUMENTED_DEFAULTS, ERRATA, UnknownSpecErro
 from eqconform.specs.model import Claim, Spec
 
 from .cache import cache_root
-from .isolation import DEFAULT_TIMEOUT
+from .isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT
 from .sandbox import (
     SANDBOX_MODES,
     Confinement,
@@ -51,8 +51,6 @@ __all__ = ["PROFILES", "RunOptions", "RunRecord", "Session", "SessionError", "Ta
 
 #: The search profiles (``hard`` draws the numerical hard corners).
 PROFILES = ("default", "hard")
-#: Memory each runner may use, across all its processes.
-DEFAULT_MEMORY_LIMIT = 8 * 2**30
 
 
 class SessionError(ValueError):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -248,7 +249,8 @@ class _BrokenPipe:
 
 @pytest.mark.parametrize("error", [EOFError, BrokenPipeError, ConnectionResetError])
 @pytest.mark.parametrize(("exitcode", "described"), [
-    (-9, "killed by signal SIGKILL"), (-200, "killed by signal 200"), (3, "exit code 3"), (None, "no exit status"),
+    (-9, "killed by signal SIGKILL"), (-200, "killed by signal 200"), (3, "exit code 3"), (0, "exit code 0"),
+    (None, "no exit status"),
 ])
 def test_a_judge_worker_that_is_gone_gives_an_error_naming_how_it_ended(
     error: type[Exception], exitcode: int | None, described: str
@@ -347,3 +349,166 @@ def test_the_parent_waits_for_a_check_without_spinning() -> None:
         worker.close()
     assert result.outcome is Outcome.ERROR and "timed out" in result.message
     assert wall >= 3.0 and cpu < 0.25 * wall, (cpu, wall)
+
+
+class _SilentPipe:
+    """A worker's pipe on which no answer ever comes; each look takes the time it is given."""
+
+    def __init__(self) -> None:
+        self.looks: list[float] = []
+        self.closed = False
+
+    def send(self, message: object) -> None:
+        pass
+
+    def poll(self, timeout: float) -> bool:
+        import time
+
+        self.looks.append(timeout)
+        time.sleep(min(timeout, 0.01))
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_judge_worker_that_neither_answers_nor_dies_is_stopped_at_the_backstop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from eqconform.specs import get_spec
+    from eqconform.verify import isolation
+
+    monkeypatch.setattr(isolation, "_BACKSTOP", 0.2)
+    worker = isolation.IsolatedTarget("numpy", "numpy", timeout=0.1)
+    process, pipe = _PretendProcess(None), _SilentPipe()
+    worker._process, worker._connection = process, pipe  # type: ignore[assignment]
+    result = worker.check(get_spec("dropout.eval"), OPTIONS)
+    assert result.outcome is Outcome.ERROR and result.message == (
+        "timed out: the check did not finish within 0.1 s (and 0.2 s more for the judge), so it was stopped")
+    assert result.seconds >= 0.3 and process.killed and pipe.closed
+    assert set(pipe.looks) == {isolation._POLL}
+
+    # One that dies while the parent waits: named as dead at once, not timed out.
+    worker = isolation.IsolatedTarget("numpy", "numpy", timeout=100.0)
+    process, pipe = _PretendProcess(-9), _SilentPipe()
+    process.alive = False
+    worker._process, worker._connection = process, pipe  # type: ignore[assignment]
+    monkeypatch.setattr(worker, "_start", lambda: None)  # (a dead worker is restarted first)
+    result = worker.check(get_spec("dropout.eval"), OPTIONS)
+    assert result.message == "the judge worker died (killed by signal SIGKILL); this is a fault of eqconform"
+    assert len(pipe.looks) == 1
+
+
+def test_asking_about_a_target_waits_a_minute_at_most_plus_the_backstop() -> None:
+    from eqconform.verify import isolation
+
+    for timeout, waited in ((300.0, 60.0), (5.0, 5.0)):
+        worker = isolation.IsolatedTarget("numpy", "numpy", timeout=timeout)
+        process, pipe = _PretendProcess(None), _SilentPipe()
+        worker._process, worker._connection = process, pipe  # type: ignore[assignment]
+        pipe.poll = lambda limit, looks=pipe.looks: looks.append(limit) or False  # type: ignore[method-assign]
+        assert worker.about() == ({}, None)
+        assert pipe.looks == [waited + isolation._BACKSTOP] and process.killed
+
+
+def test_printed_output_is_noted_only_when_there_was_some() -> None:
+    from eqconform.verify.isolation import _with_output_note
+    from eqconform.verify.results import Result
+
+    result = Result(spec="dropout.eval", target="t", outcome=Outcome.PASS, message="Passes.")
+    assert _with_output_note(result, 0) is result
+    noted = _with_output_note(result, 2048)
+    assert noted.message == "Passes. The target printed 2.0 kB to its standard output and error (discarded)."
+    bare = _with_output_note(dataclasses.replace(result, message=""), 1)
+    assert bare.message == "The target printed 1 bytes to its standard output and error (discarded)."
+
+
+def test_a_target_that_cannot_be_loaded_gives_an_error_not_a_dead_judge_worker(tmp_path: Path) -> None:
+    from eqconform.specs import get_spec
+    from eqconform.verify.isolation import IsolatedTarget
+
+    worker = IsolatedTarget(f"file:{tmp_path / 'missing.py'}:Target", "missing", timeout=60.0)
+    try:
+        result = worker.check(get_spec("dropout.eval"), OPTIONS)
+    finally:
+        worker.close()
+    assert result.outcome is Outcome.ERROR and "judge worker died" not in result.message, result.message
+
+
+def test_the_run_tells_each_worker_which_specs_it_checks_and_records_their_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eqconform.verify import cache, isolation
+    from eqconform.verify.results import Result
+
+    monkeypatch.setattr(isolation, "SCHEDULE", cache.DiskCache("schedule", root=tmp_path))
+    told: list[frozenset[str] | None] = []
+
+    def check(self, spec, options):  # a worker that answers at once, 1.5 s per spec
+        told.append(options.checked)
+        return Result(spec=spec.id, target=self.name, outcome=Outcome.PASS, seconds=1.5)
+
+    monkeypatch.setattr(isolation.IsolatedTarget, "check", check)
+    monkeypatch.setattr(isolation.IsolatedTarget, "about", lambda self: ({}, None))
+    specs = engine.checkable(select_specs(["dropout.eval", "layernorm.mean", "layernorm.variance"]))
+    results = run_isolated(specs, [("numpy", "numpy")], OPTIONS)
+    assert len(results) == 3 and set(told) == {frozenset(s.id for s in specs)}
+    assert isolation.expected_seconds("numpy") == {"dropout": 1.5, "layernorm": 3.0}
+    told.clear()
+    chosen = frozenset({"dropout.eval", "adam.update"})
+    run_isolated(specs, [("numpy", "numpy")], dataclasses.replace(OPTIONS, checked=chosen))
+    assert set(told) == {chosen}
+    assert run_isolated(specs, [], OPTIONS) == []  # no target: nothing to run, and no error
+
+
+def test_lanes_follow_the_cores_and_one_core_when_the_count_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    from eqconform.verify import isolation
+
+    specs = engine.checkable(select_specs(["adam", "adamw", "layernorm", "dropout", "noise", "attention"]))
+    monkeypatch.setattr(isolation.os, "sched_getaffinity", lambda pid: set(range(8)))
+    lanes = isolation.lanes_per_target(2, specs)
+    assert lanes == 4 and type(lanes) is int  # a count of workers: range() takes no float
+    monkeypatch.delattr(isolation.os, "sched_getaffinity")
+    monkeypatch.setattr(isolation.os, "cpu_count", lambda: None)
+    assert isolation.lanes_per_target(1, specs) == 1
+
+
+def test_the_default_memory_limit_is_the_documented_one_everywhere() -> None:
+    from eqconform.verify import isolation, sandbox, session
+
+    documented = (Path(__file__).parents[2] / "docs" / "sandbox.md").read_text()
+    assert f"({sandbox.DEFAULT_MEMORY_LIMIT // 2**30} GiB)" in documented
+    assert sandbox.DEFAULT_MEMORY_LIMIT % 2**30 == 0
+    assert session.DEFAULT_MEMORY_LIMIT is isolation.DEFAULT_MEMORY_LIMIT is sandbox.DEFAULT_MEMORY_LIMIT
+    assert sandbox.Confinement().memory_limit == sandbox.DEFAULT_MEMORY_LIMIT
+
+
+def test_a_runner_that_cannot_start_is_tried_again_at_the_first_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The judge worker starts its runner early, so that the target loads while the judge
+    prepares; if that fails, the first request starts it again and reports why."""
+    import signal
+
+    from eqconform.verify import isolation, remote
+    from eqconform.verify.sandbox import Confinement
+
+    events: list[str] = []
+
+    class Unstartable:
+        def __init__(self, *args: object) -> None:
+            events.append("made")
+
+        def start(self) -> None:
+            raise OSError("no runner")
+
+        def close(self) -> None:
+            events.append("closed")
+
+    class Hungup:
+        def recv(self) -> object:
+            raise EOFError
+
+    monkeypatch.setattr(remote, "RemoteTarget", Unstartable)
+    monkeypatch.setattr(isolation, "set_parent_death_signal", lambda: None)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # the worker's own handling of Ctrl-C
+    isolation._serve(Hungup(), "numpy", "numpy", 10.0, Confinement())  # type: ignore[arg-type]
+    assert events == ["made", "closed"]
