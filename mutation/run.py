@@ -224,16 +224,40 @@ def run_group(command: Sequence[str], **options: Any) -> None:
     """Run ``command`` in a process group of its own, as ``subprocess.run(check=True)`` would,
     and end whatever of the group is left when it returns or this run is stopped: cosmic-ray's
     test command (the pytest server's client) would otherwise outlive a stopped run, and with
-    it the test run it waits for."""
+    it the test run it waits for. A stopped cosmic-ray is interrupted first (it puts the mutated
+    module back on KeyboardInterrupt), and killed only if it has not ended within 10 seconds."""
     process = subprocess.Popen(command, start_new_session=True, **options)
     try:
         code = process.wait()
     finally:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
     if code != 0:
         raise subprocess.CalledProcessError(code, command)
+
+
+@contextmanager
+def module_kept(root: Path, module: str) -> Iterator[None]:
+    """While cosmic-ray mutates ``module`` in the scratch copy: its text as copied is kept in
+    the session folder, and put back afterwards, however the run ends. A run stopped in the
+    middle of a mutant (killed, or the machine gone) leaves that mutant in the file, and every
+    later run of the kept folder (``--again``) would test two mutants at once."""
+    source = root / "checkout" / module
+    original = session_paths(root, module)[1].with_suffix(".original.py")
+    if original.exists():
+        source.write_bytes(original.read_bytes())  # what an earlier, stopped run left
+    else:
+        original.write_bytes(source.read_bytes())
+    try:
+        yield
+    finally:
+        source.write_bytes(original.read_bytes())
 
 
 def run_baseline(root: Path, env: dict[str, str], module: str, command: Sequence[str]) -> float:
@@ -333,13 +357,14 @@ def retest_survivors(root: Path, env: dict[str, str], settings: Settings, module
     if not session.exists():
         return None
     command = test_command(settings.modules[module], server)
-    baseline = run_baseline(root, env, module, command)
     source = root / "checkout" / module
-    result = ModuleResult(module, baseline)
-    start = time.monotonic()
-    run_survivors_again(root, env, module, command, settings.timeout_factor * baseline + settings.timeout_slack,
-                        settings.exclude_operators)
-    result.seconds = time.monotonic() - start
+    with module_kept(root, module):  # (as it was copied, even if an earlier run was stopped)
+        baseline = run_baseline(root, env, module, command)
+        result = ModuleResult(module, baseline)
+        start = time.monotonic()
+        run_survivors_again(root, env, module, command, settings.timeout_factor * baseline + settings.timeout_slack,
+                            settings.exclude_operators)
+        result.seconds = time.monotonic() - start
     read_results(session, module, source.read_text().splitlines(), result)
     return result
 
@@ -351,7 +376,7 @@ def run_survivors_again(root: Path, env: dict[str, str], module: str, command: S
     write_session_config(config, root / "checkout" / module, command, timeout, exclude_operators)
     with sqlite3.connect(session) as db:
         db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
-    with log.open("a") as out:
+    with log.open("a") as out, module_kept(root, module):
         run_group([str(BIN / "cosmic-ray"), "exec", str(config), str(session)], env=env,
                   cwd=root / "checkout", stdout=out, stderr=subprocess.STDOUT)
 
@@ -379,7 +404,7 @@ def run_module(root: Path, env: dict[str, str], settings: Settings, module: str,
     timeout = settings.timeout_factor * baseline + settings.timeout_slack if sample is None else settings.sample_timeout
     write_session_config(config, source, command, timeout, settings.exclude_operators)
     start = time.monotonic()
-    with log.open("w") as out:
+    with log.open("w") as out, module_kept(root, module):
         def cosmic(*command: str) -> None:
             run_group([*command], env=env, cwd=root / "checkout", stdout=out, stderr=subprocess.STDOUT)
         cosmic(str(BIN / "cosmic-ray"), "init", str(config), str(session))
