@@ -264,7 +264,7 @@ def test_a_judge_worker_that_is_gone_gives_an_error_naming_how_it_ended(
     result = worker.check(get_spec("dropout.eval"), OPTIONS)
     assert result.outcome is Outcome.ERROR and (result.spec, result.target) == ("dropout.eval", "numpy")
     assert result.message == f"the judge worker died ({described}); this is a fault of eqconform"
-    assert 0 <= result.seconds < 60
+    assert 0 <= result.seconds < 1 and result.seconds == round(result.seconds, 3)  # milliseconds
     # Ended: killed, its pipe closed, and a new worker started by the next check.
     assert process.killed and pipe.closed and worker._process is None and worker._connection is None
 
@@ -459,18 +459,33 @@ def test_the_run_tells_each_worker_which_specs_it_checks_and_records_their_secon
     run_isolated(specs, [("numpy", "numpy")], dataclasses.replace(OPTIONS, checked=chosen))
     assert set(told) == {chosen}
     assert run_isolated(specs, [], OPTIONS) == []  # no target: nothing to run, and no error
+    # No more workers than components: with two lanes to spare and one component, one worker.
+    closed: list[str] = []
+    monkeypatch.setattr(isolation.IsolatedTarget, "close", lambda self, wait=10.0: closed.append(self.name))
+    monkeypatch.setattr(isolation, "lanes_per_target", lambda targets, specs: 2)
+    run_isolated(engine.checkable(select_specs(["dropout"])), [("numpy", "numpy")], OPTIONS)
+    assert closed == ["numpy"]
 
 
 def test_lanes_follow_the_cores_and_one_core_when_the_count_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
     from eqconform.verify import isolation
 
     specs = engine.checkable(select_specs(["adam", "adamw", "layernorm", "dropout", "noise", "attention"]))
-    monkeypatch.setattr(isolation.os, "sched_getaffinity", lambda pid: set(range(8)))
+    # The cores this process may use (pid 0: the caller), not some other process's.
+    monkeypatch.setattr(isolation.os, "sched_getaffinity", lambda pid: set(range(8)) if pid == 0 else {0})
     lanes = isolation.lanes_per_target(2, specs)
     assert lanes == 4 and type(lanes) is int  # a count of workers: range() takes no float
     monkeypatch.delattr(isolation.os, "sched_getaffinity")
     monkeypatch.setattr(isolation.os, "cpu_count", lambda: None)
     assert isolation.lanes_per_target(1, specs) == 1
+
+
+def test_the_default_time_limit_is_the_documented_one() -> None:
+    from eqconform.verify import isolation
+
+    docs = Path(__file__).parents[2] / "docs"
+    assert f"default {isolation.DEFAULT_TIMEOUT:g};" in (docs / "cli.md").read_text()
+    assert f"(default {isolation.DEFAULT_TIMEOUT:g})" in (docs / "sandbox.md").read_text()
 
 
 def test_the_default_memory_limit_is_the_documented_one_everywhere() -> None:
