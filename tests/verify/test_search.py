@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
 
@@ -261,11 +262,17 @@ def test_fresh_cases_are_as_many_as_asked_and_the_same_for_a_seed() -> None:
 
 def test_a_summary_keeps_the_worst_finding_and_the_variants_every_pass_agreed_on() -> None:
     summary = search.SearchSummary()
-    for ratio, variants in ((0.5, {"a", "b"}), (2.0, {"a"}), (1.0, {"a", "c"})):
-        summary.add(Finding(observable=True, passed=True, variants=frozenset(variants), ratio=ratio))
+    assert summary.notes == [] and summary.notes is not search.SearchSummary().notes
+    for ratio, variants, through in ((0.5, {"a", "b"}, None), (2.0, {"a"}, "m"), (1.0, {"a", "c"}, "v")):
+        summary.add(Finding(observable=True, passed=True, variants=frozenset(variants), ratio=ratio,
+                            through=through))
     summary.add(Finding(observable=False, passed=True, ratio=9.0))  # unobservable: not counted
     assert summary.worst is not None and summary.worst.ratio == 2.0
     assert summary.variants == {"a"} and summary.observable_examples == 3
+    assert summary.through == "m"  # the first quantity a finding was compared through
+    # Of equally bad findings, the first (the earliest example) is kept.
+    summary.add(Finding(observable=True, passed=True, variants=frozenset({"a"}), ratio=2.0, detail="later"))
+    assert summary.worst.detail == ""
 
 
 def test_a_memory_keeps_records_up_to_four_mebibytes_and_notes_only_hashable_keys() -> None:
@@ -280,6 +287,13 @@ def test_a_memory_keeps_records_up_to_four_mebibytes_and_notes_only_hashable_key
     memory.keep("larger", records(4 * 2**20 + 8))
     assert memory.get("largest") is not None and memory.get("larger") is None
     assert memory.used == 4 * 2**20
+    scalars = [Record("s", {"t": 3, "lr": 0.5}, frozenset({"t"}), np.dtype(np.float64))]
+    memory.keep("scalars", scalars)  # values without arrays weigh nothing
+    assert memory.get("scalars") is scalars and memory.used == 4 * 2**20
+    full = search.Observations(budget=1600, largest=1000)
+    for name in ("one", "two"):  # 800 bytes each: exactly the budget, both kept
+        full.keep(name, records(800))
+    assert full.get("one") is not None and full.get("two") is not None and full.used == 1600
     assert memory.note(["unhashable"]) is None
     memory.annotate(["unhashable"], "nothing kept")
     memory.annotate("key", "kept")
@@ -340,3 +354,29 @@ def test_cases_remembered_in_this_process_are_replayed_without_reading_the_disk(
     monkeypatch.setattr(search, "load_drawn", no_disk)
     again = search.run_search(st.integers(), passing, [], SearchSettings(max_examples=10, seed=1), draws="k")
     assert searches == ["search"] and again.examples == first.examples == 10
+
+
+def test_a_kept_case_drops_what_it_cached() -> None:
+    @dataclasses.dataclass
+    class Case:
+        seed: int
+        built: list = dataclasses.field(default_factory=list, init=False)  # arrays made from the seed
+
+    case = Case(3)
+    case.built.append("a large array")
+    fresh = search._fresh(case)
+    assert fresh == Case(3) and fresh is not case and fresh.built == [] and case.built == ["a large array"]
+    assert search._fresh(Case) is Case and search._fresh(7) == 7  # a class, or no dataclass: as it is
+
+
+def test_hand_picked_cases_end_at_the_first_that_fails() -> None:
+    def examine(case: int) -> Finding:
+        if case == 2:
+            raise search.TargetRaised(case, ValueError("two"))
+        return Finding(observable=True, passed=case < 2)
+
+    options = SearchSettings(max_examples=5, seed=1)
+    summary = search.run_search(st.integers(0, 1), examine, [0, 2, 3], options)
+    assert isinstance(summary.failure, search.TargetRaised) and summary.failure.case == 2
+    summary = search.run_search(st.integers(0, 1), examine, [1, 3, 2, 4], options)
+    assert isinstance(summary.failure, search.Mismatch) and summary.failure.case == 3
