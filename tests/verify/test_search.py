@@ -335,6 +335,9 @@ def test_a_passing_searchs_cases_are_stored_only_when_their_key_held_throughout(
     passing = lambda case: Finding(observable=True, passed=True)  # noqa: E731
     search.run_search(st.integers(), passing, [], SearchSettings(max_examples=10, seed=1), draws="one")
     assert stored == []
+    keys = iter(["b", "a"])  # (changed the other way)
+    search.run_search(st.integers(), passing, [], SearchSettings(max_examples=10, seed=1), draws="other")
+    assert stored == []
     keys = iter(["c", "c"])
     search.run_search(st.integers(), passing, [], SearchSettings(max_examples=10, seed=1), draws="two")
     assert stored == ["c"]
