@@ -398,6 +398,25 @@ def test_adam_update_variants_differ_where_eps_sits():
     assert inside.subs(values) == -2
 
 
+@pytest.mark.parametrize("step", [1, 2, 7])
+def test_adam_eps_hat_is_the_step_size_form_of_kingma_and_ba(step):
+    """The note of the eps-hat variant: the bias correction folded into the step size,
+    alpha_t = alpha sqrt(1 - beta2^t) / (1 - beta1^t), with eps added to the uncorrected
+    sqrt(v_t), is eps / sqrt(1 - beta2^t) added to sqrt(vhat_t). Past the first step, where
+    beta2^t and beta2 t part."""
+    from eqconform.specs import adam
+
+    eps_hat = get_spec("adam.update").variant("eps-hat").expression("theta")
+    beta1, beta2, alpha, eps = sp.Rational(9, 10), sp.Rational(999, 1000), sp.Rational(1, 100), sp.Rational(1, 10**8)
+    m, v, theta_prev = sp.Rational(3, 10), sp.Rational(2, 10**6), sp.Rational(1, 2)
+    corrected = {adam.mhat: m / (1 - beta1**step), adam.vhat: v / (1 - beta2**step)}
+    ours = eps_hat.subs({adam.theta_prev: theta_prev, adam.alpha: alpha, adam.eps: eps, adam.beta2: beta2,
+                         adam.t: step, **corrected})
+    step_size = alpha * sp.sqrt(1 - beta2**step) / (1 - beta1**step)
+    keras = theta_prev - step_size * m / (sp.sqrt(v) + eps)
+    assert abs(sp.N(ours - keras, 50)) < sp.Float("1e-40")
+
+
 def test_dropout_mask_readings_of_p_are_opposite():
     from eqconform.specs.dropout import keep_probability, p
 

@@ -249,8 +249,8 @@ class _BrokenPipe:
 
 @pytest.mark.parametrize("error", [EOFError, BrokenPipeError, ConnectionResetError])
 @pytest.mark.parametrize(("exitcode", "described"), [
-    (-9, "killed by signal SIGKILL"), (-200, "killed by signal 200"), (3, "exit code 3"), (0, "exit code 0"),
-    (None, "no exit status"),
+    (-9, "killed by signal SIGKILL"), (-1, "killed by signal SIGHUP"), (-200, "killed by signal 200"),
+    (3, "exit code 3"), (0, "exit code 0"), (None, "no exit status"),
 ])
 def test_a_judge_worker_that_is_gone_gives_an_error_naming_how_it_ended(
     error: type[Exception], exitcode: int | None, described: str
@@ -444,16 +444,22 @@ def test_the_run_tells_each_worker_which_specs_it_checks_and_records_their_secon
     monkeypatch.setattr(isolation, "SCHEDULE", cache.DiskCache("schedule", root=tmp_path))
     told: list[frozenset[str] | None] = []
 
-    def check(self, spec, options):  # a worker that answers at once, 1.5 s per spec
+    def check(self, spec, options):  # a worker that answers at once: 1.5 s a spec, 4 s on a handin
         told.append(options.checked)
-        return Result(spec=spec.id, target=self.name, outcome=Outcome.PASS, seconds=1.5)
+        return Result(spec=spec.id, target=self.name, outcome=Outcome.PASS, seconds=4.0 if self.name == "handin" else 1.5)
 
     monkeypatch.setattr(isolation.IsolatedTarget, "check", check)
-    monkeypatch.setattr(isolation.IsolatedTarget, "about", lambda self: ({}, None))
+    monkeypatch.setattr(isolation.IsolatedTarget, "about", lambda self: ({"lr": 0.1}, f"{self.name}'s own words"))
     specs = engine.checkable(select_specs(["dropout.eval", "layernorm.mean", "layernorm.variance"]))
-    results = run_isolated(specs, [("numpy", "numpy")], OPTIONS)
-    assert len(results) == 3 and set(told) == {frozenset(s.id for s in specs)}
+    handin = f"mytorch:{HANDINS / 'correct_fall'}"
+    results = run_isolated(specs, [("numpy", "numpy"), (handin, "handin")], OPTIONS)
+    assert len(results) == 6 and set(told) == {frozenset(s.id for s in specs)}
+    # Each kind of target records its own seconds.
     assert isolation.expected_seconds("numpy") == {"dropout": 1.5, "layernorm": 3.0}
+    assert isolation.expected_seconds(handin) == {"dropout": 4.0, "layernorm": 8.0}
+    described: dict = {}
+    run_isolated(specs, [("numpy", "numpy")], OPTIONS, descriptions=described)  # descriptions alone
+    assert described == {"numpy": "numpy's own words"}
     told.clear()
     chosen = frozenset({"dropout.eval", "adam.update"})
     run_isolated(specs, [("numpy", "numpy")], dataclasses.replace(OPTIONS, checked=chosen))
