@@ -383,3 +383,14 @@ def test_hand_picked_cases_end_at_the_first_that_fails() -> None:
     assert isinstance(summary.failure, search.TargetRaised) and summary.failure.case == 2
     summary = search.run_search(st.integers(0, 1), examine, [1, 3, 2, 4], options)
     assert isinstance(summary.failure, search.Mismatch) and summary.failure.case == 3
+
+
+def test_settings_are_shared_so_they_cannot_be_changed_in_place() -> None:
+    # One SearchSettings serves every check of a run (each gets its own by for_check): a check
+    # changing it in place would change the next one's. Being frozen, it is also hashable.
+    options = SearchSettings(max_examples=5, seed=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.seed = 2  # type: ignore[misc]
+    assert hash(options) == hash(SearchSettings(max_examples=5, seed=1))
+    checked = options.for_check("adam.update", "numpy")
+    assert (checked.spec, checked.target, options.spec) == ("adam.update", "numpy", None)
