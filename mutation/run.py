@@ -353,7 +353,7 @@ def retest_survivors(root: Path, env: dict[str, str], settings: Settings, module
                      server: Path | None) -> ModuleResult | None:
     """Run the survivors of an earlier run of ``module`` (kept with ``--keep``) again, against
     the tests as they are now; every other mutant keeps its earlier result."""
-    config, session, log = session_paths(root, module)
+    session = session_paths(root, module)[1]
     if not session.exists():
         return None
     command = test_command(settings.modules[module], server)
