@@ -175,6 +175,15 @@ def test_scalars_are_combined_before_they_meet_an_array() -> None:
     )
 
 
+def test_a_name_given_a_scalar_is_a_scalar_from_then_on() -> None:
+    source = "def program(G, alpha, beta):\n    x0 = alpha * beta\n    return (G * x0 * 2,)"
+    rewritten = fewer_passes(source, {"alpha", "beta"})
+    assert passes(source, {"alpha", "beta"}) == 2
+    assert passes(rewritten, {"alpha", "beta"}) == 1  # G * (x0 * 2): x0 known to be a scalar
+    values = dict(G=np.arange(3.0), alpha=3.0, beta=0.25)
+    np.testing.assert_array_equal(_define(rewritten)(**values)[0], _define(source)(**values)[0])
+
+
 def test_a_negative_term_is_subtracted_not_negated() -> None:
     rewritten = fewer_passes("def program(a, w):\n    return (-a + w,)", set())
     assert "return (w - a,)" in rewritten
