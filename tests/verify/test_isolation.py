@@ -253,18 +253,23 @@ class _BrokenPipe:
     (3, "exit code 3"), (0, "exit code 0"), (None, "no exit status"),
 ])
 def test_a_judge_worker_that_is_gone_gives_an_error_naming_how_it_ended(
-    error: type[Exception], exitcode: int | None, described: str
+    error: type[Exception], exitcode: int | None, described: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from types import SimpleNamespace
+
     from eqconform.specs import get_spec
+    from eqconform.verify import isolation
     from eqconform.verify.isolation import IsolatedTarget
 
+    clock = iter([100.0, 100.12345])  # the check's start, then its end
+    monkeypatch.setattr(isolation, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
     worker = IsolatedTarget("numpy", "numpy")
     process, pipe = _PretendProcess(exitcode), _BrokenPipe(error)
     worker._process, worker._connection = process, pipe  # type: ignore[assignment]
     result = worker.check(get_spec("dropout.eval"), OPTIONS)
     assert result.outcome is Outcome.ERROR and (result.spec, result.target) == ("dropout.eval", "numpy")
     assert result.message == f"the judge worker died ({described}); this is a fault of eqconform"
-    assert 0 <= result.seconds < 1 and result.seconds == round(result.seconds, 3)  # milliseconds
+    assert result.seconds == 0.123  # the time it took, in milliseconds
     # Ended: killed, its pipe closed, and a new worker started by the next check.
     assert process.killed and pipe.closed and worker._process is None and worker._connection is None
 
@@ -448,8 +453,14 @@ def test_the_run_tells_each_worker_which_specs_it_checks_and_records_their_secon
         told.append(options.checked)
         return Result(spec=spec.id, target=self.name, outcome=Outcome.PASS, seconds=4.0 if self.name == "handin" else 1.5)
 
+    asked: list[str] = []
+
+    def about(self):
+        asked.append(self.name)
+        return {"lr": 0.1}, f"{self.name}'s own words"
+
     monkeypatch.setattr(isolation.IsolatedTarget, "check", check)
-    monkeypatch.setattr(isolation.IsolatedTarget, "about", lambda self: ({"lr": 0.1}, f"{self.name}'s own words"))
+    monkeypatch.setattr(isolation.IsolatedTarget, "about", about)
     specs = engine.checkable(select_specs(["dropout.eval", "layernorm.mean", "layernorm.variance"]))
     handin = f"mytorch:{HANDINS / 'correct_fall'}"
     results = run_isolated(specs, [("numpy", "numpy"), (handin, "handin")], OPTIONS)
@@ -457,9 +468,12 @@ def test_the_run_tells_each_worker_which_specs_it_checks_and_records_their_secon
     # Each kind of target records its own seconds.
     assert isolation.expected_seconds("numpy") == {"dropout": 1.5, "layernorm": 3.0}
     assert isolation.expected_seconds(handin) == {"dropout": 4.0, "layernorm": 8.0}
+    assert asked == []  # neither defaults nor descriptions wanted: nothing asked
     described: dict = {}
+    monkeypatch.setattr(isolation, "lanes_per_target", lambda targets, specs: 2)
     run_isolated(specs, [("numpy", "numpy")], OPTIONS, descriptions=described)  # descriptions alone
     assert described == {"numpy": "numpy's own words"}
+    assert asked == ["numpy"]  # asked once, by the first of its two lanes
     told.clear()
     chosen = frozenset({"dropout.eval", "adam.update"})
     run_isolated(specs, [("numpy", "numpy")], dataclasses.replace(OPTIONS, checked=chosen))
