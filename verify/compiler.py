@@ -283,10 +283,17 @@ def _blocks(arrays: Sequence[Any], reduced_axes: Sequence[int]) -> tuple[int, in
 _RUN = 256
 
 
+def _own_axis(axis: int, ndim: int, array: Any) -> int:
+    """``axis`` of the ``ndim``-axis broadcast shape as an axis of ``array`` itself, negative
+    when ``array`` has too few axes to reach it (numpy aligns shapes at their last axes: a row
+    of ``beta`` alone, shape (C,), is aligned with the arrays' last axis)."""
+    return axis - (ndim - np.ndim(array))
+
+
 def _block(array: Any, ndim: int, axis: int, part: slice) -> Any:
     """The entries ``part`` along ``axis`` of the ``ndim``-axis broadcast shape of ``array``;
     the array whole when it does not extend along that axis (a scalar, a row of ``gamma``)."""
-    own = axis - (ndim - np.ndim(array))  # numpy aligns shapes at their last axes
+    own = _own_axis(axis, ndim, array)
     if own < 0 or np.shape(array)[own] == 1:
         return array
     index = [slice(None)] * np.ndim(array)
@@ -314,7 +321,7 @@ def _blockwise(
         for output, result in zip(outputs, results, strict=True):
             if _varies_along(output, ndim, axis, length):
                 index = [slice(None)] * output.ndim
-                index[axis - (ndim - output.ndim)] = part
+                index[_own_axis(axis, ndim, output)] = part
                 output[tuple(index)] = result
     assert outputs is not None  # length >= 4, so at least one block
     return tuple(outputs)
@@ -526,9 +533,7 @@ def _live(body: Sequence[ast.stmt]) -> list[ast.stmt]:
 
 
 def _varies_along(result: np.ndarray, ndim: int, axis: int, length: int) -> bool:
-    # A result of fewer axes than the arrays (of a row of ``beta`` alone) is aligned at its
-    # last axes, as numpy aligns shapes.
-    own = axis - (ndim - result.ndim)
+    own = _own_axis(axis, ndim, result)
     return own >= 0 and result.shape[own] == length
 
 
@@ -537,7 +542,7 @@ def _whole_output(
 ) -> np.ndarray:
     """The array a result of every block is written into (its first block's values included),
     or the first block's result itself when it does not vary along ``axis``."""
-    own = axis - (ndim - result.ndim)
+    own = _own_axis(axis, ndim, result)
     if own < 0 or result.shape[own] != first.stop - first.start:
         return result
     shape = list(result.shape)

@@ -32,8 +32,9 @@ from eqconform.specs import CLAIMS, DOCUMENTED_DEFAULTS, ERRATA, UnknownSpecErro
 from eqconform.specs.model import Claim, Spec
 
 from .cache import cache_root
-from .isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT
+from .isolation import DEFAULT_TIMEOUT
 from .sandbox import (
+    DEFAULT_MEMORY_LIMIT,
     SANDBOX_MODES,
     Confinement,
     SandboxUnavailable,
