@@ -22,7 +22,19 @@ __all__ = ["covariance", "expectation", "moment", "variance"]
 
 @functools.cache
 def moment(variable: RandomSymbol, power: int) -> sp.Expr:
-    """``E[variable ** power]`` from ``sympy.stats``."""
+    """``E[variable ** power]`` from the variable's ``sympy.stats`` distribution.
+
+    Where the distribution has a moment generating function in closed form (a normal's), the
+    moment is its ``power``-th derivative at 0: ``stats.E`` computes the same coefficient from
+    a series expansion of that function, which costs several times more (a fifth of all the
+    proofs' time went there). Otherwise (a Bernoulli's), ``stats.E`` itself."""
+    distribution = getattr(variable.pspace, "distribution", None)
+    generating = getattr(distribution, "_moment_generating_function", None)
+    if generating is not None:
+        t = sp.Dummy("t", real=True)
+        function = generating(t)
+        if function is not None:
+            return sp.simplify(sp.diff(function, t, power).subs(t, 0))
     return sp.simplify(stats.E(variable**power))
 
 
