@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -43,6 +44,16 @@ def test_an_unwritable_cache_is_no_cache(tmp_path: Path) -> None:
     assert cache.get(key(["a"])) is None
     assert cache.put(key(["a"]), {"x": object()}) is False  # not JSON: refused, nothing half-written
 
+
+
+def test_a_value_that_is_not_json_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    cache = DiskCache("things", root=tmp_path)
+    opened = len(os.listdir("/proc/self/fd"))
+    for bad in ({"x": object()}, {"x": float("nan"), "y": {1j}}):
+        assert cache.put(key(["a"]), bad) is False
+    assert cache.get(key(["a"])) is None
+    assert not (tmp_path / "things").exists() or not list((tmp_path / "things").iterdir())
+    assert len(os.listdir("/proc/self/fd")) == opened  # no temporary file left open
 
 def test_concurrent_writers_leave_one_whole_entry(tmp_path: Path) -> None:
     cache = DiskCache("things", root=tmp_path)
