@@ -30,7 +30,10 @@ With ``coefficients`` (scalar hyperparameters), a node of those alone (``1 - bet
 and combine its hyperparameters in another precision than its arrays.
 
 Products and powers are bounded without linearization, so the bound stays valid however large
-the propagated error grows. The result is a straight-line program with one value and one error
+the propagated error grows. A node's bound is carried in two parts (:data:`_Parts`): a
+coefficient of its own magnitude, a scalar wherever the error is relative (a product of rounded
+leaves), and the rest; a product's widened-less-exact difference is written so that it does not
+cancel in floating point. The result is a straight-line program with one value and one error
 per distinct node of the expression DAG (so its size is linear in the expression's, where a
 single nested formula would repeat shared subexpressions exponentially often); it is printed by
 SymPy's NumPy printer and evaluated in float64 next to the oracle. :mod:`.tolerance` scales it.
@@ -104,6 +107,10 @@ class PositivePart(sp.Function):
 
     nargs = 1
 
+    @classmethod
+    def eval(cls, x: sp.Expr) -> sp.Expr | None:
+        return sp.Max(x, 0) if x.is_Number else None
+
     def _numpycode(self, printer: Any) -> str:
         return f"numpy.maximum({printer.doprint(self.args[0])}, 0.0)"
 
@@ -158,11 +165,63 @@ def bound_program(
     and the arrays are not gone over twice."""
     builder = _Builder(coefficients)
     for symbol, from_inputs in (recomputable or {}).items():
-        builder.leaf_errors[symbol] = builder.error(from_inputs) + u * sp.Abs(symbol)
-    builder.leaf_errors.update(leaf_errors or {})
+        builder.leaf_parts[symbol] = (u, builder.error(from_inputs))
+    for symbol, error in (leaf_errors or {}).items():
+        builder.leaf_parts[symbol] = (sp.Integer(0), error)
     errors = tuple(builder.error(expr) for expr in expressions)
     roots = tuple(builder.value(expr) for expr in expressions) if values else ()
     return BoundProgram(tuple(builder.assignments), errors, roots)
+
+
+#: A node's error bound in two parts, ``(relative, absolute)``: the error is at most
+#: ``relative * |value| + absolute``. Products, quotients and roots of leaves rounded once (an
+#: error of ``u |x|``), and sums of one-signed terms (squares), have relative errors, and
+#: ``relative`` is then an expression of the unit roundoffs alone: a scalar, which costs
+#: nothing per entry where the same bound written out entry by entry
+#: (``(|x|(1 + u))(|y|(1 + u))(1 + u) - |x||y|``) costs seven passes over the arrays. A sum of
+#: terms of both signs, or a leaf given an error, makes the error absolute. The parts add up
+#: to the bound of the rules above (exactly, in real numbers; in floating point without the
+#: cancellation of ``widened - exact``); ``relative`` is an array only where a step count is.
+_Parts = tuple[sp.Expr, sp.Expr]
+
+
+def _grown(relatives: Sequence[sp.Expr]) -> sp.Expr:
+    """``prod(1 + r) - 1`` for the nonnegative ``relatives``, written as
+    ``sum_j r_j prod_{i<j} (1 + r_i)``: the same number, without the cancellation that loses
+    it in floating point (``1 + 2**-53`` is 1 in float64)."""
+    total, grown = sp.Integer(0), sp.Integer(1)
+    for relative in relatives:
+        if relative != 0:
+            total += relative * grown
+            grown *= 1 + relative
+    return total
+
+
+def _difference(widths: Sequence[sp.Expr], errors: Sequence[sp.Expr]) -> sp.Expr:
+    """``prod(w + e) - prod(w)``, written as ``sum_j e_j prod_{i<j} (w_i + e_i) prod_{i>j} w_i``:
+    no cancellation, however small the errors are against the widths."""
+    return sp.Add(
+        *(
+            error * sp.Mul(*(w + e for w, e in zip(widths[:j], errors[:j], strict=True)))
+            * sp.Mul(*widths[j + 1 :])
+            for j, error in enumerate(errors)
+        )
+    )
+
+
+def _magnitude(value: sp.Expr) -> sp.Expr:
+    """``|value|``, computed wherever ``value`` is not a number: SymPy would write ``|s|`` as
+    ``s`` for a symbol ``s`` assumed nonnegative, but the value is what the target answered."""
+    return sp.Abs(value) if value.is_Number else sp.Abs(value, evaluate=False)
+
+
+def _one_signed(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is nonnegative whatever real numbers it is evaluated on: an even power,
+    a magnitude, an exponential. Not what SymPy's assumptions on the symbols say: a symbol's
+    value is what the target answered, and a variance it computed may come out negative."""
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp % 2 == 0:
+        return True
+    return isinstance(expr, (sp.Abs, sp.exp))
 
 
 class _Builder:
@@ -172,9 +231,15 @@ class _Builder:
         self.assignments: list[tuple[sp.Symbol, sp.Expr]] = []
         self.values: dict[sp.Expr, sp.Expr] = {}
         self.errors: dict[sp.Expr, sp.Expr] = {}
+        self.parts_of: dict[sp.Expr, _Parts] = {}
         self.magnitudes: dict[sp.Expr, sp.Expr] = {}
-        self.leaf_errors: dict[sp.Symbol, sp.Expr] = {}
+        self.leaf_parts: dict[sp.Symbol, _Parts] = {}
         self.coefficients = frozenset(coefficients)
+        #: Symbols that hold one number for a whole program (never an array): the unit
+        #: roundoffs, the coefficients, the sizes of reductions, and the named relative parts
+        #: made of them. A relative part of these alone is the same along every axis, so it
+        #: can be taken out of a reduction.
+        self.constants: set[sp.Symbol] = {UNIT_ROUNDOFF, COEFFICIENT_UNIT_ROUNDOFF}
 
     def _unit(self, expr: sp.Expr) -> sp.Expr:
         """The unit roundoff ``expr`` is computed at: :data:`COEFFICIENT_UNIT_ROUNDOFF` for a
@@ -184,6 +249,12 @@ class _Builder:
         if symbols and all(symbol.name in self.coefficients for symbol in symbols):
             return COEFFICIENT_UNIT_ROUNDOFF
         return u
+
+    def _constant(self, expr: sp.Expr) -> bool:
+        return all(
+            symbol in self.constants or symbol.name in self.coefficients
+            for symbol in expr.free_symbols
+        )
 
     def _name(self, prefix: str, expr: sp.Expr) -> sp.Symbol:
         symbol = sp.Symbol(f"_{prefix}{len(self.assignments)}")
@@ -200,19 +271,35 @@ class _Builder:
         return self.values[expr]
 
     def error(self, expr: sp.Expr) -> sp.Expr:
-        """A symbol (or zero) holding the error bound of ``expr``."""
+        """A symbol (or zero) holding the error bound of ``expr``, both parts added up."""
         if expr in self.errors:
             return self.errors[expr]
-        bound = self._rule(expr)
+        relative, absolute = self.parts(expr)
+        bound = absolute if relative == 0 else relative * self._abs(expr) + absolute
         if not bound.is_Atom:
             bound = self._name("e", bound)
         self.errors[expr] = bound
         return bound
 
+    def parts(self, expr: sp.Expr) -> _Parts:
+        """Symbols (or atoms) holding the relative and the absolute part of the error bound of
+        ``expr`` (:data:`_Parts`)."""
+        if expr not in self.parts_of:
+            relative, absolute = self._rule(expr)
+            if not relative.is_Atom:
+                constant = self._constant(relative)
+                relative = self._name("k", relative)
+                if constant:
+                    self.constants.add(relative)
+            if not absolute.is_Atom:
+                absolute = self._name("e", absolute)
+            self.parts_of[expr] = (relative, absolute)
+        return self.parts_of[expr]
+
     def _abs(self, expr: sp.Expr) -> sp.Expr:
         """A symbol (or atom) holding ``|expr|``: the rules ask for the same magnitudes many
         times, and each is one pass over the data."""
-        magnitude = sp.Abs(self.value(expr))
+        magnitude = _magnitude(self.value(expr))
         if magnitude.is_Atom:
             return magnitude
         if expr not in self.magnitudes:
@@ -229,51 +316,93 @@ class _Builder:
         slack = self._name("s", PositivePart(magnitude - error))
         return error / (magnitude * slack) + u / slack
 
-    def _rule(self, expr: sp.Expr) -> sp.Expr:
-        if expr in self.leaf_errors:
-            return self.leaf_errors[expr]
+    def _rule(self, expr: sp.Expr) -> _Parts:
+        zero = sp.Integer(0)
+        if expr in self.leaf_parts:
+            return self.leaf_parts[expr]
         u = self._unit(expr)
         if isinstance(expr, sp.exp):  # before powers: SymPy counts E**a as an exp
-            return self._exp(expr, u)
+            return zero, self._exp(expr, u)
         if isinstance(expr, CumProdAxis):
-            return self._cumulative_product(expr, u)
+            return zero, self._cumulative_product(expr, u)
         if isinstance(expr, CumCountAxis):
-            return sp.Integer(0)
+            return zero, zero
         if isinstance(expr, sp.Heaviside):
             argument = expr.args[0]
-            return sp.Heaviside(self.error(argument) - sp.Abs(self.value(argument)), 1)
+            return zero, sp.Heaviside(self.error(argument) - self._abs(argument), 1)
         if expr.is_Integer or isinstance(expr, sp.core.numbers.IntegerConstant):
-            return sp.Integer(0)
+            return zero, zero
         if expr.is_Rational:
             denominator = int(expr.q)
-            return sp.Integer(0) if denominator & (denominator - 1) == 0 else u * sp.Abs(expr)
+            return zero, zero if denominator & (denominator - 1) == 0 else u * sp.Abs(expr)
         if expr.is_Number:
-            return u * sp.Abs(expr)
+            return zero, u * sp.Abs(expr)
         if isinstance(expr, sp.Symbol):
-            return sp.Integer(0) if expr.is_integer else u * self._abs(expr)
+            return (zero, zero) if expr.is_integer else (u, zero)
         if isinstance(expr, sp.Add):
+            # sum e(a_i) + (n - 1) u sum |a_i|, the relative parts taken with the roundings.
             terms = expr.args
-            return sp.Add(*(self.error(t) for t in terms)) + (len(terms) - 1) * u * sp.Add(
-                *(self._abs(t) for t in terms)
+            rounding = (len(terms) - 1) * u
+            parts = [self.parts(term) for term in terms]
+            return zero, sp.Add(*(absolute for _, absolute in parts)) + sp.Add(
+                *((relative + rounding) * self._abs(t) for t, (relative, _) in zip(terms, parts))
             )
         if isinstance(expr, sp.Mul):
-            magnitudes = [self._abs(f) for f in expr.args]
-            widened = self._widened(
-                sp.Mul(*(m + self.error(f) for m, f in zip(magnitudes, expr.args, strict=True)))
-            )
-            return widened - sp.Mul(*magnitudes) + (len(expr.args) - 1) * u * widened
+            return self._product(expr.args, u)
         if isinstance(expr, sp.Pow):
             return self._power(expr, u)
         if isinstance(expr, ReduceAxis):
-            body, axis, size = expr.args
-            return ReduceAxis(self.error(body), axis, size) + (size - 1) * u * ReduceAxis(
+            return self._reduction(expr, u)
+        if isinstance(expr, sp.Abs):
+            return self.parts(expr.args[0])
+        if isinstance(expr, Transposed):  # exact: the argument's error, laid out alike
+            relative, absolute = self.parts(expr.args[0])
+            if self._constant(relative):
+                return relative, zero if absolute == 0 else Transposed(absolute)
+            return zero, Transposed(self.error(expr.args[0]))
+        raise NotImplementedError(f"no rounding-error rule for {type(expr).__name__}: {expr}")
+
+    def _product(self, factors: Sequence[sp.Expr], u: sp.Expr) -> _Parts:
+        """``prod(|a_i| + e(a_i)) - prod |a_i| + (n - 1) u prod(|a_i| + e(a_i))``. With
+        ``e(a_i) = r_i |a_i| + E_i`` and ``w_i = (1 + r_i) |a_i|`` that is
+        ``((1 + (n - 1) u) prod(1 + r_i) - 1) |value|`` (relative) plus
+        ``(1 + (n - 1) u) (prod(w_i + E_i) - prod w_i)`` (absolute), which only the factors
+        with an absolute part make an array."""
+        rounding = (len(factors) - 1) * u
+        parts = [self.parts(factor) for factor in factors]
+        relative = _grown([*(r for r, _ in parts), rounding])
+        inexact = [i for i, (_, absolute) in enumerate(parts) if absolute != 0]
+        if not inexact:
+            return relative, sp.Integer(0)
+        exact = [i for i in range(len(factors)) if i not in inexact]
+        scale = (1 + rounding) * sp.Mul(
+            *(1 + parts[i][0] for i in exact), *(self._abs(factors[i]) for i in exact)
+        )
+        widths = [self._width(factors[i], parts[i][0]) for i in inexact]
+        return relative, scale * _difference(widths, [parts[i][1] for i in inexact])
+
+    def _width(self, expr: sp.Expr, relative: sp.Expr) -> sp.Expr:
+        """``(1 + relative) |expr|``: the magnitude widened by the relative part of its error."""
+        magnitude = self._abs(expr)
+        return magnitude if relative == 0 else self._widened((1 + relative) * magnitude)
+
+    def _reduction(self, expr: ReduceAxis, u: sp.Expr) -> _Parts:
+        """``R(e(body)) + (n - 1) u R(|body|)``: a relative part the same along the axis comes
+        out of the sum, ``(r + (n - 1) u) R(|body|) + R(E)``, and where the body has one sign
+        ``R(|body|)`` is the magnitude of the sum itself, so the error stays relative."""
+        body, axis, size = expr.args
+        if isinstance(size, sp.Symbol):
+            self.constants.add(size)
+        rounding = (size - 1) * u
+        relative, absolute = self.parts(body)
+        if not self._constant(relative):
+            return sp.Integer(0), ReduceAxis(self.error(body), axis, size) + rounding * ReduceAxis(
                 self._abs(body), axis, size
             )
-        if isinstance(expr, sp.Abs):
-            return self.error(expr.args[0])
-        if isinstance(expr, Transposed):  # exact: the argument's error, laid out alike
-            return Transposed(self.error(expr.args[0]))
-        raise NotImplementedError(f"no rounding-error rule for {type(expr).__name__}: {expr}")
+        summed = sp.Integer(0) if absolute == 0 else ReduceAxis(absolute, axis, size)
+        if _one_signed(body):
+            return relative + rounding, summed
+        return sp.Integer(0), (relative + rounding) * ReduceAxis(self._abs(body), axis, size) + summed
 
     def _exp(self, expr: sp.exp, u: sp.Expr) -> sp.Expr:
         (argument,) = expr.args
@@ -291,33 +420,58 @@ class _Builder:
             + u * (CumCountAxis(magnitude, axis) - 1) * widened
         )
 
-    def _power(self, expr: sp.Pow, u: sp.Expr) -> sp.Expr:
+    def _reciprocal_parts(self, positive: sp.Expr, u: sp.Expr) -> _Parts:
+        """``1 / b``: ``e(b) / (|b| (|b| - e(b))) + u / (|b| - e(b))``; for a relative error
+        ``r |b|`` that is ``(r + u) / (1 - r)`` times ``|1 / b|``."""
+        relative, absolute = self.parts(positive)
+        if absolute == 0:
+            return (relative + u) / PositivePart(1 - relative), sp.Integer(0)
+        return sp.Integer(0), self._reciprocal(self._abs(positive), self.error(positive), u)
+
+    def _power(self, expr: sp.Pow, u: sp.Expr) -> _Parts:
+        zero = sp.Integer(0)
         base, exponent = expr.args
-        error = self.error(base)
-        magnitude = self._abs(base)
         if exponent.is_Integer and exponent > 0:
+            # The product rule of n equal factors.
             n = int(exponent)
-            widened = self._widened((magnitude + error) ** n)
-            return widened - magnitude**n + (n - 1) * u * widened
+            rounding = (n - 1) * u
+            relative, absolute = self.parts(base)
+            grown = _grown([*([relative] * n), rounding])
+            if absolute == 0:
+                return grown, zero
+            width = self._width(base, relative)
+            return grown, (1 + rounding) * _difference([width] * n, [absolute] * n)
         if exponent.is_Integer and exponent < 0:
             positive = sp.Pow(base, -exponent, evaluate=False) if exponent != -1 else base
-            return self._reciprocal(self._abs(positive), self.error(positive), u)
+            return self._reciprocal_parts(positive, u)
         if exponent == sp.Rational(1, 2):
-            return ErrorQuotient(
+            relative, absolute = self.parts(base)
+            if absolute == 0:
+                # e / (sqrt|b| + sqrt(|b| - e)) + u sqrt(|b| + e) at e = r |b|.
+                return (
+                    relative / (1 + sp.sqrt(PositivePart(1 - relative)))
+                    + u * sp.sqrt(1 + relative),
+                    zero,
+                )
+            error, magnitude = self.error(base), self._abs(base)
+            return zero, ErrorQuotient(
                 error, sp.sqrt(magnitude) + sp.sqrt(PositivePart(magnitude - error))
             ) + u * sp.sqrt(magnitude + error)
         if exponent.is_Rational and exponent.q == 2:
             # b**(n/2) = (sqrt(b))**n: bound the root, then the integer power of it.
-            return self.error(
+            return self.parts(
                 sp.Pow(sp.Pow(base, sp.Rational(1, 2), evaluate=False), exponent.p, evaluate=False)
             )
         if exponent.is_integer and exponent.is_nonnegative and exponent.free_symbols:
             # A step count t (or t + 1, a count code keeps another way): n multiplications.
+            relative, absolute = self.parts(base)
+            if absolute == 0:
+                return (1 + relative) ** exponent - 1 + (exponent + 1) * u, zero
+            error, magnitude = self.error(base), self._abs(base)
             power = self._widened(magnitude**exponent)
             growth = (1 + ErrorQuotient(error, magnitude)) ** exponent - 1
-            return power * growth + (exponent + 1) * u * power
+            return zero, power * growth + (exponent + 1) * u * power
         if exponent.is_integer and exponent.is_nonpositive and exponent.free_symbols:
             # (1 - beta1)**-t (a correction's power taken of the whole): 1 / b**t.
-            positive = sp.Pow(base, -exponent, evaluate=False)
-            return self._reciprocal(self._abs(positive), self.error(positive), u)
+            return self._reciprocal_parts(sp.Pow(base, -exponent, evaluate=False), u)
         raise NotImplementedError(f"no rounding-error rule for the power {expr}")

@@ -236,11 +236,17 @@ def test_a_program_assigning_a_name_twice_is_not_shared() -> None:
     assert "_r0" not in fewer_passes(source, set())
 
 
-@pytest.mark.parametrize("component", [ADAM, LAYERNORM], ids=lambda c: c.name)
-def test_the_rearranged_bounds_are_the_bounds(component: Component) -> None:
+@pytest.mark.parametrize(
+    ("component", "rearranged"), [(ADAM, False), (LAYERNORM, True)], ids=["adam", "layernorm"]
+)
+def test_the_rearranged_bounds_are_the_bounds(component: Component, rearranged: bool) -> None:
     """Every value-and-bound program of Adam's and LayerNorm's canonical checks, rearranged as
     the judge runs it, against the same program as printed: equal up to float64 reassociation
-    (at a float32 target's unit roundoff, where the bound is far above its own rounding)."""
+    (at a float32 target's unit roundoff, where the bound is far above its own rounding).
+
+    Adam's errors are all relative (scalars of the unit roundoffs times a magnitude): nothing
+    is left for the rearrangement to save there. LayerNorm's sums of terms of both signs are
+    absolute, and some of its programs make fewer passes rearranged."""
     assert component.exact is not None
     spec_graph = component.exact.graph
     rng = np.random.default_rng(3)
@@ -273,4 +279,4 @@ def test_the_rearranged_bounds_are_the_bounds(component: Component) -> None:
         assert passes(arranged.source, scalars) <= passes(plain.source, scalars)
         fewer += passes(arranged.source, scalars) < passes(plain.source, scalars)
         checked += 1
-    assert checked >= 3 and fewer >= 1
+    assert checked >= 3 and (fewer >= 1) == rearranged

@@ -25,7 +25,6 @@ from eqconform.verify.strategies import (
     scaled_layernorm_inputs,
     weight_decay_runs,
 )
-from eqconform.verify.strategies.arrays import magnitudes
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
@@ -444,38 +443,3 @@ def test_long_hard_runs_shrink_below_a_thousand_steps() -> None:
     run = find(strategies.hard_optimizer_runs(), lambda run: run.steps >= 300,
                settings=settings(max_examples=200, database=None, deadline=None))
     assert run.steps == 300
-
-
-def _drawn(strategy: st.SearchStrategy[float]) -> list[float]:
-    """What a derandomized search draws from ``strategy``, in order."""
-    seen: list[float] = []
-
-    @settings(derandomize=True, database=None, max_examples=60)
-    @given(strategy)
-    def record(value: float) -> None:
-        seen.append(value)
-
-    record()
-    return seen
-
-
-@pytest.mark.parametrize(
-    "low, high", [(1e-3, 1e3), (1e-6, 1e4), (1.0, 1.0), (1e-30, 1e30), (0.01, 2.0), (0.02, 50.0)]
-)
-def test_magnitudes_draw_what_the_filtered_exponents_drew(low, high):
-    # The exponents are filtered only where a bound is not a power of ten; elsewhere the filter
-    # removed nothing, and dropping it must not change a single draw.
-    # The earlier code, whole: exponents always filtered.
-    if low <= 1.0 <= high:
-        start = 0
-    else:
-        start = int(np.round(np.log10(low))) if low > 1 else int(np.round(np.log10(high)))
-    low_exp, high_exp = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
-    filtered = st.integers(low_exp, high_exp).filter(lambda e: low <= 10.0**e <= high)
-    reference = st.one_of(
-        st.just(10.0**start) if low <= 10.0**start <= high else st.just(low),
-        filtered.map(lambda e: 10.0**e),
-    )
-    drawn = _drawn(magnitudes(low, high))
-    assert drawn == _drawn(reference)
-    assert all(low <= value <= high for value in drawn)
