@@ -95,8 +95,11 @@ class Oracle:
         return self.value(values)
 
     def evaluate_with_bound(self, values: Mapping[str, Any]) -> list[tuple[np.ndarray, ...]]:
+        """What the judge evaluates on one record: each quantity's predictor, sharing the
+        bounds of recomputed intermediates (LayerNorm's Zhat) through one memo, as a record's."""
         with_roundoff = {**values, "unit_roundoff": UNIT_ROUNDOFF}
-        return [predictor(with_roundoff) for predictor in self.checked]
+        memo: dict[Any, np.ndarray] = {}
+        return [predictor(with_roundoff, memo) for predictor in self.checked]
 
     def worst_error(self, values: Mapping[str, Any], observed: Sequence[np.ndarray]) -> float:
         """The largest ``|observed - value|`` in tolerance units, as a check computes it for a

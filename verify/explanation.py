@@ -1509,7 +1509,7 @@ def _allowances(
         u = tolerance.oracle_unit_roundoff(record.dtype)
         for quantity in checked:
             _, bound = graph.predictor(quantity, combination, record.observed)(
-                {**record.values, "unit_roundoff": u}
+                {**record.values, "unit_roundoff": u}, record.derived
             )
             allowed[(id(record), quantity)] = tolerance.allowed(bound, record.dtype)
     return allowed

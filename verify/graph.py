@@ -15,6 +15,7 @@ attention row) are instantiated for explicit sizes instead (``subs`` and ``doit`
 
 from __future__ import annotations
 
+import ast
 import functools
 import itertools
 import sys
@@ -33,11 +34,13 @@ from .rounding import COEFFICIENT_UNIT_ROUNDOFF, UNIT_ROUNDOFF, BoundProgram, bo
 
 __all__ = [
     "Combination",
+    "Memo",
     "Predictor",
     "SpecGraph",
     "SpecUse",
     "UnrolledPredictor",
     "drift_input",
+    "recomputation_input",
     "unrolled_predictor",
 ]
 
@@ -51,18 +54,90 @@ def drift_input(name: str) -> str:
     return f"{name}{_DRIFT}"
 
 
+_RECOMPUTED = "_recomputed"
+
+
+def recomputation_input(name: str) -> str:
+    """The input holding the bound of recomputing the observed intermediate ``name`` from the
+    raw inputs (:attr:`Predictor.recomputation`)."""
+    return f"{name}{_RECOMPUTED}"
+
+
+#: Bounds a record's predictors share, by the key of what they bound: a record's memo
+#: (:attr:`~.judge.Record.derived`), or a caller's for the predictors it calls on one record.
+Memo = dict[tuple[str, float, float], np.ndarray]
+
+
 @dataclass(frozen=True)
 class Predictor:
     """The oracle for one quantity: ``with_bound``, one program returning its value and the
     bound of its rounding error (:func:`~.rounding.bound_program` with ``values``). The bound
     evaluates every node of the expression anyway, so the value costs it one operation more,
-    not a program and a pass over the arrays of its own."""
+    not a program and a pass over the arrays of its own.
+
+    An observed intermediate (LayerNorm's Zhat) carries the error of recomputing it from the
+    raw inputs, which an implementation may have done. Those bounds are ``recomputation``'s,
+    one program for every such leaf of the quantity, given to ``with_bound`` as inputs
+    (:func:`recomputation_input`): ``recomputed`` names each with its key, the leaf and the
+    expression it is recomputed by. A ``memo`` shared by the predictors called on one record
+    computes each of them once (dL/dZ and dL/dgamma both recompute Zhat; so does every form
+    of dL/dZ the judge tries)."""
 
     with_bound: CompiledFunction
+    recomputation: CompiledFunction | None = None
+    recomputed: tuple[tuple[str, str], ...] = ()
 
-    def __call__(self, values: Mapping[str, object]) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(
+        self, values: Mapping[str, object], memo: Memo | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.recomputation is not None:
+            values = {**values, **self._recomputed(values, {} if memo is None else memo)}
         value, bound = self.with_bound(_bound_defaults(values, self.with_bound.arguments))
         return value, bound
+
+    def _recomputed(self, values: Mapping[str, object], memo: Memo) -> dict[str, np.ndarray]:
+        assert self.recomputation is not None
+        given = _bound_defaults(values, self.recomputation.arguments)
+        # The unit roundoffs too: one record is judged at one precision, but a memo is only a
+        # dictionary, and a bound at another precision is another bound.
+        precision = (
+            float(given[UNIT_ROUNDOFF.name]),  # type: ignore[arg-type]
+            float(given.get(COEFFICIENT_UNIT_ROUNDOFF.name, 0.0)),  # type: ignore[arg-type]
+        )
+        keys = [(key, *precision) for _, key in self.recomputed]
+        if not all(key in memo for key in keys):
+            memo.update(zip(keys, self.recomputation(given), strict=True))
+        return {name: memo[key] for (name, _), key in zip(self.recomputed, keys, strict=True)}
+
+    def to_data(self) -> dict[str, object]:
+        """Plain data for the program cache (:meth:`from_data` checks it back)."""
+        return {
+            "with_bound": self.with_bound.to_data(),
+            "recomputation": None if self.recomputation is None else self.recomputation.to_data(),
+            "recomputed": [list(pair) for pair in self.recomputed],
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, object]) -> Predictor:
+        """The predictor :meth:`to_data` stored; ``ValueError`` (or ``KeyError``,
+        ``TypeError``) for anything else."""
+        recomputed = data["recomputed"]
+        stored = data["recomputation"]
+        if not isinstance(recomputed, list) or not all(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+            for pair in recomputed
+        ):
+            raise ValueError("not a list of recomputed leaves")
+        recomputation = None if stored is None else CompiledFunction.from_data(stored)  # type: ignore[arg-type]
+        if (recomputation is None) != (not recomputed) or (
+            recomputation is not None and len(recomputed) != _returned(recomputation)
+        ):
+            raise ValueError("recomputed leaves that are not the recomputation's")
+        return cls(
+            CompiledFunction.from_data(data["with_bound"]),  # type: ignore[arg-type]
+            recomputation,
+            tuple((name, key) for name, key in recomputed),
+        )
 
 
 def _bound_defaults(values: Mapping[str, object], arguments: Sequence[str]) -> Mapping[str, object]:
@@ -303,9 +378,24 @@ class SpecGraph:
             compiled = _stored_predictor(stored_key)
             if compiled is None:
                 expr = self.expression(quantity, combination, observed)
-                program = self._bound_program(expr, combination)
-                compiled = Predictor(program.compiled(scalars=self.scalars))
-                PROGRAMS.put(stored_key, {"with_bound": compiled.with_bound.to_data()})
+                recomputable = self._recomputable(expr, dict(combination))
+                program = self._bound_program(expr, combination, recomputable)
+                recomputation = None
+                if recomputable:
+                    # Every leaf's bound in one program: their computations share nodes (the
+                    # mean and variance under both Zhat and sigma^2).
+                    recomputation = bound_program(
+                        tuple(recomputable.values()), coefficients=self.coefficients
+                    ).compiled(scalars=self.scalars)
+                compiled = Predictor(
+                    program.compiled(scalars=self.scalars),
+                    recomputation,
+                    tuple(
+                        (recomputation_input(leaf.name), f"{leaf.name} = {sp.srepr(chain)}")
+                        for leaf, chain in recomputable.items()
+                    ),
+                )
+                PROGRAMS.put(stored_key, compiled.to_data())
             self._compiled[key] = compiled
         return compiled
 
@@ -314,14 +404,22 @@ class SpecGraph:
     ) -> BoundProgram:
         """The program (not yet compiled) computing the value of ``quantity`` as
         :meth:`expression` gives it, and the bound of its rounding error: observed
-        intermediates carry the error of computing them from the inputs, carried state its
-        drift (:meth:`carry`), and nodes of coefficients alone their own unit roundoff."""
-        return self._bound_program(self.expression(quantity, combination, observed), combination)
+        intermediates carry the error of computing them from the inputs (an input of the
+        program, :func:`recomputation_input`, which :attr:`Predictor.recomputation`
+        computes), carried state its drift (:meth:`carry`), and nodes of coefficients alone
+        their own unit roundoff."""
+        expr = self.expression(quantity, combination, observed)
+        return self._bound_program(expr, combination, self._recomputable(expr, dict(combination)))
 
-    def _bound_program(self, expr: sp.Expr, combination: Combination) -> BoundProgram:
+    def _bound_program(
+        self, expr: sp.Expr, combination: Combination, recomputable: Mapping[sp.Symbol, sp.Expr]
+    ) -> BoundProgram:
         return bound_program(
             (expr,),
-            recomputable=self._recomputable(expr, dict(combination)),
+            recomputed={
+                leaf: sp.Symbol(recomputation_input(leaf.name), nonnegative=True)
+                for leaf in recomputable
+            },
             leaf_errors={
                 leaf: sp.Symbol(drift_input(leaf.name), nonnegative=True)
                 + UNIT_ROUNDOFF * sp.Abs(leaf)
@@ -379,6 +477,16 @@ def program_code() -> tuple[str, ...]:
     )
 
 
+def _returned(function: CompiledFunction) -> int:
+    """How many values a generated program (checked: one function ending in a return)
+    returns."""
+    (definition,) = ast.parse(function.source).body
+    assert isinstance(definition, ast.FunctionDef)
+    statement = definition.body[-1]
+    assert isinstance(statement, ast.Return)
+    return len(statement.value.elts) if isinstance(statement.value, ast.Tuple) else 1
+
+
 def _stored_predictor(stored_key: str) -> Predictor | None:
     """The predictor stored under ``stored_key``, or None when there is none or it is not a
     program this code could have generated (then it is rebuilt and stored again)."""
@@ -386,7 +494,7 @@ def _stored_predictor(stored_key: str) -> Predictor | None:
     if entry is None:
         return None
     try:
-        return Predictor(CompiledFunction.from_data(entry["with_bound"]))
+        return Predictor.from_data(entry)
     except (KeyError, TypeError, ValueError, SyntaxError):
         return None
 

@@ -18,7 +18,7 @@ import numpy as np
 from eqconform.specs.model import Spec
 
 from . import tolerance
-from .graph import Combination, SpecGraph
+from .graph import Combination, Memo, SpecGraph
 from .targets.protocol import NotAnArray, Raised
 
 __all__ = [
@@ -110,6 +110,10 @@ class Record:
     #: and biases), as ``words -> mask`` over the entries of the observed arrays: a bug may
     #: lie in one. Never judged by, only offered to explanations.
     parts: Mapping[str, Any] = field(default_factory=dict)
+    #: Bounds the oracle derived from this record's inputs, shared by every predictor judged
+    #: on it (:class:`~.graph.Predictor`). Not an argument: a record made from another with
+    #: other values starts with its own, empty.
+    derived: Memo = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def where(self, index: tuple[int, ...]) -> str:
         if self.locate is not None:
@@ -470,7 +474,9 @@ def _compare_combination(
     worst: Comparison | None = None
     unbounded = True
     for quantity in checked:
-        predicted, bound = graph.predictor(quantity, combination, record.observed)(values)
+        predicted, bound = graph.predictor(quantity, combination, record.observed)(
+            values, record.derived
+        )
         comparison = compare(
             record.values[quantity], predicted, bound, record, quantity, equation=equation
         )

@@ -149,13 +149,16 @@ def bound_program(
     expressions: Sequence[sp.Expr],
     *,
     recomputable: Mapping[sp.Symbol, sp.Expr] | None = None,
+    recomputed: Mapping[sp.Symbol, sp.Expr] | None = None,
     leaf_errors: Mapping[sp.Symbol, sp.Expr] | None = None,
     coefficients: Collection[str] = (),
     values: bool = False,
 ) -> BoundProgram:
     """One program bounding the errors of several expressions (sharing the analysis of their
-    common nodes). ``recomputable`` is as for :func:`error_bound_program`; ``leaf_errors`` gives
-    leaves an error of their own (an input the checker computed, with the bound of that
+    common nodes). ``recomputable`` is as for :func:`error_bound_program`; ``recomputed`` maps
+    such leaves to the bound of their computation given another way (an input, computed once
+    for every program that needs it), to which the leaf adds its own rounding; ``leaf_errors``
+    gives leaves an error of their own (an input the checker computed, with the bound of that
     computation as another input); nodes of the symbols named in ``coefficients`` alone (and
     integers such as the step count) are rounded at :data:`COEFFICIENT_UNIT_ROUNDOFF`, an input
     of the program.
@@ -166,6 +169,8 @@ def bound_program(
     builder = _Builder(coefficients)
     for symbol, from_inputs in (recomputable or {}).items():
         builder.leaf_parts[symbol] = (u, builder.error(from_inputs))
+    for symbol, bound in (recomputed or {}).items():
+        builder.leaf_parts[symbol] = (u, bound)
     for symbol, error in (leaf_errors or {}).items():
         builder.leaf_parts[symbol] = (sp.Integer(0), error)
     errors = tuple(builder.error(expr) for expr in expressions)
@@ -375,16 +380,30 @@ class _Builder:
         if not inexact:
             return relative, sp.Integer(0)
         exact = [i for i in range(len(factors)) if i not in inexact]
-        scale = (1 + rounding) * sp.Mul(
-            *(1 + parts[i][0] for i in exact), *(self._abs(factors[i]) for i in exact)
+        scale = (1 + rounding) * sp.Mul(*(1 + parts[i][0] for i in exact)) * self._abs_product(
+            [factors[i] for i in exact]
         )
+        errors = [parts[i][1] for i in inexact]
+        if len(inexact) == 1:  # prod(w + E) - prod(w) = E: no width needed
+            return relative, scale * errors[0]
         widths = [self._width(factors[i], parts[i][0]) for i in inexact]
-        return relative, scale * _difference(widths, [parts[i][1] for i in inexact])
+        return relative, scale * _difference(widths, errors)
+
+    def _abs_product(self, factors: Sequence[sp.Expr]) -> sp.Expr:
+        """``prod |factors|``: the magnitude of their product where the expression computes
+        that product anyway (``|G gamma|`` inside ``G Zhat gamma``), one pass where the
+        magnitudes multiplied would be two."""
+        product = sp.Mul(*factors)
+        if len(factors) > 1 and product in self.values:
+            return self._abs(product)
+        return sp.Mul(*(self._abs(factor) for factor in factors))
 
     def _width(self, expr: sp.Expr, relative: sp.Expr) -> sp.Expr:
-        """``(1 + relative) |expr|``: the magnitude widened by the relative part of its error."""
+        """``(1 + relative) |expr|``: the magnitude widened by the relative part of its error.
+        Not named: where it is used once, the scalar joins the others of its product
+        (:func:`~.straightline.fewer_passes`), and a repeat is named there."""
         magnitude = self._abs(expr)
-        return magnitude if relative == 0 else self._widened((1 + relative) * magnitude)
+        return magnitude if relative == 0 else (1 + relative) * magnitude
 
     def _reduction(self, expr: ReduceAxis, u: sp.Expr) -> _Parts:
         """``R(e(body)) + (n - 1) u R(|body|)``: a relative part the same along the axis comes

@@ -114,7 +114,7 @@ def test_a_damaged_entry_is_rebuilt_and_rewritten(programs, damage: str) -> None
     again, _ = _graph().predictor(*QUESTION)(VALUES)
     np.testing.assert_array_equal(value, again)
     assert json.loads(path.read_text())["value"] == json.loads(json.dumps(
-        {"with_bound": _graph().predictor(*QUESTION).with_bound.to_data()}))
+        _graph().predictor(*QUESTION).to_data()))
 
 
 def test_the_fingerprint_follows_the_specs() -> None:

@@ -32,7 +32,7 @@ from eqconform.specs import attention as specs
 from eqconform.specs.model import Spec, Variant
 
 from .. import tolerance
-from ..graph import Combination, Predictor, SpecGraph, SpecUse, unrolled_predictor
+from ..graph import Combination, Memo, Predictor, SpecGraph, SpecUse, unrolled_predictor
 from ..judge import Finding, Record, compare, judge
 from ..remote import call_each
 from ..results import Outcome, StatisticalTest
@@ -358,12 +358,14 @@ class _AbsoluteBound:
 
     predictor: Predictor
 
-    def __call__(self, values: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        value, _ = self.predictor(values)
+    def __call__(
+        self, values: dict[str, Any], memo: Memo | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        value, _ = self.predictor(values, memo)
         absolute = {
             name: np.abs(v) if isinstance(v, np.ndarray) else v for name, v in values.items()
         }
-        _, bound = self.predictor(absolute)
+        _, bound = self.predictor(absolute)  # other values: not the record's memo
         return value, bound
 
 
