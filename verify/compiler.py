@@ -246,9 +246,11 @@ class CompiledFunction:
 #: stay in the processor's cache and are freed block by block (the same reason numexpr
 #: blocks); below twice this size a program runs whole. A program that reduces along every
 #: axis is cut along one whose sums can be added up block by block (:class:`_Stages`), in
-#: blocks a quarter this size: its first stage keeps every per-entry error of a bound alive
-#: until the block's sums are taken (dL/dgamma's bound at 4096 x 1024: 0.22 s in blocks of
-#: 4096 entries, 0.55-0.6 s in blocks of 8192 or 16384, on the benchmark's machine).
+#: blocks of the same size. (They were a quarter of it while dL/dgamma's bound recomputed
+#: Zhat's error entry by entry, every per-entry error alive until the block's sums were
+#: taken; with that bound an input (:attr:`~.graph.Predictor.recomputation`), dL/dgamma's
+#: value and bound at 4096 x 1024 take 68 ms in blocks of 4096 entries, 43 ms in 8192,
+#: 32 ms in 16384 and 50 ms in 32768, dL/dbeta's 34, 21, 13 and 11 ms.)
 BLOCK_ELEMENTS = 1 << 14
 
 
@@ -358,7 +360,7 @@ def _staged_cut(source: str, arrays: Sequence[Any]) -> tuple[_Stages, tuple[int,
     if total < 2 * BLOCK_ELEMENTS:  # then 0: an axis of length 0 broadcasts the rest away
         return None
     for axis, length in enumerate(shape):
-        step = BLOCK_ELEMENTS // 4 // (total // length)
+        step = BLOCK_ELEMENTS // (total // length)
         if length < 4 or step < 2:
             continue
         stages = _stages(source, axis)

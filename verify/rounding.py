@@ -41,6 +41,7 @@ SymPy's NumPy printer and evaluated in float64 next to the oracle. :mod:`.tolera
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -202,12 +203,19 @@ def _grown(relatives: Sequence[sp.Expr]) -> sp.Expr:
     return total
 
 
-def _difference(widths: Sequence[sp.Expr], errors: Sequence[sp.Expr]) -> sp.Expr:
-    """``prod(w + e) - prod(w)``, written as ``sum_j e_j prod_{i<j} (w_i + e_i) prod_{i>j} w_i``:
-    no cancellation, however small the errors are against the widths."""
+def _difference(
+    widths: Sequence[sp.Expr], errors: Sequence[sp.Expr], scale: sp.Expr = sp.Integer(1)
+) -> sp.Expr:
+    """``scale (prod(w + e) - prod(w))``, written as
+    ``sum_j scale e_j prod_{i<j} (w_i + e_i) prod_{i>j} w_i``: no cancellation, however small
+    the errors are against the widths. The scalar ``scale`` goes into each term, where it
+    joins the term's smaller factors (:func:`~.straightline.fewer_passes`) instead of costing
+    a pass over the sum."""
     return sp.Add(
         *(
-            error * sp.Mul(*(w + e for w, e in zip(widths[:j], errors[:j], strict=True)))
+            scale
+            * error
+            * sp.Mul(*(w + e for w, e in zip(widths[:j], errors[:j], strict=True)))
             * sp.Mul(*widths[j + 1 :])
             for j, error in enumerate(errors)
         )
@@ -267,11 +275,23 @@ class _Builder:
         return symbol
 
     def value(self, expr: sp.Expr) -> sp.Expr:
-        """A symbol (or atom) holding the value of ``expr``."""
+        """A symbol (or atom) holding the value of ``expr``. A product some of whose factors'
+        product is computed already starts from that (``G Zhat gamma`` from ``G gamma``)."""
         if expr.is_Atom:
             return expr
         if expr not in self.values:
-            children = [self.value(arg) for arg in expr.args]
+            args = list(expr.args)
+            if isinstance(expr, sp.Mul) and len(args) > 2:
+                for size in range(len(args) - 1, 1, -1):
+                    part = next(
+                        (c for c in itertools.combinations(args, size) if sp.Mul(*c) in self.values),
+                        None,
+                    )
+                    if part is not None:
+                        rest = [arg for arg in args if arg not in part]
+                        args = [sp.Mul(*part), *rest]
+                        break
+            children = [self.value(arg) for arg in args]
             self.values[expr] = self._name("v", expr.func(*children, evaluate=False))
         return self.values[expr]
 
@@ -310,6 +330,16 @@ class _Builder:
         if expr not in self.magnitudes:
             self.magnitudes[expr] = self._name("a", magnitude)
         return self.magnitudes[expr]
+
+    def _small(self, expr: sp.Expr) -> bool:
+        """Whether ``expr`` is made of sums along an axis and scalars alone: an array smaller
+        than the arrays it was summed from (LayerNorm's row means), a guess that only orders
+        the work (as :func:`~.straightline.fewer_passes` does)."""
+        if isinstance(expr, ReduceAxis) or expr.is_Number:
+            return True
+        if isinstance(expr, sp.Symbol):
+            return self._constant(expr)
+        return bool(expr.args) and all(self._small(arg) for arg in expr.args)
 
     def _widened(self, expr: sp.Expr) -> sp.Symbol:
         """A symbol holding ``expr``, which a rule uses twice: a product of magnitudes widened
@@ -380,14 +410,18 @@ class _Builder:
         if not inexact:
             return relative, sp.Integer(0)
         exact = [i for i in range(len(factors)) if i not in inexact]
-        scale = (1 + rounding) * sp.Mul(*(1 + parts[i][0] for i in exact)) * self._abs_product(
-            [factors[i] for i in exact]
-        )
+        scale = (1 + rounding) * sp.Mul(*(1 + parts[i][0] for i in exact))
+        magnitude = self._abs_product([factors[i] for i in exact])
+        if all(self._small(factors[i]) for i in exact):
+            scale, magnitude = scale * magnitude, sp.Integer(1)
+        # The smaller factors first: each term multiplies the errors of the factors before
+        # it by the widths of the ones after, so a large factor's width meets a small error.
+        inexact.sort(key=lambda i: not self._small(factors[i]))
         errors = [parts[i][1] for i in inexact]
         if len(inexact) == 1:  # prod(w + E) - prod(w) = E: no width needed
-            return relative, scale * errors[0]
+            return relative, scale * magnitude * errors[0]
         widths = [self._width(factors[i], parts[i][0]) for i in inexact]
-        return relative, scale * _difference(widths, errors)
+        return relative, magnitude * _difference(widths, errors, scale)
 
     def _abs_product(self, factors: Sequence[sp.Expr]) -> sp.Expr:
         """``prod |factors|``: the magnitude of their product where the expression computes
@@ -459,7 +493,9 @@ class _Builder:
             if absolute == 0:
                 return grown, zero
             width = self._width(base, relative)
-            return grown, (1 + rounding) * _difference([width] * n, [absolute] * n)
+            if n == 2:  # (w + E)^2 - w^2 = E (2w + E): four passes where the sum of terms takes six
+                return grown, (1 + rounding) * absolute * (2 * width + absolute)
+            return grown, _difference([width] * n, [absolute] * n, 1 + rounding)
         if exponent.is_Integer and exponent < 0:
             positive = sp.Pow(base, -exponent, evaluate=False) if exponent != -1 else base
             return self._reciprocal_parts(positive, u)

@@ -53,12 +53,44 @@ def fewer_passes(source: str, scalars: Collection[str]) -> str:
     for statement in function.body:
         assert isinstance(statement, (ast.Assign, ast.Return)) and statement.value is not None
         statement.value = arranger.arrange(statement.value)
-        if isinstance(statement, ast.Assign) and arranger.scalar(statement.value):
+        if isinstance(statement, ast.Assign):
             target = statement.targets[0]
             assert isinstance(target, ast.Name)
-            known.add(target.id)
+            if arranger.scalar(statement.value):
+                known.add(target.id)
+            elif arranger.reduced(statement.value):
+                arranger.reduced_names.add(target.id)
     function.body = _shared(function, known, answers)
     return ast.unparse(module)
+
+
+def _is_reduced(
+    node: ast.expr, names: Collection[str], known: dict[int, tuple[ast.AST, bool]]
+) -> bool:
+    """Whether ``node`` is made of sums along an axis (``ReduceAxis``) and scalars alone, when
+    the names in ``names`` are: an array smaller than the arrays it was summed from (a row of
+    LayerNorm's means, against the rows themselves). A guess, which only orders the work: an
+    operation on such arrays is done before one that takes it to the size of the others."""
+    if id(node) in known:
+        return known[id(node)][1]
+    if isinstance(node, (ast.Constant, ast.Attribute)):
+        answer = True
+    elif isinstance(node, ast.Name):
+        answer = node.id in names
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ReduceAxis":
+        answer = True
+    elif isinstance(node, ast.Call):  # whatever function (abs, numpy.sqrt): of its arguments
+        answer = all(_is_reduced(arg, names, known) for arg in node.args) and all(
+            _is_reduced(keyword.value, names, known) for keyword in node.keywords
+        )
+    else:
+        answer = all(
+            _is_reduced(child, names, known)
+            for child in ast.iter_child_nodes(node)
+            if isinstance(child, ast.expr)
+        )
+    known[id(node)] = (node, answer)
+    return answer
 
 
 def _is_scalar(
@@ -114,9 +146,18 @@ class _Arranger:
     def __init__(self, scalars: Collection[str], known: dict[int, tuple[ast.AST, bool]]) -> None:
         self.scalars = scalars
         self.known = known
+        #: Names holding sums along an axis (:func:`_is_reduced`), and the answers given.
+        self.reduced_names: set[str] = set()
+        self.reduced_known: dict[int, tuple[ast.AST, bool]] = {}
 
     def scalar(self, node: ast.expr) -> bool:
         return _is_scalar(node, self.scalars, self.known)
+
+    def reduced(self, node: ast.expr) -> bool:
+        """Whether ``node`` is a scalar or an array of sums (:func:`_is_reduced`)."""
+        return self.scalar(node) or _is_reduced(
+            node, {*self.reduced_names, *self.scalars}, self.reduced_known
+        )
 
     def arrange(self, node: ast.expr) -> ast.expr:
         if _is_sum(node) or _is_product(node):
@@ -154,34 +195,45 @@ class _Arranger:
 
     def _product(self, node: ast.expr) -> tuple[int, ast.expr]:
         """``(sign, product)``: the arrays multiplied, then the scalars' product applied once
-        (carrying the sign when there is one)."""
+        (carrying the sign when there is one); arrays of sums (:func:`_is_reduced`) are
+        multiplied with the scalars first, and the others by that product once."""
         factors: list[ast.expr] = []
         sign = self._factors(node, 1, factors)
         if len(factors) == 1:
             return sign, factors[0]
         scalars = [f for f in factors if self.scalar(f)]
-        arrays = [f for f in factors if not self.scalar(f)]
-        if not arrays or not scalars:
-            return sign, _chain(factors, ast.Mult())
-        scale = _chain(scalars, ast.Mult())
-        if sign < 0:
-            scale = _negated(scale)
-        return 1, ast.BinOp(_chain(arrays, ast.Mult()), ast.Mult(), scale)
+        small = [f for f in factors if not self.scalar(f) and self.reduced(f)]
+        large = [f for f in factors if not self.reduced(f)]
+        if scalars:
+            scale = _chain(scalars, ast.Mult())
+            small.append(_negated(scale) if sign < 0 else scale)
+            sign = 1
+        if not large or not small:
+            return sign, _chain(large + small, ast.Mult())
+        return sign, ast.BinOp(_chain(large, ast.Mult()), ast.Mult(), _chain(small, ast.Mult()))
 
     def _sum(self, node: ast.expr) -> ast.expr:
         """The terms added arrays first (a positive one leading, the negative ones
-        subtracted), then the scalar terms' sum once."""
+        subtracted), then the scalar terms' sum once; terms that are arrays of sums
+        (:func:`_is_reduced`) are added up with the scalars before they join the others."""
         terms = list(self._terms(node, 1))
-        arrays = [(s, t) for s, t in terms if not self.scalar(t)]
-        scalars = [(s, t) for s, t in terms if self.scalar(t)]
-        if not arrays or not scalars:
+        large = [(s, t) for s, t in terms if not self.reduced(t)]
+        small = [(s, t) for s, t in terms if self.reduced(t)]
+        if not large:
+            large = [(s, t) for s, t in terms if not self.scalar(t)]
+            small = [(s, t) for s, t in terms if self.scalar(t)]
+        if not large or not small:
             return _signed_sum(terms)
-        scalar_sum = _signed_sum(scalars)
-        if any(s > 0 for s, _ in arrays):
-            return ast.BinOp(_signed_sum(arrays), ast.Add(), scalar_sum)
-        # Every array term negative: start from the scalars and subtract them.
-        result = scalar_sum
-        for _, term in arrays:
+        if any(s > 0 for s, _ in large) and not any(s > 0 for s, _ in small):
+            # Every small term negative: their sum subtracted, not negated and added.
+            subtracted = _signed_sum([(-s, t) for s, t in small])
+            return ast.BinOp(_signed_sum(large), ast.Sub(), subtracted)
+        small_sum = _signed_sum(small)
+        if any(s > 0 for s, _ in large):
+            return ast.BinOp(_signed_sum(large), ast.Add(), small_sum)
+        # Every large term negative: start from the small ones and subtract them.
+        result = small_sum
+        for _, term in large:
             result = ast.BinOp(result, ast.Sub(), term)
         return result
 

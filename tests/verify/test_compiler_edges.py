@@ -571,24 +571,24 @@ _COLUMN_SUM = "def program(X):\n    return (ReduceAxis(X, 0, N),)"
 @pytest.mark.parametrize(
     ("source", "shape", "cut"),
     [
-        # At least twice a block of entries, in blocks of a quarter block.
-        ("def program(X, N):\n    return (ReduceAxis(X, 0, N),)", (4096, 8), (0, 4096, 512)),
+        # At least twice a block of entries, in blocks of a block.
+        ("def program(X, N):\n    return (ReduceAxis(X, 0, N),)", (4096, 8), (0, 4096, 2048)),
         ("def program(X, N):\n    return (ReduceAxis(X, 0, N),)", (4095, 8), None),
-        ("def program(X, N):\n    return (ReduceAxis(X, 0, N),)", (16, 2048), (0, 16, 2)),
-        ("def program(X, N):\n    return (ReduceAxis(X, 0, N),)", (15, 4096), None),
+        ("def program(X, N):\n    return (ReduceAxis(X, 0, N),)", (16, 2048), (0, 16, 8)),
+        ("def program(X, N):\n    return (ReduceAxis(X, 0, N),)", (15, 16384), None),
         # Along the first axis a split and two to a block allow.
         (
             "def program(X, N, C):\n    return (ReduceAxis(ReduceAxis(X, 1, C), 0, N),)",
-            (8, 4096),
-            (1, 4096, 512),
+            (8, 16384),
+            (1, 16384, 2048),
         ),
         (
             "def program(X, N, C):\n    return (ReduceAxis(ReduceAxis(X, 1, C), 0, N),)",
             (64, 512),
-            (0, 64, 8),
+            (0, 64, 32),
         ),
         # Nothing summed along the axis, or only running sums: no stages.
-        ("def program(X, C):\n    return (ReduceAxis(X, 1, C),)", (4096, 8), None),
+        ("def program(X, C):\n    return (ReduceAxis(X, 1, C),)", (16384, 2), None),
         (
             "def program(X, N):\n    return (numpy.cumsum(ReduceAxis(X, 0, N), axis=1),)",
             (4096, 8),
@@ -831,7 +831,7 @@ def test_stages_run_block_by_block_and_give_up_on_another_count() -> None:
         ),
     ):
         stages, cut = compiler._staged_cut(source, [x])
-        assert cut == (0, 4096, 512)
+        assert cut == (0, 4096, 2048)
         results = compiler._blockwise_staged(stages, cut, [x, *sizes])
         assert results is not None
         for result, want in zip(results, expected, strict=True):

@@ -186,7 +186,7 @@ def test_a_product_bound_covers_float32_multiplication():
 # --------------------------------------------------------------------------- integer powers
 
 
-@pytest.mark.parametrize("n", [3, 4])
+@pytest.mark.parametrize("n", [2, 3, 4])
 def test_an_integer_power_is_the_product_rule_of_n_equal_factors(n):
     # |x|^n ((1 + e/|x|)^n - 1) + (n - 1) u (|x| + e)^n, written as the product rule.
     for value, error in ((1.5, 0.01), (-0.6, 0.2)):
@@ -697,3 +697,29 @@ def test_a_reduction_of_a_symbol_said_to_be_nonnegative_is_not_taken_as_one_sign
     # Nor is its magnitude the symbol itself: u |s|, not u s.
     _close(_bound(s, {"s": -1.5}), U * 1.5)
     _close(_bound(sp.Heaviside(s, 1), {"s": -1.5}), 0.0)
+
+
+def test_a_product_starts_from_a_product_of_its_factors_already_computed():
+    # x y z where x y is a value of the program already: one multiplication more, not two.
+    program = bound_program((x * y, x * y * z), values=True)
+    definitions = dict(program.assignments)
+    (xy,) = [symbol for symbol, expr in program.assignments if expr == x * y]
+    assert definitions[program.values[1]] in (xy * z, z * xy)
+    values = {"x": 1.5, "y": -2.25, "z": 0.4, UNIT_ROUNDOFF.name: U}
+    first, second, *_ = program.compiled()(values)
+    assert first == 1.5 * -2.25 and second == pytest.approx(1.5 * -2.25 * 0.4, rel=1e-15)
+
+
+def test_a_product_of_a_sum_and_an_array_with_errors_is_the_product_rule():
+    # A row sum (small) times an array, both with absolute errors: the rule's number, whatever
+    # order the terms of the difference take.
+    values = {"x": np.array([[1.5, -2.0, 0.5]]), "y": np.array([[0.25, -3.0, 2.0]])}
+    errors = {x: np.array([[0.01, 0.02, 0.03]]), y: np.array([[0.2, 0.1, 0.05]])}
+    total = values["x"].sum(axis=1, keepdims=True)
+    total_error = errors[x].sum(axis=1, keepdims=True) + 2 * U * np.abs(values["x"]).sum(
+        axis=1, keepdims=True
+    )
+    widened = (np.abs(total) + total_error) * (np.abs(values["y"]) + errors[y])
+    expected = widened - np.abs(total) * np.abs(values["y"]) + U * widened
+    expr = ReduceAxis(x, sp.Integer(1), C) * y
+    _close(_with_errors(expr, values, errors), expected)
