@@ -225,6 +225,9 @@ class SpecGraph:
         self.definer: dict[str, str] = {}
         self._forms: dict[tuple[str, str], dict[str, sp.Expr]] = {}
         self._compiled: dict[tuple, Predictor] = {}
+        #: Recomputation programs by the expressions they bound: many predictors (every form
+        #: of LayerNorm's backward specs) recompute the same forward quantities.
+        self._recomputations: dict[tuple[sp.Expr, ...], CompiledFunction] = {}
         for use in uses:
             for variant in use.spec.variants:
                 form = {}
@@ -324,7 +327,7 @@ class SpecGraph:
         implementation may recompute it (with its own rounding) rather than reuse the value it
         exposed, and the tolerance must allow for that."""
         chains = {}
-        for symbol in expr.free_symbols:
+        for symbol in sorted(expr.free_symbols, key=lambda symbol: symbol.name):
             spec_id = self.definer.get(symbol.name)
             form = self._form_for(spec_id, chosen) if spec_id is not None else {}
             if symbol.name not in form:  # an input, or a random quantity such as a dropout mask
@@ -384,9 +387,13 @@ class SpecGraph:
                 if recomputable:
                     # Every leaf's bound in one program: their computations share nodes (the
                     # mean and variance under both Zhat and sigma^2).
-                    recomputation = bound_program(
-                        tuple(recomputable.values()), coefficients=self.coefficients
-                    ).compiled(scalars=self.scalars)
+                    chains = tuple(recomputable.values())
+                    recomputation = self._recomputations.get(chains)
+                    if recomputation is None:
+                        recomputation = bound_program(
+                            chains, coefficients=self.coefficients
+                        ).compiled(scalars=self.scalars)
+                        self._recomputations[chains] = recomputation
                 compiled = Predictor(
                     program.compiled(scalars=self.scalars),
                     recomputation,

@@ -203,9 +203,7 @@ def _grown(relatives: Sequence[sp.Expr]) -> sp.Expr:
     return total
 
 
-def _difference(
-    widths: Sequence[sp.Expr], errors: Sequence[sp.Expr], scale: sp.Expr = sp.Integer(1)
-) -> sp.Expr:
+def _difference(widths: Sequence[sp.Expr], errors: Sequence[sp.Expr], scale: sp.Expr) -> sp.Expr:
     """``scale (prod(w + e) - prod(w))``, written as
     ``sum_j scale e_j prod_{i<j} (w_i + e_i) prod_{i>j} w_i``: no cancellation, however small
     the errors are against the widths. The scalar ``scale`` goes into each term, where it

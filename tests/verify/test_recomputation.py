@@ -198,3 +198,16 @@ def test_a_stored_predictor_whose_recomputation_does_not_fit_is_rebuilt(programs
     assert graph._stored_predictor(path.stem) is None
     again = _fresh_graph().predictor(*question)
     assert again.to_data() == first.to_data()
+
+
+def test_predictors_recomputing_the_same_leaves_share_one_compiled_program(programs) -> None:
+    # Ztilde and dL/dgamma both recompute Zhat alone, by the same forms: one program, compiled
+    # once (the cold cache's work; a program cache entry holds its own copy).
+    spec_graph = _fresh_graph()
+    affine = spec_graph.predictor("Ztilde", _canonical(spec_graph, "Ztilde"), OBSERVED)
+    gamma = spec_graph.predictor("dLdgamma", _canonical(spec_graph, "dLdgamma"), OBSERVED)
+    assert affine.recomputed == gamma.recomputed
+    assert affine.recomputation is gamma.recomputation is not None
+    # dL/dZ recomputes sigma^2 too: a program of its own.
+    dLdZ = spec_graph.predictor("dLdZ", _canonical(spec_graph, "dLdZ"), OBSERVED)
+    assert dLdZ.recomputation is not gamma.recomputation

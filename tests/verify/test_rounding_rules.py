@@ -723,3 +723,67 @@ def test_a_product_of_a_sum_and_an_array_with_errors_is_the_product_rule():
     expected = widened - np.abs(total) * np.abs(values["y"]) + U * widened
     expr = ReduceAxis(x, sp.Integer(1), C) * y
     _close(_with_errors(expr, values, errors), expected)
+
+
+def test_a_rounded_factor_widens_a_product_whose_other_factor_has_an_error():
+    # x rounded once (u |x|, relative), y given an error: (|x|(1 + u))(|y| + e) (1 + u) - |x||y|.
+    values, error = {"x": -1.5, "y": 2.25}, 0.05
+    widened = 1.5 * (1 + U) * (2.25 + error)
+    _close(_with_errors(x * y, values, {y: error}), widened - 1.5 * 2.25 + U * widened)
+
+
+def test_a_factor_with_both_parts_is_widened_by_its_relative_part_too():
+    # x recomputed as y + z (an absolute error 2u(|y| + |z|)) and rounded once more (u |x|),
+    # times w given an error: the product rule on e(x) = 2u(|y| + |z|) + u |x|.
+    values = {"x": 3.0, "y": -1.25, "z": 4.25, "w": -0.5}
+    e_x = 2 * U * (1.25 + 4.25) + U * 3.0
+    e_w = 0.125
+    widened = (3.0 + e_x) * (0.5 + e_w)
+    names = {w: sp.Symbol("e_w", positive=True)}
+    program = bound_program((x * w,), recomputable={x: y + z}, leaf_errors=names)
+    (bound,) = program.compiled()({**values, "e_w": e_w, UNIT_ROUNDOFF.name: U})
+    _close(bound, widened - 1.5 + U * widened)
+
+
+def test_a_transposition_of_an_error_relative_entry_by_entry_transposes_it_whole():
+    # y**t with t per entry: the relative part varies along the axes, so the transposed bound
+    # is the whole error's transposition.
+    values = {"y": np.array([[1.5, -0.5, 2.0]]), "t": np.array([[1, 4, 2]])}
+    expected = _step_power_rule(np.abs(values["y"]), U * np.abs(values["y"]), values["t"]).T
+    bound = _bound(Transposed(y**t), values)
+    assert bound.shape == (3, 1)
+    _close(bound, expected)
+
+
+def test_a_leaf_recomputed_elsewhere_carries_that_bound_and_one_rounding():
+    # recomputed: the bound of the leaf's computation is an input (computed once per record).
+    program = bound_program((x,), recomputed={x: sp.Symbol("x_recomputed", positive=True)})
+    (bound,) = program.compiled()({"x": -3.0, "x_recomputed": 0.125, UNIT_ROUNDOFF.name: U})
+    _close(bound, 0.125 + U * 3.0)
+
+
+def test_a_sum_of_odd_powers_is_not_one_signed():
+    # x**3 takes both signs: the sum's bound adds the magnitudes of the terms, not of the sum.
+    values = {"x": np.array([[1.5, -2.0, 0.5]])}
+    cubes = np.abs(values["x"]) ** 3
+    per_term = ((1 + U) ** 3 * (1 + 2 * U) - 1) * cubes
+    expected = per_term.sum(axis=1, keepdims=True) + 2 * U * cubes.sum(axis=1, keepdims=True)
+    _close(_bound(ReduceAxis(x**3, sp.Integer(1), C), values), expected)
+
+
+def test_a_transposition_of_a_leaf_with_an_error_transposes_the_error():
+    bound = _with_errors(Transposed(x), {"x": np.array([[1.0, -2.0, 3.0]])},
+                         {x: np.array([[0.1, 0.2, 0.3]])})
+    assert bound.shape == (3, 1)
+    _close(bound, np.array([[0.1], [0.2], [0.3]]))
+    # A sum's error is absolute (a name of the program's own): transposed as it is.
+    values = {"x": np.array([[1.0, -2.0, 3.0]]), "y": np.array([[0.5, 0.25, -4.0]])}
+    expected = (2 * U * (np.abs(values["x"]) + np.abs(values["y"]))).T
+    _close(_bound(Transposed(x + y), values), expected)
+
+
+def test_a_long_step_count_grows_a_relative_error_beyond_doubling():
+    # (1 + u)**t - 1 above 1: at u = 2**-10 and t = 800 the growth is 1.18, all of it counted.
+    for value in (1.5, 0.7):
+        bound = _bound(x**t, {"x": value, "t": 800})
+        _close(bound, _step_power_rule(value, U * value, 800))

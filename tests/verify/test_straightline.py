@@ -303,3 +303,29 @@ def test_sums_along_an_axis_are_combined_before_they_meet_the_arrays_they_came_f
     # Without a sum of its own, a name is one of the arrays: nothing moves.
     plain = fewer_passes("def program(a, b, c):\n    return (a * b + c,)", set())
     assert "return (a * b + c,)" in plain
+
+
+@pytest.mark.parametrize(
+    ("expression", "arranged"),
+    [
+        # The small terms' sum subtracted, never negated and added.
+        ("Z - ReduceAxis(Z, 1, 3)", "Z - ReduceAxis(Z, 1, 3)"),
+        # Every large term negative: start from the small ones, then subtract the large.
+        ("-Z + ReduceAxis(Z, 1, 3)", "ReduceAxis(Z, 1, 3) - Z"),
+        ("-Z - ReduceAxis(Z, 1, 3)", "-ReduceAxis(Z, 1, 3) - Z"),
+        # A function of an array that is no sum is as large as the array.
+        ("G * abs(Z) * ReduceAxis(Z, 1, 3)", "G * abs(Z) * ReduceAxis(Z, 1, 3)"),
+        ("G * numpy.sqrt(Z) * ReduceAxis(Z, 1, 3)", "G * numpy.sqrt(Z) * ReduceAxis(Z, 1, 3)"),
+        # ... and one of a sum, or of a number, as small as the sum.
+        ("G * Z * abs(ReduceAxis(Z, 1, 3))", "G * Z * abs(ReduceAxis(Z, 1, 3))"),
+        ("G * numpy.sqrt(ReduceAxis(Z, 1, 3)) * Z", "G * Z * numpy.sqrt(ReduceAxis(Z, 1, 3))"),
+        ("(ReduceAxis(Z, 1, 3) + 1) * G * Z", "G * Z * (ReduceAxis(Z, 1, 3) + 1)"),
+    ],
+)
+def test_where_the_sums_along_an_axis_go(expression: str, arranged: str) -> None:
+    source = f"def program(Z, G):\n    return ({expression},)"
+    rewritten = fewer_passes(source, set())
+    assert f"return ({arranged},)" in rewritten, rewritten
+    values = dict(Z=np.arange(6.0).reshape(2, 3) + 1, G=np.arange(6.0).reshape(2, 3) - 2)
+    np.testing.assert_allclose(_define(rewritten)(**values)[0], _define(source)(**values)[0],
+                               rtol=1e-15)
