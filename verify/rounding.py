@@ -281,10 +281,8 @@ class _Builder:
             args = list(expr.args)
             if isinstance(expr, sp.Mul) and len(args) > 2:
                 for size in range(len(args) - 1, 1, -1):
-                    part = next(
-                        (c for c in itertools.combinations(args, size) if sp.Mul(*c) in self.values),
-                        None,
-                    )
+                    parts = itertools.combinations(args, size)
+                    part = next((c for c in parts if sp.Mul(*c) in self.values), None)
                     if part is not None:
                         rest = [arg for arg in args if arg not in part]
                         args = [sp.Mul(*part), *rest]
@@ -378,7 +376,10 @@ class _Builder:
             rounding = (len(terms) - 1) * u
             parts = [self.parts(term) for term in terms]
             return zero, sp.Add(*(absolute for _, absolute in parts)) + sp.Add(
-                *((relative + rounding) * self._abs(t) for t, (relative, _) in zip(terms, parts))
+                *(
+                    (relative + rounding) * self._abs(t)
+                    for t, (relative, _) in zip(terms, parts, strict=True)
+                )
             )
         if isinstance(expr, sp.Mul):
             return self._product(expr.args, u)
@@ -453,7 +454,8 @@ class _Builder:
         summed = sp.Integer(0) if absolute == 0 else ReduceAxis(absolute, axis, size)
         if _one_signed(body):
             return relative + rounding, summed
-        return sp.Integer(0), (relative + rounding) * ReduceAxis(self._abs(body), axis, size) + summed
+        magnitudes = ReduceAxis(self._abs(body), axis, size)
+        return sp.Integer(0), (relative + rounding) * magnitudes + summed
 
     def _exp(self, expr: sp.exp, u: sp.Expr) -> sp.Expr:
         (argument,) = expr.args

@@ -64,6 +64,10 @@ def fewer_passes(source: str, scalars: Collection[str]) -> str:
     return ast.unparse(module)
 
 
+def _calls(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+
+
 def _is_reduced(
     node: ast.expr, names: Collection[str], known: dict[int, tuple[ast.AST, bool]]
 ) -> bool:
@@ -77,7 +81,7 @@ def _is_reduced(
         answer = True
     elif isinstance(node, ast.Name):
         answer = node.id in names
-    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ReduceAxis":
+    elif _calls(node, "ReduceAxis"):
         answer = True
     elif isinstance(node, ast.Call):  # whatever function (abs, numpy.sqrt): of its arguments
         answer = all(_is_reduced(arg, names, known) for arg in node.args) and all(
