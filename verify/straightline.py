@@ -75,26 +75,7 @@ def _is_reduced(
     the names in ``names`` are: an array smaller than the arrays it was summed from (a row of
     LayerNorm's means, against the rows themselves). A guess, which only orders the work: an
     operation on such arrays is done before one that takes it to the size of the others."""
-    if id(node) in known:
-        return known[id(node)][1]
-    if isinstance(node, (ast.Constant, ast.Attribute)):
-        answer = True
-    elif isinstance(node, ast.Name):
-        answer = node.id in names
-    elif _calls(node, "ReduceAxis"):
-        answer = True
-    elif isinstance(node, ast.Call):  # whatever function (abs, numpy.sqrt): of its arguments
-        answer = all(_is_reduced(arg, names, known) for arg in node.args) and all(
-            _is_reduced(keyword.value, names, known) for keyword in node.keywords
-        )
-    else:
-        answer = all(
-            _is_reduced(child, names, known)
-            for child in ast.iter_child_nodes(node)
-            if isinstance(child, ast.expr)
-        )
-    known[id(node)] = (node, answer)
-    return answer
+    return _made_of(node, names, known, sums=True)
 
 
 def _is_scalar(
@@ -103,19 +84,29 @@ def _is_scalar(
     """Whether ``node`` is a scalar when the names in ``scalars`` are. ``known`` keeps the
     answers given (by ``id``, with the node, so that no id is reused), which stay right as
     ``scalars`` grows: a name is added right after its statement, before any use of it."""
+    return _made_of(node, scalars, known, sums=False)
+
+
+def _made_of(
+    node: ast.expr, names: Collection[str], known: dict[int, tuple[ast.AST, bool]], *, sums: bool
+) -> bool:
+    """Whether ``node`` is made of numbers and ``names`` alone (and, with ``sums``, of sums
+    along an axis of anything), through whatever functions (abs, numpy.sqrt)."""
     if id(node) in known:
         return known[id(node)][1]
     if isinstance(node, (ast.Constant, ast.Attribute)):  # a number, numpy.pi
         answer = True
     elif isinstance(node, ast.Name):
-        answer = node.id in scalars
-    elif isinstance(node, ast.Call):  # whatever function: a scalar of scalars (abs, numpy.sqrt)
-        answer = all(_is_scalar(arg, scalars, known) for arg in node.args) and all(
-            _is_scalar(keyword.value, scalars, known) for keyword in node.keywords
+        answer = node.id in names
+    elif sums and _calls(node, "ReduceAxis"):
+        answer = True
+    elif isinstance(node, ast.Call):
+        answer = all(_made_of(arg, names, known, sums=sums) for arg in node.args) and all(
+            _made_of(keyword.value, names, known, sums=sums) for keyword in node.keywords
         )
     else:
         answer = all(
-            _is_scalar(child, scalars, known)
+            _made_of(child, names, known, sums=sums)
             for child in ast.iter_child_nodes(node)
             if isinstance(child, ast.expr)
         )

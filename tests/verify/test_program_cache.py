@@ -4,23 +4,15 @@ unchecked."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import sympy as sp
 
 from eqconform.specs import layernorm
-from eqconform.verify import cache, compiler, graph
+from eqconform.verify import compiler, graph
 from eqconform.verify.compiler import CompiledFunction, checked_program, compile_expressions
 from eqconform.verify.graph import SpecGraph, SpecUse
-
-
-@pytest.fixture
-def programs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> cache.DiskCache:
-    store = cache.DiskCache("programs", root=tmp_path)
-    monkeypatch.setattr(graph, "PROGRAMS", store)
-    return store
 
 
 def _graph() -> SpecGraph:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from eqconform.verify import cache, graph
+from eqconform.verify import graph
 from eqconform.verify.compiler import CompiledFunction
 from eqconform.verify.components.layernorm import LAYERNORM
 from eqconform.verify.graph import Predictor, SpecGraph, recomputation_input
@@ -151,13 +150,6 @@ def test_the_judge_shares_a_records_memo_between_specs() -> None:
     kept = dict(record.derived)
     assert judge(spec_graph, "layernorm.grad_gamma", record).passed
     assert record.derived.keys() == kept.keys()
-
-
-@pytest.fixture
-def programs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> cache.DiskCache:
-    store = cache.DiskCache("programs", root=tmp_path)
-    monkeypatch.setattr(graph, "PROGRAMS", store)
-    return store
 
 
 def _fresh_graph() -> SpecGraph:

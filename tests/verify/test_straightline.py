@@ -329,3 +329,17 @@ def test_where_the_sums_along_an_axis_go(expression: str, arranged: str) -> None
     values = dict(Z=np.arange(6.0).reshape(2, 3) + 1, G=np.arange(6.0).reshape(2, 3) - 2)
     np.testing.assert_allclose(_define(rewritten)(**values)[0], _define(source)(**values)[0],
                                rtol=1e-15)
+
+
+def test_a_repeated_sum_along_an_axis_is_an_array_to_name_once() -> None:
+    # A sum along an axis is small, but an array all the same: repeated, it gets a name (a
+    # scalar would not, costing nothing to compute again).
+    source = (
+        "def program(Z, G):\n"
+        "    return ((ReduceAxis(Z, 1, 3) + 1) * G + (ReduceAxis(Z, 1, 3) + 1) * Z,)"
+    )
+    rewritten = fewer_passes(source, set())
+    assert rewritten.count("ReduceAxis(") == 1, rewritten
+    values = dict(Z=np.arange(6.0).reshape(2, 3) + 1, G=np.arange(6.0).reshape(2, 3) - 2)
+    np.testing.assert_allclose(_define(rewritten)(**values)[0], _define(source)(**values)[0],
+                               rtol=1e-15)
