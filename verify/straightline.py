@@ -58,6 +58,7 @@ def fewer_passes(source: str, scalars: Collection[str]) -> str:
             assert isinstance(target, ast.Name)
             if arranger.scalar(statement.value):
                 known.add(target.id)
+                arranger.reduced_names.add(target.id)
             elif arranger.reduced(statement.value):
                 arranger.reduced_names.add(target.id)
     function.body = _shared(function, known, answers)
@@ -141,8 +142,9 @@ class _Arranger:
     def __init__(self, scalars: Collection[str], known: dict[int, tuple[ast.AST, bool]]) -> None:
         self.scalars = scalars
         self.known = known
-        #: Names holding sums along an axis (:func:`_is_reduced`), and the answers given.
-        self.reduced_names: set[str] = set()
+        #: Names holding scalars or sums along an axis (:func:`_is_reduced`), and the
+        #: answers given.
+        self.reduced_names: set[str] = set(scalars)
         self.reduced_known: dict[int, tuple[ast.AST, bool]] = {}
 
     def scalar(self, node: ast.expr) -> bool:
@@ -150,9 +152,7 @@ class _Arranger:
 
     def reduced(self, node: ast.expr) -> bool:
         """Whether ``node`` is a scalar or an array of sums (:func:`_is_reduced`)."""
-        return self.scalar(node) or _is_reduced(
-            node, {*self.reduced_names, *self.scalars}, self.reduced_known
-        )
+        return _is_reduced(node, self.reduced_names, self.reduced_known)
 
     def arrange(self, node: ast.expr) -> ast.expr:
         if _is_sum(node) or _is_product(node):
