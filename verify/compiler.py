@@ -564,14 +564,16 @@ def compile_program(
     outputs: Sequence[sp.Expr],
     *,
     scalars: Collection[str] | None = None,
+    small: Collection[str] = (),
 ) -> CompiledFunction:
     """Compile straight-line code (``symbol = expression`` in order, then ``outputs``) into a
     NumPy function, printing each expression with SymPy's NumPy printer.
 
     With ``scalars`` (the arguments known to hold scalars; integer symbols, such as sizes and
     step counts, are counted among them), the program is rearranged to make fewer passes over
-    its arrays (:func:`~.straightline.fewer_passes`): for bound programs, whose last bits do
-    not matter, not for the oracle's values, whose arithmetic stays as SymPy prints it."""
+    its arrays (:func:`~.straightline.fewer_passes`, told of the arguments that hold
+    ``small`` arrays): for bound programs, whose last bits do not matter, not for the
+    oracle's values, whose arithmetic stays as SymPy prints it."""
     assigned = {symbol for symbol, _ in assignments}
     expressions = [expr for _, expr in assignments] + list(outputs)
     symbols = sorted(
@@ -584,7 +586,7 @@ def compile_program(
     source = "\n".join(lines)
     if scalars is not None:
         known = {*scalars, *(s.name for s in symbols if s.is_integer)}
-        source = fewer_passes(source, known)
+        source = fewer_passes(source, known, small)
         checked_program(source, [s.name for s in symbols])
     return CompiledFunction(
         arguments=tuple(s.name for s in symbols),

@@ -264,6 +264,28 @@ class SpecGraph:
                 (indexed if isinstance(info.symbol, sp.IndexedBase) else plain).add(name)
         return frozenset(plain - indexed)
 
+    @functools.cached_property
+    def small(self) -> frozenset[str]:
+        """The scalars, and the quantities indexed along fewer axes than the graph's most (and
+        their recomputation bounds): arrays smaller than the others, LayerNorm's rows of
+        variances and its gamma against Z. A bound program combines them with the scalars
+        before it touches a larger array; a guess, which orders the work only."""
+        axes: dict[str, set[int]] = {}
+        for use in self.uses.values():
+            for variant in use.spec.variants:
+                for lhs, rhs in variant.relations.items():
+                    for node in sp.Tuple(lhs, rhs).atoms(sp.Indexed):
+                        name = quantity_name(node)
+                        along = axes.setdefault(use.rename.get(name, name), set())
+                        along |= {
+                            use.spec.axes[index]
+                            for index in sp.Tuple(*node.indices).free_symbols
+                            if index in use.spec.axes
+                        }
+        most = max((len(along) for along in axes.values()), default=0)
+        fewer = {name for name, along in axes.items() if len(along) < most}
+        return self.scalars | fewer | {recomputation_input(name) for name in fewer}
+
     def spec(self, spec_id: str) -> Spec:
         return self.uses[spec_id].spec
 
@@ -391,11 +413,11 @@ class SpecGraph:
                     recomputation = self._recomputations.get(chains)
                     if recomputation is None:
                         recomputation = bound_program(
-                            chains, coefficients=self.coefficients
-                        ).compiled(scalars=self.scalars)
+                            chains, coefficients=self.coefficients, small=self.small
+                        ).compiled(scalars=self.scalars, small=self.small)
                         self._recomputations[chains] = recomputation
                 compiled = Predictor(
-                    program.compiled(scalars=self.scalars),
+                    program.compiled(scalars=self.scalars, small=self.small),
                     recomputation,
                     tuple(
                         (recomputation_input(leaf.name), f"{leaf.name} = {sp.srepr(chain)}")
@@ -434,6 +456,7 @@ class SpecGraph:
                 if leaf.name in self.carried
             },
             coefficients=self.coefficients,
+            small=self.small,
             values=True,
         )
 

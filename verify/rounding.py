@@ -91,15 +91,20 @@ class BoundProgram:
         (error,) = self.errors
         return error
 
-    def compiled(self, *, scalars: Collection[str] | None = None) -> CompiledFunction:
+    def compiled(
+        self, *, scalars: Collection[str] | None = None, small: Collection[str] = ()
+    ) -> CompiledFunction:
         """The program as a NumPy function returning the values (if any), then the bounds.
 
         ``scalars``: the inputs known to be scalars (hyperparameters, unlike the arrays), to
         rearrange the program into fewer passes over arrays
-        (:func:`~.straightline.fewer_passes`). The unit roundoffs are always among them."""
+        (:func:`~.straightline.fewer_passes`), with ``small``, those known to hold arrays
+        smaller than the others. The unit roundoffs are always among the scalars."""
         if scalars is not None:
             scalars = {*scalars, UNIT_ROUNDOFF.name, COEFFICIENT_UNIT_ROUNDOFF.name}
-        return compile_program(self.assignments, (*self.values, *self.errors), scalars=scalars)
+        return compile_program(
+            self.assignments, (*self.values, *self.errors), scalars=scalars, small=small
+        )
 
 
 class PositivePart(sp.Function):
@@ -153,6 +158,7 @@ def bound_program(
     recomputed: Mapping[sp.Symbol, sp.Expr] | None = None,
     leaf_errors: Mapping[sp.Symbol, sp.Expr] | None = None,
     coefficients: Collection[str] = (),
+    small: Collection[str] = (),
     values: bool = False,
 ) -> BoundProgram:
     """One program bounding the errors of several expressions (sharing the analysis of their
@@ -162,12 +168,14 @@ def bound_program(
     gives leaves an error of their own (an input the checker computed, with the bound of that
     computation as another input); nodes of the symbols named in ``coefficients`` alone (and
     integers such as the step count) are rounded at :data:`COEFFICIENT_UNIT_ROUNDOFF`, an input
-    of the program.
+    of the program. ``small`` names the leaves that hold scalars or arrays smaller than the
+    others (a row of variances against the rows): a guess, which orders the work and never
+    changes the bound in real numbers.
 
     ``values``: the program returns the expressions' values too. The bound computes the value
     of every node below a root anyway, so a check that wants both gets them in one program,
     and the arrays are not gone over twice."""
-    builder = _Builder(coefficients)
+    builder = _Builder(coefficients, small)
     for symbol, from_inputs in (recomputable or {}).items():
         builder.leaf_parts[symbol] = (u, builder.error(from_inputs))
     for symbol, bound in (recomputed or {}).items():
@@ -235,10 +243,15 @@ def _one_signed(expr: sp.Expr) -> bool:
     return isinstance(expr, (sp.Abs, sp.exp))
 
 
+#: The most small factors a product may have for :meth:`_Builder._scaled` to look for the part
+#: of it whose magnitude is computed (it tries each subset of them).
+_MOST_SCALED = 4
+
+
 class _Builder:
     """Walks an expression DAG once, naming each distinct node's value and error bound."""
 
-    def __init__(self, coefficients: Collection[str] = ()) -> None:
+    def __init__(self, coefficients: Collection[str] = (), small: Collection[str] = ()) -> None:
         self.assignments: list[tuple[sp.Symbol, sp.Expr]] = []
         self.values: dict[sp.Expr, sp.Expr] = {}
         self.errors: dict[sp.Expr, sp.Expr] = {}
@@ -246,6 +259,8 @@ class _Builder:
         self.magnitudes: dict[sp.Expr, sp.Expr] = {}
         self.leaf_parts: dict[sp.Symbol, _Parts] = {}
         self.coefficients = frozenset(coefficients)
+        #: Leaves that hold scalars or arrays smaller than the others (:meth:`_small`).
+        self.small = frozenset(small)
         #: Symbols that hold one number for a whole program (never an array): the unit
         #: roundoffs, the coefficients, the sizes of reductions, and the named relative parts
         #: made of them. A relative part of these alone is the same along every axis, so it
@@ -319,22 +334,50 @@ class _Builder:
 
     def _abs(self, expr: sp.Expr) -> sp.Expr:
         """A symbol (or atom) holding ``|expr|``: the rules ask for the same magnitudes many
-        times, and each is one pass over the data."""
+        times, and each is one pass over the data. For a product of one array whose
+        magnitude is computed already and small factors (:meth:`_small`), the product of the
+        magnitudes, not named: where a rule scales it, the small factors join the scale
+        (:func:`~.straightline.fewer_passes`), and terms of the same array add up as one."""
+        if expr in self.magnitudes:
+            return self.magnitudes[expr]
+        array = self._scaled(expr)
+        if array is not None:
+            taken = sp.Mul.make_args(array)
+            magnitudes = (self._abs(factor) for factor in expr.args if factor not in taken)
+            self.magnitudes[expr] = sp.Mul(self.magnitudes[array], *magnitudes)
+            return self.magnitudes[expr]
         magnitude = _magnitude(self.value(expr))
         if magnitude.is_Atom:
             return magnitude
-        if expr not in self.magnitudes:
-            self.magnitudes[expr] = self._name("a", magnitude)
+        self.magnitudes[expr] = self._name("a", magnitude)
         return self.magnitudes[expr]
 
+    def _scaled(self, expr: sp.Expr) -> sp.Expr | None:
+        """The part of the product ``expr`` whose magnitude is computed already, when the
+        other factors are small (:meth:`_small`) and there are few of them: ``G gamma`` in
+        ``C G gamma``. None if there is no such part."""
+        if not isinstance(expr, sp.Mul):
+            return None
+        large = [factor for factor in expr.args if not self._small(factor)]
+        small = [factor for factor in expr.args if self._small(factor)]
+        if not large or len(small) > _MOST_SCALED:
+            return None
+        for size in range(len(small)):
+            for extra in itertools.combinations(small, size):
+                part = sp.Mul(*large, *extra)
+                if part in self.magnitudes:
+                    return part
+        return None
+
     def _small(self, expr: sp.Expr) -> bool:
-        """Whether ``expr`` is made of sums along an axis and scalars alone: an array smaller
-        than the arrays it was summed from (LayerNorm's row means), a guess that only orders
-        the work (as :func:`~.straightline.fewer_passes` does)."""
+        """Whether ``expr`` is made of sums along an axis, scalars and the leaves said to be
+        small alone: an array smaller than the arrays it was summed from (LayerNorm's row
+        means), a guess that only orders the work (as :func:`~.straightline.fewer_passes`
+        does)."""
         if isinstance(expr, ReduceAxis) or expr.is_Number:
             return True
         if isinstance(expr, sp.Symbol):
-            return self._constant(expr)
+            return self._constant(expr) or expr.name in self.small
         return bool(expr.args) and all(self._small(arg) for arg in expr.args)
 
     def _widened(self, expr: sp.Expr) -> sp.Symbol:

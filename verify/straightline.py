@@ -40,16 +40,20 @@ _GUARDED = (ast.IfExp, ast.BoolOp)
 _COMPOUND = (ast.BinOp, ast.UnaryOp, ast.Call, ast.Compare)
 
 
-def fewer_passes(source: str, scalars: Collection[str]) -> str:
+def fewer_passes(source: str, scalars: Collection[str], small: Collection[str] = ()) -> str:
     """``source`` (one function of straight-line assignments ending in a return, as
     :func:`~.compiler.compile_program` prints it) rearranged to make fewer passes over arrays,
-    given the arguments that hold ``scalars`` (every other name may hold an array)."""
+    given the arguments that hold ``scalars`` (every other name may hold an array) and those
+    that hold ``small`` arrays (a row of LayerNorm's variances against the rows themselves),
+    which are combined with the scalars before they meet the others."""
     module = ast.parse(source)
     function = module.body[0]
     assert isinstance(function, ast.FunctionDef)
-    known = set(scalars) & {arg.arg for arg in function.args.args}
+    arguments = {arg.arg for arg in function.args.args}
+    known = set(scalars) & arguments
     answers: dict[int, tuple[ast.AST, bool]] = {}
-    arranger = _Arranger(known, answers)
+    arranger = _Arranger(known, answers, _used_once(function))
+    arranger.reduced_names |= set(small) & arguments
     for statement in function.body:
         assert isinstance(statement, (ast.Assign, ast.Return)) and statement.value is not None
         statement.value = arranger.arrange(statement.value)
@@ -61,8 +65,30 @@ def fewer_passes(source: str, scalars: Collection[str]) -> str:
                 arranger.reduced_names.add(target.id)
             elif arranger.reduced(statement.value):
                 arranger.reduced_names.add(target.id)
+            elif target.id in arranger.inlinable and (
+                _is_sum(statement.value) or _is_product(statement.value)
+            ):
+                arranger.definitions[target.id] = statement.value
+    function.body = [
+        statement
+        for statement in function.body
+        if not (isinstance(statement, ast.Assign) and _target(statement) in arranger.inlined)
+    ]
     function.body = _shared(function, known, answers)
     return ast.unparse(module)
+
+
+def _used_once(function: ast.FunctionDef) -> set[str]:
+    """The names ``function`` assigns and reads exactly once."""
+    reads = Counter(
+        node.id
+        for node in ast.walk(function)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    )
+    assigned = Counter(
+        _target(statement) for statement in function.body if isinstance(statement, ast.Assign)
+    )
+    return {name for name, count in assigned.items() if count == 1 and reads[name] == 1}
 
 
 def _calls(node: ast.expr, name: str) -> bool:
@@ -139,13 +165,25 @@ def _negated(node: ast.expr) -> ast.expr:
 class _Arranger:
     """Rearranges sums and products (recursively) given the names known to be scalars."""
 
-    def __init__(self, scalars: Collection[str], known: dict[int, tuple[ast.AST, bool]]) -> None:
+    def __init__(
+        self,
+        scalars: Collection[str],
+        known: dict[int, tuple[ast.AST, bool]],
+        inlinable: Collection[str] = (),
+    ) -> None:
         self.scalars = scalars
         self.known = known
         #: Names holding scalars or sums along an axis (:func:`_is_reduced`), and the
         #: answers given.
         self.reduced_names: set[str] = set(scalars)
         self.reduced_known: dict[int, tuple[ast.AST, bool]] = {}
+        #: Names read once (:func:`_used_once`); of those, the arranged sums and products
+        #: over arrays they hold, which a sum that reads them takes in as terms of its own
+        #: (then the terms of both that share their arrays are added as one), and the names
+        #: so taken in, whose statements are left out.
+        self.inlinable = frozenset(inlinable)
+        self.definitions: dict[str, ast.expr] = {}
+        self.inlined: set[str] = set()
 
     def scalar(self, node: ast.expr) -> bool:
         return _is_scalar(node, self.scalars, self.known)
@@ -166,16 +204,20 @@ class _Arranger:
                 )
         return node
 
-    def _terms(self, node: ast.expr, sign: int) -> Iterator[tuple[int, ast.expr]]:
-        """The signed terms of a sum, each a product arranged."""
+    def _terms(self, node: ast.expr, sign: int) -> Iterator[_Term]:
+        """The signed terms of a sum, each a product split (:meth:`_split`); a name read
+        only here that holds a sum or a product over arrays gives its own terms."""
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
             yield from self._terms(node.left, sign)
             yield from self._terms(node.right, sign if isinstance(node.op, ast.Add) else -sign)
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             yield from self._terms(node.operand, -sign)
+        elif isinstance(node, ast.Name) and node.id in self.definitions:
+            self.inlined.add(node.id)
+            yield from self._terms(self.definitions.pop(node.id), sign)
         else:
-            factor_sign, product = self._product(node)
-            yield sign * factor_sign, product
+            factor_sign, large, small = self._split(node)
+            yield sign * factor_sign, large, small
 
     def _factors(self, node: ast.expr, sign: int, factors: list[ast.expr]) -> int:
         """Collects the factors of a product (each arranged) into ``factors``; its sign."""
@@ -188,14 +230,15 @@ class _Arranger:
         factors.append(self.arrange(node))
         return sign
 
-    def _product(self, node: ast.expr) -> tuple[int, ast.expr]:
-        """``(sign, product)``: the arrays multiplied, then the scalars' product applied once
-        (carrying the sign when there is one); arrays of sums (:func:`_is_reduced`) are
-        multiplied with the scalars first, and the others by that product once."""
+    def _split(self, node: ast.expr) -> _Term:
+        """``(sign, large, small)``: the factors of the product ``node`` that are arrays, and
+        the others, scalars last, their product carrying the sign when there is one; arrays
+        of sums (:func:`_is_reduced`) are small."""
         factors: list[ast.expr] = []
         sign = self._factors(node, 1, factors)
         if len(factors) == 1:
-            return sign, factors[0]
+            (factor,) = factors
+            return (sign, [], factors) if self.reduced(factor) else (sign, factors, [])
         scalars = [f for f in factors if self.scalar(f)]
         small = [f for f in factors if not self.scalar(f) and self.reduced(f)]
         large = [f for f in factors if not self.reduced(f)]
@@ -203,34 +246,75 @@ class _Arranger:
             scale = _chain(scalars, ast.Mult())
             small.append(_negated(scale) if sign < 0 else scale)
             sign = 1
-        if not large or not small:
-            return sign, _chain(large + small, ast.Mult())
-        return sign, ast.BinOp(_chain(large, ast.Mult()), ast.Mult(), _chain(small, ast.Mult()))
+        return sign, large, small
 
     def _sum(self, node: ast.expr) -> ast.expr:
         """The terms added arrays first (a positive one leading, the negative ones
         subtracted), then the scalar terms' sum once; terms that are arrays of sums
-        (:func:`_is_reduced`) are added up with the scalars before they join the others."""
-        terms = list(self._terms(node, 1))
-        large = [(s, t) for s, t in terms if not self.reduced(t)]
-        small = [(s, t) for s, t in terms if self.reduced(t)]
-        if not large:
-            large = [(s, t) for s, t in terms if not self.scalar(t)]
-            small = [(s, t) for s, t in terms if self.scalar(t)]
-        if not large or not small:
+        (:func:`_is_reduced`) are added up with the scalars before they join the others, and
+        terms with the same arrays are added as one, ``x (a + b)`` for ``x a + x b``."""
+        terms = [
+            (sign, _joined(large, small))
+            for sign, large, small in _together(list(self._terms(node, 1)))
+        ]
+        large_terms = [(s, t) for s, t in terms if not self.reduced(t)]
+        small_terms = [(s, t) for s, t in terms if self.reduced(t)]
+        if not large_terms:
+            large_terms = [(s, t) for s, t in terms if not self.scalar(t)]
+            small_terms = [(s, t) for s, t in terms if self.scalar(t)]
+        if not large_terms or not small_terms:
             return _signed_sum(terms)
-        if any(s > 0 for s, _ in large) and not any(s > 0 for s, _ in small):
+        if any(s > 0 for s, _ in large_terms) and not any(s > 0 for s, _ in small_terms):
             # Every small term negative: their sum subtracted, not negated and added.
-            subtracted = _signed_sum([(-s, t) for s, t in small])
-            return ast.BinOp(_signed_sum(large), ast.Sub(), subtracted)
-        small_sum = _signed_sum(small)
-        if any(s > 0 for s, _ in large):
-            return ast.BinOp(_signed_sum(large), ast.Add(), small_sum)
+            subtracted = _signed_sum([(-s, t) for s, t in small_terms])
+            return ast.BinOp(_signed_sum(large_terms), ast.Sub(), subtracted)
+        small_sum = _signed_sum(small_terms)
+        if any(s > 0 for s, _ in large_terms):
+            return ast.BinOp(_signed_sum(large_terms), ast.Add(), small_sum)
         # Every large term negative: start from the small ones and subtract them.
         result = small_sum
-        for _, term in large:
+        for _, term in large_terms:
             result = ast.BinOp(result, ast.Sub(), term)
         return result
+
+
+#: A term of a sum: its sign, its factors that are arrays, and the others (scalars, arrays of
+#: sums), each list possibly empty.
+_Term = tuple[int, list[ast.expr], list[ast.expr]]
+
+
+def _joined(large: list[ast.expr], small: list[ast.expr]) -> ast.expr:
+    """The product of ``large`` times the product of ``small``, each multiplied once."""
+    if not large or not small:
+        return _chain(large + small, ast.Mult())
+    return ast.BinOp(_chain(large, ast.Mult()), ast.Mult(), _chain(small, ast.Mult()))
+
+
+def _together(terms: list[_Term]) -> list[_Term]:
+    """``terms`` with those of the same arrays (as written, in any order) added as one,
+    ``x (a - b)`` for ``x a - x b``: one pass over ``x`` where there were three. In the place
+    of the first of them."""
+    keys = [
+        tuple(sorted(ast.dump(factor) for factor in large)) if large else None
+        for _, large, _ in terms
+    ]
+    counts = Counter(key for key in keys if key is not None)
+    if all(count == 1 for count in counts.values()):
+        return terms
+    together: list[_Term] = []
+    done: set[tuple[str, ...]] = set()
+    for (sign, large, small), key in zip(terms, keys, strict=True):
+        if key is None or counts[key] == 1:
+            together.append((sign, large, small))
+        elif key not in done:
+            done.add(key)
+            shares = [
+                (s, _chain(sm, ast.Mult()) if sm else ast.Constant(1))
+                for (s, _, sm), k in zip(terms, keys, strict=True)
+                if k == key
+            ]
+            together.append((1, large, [_signed_sum(shares)]))
+    return together
 
 
 def _signed_sum(terms: list[tuple[int, ast.expr]]) -> ast.expr:

@@ -569,6 +569,55 @@ def test_a_magnitude_is_computed_once_however_many_rules_use_it():
     assert not any(expr == sp.Integer(3) for _, expr in program.assignments)
 
 
+def _abs_arguments(program: BoundProgram) -> list[sp.Expr]:
+    """What the program takes the magnitude of, in its assignments."""
+    return [expr.args[0] for _, expr in program.assignments if isinstance(expr, sp.Abs)]
+
+
+def test_the_magnitude_of_an_array_times_a_row_sum_is_the_arrays_times_the_sums():
+    # |x R| for R = sum_j y_ij: |x|, computed for the term x, times |R|; never |x|^2 |R|, and
+    # no pass of its own over x R. x and y carry given errors, so every part is absolute.
+    R = ReduceAxis(y, sp.Integer(1), C)
+    expr = x * R + x
+    names = {leaf: sp.Symbol(f"e_{leaf.name}", positive=True) for leaf in (x, y)}
+    program = bound_program((expr,), leaf_errors=names)
+    definitions = dict(program.assignments)
+    magnitudes = _abs_arguments(program)
+    assert magnitudes.count(x) == 1
+    assert [definitions[a] for a in magnitudes if a not in {x, y}] == [R]  # and not |x R|
+    values = {"x": np.array([[1.5, -2.0, 0.5]]), "y": np.array([[0.25, -3.0, 2.0]])}
+    errors = {x: np.array([[0.01, 0.02, 0.03]]), y: np.array([[0.2, 0.1, 0.05]])}
+    total = values["y"].sum(axis=1, keepdims=True)
+    total_error = errors[y].sum(axis=1, keepdims=True) + 2 * U * np.abs(values["y"]).sum(
+        axis=1, keepdims=True
+    )
+    magnitude_x, magnitude_total = np.abs(values["x"]), np.abs(total)
+    widened = (magnitude_x + errors[x]) * (magnitude_total + total_error)
+    product_error = widened - magnitude_x * magnitude_total + U * widened
+    expected = product_error + errors[x] + U * (magnitude_x * magnitude_total + magnitude_x)
+    _close(_with_errors(expr, values, errors), expected)
+
+
+def test_the_magnitude_of_a_scaled_product_is_the_products_times_the_scale():
+    # |s x y| for a small s: |x y|, computed for the term x y, times |s|.
+    s = sp.Symbol("s", real=True)
+    expr = x * y + s * x * y
+    program = bound_program((expr,), small={"s"})
+    leaves = {x, y, s}
+    assert len([a for a in _abs_arguments(program) if a not in leaves]) == 1  # |x y|
+    values = {"x": np.array([1.5, -2.25]), "y": np.array([0.4, 3.0]), "s": -0.75}
+    product = np.abs(values["x"] * values["y"])
+    expected = (
+        ((1 + U) ** 2 * (1 + U) - 1) * product
+        + ((1 + U) ** 3 * (1 + 2 * U) - 1) * 0.75 * product
+        + U * (product + 0.75 * product)
+    )
+    _close(_bound(expr, values, small={"s"}), expected)
+    # Not told that s is small, the bound is the same number, computed another way.
+    assert len([a for a in _abs_arguments(bound_program((expr,))) if a not in leaves]) == 2
+    _close(_bound(expr, values), expected)
+
+
 # --------------------------------------------------------------------------- relative parts
 # A leaf rounded once has the error u |x|, relative to its magnitude. The rules carry such
 # errors as a coefficient of the magnitude (an expression of the unit roundoffs alone), which
