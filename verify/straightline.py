@@ -13,14 +13,18 @@ sign belongs with them. A rule also asks for the same widened magnitude
 - the factors of a product are multiplied scalars first, and the scalar product applied to the
   arrays' product once; a sign is folded into the scalars, or into the sum around it;
 - the terms of a sum are added arrays first, subtracting the negative ones, and the scalar
-  terms' sum added once;
+  terms' sum added once; terms of the same arrays are added as one, ``x (a + b)`` for
+  ``x a + x b``, and a sum (or product) that a name holds and only one sum reads joins the
+  terms of that sum (so that its terms of ``x`` meet the others');
+- the scalar factors of a summand multiply its sum along an axis once, outside it;
 - a compound expression over arrays that occurs more than once is computed once, into a
   name of its own, just before the first statement that needs it.
 
 Exact arithmetic does not change. Floating-point results may differ in their last bits (the
 operations are associated otherwise), which a bound, scaled by :data:`~.tolerance.SAFETY`,
 allows for; the oracle's values (:func:`~.compiler.compile_expressions`) are not rewritten.
-Names wrongly said to be scalars (or arrays) change the cost, never the result.
+Names wrongly said to be scalars (or arrays), or small arrays, change the cost, never the
+result.
 """
 
 from __future__ import annotations
@@ -151,6 +155,17 @@ def _is_product(node: ast.expr) -> bool:
     return isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult)
 
 
+def _flat_factors(node: ast.expr, sign: int, factors: list[ast.expr]) -> int:
+    """Collects the factors of a product, as they are, into ``factors``; its sign."""
+    if _is_product(node):
+        assert isinstance(node, ast.BinOp)
+        return _flat_factors(node.right, _flat_factors(node.left, sign, factors), factors)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _flat_factors(node.operand, -sign, factors)
+    factors.append(node)
+    return sign
+
+
 def _chain(nodes: list[ast.expr], op: ast.operator) -> ast.expr:
     result = nodes[0]
     for node in nodes[1:]:
@@ -195,6 +210,9 @@ class _Arranger:
     def arrange(self, node: ast.expr) -> ast.expr:
         if _is_sum(node) or _is_product(node):
             return self._sum(node)
+        if _calls(node, "ReduceAxis") and len(node.args) == 3 and not node.keywords:
+            assert isinstance(node, ast.Call)
+            return self._reduction(node)
         for name, value in ast.iter_fields(node):
             if isinstance(value, ast.expr):
                 setattr(node, name, self.arrange(value))
@@ -203,6 +221,27 @@ class _Arranger:
                     node, name, [self.arrange(v) if isinstance(v, ast.expr) else v for v in value]
                 )
         return node
+
+    def _reduction(self, node: ast.Call) -> ast.expr:
+        """A sum along an axis with the scalar factors of its summand taken out of it,
+        ``ReduceAxis(x, ...) * s`` for ``ReduceAxis(x * s, ...)``: one pass less. A product
+        read only here (:func:`_used_once`) is taken in as the summand."""
+        body, *rest = node.args
+        if isinstance(body, ast.Name) and _is_product(self.definitions.get(body.id, body)):
+            self.inlined.add(body.id)
+            body = self.definitions.pop(body.id)
+        factors: list[ast.expr] = []
+        sign = _flat_factors(body, 1, factors)
+        scalars = [factor for factor in factors if self.scalar(factor)]
+        arrays = [factor for factor in factors if not self.scalar(factor)]
+        rest = [self.arrange(argument) for argument in rest]
+        if not scalars or not arrays:
+            node.args = [self.arrange(body), *rest]
+            return node
+        summand = self.arrange(_chain(arrays, ast.Mult()))
+        node.args = [summand, *rest]
+        scale = _chain([self.arrange(factor) for factor in scalars], ast.Mult())
+        return ast.BinOp(node, ast.Mult(), _negated(scale) if sign < 0 else scale)
 
     def _terms(self, node: ast.expr, sign: int) -> Iterator[_Term]:
         """The signed terms of a sum, each a product split (:meth:`_split`); a name read
@@ -221,13 +260,9 @@ class _Arranger:
 
     def _factors(self, node: ast.expr, sign: int, factors: list[ast.expr]) -> int:
         """Collects the factors of a product (each arranged) into ``factors``; its sign."""
-        if _is_product(node):
-            assert isinstance(node, ast.BinOp)
-            sign = self._factors(node.left, sign, factors)
-            return self._factors(node.right, sign, factors)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return self._factors(node.operand, -sign, factors)
-        factors.append(self.arrange(node))
+        found: list[ast.expr] = []
+        sign = _flat_factors(node, sign, found)
+        factors.extend(self.arrange(factor) for factor in found)
         return sign
 
     def _split(self, node: ast.expr) -> _Term:

@@ -450,3 +450,31 @@ def test_arguments_said_to_be_small_are_combined_with_the_scalars_first() -> Non
         r=np.array([[2.0], [3.0]]),
         u=0.5,
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "arranged"),
+    [
+        # The scalars of the summand multiply the sum, once, not every entry.
+        ("    return (ReduceAxis(Z * a * b, 1, 3),)", "return (ReduceAxis(Z, 1, 3) * (a * b),)"),
+        ("    return (ReduceAxis(-(Z * a), 1, 3),)", "return (ReduceAxis(Z, 1, 3) * -a,)"),
+        # A product read once, as the summand, is taken in.
+        (
+            "    e = Z * G * a\n    return (ReduceAxis(e, 1, 3),)",
+            "return (ReduceAxis(Z * G, 1, 3) * a,)",
+        ),
+        # An array of sums may vary along the axis summed: it stays inside, like the arrays.
+        (
+            "    return (ReduceAxis(Z * ReduceAxis(G, 0, 2), 1, 3),)",
+            "return (ReduceAxis(Z * ReduceAxis(G, 0, 2), 1, 3),)",
+        ),
+        # Nothing but scalars, or nothing but arrays: nothing to take out.
+        ("    return (ReduceAxis(Z * G, 1, 3),)", "return (ReduceAxis(Z * G, 1, 3),)"),
+        ("    return (ReduceAxis(a * b, 0, 2),)", "return (ReduceAxis(a * b, 0, 2),)"),
+    ],
+)
+def test_the_scalars_of_a_summand_multiply_the_sum(body: str, arranged: str) -> None:
+    source = f"def program(Z, G, a, b):\n{body}"
+    rewritten = fewer_passes(source, {"a", "b"})
+    assert arranged in rewritten and "e =" not in rewritten, rewritten
+    _same_results(rewritten, source, **ROWS, a=0.5, b=-1.25)
