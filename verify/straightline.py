@@ -210,9 +210,10 @@ class _Arranger:
     def arrange(self, node: ast.expr) -> ast.expr:
         if _is_sum(node) or _is_product(node):
             return self._sum(node)
-        if _calls(node, "ReduceAxis") and len(node.args) == 3 and not node.keywords:
+        if _calls(node, "ReduceAxis"):
             assert isinstance(node, ast.Call)
-            return self._reduction(node)
+            if len(node.args) == 3 and not node.keywords:
+                return self._reduction(node)
         for name, value in ast.iter_fields(node):
             if isinstance(value, ast.expr):
                 setattr(node, name, self.arrange(value))
