@@ -266,7 +266,10 @@ def instantiate(
     """``expr`` with indices and sizes bound to numbers (``bindings``), each ``Sum`` expanded,
     and every entry ``X[a, b]`` replaced by ``arrays[X][a - 1][b - 1]`` (nested sequences or
     SymPy matrices; 1-based like the documents)."""
-    concrete = expr.subs(dict(bindings)).doit()
+    concrete = expr.subs(dict(bindings))
+    written = _written_out(concrete)
+    # What _written_out cannot take the way Sum.doit would is left to doit itself.
+    concrete = concrete.doit() if written is None else written
     replacements = {}
     for entry in concrete.atoms(sp.Indexed):
         if entry.base in arrays:
@@ -275,6 +278,92 @@ def instantiate(
                 value = value[int(index) - 1]
             replacements[entry] = value
     return concrete.xreplace(replacements)
+
+
+#: The nodes whose ``doit`` is Basic's (``func`` of the arguments' ``doit``): :func:`_written_out`
+#: rebuilds them from its own results. Any other class with a ``doit`` of its own (a Sum with
+#: symbolic limits, a Derivative, an Integral) makes it give up.
+_PLAIN_DOIT = (sp.Add, sp.Mul, sp.Pow, sp.Indexed, sp.Tuple, sp.exp, sp.Heaviside)
+
+
+def _written_out(expr: sp.Expr) -> sp.Expr | None:
+    """``expr.doit()`` for an expression whose sums all run over ranges of fewer than 100
+    numbers with the summation index inside array entries only (``Sum(W[s, r] X[r, t], (r, 1,
+    3))``), or None. Sum.doit writes such a sum out term by term after SymPy's cheap linearity
+    steps (``eval_sum_direct``); its costlier tries in between (``is_zero``'s assumptions
+    aside, a partial fraction decomposition in the index, which fails on an index inside an
+    entry) cannot change the result, so taking the same steps without them gives the same
+    expression at a fraction of the cost, which matters because every explicit-size check
+    instantiates its specs entry by entry."""
+    if not expr.args or isinstance(expr, sp.IndexedBase):
+        return expr
+    if isinstance(expr, sp.Sum):
+        summand = _written_out(expr.function)
+        for index, low, high in expr.limits:  # innermost first, as Sum.doit takes them
+            if summand is None or not (low.is_Integer and high.is_Integer):
+                return None
+            count = int(high - low) + 1
+            if not 0 < count <= 100 or not _only_in_entries(summand, index):
+                return None
+            if summand.is_zero or summand.has(sp.KroneckerDelta):
+                return None  # Sum.doit drops zero summands and sifts deltas its own way
+            if index not in summand.free_symbols:
+                summand = summand * count
+            elif count == 1:
+                summand = summand.xreplace({index: low})
+            else:
+                summand = _direct(summand, index, int(low), count)
+        return summand
+    if not isinstance(expr, _PLAIN_DOIT):
+        return None
+    args = [_written_out(arg) for arg in expr.args]
+    if any(arg is None for arg in args):
+        return None
+    return expr.func(*args)
+
+
+def _only_in_entries(expr: sp.Expr, index: sp.Symbol) -> bool:
+    """Whether ``index`` occurs in ``expr`` only as an index of array entries (so that SymPy's
+    partial fractions in ``index`` fail on it: an entry is not a polynomial in its index)."""
+    if expr == index:
+        return False
+    if isinstance(expr, sp.Indexed) or index not in expr.free_symbols:
+        return True
+    return all(_only_in_entries(arg, index) for arg in expr.args)
+
+
+def _direct(expr: sp.Expr, index: sp.Symbol, first: int, count: int) -> sp.Expr:
+    """SymPy's ``eval_sum_direct`` for a summand free of sums whose ``index`` occurs only in
+    array entries: factors and terms free of ``index`` taken out of the sum (linearity), the
+    rest written out term by term."""
+    if expr.is_Mul:
+        without, with_index = expr.as_independent(index)
+        if without != 1:
+            total = _direct(with_index, index, first, count)
+            if total and (product := without * total) is not sp.nan:
+                return product
+        else:
+            left, right = expr.as_two_terms()
+            if not left.has(index):
+                total = _direct(right, index, first, count)
+                if total:
+                    return left * total
+            if not right.has(index):
+                total = _direct(left, index, first, count)
+                if total:
+                    return total * right
+    if expr.is_Add:
+        without, with_index = expr.as_independent(index)
+        if without != 0:
+            total = _direct(with_index, index, first, count)
+            if total and (result := without * count + total) is not sp.nan:
+                return result
+        else:
+            left, right = expr.as_two_terms()
+            result = _direct(left, index, first, count) + _direct(right, index, first, count)
+            if result is not sp.nan:
+                return result
+    return sp.Add(*[expr.xreplace({index: sp.Integer(first + n)}) for n in range(count)])
 
 
 def quantity_name(expr: sp.Basic) -> str:
