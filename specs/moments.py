@@ -11,6 +11,7 @@ come from the specs' own ``sympy.stats`` draws.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 
 import sympy as sp
@@ -34,8 +35,26 @@ def moment(variable: RandomSymbol, power: int) -> sp.Expr:
         t = sp.Dummy("t", real=True)
         function = generating(t)
         if function is not None:
-            return sp.simplify(sp.diff(function, t, power).subs(t, 0))
+            return sp.simplify(_derivative_at_zero(function, t, power))
     return sp.simplify(stats.E(variable**power))
+
+
+def _derivative_at_zero(function: sp.Expr, t: sp.Dummy, order: int) -> sp.Expr:
+    """The ``order``-th derivative of ``function`` in ``t`` at ``t = 0``.
+
+    For ``exp(g)`` with ``g`` a polynomial in ``t`` (a normal's generating function, ``g = mu t
+    + sigma^2 t^2 / 2``), through the derivatives of ``g`` at 0: ``f' = g' f``, so by Leibniz
+    ``f^(n+1)(0) = sum_k C(n, k) g^(k+1)(0) f^(n-k)(0)``. Differentiating ``exp(g)`` itself
+    ``order`` times builds expressions that grow with every derivative (and cost the more)."""
+    if not (isinstance(function, sp.exp) and function.args[0].is_polynomial(t)):
+        return sp.diff(function, t, order).subs(t, 0)
+    exponent = sp.Poly(function.args[0], t)
+    # g^(k+1)(0) = (k + 1)! times the coefficient of t^(k+1) in g.
+    slopes = [math.factorial(k + 1) * exponent.coeff_monomial(t ** (k + 1)) for k in range(order)]
+    values = [sp.exp(exponent.coeff_monomial(1))]  # f(0)
+    for n in range(order):
+        values.append(sp.Add(*[math.comb(n, k) * slopes[k] * values[n - k] for k in range(n + 1)]))
+    return values[order]
 
 
 def _random_symbols(expr: sp.Expr) -> list[RandomSymbol]:
