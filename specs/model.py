@@ -287,14 +287,13 @@ _PLAIN_DOIT = (sp.Add, sp.Mul, sp.Pow, sp.Indexed, sp.Tuple, sp.exp, sp.Heavisid
 
 
 def _written_out(expr: sp.Expr) -> sp.Expr | None:
-    """``expr.doit()`` for an expression whose sums all run over ranges of fewer than 100
+    """``expr.doit()`` for an expression whose sums all run over ranges of at most 100
     numbers with the summation index inside array entries only (``Sum(W[s, r] X[r, t], (r, 1,
     3))``), or None. Sum.doit writes such a sum out term by term after SymPy's cheap linearity
-    steps (``eval_sum_direct``); its costlier tries in between (``is_zero``'s assumptions
-    aside, a partial fraction decomposition in the index, which fails on an index inside an
-    entry) cannot change the result, so taking the same steps without them gives the same
-    expression at a fraction of the cost, which matters because every explicit-size check
-    instantiates its specs entry by entry."""
+    steps (``eval_sum_direct``); the costly try in between, a partial fraction decomposition in
+    the index, fails on an index inside an entry and so cannot change the result. Taking the
+    same steps without it gives the same expression at a fraction of the cost, which matters
+    because every explicit-size check instantiates its specs entry by entry."""
     if not expr.args or isinstance(expr, sp.IndexedBase):
         return expr
     if isinstance(expr, sp.Sum):
@@ -335,7 +334,7 @@ def _only_in_entries(expr: sp.Expr, index: sp.Symbol) -> bool:
 def _direct(expr: sp.Expr, index: sp.Symbol, first: int, count: int) -> sp.Expr:
     """SymPy's ``eval_sum_direct`` for a summand free of sums whose ``index`` occurs only in
     array entries: factors and terms free of ``index`` taken out of the sum (linearity), the
-    rest written out term by term."""
+    rest written out term by term. As there, a part that sums to 0 (falsy) is not taken out."""
     if expr.is_Mul:
         without, with_index = expr.as_independent(index)
         if without != 1:
