@@ -334,10 +334,11 @@ class _Builder:
 
     def _abs(self, expr: sp.Expr) -> sp.Expr:
         """A symbol (or atom) holding ``|expr|``: the rules ask for the same magnitudes many
-        times, and each is one pass over the data. For a product of one array whose
-        magnitude is computed already and small factors (:meth:`_small`), the product of the
-        magnitudes, not named: where a rule scales it, the small factors join the scale
-        (:func:`~.straightline.fewer_passes`), and terms of the same array add up as one."""
+        times, and each is one pass over the data. For a product of small factors
+        (:meth:`_small`) and a part whose magnitude is computed already (:meth:`_scaled`),
+        the product of the magnitudes, not named: where a rule scales it, the small factors
+        join the scale (:func:`~.straightline.fewer_passes`), and terms of the same array add
+        up as one. In real numbers that is the same magnitude."""
         if expr in self.magnitudes:
             return self.magnitudes[expr]
         array = self._scaled(expr)

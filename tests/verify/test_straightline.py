@@ -478,3 +478,18 @@ def test_the_scalars_of_a_summand_multiply_the_sum(body: str, arranged: str) -> 
     rewritten = fewer_passes(source, {"a", "b"})
     assert arranged in rewritten and "e =" not in rewritten, rewritten
     _same_results(rewritten, source, **ROWS, a=0.5, b=-1.25)
+
+
+def test_a_name_assigned_twice_keeps_both_statements() -> None:
+    # Not single assignment: which value a read takes in depends on where it stands.
+    source = "def program(Z, G, a):\n    x = Z * a + G\n    x = G * a + Z\n    return (x + Z,)"
+    rewritten = fewer_passes(source, {"a"})
+    assert rewritten.count("x = ") == 2, rewritten
+    _same_results(rewritten, source, **ROWS, a=0.5)
+
+
+@pytest.mark.parametrize("arguments", ["Z * a, 1", "Z * a, 1, 3, 4"])
+def test_only_a_sum_along_an_axis_of_three_arguments_is_rearranged(arguments: str) -> None:
+    # ReduceAxis(summand, axis, size) is what a program calls; any other call is left as is.
+    source = f"def program(Z, a):\n    return (ReduceAxis({arguments}),)"
+    assert f"return (ReduceAxis({arguments}),)" in fewer_passes(source, {"a"})
