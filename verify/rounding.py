@@ -359,8 +359,10 @@ class _Builder:
         ``C G gamma``. None if there is no such part."""
         if not isinstance(expr, sp.Mul):
             return None
-        large = [factor for factor in expr.args if not self._small(factor)]
-        small = [factor for factor in expr.args if self._small(factor)]
+        large: list[sp.Expr] = []
+        small: list[sp.Expr] = []
+        for factor in expr.args:
+            (small if self._small(factor) else large).append(factor)
         if not large or len(small) > _MOST_SCALED:
             return None
         for size in range(len(small)):

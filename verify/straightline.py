@@ -56,8 +56,7 @@ def fewer_passes(source: str, scalars: Collection[str], small: Collection[str] =
     arguments = {arg.arg for arg in function.args.args}
     known = set(scalars) & arguments
     answers: dict[int, tuple[ast.AST, bool]] = {}
-    arranger = _Arranger(known, answers, _used_once(function))
-    arranger.reduced_names |= set(small) & arguments
+    arranger = _Arranger(known, answers, _used_once(function), set(small) & arguments)
     for statement in function.body:
         assert isinstance(statement, (ast.Assign, ast.Return)) and statement.value is not None
         statement.value = arranger.arrange(statement.value)
@@ -185,12 +184,13 @@ class _Arranger:
         scalars: Collection[str],
         known: dict[int, tuple[ast.AST, bool]],
         inlinable: Collection[str] = (),
+        small: Collection[str] = (),
     ) -> None:
         self.scalars = scalars
         self.known = known
-        #: Names holding scalars or sums along an axis (:func:`_is_reduced`), and the
-        #: answers given.
-        self.reduced_names: set[str] = set(scalars)
+        #: Names holding scalars, arrays said to be small or sums along an axis
+        #: (:func:`_is_reduced`), and the answers given.
+        self.reduced_names: set[str] = {*scalars, *small}
         self.reduced_known: dict[int, tuple[ast.AST, bool]] = {}
         #: Names read once (:func:`_used_once`); of those, the arranged sums and products
         #: over arrays they hold, which a sum that reads them takes in as terms of its own
