@@ -71,9 +71,12 @@ def test_the_sandbox_hides_what_it_must_and_is_read_only(tmp_path: Path) -> None
     done = _sandboxed_shell(script, confinement)
     words = done.stdout.split()
     assert words[:7] == ["0", "0", "0", "x", "1", "read-only", "tmp-writable"], done.stderr
-    # A private /tmp: what the audited code wrote, and the way to its own folder where that lies
-    # under /tmp (mounted there read-only), nothing of the machine's /tmp.
-    way_in = {own.relative_to("/tmp").parts[0]} if own.is_relative_to("/tmp") else set()
+    # A private /tmp: what the audited code wrote, and the way to its own folder and to the
+    # runner's code where those lie under /tmp (mounted there read-only: eqconform itself is
+    # under /tmp in a checkout cloned there), nothing of the machine's /tmp.
+    way_in = {
+        path.relative_to("/tmp").parts[0] for path in (own, runner) if path.is_relative_to("/tmp")
+    }
     assert set(words[7:]) == {"scratch"} | way_in
     assert not (own / "new").exists()
 
